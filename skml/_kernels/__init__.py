@@ -1,0 +1,1 @@
+"""Private Cython kernels. Inputs are validated by the Python layer; see DESIGN.md."""
