@@ -150,9 +150,9 @@ def pairwise_distances(X, Y=None, metric="euclidean", n_jobs=None, *, p=2.0):
         return out
     n_threads = effective_n_threads(n_jobs)
     X, Y, XX, YY = _prepare(X, Y, code, same, n_threads)
-    chunk = chunk_rows(n_x, n_threads, 0, preferred=_DENSE_CHUNK)
+    chunk = chunk_rows(0, preferred=_DENSE_CHUNK)
     n_threads = min(n_threads, -(-n_x // chunk))
-    with limit_blas_threads(n_threads):
+    with limit_blas_threads():
         _pairwise.dense_distances(X, Y, XX, YY, out, code, p, same, chunk, n_threads)
     return out
 
@@ -167,10 +167,10 @@ def _topk(X, Y, k, metric, p, n_jobs, same):
     n_threads = effective_n_threads(n_jobs)
     X, Y, XX, YY = _prepare(X, Y, code, same, n_threads)
     chunk_y = min(_REDUCTION_CHUNK_Y, n_y)
-    chunk_x = chunk_rows(n_x, n_threads, chunk_y * X.itemsize, preferred=_REDUCTION_CHUNK_X)
+    chunk_x = chunk_rows(chunk_y * X.itemsize, preferred=_REDUCTION_CHUNK_X)
     n_threads = min(n_threads, -(-n_x // chunk_x))
     buffers = np.empty((n_threads, chunk_x * chunk_y), dtype=X.dtype)
-    with limit_blas_threads(n_threads):
+    with limit_blas_threads():
         _pairwise.topk_reduction(
             X, Y, XX, YY, dist, ind, code, p, same, chunk_x, chunk_y, buffers
         )
@@ -225,8 +225,9 @@ def kneighbors_brute(X, Y=None, k=1, *, metric="euclidean", n_jobs=None, p=2.0,
     ----------
     X : array-like of shape (n_samples_X, n_features)
     Y : array-like of shape (n_samples_Y, n_features), default=None
-        ``None`` searches X itself; every point is then its own first neighbour at
-        distance exactly 0.
+        ``None`` searches X itself: each point's distance to itself is exactly 0, so it
+        is its own first neighbour unless X holds a duplicate of it with a smaller index
+        (ties go to the smaller index).
     k : int, default=1
         Neighbours per row, ``1 <= k <= n_samples_Y``.
     metric : str, default="euclidean"

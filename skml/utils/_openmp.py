@@ -29,13 +29,15 @@ def effective_n_threads(n_jobs=None):
     return n_jobs
 
 
-def limit_blas_threads(n_threads):
-    """Context manager: BLAS runs with one thread while ``n_threads`` > 1 OpenMP threads
-    each call it (otherwise the two thread pools oversubscribe the cores)."""
+def limit_blas_threads():
+    """Context manager: BLAS runs single-threaded inside it.
+
+    Kernels that call BLAS from their OpenMP threads use it: two nested thread pools would
+    oversubscribe the cores, and a multi-threaded BLAS can round differently from a
+    single-threaded one, which would make results depend on ``n_jobs``."""
     global _controller
     if _controller is None:
         import scipy.linalg.cython_blas  # noqa: F401  (load scipy's BLAS before the scan)
 
         _controller = ThreadpoolController()
-    limit = 1 if n_threads > 1 else None
-    return _controller.limit(limits=limit, user_api="blas")
+    return _controller.limit(limits=1, user_api="blas")

@@ -1,0 +1,141 @@
+"""Side-by-side benchmark harness: skml and its peer on the same data in one process.
+
+A benchmark module in this folder (``bench_*.py``) defines ``NAME``, ``PEER`` and
+``cases(quick)`` yielding :class:`Case` objects. For each case the harness builds the data
+once, warms both sides up, alternates timed repeats, and reports median times, the
+``skml / peer`` ratio and a quality figure for each side. Peak memory of each side is
+measured in a fresh child process per side (its max RSS), so one side's allocations never
+count against the other.
+"""
+import dataclasses
+import importlib
+import json
+import os
+import pkgutil
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+@dataclasses.dataclass
+class Case:
+    label: str
+    make_data: Callable[[], object]
+    skml: Callable[[object], object]
+    peer: Callable[[object], object]
+    quality: Callable[[object, object], float]  # (result, data) -> number
+    quality_name: str = "quality"
+    repeats: int = 5
+
+
+def _time(fn, data, repeats):
+    times = []
+    result = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn(data)
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def run_case(case, quick):
+    data = case.make_data()
+    case.skml(data)  # warm-up: imports, thread pools, page faults
+    case.peer(data)
+    repeats = 1 if quick else case.repeats
+    t_skml, t_peer = [], []
+    for _ in range(repeats):  # alternate so drifts in machine load hit both sides
+        ts, r_skml = _time(case.skml, data, 1)
+        tp, r_peer = _time(case.peer, data, 1)
+        t_skml += ts
+        t_peer += tp
+    med_s, med_p = statistics.median(t_skml), statistics.median(t_peer)
+    return {
+        "case": case.label,
+        "skml_s": med_s,
+        "peer_s": med_p,
+        "ratio": med_s / med_p,
+        "quality_name": case.quality_name,
+        "skml_quality": float(case.quality(r_skml, data)),
+        "peer_quality": float(case.quality(r_peer, data)),
+        "repeats": repeats,
+    }
+
+
+def _peak_rss_mib(module_name, index, side, quick):
+    """Run one side of one case once in a child process; its max RSS in MiB."""
+    cmd = [sys.executable, "-m", "benchmarks._harness", "--child", module_name, str(index),
+           side, "1" if quick else "0"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _child(module_name, index, side, quick):
+    mod = importlib.import_module(f"benchmarks.{module_name}")
+    case = list(mod.cases(quick))[index]
+    data = case.make_data()
+    getattr(case, side)(data)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def run_module(module_name, quick=False, memory=True):
+    mod = importlib.import_module(f"benchmarks.{module_name}")
+    rows = []
+    for i, case in enumerate(mod.cases(quick)):
+        row = run_case(case, quick)
+        if memory:
+            row["skml_peak_mib"] = _peak_rss_mib(module_name, i, "skml", quick)
+            row["peer_peak_mib"] = _peak_rss_mib(module_name, i, "peer", quick)
+        rows.append(row)
+        print(format_row(row, mod.PEER), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    payload = {"benchmark": mod.NAME, "peer": mod.PEER, "quick": quick,
+               "threads": os.cpu_count(), "rows": rows}
+    (RESULTS / f"{mod.NAME}.json").write_text(json.dumps(payload, indent=2))
+    return rows
+
+
+HEADER = ("| case | skml s | {peer} s | ratio | quality | skml | {peer} | skml MiB | {peer} MiB |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+
+
+def format_row(row, peer):
+    return (f"| {row['case']} | {row['skml_s']:.4f} | {row['peer_s']:.4f} | "
+            f"{row['ratio']:.2f} | {row['quality_name']} | {row['skml_quality']:.6g} | "
+            f"{row['peer_quality']:.6g} | {row.get('skml_peak_mib', float('nan')):.0f} | "
+            f"{row.get('peer_peak_mib', float('nan')):.0f} |")
+
+
+def available():
+    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
+                  if m.name.startswith("bench_"))
+
+
+def main(names=(), quick=False):
+    names = list(names) or available()
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; available: {available()}")
+    for name in names:
+        mod = importlib.import_module(f"benchmarks.{name}")
+        print(f"\n## {mod.NAME} (peer: {mod.PEER})\n")
+        print(HEADER.format(peer=mod.PEER), flush=True)
+        run_module(name, quick=quick)
+    print(f"\nresults written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1")
+    else:
+        sys.exit(main(sys.argv[1:]))

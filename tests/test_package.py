@@ -1,0 +1,91 @@
+"""The package's own promises: lazy imports, no torch on import, the CLI, the helpers."""
+import numbers
+import subprocess
+import sys
+
+import pytest
+
+import skml
+from skml.utils import check_param, chunk_rows, effective_n_threads
+
+
+def test_import_skml_does_not_import_torch_or_subpackages():
+    code = ("import sys, skml; import skml.metrics; "
+            "print('torch' in sys.modules, 'skml.neural' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_lazy_subpackage_access_and_unknown_attribute():
+    assert skml.metrics.pairwise_distances is not None
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        skml.nothing_here  # noqa: B018
+    assert "metrics" in dir(skml)
+
+
+def test_info_prints_versions_threads_blas_and_torch():
+    out = subprocess.run([sys.executable, "-m", "skml", "info"], capture_output=True,
+                         text=True, check=True).stdout
+    for word in ("skml", "numpy", "sklearn", "openmp", "blas", "torch"):
+        assert word in out
+
+
+def test_demo_writes_a_report_with_plots(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "skml", "demo", "--quick", "--out",
+                          str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    report = tmp_path / "report.md"
+    assert str(report) in out
+    text = report.read_text()
+    assert "## Pairwise distances" in text
+    pngs = list(tmp_path.glob("*.png"))
+    assert pngs and all(p.stat().st_size > 1000 for p in pngs)
+    for png in pngs:
+        assert f"({png.name})" in text
+
+
+def test_bench_quick_prints_a_table(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "skml", "bench", "--quick", "bench_pairwise"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "| case | skml s | sklearn s | ratio |" in out
+    assert "argmin_min euclidean" in out
+
+
+def test_bench_unknown_name_is_refused():
+    res = subprocess.run([sys.executable, "-m", "skml", "bench", "bench_nope"],
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "unknown benchmark" in res.stderr
+
+
+def test_check_param_messages():
+    assert check_param(3, "n", types=(numbers.Integral,), min_val=1) == 3
+    with pytest.raises(TypeError, match="n must be int, got 'a' of type str"):
+        check_param("a", "n", types=(numbers.Integral,))
+    with pytest.raises(TypeError, match="n must be int, got True"):
+        check_param(True, "n", types=(numbers.Integral,))
+    with pytest.raises(ValueError, match=r"tol must be in \(0, inf\], got 0"):
+        check_param(0, "tol", types=(numbers.Real,), min_val=0, closed="right")
+    with pytest.raises(ValueError, match=r"frac must be in \[0, 1\), got 1"):
+        check_param(1, "frac", types=(numbers.Real,), min_val=0, max_val=1, closed="left")
+    with pytest.raises(ValueError, match="init must be one of \\['k-means\\+\\+', 'random'\\]"):
+        check_param("kmeans", "init", options=("random", "k-means++"))
+    with pytest.raises(ValueError, match="lr must not be NaN"):
+        check_param(float("nan"), "lr", types=(numbers.Real,))
+
+
+def test_effective_n_threads():
+    import os
+
+    assert effective_n_threads(3) == 3
+    assert effective_n_threads(-1) == os.cpu_count()
+    assert effective_n_threads(None) >= 1
+    with pytest.raises(ValueError, match="n_jobs must not be 0"):
+        effective_n_threads(0)
+    with pytest.raises(TypeError, match="n_jobs must be an int"):
+        effective_n_threads(1.5)
+
+
+def test_chunk_rows_respects_preference_and_memory():
+    assert chunk_rows(8, preferred=256) == 256
+    assert chunk_rows(2**40, preferred=256) == 1
+    assert 1 <= chunk_rows(2**20, preferred=256, working_memory=1) <= 256
