@@ -21,9 +21,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # One stamp per target: reinstalls when the build inputs change (a .pyx edit rebuilds).
+# flock: two make runs at once must not install into the same venv together.
 $(VENV)/.installed-%: $(SOURCES) | $(BIN)/python
-	$(PIP_INSTALL) $(BUILD_DEPS)
-	$(PIP_INSTALL) --no-build-isolation -e ".[$(EXTRAS_$*)]"
+	flock $(VENV)/.install.lock $(PIP_INSTALL) $(BUILD_DEPS)
+	flock $(VENV)/.install.lock $(PIP_INSTALL) --no-build-isolation -e ".[$(EXTRAS_$*)]"
 	touch $@
 
 demo: $(VENV)/.installed-demo

@@ -50,7 +50,11 @@ def _extensions():
     if not has_openmp:
         print("skml: compiler lacks OpenMP; kernels will run single-threaded", file=sys.stderr)
     exts = []
+    # SKML_ONLY=_kmeans,_tree builds just those kernels (handy while developing one).
+    only = {n for n in os.environ.get("SKML_ONLY", "").split(",") if n}
     for pyx in sorted(glob.glob(os.path.join("skml", "_kernels", "*.pyx"))):
+        if only and os.path.basename(pyx)[:-4] not in only:
+            continue
         name = pyx[:-4].replace(os.sep, ".")
         exts.append(
             Extension(
