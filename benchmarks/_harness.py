@@ -80,10 +80,24 @@ def _peak_rss_mib(module_name, index, side, quick):
 
 
 def _child(module_name, index, side, quick):
+    """Peak RSS (MiB) of one call, in a fresh process. On Linux the high-water mark is
+    reset once the data exists (so it counts imports + data + the call, never the parent
+    process, whose ru_maxrss a child can inherit)."""
     mod = importlib.import_module(f"benchmarks.{module_name}")
     case = list(mod.cases(quick))[index]
     data = case.make_data()
+    status = Path("/proc/self/status")
+    if status.exists():
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM
+        except OSError:
+            pass
     getattr(case, side)(data)
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                print(int(line.split()[1]) / 1024.0)
+                return
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 
