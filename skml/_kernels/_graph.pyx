@@ -1,0 +1,109 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Shortest paths on a sparse graph: one Dijkstra run per source, sources in parallel.
+
+Private and dumb: the Python layer (``skml.manifold._isomap``) hands over a CSR graph
+(``indptr``, ``indices``, non-negative ``weights``, all C-contiguous, no self-loops needed)
+and a C-contiguous output of shape ``(n_sources, n_nodes)``. Each OpenMP thread owns a
+binary heap with lazy deletion (a node may sit in the heap several times; stale entries
+are skipped when popped), so no locks are taken and a row's result never depends on the
+thread count. scipy's ``csgraph.dijkstra`` holds the GIL; this loop does not.
+"""
+from cython.parallel cimport prange, parallel
+from libc.stdlib cimport malloc, free
+from libc.math cimport INFINITY
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef cnp.intp_t intp_t
+
+
+cdef inline void _push(double* keys, intp_t* nodes, Py_ssize_t* size, double key,
+                       intp_t node) noexcept nogil:
+    cdef Py_ssize_t i = size[0], parent
+    size[0] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        nodes[i] = nodes[parent]
+        i = parent
+    keys[i] = key
+    nodes[i] = node
+
+
+cdef inline void _pop(double* keys, intp_t* nodes, Py_ssize_t* size) noexcept nogil:
+    """Drop the root (the caller has read it) and restore the heap."""
+    cdef Py_ssize_t n = size[0] - 1, i = 0, child
+    cdef double key
+    cdef intp_t node
+    size[0] = n
+    if n == 0:
+        return
+    key = keys[n]
+    node = nodes[n]
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and keys[child + 1] < keys[child]:
+            child = child + 1
+        if keys[child] >= key:
+            break
+        keys[i] = keys[child]
+        nodes[i] = nodes[child]
+        i = child
+    keys[i] = key
+    nodes[i] = node
+
+
+cdef void _dijkstra_one(const intp_t* indptr, const intp_t* indices, const double* weights,
+                        Py_ssize_t n, intp_t source, double* dist, double* keys,
+                        intp_t* nodes) noexcept nogil:
+    cdef Py_ssize_t i, e, size = 0
+    cdef intp_t u, v
+    cdef double d, nd
+    for i in range(n):
+        dist[i] = INFINITY
+    dist[source] = 0.0
+    _push(keys, nodes, &size, 0.0, source)
+    while size > 0:
+        d = keys[0]
+        u = nodes[0]
+        _pop(keys, nodes, &size)
+        if d > dist[u]:
+            continue  # stale entry: u was settled through a shorter path
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = d + weights[e]
+            if nd < dist[v]:
+                dist[v] = nd
+                _push(keys, nodes, &size, nd, v)
+
+
+def dijkstra_rows(const intp_t[::1] indptr, const intp_t[::1] indices,
+                  const double[::1] weights, const intp_t[::1] sources,
+                  double[:, ::1] out, int n_threads):
+    """out[s, :] = shortest-path lengths from node ``sources[s]`` (``inf`` if unreachable).
+
+    Every push follows a strict improvement of a node's distance and each node is
+    expanded once, so a heap of ``nnz + 1`` entries per thread always suffices.
+    """
+    cdef Py_ssize_t n = indptr.shape[0] - 1
+    cdef Py_ssize_t n_src = sources.shape[0]
+    cdef Py_ssize_t cap = indices.shape[0] + 1
+    cdef Py_ssize_t s
+    cdef double* keys
+    cdef intp_t* nodes
+    if n_src == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        keys = <double*> malloc(cap * sizeof(double))
+        nodes = <intp_t*> malloc(cap * sizeof(intp_t))
+        for s in prange(n_src, schedule="dynamic", chunksize=4):
+            _dijkstra_one(&indptr[0], &indices[0], &weights[0], n, sources[s], &out[s, 0],
+                          keys, nodes)
+        free(keys)
+        free(nodes)

@@ -1,0 +1,500 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""A KD-tree: build (median splits on the widest dimension) and k-nearest / radius queries.
+
+Private and dumb: the Python layer (``skml.neighbors._kd_tree``) validates everything and
+hands over C-contiguous arrays of one floating dtype, the metric code and the thread count.
+
+Layout (all plain arrays, no Python objects, so a tree pickles as its arrays):
+
+* the tree is complete and implicit: node ``i`` has children ``2i+1`` and ``2i+2``; the
+  first ``n_nodes // 2`` nodes are internal, the rest are leaves;
+* ``idx[node_start[i]:node_end[i]]`` are the training rows in node ``i``; a node's two
+  children split its range at the middle position, so the tree is balanced and leaves
+  hold between ``leaf_size`` and ``2 * leaf_size`` points;
+* ``bounds[i, 0, :]`` / ``bounds[i, 1, :]`` are the lower / upper corners of the tight
+  bounding box of node ``i``;
+* ``sorted_data[r] = X[idx[r]]``: the points in tree order, so a leaf is one contiguous
+  block of memory.
+
+Queries compare *surrogate* distances, which have the same order as the distance and are
+cheaper: the squared distance for euclidean, ``sum |x_j - y_j|^p`` for minkowski. The root
+(``sqrt`` or ``^(1/p)``) is taken once per returned neighbour. A node is skipped when the
+surrogate distance from the query to its box exceeds the worst neighbour kept so far; the
+box distance is computed with the same operations in the same order as a point distance,
+so in floating point it is never larger than the distance to any point inside the box and
+pruning never drops a true neighbour. Ties are broken by the smaller training index, as in
+``skml._kernels._pairwise``, so results do not depend on the tree shape or thread count.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport sqrt, fabs, pow, INFINITY
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef cnp.intp_t intp_t
+
+# Metric codes: the same numbers as skml/metrics/_pairwise.py (cosine, code 2, is not a
+# tree metric and never reaches this module).
+cdef enum:
+    EUCLIDEAN = 0
+    SQEUCLIDEAN = 1
+    MANHATTAN = 3
+    MINKOWSKI = 4
+    CHEBYSHEV = 5
+
+# Depth-first stack per query. The tree has at most ~63 levels (n < 2**63) and the stack
+# grows by at most one entry per level.
+cdef enum:
+    STACK_SIZE = 160
+
+
+# ---------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------
+
+cdef inline bint _key_less(const floating* X, Py_ssize_t d, intp_t a, intp_t b,
+                           Py_ssize_t dim) noexcept nogil:
+    """Row a sorts before row b on feature ``dim``; equal values by row index, so every
+    key is distinct and the partition is deterministic even with duplicate points."""
+    cdef floating va = X[a * d + dim]
+    cdef floating vb = X[b * d + dim]
+    return va < vb or (va == vb and a < b)
+
+
+cdef inline void _swap(intp_t* idx, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef intp_t t = idx[a]
+    idx[a] = idx[b]
+    idx[b] = t
+
+
+cdef void _select(const floating* X, Py_ssize_t d, intp_t* idx, Py_ssize_t n,
+                  Py_ssize_t kth, Py_ssize_t dim) noexcept nogil:
+    """Quickselect on idx[0:n]: afterwards idx[kth] holds the row of rank ``kth``, rows
+    before it rank lower and rows after it higher (median-of-three pivots)."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, mid, store, i
+    cdef intp_t pivot
+    while hi > lo:
+        mid = lo + (hi - lo) // 2
+        # order idx[lo] <= idx[mid] <= idx[hi], then use the median as the pivot at hi
+        if _key_less(X, d, idx[mid], idx[lo], dim):
+            _swap(idx, mid, lo)
+        if _key_less(X, d, idx[hi], idx[lo], dim):
+            _swap(idx, hi, lo)
+        if _key_less(X, d, idx[hi], idx[mid], dim):
+            _swap(idx, hi, mid)
+        _swap(idx, mid, hi)
+        pivot = idx[hi]
+        store = lo
+        for i in range(lo, hi):
+            if _key_less(X, d, idx[i], pivot, dim):
+                _swap(idx, i, store)
+                store = store + 1
+        _swap(idx, store, hi)
+        if store == kth:
+            return
+        elif store < kth:
+            lo = store + 1
+        else:
+            hi = store - 1
+
+
+cdef void _build_node(const floating* X, Py_ssize_t d, intp_t* idx, intp_t* node_start,
+                      intp_t* node_end, floating* bounds, Py_ssize_t node,
+                      Py_ssize_t n_internal) noexcept nogil:
+    """Bounding box of ``node``; for an internal node also split its rows at the middle
+    position along the widest feature of the box and set the children's ranges."""
+    cdef Py_ssize_t start = node_start[node], end = node_end[node]
+    cdef Py_ssize_t r, j, dim, mid
+    cdef floating* lo = bounds + node * 2 * d
+    cdef floating* hi = lo + d
+    cdef const floating* row
+    cdef floating v, spread, best
+    for j in range(d):
+        lo[j] = X[idx[start] * d + j]
+        hi[j] = lo[j]
+    for r in range(start + 1, end):
+        row = X + idx[r] * d
+        for j in range(d):
+            v = row[j]
+            if v < lo[j]:
+                lo[j] = v
+            elif v > hi[j]:
+                hi[j] = v
+    if node >= n_internal:
+        return
+    dim = 0
+    best = hi[0] - lo[0]
+    for j in range(1, d):
+        spread = hi[j] - lo[j]
+        if spread > best:
+            best = spread
+            dim = j
+    mid = start + (end - start) // 2
+    _select(X, d, idx + start, end - start, mid - start, dim)
+    node_start[2 * node + 1] = start
+    node_end[2 * node + 1] = mid
+    node_start[2 * node + 2] = mid
+    node_end[2 * node + 2] = end
+
+
+def build(const floating[:, ::1] X, intp_t[::1] idx, intp_t[::1] node_start,
+          intp_t[::1] node_end, floating[:, :, ::1] bounds, floating[:, ::1] sorted_data,
+          int n_threads):
+    """Fill the tree arrays for the rows of X (``idx`` must hold 0..n-1 on entry).
+
+    ``node_start``/``node_end`` have n_nodes = 2**n_levels - 1 entries, ``bounds`` has
+    shape (n_nodes, 2, n_features), ``sorted_data`` the shape of X. The nodes of one level
+    are independent, so each level is one parallel loop.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_nodes = node_start.shape[0]
+    cdef Py_ssize_t n_internal = n_nodes // 2
+    cdef Py_ssize_t first = 0, width = 1, i, r, j, last
+    cdef int threads
+    node_start[0] = 0
+    node_end[0] = n
+    while first < n_nodes:
+        last = first + width
+        if last > n_nodes:
+            last = n_nodes
+        threads = n_threads if width > n_threads else <int>width
+        for i in prange(first, last, nogil=True, schedule="dynamic", num_threads=threads):
+            _build_node(&X[0, 0], d, &idx[0], &node_start[0], &node_end[0],
+                        &bounds[0, 0, 0], i, n_internal)
+        first = last
+        width = width * 2
+    for r in prange(n, nogil=True, schedule="static", num_threads=n_threads):
+        for j in range(d):
+            sorted_data[r, j] = X[idx[r], j]
+
+
+# ---------------------------------------------------------------------------------------
+# distances
+# ---------------------------------------------------------------------------------------
+
+cdef inline double _point_sur(const floating* q, const floating* x, Py_ssize_t d,
+                              int metric, double p) noexcept nogil:
+    """Surrogate distance between two points (accumulated in double, features in order)."""
+    cdef Py_ssize_t j
+    cdef double s = 0.0, t
+    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+        for j in range(d):
+            t = <double>q[j] - <double>x[j]
+            s += t * t
+    elif metric == MANHATTAN:
+        for j in range(d):
+            s += fabs(<double>q[j] - <double>x[j])
+    elif metric == CHEBYSHEV:
+        for j in range(d):
+            t = fabs(<double>q[j] - <double>x[j])
+            if t > s:
+                s = t
+    else:
+        for j in range(d):
+            s += pow(fabs(<double>q[j] - <double>x[j]), p)
+    return s
+
+
+cdef inline double _gap(double q, double lo, double hi) noexcept nogil:
+    """Distance along one feature from q to the interval [lo, hi] (0 inside)."""
+    if q < lo:
+        return lo - q
+    if q > hi:
+        return q - hi
+    return 0.0
+
+
+cdef inline double _box_min_sur(const floating* q, const floating* box, Py_ssize_t d,
+                                int metric, double p) noexcept nogil:
+    """Surrogate distance from q to the nearest point of the box (lo = box, hi = box + d):
+    never above the surrogate distance to any point inside it (same ops, same order)."""
+    cdef Py_ssize_t j
+    cdef double s = 0.0, t
+    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+        for j in range(d):
+            t = _gap(q[j], box[j], box[d + j])
+            s += t * t
+    elif metric == MANHATTAN:
+        for j in range(d):
+            s += _gap(q[j], box[j], box[d + j])
+    elif metric == CHEBYSHEV:
+        for j in range(d):
+            t = _gap(q[j], box[j], box[d + j])
+            if t > s:
+                s = t
+    else:
+        for j in range(d):
+            s += pow(_gap(q[j], box[j], box[d + j]), p)
+    return s
+
+
+cdef inline double _box_max_sur(const floating* q, const floating* box, Py_ssize_t d,
+                                int metric, double p) noexcept nogil:
+    """Surrogate distance from q to the farthest corner of the box: never below the
+    surrogate distance to any point inside it."""
+    cdef Py_ssize_t j
+    cdef double s = 0.0, t, u
+    for j in range(d):
+        t = fabs(<double>q[j] - <double>box[j])
+        u = fabs(<double>q[j] - <double>box[d + j])
+        if u > t:
+            t = u
+        if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+            s += t * t
+        elif metric == MANHATTAN:
+            s += t
+        elif metric == CHEBYSHEV:
+            if t > s:
+                s = t
+        else:
+            s += pow(t, p)
+    return s
+
+
+cdef inline double _finalize(double s, int metric, double p) noexcept nogil:
+    if metric == EUCLIDEAN:
+        return sqrt(s)
+    if metric == MINKOWSKI:
+        return pow(s, 1.0 / p)
+    return s
+
+
+# ---------------------------------------------------------------------------------------
+# (distance, index) heaps and sorting
+# ---------------------------------------------------------------------------------------
+
+cdef inline bint _after(double d1, intp_t i1, double d2, intp_t i2) noexcept nogil:
+    """(d1, i1) sorts after (d2, i2): ties in distance go to the smaller index."""
+    return d1 > d2 or (d1 == d2 and i1 > i2)
+
+
+cdef inline void _sift_down(double* hd, intp_t* hi, Py_ssize_t n, Py_ssize_t pos,
+                            double v, intp_t j) noexcept nogil:
+    """Put (v, j) at ``pos`` of the max-heap hd/hi of size n and sift it down."""
+    cdef Py_ssize_t child
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        if child + 1 < n and _after(hd[child + 1], hi[child + 1], hd[child], hi[child]):
+            child = child + 1
+        if _after(hd[child], hi[child], v, j):
+            hd[pos] = hd[child]
+            hi[pos] = hi[child]
+            pos = child
+        else:
+            break
+    hd[pos] = v
+    hi[pos] = j
+
+
+cdef void _heap_sort(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
+    """Sort a max-heap into ascending (distance, index) order, in place."""
+    cdef Py_ssize_t last
+    cdef double v
+    cdef intp_t j
+    for last in range(n - 1, 0, -1):
+        v = hd[last]
+        j = hi[last]
+        hd[last] = hd[0]
+        hi[last] = hi[0]
+        _sift_down(hd, hi, last, 0, v, j)
+
+
+cdef void _sort_pairs(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
+    """Heapsort n (distance, index) pairs into ascending order."""
+    cdef Py_ssize_t pos
+    for pos in range(n // 2 - 1, -1, -1):
+        _sift_down(hd, hi, n, pos, hd[pos], hi[pos])
+    _heap_sort(hd, hi, n)
+
+
+cdef void _insertion_sort(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
+    """Restore (distance, index) order after the root is taken: only values that the root
+    rounded to the same number can be out of index order, so this is ~O(n)."""
+    cdef Py_ssize_t a, b
+    cdef double v
+    cdef intp_t j
+    for a in range(1, n):
+        v = hd[a]
+        j = hi[a]
+        b = a - 1
+        while b >= 0 and _after(hd[b], hi[b], v, j):
+            hd[b + 1] = hd[b]
+            hi[b + 1] = hi[b]
+            b = b - 1
+        hd[b + 1] = v
+        hi[b + 1] = j
+
+
+# ---------------------------------------------------------------------------------------
+# k nearest neighbours
+# ---------------------------------------------------------------------------------------
+
+cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
+                   const intp_t* node_start, const intp_t* node_end, const floating* bounds,
+                   Py_ssize_t n_nodes, Py_ssize_t d, int metric, double p,
+                   double* hd, intp_t* hi, Py_ssize_t k, intp_t sentinel) noexcept nogil:
+    """The k nearest rows of the tree to q, into hd/hi (ascending (distance, index))."""
+    cdef Py_ssize_t n_internal = n_nodes // 2
+    cdef Py_ssize_t stack_node[STACK_SIZE]
+    cdef double stack_sur[STACK_SIZE]
+    cdef Py_ssize_t top = 0, node, r, left, right, h
+    cdef double md, s, ml, mr
+    cdef intp_t j
+    for h in range(k):
+        hd[h] = INFINITY
+        hi[h] = sentinel  # after every real index
+    stack_node[0] = 0
+    stack_sur[0] = _box_min_sur(q, bounds, d, metric, p)
+    top = 1
+    while top > 0:
+        top = top - 1
+        node = stack_node[top]
+        md = stack_sur[top]
+        if md > hd[0]:
+            continue
+        if node >= n_internal:
+            for r in range(node_start[node], node_end[node]):
+                s = _point_sur(q, data + r * d, d, metric, p)
+                if s <= hd[0]:
+                    j = idx[r]
+                    if s < hd[0] or j < hi[0]:
+                        _sift_down(hd, hi, k, 0, s, j)
+        else:
+            left = 2 * node + 1
+            right = left + 1
+            ml = _box_min_sur(q, bounds + left * 2 * d, d, metric, p)
+            mr = _box_min_sur(q, bounds + right * 2 * d, d, metric, p)
+            # push the far child first so the near one is searched first
+            if ml <= mr:
+                if mr <= hd[0]:
+                    stack_node[top] = right
+                    stack_sur[top] = mr
+                    top = top + 1
+                if ml <= hd[0]:
+                    stack_node[top] = left
+                    stack_sur[top] = ml
+                    top = top + 1
+            else:
+                if ml <= hd[0]:
+                    stack_node[top] = left
+                    stack_sur[top] = ml
+                    top = top + 1
+                if mr <= hd[0]:
+                    stack_node[top] = right
+                    stack_sur[top] = mr
+                    top = top + 1
+    _heap_sort(hd, hi, k)
+    for h in range(k):
+        hd[h] = _finalize(hd[h], metric, p)
+    _insertion_sort(hd, hi, k)
+
+
+def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
+              const intp_t[::1] node_start, const intp_t[::1] node_end,
+              const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+              double[:, ::1] out_dist, intp_t[:, ::1] out_ind, int metric, double p,
+              int n_threads):
+    """For each row of Q, its k = out_dist.shape[1] nearest rows (``data`` is the tree's
+    ``sorted_data``; indices are rows of the original X), one query per task."""
+    cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], k = out_dist.shape[1]
+    cdef Py_ssize_t n_nodes = node_start.shape[0], i
+    cdef intp_t sentinel = data.shape[0]
+    if n_q == 0:
+        return
+    for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
+                    num_threads=n_threads):
+        _knn_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0], &node_end[0],
+                 &bounds[0, 0, 0], n_nodes, d, metric, p, &out_dist[i, 0], &out_ind[i, 0],
+                 k, sentinel)
+
+
+# ---------------------------------------------------------------------------------------
+# radius queries (two passes: count, then fill the slots the counts reserved)
+# ---------------------------------------------------------------------------------------
+
+cdef Py_ssize_t _radius_one(const floating* q, const floating* data, const intp_t* idx,
+                            const intp_t* node_start, const intp_t* node_end,
+                            const floating* bounds, Py_ssize_t n_nodes, Py_ssize_t d,
+                            int metric, double p, double rs, bint fill, bint with_dist,
+                            intp_t* out_ind, double* out_dist) noexcept nogil:
+    """Count (fill=False) or write (fill=True) the rows within surrogate radius ``rs``
+    of q. A node whose farthest corner is within the radius is taken whole."""
+    cdef Py_ssize_t n_internal = n_nodes // 2
+    cdef Py_ssize_t stack[STACK_SIZE]
+    cdef Py_ssize_t top = 1, node, r, count = 0
+    cdef const floating* box
+    cdef double s
+    stack[0] = 0
+    while top > 0:
+        top = top - 1
+        node = stack[top]
+        box = bounds + node * 2 * d
+        if _box_min_sur(q, box, d, metric, p) > rs:
+            continue
+        if _box_max_sur(q, box, d, metric, p) <= rs:
+            if fill:
+                for r in range(node_start[node], node_end[node]):
+                    out_ind[count] = idx[r]
+                    if with_dist:
+                        out_dist[count] = _finalize(
+                            _point_sur(q, data + r * d, d, metric, p), metric, p)
+                    count = count + 1
+            else:
+                count = count + node_end[node] - node_start[node]
+        elif node >= n_internal:
+            for r in range(node_start[node], node_end[node]):
+                s = _point_sur(q, data + r * d, d, metric, p)
+                if s <= rs:
+                    if fill:
+                        out_ind[count] = idx[r]
+                        if with_dist:
+                            out_dist[count] = _finalize(s, metric, p)
+                    count = count + 1
+        else:
+            stack[top] = 2 * node + 2
+            stack[top + 1] = 2 * node + 1
+            top = top + 2
+    return count
+
+
+def query_radius_count(const floating[:, ::1] data, const intp_t[::1] idx,
+                       const intp_t[::1] node_start, const intp_t[::1] node_end,
+                       const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+                       const double[::1] radius_sur, intp_t[::1] counts, int metric,
+                       double p, int n_threads):
+    """counts[i] = number of tree rows within surrogate radius ``radius_sur[i]`` of Q[i]."""
+    cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], n_nodes = node_start.shape[0], i
+    if n_q == 0:
+        return
+    for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
+                    num_threads=n_threads):
+        counts[i] = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
+                                &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p,
+                                radius_sur[i], False, False, NULL, NULL)
+
+
+def query_radius_fill(const floating[:, ::1] data, const intp_t[::1] idx,
+                      const intp_t[::1] node_start, const intp_t[::1] node_end,
+                      const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+                      const double[::1] radius_sur, const intp_t[::1] offsets,
+                      intp_t[::1] out_ind, double[::1] out_dist, bint with_dist,
+                      bint sort_results, int metric, double p, int n_threads):
+    """Write the neighbours of Q[i] into out_ind[offsets[i]:offsets[i + 1]] (and their
+    distances into out_dist when ``with_dist``); ``offsets`` comes from the counts of
+    :func:`query_radius_count`. ``sort_results`` orders each query's slice by
+    (distance, index)."""
+    cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], n_nodes = node_start.shape[0], i
+    cdef Py_ssize_t count
+    if n_q == 0:
+        return
+    for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
+                    num_threads=n_threads):
+        count = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
+                            &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p,
+                            radius_sur[i], True, with_dist, &out_ind[offsets[i]],
+                            &out_dist[offsets[i]] if with_dist else NULL)
+        if with_dist and sort_results:
+            _sort_pairs(&out_dist[offsets[i]], &out_ind[offsets[i]], count)

@@ -1,0 +1,666 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""t-SNE kernels: perplexity calibration, attractive forces over a sparse P, and the
+repulsive forces by three methods (exact, Barnes-Hut, FFT-accelerated interpolation).
+
+Private and dumb: ``skml.manifold._tsne`` validates everything and hands over C-contiguous
+arrays (the embedding is always float64) and a thread count. Nothing here writes into its
+inputs.
+
+Every parallel loop runs over points (or over rows of the interpolation grid) and each
+iteration writes only its own output row; sums over points are returned per point and
+added up by the caller in a fixed order. Results therefore do not depend on the number of
+threads.
+
+Notation: ``w_ij = 1 / (1 + |y_i - y_j|^2)`` (Student-t, one degree of freedom),
+``Z = sum_{i != j} w_ij``, ``q_ij = w_ij / Z``. The KL gradient is
+
+    dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j)
+            = 4 (sum_j p_ij w_ij (y_i - y_j)  -  (1/Z) sum_j w_ij^2 (y_i - y_j)),
+
+"attractive" minus "repulsive" term. The repulsive kernels return, for every point, the
+vector ``rep_i = sum_{j != i} w_ij^2 (y_i - y_j)`` and the scalar ``z_i = sum_{j != i} w_ij``.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, log, sqrt, fabs, INFINITY
+
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef cnp.intp_t intp_t
+
+cdef enum:
+    # Deepest Barnes-Hut tree level; the traversal stack is sized for it (_bh_point).
+    MAX_DEPTH = 60
+    STACK_SIZE = 512  # >= MAX_DEPTH * (2**3 - 1) + 1
+    # FFT interpolation: at most this many nodes per box and dimension.
+    MAX_INTERP = 8
+    # Doubles per Barnes-Hut node record (SpaceTree.nodes).
+    NODE_SIZE = 8
+
+
+# ------------------------------------------------------------------------------------
+# Perplexity calibration
+# ------------------------------------------------------------------------------------
+
+cdef void _calibrate_row(const floating* d, intp_t k, double target, double tol,
+                         int max_steps, double* p_out, double* beta_out) noexcept nogil:
+    """Binary search on beta = 1/(2 sigma^2) so that the entropy (in nats) of
+    p_j = exp(-beta d_j) / sum_l exp(-beta d_l) equals ``target``.
+
+    Distances are shifted by their minimum first: the nearest neighbour always has
+    weight 1, so the normaliser never underflows to 0 whatever beta becomes."""
+    cdef intp_t j
+    cdef double dmin = INFINITY, beta = 1.0, lo = 0.0, hi = INFINITY
+    cdef double s, sd, e, h
+    cdef int step
+    for j in range(k):
+        if d[j] < dmin:
+            dmin = d[j]
+    for step in range(max_steps):
+        s = 0.0
+        sd = 0.0
+        for j in range(k):
+            e = exp(-beta * (<double>d[j] - dmin))
+            p_out[j] = e
+            s += e
+            sd += (<double>d[j] - dmin) * e
+        h = log(s) + beta * sd / s
+        if fabs(h - target) <= tol:
+            break
+        if h > target:      # too flat: sharpen
+            lo = beta
+            beta = beta * 2.0 if hi == INFINITY else 0.5 * (beta + hi)
+        else:
+            hi = beta
+            beta = 0.5 * (beta + lo) if lo > 0.0 else 0.5 * beta
+    s = 0.0
+    for j in range(k):
+        p_out[j] = exp(-beta * (<double>d[j] - dmin))
+        s += p_out[j]
+    for j in range(k):
+        p_out[j] /= s
+    beta_out[0] = beta
+
+
+def binary_search_perplexity(const floating[:, ::1] sqdist, double perplexity,
+                             double[:, ::1] P, double[::1] betas, int n_threads):
+    """Row-wise conditional probabilities ``P[i, j] = p_{j|i}`` over each row's
+    neighbours (squared distances ``sqdist[i, j]``) with perplexity ``perplexity``.
+
+    Rows of ``P`` sum to 1; ``betas[i]`` receives the precision 1/(2 sigma_i^2) found
+    (relative to the distances shifted by their row minimum)."""
+    cdef intp_t n = sqdist.shape[0], k = sqdist.shape[1], i
+    cdef double target = log(perplexity)
+    if k == 0:
+        return
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
+        _calibrate_row(&sqdist[i, 0], k, target, 1e-5, 200, &P[i, 0], &betas[i])
+
+
+# ------------------------------------------------------------------------------------
+# Attractive forces and the KL divergence over a sparse P
+# ------------------------------------------------------------------------------------
+
+cdef double _attr_row(const intp_t* idx, const double* pd, intp_t cnt, const double* yi,
+                      const double* Yr, intp_t dim, double exaggeration, double* out,
+                      bint compute_kl) noexcept nogil:
+    """One row of ``attractive_forces``; returns the row's KL term (0 unless asked)."""
+    cdef intp_t t, j, a
+    cdef double d0, d1, d2, dd, pw, s = 0.0, r0 = 0.0, r1 = 0.0, r2 = 0.0
+    cdef double y0 = yi[0], y1 = yi[1] if dim > 1 else 0.0, y2 = yi[2] if dim > 2 else 0.0
+    cdef const double* yj
+    if dim <= 3:
+        for t in range(cnt):
+            yj = Yr + idx[t] * dim
+            d0 = y0 - yj[0]
+            d1 = (y1 - yj[1]) if dim > 1 else 0.0
+            d2 = (y2 - yj[2]) if dim > 2 else 0.0
+            dd = 1.0 + d0 * d0 + d1 * d1 + d2 * d2
+            pw = pd[t] / dd
+            r0 += pw * d0
+            r1 += pw * d1
+            r2 += pw * d2
+            if compute_kl and pd[t] > 0.0:
+                s += pd[t] * log(pd[t] * dd)
+        out[0] = exaggeration * r0
+        if dim > 1:
+            out[1] = exaggeration * r1
+        if dim > 2:
+            out[2] = exaggeration * r2
+        return s
+    for a in range(dim):
+        out[a] = 0.0
+    for t in range(cnt):
+        yj = Yr + idx[t] * dim
+        dd = 1.0
+        for a in range(dim):
+            d0 = yi[a] - yj[a]
+            dd += d0 * d0
+        pw = exaggeration * pd[t] / dd
+        for a in range(dim):
+            out[a] += pw * (yi[a] - yj[a])
+        if compute_kl and pd[t] > 0.0:
+            s += pd[t] * log(pd[t] * dd)
+    return s
+
+
+def attractive_forces(const intp_t[::1] indptr, const intp_t[::1] indices,
+                      const double[::1] pdata, const double[:, ::1] Yq,
+                      const double[:, ::1] Yr, double exaggeration,
+                      double[:, ::1] attr, double[::1] kl_rows, bint compute_kl,
+                      int n_threads):
+    """``attr[i] = exaggeration * sum_j P[i, j] w_ij (Yq[i] - Yr[j])`` over the stored
+    entries of the CSR matrix P (rows: points of Yq, columns: points of Yr).
+
+    With ``compute_kl``, ``kl_rows[i] = sum_j P[i, j] (log P[i, j] - log w_ij)``; the KL
+    divergence is then ``sum(kl_rows) + log(Z) * sum(P)``."""
+    cdef intp_t n = Yq.shape[0], dim = Yq.shape[1], i, lo
+    cdef double s
+    if n == 0 or Yr.shape[0] == 0:
+        attr[:, :] = 0.0
+        return
+    for i in prange(n, nogil=True, schedule="dynamic", chunksize=256,
+                    num_threads=n_threads):
+        lo = indptr[i]
+        s = _attr_row(&indices[lo] if indptr[i + 1] > lo else &indices[0],
+                      &pdata[lo] if indptr[i + 1] > lo else &pdata[0],
+                      indptr[i + 1] - lo, &Yq[i, 0], &Yr[0, 0], dim, exaggeration,
+                      &attr[i, 0], compute_kl)
+        if compute_kl:
+            kl_rows[i] = s
+
+
+# ------------------------------------------------------------------------------------
+# Exact repulsion: O(n_query * n_ref), no memory beyond the outputs
+# ------------------------------------------------------------------------------------
+
+def repulsive_exact(const double[:, ::1] Yq, const double[:, ::1] Yr, bint same,
+                    double[:, ::1] rep, double[::1] zrow, int n_threads):
+    """``rep[i] = sum_j w_ij^2 (Yq[i] - Yr[j])`` and ``zrow[i] = sum_j w_ij`` over all
+    reference points j (skipping j == i when ``same``: Yq is Yr)."""
+    cdef intp_t n = Yq.shape[0], m = Yr.shape[0], dim = Yq.shape[1], i, j, a
+    cdef double d2, diff, w, z
+    for i in prange(n, nogil=True, schedule="dynamic", chunksize=16,
+                    num_threads=n_threads):
+        for a in range(dim):
+            rep[i, a] = 0.0
+        z = 0.0
+        for j in range(m):
+            if same and j == i:
+                continue
+            d2 = 0.0
+            for a in range(dim):
+                diff = Yq[i, a] - Yr[j, a]
+                d2 = d2 + diff * diff
+            w = 1.0 / (1.0 + d2)
+            z = z + w
+            w = w * w
+            for a in range(dim):
+                rep[i, a] += w * (Yq[i, a] - Yr[j, a])
+        zrow[i] = z
+
+
+# ------------------------------------------------------------------------------------
+# Barnes-Hut: a 2^d-tree (binary, quad or oct tree) stored in flat arrays
+# ------------------------------------------------------------------------------------
+
+cdef class SpaceTree:
+    """Space-partitioning tree over the rows of Y (1 to 3 columns).
+
+    Node ``c`` covers the points ``perm[start:end]``, a cube of side ``width``; ``com`` is
+    the centre of mass of its points. Only non-empty children are stored, contiguously
+    from index ``child`` on (``n_child`` of them); ``child == -1`` marks a leaf. A leaf
+    holds one point, or several that coincide to within 1e-18 of the root's width
+    (duplicates) or sit at depth 60. ``pos[i]`` is the place of point i in ``perm``.
+
+    The traversal reads one record of 8 doubles per node (one cache line), ``nodes[c]``:
+    ``com_0, com_1, com_2, width^2, start, end, child, n_child`` (integers stored
+    exactly as doubles; unused com entries are 0).
+    """
+    cdef public object perm, pos, nodes
+    cdef public intp_t n_nodes, dim
+
+    def __init__(self, const double[:, ::1] Y):
+        cdef intp_t n = Y.shape[0], dim = Y.shape[1]
+        cdef intp_t cap = max(16, 2 * n + 1)
+        cdef intp_t[::1] perm = np.arange(n, dtype=np.intp)
+        cdef intp_t[::1] tmp = np.empty(n, dtype=np.intp)
+        cdef intp_t[::1] codes = np.empty(n, dtype=np.intp)
+        cdef intp_t[::1] start = np.empty(cap, dtype=np.intp)
+        cdef intp_t[::1] end = np.empty(cap, dtype=np.intp)
+        cdef intp_t[::1] child = np.empty(cap, dtype=np.intp)
+        cdef intp_t[::1] n_child = np.empty(cap, dtype=np.intp)
+        cdef intp_t[::1] depth = np.empty(cap, dtype=np.intp)
+        cdef double[::1] width = np.empty(cap, dtype=np.float64)
+        cdef double[:, ::1] centre = np.empty((cap, dim), dtype=np.float64)
+        cdef double[:, ::1] com = np.empty((cap, dim), dtype=np.float64)
+        cdef intp_t counts[8]
+        cdef intp_t offs[8]
+        cdef intp_t n_nodes = 1, c, t, a, q, code, cnt, first, n_quad = 1 << dim
+        cdef double lo, hi, w0 = 0.0, half
+
+        if dim < 1 or dim > 3:
+            raise ValueError("SpaceTree supports 1 to 3 dimensions.")
+        if n == 0:
+            raise ValueError("SpaceTree needs at least one point.")
+        for a in range(dim):
+            lo = INFINITY
+            hi = -INFINITY
+            for t in range(n):
+                lo = min(lo, Y[t, a])
+                hi = max(hi, Y[t, a])
+            centre[0, a] = 0.5 * (lo + hi)
+            w0 = max(w0, hi - lo)
+        width[0] = w0 * (1.0 + 1e-9) + 1e-300
+        start[0] = 0
+        end[0] = n
+        depth[0] = 0
+
+        c = 0
+        while c < n_nodes:
+            cnt = end[c] - start[c]
+            child[c] = -1
+            n_child[c] = 0
+            if cnt == 1 or depth[c] >= MAX_DEPTH or width[c] <= w0 * 1e-18:
+                # a leaf: its centre of mass from its points (internal nodes: below)
+                for a in range(dim):
+                    com[c, a] = 0.0
+                for t in range(start[c], end[c]):
+                    for a in range(dim):
+                        com[c, a] += Y[perm[t], a]
+                for a in range(dim):
+                    com[c, a] /= cnt
+                c += 1
+                continue
+            for q in range(n_quad):
+                counts[q] = 0
+            for t in range(start[c], end[c]):
+                code = 0
+                for a in range(dim):
+                    if Y[perm[t], a] >= centre[c, a]:
+                        code |= (1 << a)
+                codes[t] = code
+                counts[code] += 1
+            # stable counting sort of the node's range by quadrant code
+            offs[0] = start[c]
+            for q in range(1, n_quad):
+                offs[q] = offs[q - 1] + counts[q - 1]
+            for t in range(start[c], end[c]):
+                tmp[offs[codes[t]]] = perm[t]
+                offs[codes[t]] += 1
+            for t in range(start[c], end[c]):
+                perm[t] = tmp[t]
+            if n_nodes + n_quad > cap:
+                cap = 2 * cap + n_quad
+                start = _grow_i(start, cap)
+                end = _grow_i(end, cap)
+                child = _grow_i(child, cap)
+                n_child = _grow_i(n_child, cap)
+                depth = _grow_i(depth, cap)
+                width = _grow_d(width, cap)
+                centre = _grow_d2(centre, cap)
+                com = _grow_d2(com, cap)
+            first = start[c]
+            child[c] = n_nodes
+            half = 0.5 * width[c]
+            for q in range(n_quad):
+                if counts[q] == 0:
+                    continue
+                start[n_nodes] = first
+                end[n_nodes] = first + counts[q]
+                first += counts[q]
+                width[n_nodes] = half
+                depth[n_nodes] = depth[c] + 1
+                for a in range(dim):
+                    if q & (1 << a):
+                        centre[n_nodes, a] = centre[c, a] + 0.5 * half
+                    else:
+                        centre[n_nodes, a] = centre[c, a] - 0.5 * half
+                n_nodes += 1
+                n_child[c] += 1
+            c += 1
+
+        # centres of mass of internal nodes from their children (children come after
+        # their parent, so one backward sweep sees every child before its parent)
+        for c in range(n_nodes - 1, -1, -1):
+            if child[c] < 0:
+                continue
+            for a in range(dim):
+                com[c, a] = 0.0
+            for q in range(child[c], child[c] + n_child[c]):
+                for a in range(dim):
+                    com[c, a] += (end[q] - start[q]) * com[q, a]
+            for a in range(dim):
+                com[c, a] /= end[c] - start[c]
+        pos = np.empty(n, dtype=np.intp)
+        cdef intp_t[::1] pos_v = pos
+        for t in range(n):
+            pos_v[perm[t]] = t
+        nodes = np.zeros((n_nodes, NODE_SIZE), dtype=np.float64)
+        cdef double[:, ::1] nv = nodes
+        for c in range(n_nodes):
+            for a in range(dim):
+                nv[c, a] = com[c, a]
+            nv[c, 3] = width[c] * width[c]
+            nv[c, 4] = <double>start[c]
+            nv[c, 5] = <double>end[c]
+            nv[c, 6] = <double>child[c]
+            nv[c, 7] = <double>n_child[c]
+        self.perm = np.asarray(perm)
+        self.pos = pos
+        self.nodes = nodes
+        self.n_nodes = n_nodes
+        self.dim = dim
+
+
+cdef object _grow_i(intp_t[::1] a, intp_t cap):
+    out = np.empty(cap, dtype=np.intp)
+    out[:a.shape[0]] = a
+    return out
+
+
+cdef object _grow_d(double[::1] a, intp_t cap):
+    out = np.empty(cap, dtype=np.float64)
+    out[:a.shape[0]] = a
+    return out
+
+
+cdef object _grow_d2(double[:, ::1] a, intp_t cap):
+    out = np.empty((cap, a.shape[1]), dtype=np.float64)
+    out[:a.shape[0]] = a
+    return out
+
+
+cdef double _bh_point(const double* y, intp_t self_pos, intp_t dim, double theta2,
+                      const double* nodes, double* rep) noexcept nogil:
+    """Barnes-Hut sums for one query point: fills ``rep`` (dim values) and returns
+    ``sum_j w_ij``. A node is summarised by its centre of mass when it is a leaf or when
+    ``width^2 < theta^2 * dist^2``; a node holding the query point itself
+    (``start <= self_pos < end``) is always opened, and the point is left out of its
+    leaf."""
+    cdef intp_t stack[STACK_SIZE]
+    cdef intp_t top = 1, c, a, ch, first, start, end
+    cdef double d0, d1, d2, dd, w, z = 0.0, m, r0 = 0.0, r1 = 0.0, r2 = 0.0
+    cdef double y0 = y[0], y1 = y[1] if dim > 1 else 0.0, y2 = y[2] if dim > 2 else 0.0
+    cdef const double* nd
+    cdef bint inside, leaf
+    stack[0] = 0
+    while top > 0:
+        top -= 1
+        c = stack[top]
+        nd = nodes + c * NODE_SIZE
+        start = <intp_t>nd[4]
+        end = <intp_t>nd[5]
+        first = <intp_t>nd[6]
+        inside = start <= self_pos < end
+        leaf = first < 0
+        d0 = y0 - nd[0]
+        d1 = y1 - nd[1]
+        d2 = y2 - nd[2]
+        dd = d0 * d0 + d1 * d1 + d2 * d2
+        if leaf or (not inside and nd[3] < theta2 * dd):
+            m = <double>(end - start - (1 if inside else 0))
+            if m > 0:
+                w = 1.0 / (1.0 + dd)
+                z += m * w
+                w = m * w * w
+                r0 += w * d0
+                r1 += w * d1
+                r2 += w * d2
+        else:
+            for ch in range(first, first + <intp_t>nd[7]):
+                stack[top] = ch
+                top += 1
+    rep[0] = r0
+    if dim > 1:
+        rep[1] = r1
+    if dim > 2:
+        rep[2] = r2
+    return z
+
+
+def repulsive_bh(SpaceTree tree, const double[:, ::1] Yq, bint same, double theta,
+                 double[:, ::1] rep, double[::1] zrow, int n_threads):
+    """Barnes-Hut approximation of ``rep`` and ``zrow`` (see ``repulsive_exact``) for
+    the query points Yq against the points the tree was built on. ``same``: Yq are the
+    tree's own points (each leaves itself out); the queries then run in the tree's
+    order, so that neighbouring queries walk the same nodes."""
+    cdef intp_t n = Yq.shape[0], dim = Yq.shape[1], t, i, sp
+    cdef const intp_t[::1] perm = tree.perm
+    cdef const double[:, ::1] nodes = tree.nodes
+    cdef double theta2 = theta * theta
+    if n == 0:
+        return
+    if dim != tree.dim:
+        raise ValueError("query points and tree differ in dimension")
+    for t in prange(n, nogil=True, schedule="dynamic", chunksize=32,
+                    num_threads=n_threads):
+        if same:
+            i = perm[t]
+            sp = t
+        else:
+            i = t
+            sp = -1
+        zrow[i] = _bh_point(&Yq[i, 0], sp, dim, theta2, &nodes[0, 0], &rep[i, 0])
+
+
+# ------------------------------------------------------------------------------------
+# FFT-accelerated interpolation (FIt-SNE): points -> equispaced grid -> FFT convolution
+# (done by the caller with scipy.fft) -> back to the points
+# ------------------------------------------------------------------------------------
+
+cdef inline void _lagrange(double t, int p, double* L) noexcept nogil:
+    """Weights of the p Lagrange polynomials through the nodes (k + 0.5) / p of [0, 1],
+    evaluated at t."""
+    cdef int k, m
+    cdef double num, den, tk, tm
+    for k in range(p):
+        tk = (k + 0.5) / p
+        num = 1.0
+        den = 1.0
+        for m in range(p):
+            if m != k:
+                tm = (m + 0.5) / p
+                num *= t - tm
+                den *= tk - tm
+        L[k] = num / den
+
+
+cdef inline intp_t _box_of(double x, double lo, double box_w, intp_t n_boxes,
+                           double* t) noexcept nogil:
+    cdef double u = (x - lo) / box_w
+    cdef intp_t b = <intp_t>u
+    if b < 0:
+        b = 0
+    elif b >= n_boxes:
+        b = n_boxes - 1
+    t[0] = u - b
+    return b
+
+
+def fft_scatter(const double[:, ::1] Y, const double[::1] lo, const double[::1] centre,
+                double box_w, intp_t n_boxes, int p, floating[:, :, ::1] W,
+                int n_threads):
+    """Spread the charges ``(1, y - centre)`` of every point onto the interpolation
+    nodes: W[c, gx, gy] in 2-D (shape (3, N, N)), W[c, 0, g] in 1-D (shape (2, 1, N)),
+    N = n_boxes * p. Coordinates are taken relative to ``centre`` (smaller charges, less
+    cancellation later). A point's charges go to the p (1-D) or p * p (2-D) nodes of its
+    box, weighted by the Lagrange polynomials through the nodes.
+
+    The points are sorted by box (1-D) or by row of boxes (2-D) and those groups are
+    processed in parallel: a group owns its nodes, so no two threads write to one node
+    and every node's sum runs in point order whatever the thread count."""
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1], N = n_boxes * p
+    cdef intp_t i, t, b
+    cdef double tx
+    cdef intp_t[::1] group = np.empty(n, dtype=np.intp)
+    cdef intp_t[::1] offs = np.zeros(n_boxes + 1, dtype=np.intp)
+    cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
+    cdef intp_t[::1] fill
+    W[:, :, :] = 0.0
+    for i in range(n):
+        b = _box_of(Y[i, 0], lo[0], box_w, n_boxes, &tx)
+        group[i] = b
+        offs[b + 1] += 1
+    for b in range(n_boxes):
+        offs[b + 1] += offs[b]
+    fill = np.asarray(offs[:n_boxes]).copy()
+    for i in range(n):
+        order[fill[group[i]]] = i
+        fill[group[i]] += 1
+    for b in prange(n_boxes, nogil=True, schedule="dynamic", num_threads=n_threads):
+        for t in range(offs[b], offs[b + 1]):
+            _scatter_point(&Y[order[t], 0], dim, &lo[0], &centre[0], box_w, n_boxes, p,
+                           W)
+
+
+cdef void _scatter_point(const double* y, intp_t dim, const double* lo,
+                         const double* centre, double box_w, intp_t n_boxes, int p,
+                         floating[:, :, ::1] W) noexcept nogil:
+    cdef double Lx[MAX_INTERP]
+    cdef double Ly[MAX_INTERP]
+    cdef double tx, ty, x0, x1, wxy
+    cdef intp_t bx, by, kx, ky, gx, gy
+    bx = _box_of(y[0], lo[0], box_w, n_boxes, &tx)
+    _lagrange(tx, p, Lx)
+    x0 = y[0] - centre[0]
+    if dim == 1:
+        for kx in range(p):
+            gx = bx * p + kx
+            W[0, 0, gx] += <floating>Lx[kx]
+            W[1, 0, gx] += <floating>(Lx[kx] * x0)
+        return
+    by = _box_of(y[1], lo[1], box_w, n_boxes, &ty)
+    _lagrange(ty, p, Ly)
+    x1 = y[1] - centre[1]
+    for kx in range(p):
+        gx = bx * p + kx
+        for ky in range(p):
+            gy = by * p + ky
+            wxy = Lx[kx] * Ly[ky]
+            W[0, gx, gy] += <floating>wxy
+            W[1, gx, gy] += <floating>(wxy * x0)
+            W[2, gx, gy] += <floating>(wxy * x1)
+
+
+cdef double _gather_point(const double* y, intp_t dim, const double* lo,
+                          const double* centre, double box_w, intp_t n_boxes, int p,
+                          const floating[:, :, ::1] pot, const double* ktab,
+                          double* rep) noexcept nogil:
+    """Potentials at one point from the nodes of its box. Fills ``rep`` and returns
+    ``(1 + 2 |y|^2) phi_1 - 2 y . phi_y - K~_ii`` (see ``fft_gather``), where K~_ii is
+    the point's interaction with itself through the interpolation: ``ktab[a * p + b]``
+    is the kernel between two nodes of one box that are a and b node steps apart."""
+    cdef double Lx[MAX_INTERP]
+    cdef double Ly[MAX_INTERP]
+    cdef double tx, ty, x0, x1, wxy, f0 = 0.0, f1 = 0.0, f2 = 0.0, kself = 0.0
+    cdef intp_t bx, by, kx, ky, gx, gy, ax, ay, dx, dy
+    bx = _box_of(y[0], lo[0], box_w, n_boxes, &tx)
+    _lagrange(tx, p, Lx)
+    x0 = y[0] - centre[0]
+    if dim == 1:
+        for kx in range(p):
+            gx = bx * p + kx
+            f0 += Lx[kx] * pot[0, 0, gx]
+            f1 += Lx[kx] * pot[1, 0, gx]
+            for ax in range(p):
+                dx = kx - ax if kx >= ax else ax - kx
+                kself += Lx[kx] * Lx[ax] * ktab[dx]
+        rep[0] = x0 * f0 - f1
+        return (1.0 + 2.0 * x0 * x0) * f0 - 2.0 * x0 * f1 - kself
+    by = _box_of(y[1], lo[1], box_w, n_boxes, &ty)
+    _lagrange(ty, p, Ly)
+    x1 = y[1] - centre[1]
+    for kx in range(p):
+        gx = bx * p + kx
+        for ky in range(p):
+            gy = by * p + ky
+            wxy = Lx[kx] * Ly[ky]
+            f0 += wxy * pot[0, gx, gy]
+            f1 += wxy * pot[1, gx, gy]
+            f2 += wxy * pot[2, gx, gy]
+            for ax in range(p):
+                dx = kx - ax if kx >= ax else ax - kx
+                for ay in range(p):
+                    dy = ky - ay if ky >= ay else ay - ky
+                    kself += wxy * Lx[ax] * Ly[ay] * ktab[dx * p + dy]
+    rep[0] = x0 * f0 - f1
+    rep[1] = x1 * f0 - f2
+    return (1.0 + 2.0 * (x0 * x0 + x1 * x1)) * f0 - 2.0 * (x0 * f1 + x1 * f2) - kself
+
+
+def fft_gather(const double[:, ::1] Y, const double[::1] lo, const double[::1] centre,
+               double box_w, intp_t n_boxes, int p, const floating[:, :, ::1] pot,
+               double[:, ::1] rep, double[::1] zrow, int n_threads):
+    """Interpolate the convolved potentials back to the points: ``rep`` (see
+    ``repulsive_exact``) and per-point terms ``zrow`` whose sum is Z.
+
+    ``pot[c]`` holds phi_c at the nodes (extra trailing columns are ignored), where
+    phi_c(i) = sum_j K~(y_i, y_j) charge_c(j) and K~ is the interpolated kernel
+    K = w^2 = 1 / (1 + d^2)^2. Then ``rep_i = y_i phi_1(i) - phi_y(i)`` (the term j = i
+    vanishes). For Z, w = w^2 (1 + d^2) gives
+    sum_j w_ij = (1 + |y_i|^2) phi_1 - 2 y_i . phi_y + sum_j K~_ij |y_j|^2, and K~ is
+    symmetric, so summed over i the last term equals sum_i |y_i|^2 phi_1(i): the terms
+    ``zrow[i] = (1 + 2 |y_i|^2) phi_1 - 2 y_i . phi_y - K~_ii`` add up to Z (two
+    charges fewer to convolve; individual ``zrow[i]`` are not sum_j w_ij). The point's
+    own term K~_ii is taken off as interpolated, not as its exact value 1, so that the
+    interpolation error at the kernel's peak does not bias Z."""
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i, a, b
+    cdef double h = box_w / p, r2
+    cdef double ktab[MAX_INTERP * MAX_INTERP]
+    for a in range(p):
+        for b in range(p):
+            r2 = h * h * (a * a + (b * b if dim == 2 else 0))
+            ktab[a * p + b] = 1.0 / ((1.0 + r2) * (1.0 + r2))
+    if dim == 1:
+        for a in range(p):
+            r2 = h * h * a * a
+            ktab[a] = 1.0 / ((1.0 + r2) * (1.0 + r2))
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
+        zrow[i] = _gather_point(&Y[i, 0], dim, &lo[0], &centre[0], box_w, n_boxes, p,
+                                pot, ktab, &rep[i, 0])
+
+
+# ------------------------------------------------------------------------------------
+# One step of gradient descent with momentum and per-coordinate gains
+# ------------------------------------------------------------------------------------
+
+def gradient_step(double[:, ::1] Y, const double[:, ::1] attr, const double[:, ::1] rep,
+                  const double[::1] inv_z, double coef, double momentum,
+                  double learning_rate, double min_gain, double max_grad_norm,
+                  double[:, ::1] update, double[:, ::1] gains, double[::1] grad_sq,
+                  int n_threads):
+    """``g_i = coef * (attr_i - inv_z * rep_i)`` (``inv_z`` has one entry shared by all
+    points, or one per point), optionally clipped to norm ``max_grad_norm`` (> 0); then
+    gains (+0.2 where the gradient opposes the last update, *0.8 elsewhere, at least
+    ``min_gain``), ``update = momentum * update - learning_rate * gains * g`` and
+    ``Y += update``. ``grad_sq[i]`` receives |g_i|^2 (before clipping)."""
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i, a
+    cdef bint shared = inv_z.shape[0] == 1
+    cdef double g, s, iz, gain, scale
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
+        iz = inv_z[0] if shared else inv_z[i]
+        s = 0.0
+        for a in range(dim):
+            g = coef * (attr[i, a] - iz * rep[i, a])
+            s = s + g * g
+        grad_sq[i] = s
+        scale = 1.0
+        if max_grad_norm > 0.0 and s > max_grad_norm * max_grad_norm:
+            scale = max_grad_norm / sqrt(s)
+        for a in range(dim):
+            g = scale * coef * (attr[i, a] - iz * rep[i, a])
+            gain = gains[i, a]
+            if update[i, a] * g < 0.0:
+                gain = gain + 0.2
+            else:
+                gain = gain * 0.8
+            if gain < min_gain:
+                gain = min_gain
+            gains[i, a] = gain
+            update[i, a] = momentum * update[i, a] - learning_rate * gain * g
+            Y[i, a] += update[i, a]

@@ -1,0 +1,424 @@
+"""Principal component analysis (Definition 2.32, Remark 2.20, Example 17)."""
+import numbers
+from math import log
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml._kernels import _covariance
+from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
+from skml.utils import check_param, effective_n_threads, limit_blas_threads
+
+__all__ = ["PCA"]
+
+_SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
+
+
+def centred_covariance(X, n_jobs=None):
+    """Mean and covariance (``ddof=1``, float64) of the rows of a C-contiguous X.
+
+    Two passes of the OpenMP kernel ``skml._kernels._covariance``: column sums, then the
+    Gram matrix of the exactly centred rows, a block at a time (one ``dsyrk`` per block
+    and thread). X is never copied. A NaN or infinity shows in the column sums; X is then
+    checked element-wise for the error message.
+    """
+    n, p = X.shape
+    n_threads = effective_n_threads(n_jobs)
+    chunk = int(min(n, max(256, 2**17 // p)))
+    n_chunks = -(-n // chunk)
+    # each thread holds a p x p accumulator: keep them under ~64 MiB together
+    n_threads = max(1, min(n_threads, n_chunks, 2**23 // (p * p)))
+    sums = np.zeros((n_threads, p))
+    _covariance.column_sums(X, sums, chunk, n_threads)
+    total = sums.sum(axis=0)
+    if not np.all(np.isfinite(total)):
+        assert_all_finite(X, input_name="X")
+    mean = total / n
+    partial = np.zeros((n_threads, p, p))
+    with limit_blas_threads():
+        _covariance.centred_gram(X, mean, partial, chunk, n_threads)
+    C = partial.sum(axis=0) if n_threads > 1 else partial[0]
+    # dsyrk filled the upper triangle in column-major order: the lower one here
+    C = np.tril(C) + np.tril(C, -1).T
+    C /= max(n - 1, 1)
+    return mean, C
+
+
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Principal component analysis: project on the directions of largest variance.
+
+    The components are the right singular vectors of the centred data ``X - mean``
+    (Remark 2.20), equivalently the eigenvectors of the sample covariance (Example 17).
+    Solvers (``svd_solver``):
+
+    * ``"full"``: LAPACK SVD (``gesdd``) of the centred data. Exact; O(n p min(n, p)).
+    * ``"covariance_eigh"``: eigendecomposition of the p x p covariance, which skml's
+      OpenMP kernel accumulates from exactly centred blocks of rows in double precision
+      (also for float32 input) without copying X. Fastest for tall data (n >> p); the
+      squared condition number only loses accuracy on eigenvalues near
+      ``eps * largest``.
+    * ``"randomized"``: randomized range finder with ``iterated_power`` power iterations
+      (Halko et al.), for a few components of a large matrix.
+    * ``"arpack"``: Lanczos bidiagonalisation (``scipy.sparse.linalg.svds``);
+      ``n_components`` must be below ``min(n_samples, n_features)``.
+    * ``"auto"`` (scikit-learn's rule): ``"covariance_eigh"`` when ``n_features <= 1000``
+      and ``n_samples >= 10 * n_features``; otherwise ``"full"`` for small data or a
+      variance fraction, ``"randomized"`` when fewer than 80% of the components are
+      wanted, ``"full"`` else.
+
+    Signs are deterministic: the largest-magnitude entry of every component is positive
+    (scikit-learn's convention), so components agree with scikit-learn's, not just up to
+    sign.
+
+    Parameters
+    ----------
+    n_components : int, float or None, default=None
+        Components to keep: an int; a float in (0, 1) keeps the fewest components whose
+        explained variance ratios sum to more than it (``"full"`` and
+        ``"covariance_eigh"`` only); ``None`` keeps ``min(n_samples, n_features)`` (one
+        less with ``"arpack"``).
+    copy : bool, default=True
+        With ``False``, ``"full"`` centres X in place (X is then overwritten).
+    whiten : bool, default=False
+        Scale the projections to unit variance (divide by ``sqrt(explained_variance_)``).
+    svd_solver : {"auto", "full", "covariance_eigh", "randomized", "arpack"}, \
+            default="auto"
+        See above.
+    tol : float, default=0.0
+        Tolerance of ``"arpack"``.
+    iterated_power : int or "auto", default="auto"
+        Power iterations of ``"randomized"`` (``"auto"``: 7 for few components, else 4).
+    n_oversamples : int, default=10
+        Extra random vectors of ``"randomized"``.
+    power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
+        How ``"randomized"`` renormalises between power iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``"randomized"`` and ``"arpack"``.
+    n_jobs : int, default=None
+        Threads of the covariance kernel (``None``: all cores). Results do not depend on
+        it beyond the last bits of the accumulated covariance.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features)
+        Principal axes, by decreasing variance.
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance along each axis (``ddof=1``): ``singular_values_**2 / (n_samples - 1)``.
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total variance along each axis.
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred data.
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean.
+    n_components_ : int
+        Components kept.
+    n_samples_ : int
+        Rows seen in ``fit``.
+    noise_variance_ : float
+        Probabilistic-PCA noise variance: the mean of the discarded eigenvalues.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.decomposition import PCA
+    >>> X = np.array([[-1.0, -1.0], [-2.0, -1.0], [-3.0, -2.0],
+    ...               [1.0, 1.0], [2.0, 1.0], [3.0, 2.0]])
+    >>> pca = PCA(n_components=2).fit(X)
+    >>> pca.explained_variance_ratio_.round(4)
+    array([0.9924, 0.0076])
+    """
+
+    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
+                 tol=0.0, iterated_power="auto", n_oversamples=10,
+                 power_iteration_normalizer="auto", random_state=None, n_jobs=None):
+        self.n_components = n_components
+        self.copy = copy
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        check_param(self.svd_solver, "svd_solver", types=(str,), options=_SOLVERS)
+        if self.n_components is not None:
+            check_param(self.n_components, "n_components",
+                        types=(numbers.Integral, numbers.Real), min_val=0, closed="neither")
+        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        if self.iterated_power != "auto":
+            check_param(self.iterated_power, "iterated_power", types=(numbers.Integral,),
+                        min_val=0)
+        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
+                    min_val=1)
+        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
+                    types=(str,), options=("auto", "QR", "LU", "none"))
+
+    def _choose_solver(self, n, p):
+        solver = self.svd_solver
+        k = self.n_components
+        fraction = k is not None and not isinstance(k, numbers.Integral)
+        if fraction and k >= 1:
+            raise ValueError(f"n_components must be an int, None or a float in (0, 1), "
+                             f"got {k!r}.")
+        if solver == "auto":
+            if p <= 1000 and n >= 10 * p:
+                solver = "covariance_eigh"
+            elif max(n, p) <= 500 or fraction or k is None:
+                solver = "full"
+            elif 1 <= k < 0.8 * min(n, p):
+                solver = "randomized"
+            else:
+                solver = "full"
+        limit = min(n, p) - (1 if solver == "arpack" else 0)
+        if fraction:
+            if solver not in ("full", "covariance_eigh"):
+                raise ValueError(f"A variance fraction n_components={k!r} needs "
+                                 f"svd_solver 'full' or 'covariance_eigh', got {solver!r}.")
+        elif k is None:
+            if limit < 1:
+                raise ValueError(f"svd_solver={solver!r} needs min(n_samples, n_features) "
+                                 f">= 2, got {min(n, p)}.")
+        elif not 1 <= k <= limit:
+            raise ValueError(f"n_components={k!r} must be between 1 and {limit} "
+                             f"(min(n_samples, n_features)"
+                             f"{' - 1' if solver == 'arpack' else ''}) with "
+                             f"svd_solver={solver!r}.")
+        return solver
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Fit the model with X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self : PCA
+        """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit the model with X and return its projection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+        """
+        U, X = self._fit(X)
+        if U is None:  # covariance solver: no U, project X
+            return self.transform(X)
+        U = U[:, :self.n_components_]
+        if self.whiten:
+            U *= np.sqrt(X.shape[0] - 1)
+        else:
+            U *= self.singular_values_
+        return U
+
+    def _fit(self, X):
+        self._check_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                          ensure_min_samples=2, ensure_all_finite=False)
+        n, p = X.shape
+        solver = self._choose_solver(n, p)
+        self._fit_svd_solver = solver
+        if solver != "covariance_eigh":
+            assert_all_finite(X, input_name="X")
+        if solver in ("full", "covariance_eigh"):
+            U = self._fit_full(X, solver)
+        else:
+            U = self._fit_truncated(X, solver)
+        self.n_samples_ = n
+        return U, X
+
+    def _fit_full(self, X, solver):
+        n, p = X.shape
+        dtype = X.dtype
+        if solver == "full":
+            mean = X.mean(axis=0)
+            Xc = X - mean if self.copy else X.__isub__(mean)
+            U, S, Vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
+            explained = S**2 / (n - 1)
+        else:
+            mean, C = centred_covariance(X, self.n_jobs)
+            evals, evecs = linalg.eigh(C, check_finite=False)
+            evals = np.maximum(evals[::-1], 0.0)
+            explained = evals.astype(dtype)
+            S = np.sqrt(evals * (n - 1)).astype(dtype)
+            Vt = np.ascontiguousarray(evecs[:, ::-1].T, dtype=dtype)
+            mean = mean.astype(dtype)
+            U = None
+        U, Vt = flip_rows(U, Vt)
+        total = explained.sum()
+        ratio = explained / total if total > 0 else np.zeros_like(explained)
+        k = self.n_components
+        if k is None:
+            k = min(n, p)
+        elif not isinstance(k, numbers.Integral):  # variance fraction
+            k = int(np.searchsorted(np.cumsum(ratio), k, side="right") + 1)
+            k = min(k, min(n, p))
+        k = int(k)
+        self.noise_variance_ = (float(explained[k:].mean()) if k < min(n, p) else 0.0)
+        self._store(mean, Vt[:k], explained[:k], ratio[:k], S[:k], k)
+        return U
+
+    def _fit_truncated(self, X, solver):
+        n, p = X.shape
+        k = min(n, p) - (1 if solver == "arpack" else 0)
+        k = k if self.n_components is None else int(self.n_components)
+        rng = check_random_state(self.random_state)
+        mean = X.mean(axis=0)
+        Xc = X - mean
+        if solver == "arpack":
+            U, S, Vt = arpack_svd(Xc, k, tol=self.tol, random_state=rng)
+        else:
+            U, S, Vt = randomized_svd(
+                Xc, k, n_oversamples=self.n_oversamples, n_iter=self.iterated_power,
+                power_iteration_normalizer=self.power_iteration_normalizer,
+                random_state=rng)
+        U, Vt = flip_rows(U, Vt)
+        explained = S**2 / (n - 1)
+        total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
+        ratio = explained / total if total > 0 else np.zeros_like(explained)
+        rest = min(n, p) - k
+        self.noise_variance_ = (max(total - float(explained.sum()), 0.0) / rest
+                                if rest > 0 else 0.0)
+        self._store(mean, Vt, explained, ratio, S, k)
+        return U
+
+    def _store(self, mean, components, explained, ratio, singular, k):
+        dtype = components.dtype
+        self.mean_ = np.asarray(mean, dtype=dtype)
+        self.components_ = np.ascontiguousarray(components)
+        self.explained_variance_ = np.asarray(explained, dtype=dtype).copy()
+        self.explained_variance_ratio_ = np.asarray(ratio, dtype=dtype).copy()
+        self.singular_values_ = np.asarray(singular, dtype=dtype).copy()
+        self.n_components_ = k
+
+    # ------------------------------------------------------------------ using the model
+    def _scale(self):
+        scale = np.sqrt(self.explained_variance_)
+        return np.maximum(scale, np.finfo(scale.dtype).eps)
+
+    def transform(self, X):
+        """Project X on the principal axes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            Same float dtype as the fitted model.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X_new = X @ self.components_.T
+        X_new -= self.mean_ @ self.components_.T
+        if self.whiten:
+            X_new /= self._scale()
+        return X_new
+
+    def inverse_transform(self, X):
+        """Map projections back to the input space (exact when no component was
+        dropped).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        X = np.asarray(X)
+        if self.whiten:
+            return X @ (self._scale()[:, None] * self.components_) + self.mean_
+        return X @ self.components_ + self.mean_
+
+    def get_covariance(self):
+        """Data covariance under the probabilistic PCA model:
+        ``components_.T diag(explained_variance_ - noise) components_ + noise I``.
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features)
+        """
+        check_is_fitted(self)
+        W = self.components_
+        diff = np.maximum(self.explained_variance_ - self.noise_variance_, 0.0)
+        cov = (W.T * diff) @ W
+        cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
+        return cov
+
+    def get_precision(self):
+        """Inverse of :meth:`get_covariance` (a pseudo-inverse if it is singular).
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+        """
+        return linalg.pinvh(self.get_covariance())
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the probabilistic PCA model (Tipping &
+        Bishop).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ll : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Xr = X - self.mean_
+        precision = self.get_precision()
+        sign, logdet = np.linalg.slogdet(precision)
+        logdet = logdet if sign > 0 else -np.inf
+        ll = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
+        return ll - 0.5 * (X.shape[1] * log(2.0 * np.pi) - logdet)
+
+    def score(self, X, y=None):
+        """Average log-likelihood of the samples (:meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        ll : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,184 @@
+"""Truncated SVD: the best rank-k approximation of a matrix (Remark 1.12, Example 4)."""
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
+from skml.utils import check_param
+
+__all__ = ["TruncatedSVD"]
+
+
+def _column_variance_sum(X):
+    """Sum of the per-column variances (``ddof=0``) of a dense or sparse matrix."""
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        return float(np.sum(sq - mean**2))
+    return float(np.var(X, axis=0).sum())
+
+
+class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Dimension reduction by a truncated SVD, ``X ~ U_k S_k V_k^T``, without centring.
+
+    By the Eckart–Young theorem the first ``k`` singular triplets give the best rank-k
+    approximation of X in the Frobenius and spectral norms (the sum of separable
+    matrices of Remark 1.12, cut after ``k`` terms). Because X is not centred, scipy
+    sparse input works as is (latent semantic analysis on term counts).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Rank of the approximation; below ``n_features``.
+    algorithm : {"randomized", "arpack"}, default="randomized"
+        Randomized range finder with ``n_iter`` power iterations (Halko et al.), or
+        Lanczos (``scipy.sparse.linalg.svds``).
+    n_iter : int, default=5
+        Power iterations of ``"randomized"``.
+    n_oversamples : int, default=10
+        Extra random vectors of ``"randomized"``.
+    power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
+        Renormalisation between power iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seeds both algorithms.
+    tol : float, default=0.0
+        Tolerance of ``"arpack"``.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Right singular vectors ``V_k^T`` (largest-magnitude entry of each row positive).
+    explained_variance_ : ndarray of shape (n_components,)
+        Variance of each projected coordinate.
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        ``explained_variance_`` over the total variance of X.
+    singular_values_ : ndarray of shape (n_components,)
+        The singular values ``S_k``.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.decomposition import TruncatedSVD
+    >>> X = np.random.RandomState(0).rand(20, 6)
+    >>> svd = TruncatedSVD(n_components=2, random_state=0).fit(X)
+    >>> svd.components_.shape
+    (2, 6)
+    """
+
+    def __init__(self, n_components=2, *, algorithm="randomized", n_iter=5,
+                 n_oversamples=10, power_iteration_normalizer="auto", random_state=None,
+                 tol=0.0):
+        self.n_components = n_components
+        self.algorithm = algorithm
+        self.n_iter = n_iter
+        self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
+        self.random_state = random_state
+        self.tol = tol
+
+    def fit(self, X, y=None):
+        """Fit the model on X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self : TruncatedSVD
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit the model on X and return ``U_k S_k``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+        """
+        check_param(self.algorithm, "algorithm", types=(str,),
+                    options=("randomized", "arpack"))
+        check_param(self.n_iter, "n_iter", types=(numbers.Integral,), min_val=0)
+        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
+                    min_val=1)
+        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
+                    types=(str,), options=("auto", "QR", "LU", "none"))
+        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"],
+                          dtype=[np.float64, np.float32], ensure_min_features=2)
+        limit = min(X.shape) - 1 if self.algorithm == "arpack" else X.shape[1]
+        check_param(self.n_components, "n_components", types=(numbers.Integral,),
+                    min_val=1, max_val=limit)
+        rng = check_random_state(self.random_state)
+        k = int(self.n_components)
+        if self.algorithm == "arpack":
+            U, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=rng)
+        else:
+            U, S, Vt = randomized_svd(
+                X, k, n_oversamples=self.n_oversamples, n_iter=self.n_iter,
+                power_iteration_normalizer=self.power_iteration_normalizer,
+                random_state=rng)
+        U, Vt = flip_rows(U, Vt)
+        self.components_ = np.ascontiguousarray(Vt, dtype=X.dtype)
+        # With an approximate SVD, X V is not exactly U S: project for consistency with
+        # transform.
+        X_new = np.asarray(X @ self.components_.T)
+        self.explained_variance_ = np.var(X_new, axis=0)
+        full = _column_variance_sum(X)
+        self.explained_variance_ratio_ = (self.explained_variance_ / full if full > 0
+                                          else np.zeros_like(self.explained_variance_))
+        self.singular_values_ = np.asarray(S, dtype=X.dtype)
+        return X_new
+
+    def transform(self, X):
+        """Project X on the singular vectors: ``X V_k``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"],
+                          dtype=[np.float64, np.float32], reset=False)
+        return np.asarray(X @ self.components_.T)
+
+    def inverse_transform(self, X):
+        """Map back to the input space: ``X_new V_k^T``, the rank-k approximation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        return np.asarray(X) @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,358 @@
+"""Linear discriminant analysis (Definition 2.35, Remark 2.21)."""
+import numbers
+import warnings
+
+import numpy as np
+from scipy import linalg
+from scipy.special import expit, softmax
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.covariance import ledoit_wolf
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml.utils import check_param
+
+__all__ = ["LinearDiscriminantAnalysis"]
+
+
+def _covariance(X, shrinkage=None, estimator=None):
+    """Covariance of the rows of X (``ddof=0``): empirical, Ledoit–Wolf (``"auto"``, on
+    standardised features, then scaled back), a fixed shrinkage towards
+    ``trace/p * I``, or whatever ``estimator.fit(X).covariance_`` gives."""
+    if estimator is not None:
+        estimator.fit(X)
+        if not hasattr(estimator, "covariance_"):
+            raise ValueError(f"{type(estimator).__name__} has no covariance_ attribute "
+                             "after fit.")
+        return np.atleast_2d(estimator.covariance_)
+    Xc = X - X.mean(axis=0)
+    if isinstance(shrinkage, str):  # "auto"
+        scale = Xc.std(axis=0)
+        scale[scale == 0] = 1.0
+        S = ledoit_wolf(Xc / scale, assume_centered=True)[0]
+        return scale[:, None] * S * scale[None, :]
+    S = np.atleast_2d(Xc.T @ Xc / X.shape[0])
+    if shrinkage:
+        mu = np.trace(S) / S.shape[0]
+        S = (1.0 - shrinkage) * S
+        S.flat[:: S.shape[0] + 1] += shrinkage * mu
+    return S
+
+
+class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixin,
+                                 TransformerMixin, BaseEstimator):
+    """Linear discriminant analysis: Gaussian classes with a shared covariance.
+
+    As a classifier, each class k is a Gaussian ``N(mu_k, Sigma)`` with a common
+    covariance, so the log-posterior is linear in x: ``x^T Sigma^{-1} mu_k -
+    1/2 mu_k^T Sigma^{-1} mu_k + log pi_k``. As a transformer (Definition 2.35), X is
+    projected on the directions that maximise between-class over within-class variance
+    (Fisher's criterion), at most ``n_classes - 1`` of them.
+
+    Solvers:
+
+    * ``"svd"`` (default): no covariance matrix is formed. The within-class centred
+      data are scaled per feature and decomposed by SVD, which whitens the within-class
+      scatter (directions with singular value ``<= tol`` are dropped, so collinear
+      features are fine); a second SVD of the whitened, prior-weighted class means gives
+      the discriminant directions. No shrinkage.
+    * ``"eigen"``: the generalised symmetric eigenproblem ``S_b v = lambda S_w v`` with
+      ``S_w`` the prior-weighted within-class covariance and ``S_b = S_t - S_w``.
+      Supports ``shrinkage``.
+    * ``"lsqr"``: solves ``Sigma w_k = mu_k`` for the classifier only (no
+      ``transform``). Supports ``shrinkage``.
+
+    The arithmetic follows scikit-learn's (same scalings, so ``transform`` and the
+    predictions agree with ``sklearn.discriminant_analysis.LinearDiscriminantAnalysis``).
+
+    Parameters
+    ----------
+    solver : {"svd", "eigen", "lsqr"}, default="svd"
+        See above.
+    shrinkage : "auto", float in [0, 1] or None, default=None
+        Covariance shrinkage for ``"eigen"`` and ``"lsqr"``: ``"auto"`` picks the
+        Ledoit–Wolf intensity (on standardised features); a float ``a`` uses
+        ``(1 - a) S + a trace(S)/p I``.
+    priors : array-like of shape (n_classes,), default=None
+        Class prior probabilities (renormalised with a warning if they do not sum to
+        1); ``None``: the class frequencies.
+    n_components : int, default=None
+        Dimensions of ``transform`` (at most ``min(n_classes - 1, n_features)``, the
+        default).
+    store_covariance : bool, default=False
+        Also compute ``covariance_`` with the ``"svd"`` solver (the other solvers always
+        do).
+    tol : float, default=1e-4
+        Rank threshold of the ``"svd"`` solver on singular values.
+    covariance_estimator : estimator, default=None
+        An object with ``fit`` and a ``covariance_`` attribute (e.g. from
+        ``sklearn.covariance``) used instead of the empirical covariance by ``"eigen"``
+        and ``"lsqr"``; exclusive with ``shrinkage``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_classes, n_features)
+        Weights of the linear decision function (one row for two classes).
+    intercept_ : ndarray of shape (n_classes,) or (1,)
+        Intercepts of the decision function.
+    covariance_ : ndarray of shape (n_features, n_features)
+        Prior-weighted within-class covariance (not with ``"svd"`` unless
+        ``store_covariance``).
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        Share of the between-class variance along each discriminant direction
+        (``"svd"`` and ``"eigen"``).
+    means_ : ndarray of shape (n_classes, n_features)
+        Class means.
+    priors_ : ndarray of shape (n_classes,)
+        Class priors.
+    scalings_ : ndarray of shape (n_features, rank)
+        Discriminant directions: ``transform`` projects on them.
+    xbar_ : ndarray of shape (n_features,)
+        Prior-weighted overall mean (``"svd"``).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Columns seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skml.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> X, y = load_iris(return_X_y=True)
+    >>> lda = LinearDiscriminantAnalysis().fit(X, y)
+    >>> lda.transform(X).shape, round(lda.score(X, y), 2)
+    ((150, 2), 0.98)
+    """
+
+    def __init__(self, solver="svd", shrinkage=None, priors=None, n_components=None,
+                 store_covariance=False, tol=1e-4, covariance_estimator=None):
+        self.solver = solver
+        self.shrinkage = shrinkage
+        self.priors = priors
+        self.n_components = n_components
+        self.store_covariance = store_covariance
+        self.tol = tol
+        self.covariance_estimator = covariance_estimator
+
+    # ------------------------------------------------------------------ fitting
+    def _check_params(self):
+        check_param(self.solver, "solver", types=(str,), options=("svd", "eigen", "lsqr"))
+        if self.shrinkage is not None:
+            check_param(self.shrinkage, "shrinkage", types=(str, numbers.Real),
+                        options=("auto",), min_val=0, max_val=1)
+            if self.solver == "svd":
+                raise NotImplementedError("shrinkage is not supported by the 'svd' "
+                                          "solver; use 'eigen' or 'lsqr'.")
+        if self.covariance_estimator is not None:
+            if self.solver == "svd":
+                raise ValueError("covariance_estimator is not supported by the 'svd' "
+                                 "solver; use 'eigen' or 'lsqr'.")
+            if self.shrinkage is not None and self.shrinkage != 0:
+                raise ValueError("Set only one of covariance_estimator and shrinkage.")
+        if self.n_components is not None:
+            check_param(self.n_components, "n_components", types=(numbers.Integral,),
+                        min_val=1)
+        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+
+    def fit(self, X, y):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : LinearDiscriminantAnalysis
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, ensure_min_samples=2,
+                             dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        self.classes_, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
+        n, p = X.shape
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError("LinearDiscriminantAnalysis needs samples of at least 2 "
+                             "classes; got 1 class.")
+        if n == n_classes:
+            raise ValueError("The number of samples must be more than the number of "
+                             "classes.")
+        if self.priors is None:
+            priors = counts / n
+        else:
+            priors = np.asarray(self.priors, dtype=np.float64).ravel()
+            if priors.size != n_classes:
+                raise ValueError(f"priors has {priors.size} entries for {n_classes} "
+                                 "classes.")
+            if np.any(priors < 0):
+                raise ValueError("priors must be non-negative.")
+            if abs(priors.sum() - 1.0) > 1e-5:
+                warnings.warn("The priors do not sum to 1. Renormalizing.", UserWarning)
+                priors = priors / priors.sum()
+        self.priors_ = priors.astype(X.dtype)
+        max_components = min(n_classes - 1, p)
+        if self.n_components is not None and self.n_components > max_components:
+            raise ValueError(f"n_components={self.n_components} cannot be larger than "
+                             f"min(n_features, n_classes - 1)={max_components}.")
+        self._max_components = (max_components if self.n_components is None
+                                else int(self.n_components))
+        means = np.zeros((n_classes, p), dtype=X.dtype)
+        np.add.at(means, y_idx, X)
+        self.means_ = means / counts[:, None]
+        if self.solver == "svd":
+            self._solve_svd(X, y_idx)
+        else:
+            self.covariance_ = self._within_covariance(X, y_idx)
+            if self.solver == "eigen":
+                self._solve_eigen(X)
+            else:
+                self.coef_ = linalg.lstsq(self.covariance_, self.means_.T)[0].T
+                self.intercept_ = (-0.5 * np.sum(self.means_ * self.coef_, axis=1)
+                                   + np.log(self.priors_))
+        if n_classes == 2:  # one decision function: log-odds of classes_[1]
+            self.coef_ = (self.coef_[1] - self.coef_[0])[None, :].astype(X.dtype)
+            self.intercept_ = np.atleast_1d(self.intercept_[1] - self.intercept_[0]).astype(
+                X.dtype)
+        self._n_features_out = self._max_components
+        return self
+
+    def _within_covariance(self, X, y_idx, shrinkage="param"):
+        shrinkage = self.shrinkage if shrinkage == "param" else shrinkage
+        estimator = self.covariance_estimator if shrinkage is None else None
+        cov = np.zeros((X.shape[1], X.shape[1]))
+        for k, prior in enumerate(self.priors_):
+            cov += prior * _covariance(X[y_idx == k], shrinkage, estimator)
+        return cov
+
+    def _solve_svd(self, X, y_idx):
+        n = X.shape[0]
+        n_classes = self.classes_.size
+        if self.store_covariance:
+            self.covariance_ = self._within_covariance(X, y_idx, shrinkage=None)
+        # within-class centred rows, grouped by class
+        Xc = np.concatenate([X[y_idx == k] - self.means_[k] for k in range(n_classes)])
+        self.xbar_ = self.priors_ @ self.means_
+        std = Xc.std(axis=0)
+        std[std == 0] = 1.0
+        # 1) whiten the within-class scatter: W maps x to coordinates where it is I
+        _, S, Vt = linalg.svd(np.sqrt(1.0 / n) * (Xc / std), full_matrices=False)
+        rank = int(np.sum(S > self.tol))
+        W = (Vt[:rank] / std).T / S[:rank]
+        # 2) principal axes of the whitened, prior-weighted class means
+        weight = 1.0 / (n_classes - 1)
+        M = (np.sqrt(n * self.priors_ * weight) * (self.means_ - self.xbar_).T).T @ W
+        _, S, Vt = linalg.svd(M, full_matrices=False)
+        self.explained_variance_ratio_ = (S**2 / np.sum(S**2))[: self._max_components]
+        rank = int(np.sum(S > self.tol * S[0]))
+        self.scalings_ = W @ Vt.T[:, :rank]
+        coef = (self.means_ - self.xbar_) @ self.scalings_
+        self.intercept_ = -0.5 * np.sum(coef**2, axis=1) + np.log(self.priors_)
+        self.coef_ = coef @ self.scalings_.T
+        self.intercept_ -= self.xbar_ @ self.coef_.T
+
+    def _solve_eigen(self, X):
+        Sw = self.covariance_
+        estimator = self.covariance_estimator if self.shrinkage is None else None
+        Sb = _covariance(X, self.shrinkage, estimator) - Sw
+        evals, evecs = linalg.eigh(Sb, Sw)
+        self.explained_variance_ratio_ = np.sort(evals / np.sum(evals))[::-1][
+            : self._max_components]
+        self.scalings_ = evecs[:, np.argsort(evals)[::-1]]
+        self.coef_ = (self.means_ @ self.scalings_) @ self.scalings_.T
+        self.intercept_ = (-0.5 * np.sum(self.means_ * self.coef_, axis=1)
+                           + np.log(self.priors_))
+
+    # ------------------------------------------------------------------ using the model
+    def transform(self, X):
+        """Project X on the discriminant directions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            With ``"svd"``, fewer columns if the between-class rank is smaller.
+        """
+        if self.solver == "lsqr":
+            raise NotImplementedError("transform is not available with the 'lsqr' solver "
+                                      "(use 'svd' or 'eigen').")
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if self.solver == "svd":
+            X_new = (X - self.xbar_) @ self.scalings_
+        else:
+            X_new = X @ self.scalings_
+        return X_new[:, : self._max_components]
+
+    def decision_function(self, X):
+        """Linear decision function ``X @ coef_.T + intercept_`` (log-posterior up to a
+        constant; the log-odds of ``classes_[1]`` for two classes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        scores = X @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+    def predict_proba(self, X):
+        """Posterior class probabilities (softmax of the decision function).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p1 = expit(scores)
+            return np.column_stack([1 - p1, p1])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self.predict_proba(X)
+        proba[proba == 0.0] = np.finfo(proba.dtype).smallest_normal
+        return np.log(proba)

@@ -1,0 +1,514 @@
+"""Covariance functions for :class:`~skml.gaussian_process.GaussianProcessRegressor`.
+
+The kernels of Remark 2.16 of the notes — :class:`RBF`, :class:`Linear` and
+:class:`Laplace` — plus :class:`ConstantKernel` (a scale) and :class:`WhiteKernel` (noise),
+combined with ``+`` and ``*`` into :class:`Sum` and :class:`Product` kernels. A number in
+a sum or product becomes a ``ConstantKernel``: ``2.0 * RBF(1.0) + WhiteKernel(0.1)``.
+
+Every kernel has positive hyper-parameters, optimised in log space: ``theta`` is the vector
+of their logarithms (fixed ones left out), ``bounds`` the log bounds, and
+``k(X, eval_gradient=True)`` also returns the derivatives of the kernel matrix with respect
+to ``theta`` — what the gradient of the log marginal likelihood needs. The parameter names,
+defaults and formulas follow scikit-learn's kernels (``RBF``, ``DotProduct``,
+``Matern(nu=0.5)``, ``ConstantKernel``, ``WhiteKernel``), so the same parameter values give
+the same matrices.
+"""
+import inspect
+
+import numpy as np
+from scipy.spatial.distance import cdist, pdist, squareform
+
+__all__ = ["ConstantKernel", "Kernel", "Laplace", "Linear", "Product", "RBF", "Sum",
+           "WhiteKernel"]
+
+
+def _check_bounds(bounds, name):
+    if isinstance(bounds, str):
+        if bounds != "fixed":
+            raise ValueError(f"{name} must be a (low, high) pair or 'fixed', got {bounds!r}.")
+        return bounds
+    b = np.asarray(bounds, dtype=np.float64)
+    if b.shape[-1] != 2 or np.any(b <= 0) or np.any(b[..., 0] > b[..., 1]):
+        raise ValueError(f"{name} must be (low, high) with 0 < low <= high, got {bounds!r}.")
+    return b
+
+
+class Kernel:
+    """Base class: parameters, ``theta``/``bounds`` in log space, ``+`` and ``*``.
+
+    A subclass lists its hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
+    pairs and implements ``__call__(X, Y=None, eval_gradient=False)`` and ``diag(X)``.
+    """
+
+    _hyper = ()
+
+    # -- parameters (the scikit-learn get_params/set_params protocol) ---------------------
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep=True):
+        """The constructor arguments (with ``k1__...`` entries for nested kernels)."""
+        params = {}
+        for name in self._param_names():
+            value = getattr(self, name)
+            params[name] = value
+            if deep and isinstance(value, Kernel):
+                params.update({f"{name}__{k}": v for k, v in value.get_params(True).items()})
+        return params
+
+    def set_params(self, **params):
+        """Set constructor arguments (nested ones as ``k1__length_scale``); returns self."""
+        valid = self._param_names()
+        nested = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for kernel {self!r}.")
+            if sep:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub in nested.items():
+            getattr(self, name).set_params(**sub)
+        return self
+
+    def clone_with_theta(self, theta):
+        """A copy with the log hyper-parameters ``theta``."""
+        k = self._copy()
+        k.theta = theta
+        return k
+
+    def _copy(self):
+        params = {}
+        for name in self._param_names():
+            value = getattr(self, name)
+            params[name] = value._copy() if isinstance(value, Kernel) else value
+        return type(self)(**params)
+
+    # -- hyper-parameters ----------------------------------------------------------------
+    def _free(self):
+        """[(name, n_values, log_bounds)] for the hyper-parameters that are not fixed."""
+        out = []
+        for name, bname in self._hyper:
+            bounds = getattr(self, bname)
+            if isinstance(bounds, str) and bounds == "fixed":
+                continue
+            n = np.size(getattr(self, name))
+            b = np.log(np.broadcast_to(np.asarray(bounds, dtype=np.float64), (n, 2)))
+            out.append((name, n, b))
+        return out
+
+    @property
+    def n_dims(self):
+        """Number of free (log) hyper-parameters."""
+        return len(self.theta)
+
+    @property
+    def theta(self):
+        """Logarithms of the free hyper-parameters, flattened."""
+        vals = [np.log(np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64)))
+                for name, _, _ in self._free()]
+        return np.concatenate(vals) if vals else np.empty(0)
+
+    @theta.setter
+    def theta(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        i = 0
+        for name, n, _ in self._free():
+            value = np.exp(theta[i:i + n])
+            if np.ndim(getattr(self, name)) == 0:
+                value = float(value[0])
+            setattr(self, name, value)
+            i += n
+        if i != len(theta):
+            raise ValueError(f"theta has {len(theta)} values; the kernel has {i}.")
+
+    @property
+    def bounds(self):
+        """Log bounds of the free hyper-parameters, shape ``(n_dims, 2)``."""
+        b = [lb for _, _, lb in self._free()]
+        return np.vstack(b) if b else np.empty((0, 2))
+
+    @property
+    def requires_vector_input(self):
+        return True
+
+    def is_stationary(self):
+        return False
+
+    # -- algebra ------------------------------------------------------------------------
+    def __add__(self, other):
+        return Sum(self, other if isinstance(other, Kernel) else ConstantKernel(other))
+
+    def __radd__(self, other):
+        return Sum(other if isinstance(other, Kernel) else ConstantKernel(other), self)
+
+    def __mul__(self, other):
+        return Product(self, other if isinstance(other, Kernel) else ConstantKernel(other))
+
+    def __rmul__(self, other):
+        return Product(other if isinstance(other, Kernel) else ConstantKernel(other), self)
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return False
+        a, b = self.get_params(deep=False), other.get_params(deep=False)
+        for key, va in a.items():
+            vb = b[key]
+            if isinstance(va, Kernel) or isinstance(va, str) or isinstance(vb, str):
+                same = va == vb
+            else:
+                same = np.shape(va) == np.shape(vb) and np.array_equal(va, vb)
+            if not same:
+                return False
+        return True
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={_fmt(getattr(self, name))}" for name, _ in self._hyper)
+        return f"{type(self).__name__}({args})"
+
+    def __call__(self, X, Y=None, eval_gradient=False):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def diag(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _fmt(v):
+    if np.ndim(v) == 0:
+        return f"{float(v):.3g}"
+    return "[" + ", ".join(f"{float(x):.3g}" for x in np.ravel(v)) + "]"
+
+
+def _as_2d(X):
+    X = np.asarray(X, dtype=np.float64)
+    return X[:, None] if X.ndim == 1 else X
+
+
+class ConstantKernel(Kernel):
+    """``k(x, y) = constant_value``: scales another kernel in a product.
+
+    Parameters
+    ----------
+    constant_value : float, default=1.0
+    constant_value_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import ConstantKernel
+    >>> ConstantKernel(2.0)(np.zeros((2, 1)))
+    array([[2., 2.],
+           [2., 2.]])
+    """
+
+    _hyper = (("constant_value", "constant_value_bounds"),)
+
+    def __init__(self, constant_value=1.0, constant_value_bounds=(1e-5, 1e5)):
+        self.constant_value = constant_value
+        self.constant_value_bounds = constant_value_bounds
+
+    def is_stationary(self):
+        return True
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = _as_2d(X)
+        Y = X if Y is None else _as_2d(Y)
+        K = np.full((X.shape[0], Y.shape[0]), float(self.constant_value))
+        if not eval_gradient:
+            return K
+        if self.n_dims:
+            return K, K[:, :, None].copy()
+        return K, np.empty((X.shape[0], X.shape[0], 0))
+
+    def diag(self, X):
+        return np.full(_as_2d(X).shape[0], float(self.constant_value))
+
+
+class WhiteKernel(Kernel):
+    """``k(x, y) = noise_level`` if ``x`` and ``y`` are the same sample, else 0.
+
+    Added to another kernel, it models independent observation noise and is fitted with
+    the other hyper-parameters. Only ``k(X)`` (no ``Y``) has a diagonal.
+
+    Parameters
+    ----------
+    noise_level : float, default=1.0
+    noise_level_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import WhiteKernel
+    >>> WhiteKernel(0.5)(np.zeros((2, 1)))
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
+
+    _hyper = (("noise_level", "noise_level_bounds"),)
+
+    def __init__(self, noise_level=1.0, noise_level_bounds=(1e-5, 1e5)):
+        self.noise_level = noise_level
+        self.noise_level_bounds = noise_level_bounds
+
+    def is_stationary(self):
+        return True
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = _as_2d(X)
+        if Y is not None:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            return np.zeros((X.shape[0], _as_2d(Y).shape[0]))
+        K = float(self.noise_level) * np.eye(X.shape[0])
+        if not eval_gradient:
+            return K
+        if self.n_dims:
+            return K, K[:, :, None].copy()
+        return K, np.empty((X.shape[0], X.shape[0], 0))
+
+    def diag(self, X):
+        return np.full(_as_2d(X).shape[0], float(self.noise_level))
+
+
+class _Stationary(Kernel):
+    """A kernel of the scaled distance ``r = ||(x - y) / length_scale||``."""
+
+    _hyper = (("length_scale", "length_scale_bounds"),)
+
+    def __init__(self, length_scale=1.0, length_scale_bounds=(1e-5, 1e5)):
+        self.length_scale = length_scale
+        self.length_scale_bounds = length_scale_bounds
+
+    def is_stationary(self):
+        return True
+
+    @property
+    def anisotropic(self):
+        return np.ndim(self.length_scale) > 0 and np.size(self.length_scale) > 1
+
+    def _scaled(self, X):
+        ls = np.asarray(self.length_scale, dtype=np.float64)
+        if self.anisotropic and ls.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"length_scale has {ls.shape[0]} values but X has {X.shape[1]} features.")
+        return X / ls
+
+    def diag(self, X):
+        return np.ones(_as_2d(X).shape[0])
+
+
+class RBF(_Stationary):
+    """Squared-exponential kernel ``k(x, y) = exp(-||x - y||^2 / (2 l^2))`` (Remark 2.16).
+
+    Parameters
+    ----------
+    length_scale : float or array-like of shape (n_features,), default=1.0
+        ``l``; an array gives one length scale per feature (anisotropic).
+    length_scale_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import RBF
+    >>> float(RBF(1.0)(np.array([[0.0]]), np.array([[1.0]]))[0, 0])  # exp(-1/2)
+    0.6065306597126334
+    """
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = self._scaled(_as_2d(X))
+        if Y is None:
+            d2 = squareform(pdist(X, "sqeuclidean"))
+        else:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            d2 = cdist(X, self._scaled(_as_2d(Y)), "sqeuclidean")
+        K = np.exp(-0.5 * d2)
+        if not eval_gradient:
+            return K
+        if isinstance(self.length_scale_bounds, str):
+            return K, np.empty((X.shape[0], X.shape[0], 0))
+        if not self.anisotropic:
+            return K, (K * d2)[:, :, None]
+        # d K / d log l_f = K * (x_f - y_f)^2 / l_f^2  (X already divided by l)
+        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
+        return K, diff2 * K[:, :, None]
+
+
+class Laplace(_Stationary):
+    """Exponential (Laplace) kernel ``k(x, y) = exp(-||x - y|| / l)`` (Remark 2.16).
+
+    ``||.||`` is the Euclidean norm, so this is scikit-learn's ``Matern(nu=0.5)`` (the
+    Ornstein-Uhlenbeck covariance); in one dimension it is ``exp(-|x - y| / l)``.
+
+    Parameters
+    ----------
+    length_scale : float or array-like of shape (n_features,), default=1.0
+    length_scale_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import Laplace
+    >>> float(Laplace(2.0)(np.array([[0.0]]), np.array([[2.0]]))[0, 0])  # exp(-1)
+    0.36787944117144233
+    """
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = self._scaled(_as_2d(X))
+        if Y is None:
+            d = squareform(pdist(X, "euclidean"))
+        else:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            d = cdist(X, self._scaled(_as_2d(Y)), "euclidean")
+        K = np.exp(-d)
+        if not eval_gradient:
+            return K
+        if isinstance(self.length_scale_bounds, str):
+            return K, np.empty((X.shape[0], X.shape[0], 0))
+        if not self.anisotropic:
+            return K, (K * d)[:, :, None]
+        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            G = diff2 / d[:, :, None]
+        G[~np.isfinite(G)] = 0.0
+        return K, G * K[:, :, None]
+
+
+class Linear(Kernel):
+    """Dot-product kernel ``k(x, y) = sigma_0^2 + x . y`` (Remark 2.16; scikit-learn's
+    ``DotProduct``).
+
+    Non-stationary (Remark 2.19). ``sigma_0 = 0`` gives the notes' ``x^T y`` exactly; then
+    ``sigma_0`` cannot be optimised in log space and is treated as fixed. Multiply by a
+    ``ConstantKernel`` to scale it; a GP with this kernel is Bayesian linear regression.
+
+    Parameters
+    ----------
+    sigma_0 : float, default=1.0
+        Inhomogeneity (the prior standard deviation of the intercept), >= 0.
+    sigma_0_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import Linear
+    >>> Linear(sigma_0=0.0)(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]))
+    array([[11.]])
+    """
+
+    _hyper = (("sigma_0", "sigma_0_bounds"),)
+
+    def __init__(self, sigma_0=1.0, sigma_0_bounds=(1e-5, 1e5)):
+        self.sigma_0 = sigma_0
+        self.sigma_0_bounds = sigma_0_bounds
+
+    def _free(self):
+        if float(self.sigma_0) == 0.0:
+            return []
+        return super()._free()
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = _as_2d(X)
+        if Y is None:
+            K = X @ X.T + float(self.sigma_0) ** 2
+        else:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            K = X @ _as_2d(Y).T + float(self.sigma_0) ** 2
+        if not eval_gradient:
+            return K
+        if self.n_dims:
+            return K, np.full((X.shape[0], X.shape[0], 1), 2.0 * float(self.sigma_0) ** 2)
+        return K, np.empty((X.shape[0], X.shape[0], 0))
+
+    def diag(self, X):
+        X = _as_2d(X)
+        return np.einsum("ij,ij->i", X, X) + float(self.sigma_0) ** 2
+
+
+class _Binary(Kernel):
+    def __init__(self, k1, k2):
+        self.k1 = k1
+        self.k2 = k2
+
+    @property
+    def theta(self):
+        return np.concatenate([self.k1.theta, self.k2.theta])
+
+    @theta.setter
+    def theta(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        n1 = self.k1.n_dims
+        self.k1.theta = theta[:n1]
+        self.k2.theta = theta[n1:]
+
+    @property
+    def bounds(self):
+        return np.vstack([self.k1.bounds, self.k2.bounds])
+
+    def is_stationary(self):
+        return self.k1.is_stationary() and self.k2.is_stationary()
+
+    def __repr__(self):
+        return f"{self.k1!r} {self._op} {self.k2!r}"
+
+
+class Sum(_Binary):
+    """``k(x, y) = k1(x, y) + k2(x, y)``; made by ``k1 + k2``.
+
+    Parameters
+    ----------
+    k1, k2 : Kernel
+
+    Examples
+    --------
+    >>> from skml.gaussian_process.kernels import RBF, WhiteKernel
+    >>> RBF(1.0) + WhiteKernel(0.1)
+    RBF(length_scale=1) + WhiteKernel(noise_level=0.1)
+    """
+
+    _op = "+"
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        if not eval_gradient:
+            return self.k1(X, Y) + self.k2(X, Y)
+        K1, G1 = self.k1(X, Y, eval_gradient=True)
+        K2, G2 = self.k2(X, Y, eval_gradient=True)
+        return K1 + K2, np.dstack((G1, G2))
+
+    def diag(self, X):
+        return self.k1.diag(X) + self.k2.diag(X)
+
+
+class Product(_Binary):
+    """``k(x, y) = k1(x, y) * k2(x, y)``; made by ``k1 * k2``.
+
+    Parameters
+    ----------
+    k1, k2 : Kernel
+
+    Examples
+    --------
+    >>> from skml.gaussian_process.kernels import RBF
+    >>> 2.0 * RBF(0.5)
+    ConstantKernel(constant_value=2) * RBF(length_scale=0.5)
+    """
+
+    _op = "*"
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        if not eval_gradient:
+            return self.k1(X, Y) * self.k2(X, Y)
+        K1, G1 = self.k1(X, Y, eval_gradient=True)
+        K2, G2 = self.k2(X, Y, eval_gradient=True)
+        return K1 * K2, np.dstack((G1 * K2[:, :, None], G2 * K1[:, :, None]))
+
+    def diag(self, X):
+        return self.k1.diag(X) * self.k2.diag(X)

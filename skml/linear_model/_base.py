@@ -1,0 +1,287 @@
+"""Least squares (``LinearRegression``), ridge regression (``Ridge``) and the helpers the
+linear models share: sample-weight checks, centring for the intercept, prediction."""
+import numbers
+
+import numpy as np
+from scipy import linalg, optimize
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml.utils import check_param
+
+__all__ = ["LinearRegression", "Ridge"]
+
+
+def _check_sample_weight(sample_weight, n_samples, dtype=np.float64):
+    """``sample_weight`` as a float array of length ``n_samples`` (ones when None)."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    if isinstance(sample_weight, numbers.Number):
+        return np.full(n_samples, float(sample_weight), dtype=dtype)
+    sw = np.asarray(sample_weight, dtype=dtype)
+    if sw.ndim != 1:
+        raise ValueError(f"sample_weight must be 1D array or scalar, got shape {sw.shape}.")
+    if sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {sw.shape}, expected ({n_samples},): one weight per "
+            "sample."
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight must be finite (no NaN or infinity).")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum: every weight is zero.")
+    return sw
+
+
+def _center(X, y, sample_weight, fit_intercept):
+    """Weighted centring of ``X`` and ``y`` (copies); offsets are zeros when no intercept."""
+    if fit_intercept:
+        sw = sample_weight / sample_weight.sum()
+        X_offset = sw @ X
+        y_offset = sw @ y
+        return X - X_offset, y - y_offset, X_offset, y_offset
+    X_offset = np.zeros(X.shape[1], dtype=X.dtype)
+    y_offset = np.zeros(y.shape[1:], dtype=y.dtype) if y.ndim > 1 else 0.0
+    return X.copy(), y.copy(), X_offset, y_offset
+
+
+class _LinearPredictorMixin:
+    """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
+    and ``intercept_``."""
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X @ self.coef_.T + self.intercept_
+
+    def _set_intercept(self, X_offset, y_offset):
+        if self.fit_intercept:
+            self.intercept_ = y_offset - X_offset @ self.coef_.T
+        else:
+            self.intercept_ = 0.0 if self.coef_.ndim == 1 else np.zeros(self.coef_.shape[0])
+
+
+def _validate_regression_data(est, X, y, *, reset=True):
+    X, y = validate_data(est, X, y, reset=reset, multi_output=True, y_numeric=True,
+                         dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError("y has no target column.")
+    return X, y
+
+
+class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Ordinary least squares through the SVD (``scipy.linalg.lstsq``).
+
+    Minimises ``||y - X w - b||^2`` (weighted by ``sample_weight``). The SVD solve of Remark
+    1.14 of the notes returns the minimum-norm solution when ``X`` is rank-deficient (for
+    example with duplicated or constant columns, or more features than samples), so a
+    singular ``X`` never fails: ``rank_`` tells how many directions were determined.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Fit an intercept (the data are centred first; the intercept is not part of the
+        minimum-norm choice, as in scikit-learn).
+    copy_X : bool, default=True
+        Kept for scikit-learn compatibility; ``X`` is never modified.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative (solved by ``scipy.optimize.nnls``).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    rank_ : int
+        Rank of the (centred, weighted) ``X``; not set when ``positive=True``.
+    singular_ : ndarray of shape (min(n_samples, n_features),)
+        Singular values of the (centred, weighted) ``X``; not set when ``positive=True``.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.linear_model import LinearRegression
+    >>> X = np.array([[1.0, 1.0], [1.0, 2.0], [2.0, 2.0], [2.0, 3.0]])
+    >>> y = X @ np.array([1.0, 2.0]) + 3.0
+    >>> reg = LinearRegression().fit(X, y)
+    >>> np.round(reg.coef_, 6), round(float(reg.intercept_), 6)
+    (array([1., 2.]), 3.0)
+    """
+
+    def __init__(self, *, fit_intercept=True, copy_X=True, positive=False):
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.positive = positive
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the least-squares model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LinearRegression
+        """
+        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
+        check_param(self.positive, "positive", types=(bool, np.bool_))
+        X, y = _validate_regression_data(self, X, y)
+        sw = _check_sample_weight(sample_weight, X.shape[0])
+        Xc, yc, X_offset, y_offset = _center(X, y, sw, self.fit_intercept)
+        root = np.sqrt(sw)
+        Xc *= root[:, None]
+        yc *= root if yc.ndim == 1 else root[:, None]
+        if self.positive:
+            Y = yc.reshape(len(yc), -1)
+            coef = np.column_stack([optimize.nnls(Xc, Y[:, k])[0] for k in range(Y.shape[1])])
+            self.coef_ = coef.ravel() if yc.ndim == 1 else coef.T
+            for name in ("rank_", "singular_"):
+                self.__dict__.pop(name, None)
+        else:
+            cond = max(Xc.shape) * np.finfo(Xc.dtype).eps
+            coef, _, rank, sv = linalg.lstsq(Xc, yc, cond=cond, lapack_driver="gelsd")
+            self.coef_ = coef.T
+            self.rank_ = int(rank)
+            self.singular_ = sv
+        self._set_intercept(X_offset, y_offset)
+        return self
+
+
+class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Least squares with an L2 penalty (weight decay, Definition 3.48 of the notes).
+
+    Minimises ``||y - X w - b||^2 + alpha * ||w||^2`` (the squared errors weighted by
+    ``sample_weight``; the intercept ``b`` is not penalised). Solved in closed form by a
+    Cholesky factorisation of the normal equations ``(X^T X + alpha I) w = X^T y``, or of
+    the dual system ``(X X^T + alpha I) c = y``, ``w = X^T c``, when there are more features
+    than samples.
+
+    Parameters
+    ----------
+    alpha : float or array-like of shape (n_targets,), default=1.0
+        Penalty strength (>= 0); one per target if an array. ``alpha=0`` is ordinary least
+        squares, solved through the SVD when the system is singular.
+    fit_intercept : bool, default=True
+    copy_X : bool, default=True
+        Kept for scikit-learn compatibility; ``X`` is never modified.
+    solver : {"auto", "cholesky", "svd"}, default="auto"
+        ``"cholesky"`` (same as ``"auto"``) solves the primal or dual normal equations,
+        falling back to the SVD when they are numerically singular; ``"svd"`` always uses the
+        SVD of ``X`` (slower, most stable).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.linear_model import Ridge
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> Ridge(alpha=1.0).fit(X, [0.0, 1.0, 2.0]).coef_
+    array([0.66666667])
+    """
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, solver="auto"):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.solver = solver
+
+    def _alphas(self, n_targets):
+        alpha = self.alpha
+        if np.ndim(alpha) == 0:
+            check_param(alpha, "alpha", types=(numbers.Real,), min_val=0)
+            return np.full(n_targets, float(alpha))
+        alpha = np.asarray(alpha, dtype=np.float64).ravel()
+        if alpha.shape[0] not in (1, n_targets):
+            raise ValueError(
+                f"alpha has {alpha.shape[0]} values but y has {n_targets} targets: give "
+                "one alpha or one per target."
+            )
+        if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
+            raise ValueError(f"alpha must be finite and >= 0, got {self.alpha!r}.")
+        return np.broadcast_to(alpha, (n_targets,)).copy()
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ridge model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : Ridge
+        """
+        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
+        check_param(self.solver, "solver", types=(str,), options=("auto", "cholesky", "svd"))
+        X, y = _validate_regression_data(self, X, y)
+        Y = y.reshape(len(y), -1)
+        alphas = self._alphas(Y.shape[1])
+        sw = _check_sample_weight(sample_weight, X.shape[0])
+        Xc, Yc, X_offset, y_offset = _center(X, Y, sw, self.fit_intercept)
+        root = np.sqrt(sw)
+        Xc *= root[:, None]
+        Yc *= root[:, None]
+        coef = _ridge_solve(Xc, Yc, alphas, self.solver)
+        self.coef_ = coef[0] if y.ndim == 1 else coef
+        if y.ndim == 1:
+            y_offset = y_offset[0]
+        self._set_intercept(X_offset, y_offset)
+        return self
+
+
+def _ridge_solve(X, Y, alphas, solver):
+    """Coefficients ``(n_targets, n_features)`` of ridge regression on centred data."""
+    n, p = X.shape
+    coef = np.empty((Y.shape[1], p))
+    if solver != "svd":
+        dual = p > n
+        A = X @ X.T if dual else X.T @ X
+        B = Y if dual else X.T @ Y
+        same = np.all(alphas == alphas[0])
+        groups = [np.arange(len(alphas))] if same else [[k] for k in range(len(alphas))]
+        try:
+            for idx in groups:
+                idx = np.asarray(idx)
+                Aa = A.copy()
+                Aa.flat[:: Aa.shape[0] + 1] += alphas[idx[0]]
+                factor = linalg.cho_factor(Aa, lower=True, check_finite=False)
+                sol = linalg.cho_solve(factor, B[:, idx], check_finite=False)
+                # a tiny pivot means the factor is garbage even though LAPACK accepted it
+                d = np.abs(np.diag(factor[0]))
+                if d.min() <= np.sqrt(np.finfo(float).eps) * d.max():
+                    raise linalg.LinAlgError("ill-conditioned normal equations")
+                coef[idx] = (X.T @ sol).T if dual else sol.T
+            return coef
+        except linalg.LinAlgError:
+            pass  # singular or nearly so: the SVD below gives the (minimum-norm) answer
+    # SVD: w = V diag(s / (s^2 + alpha)) U^T y, with the minimum-norm choice at alpha = 0
+    U, s, Vt = linalg.svd(X, full_matrices=False, lapack_driver="gesdd")
+    UtY = U.T @ Y
+    cutoff = max(X.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
+    for k, a in enumerate(alphas):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(s > cutoff, s / (s**2 + a), 0.0)
+        coef[k] = Vt.T @ (d * UtY[:, k])
+    return coef

@@ -1,0 +1,319 @@
+"""Isomap (Definition 2.34): classical scaling of geodesic distances along a
+neighbourhood graph."""
+import numbers
+import warnings
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components, floyd_warshall
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml._kernels import _graph
+from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
+from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
+from skml.utils import check_param, chunk_rows, effective_n_threads
+
+__all__ = ["Isomap"]
+
+# Rows of new points whose geodesic distances are built at once in ``transform``.
+_TRANSFORM_CHUNK = 256
+
+
+def _symmetric_csr(rows, cols, weights, n):
+    """An undirected CSR graph from directed edges: each pair once per direction, with
+    the smaller weight if it was given twice. Explicit zero weights (duplicate points)
+    are kept as edges."""
+    r = np.concatenate([rows, cols])
+    c = np.concatenate([cols, rows])
+    w = np.concatenate([weights, weights]).astype(np.float64)
+    order = np.lexsort((w, c, r))  # by row, then column, then weight
+    r, c, w = r[order], c[order], w[order]
+    first = np.ones(r.size, dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    r, c, w = r[first], c[first], w[first]
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    return indptr, np.ascontiguousarray(c, dtype=np.intp), np.ascontiguousarray(w)
+
+
+class Isomap(TransformerMixin, BaseEstimator):
+    """Isomap embedding: classical scaling of shortest-path distances on a graph.
+
+    The steps of Definition 2.34: (3) connect each point to its ``n_neighbors`` nearest
+    neighbours (k-Isomap) or to every point within ``radius`` (ε-Isomap), with
+    Euclidean edge lengths, as an undirected graph; (4) compute all shortest-path
+    (geodesic) distances on it; (5) embed by the top eigenvectors of the double-centred
+    matrix ``tau(D) = -1/2 J D^2 J``, coordinates ``sqrt(lambda_p) v_p``.
+
+    Neighbours come from :func:`skml.metrics.kneighbors_brute` (or blocks of
+    :func:`skml.metrics.pairwise_distances` for ``radius``). Shortest paths run in
+    skml's OpenMP kernel: one Dijkstra per source with a binary heap, sources spread
+    over threads (``path_method="FW"`` uses ``scipy.sparse.csgraph.floyd_warshall``).
+
+    If the graph is disconnected (too few neighbours, or separate clusters), a
+    ``UserWarning`` is issued and each pair of components is joined by an edge between
+    its two closest points, as scikit-learn does; otherwise some geodesic distances
+    would be infinite.
+
+    Parameters
+    ----------
+    n_neighbors : int or None, default=5
+        Neighbours per point of the k-nearest-neighbour graph. Must be ``None`` when
+        ``radius`` is given.
+    radius : float or None, default=None
+        Connect points at distance ``<= radius`` (ε-graph) instead.
+    n_components : int, default=2
+        Dimension of the embedding.
+    eigen_solver : {"auto", "arpack", "dense"}, default="auto"
+        ``"dense"``: LAPACK on the wanted eigenvalues; ``"arpack"``: Lanczos
+        (``scipy.sparse.linalg.eigsh``) from a fixed start vector; ``"auto"``: Lanczos for
+        more than 200 points and fewer than 10 components.
+    tol : float, default=0
+        Convergence tolerance of ``"arpack"`` (0: machine precision).
+    max_iter : int or None, default=None
+        Maximum ``"arpack"`` iterations.
+    path_method : {"auto", "D", "FW"}, default="auto"
+        ``"auto"`` and ``"D"``: parallel Dijkstra; ``"FW"``: Floyd–Warshall, O(n^3).
+    n_jobs : int, default=None
+        Threads for the neighbour search and the shortest paths (``None``: all cores).
+    metric : str, default="minkowski"
+        Edge length; any metric of :func:`skml.metrics.pairwise_distances`.
+    p : float, default=2
+        Minkowski order (2: Euclidean).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The embedded training points (float64).
+    dist_matrix_ : ndarray of shape (n_samples, n_samples)
+        Geodesic distances between the training points.
+    eigenvalues_ : ndarray of shape (n_components,)
+        Top eigenvalues of ``-1/2 J D^2 J``.
+    n_connected_components_ : int
+        Connected components of the neighbourhood graph before any joining.
+    n_features_in_ : int
+        Columns of X seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_swiss_roll
+    >>> from skml.manifold import Isomap
+    >>> X, t = make_swiss_roll(500, random_state=0)
+    >>> Isomap(n_neighbors=10).fit_transform(X).shape
+    (500, 2)
+    """
+
+    def __init__(self, *, n_neighbors=5, radius=None, n_components=2, eigen_solver="auto",
+                 tol=0, max_iter=None, path_method="auto", n_jobs=None,
+                 metric="minkowski", p=2):
+        self.n_neighbors = n_neighbors
+        self.radius = radius
+        self.n_components = n_components
+        self.eigen_solver = eigen_solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.path_method = path_method
+        self.n_jobs = n_jobs
+        self.metric = metric
+        self.p = p
+
+    def _check_params(self, n_samples):
+        if (self.n_neighbors is None) == (self.radius is None):
+            raise ValueError(
+                "Give exactly one of n_neighbors and radius (the other must be None), got "
+                f"n_neighbors={self.n_neighbors!r} and radius={self.radius!r}.")
+        if self.radius is None:
+            check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,),
+                        min_val=1, max_val=n_samples - 1)
+        else:
+            check_param(self.radius, "radius", types=(numbers.Real,), min_val=0)
+        check_param(self.n_components, "n_components", types=(numbers.Integral,),
+                    min_val=1, max_val=n_samples)
+        check_param(self.eigen_solver, "eigen_solver", types=(str,),
+                    options=("auto", "arpack", "dense"))
+        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        if self.max_iter is not None:
+            check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
+        check_param(self.path_method, "path_method", types=(str,),
+                    options=("auto", "D", "FW"))
+        check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
+
+    # ---------------------------------------------------------------- graph building
+    def _neighbours(self, X, Y=None):
+        """Directed edges (rows, cols, lengths) from each row of X to its neighbours in Y
+        (the training set); a point is not its own neighbour when ``Y is None``."""
+        same = Y is None
+        Y = X if same else Y
+        n = X.shape[0]
+        if self.radius is None:
+            k = self.n_neighbors + (1 if same else 0)
+            dist, ind = kneighbors_brute(X, Y, k, metric=self.metric, p=self.p,
+                                         n_jobs=self.n_jobs)
+            if same:  # drop the point itself (or, with duplicates, the farthest entry)
+                keep = ind != np.arange(n)[:, None]
+                keep[keep.all(axis=1), -1] = False
+                dist = dist[keep].reshape(n, k - 1)
+                ind = ind[keep].reshape(n, k - 1)
+            rows = np.repeat(np.arange(n), ind.shape[1])
+            return rows, ind.ravel(), dist.ravel().astype(np.float64)
+        rows, cols, lengths = [], [], []
+        step = chunk_rows(Y.shape[0] * X.itemsize, preferred=1024)
+        for start in range(0, n, step):
+            D = pairwise_distances(X[start:start + step], Y, metric=self.metric,
+                                   n_jobs=self.n_jobs, p=self.p)
+            r, c = np.nonzero(D <= self.radius)
+            if same:
+                off_diag = r + start != c
+                r, c = r[off_diag], c[off_diag]
+            rows.append(r + start)
+            cols.append(c)
+            lengths.append(D[r, c].astype(np.float64))
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(lengths)
+
+    def _connect(self, X, rows, cols, lengths):
+        """Join every pair of graph components by the edge between their closest points."""
+        n = X.shape[0]
+        graph = sparse.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        n_comp, labels = connected_components(graph, directed=False)
+        self.n_connected_components_ = int(n_comp)
+        if n_comp == 1:
+            return rows, cols, lengths
+        warnings.warn(
+            f"The neighbourhood graph has {n_comp} connected components; Isomap joins "
+            "each pair of components by the edge between their closest points. Increase "
+            "n_neighbors (or radius) for a connected graph.", UserWarning, stacklevel=3)
+        members = [np.flatnonzero(labels == c) for c in range(n_comp)]
+        extra_r, extra_c, extra_w = [], [], []
+        for a in range(n_comp):
+            for b in range(a + 1, n_comp):
+                D = pairwise_distances(X[members[a]], X[members[b]], metric=self.metric,
+                                       n_jobs=self.n_jobs, p=self.p)
+                i, j = np.unravel_index(np.argmin(D), D.shape)
+                extra_r.append(members[a][i])
+                extra_c.append(members[b][j])
+                extra_w.append(float(D[i, j]))
+        return (np.concatenate([rows, extra_r]), np.concatenate([cols, extra_c]),
+                np.concatenate([lengths, extra_w]))
+
+    def _geodesics(self, indptr, indices, weights):
+        n = indptr.size - 1
+        if self.path_method == "FW":
+            graph = sparse.csr_matrix((weights, indices, indptr), shape=(n, n))
+            return floyd_warshall(graph, directed=True)
+        out = np.empty((n, n), dtype=np.float64)
+        n_threads = min(effective_n_threads(self.n_jobs), n)
+        _graph.dijkstra_rows(indptr, indices, weights, np.arange(n, dtype=np.intp), out,
+                             n_threads)
+        return out
+
+    # ---------------------------------------------------------------- estimator API
+    def fit(self, X, y=None):
+        """Compute the embedding of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self : Isomap
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n = X.shape[0]
+        self._check_params(n)
+        rows, cols, lengths = self._neighbours(X)
+        rows, cols, lengths = self._connect(X, rows, cols, lengths)
+        indptr, indices, weights = _symmetric_csr(rows, cols, lengths, n)
+        self.dist_matrix_ = self._geodesics(indptr, indices, weights)
+        emb, evals, evecs, row_means, grand_mean = _classical_scaling(
+            self.dist_matrix_**2, self.n_components, solver=self.eigen_solver,
+            tol=self.tol, max_iter=self.max_iter)
+        self.embedding_ = emb
+        self.eigenvalues_ = evals
+        self._gower = (evals, evecs, row_means, grand_mean)
+        self._fit_X = X
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Compute the embedding of X and return it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            float32 for float32 input.
+        """
+        self.fit(X)
+        return self.embedding_.astype(self._fit_X.dtype, copy=False)
+
+    def transform(self, X):
+        """Embed new points: their geodesic distances to the training points go through
+        their nearest training neighbours (``min_j d(x, x_j) + D_geo[j, :]``), then
+        Gower's out-of-sample formula places them. A training point lands exactly on its
+        ``embedding_`` row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_new, n_components)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        train = self._fit_X
+        if X.dtype != train.dtype:
+            X = X.astype(np.float64)
+            train = train.astype(np.float64)
+        out = np.empty((X.shape[0], self.n_components), dtype=np.float64)
+        for start in range(0, X.shape[0], _TRANSFORM_CHUNK):
+            block = X[start:start + _TRANSFORM_CHUNK]
+            G = self._geodesics_to_training(block, train)
+            out[start:start + block.shape[0]] = _gower_project(G**2, *self._gower)
+        return out.astype(X.dtype, copy=False)
+
+    def _geodesics_to_training(self, block, train):
+        D_geo = self.dist_matrix_
+        G = np.full((block.shape[0], D_geo.shape[0]), np.inf)
+        if self.radius is None:
+            dist, ind = kneighbors_brute(block, train, self.n_neighbors, metric=self.metric,
+                                         p=self.p, n_jobs=self.n_jobs)
+            dist = dist.astype(np.float64)
+            for c in range(ind.shape[1]):
+                np.minimum(G, dist[:, c:c + 1] + D_geo[ind[:, c]], out=G)
+            return G
+        D = pairwise_distances(block, train, metric=self.metric, n_jobs=self.n_jobs,
+                               p=self.p).astype(np.float64)
+        for i in range(block.shape[0]):
+            nb = np.flatnonzero(D[i] <= self.radius)
+            if nb.size == 0:  # nothing within radius: go through the nearest point
+                nb = np.array([np.argmin(D[i])])
+            G[i] = np.min(D[i, nb][:, None] + D_geo[nb], axis=0)
+        return G
+
+    def reconstruction_error(self):
+        """Isomap's reconstruction error, as scikit-learn defines it:
+        ``sqrt(||tau(D_geo)||_F^2 - sum(lambda^2)) / n_samples`` with ``tau(D) =
+        -1/2 J D^2 J`` and ``lambda`` the kept eigenvalues.
+
+        Returns
+        -------
+        error : float
+        """
+        check_is_fitted(self)
+        K = -0.5 * self.dist_matrix_**2
+        _double_centre(K)
+        evals = np.maximum(self.eigenvalues_, 0.0)
+        return float(np.sqrt(max(np.sum(K**2) - np.sum(evals**2), 0.0)) / K.shape[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

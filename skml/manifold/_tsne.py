@@ -1,0 +1,742 @@
+"""t-distributed stochastic neighbour embedding (Definition 2.38 and Example 18 of the
+notes), with exact, Barnes-Hut and FFT-interpolation gradients, and ``transform`` for
+new points. The loops are in ``skml._kernels._tsne``."""
+import numbers
+import warnings
+from time import perf_counter
+
+import numpy as np
+from scipy import fft as sp_fft
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.extmath import randomized_svd, svd_flip
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skml._kernels import _tsne
+from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
+from skml.utils import check_param, effective_n_threads, limit_blas_threads
+
+__all__ = ["TSNE"]
+
+# method="auto": "exact" up to this many samples, "barnes_hut" up to _AUTO_BH_MAX (and
+# for 3-D maps), "fft" above.
+_AUTO_EXACT_MAX = 500
+_AUTO_BH_MAX = 1000
+# FFT interpolation (FIt-SNE's defaults): nodes per box and dimension, least number of
+# boxes per dimension, widest box (in map units) once the map is wide enough, and the
+# most boxes per dimension (a cap on memory and time if the map blows up).
+_FFT_NODES = 3
+_FFT_MIN_BOXES = 50
+_FFT_BOX_WIDTH = 1.0
+_FFT_MAX_BOXES = {1: 100_000, 2: 400}
+# Convergence is checked every _N_ITER_CHECK iterations, only after early exaggeration
+# and at least _MIN_ITER_AFTER_EXAGGERATION more iterations.
+_N_ITER_CHECK = 50
+_MIN_ITER_AFTER_EXAGGERATION = 250
+# transform(): step size and gradient clipping for the per-point objective.
+_TRANSFORM_LEARNING_RATE = 1.0
+_TRANSFORM_MAX_GRAD_NORM = 1.0
+# Points per thread below which the kernels run on fewer threads.
+_POINTS_PER_THREAD = 128
+
+
+def _n_threads(n_jobs, n):
+    return max(1, min(effective_n_threads(n_jobs), -(-n // _POINTS_PER_THREAD)))
+
+
+# --------------------------------------------------------------------------------------
+# Affinities
+# --------------------------------------------------------------------------------------
+
+class _Affinities:
+    """Input-space affinities: nearest neighbours, per-point bandwidths by binary search
+    on the perplexity, and the symmetrised sparse P of the training data.
+
+    Kept apart from the optimiser so that ``transform`` computes the affinities of new
+    points to the training points with the same neighbourhood size, perplexity and
+    metric."""
+
+    def __init__(self, perplexity, n_neighbors, metric, metric_params, n_jobs):
+        self.perplexity = perplexity
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.metric_params = metric_params
+        self.n_jobs = n_jobs
+
+    def _neighbours(self, X, Y, k):
+        """Squared distances to, and indices of, the k nearest rows of Y (or of X itself
+        without the point, when Y is None)."""
+        n = X.shape[0]
+        if self.metric == "precomputed":  # X holds the distances (to the training points)
+            D = X
+            if Y is None:
+                D = X.astype(np.float64, copy=True)
+                np.fill_diagonal(D, np.inf)
+            if k < D.shape[1]:
+                ind = np.argpartition(D, k - 1, axis=1)[:, :k]
+            else:
+                ind = np.broadcast_to(np.arange(D.shape[1]), (n, D.shape[1])).copy()
+            dist = np.take_along_axis(D, ind, axis=1).astype(np.float64)
+            order = np.lexsort((ind, dist), axis=1)
+            ind = np.take_along_axis(ind, order, axis=1)
+            dist = np.take_along_axis(dist, order, axis=1)
+            return np.ascontiguousarray(dist * dist), np.ascontiguousarray(ind, np.intp)
+        metric = "sqeuclidean" if self.metric == "euclidean" else self.metric
+        p = (self.metric_params or {}).get("p", 2.0)
+        if Y is not None:
+            dist, ind = kneighbors_brute(X, Y, k, metric=metric, p=p, n_jobs=self.n_jobs)
+        else:
+            # k + 1 neighbours of X in itself, then drop the point itself (or, when it
+            # is not among them because of duplicates with smaller indices, the last)
+            dist, ind = kneighbors_brute(X, None, k + 1, metric=metric, p=p,
+                                         n_jobs=self.n_jobs)
+            drop = ind == np.arange(n)[:, None]
+            drop[~drop.any(axis=1), -1] = True
+            keep = ~drop
+            dist = dist[keep].reshape(n, k)
+            ind = ind[keep].reshape(n, k)
+        if metric != "sqeuclidean":
+            dist = dist.astype(np.float64) ** 2
+        return np.ascontiguousarray(dist), np.ascontiguousarray(ind, dtype=np.intp)
+
+    def conditional(self, sqdist):
+        """Row-stochastic p_{j|i} over each row's neighbours, at the perplexity."""
+        n, k = sqdist.shape
+        P = np.empty((n, k), dtype=np.float64)
+        betas = np.empty(n, dtype=np.float64)
+        _tsne.binary_search_perplexity(sqdist, float(self.perplexity), P, betas,
+                                       _n_threads(self.n_jobs, n))
+        return P
+
+    def fit(self, X):
+        """The joint P of Example 18 as CSR: p_ij = (p_{j|i} + p_{i|j}) / 2n over the
+        neighbour graph, sorted indices, ``sum(P) == 1``."""
+        n = X.shape[0]
+        sqdist, ind = self._neighbours(X, None, self.n_neighbors)
+        cond = self.conditional(sqdist)
+        k = ind.shape[1]
+        P = sparse.csr_matrix((cond.ravel(), ind.ravel(), np.arange(0, n * k + 1, k)),
+                              shape=(n, n))
+        P = (P + P.T).tocsr()
+        P.sum_duplicates()
+        P.sort_indices()
+        P.data /= P.data.sum()
+        return P
+
+    def new(self, X_new, X_train):
+        """``(ind, cond)``: neighbours of the new points among the training points and
+        their row-stochastic p_{j|i}."""
+        n_train = X_train.shape[0] if X_train is not None else X_new.shape[1]
+        k = min(n_train, self.n_neighbors)
+        sqdist, ind = self._neighbours(X_new, X_train, k)
+        return ind, self.conditional(sqdist)
+
+
+def _csr_arrays(P):
+    return (np.ascontiguousarray(P.indptr, dtype=np.intp),
+            np.ascontiguousarray(P.indices, dtype=np.intp),
+            np.ascontiguousarray(P.data, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------
+# Repulsive forces
+# --------------------------------------------------------------------------------------
+
+class _ExactRepulsion:
+    """All pairs, O(n^2) time per iteration, O(n) memory."""
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+
+    def __call__(self, Y, rep, zrow):
+        _tsne.repulsive_exact(Y, Y, True, rep, zrow, self.n_threads)
+        return zrow.sum()
+
+
+class _BarnesHutRepulsion:
+    """A 2^d-tree over the map rebuilt every iteration; cells with
+    ``width < angle * distance`` are summarised by their centre of mass."""
+
+    def __init__(self, angle, n_threads):
+        self.angle = angle
+        self.n_threads = n_threads
+
+    def __call__(self, Y, rep, zrow):
+        tree = _tsne.SpaceTree(Y)
+        _tsne.repulsive_bh(tree, Y, True, self.angle, rep, zrow, self.n_threads)
+        return zrow.sum()
+
+
+class _FFTRepulsion:
+    """FIt-SNE: the repulsive sums as convolutions on an equispaced grid.
+
+    The map's bounding square is cut into ``n_boxes`` boxes per dimension (at least
+    ``_FFT_MIN_BOXES``, boxes at most ``_FFT_BOX_WIDTH`` wide, so the count grows with
+    the map's extent), each with ``_FFT_NODES`` equispaced interpolation nodes per
+    dimension. The charges (1, y) of the points are spread onto the nodes with Lagrange
+    polynomials (Cython), convolved with the kernel 1 / (1 + d^2)^2 sampled on the node
+    offsets by FFTs of the zero-padded grid (scipy.fft, single precision), and
+    interpolated back to the points (Cython). Cost per iteration: O(n) plus the FFTs of
+    a (2 * n_boxes * nodes)^dim grid. The kernel's transform is cached and reused while
+    the grid's spacing and size stay the same: box widths come from a fixed ladder."""
+
+    def __init__(self, dim, n_threads, dtype=np.float32):
+        self.dim = dim
+        self.n_threads = n_threads
+        self.dtype = dtype
+        self._key = None
+        self._kernel_hat = None
+
+    def _grid(self, Y):
+        lo, hi = Y.min(axis=0), Y.max(axis=0)
+        extent = max(float((hi - lo).max()), 1e-8)
+        if extent >= _FFT_MIN_BOXES * _FFT_BOX_WIDTH:
+            box_w = _FFT_BOX_WIDTH
+        else:  # narrow map: at least _FFT_MIN_BOXES boxes of a width from a 2^(1/4) ladder
+            box_w = 2.0 ** (np.floor(4 * np.log2(extent / _FFT_MIN_BOXES)) / 4)
+        n_boxes = int(np.ceil(extent * (1 + 1e-9) / box_w))
+        while sp_fft.next_fast_len(2 * n_boxes * _FFT_NODES, real=True) != \
+                2 * n_boxes * _FFT_NODES:
+            n_boxes += 1
+        max_boxes = _FFT_MAX_BOXES[self.dim]
+        if n_boxes > max_boxes:
+            n_boxes = max_boxes
+            box_w = extent * (1 + 1e-9) / n_boxes
+        centre = 0.5 * (lo + hi)
+        low = centre - 0.5 * n_boxes * box_w
+        return n_boxes, box_w, np.ascontiguousarray(low), np.ascontiguousarray(centre)
+
+    def _kernel(self, M, h):
+        key = (M, h)
+        if key != self._key:
+            off = np.arange(M, dtype=np.float64)
+            off = np.where(off <= M // 2, off, off - M) * h
+            if self.dim == 1:
+                kern = 1.0 / (1.0 + off * off) ** 2
+                hat = sp_fft.rfft(kern).real
+            else:
+                off2 = off * off
+                kern = 1.0 / (1.0 + off2[:, None] + off2[None, :]) ** 2
+                hat = sp_fft.rfft2(kern, workers=self.n_threads).real
+            self._kernel_hat = hat.astype(self.dtype)
+            self._key = key
+        return self._kernel_hat
+
+    def __call__(self, Y, rep, zrow):
+        n_boxes, box_w, low, centre = self._grid(Y)
+        N = n_boxes * _FFT_NODES
+        M = 2 * N
+        hat = self._kernel(M, box_w / _FFT_NODES)
+        w = self.n_threads
+        if self.dim == 1:
+            W = np.empty((2, 1, N), dtype=self.dtype)
+            _tsne.fft_scatter(Y, low, centre, box_w, n_boxes, _FFT_NODES, W, w)
+            pot = sp_fft.irfft(sp_fft.rfft(W, n=M, axis=2) * hat, n=M, axis=2)
+        else:
+            W = np.empty((3, N, N), dtype=self.dtype)
+            _tsne.fft_scatter(Y, low, centre, box_w, n_boxes, _FFT_NODES, W, w)
+            # 2-D FFT of the zero-padded grid, skipping the rows known to be zero
+            A = sp_fft.rfft(W, n=M, axis=2, workers=w)
+            A = sp_fft.fft(A, n=M, axis=1, workers=w, overwrite_x=True)
+            A *= hat
+            A = sp_fft.ifft(A, axis=1, workers=w, overwrite_x=True)[:, :N]
+            pot = sp_fft.irfft(A, n=M, axis=2, workers=w)
+        _tsne.fft_gather(Y, low, centre, box_w, n_boxes, _FFT_NODES,
+                         np.ascontiguousarray(pot, dtype=self.dtype), rep, zrow, w)
+        return zrow.sum()
+
+
+# --------------------------------------------------------------------------------------
+# Initialisation
+# --------------------------------------------------------------------------------------
+
+def _pca_init(X, n_components, random_state):
+    """PCA scores scaled so that the first column has standard deviation 1e-4.
+
+    Columns beyond the rank of X (fewer features than components) are filled with
+    Gaussian noise of standard deviation 1e-4. Returns None when X has no spread at all
+    (the caller then falls back to a random start)."""
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0)
+    n, d = Xc.shape
+    r = min(n_components, n, d)
+    with limit_blas_threads():
+        if min(n, d) > 200 and r < 0.1 * min(n, d):
+            U, s, Vt = randomized_svd(Xc, r, random_state=random_state)
+        else:
+            U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+            U, Vt = svd_flip(U, Vt)
+            U, s = U[:, :r], s[:r]
+    Y = U * s
+    std = float(np.std(Y[:, 0])) if r else 0.0
+    if not np.isfinite(std) or std <= 1e-12 * max(1.0, float(np.abs(Xc).max())):
+        return None
+    Y = Y / std * 1e-4
+    if r < n_components:
+        extra = 1e-4 * random_state.standard_normal((n, n_components - r))
+        Y = np.hstack([Y, extra])
+    return np.ascontiguousarray(Y)
+
+
+# --------------------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------------------
+
+class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """t-distributed Stochastic Neighbour Embedding, with ``transform`` for new points.
+
+    Follows Example 18 of the notes: each point's Gaussian bandwidth is set by binary
+    search so that its conditional distribution p_{j|i} over its nearest neighbours has
+    the requested perplexity; ``p_ij = (p_{j|i} + p_{i|j}) / 2n`` is kept as a sparse
+    matrix over the neighbour graph (``min(n - 1, int(3 * perplexity + 1))`` neighbours
+    from :func:`skml.metrics.kneighbors_brute`, so memory is O(n * perplexity)); the map
+    minimises KL(P || Q) with Student-t similarities q_ij (one degree of freedom) by
+    gradient descent with early exaggeration, momentum (0.5, then 0.8) and per-coordinate
+    gains, as in scikit-learn.
+
+    The gradient's attractive part runs over the sparse P; the repulsive part by
+    ``method``: all pairs (``"exact"``), a Barnes-Hut space-partitioning tree
+    (``"barnes_hut"``), or FFT-accelerated interpolation on a grid (``"fft"``, as in
+    FIt-SNE: O(n) per iteration). All three run in the OpenMP kernels of
+    ``skml._kernels._tsne``.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the map. ``"barnes_hut"`` allows 1 to 3, ``"fft"`` 1 or 2.
+    perplexity : float, default=30.0
+        Effective number of neighbours of each point (must be > 0). When the data has
+        fewer than ``3 * perplexity + 1`` samples, the perplexity is lowered to
+        ``(n_samples - 1) / 3`` with a ``UserWarning`` (see ``perplexity_``).
+    early_exaggeration : float, default=12.0
+        Factor multiplying P during the first ``early_exaggeration_iter`` iterations, so
+        that clusters form tight and well separated. At least 1.
+    early_exaggeration_iter : int, default=250
+        Number of early-exaggeration iterations (scikit-learn fixes it at 250); part of
+        ``max_iter``.
+    learning_rate : float or "auto", default="auto"
+        Step size. ``"auto"`` is ``max(n_samples / early_exaggeration / 4, 50)``, as in
+        scikit-learn (the gradient includes its factor 4).
+    max_iter : int, default=1000
+        Total number of iterations, early exaggeration included.
+    n_iter_without_progress : int, default=300
+        After early exaggeration, stop when the KL divergence (checked every 50
+        iterations) has not improved for this many iterations. ``-1``: never.
+    min_grad_norm : float, default=1e-7
+        After early exaggeration, stop when the gradient norm (checked every 50
+        iterations) falls below this.
+
+        Neither stopping rule is tested during early exaggeration nor in the first 250
+        iterations after it: with many samples every p_ij is tiny and so is the
+        gradient, long before the map has formed.
+    metric : str, default="euclidean"
+        Input-space distance, squared before the Gaussian kernel: one of
+        :data:`skml.metrics.PAIRWISE_METRICS`, or ``"precomputed"`` (X is then a dense
+        square matrix of distances, and ``transform`` takes the distances from the new
+        points to the training points).
+    metric_params : dict, default=None
+        ``{"p": value}`` for ``metric="minkowski"``.
+    init : {"pca", "random"} or ndarray of shape (n_samples, n_components), \
+            default="pca"
+        Starting map. ``"pca"``: the principal components, scaled so that the first has
+        standard deviation 1e-4 (as scikit-learn); if the data has fewer features than
+        ``n_components`` the missing columns are Gaussian noise, and if all points are
+        identical a ``UserWarning`` is issued and the random start is used.
+        ``"random"``: Gaussian with standard deviation 1e-4. Not ``"pca"`` with
+        ``metric="precomputed"``.
+    verbose : int, default=0
+        Print progress every 50 iterations when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random and PCA starts. With a fixed seed the map does not depend on
+        ``n_jobs``.
+    method : {"auto", "exact", "barnes_hut", "fft"}, default="auto"
+        Repulsive forces. ``"exact"`` also uses all ``n - 1`` other points in P (not
+        just the neighbours), O(n^2) time and memory. ``"auto"``: ``"exact"`` for at
+        most 500 samples, ``"barnes_hut"`` up to 1000 samples (and whenever
+        ``n_components == 3``), ``"fft"`` above; ``"exact"`` when ``n_components > 3``.
+    angle : float, default=0.5
+        Barnes-Hut trade-off theta in [0, 1]: a cell of width w at distance d from a
+        point is summarised when ``w < angle * d``. Also used by ``transform``.
+    n_jobs : int, default=None
+        OpenMP threads (``None``: all cores).
+    transform_max_iter : int, default=250
+        Iterations of ``transform`` (gradient descent on the new points only).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The map (dtype of the input).
+    kl_divergence_ : float
+        KL(P || Q) of the final map, ``sum p_ij log(p_ij / q_ij)`` over the sparse P
+        (or all pairs for ``"exact"``), where ``q_ij = w_ij / Z``. For ``"exact"`` Z is
+        exact; for ``"barnes_hut"`` and ``"fft"`` Z is the estimate those methods make
+        for the gradient (as scikit-learn and openTSNE report it).
+    n_iter_ : int
+        Iterations run.
+    learning_rate_ : float
+        The step size used.
+    perplexity_ : float
+        The perplexity used (``perplexity`` unless lowered for small data).
+    method_ : str
+        The method used (``method`` with ``"auto"`` resolved).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Notes
+    -----
+    Differences from ``sklearn.manifold.TSNE``: the Student-t has one degree of freedom
+    for every ``n_components`` (the notes' q_ij; scikit-learn uses ``n_components - 1``
+    from 3 dimensions on); small data lowers the perplexity instead of raising an
+    error; sparse input is not accepted; ``transform`` exists.
+
+    ``transform(X_new)`` places new points into the fitted map without moving it: their
+    conditional affinities p_{j|i} to the training points (same perplexity and number of
+    neighbours) are computed, each new point starts at the p_{j|i}-weighted mean of its
+    neighbours' positions and then minimises its own KL(p_{.|i} || q_{.|i}), with
+    ``q_{j|i} = w_ij / sum_l w_il`` over the training points, by gradient descent with
+    momentum and gains (repulsion: exact for ``"exact"`` or at most 1000 training
+    points, else Barnes-Hut over a tree of the fixed map). New points do not interact,
+    so each one's result is independent of the others in the batch.
+
+    Expected failures in scikit-learn's estimator checks (the debts, also listed in
+    ``skml/utils/_test_common.py``): ``check_transformer_general`` and
+    ``check_transformer_data_not_an_array`` require ``fit_transform(X)`` to equal
+    ``fit(X).transform(X)``, which cannot hold for t-SNE: ``transform`` places points
+    into a fixed map by a separate optimisation, so it lands near, not on, their fitted
+    positions.
+
+    References
+    ----------
+    L. van der Maaten and G. Hinton, Visualizing data using t-SNE, JMLR 9 (2008).
+    L. van der Maaten, Accelerating t-SNE using tree-based algorithms, JMLR 15 (2014).
+    G. Linderman et al., Fast interpolation-based t-SNE for improved visualization of
+    single-cell RNA-seq data, Nature Methods 16 (2019).
+    P. Poličar, M. Stražar, B. Zupan, openTSNE (2019), for ``transform``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skml.manifold import TSNE
+    >>> X = load_digits().data[:300]
+    >>> tsne = TSNE(random_state=0, max_iter=300).fit(X)
+    >>> tsne.embedding_.shape
+    (300, 2)
+    >>> tsne.transform(X[:5]).shape
+    (5, 2)
+    """
+
+    def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,
+                 early_exaggeration_iter=250, learning_rate="auto", max_iter=1000,
+                 n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
+                 metric_params=None, init="pca", verbose=0, random_state=None,
+                 method="auto", angle=0.5, n_jobs=None, transform_max_iter=250):
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.early_exaggeration = early_exaggeration
+        self.early_exaggeration_iter = early_exaggeration_iter
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.n_iter_without_progress = n_iter_without_progress
+        self.min_grad_norm = min_grad_norm
+        self.metric = metric
+        self.metric_params = metric_params
+        self.init = init
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.angle = angle
+        self.n_jobs = n_jobs
+        self.transform_max_iter = transform_max_iter
+
+    # ---- parameter checks -----------------------------------------------------------
+
+    def _check_params(self):
+        Int, Real = (numbers.Integral,), (numbers.Real,)
+        check_param(self.n_components, "n_components", types=Int, min_val=1)
+        check_param(self.perplexity, "perplexity", types=Real, min_val=0, closed="right")
+        check_param(self.early_exaggeration, "early_exaggeration", types=Real, min_val=1)
+        check_param(self.early_exaggeration_iter, "early_exaggeration_iter", types=Int,
+                    min_val=0)
+        if isinstance(self.learning_rate, str):
+            check_param(self.learning_rate, "learning_rate", options=("auto",))
+        else:
+            check_param(self.learning_rate, "learning_rate", types=Real, min_val=0,
+                        closed="right")
+        check_param(self.max_iter, "max_iter", types=Int, min_val=1)
+        check_param(self.n_iter_without_progress, "n_iter_without_progress", types=Int,
+                    min_val=-1)
+        check_param(self.min_grad_norm, "min_grad_norm", types=Real, min_val=0)
+        check_param(self.metric, "metric", types=(str,),
+                    options=(*PAIRWISE_METRICS, "precomputed"))
+        check_param(self.metric_params, "metric_params", types=(dict, type(None)))
+        unknown = set(self.metric_params or {}) - {"p"}
+        if unknown:
+            raise ValueError(f"metric_params accepts only 'p', got {sorted(unknown)}.")
+        if isinstance(self.init, str):
+            check_param(self.init, "init", options=("pca", "random"))
+        elif not hasattr(self.init, "__array__") and not isinstance(self.init, list):
+            raise TypeError(f"init must be 'pca', 'random' or an array, got {self.init!r}.")
+        check_param(self.verbose, "verbose", types=(numbers.Integral, bool))
+        check_param(self.method, "method", types=(str,),
+                    options=("auto", "exact", "barnes_hut", "fft"))
+        check_param(self.angle, "angle", types=Real, min_val=0, max_val=1)
+        check_param(self.transform_max_iter, "transform_max_iter", types=Int, min_val=0)
+        effective_n_threads(self.n_jobs)  # checks n_jobs
+        if self.metric == "precomputed" and isinstance(self.init, str) \
+                and self.init == "pca":
+            raise ValueError('The parameter init="pca" cannot be used with '
+                             'metric="precomputed".')
+
+    def _resolve_method(self, n):
+        d = self.n_components
+        method = self.method
+        if method == "auto":
+            if d > 3 or n <= _AUTO_EXACT_MAX:
+                method = "exact"
+            elif d == 3 or n <= _AUTO_BH_MAX:
+                method = "barnes_hut"
+            else:
+                method = "fft"
+        if method == "barnes_hut" and d > 3:
+            raise ValueError(f"method='barnes_hut' needs n_components <= 3, got {d}.")
+        if method == "fft" and d > 2:
+            raise ValueError(f"method='fft' needs n_components <= 2, got {d}.")
+        return method
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          order="C", ensure_min_samples=2 if reset else 1)
+        if self.metric == "precomputed":
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(f"With metric='precomputed' X must be a square distance "
+                                 f"matrix, got shape {X.shape}.")
+            if np.any(X < 0):
+                raise ValueError("With metric='precomputed' X must hold non-negative "
+                                 "distances.")
+        return X
+
+    # ---- fitting --------------------------------------------------------------------
+
+    def _initial_map(self, X, n, random_state):
+        d = self.n_components
+        if not isinstance(self.init, str):
+            Y = np.array(self.init, dtype=np.float64, order="C", copy=True)
+            if Y.shape != (n, d):
+                raise ValueError(f"init array must have shape {(n, d)}, got {Y.shape}.")
+            if not np.all(np.isfinite(Y)):
+                raise ValueError("init array must be finite.")
+            return Y
+        if self.init == "pca":
+            Y = _pca_init(X, d, random_state)
+            if Y is not None:
+                return Y
+            warnings.warn("All samples are identical: PCA initialisation impossible, "
+                          "using init='random'.", UserWarning)
+        return np.ascontiguousarray(1e-4 * random_state.standard_normal((n, d)))
+
+    def fit_transform(self, X, y=None):
+        """Fit the map to X and return it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The map, ``embedding_``.
+        """
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        if not np.all(np.isfinite(X)):  # validate_data already refuses NaN and inf
+            raise ValueError("Input contains NaN or infinity.")
+        random_state = check_random_state(self.random_state)
+        method = self._resolve_method(n)
+        n_threads = _n_threads(self.n_jobs, n)
+
+        perplexity = float(self.perplexity)
+        if 3 * perplexity + 1 > n:
+            perplexity = max((n - 1) / 3.0, 1e-3)
+            warnings.warn(f"perplexity={self.perplexity} is too large for {n} samples "
+                          f"(3 * perplexity + 1 neighbours are needed); using "
+                          f"perplexity={perplexity:.4g} instead.", UserWarning)
+        k = min(n - 1, int(3.0 * perplexity + 1))
+        affinities = _Affinities(perplexity, k, self.metric, self.metric_params,
+                                 self.n_jobs)
+        t0 = perf_counter()
+        affinities.n_neighbors = n - 1 if method == "exact" else k
+        P = affinities.fit(X)
+        affinities.n_neighbors = k
+        if self.verbose:
+            print(f"[t-SNE] affinities of {n} points, {affinities.n_neighbors} "
+                  f"neighbours each, in {perf_counter() - t0:.2f} s")
+
+        Y = self._initial_map(X, n, random_state)
+        if self.learning_rate == "auto":
+            lr = max(n / self.early_exaggeration / 4.0, 50.0)
+        else:
+            lr = float(self.learning_rate)
+        if method == "exact":
+            repulsion = _ExactRepulsion(n_threads)
+        elif method == "barnes_hut":
+            repulsion = _BarnesHutRepulsion(float(self.angle), n_threads)
+        else:
+            repulsion = _FFTRepulsion(self.n_components, n_threads)
+        Y, kl, n_iter = self._optimise(Y, P, repulsion, lr, n_threads)
+
+        self.embedding_ = Y.astype(X.dtype, copy=False)
+        self.kl_divergence_ = float(kl)
+        self.n_iter_ = n_iter
+        self.learning_rate_ = lr
+        self.perplexity_ = perplexity
+        self.method_ = method
+        self._affinities = affinities
+        self._fit_X = None if self.metric == "precomputed" else X
+        self._embedding64 = Y
+        return self.embedding_
+
+    def fit(self, X, y=None):
+        """Fit the map to X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TSNE
+            The fitted estimator.
+        """
+        self.fit_transform(X)
+        return self
+
+    def _optimise(self, Y, P, repulsion, lr, n_threads):
+        """Gradient descent with early exaggeration, momentum and gains. Returns the
+        map, its KL divergence and the number of iterations run."""
+        n, d = Y.shape
+        indptr, indices, pdata = _csr_arrays(P)
+        attr = np.empty_like(Y)
+        rep = np.empty_like(Y)
+        zrow = np.empty(n)
+        kl_rows = np.empty(n)
+        grad_sq = np.empty(n)
+        update = np.zeros_like(Y)
+        gains = np.ones_like(Y)
+        inv_z = np.empty(1)
+        n_ee = min(int(self.early_exaggeration_iter), int(self.max_iter))
+        first_check = n_ee + _MIN_ITER_AFTER_EXAGGERATION
+        best_kl, best_it = np.inf, 0
+        t0 = perf_counter()
+        it = 0
+        for it in range(int(self.max_iter)):
+            if it == n_ee and n_ee > 0:  # end of early exaggeration: fresh momentum
+                update[:] = 0.0
+                gains[:] = 1.0
+            exaggerating = it < n_ee
+            check = (it + 1) % _N_ITER_CHECK == 0
+            _tsne.attractive_forces(indptr, indices, pdata, Y, Y,
+                                    self.early_exaggeration if exaggerating else 1.0,
+                                    attr, kl_rows, check, n_threads)
+            Z = repulsion(Y, rep, zrow)
+            inv_z[0] = 1.0 / Z
+            _tsne.gradient_step(Y, attr, rep, inv_z, 4.0, 0.5 if exaggerating else 0.8,
+                                lr, 0.01, 0.0, update, gains, grad_sq, n_threads)
+            if not check:
+                continue
+            kl = kl_rows.sum() + np.log(Z)
+            grad_norm = float(np.sqrt(grad_sq.sum()))
+            if self.verbose:
+                print(f"[t-SNE] iteration {it + 1}: KL divergence {kl:.4f}, gradient "
+                      f"norm {grad_norm:.3g}, {perf_counter() - t0:.2f} s")
+            if exaggerating:
+                continue
+            if kl < best_kl:
+                best_kl, best_it = kl, it
+            if it + 1 < first_check:
+                continue
+            if grad_norm <= self.min_grad_norm:
+                break
+            if 0 <= self.n_iter_without_progress < it - best_it:
+                break
+        n_iter = it + 1
+        _tsne.attractive_forces(indptr, indices, pdata, Y, Y, 1.0, attr, kl_rows, True,
+                                n_threads)
+        Z = repulsion(Y, rep, zrow)
+        kl = kl_rows.sum() + np.log(Z)
+        if not np.all(np.isfinite(Y)) or not np.isfinite(kl):
+            raise FloatingPointError("t-SNE diverged (non-finite map); try a smaller "
+                                     "learning_rate.")
+        return Y, kl, n_iter
+
+    # ---- new points -----------------------------------------------------------------
+
+    def transform(self, X):
+        """Place new points into the fitted map, which stays fixed.
+
+        Each new point gets its affinities p_{j|i} to the training points (same
+        perplexity and neighbourhood size as ``fit``), starts at the p_{j|i}-weighted
+        mean of its neighbours' positions, and then follows ``transform_max_iter`` steps
+        of gradient descent on its own KL(p_{.|i} || q_{.|i}) against the fixed map.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or (n_queries, n_samples_fit)
+            New points, or their distances to the training points with
+            ``metric="precomputed"``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_queries, n_components)
+            Their positions in the map (dtype of X).
+        """
+        check_is_fitted(self, "embedding_")
+        X = self._validate_X(X, reset=False)
+        E = self._embedding64
+        m = X.shape[0]
+        if self.metric == "precomputed" and X.shape[1] != E.shape[0]:
+            raise ValueError(f"With metric='precomputed' X must hold distances to the "
+                             f"{E.shape[0]} training points, got {X.shape[1]} columns.")
+        if m == 0:
+            return np.empty((0, E.shape[1]), dtype=X.dtype)
+        n_threads = _n_threads(self.n_jobs, m)
+        ind, cond = self._affinities.new(X, self._fit_X)
+        k = ind.shape[1]
+        Y = np.ascontiguousarray(np.einsum("ik,ikd->id", cond, E[ind]))
+        indptr = np.arange(0, m * k + 1, k, dtype=np.intp)
+        indices = np.ascontiguousarray(ind.ravel())
+        pdata = np.ascontiguousarray(cond.ravel())
+        exact = self.method_ == "exact" or E.shape[0] <= _AUTO_BH_MAX
+        tree = None if exact else _tsne.SpaceTree(E)
+        attr, rep = np.empty_like(Y), np.empty_like(Y)
+        zrow, grad_sq, kl_rows = np.empty(m), np.empty(m), np.empty(0)
+        update, gains = np.zeros_like(Y), np.ones_like(Y)
+        for _ in range(int(self.transform_max_iter)):
+            _tsne.attractive_forces(indptr, indices, pdata, Y, E, 1.0, attr, kl_rows,
+                                    False, n_threads)
+            if exact:
+                _tsne.repulsive_exact(Y, E, False, rep, zrow, n_threads)
+            else:
+                _tsne.repulsive_bh(tree, Y, False, float(self.angle), rep, zrow,
+                                   n_threads)
+            _tsne.gradient_step(Y, attr, rep, 1.0 / zrow, 2.0, 0.5,
+                                _TRANSFORM_LEARNING_RATE, 0.01, _TRANSFORM_MAX_GRAD_NORM,
+                                update, gains, grad_sq, n_threads)
+        return Y.astype(X.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_.shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,137 @@
+"""What the naive Bayes classifiers share: Bayes' rule in log space, labels, weights.
+
+Every model supplies the joint log-likelihood ``log P(x | c) + log P(c)`` of each sample
+and class; the posterior follows from Bayes' rule (the notes' Definition 2.3: posterior
+proportional to likelihood times prior), normalised with log-sum-exp so that tiny
+likelihoods (products over hundreds of features) neither underflow nor overflow.
+"""
+import numbers
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = []
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """float64 weights of shape (n_samples,), finite and >= 0 (ones when None)."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    if isinstance(sample_weight, numbers.Number):
+        return np.full(n_samples, float(sample_weight))
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {w.shape}."
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if n_samples and not np.any(w):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w
+
+
+def _plain(label):
+    """A label as a plain Python value, for error messages ('a', not np.str_('a'))."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+class _BaseNB(ClassifierMixin, BaseEstimator):
+    """predict / predict_proba / predict_log_proba from ``_joint_log_likelihood``."""
+
+    def _joint_log_likelihood(self, X):
+        """(n_samples, n_classes) array of log P(x | c) + log P(c), X validated."""
+        raise NotImplementedError
+
+    def _check_X(self, X):
+        raise NotImplementedError
+
+    def _first_classes(self, y, classes, first_call):
+        """Labels for this call: ``classes_`` set on the first call (from ``classes`` or
+        from y), y's labels checked against it later. Returns y as class indices."""
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but "
+                    f"there is only one class: {_plain(classes[0])!r}."
+                    if len(classes) else f"{type(self).__name__} got no classes."
+                )
+            self.classes_ = classes
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} is not the same as on the first "
+                f"call to partial_fit, which gave {self.classes_.tolist()}."
+            )
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"The target label(s) {unseen.tolist()} in y are not among the classes "
+                f"given on the first call to partial_fit: {self.classes_.tolist()}."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def predict_joint_log_proba(self, X):
+        """log P(x, c) = log P(x | c) + log P(c) for each sample and class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        jll : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        return self._joint_log_likelihood(self._check_X(X))
+
+    def predict(self, X):
+        """The class with the largest posterior (the first of ``classes_`` on ties).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        jll = self.predict_joint_log_proba(X)
+        return self.classes_[np.argmax(jll, axis=1)]
+
+    def predict_log_proba(self, X):
+        """log P(c | x): the joint log-likelihood minus its log-sum-exp over classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        jll = self.predict_joint_log_proba(X)
+        return jll - logsumexp(jll, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """P(c | x), the posterior probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns in the order of ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))

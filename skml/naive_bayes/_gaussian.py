@@ -1,0 +1,191 @@
+"""Gaussian naive Bayes."""
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from skml.naive_bayes._base import _BaseNB, check_sample_weight
+from skml.utils import check_param
+
+__all__ = ["GaussianNB"]
+
+
+def _merge_moments(n_past, mu_past, var_past, X, w):
+    """Count, mean and (biased) variance of the union of a summarised past batch and the
+    weighted rows X, by the pairwise update of Chan, Golub and LeVeque: the new batch's
+    own moments, combined with the past ones through the squared difference of means."""
+    n_new = float(w.sum())
+    if np.isclose(n_new, 0.0):
+        return n_past, mu_past, var_past
+    mu_new = np.average(X, axis=0, weights=w)
+    var_new = np.average((X - mu_new) ** 2, axis=0, weights=w)
+    if n_past == 0:
+        return n_new, mu_new, var_new
+    n_total = n_past + n_new
+    mu = (n_new * mu_new + n_past * mu_past) / n_total
+    ssd = (n_past * var_past + n_new * var_new
+           + (n_new * n_past / n_total) * (mu_past - mu_new) ** 2)
+    return n_total, mu, ssd / n_total
+
+
+class GaussianNB(_BaseNB):
+    """Naive Bayes with a normal distribution per feature and class.
+
+    Each feature is modelled, within class ``c``, as an independent normal variable
+    :math:`\\mathcal{N}(\\theta_{cj}, \\sigma^2_{cj})` (the notes' Definition 2.14), so by
+    Bayes' rule (Definition 2.3) the posterior of class ``c`` is proportional to
+
+    .. math:: P(c) \\prod_j \\frac{1}{\\sqrt{2\\pi\\sigma^2_{cj}}}
+              \\exp\\Big(-\\frac{(x_j - \\theta_{cj})^2}{2\\sigma^2_{cj}}\\Big),
+
+    computed in log space and normalised with log-sum-exp.
+
+    Parameters
+    ----------
+    priors : array-like of shape (n_classes,), default=None
+        Class prior probabilities (non-negative, summing to 1); by default the class
+        frequencies of the training data.
+    var_smoothing : float, default=1e-9
+        ``var_smoothing`` times the largest feature variance is added to every
+        variance, so a feature that is constant within a class does not give a zero
+        variance.
+
+    Attributes
+    ----------
+    class_count_ : ndarray of shape (n_classes,)
+        (Weighted) number of training samples per class.
+    class_prior_ : ndarray of shape (n_classes,)
+        Prior probability of each class.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    epsilon_ : float
+        The amount added to the variances.
+    theta_ : ndarray of shape (n_classes, n_features)
+        Mean of each feature per class.
+    var_ : ndarray of shape (n_classes, n_features)
+        Variance of each feature per class (including ``epsilon_``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names seen in ``fit``, when ``X`` had string column names.
+
+    See Also
+    --------
+    MultinomialNB, BernoulliNB
+
+    Notes
+    -----
+    ``partial_fit`` merges each batch into the per-class means and variances with the
+    pairwise update of Chan, Golub and LeVeque, and ``epsilon_`` is recomputed from the
+    variance of all the rows seen so far, so fitting in batches gives the model of one
+    ``fit`` on all the data (up to rounding). scikit-learn's ``partial_fit`` instead
+    takes ``epsilon_`` from the latest batch alone; a single ``fit`` is the same in both.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.naive_bayes import GaussianNB
+    >>> X = np.array([[-1.0, -1.0], [-2.0, -1.0], [1.0, 1.0], [2.0, 1.0]])
+    >>> y = np.array(["a", "a", "b", "b"])
+    >>> clf = GaussianNB().fit(X, y)
+    >>> clf.predict([[-0.8, -1.0]])
+    array(['a'], dtype='<U1')
+    >>> clf.theta_
+    array([[-1.5, -1. ],
+           [ 1.5,  1. ]])
+    """
+
+    def __init__(self, *, priors=None, var_smoothing=1e-9):
+        self.priors = priors
+        self.var_smoothing = var_smoothing
+
+    def fit(self, X, y, sample_weight=None):
+        """Estimate the per-class means and variances.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : GaussianNB
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        return self._partial_fit(X, y, np.unique(y), sample_weight, first_call=True)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one batch of data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call, and if given
+            later it must be the same.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : GaussianNB
+        """
+        first_call = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first_call)
+        return self._partial_fit(X, y, classes, sample_weight, first_call)
+
+    def _partial_fit(self, X, y, classes, sample_weight, first_call):
+        check_param(self.var_smoothing, "var_smoothing", types=(numbers.Real,), min_val=0)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        codes = self._first_classes(y, classes, first_call)
+        n_classes, n_features = len(self.classes_), X.shape[1]
+        if first_call:
+            self.theta_ = np.zeros((n_classes, n_features))
+            self._raw_var = np.zeros((n_classes, n_features))
+            self.class_count_ = np.zeros(n_classes)
+            self.class_prior_ = self._check_priors(n_classes)
+            self._seen = (0.0, np.zeros(n_features), np.zeros(n_features))
+        for c in np.unique(codes):
+            mask = codes == c
+            self.class_count_[c], self.theta_[c], self._raw_var[c] = _merge_moments(
+                self.class_count_[c], self.theta_[c], self._raw_var[c], X[mask], w[mask]
+            )
+        # the unweighted variance of all rows seen so far sets the smoothing
+        self._seen = _merge_moments(*self._seen, X, np.ones(X.shape[0]))
+        self.epsilon_ = float(self.var_smoothing * self._seen[2].max())
+        self.var_ = self._raw_var + self.epsilon_
+        if self.priors is None:
+            self.class_prior_ = self.class_count_ / self.class_count_.sum()
+        return self
+
+    def _check_priors(self, n_classes):
+        if self.priors is None:
+            return np.zeros(n_classes)
+        priors = np.asarray(self.priors, dtype=np.float64)
+        if priors.shape != (n_classes,):
+            raise ValueError(
+                f"priors must have one entry per class ({n_classes}), got shape "
+                f"{priors.shape}."
+            )
+        if not np.isclose(priors.sum(), 1.0):
+            raise ValueError(f"The sum of the priors must be 1, got {priors.sum()!r}.")
+        if np.any(priors < 0):
+            raise ValueError("priors must be non-negative.")
+        return priors
+
+    def _check_X(self, X):
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def _joint_log_likelihood(self, X):
+        log_norm = -0.5 * np.sum(np.log(2.0 * np.pi * self.var_), axis=1)
+        jll = np.empty((X.shape[0], len(self.classes_)))
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_)
+        for c in range(len(self.classes_)):
+            quad = np.sum((X - self.theta_[c]) ** 2 / self.var_[c], axis=1)
+            jll[:, c] = log_prior[c] + log_norm[c] - 0.5 * quad
+        return jll

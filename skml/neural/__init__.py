@@ -1,0 +1,14 @@
+"""Deep models trained with PyTorch, used like any other estimator.
+
+Every model here is a scikit-learn estimator built on :class:`NeuralEstimator`, the one
+training loop (optimisers, batching, early stopping, device, seeding, ``history_``,
+callbacks, pickling). PyTorch is the optional ``deep`` extra (``pip install skml[deep]``):
+this package imports without it (and never imports torch by itself), but constructing
+an estimator without torch raises an ImportError saying what to install.
+"""
+from skml.neural._base import NeuralEstimator
+from skml.neural.autoencoder import AutoEncoder
+from skml.neural.generative import VAE
+from skml.neural.mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["AutoEncoder", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "VAE"]

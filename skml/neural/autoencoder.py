@@ -1,0 +1,254 @@
+"""Autoencoders as transformers (§3.3.1 of the notes): plain, sparse and denoising."""
+import numbers
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._docs import fill
+from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
+from skml.utils import check_param
+
+__all__ = ["AutoEncoder"]
+
+SPARSITY = (None, "l1", "kl")
+OUTPUT_ACTIVATIONS = (None, "sigmoid")
+_KL_EPS = 1e-6
+
+
+def _decoder_sizes(est):
+    if est.decoder_layer_sizes is None:
+        return tuple(reversed(check_hidden_layer_sizes(est.hidden_layer_sizes)))
+    return check_hidden_layer_sizes(est.decoder_layer_sizes, "decoder_layer_sizes")
+
+
+def _check_latent(est, Z):
+    """Validate codes given to ``inverse_transform``."""
+    check_is_fitted(est, "module_")
+    Z = check_array(Z, dtype=(np.float64, np.float32))
+    if Z.shape[1] != est.n_components:
+        raise ValueError(
+            f"X has {Z.shape[1]} features, but {type(est).__name__}.inverse_transform is "
+            f"expecting {est.n_components} features (n_components) as input."
+        )
+    return Z
+
+
+class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+    """Autoencoder: an encoder network to a code, a decoder network back (Example 43).
+
+    Trained to reconstruct its input under the mean squared error. ``transform`` gives
+    the code, ``inverse_transform`` decodes codes back to data, and ``score`` is minus
+    the reconstruction error, so ``GridSearchCV`` can tune the architecture.
+
+    Two variants of Example 44 of the notes are parameters: a *sparse* autoencoder adds
+    ``sparsity_weight`` times an L1 penalty on the code (``sparsity="l1"``) or the
+    divergences ``sum_j KL(rho || rho_j)`` between the target activation ``rho`` and each
+    code unit's mean activation ``rho_j`` over the batch (``sparsity="kl"``; the code then
+    passes through a sigmoid so that it lies in (0, 1)); a *denoising* autoencoder
+    (``denoising > 0``) adds Gaussian noise of that standard deviation to the input
+    during training only and learns to reconstruct the clean input.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(128, 64)
+        Hidden widths of the encoder, from the input towards the code.
+    n_components : int, default=2
+        Size of the code.
+    decoder_layer_sizes : int, tuple of int or None, default=None
+        Hidden widths of the decoder, from the code towards the output; ``None`` mirrors
+        the encoder.
+    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", \
+            "softplus", "logistic", "identity"}, default="relu"
+        Hidden-layer activation.
+    output_activation : {None, "sigmoid"}, default=None
+        ``"sigmoid"`` keeps reconstructions in (0, 1), for data scaled to [0, 1] (as in
+        Example 43); ``None`` leaves the output linear.
+    sparsity : {None, "l1", "kl"}, default=None
+        Sparsity penalty on the code.
+    sparsity_weight : float, default=1e-3
+        Weight of the sparsity penalty.
+    rho : float, default=0.05
+        Target mean activation of the code units for ``sparsity="kl"``, in (0, 1).
+    denoising : float, default=0.0
+        Standard deviation of the Gaussian noise added to the inputs in training (0: a
+        plain autoencoder).
+    %(training_params)s
+
+    Attributes
+    ----------
+    %(training_attributes)s
+
+    See Also
+    --------
+    VAE : The variational autoencoder, a generative model.
+    sklearn.decomposition.PCA : The linear counterpart (Remark 3.68).
+
+    Notes
+    -----
+    %(float32_note)s
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skml.neural import AutoEncoder
+    >>> X = load_digits().data / 16.0
+    >>> ae = AutoEncoder(n_components=2, output_activation="sigmoid", max_epochs=5,
+    ...                  random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (1797, 2)
+    >>> ae.inverse_transform(ae.transform(X[:1])).shape
+    (1, 64)
+    """
+
+    def __init__(self, hidden_layer_sizes=(128, 64), n_components=2, *,
+                 decoder_layer_sizes=None, activation="relu", output_activation=None,
+                 sparsity=None, sparsity_weight=1e-3, rho=0.05, denoising=0.0,
+                 optimizer="adam", lr=1e-3, weight_decay=0.0, l1=0.0, batch_size=200,
+                 max_epochs=100, lr_schedule=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, device="auto", random_state=None,
+                 verbose=0, callbacks=None):
+        super().__init__(
+            optimizer=optimizer, lr=lr, weight_decay=weight_decay, l1=l1,
+            batch_size=batch_size, max_epochs=max_epochs, lr_schedule=lr_schedule,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            patience=patience, device=device, random_state=random_state, verbose=verbose,
+            callbacks=callbacks)
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_components = n_components
+        self.decoder_layer_sizes = decoder_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.rho = rho
+        self.denoising = denoising
+
+    def _check_params(self):
+        super()._check_params()
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        _decoder_sizes(self)
+        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
+        check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
+        check_param(self.output_activation, "output_activation", types=(str, type(None)),
+                    options=OUTPUT_ACTIVATIONS)
+        check_param(self.sparsity, "sparsity", types=(str, type(None)), options=SPARSITY)
+        check_param(self.sparsity_weight, "sparsity_weight", types=(numbers.Real,),
+                    min_val=0)
+        check_param(self.rho, "rho", types=(numbers.Real,), min_val=0, max_val=1,
+                    closed="neither")
+        check_param(self.denoising, "denoising", types=(numbers.Real,), min_val=0)
+
+    def _prepare_fit_data(self, X, y, *, reset):
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        return as_float32(X), None
+
+    def _build_module(self):
+        from skml.neural._modules.autoencoder import AutoEncoderNet
+
+        return AutoEncoderNet(
+            self.n_features_in_, check_hidden_layer_sizes(self.hidden_layer_sizes),
+            int(self.n_components), _decoder_sizes(self), activation=self.activation,
+            code_activation="sigmoid" if self.sparsity == "kl" else None,
+            output_activation=self.output_activation, noise=float(self.denoising))
+
+    def _build_loss(self, device):
+        torch = _torch()
+        F = torch.nn.functional
+        sparsity, weight, rho = self.sparsity, float(self.sparsity_weight), float(self.rho)
+
+        def loss(out, x):
+            code, recon = out
+            value = F.mse_loss(recon, x)
+            if sparsity == "l1" and weight > 0:
+                value = value + weight * code.abs().sum(1).mean()
+            elif sparsity == "kl" and weight > 0:
+                rho_j = code.mean(0).clamp(_KL_EPS, 1 - _KL_EPS)
+                kl = rho * torch.log(rho / rho_j) + (1 - rho) * torch.log((1 - rho) / (1 - rho_j))
+                value = value + weight * kl.sum()
+            return value
+
+        return loss
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def transform(self, X):
+        """Encode ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, n_components)
+            The code of each sample, in the dtype of ``X``.
+        """
+        X, X32 = self._validate_X(X)
+        code = self._forward(X32, lambda m, xb: m.encoder(xb))
+        return code.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features_in_)
+            Reconstructions, in the dtype of the codes.
+        """
+        Z = _check_latent(self, X)
+        rec = self._forward(as_float32(Z), lambda m, zb: m.decoder(zb))
+        return rec.astype(Z.dtype, copy=False)
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean_j (x_j - decoder(encoder(x))_j)^2`` per sample, in float64 (low
+            values flag samples the autoencoder reconstructs badly).
+        """
+        X, X32 = self._validate_X(X)
+        rec = self._forward(X32, lambda m, xb: m(xb)[1]).astype(np.float64)
+        return -np.mean((np.asarray(X, dtype=np.float64) - rec) ** 2, axis=1)
+
+    def score(self, X, y=None):
+        """Minus the mean squared reconstruction error (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - inverse_transform(transform(X)))**2)``, the mean of
+            :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+AutoEncoder.__doc__ = fill(AutoEncoder.__doc__)

@@ -1,0 +1,165 @@
+"""Lasso, ElasticNet and their paths against scikit-learn, and the CD kernel against the
+optimality (KKT) conditions it must reach."""
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.linear_model as sk
+from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
+
+from skml._kernels._cd import enet_cd_dense, enet_cd_gram
+from skml.linear_model import ElasticNet, Lasso, enet_path, lasso_path
+
+TIGHT = {"tol": 1e-12, "max_iter": 100_000}
+
+
+def rel(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(b)))
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return load_diabetes(return_X_y=True)
+
+
+def kkt_violation(X, y, w, alpha, l1_ratio=1.0, positive=False):
+    """Largest violation of the elastic net's optimality conditions (sklearn scaling)."""
+    n = X.shape[0]
+    g = X.T @ (y - X @ w) / n - alpha * (1 - l1_ratio) * w  # = alpha*l1_ratio*subgradient
+    lam = alpha * l1_ratio
+    nz = w != 0
+    v_nz = np.abs(g[nz] - lam * np.sign(w[nz]))
+    v_z = np.maximum(g[~nz] - lam, 0) if positive else np.maximum(np.abs(g[~nz]) - lam, 0)
+    return float(max(v_nz.max(initial=0), v_z.max(initial=0)))
+
+
+@pytest.mark.parametrize("alpha", [0.001, 0.01, 0.1, 1.0])
+@pytest.mark.parametrize("precompute", [False, True])
+def test_lasso_matches_sklearn_on_diabetes(diabetes, alpha, precompute):
+    X, y = diabetes
+    ours = Lasso(alpha=alpha, precompute=precompute, **TIGHT).fit(X, y)
+    ref = sk.Lasso(alpha=alpha, precompute=precompute, **TIGHT).fit(X, y)
+    assert rel(ours.coef_, ref.coef_) <= 1e-6
+    assert abs(ours.intercept_ - ref.intercept_) <= 1e-6 * abs(ref.intercept_)
+    np.testing.assert_array_equal(ours.coef_ == 0, ref.coef_ == 0)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("alpha", [0.001, 0.05])
+def test_elastic_net_matches_sklearn_on_diabetes(diabetes, alpha, l1_ratio):
+    X, y = diabetes
+    ours = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **TIGHT).fit(X, y)
+    ref = sk.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **TIGHT).fit(X, y)
+    assert rel(ours.coef_, ref.coef_) <= 1e-6
+    assert abs(ours.intercept_ - ref.intercept_) <= 1e-6 * abs(ref.intercept_)
+
+
+def test_default_tolerance_is_close_and_dual_gap_is_small(diabetes):
+    X, y = diabetes
+    ours = Lasso(alpha=0.01).fit(X, y)
+    ref = sk.Lasso(alpha=0.01).fit(X, y)
+    assert rel(ours.coef_, ref.coef_) <= 1e-3  # both stop at a duality gap of tol*||y||^2/n
+    assert ours.dual_gap_ <= 1e-4 * float(((y - y.mean()) ** 2).sum()) / len(y)
+
+
+def test_sample_weight_matches_sklearn(diabetes):
+    X, y = diabetes
+    sw = np.random.RandomState(0).uniform(0.2, 3.0, len(y))
+    for ours, ref in [(Lasso(alpha=0.02, **TIGHT), sk.Lasso(alpha=0.02, **TIGHT)),
+                      (ElasticNet(alpha=0.01, **TIGHT), sk.ElasticNet(alpha=0.01, **TIGHT))]:
+        ours.fit(X, y, sample_weight=sw)
+        ref.fit(X, y, sample_weight=sw)
+        assert rel(ours.coef_, ref.coef_) <= 1e-6
+        assert abs(ours.intercept_ - ref.intercept_) <= 1e-6 * abs(ref.intercept_)
+
+
+def test_positive_random_selection_warm_start_and_multi_target(diabetes):
+    X, y = diabetes
+    pos = Lasso(alpha=0.01, positive=True, **TIGHT).fit(X, y)
+    ref = sk.Lasso(alpha=0.01, positive=True, **TIGHT).fit(X, y)
+    assert np.all(pos.coef_ >= 0) and rel(pos.coef_, ref.coef_) <= 1e-6
+    rnd = Lasso(alpha=0.01, selection="random", random_state=0, **TIGHT).fit(X, y)
+    cyc = Lasso(alpha=0.01, **TIGHT).fit(X, y)
+    assert rel(rnd.coef_, cyc.coef_) <= 1e-6
+    warm = Lasso(alpha=0.01, warm_start=True, **TIGHT).fit(X, y)
+    n_cold = warm.n_iter_
+    warm.fit(X, y)
+    assert warm.n_iter_ < n_cold
+    Y = np.column_stack([y, -y + 3.0])
+    multi = Lasso(alpha=0.01, **TIGHT).fit(X, Y)
+    assert multi.coef_.shape == (2, X.shape[1])
+    np.testing.assert_allclose(multi.coef_[0], cyc.coef_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(multi.predict(X)[:, 1], Lasso(alpha=0.01, **TIGHT).fit(
+        X, -y + 3.0).predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("gram", [False, True])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.3])
+def test_cd_kernels_reach_the_kkt_conditions(dtype, gram, l1_ratio):
+    X, y = make_regression(n_samples=120, n_features=40, n_informative=8, noise=5.0,
+                           random_state=0)
+    X, y = X.astype(dtype), y.astype(dtype)
+    n = X.shape[0]
+    alpha = 0.05 * np.max(np.abs(X.T @ y)) / n
+    w = np.zeros(X.shape[1], dtype=dtype)
+    args = (alpha * l1_ratio * n, alpha * (1 - l1_ratio) * n)
+    tol = 1e-8 if dtype == np.float64 else 1e-5
+    if gram:
+        w, gap, tol_used, n_iter, conv = enet_cd_gram(
+            w, *args, np.ascontiguousarray(X.T @ X), X.T @ y, float(y @ y), 10_000, tol, 1,
+            False, False)
+    else:
+        w, gap, tol_used, n_iter, conv = enet_cd_dense(
+            w, *args, np.asfortranarray(X), y, 10_000, tol, 1, False, False)
+    assert conv and gap <= tol_used
+    assert w.dtype == dtype and 0 < np.count_nonzero(w) < X.shape[1]
+    scale = np.max(np.abs(X.T @ y)) / n
+    bound = 1e-5 if dtype == np.float64 else 1e-2
+    assert kkt_violation(X.astype(float), y.astype(float), w.astype(float), alpha,
+                         l1_ratio) <= bound * scale
+
+
+def test_lasso_path_matches_sklearn():
+    X, y = make_regression(n_samples=200, n_features=30, n_informative=6, noise=3.0,
+                           random_state=1)
+    for precompute in ("auto", False):
+        a, c, g = lasso_path(X, y, precompute=precompute, tol=1e-12, max_iter=100_000)
+        a_sk, c_sk, g_sk = sk.lasso_path(X, y, precompute=precompute, tol=1e-12,
+                                         max_iter=100_000)
+        np.testing.assert_allclose(a, a_sk, rtol=1e-12)
+        assert c.shape == c_sk.shape == (30, 100) and g.shape == (100,)
+        assert rel(c, c_sk) <= 1e-6
+    a, c, g, n_iter = lasso_path(X, y, alphas=7, return_n_iter=True)
+    assert a.shape == (7,) and len(n_iter) == 7
+    a, c, g = enet_path(X, y, l1_ratio=0.4, alphas=[0.1, 10.0, 1.0], tol=1e-12)
+    a_sk, c_sk, _ = sk.enet_path(X, y, l1_ratio=0.4, alphas=[0.1, 10.0, 1.0], tol=1e-12)
+    np.testing.assert_array_equal(a, [10.0, 1.0, 0.1])
+    assert rel(c, c_sk) <= 1e-6
+    Xy = X.T @ y
+    a2, c2, _ = lasso_path(X, y, Xy=Xy, precompute=X.T @ X, alphas=5, tol=1e-12)
+    a3, c3, _ = sk.lasso_path(X, y, Xy=Xy, precompute=X.T @ X, alphas=5, tol=1e-12)
+    np.testing.assert_allclose(a2, a3, rtol=1e-12)
+    assert rel(c2, c3) <= 1e-6
+    _, cpos, _ = lasso_path(X, y, positive=True, alphas=10)
+    assert np.all(cpos >= 0)
+
+
+def test_path_bad_input_and_convergence_warning(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="one target"):
+        lasso_path(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="Unexpected"):
+        lasso_path(X, y, no_such_option=1)
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        enet_path(X, y, l1_ratio=0.0)
+    with pytest.raises(ValueError, match="selection"):
+        Lasso(selection="greedy").fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        Lasso(alpha=-0.1).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        Lasso(alpha=1e-4, max_iter=2, tol=1e-12).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Lasso(alpha=0.1).fit(X, y)

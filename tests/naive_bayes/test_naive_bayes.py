@@ -1,0 +1,205 @@
+"""The naive Bayes classifiers against scikit-learn, and their own promises."""
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn import naive_bayes as sk
+from sklearn.datasets import load_digits, load_iris, load_wine
+
+from skml.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
+
+LOADERS = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
+
+
+def split(name):
+    X, y = LOADERS[name](return_X_y=True)
+    perm = np.random.RandomState(0).permutation(len(X))
+    cut = int(0.7 * len(X))
+    return X[perm[:cut]], y[perm[:cut]], X[perm[cut:]], y[perm[cut:]]
+
+
+def weights(n):
+    return np.random.RandomState(1).randint(0, 4, n).astype(float)
+
+
+def assert_same_model(ours, theirs, X):
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=0, atol=1e-8)
+    assert_allclose(ours.predict_log_proba(X), theirs.predict_log_proba(X),
+                    rtol=1e-8, atol=1e-8)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+@pytest.mark.parametrize("name", list(LOADERS))
+@pytest.mark.parametrize("params", [{}, {"var_smoothing": 1e-4}, "priors", "weights"])
+def test_gaussian_matches_sklearn(name, params):
+    Xtr, ytr, Xte, yte = split(name)
+    fit_kw = {}
+    if params == "priors":
+        n = len(np.unique(ytr))
+        params = {"priors": np.arange(1, n + 1) / (n * (n + 1) / 2)}
+    elif params == "weights":
+        params, fit_kw = {}, {"sample_weight": weights(len(ytr))}
+    ours = GaussianNB(**params).fit(Xtr, ytr, **fit_kw)
+    theirs = sk.GaussianNB(**params).fit(Xtr, ytr, **fit_kw)
+    for attr in ("theta_", "var_", "class_prior_", "class_count_"):
+        assert_allclose(getattr(ours, attr), getattr(theirs, attr), rtol=1e-10, atol=1e-12)
+    assert ours.epsilon_ == pytest.approx(theirs.epsilon_, rel=1e-12)
+    assert_same_model(ours, theirs, Xte)
+    assert ours.score(Xte, yte) > 0.7
+
+
+@pytest.mark.parametrize("cls,sk_cls", [(MultinomialNB, sk.MultinomialNB),
+                                        (BernoulliNB, sk.BernoulliNB)])
+@pytest.mark.parametrize("params", [
+    {}, {"alpha": 0.1}, {"fit_prior": False}, {"alpha": 1e-12, "force_alpha": True},
+    {"class_prior": np.arange(1, 11) / 55}, "alpha_array", "weights",
+])
+def test_discrete_matches_sklearn_on_digits(cls, sk_cls, params):
+    Xtr, ytr, Xte, yte = split("digits")
+    fit_kw = {}
+    if params == "alpha_array":  # (scikit-learn's BernoulliNB fails on an array)
+        if cls is BernoulliNB:
+            return
+        params = {"alpha": np.linspace(0.1, 2, Xtr.shape[1])}
+    elif params == "weights":
+        params, fit_kw = {}, {"sample_weight": weights(len(ytr))}
+    if cls is BernoulliNB:
+        params = {**params, "binarize": 7.5}
+    ours = cls(**params).fit(Xtr, ytr, **fit_kw)
+    theirs = sk_cls(**params).fit(Xtr, ytr, **fit_kw)
+    for attr in ("feature_count_", "class_count_", "feature_log_prob_", "class_log_prior_"):
+        assert_allclose(getattr(ours, attr), getattr(theirs, attr), rtol=1e-12)
+    assert_same_model(ours, theirs, Xte)
+    assert ours.score(Xte, yte) > 0.8
+
+
+@pytest.mark.parametrize("cls,sk_cls", [(GaussianNB, sk.GaussianNB),
+                                        (MultinomialNB, sk.MultinomialNB),
+                                        (BernoulliNB, sk.BernoulliNB)])
+def test_partial_fit_in_batches_gives_the_full_model(cls, sk_cls):
+    Xtr, ytr, Xte, _ = split("digits")
+    w = weights(len(ytr)) + 1
+    full = cls().fit(Xtr, ytr, sample_weight=w)
+    batched, sk_batched = cls(), sk_cls()
+    for part in np.array_split(np.arange(len(ytr)), 5):
+        kw = {"classes": np.arange(10)} if part[0] == 0 else {}
+        batched.partial_fit(Xtr[part], ytr[part], sample_weight=w[part], **kw)
+        sk_batched.partial_fit(Xtr[part], ytr[part], sample_weight=w[part],
+                               classes=np.arange(10))
+    # the batches give the model of one fit on all the data
+    assert_allclose(batched.predict_proba(Xte), full.predict_proba(Xte), rtol=0,
+                    atol=1e-8)
+    assert_array_equal(batched.predict(Xte), full.predict(Xte))
+    if cls is GaussianNB:
+        assert batched.epsilon_ == pytest.approx(full.epsilon_, rel=1e-12)
+        assert_allclose(batched.theta_, full.theta_, rtol=1e-12, atol=1e-12)
+        assert_allclose(batched.var_, full.var_, rtol=1e-9, atol=1e-12)
+        # scikit-learn's batches take epsilon_ from the last batch alone, which moves
+        # the variance of pixels that are constant within a class: only the means agree
+        assert_allclose(batched.theta_, sk_batched.theta_, rtol=1e-12, atol=1e-12)
+    else:
+        assert_allclose(batched.feature_log_prob_, full.feature_log_prob_, rtol=1e-12)
+        assert_same_model(batched, sk_batched, Xte)
+
+
+def test_partial_fit_with_a_class_missing_from_the_first_batch():
+    Xtr, ytr, Xte, _ = split("iris")
+    first = ytr != 2
+    ours = GaussianNB().partial_fit(Xtr[first], ytr[first], classes=[0, 1, 2])
+    theirs = sk.GaussianNB().partial_fit(Xtr[first], ytr[first], classes=[0, 1, 2])
+    assert_same_model(ours, theirs, Xte)
+    assert np.all(ours.predict(Xte) != 2)  # no sample yet: prior 0
+    ours.partial_fit(Xtr[~first], ytr[~first])
+    full = GaussianNB().fit(np.r_[Xtr[first], Xtr[~first]], np.r_[ytr[first], ytr[~first]])
+    assert_allclose(ours.predict_proba(Xte), full.predict_proba(Xte), atol=1e-10)
+    assert_same_model(full, sk.GaussianNB().fit(Xtr, ytr), Xte)
+
+
+@pytest.mark.parametrize("cls", [MultinomialNB, BernoulliNB])
+def test_sparse_input_gives_the_dense_model(cls):
+    Xtr, ytr, Xte, _ = split("digits")
+    dense = cls().fit(Xtr, ytr)
+    for container in (sparse.csr_matrix, sparse.csc_array):
+        sp = cls().fit(container(Xtr), ytr)
+        assert_allclose(sp.feature_log_prob_, dense.feature_log_prob_, rtol=1e-13)
+        assert_allclose(sp.predict_proba(container(Xte)), dense.predict_proba(Xte),
+                        rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", [GaussianNB, MultinomialNB, BernoulliNB])
+def test_string_labels(cls):
+    Xtr, ytr, Xte, _ = split("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])
+    clf = cls().fit(Xtr, names[ytr])
+    assert_array_equal(clf.classes_, names)
+    assert_array_equal(clf.predict(Xte), names[cls().fit(Xtr, ytr).predict(Xte)])
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict_proba(Xte), clf.predict_proba(Xte))
+
+
+def test_log_sum_exp_keeps_tiny_likelihoods_finite():
+    # joint log-likelihoods around -1e5: exp underflows to 0 for every class, so the
+    # naive posterior would be 0/0; log-sum-exp normalises them exactly
+    X = np.array([[1000.0, 0.0], [0.0, 1000.0]]) * 100
+    y = np.array([0, 1])
+    clf = MultinomialNB().fit(X, y)
+    Q = np.array([[30000.0, 29000.0]])
+    jll = clf.predict_joint_log_proba(Q)
+    assert np.all(np.exp(jll) == 0)
+    proba = clf.predict_proba(Q)
+    assert np.all(np.isfinite(proba)) and proba.sum() == pytest.approx(1.0)
+    assert_allclose(proba, sk.MultinomialNB().fit(X, y).predict_proba(Q), atol=1e-12)
+
+
+def test_gaussian_posterior_by_hand():
+    # two classes, one feature: Bayes' rule with the normal density of Definition 2.14
+    X = np.array([[0.0], [2.0], [4.0], [10.0], [12.0]])
+    y = np.array([0, 0, 0, 1, 1])
+    clf = GaussianNB(var_smoothing=0.0).fit(X, y)
+    x = 5.0
+    dens = [np.exp(-(x - m) ** 2 / (2 * v)) / np.sqrt(2 * np.pi * v)
+            for m, v in [(2.0, 8 / 3), (11.0, 1.0)]]
+    post = np.array([0.6 * dens[0], 0.4 * dens[1]])
+    assert_allclose(clf.predict_proba([[x]])[0], post / post.sum(), rtol=1e-12)
+
+
+def test_bad_input_gives_clear_errors():
+    X = np.abs(np.random.RandomState(0).randn(8, 3))
+    y = np.array([0, 1] * 4)
+    with pytest.raises(ValueError, match="Negative values in data passed to MultinomialNB"):
+        MultinomialNB().fit(-X, y)
+    with pytest.raises(ValueError, match="Negative values in data passed to MultinomialNB"):
+        MultinomialNB().fit(sparse.csr_matrix(-X), y)
+    for cls in (GaussianNB, MultinomialNB, BernoulliNB):
+        with pytest.raises(ValueError, match=r"at least 2 classes, but there is only one "
+                                             r"class: 'a'"):
+            cls().fit(X, ["a"] * 8)
+        X_nan = X.copy()
+        X_nan[0, 0] = np.nan
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            cls().fit(X_nan, y)
+        with pytest.raises(ValueError, match="classes must be passed on the first call"):
+            cls().partial_fit(X, y)
+        clf = cls().partial_fit(X, y, classes=[0, 1])
+        with pytest.raises(ValueError, match=r"target label\(s\) \[2\] in y are not among"):
+            clf.partial_fit(X, np.full(8, 2))
+        with pytest.raises(ValueError, match="not the same as on the first call"):
+            clf.partial_fit(X, y, classes=[0, 1, 2])
+        with pytest.raises(ValueError, match="X has 2 features"):
+            clf.predict(X[:, :2])
+        with pytest.raises(ValueError, match=r"sample_weight must have shape \(8,\)"):
+            cls().fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="The sum of the priors must be 1"):
+        GaussianNB(priors=[0.5, 0.6]).fit(X, y)
+    with pytest.raises(ValueError, match=r"priors must have one entry per class \(2\)"):
+        GaussianNB(priors=[1.0]).fit(X, y)
+    with pytest.raises(ValueError, match=r"class_prior must have one entry per class"):
+        MultinomialNB(class_prior=[1.0]).fit(X, y)
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, inf\]"):
+        MultinomialNB(alpha=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="var_smoothing must be in"):
+        GaussianNB(var_smoothing=-1.0).fit(X, y)
+    with pytest.warns(UserWarning, match="alpha too small"):
+        MultinomialNB(alpha=0.0, force_alpha=False).fit(X, y)

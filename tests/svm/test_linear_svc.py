@@ -1,0 +1,131 @@
+"""LinearSVC against scikit-learn's (liblinear): both reach the unique primal optimum."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import svm as sk_svm
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from skml.svm import LinearSVC
+
+
+def _data(name):
+    X, y = (load_iris if name == "iris" else load_breast_cancer)(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _objective(coef, intercept, X, y_pm, C, loss, scaling):
+    """The primal with liblinear's regularised intercept (the weight of a constant
+    feature ``scaling``)."""
+    w_b = intercept / scaling
+    z = X @ coef + intercept
+    m = np.maximum(0, 1 - y_pm * z)
+    loss_sum = (m**2).sum() if loss == "squared_hinge" else m.sum()
+    return 0.5 * (coef @ coef + w_b**2) + C * loss_sum
+
+
+@pytest.mark.parametrize("name", ["iris", "breast_cancer"])
+@pytest.mark.parametrize("dual", [False, True])
+def test_squared_hinge_reaches_sklearns_optimum(name, dual):
+    X, y = _data(name)
+    ours = LinearSVC(dual=dual, tol=1e-10, max_iter=200000, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = sk_svm.LinearSVC(dual=False, tol=1e-10, max_iter=200000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=2e-5)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=2e-5)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X),
+                               atol=1e-4)
+
+
+def test_hinge_loss_objective_is_as_low_as_sklearns():
+    X, y = _data("breast_cancer")
+    y_pm = np.where(y == 1, 1.0, -1.0)
+    ours = LinearSVC(loss="hinge", C=0.1, tol=1e-8, max_iter=100000, random_state=0)
+    ours.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = sk_svm.LinearSVC(loss="hinge", C=0.1, tol=1e-8, max_iter=100000).fit(X, y)
+    f_ours = _objective(ours.coef_[0], ours.intercept_[0], X, y_pm, 0.1, "hinge", 1.0)
+    f_theirs = _objective(theirs.coef_[0], theirs.intercept_[0], X, y_pm, 0.1, "hinge", 1.0)
+    assert f_ours <= f_theirs * (1 + 1e-6)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-3)
+
+
+def test_default_fit_is_at_least_as_close_to_the_optimum_as_sklearns():
+    X, y = _data("iris")
+    ours = LinearSVC().fit(X, y)
+    theirs = sk_svm.LinearSVC().fit(X, y)
+    best = LinearSVC(tol=1e-12, max_iter=1000).fit(X, y)
+    assert ours.coef_.shape == (3, 4) and ours.intercept_.shape == (3,)
+    for k in range(3):
+        y_pm = np.where(y == k, 1.0, -1.0)
+        f = [_objective(m.coef_[k], m.intercept_[k], X, y_pm, 1.0, "squared_hinge", 1.0)
+             for m in (ours, theirs, best)]
+        assert f[2] <= f[0] <= f[1] + 1e-9
+        assert f[0] - f[2] <= 1e-4 * f[2]
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-2)
+    assert ours.score(X, y) > 0.9
+    assert ours.n_iter_ >= 1
+
+
+def test_no_intercept_and_intercept_scaling():
+    X, y = _data("breast_cancer")
+    clf = LinearSVC(fit_intercept=False, tol=1e-10).fit(X, y)
+    assert clf.intercept_ == 0.0
+    ref = sk_svm.LinearSVC(fit_intercept=False, dual=False, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, ref.coef_, atol=1e-6)
+    big = LinearSVC(intercept_scaling=100.0, tol=1e-10).fit(X, y)
+    ref = sk_svm.LinearSVC(intercept_scaling=100.0, dual=False, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(big.intercept_, ref.intercept_, atol=1e-5)
+
+
+def test_class_and_sample_weights_scale_c():
+    X, y = _data("breast_cancer")
+    a = LinearSVC(C=2.0, tol=1e-10).fit(X, y)
+    b = LinearSVC(C=1.0, tol=1e-10).fit(X, y, sample_weight=np.full(y.size, 2.0))
+    c = LinearSVC(C=1.0, tol=1e-10, class_weight={0: 2.0, 1: 2.0}).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+    np.testing.assert_allclose(a.coef_, c.coef_, atol=1e-8)
+    # binary class_weight means the same as liblinear's
+    cw = {0: 3.0, 1: 0.5}
+    ours = LinearSVC(class_weight=cw, tol=1e-10).fit(X, y)
+    theirs = sk_svm.LinearSVC(class_weight=cw, dual=False, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-5)
+
+
+def test_dual_auto_picks_the_primal_for_tall_data_and_the_dual_for_wide():
+    rng = np.random.RandomState(0)
+    X = rng.randn(20, 50)
+    y = (X[:, 0] > 0).astype(int)
+    wide = LinearSVC(tol=1e-10, max_iter=100000, random_state=0).fit(X, y)
+    primal = LinearSVC(dual=False, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(wide.coef_, primal.coef_, atol=1e-6)
+    # reproducible for a fixed random_state
+    again = LinearSVC(tol=1e-10, max_iter=100000, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.coef_, wide.coef_)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(loss="hinge", dual=False), "loss='hinge' is not supported with dual=False"),
+    (dict(penalty="l1"), "penalty must be one of"),
+    (dict(multi_class="crammer_singer"), "multi_class must be one of"),
+    (dict(C=0.0), r"C must be in \(0.0, inf\)"),
+    (dict(dual="maybe"), "dual must be one of"),
+    (dict(max_iter=0), r"max_iter must be in \[1"),
+])
+def test_bad_hyper_parameters_are_clear_errors(params, match):
+    X, y = _data("iris")
+    with pytest.raises(ValueError, match=match):
+        LinearSVC(**params).fit(X, y)
+
+
+def test_one_class_is_an_error_and_max_iter_warns():
+    X, y = _data("iris")
+    with pytest.raises(ValueError, match="greater than one"):
+        LinearSVC().fit(X, np.ones(y.size))
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        LinearSVC(dual=True, max_iter=2, tol=1e-12).fit(X, y)
