@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks._harness import Case
 
 NAME = "mlp"
-PEER = "peer (torch loop | sklearn, see case)"
+PEER = "peer"
 
 CONFIGS = [((100,), 64, 30), ((256, 128), 32, 20)]  # hidden sizes, batch size, epochs
 QUICK_CONFIGS = [((100,), 64, 3)]

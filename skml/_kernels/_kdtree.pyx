@@ -54,44 +54,51 @@ cdef enum:
 # build
 # ---------------------------------------------------------------------------------------
 
-cdef inline bint _key_less(const floating* X, Py_ssize_t d, intp_t a, intp_t b,
-                           Py_ssize_t dim) noexcept nogil:
-    """Row a sorts before row b on feature ``dim``; equal values by row index, so every
-    key is distinct and the partition is deterministic even with duplicate points."""
-    cdef floating va = X[a * d + dim]
-    cdef floating vb = X[b * d + dim]
-    return va < vb or (va == vb and a < b)
+cdef inline bint _key_less(const floating* D, const intp_t* idx, Py_ssize_t d,
+                           Py_ssize_t a, Py_ssize_t b, Py_ssize_t dim) noexcept nogil:
+    """Position a sorts before position b on feature ``dim``; equal values by original
+    row index, so every key is distinct and the partition is deterministic even with
+    duplicate points."""
+    cdef floating va = D[a * d + dim]
+    cdef floating vb = D[b * d + dim]
+    return va < vb or (va == vb and idx[a] < idx[b])
 
 
-cdef inline void _swap(intp_t* idx, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+cdef inline void _swap_rows(floating* D, intp_t* idx, Py_ssize_t d, Py_ssize_t a,
+                            Py_ssize_t b) noexcept nogil:
     cdef intp_t t = idx[a]
+    cdef floating v
+    cdef Py_ssize_t j
     idx[a] = idx[b]
     idx[b] = t
+    for j in range(d):
+        v = D[a * d + j]
+        D[a * d + j] = D[b * d + j]
+        D[b * d + j] = v
 
 
-cdef void _select(const floating* X, Py_ssize_t d, intp_t* idx, Py_ssize_t n,
-                  Py_ssize_t kth, Py_ssize_t dim) noexcept nogil:
-    """Quickselect on idx[0:n]: afterwards idx[kth] holds the row of rank ``kth``, rows
-    before it rank lower and rows after it higher (median-of-three pivots)."""
+cdef void _select(floating* D, intp_t* idx, Py_ssize_t d, Py_ssize_t n, Py_ssize_t kth,
+                  Py_ssize_t dim) noexcept nogil:
+    """Quickselect on the rows D[0:n] (and their indices idx[0:n]): afterwards row ``kth``
+    has rank ``kth``, the rows before it rank lower and the rows after it higher
+    (median-of-three pivots). Whole rows move, so every pass reads memory in order."""
     cdef Py_ssize_t lo = 0, hi = n - 1, mid, store, i
-    cdef intp_t pivot
     while hi > lo:
         mid = lo + (hi - lo) // 2
-        # order idx[lo] <= idx[mid] <= idx[hi], then use the median as the pivot at hi
-        if _key_less(X, d, idx[mid], idx[lo], dim):
-            _swap(idx, mid, lo)
-        if _key_less(X, d, idx[hi], idx[lo], dim):
-            _swap(idx, hi, lo)
-        if _key_less(X, d, idx[hi], idx[mid], dim):
-            _swap(idx, hi, mid)
-        _swap(idx, mid, hi)
-        pivot = idx[hi]
+        # order lo <= mid <= hi, then use the median as the pivot, moved to hi
+        if _key_less(D, idx, d, mid, lo, dim):
+            _swap_rows(D, idx, d, mid, lo)
+        if _key_less(D, idx, d, hi, lo, dim):
+            _swap_rows(D, idx, d, hi, lo)
+        if _key_less(D, idx, d, hi, mid, dim):
+            _swap_rows(D, idx, d, hi, mid)
+        _swap_rows(D, idx, d, mid, hi)
         store = lo
         for i in range(lo, hi):
-            if _key_less(X, d, idx[i], pivot, dim):
-                _swap(idx, i, store)
+            if _key_less(D, idx, d, i, hi, dim):
+                _swap_rows(D, idx, d, i, store)
                 store = store + 1
-        _swap(idx, store, hi)
+        _swap_rows(D, idx, d, store, hi)
         if store == kth:
             return
         elif store < kth:
@@ -100,7 +107,7 @@ cdef void _select(const floating* X, Py_ssize_t d, intp_t* idx, Py_ssize_t n,
             hi = store - 1
 
 
-cdef void _build_node(const floating* X, Py_ssize_t d, intp_t* idx, intp_t* node_start,
+cdef void _build_node(floating* D, intp_t* idx, Py_ssize_t d, intp_t* node_start,
                       intp_t* node_end, floating* bounds, Py_ssize_t node,
                       Py_ssize_t n_internal) noexcept nogil:
     """Bounding box of ``node``; for an internal node also split its rows at the middle
@@ -109,13 +116,13 @@ cdef void _build_node(const floating* X, Py_ssize_t d, intp_t* idx, intp_t* node
     cdef Py_ssize_t r, j, dim, mid
     cdef floating* lo = bounds + node * 2 * d
     cdef floating* hi = lo + d
-    cdef const floating* row
+    cdef const floating* row = D + start * d
     cdef floating v, spread, best
     for j in range(d):
-        lo[j] = X[idx[start] * d + j]
-        hi[j] = lo[j]
+        lo[j] = row[j]
+        hi[j] = row[j]
     for r in range(start + 1, end):
-        row = X + idx[r] * d
+        row = D + r * d
         for j in range(d):
             v = row[j]
             if v < lo[j]:
@@ -132,41 +139,57 @@ cdef void _build_node(const floating* X, Py_ssize_t d, intp_t* idx, intp_t* node
             best = spread
             dim = j
     mid = start + (end - start) // 2
-    _select(X, d, idx + start, end - start, mid - start, dim)
+    _select(D + start * d, idx + start, d, end - start, mid - start, dim)
     node_start[2 * node + 1] = start
     node_end[2 * node + 1] = mid
     node_start[2 * node + 2] = mid
     node_end[2 * node + 2] = end
 
 
-def build(const floating[:, ::1] X, intp_t[::1] idx, intp_t[::1] node_start,
-          intp_t[::1] node_end, floating[:, :, ::1] bounds, floating[:, ::1] sorted_data,
-          int n_threads):
-    """Fill the tree arrays for the rows of X (``idx`` must hold 0..n-1 on entry).
+cdef void _build_subtree(floating* D, intp_t* idx, Py_ssize_t d, intp_t* node_start,
+                         intp_t* node_end, floating* bounds, Py_ssize_t node,
+                         Py_ssize_t n_internal) noexcept nogil:
+    """Build ``node`` and everything below it (depth-first; depth < 64)."""
+    _build_node(D, idx, d, node_start, node_end, bounds, node, n_internal)
+    if node < n_internal:
+        _build_subtree(D, idx, d, node_start, node_end, bounds, 2 * node + 1, n_internal)
+        _build_subtree(D, idx, d, node_start, node_end, bounds, 2 * node + 2, n_internal)
+
+
+def build(floating[:, ::1] data, intp_t[::1] idx, intp_t[::1] node_start,
+          intp_t[::1] node_end, floating[:, :, ::1] bounds, int n_threads):
+    """Build the tree in place: on entry ``data`` is a copy of X and ``idx`` holds
+    0..n-1; on exit the rows of ``data`` are in tree order and ``idx`` says which row of
+    X each one is.
 
     ``node_start``/``node_end`` have n_nodes = 2**n_levels - 1 entries, ``bounds`` has
-    shape (n_nodes, 2, n_features), ``sorted_data`` the shape of X. The nodes of one level
-    are independent, so each level is one parallel loop.
+    shape (n_nodes, 2, n_features). The top levels are split in this thread until there
+    are a few subtrees per thread; the subtrees are then built in one parallel loop, so
+    the build pays for a single parallel region.
     """
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_nodes = node_start.shape[0]
+    cdef Py_ssize_t n = data.shape[0], d = data.shape[1], n_nodes = node_start.shape[0]
     cdef Py_ssize_t n_internal = n_nodes // 2
-    cdef Py_ssize_t first = 0, width = 1, i, r, j, last
-    cdef int threads
+    cdef Py_ssize_t first = 0, width = 1, i
     node_start[0] = 0
     node_end[0] = n
-    while first < n_nodes:
-        last = first + width
-        if last > n_nodes:
-            last = n_nodes
-        threads = n_threads if width > n_threads else <int>width
-        for i in prange(first, last, nogil=True, schedule="dynamic", num_threads=threads):
-            _build_node(&X[0, 0], d, &idx[0], &node_start[0], &node_end[0],
-                        &bounds[0, 0, 0], i, n_internal)
-        first = last
-        width = width * 2
-    for r in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        for j in range(d):
-            sorted_data[r, j] = X[idx[r], j]
+    with nogil:
+        # the top levels in this thread, until there are a few subtrees per thread
+        while first < n_internal and width < 4 * n_threads:
+            for i in range(first, first + width):
+                _build_node(&data[0, 0], &idx[0], d, &node_start[0], &node_end[0],
+                            &bounds[0, 0, 0], i, n_internal)
+            first = first + width
+            width = width * 2
+        if first >= n_internal:  # a small tree: only the leaves are left
+            for i in range(first, n_nodes):
+                _build_node(&data[0, 0], &idx[0], d, &node_start[0], &node_end[0],
+                            &bounds[0, 0, 0], i, n_internal)
+    if first >= n_internal:
+        return
+    for i in prange(first, first + width, nogil=True, schedule="dynamic",
+                    num_threads=n_threads):
+        _build_subtree(&data[0, 0], &idx[0], d, &node_start[0], &node_end[0],
+                       &bounds[0, 0, 0], i, n_internal)
 
 
 # ---------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ cdef extern from *:
        branch per centre; every sum is rounded exactly as in the scalar loop, so both
        paths give the same labels.
 
-       skml_add_scaled: s[f] += w * x[f] for f < d, in double. */
+       skml_accumulate: for each row r < m of a chunk, sums[lab[r]] += w[r] * x[r] and
+       wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path). */
     #include <math.h>
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #define SKML_X86_DISPATCH 1
@@ -147,16 +148,26 @@ cdef extern from *:
         }
     }
 
+    #define SKML_ACCUMULATE(T)                                                     \\
+        {                                                                         \\
+            int r, f;                                                             \\
+            for (r = 0; r < m; r++) {                                             \\
+                const T* x = X + (size_t)r * d;                                   \\
+                double* s = sums + (size_t)lab[r] * d;                            \\
+                double wr = (double)w[r];                                         \\
+                wsum[lab[r]] += wr;                                               \\
+                for (f = 0; f < d; f++) s[f] += wr * (double)x[f];                \\
+            }                                                                     \\
+        }
+
     __attribute__((target("avx2")))
-    static void skml_add_scaled_d_avx2(double* s, const double* x, double w, int d) {
-        int f;
-        for (f = 0; f < d; f++) s[f] += w * x[f];
-    }
+    static void skml_accumulate_d_avx2(const double* X, const double* w, const int* lab,
+                                       int m, int d, double* sums, double* wsum)
+    SKML_ACCUMULATE(double)
     __attribute__((target("avx2")))
-    static void skml_add_scaled_f_avx2(double* s, const float* x, double w, int d) {
-        int f;
-        for (f = 0; f < d; f++) s[f] += w * (double)x[f];
-    }
+    static void skml_accumulate_f_avx2(const float* X, const float* w, const int* lab,
+                                       int m, int d, double* sums, double* wsum)
+    SKML_ACCUMULATE(float)
     #endif
 
     static inline void skml_argmin_rows_d(const double* buf, const double* cc, int m,
@@ -175,19 +186,26 @@ cdef extern from *:
     #endif
         for (r = 0; r < m; r++) out[r] = skml_argmin_row_scalar_f(buf + (size_t)r * k, cc, k);
     }
-    static inline void skml_add_scaled_d(double* s, const double* x, double w, int d) {
-        int f;
+    static void skml_accumulate_d_base(const double* X, const double* w, const int* lab,
+                                       int m, int d, double* sums, double* wsum)
+    SKML_ACCUMULATE(double)
+    static void skml_accumulate_f_base(const float* X, const float* w, const int* lab,
+                                       int m, int d, double* sums, double* wsum)
+    SKML_ACCUMULATE(float)
+
+    static inline void skml_accumulate_d(const double* X, const double* w, const int* lab,
+                                         int m, int d, double* sums, double* wsum) {
     #ifdef SKML_X86_DISPATCH
-        if (skml_avx2) { skml_add_scaled_d_avx2(s, x, w, d); return; }
+        if (skml_avx2) { skml_accumulate_d_avx2(X, w, lab, m, d, sums, wsum); return; }
     #endif
-        for (f = 0; f < d; f++) s[f] += w * x[f];
+        skml_accumulate_d_base(X, w, lab, m, d, sums, wsum);
     }
-    static inline void skml_add_scaled_f(double* s, const float* x, double w, int d) {
-        int f;
+    static inline void skml_accumulate_f(const float* X, const float* w, const int* lab,
+                                         int m, int d, double* sums, double* wsum) {
     #ifdef SKML_X86_DISPATCH
-        if (skml_avx2) { skml_add_scaled_f_avx2(s, x, w, d); return; }
+        if (skml_avx2) { skml_accumulate_f_avx2(X, w, lab, m, d, sums, wsum); return; }
     #endif
-        for (f = 0; f < d; f++) s[f] += w * (double)x[f];
+        skml_accumulate_f_base(X, w, lab, m, d, sums, wsum);
     }
     """
     int skml_avx2
@@ -196,8 +214,10 @@ cdef extern from *:
                             int* out) noexcept nogil
     void skml_argmin_rows_f(const float* buf, const float* cc, int m, int k,
                             int* out) noexcept nogil
-    void skml_add_scaled_d(double* s, const double* x, double w, int d) noexcept nogil
-    void skml_add_scaled_f(double* s, const float* x, double w, int d) noexcept nogil
+    void skml_accumulate_d(const double* X, const double* w, const int* lab, int m, int d,
+                           double* sums, double* wsum) noexcept nogil
+    void skml_accumulate_f(const float* X, const float* w, const int* lab, int m, int d,
+                           double* sums, double* wsum) noexcept nogil
 
 
 skml_detect_cpu()
@@ -217,59 +237,56 @@ def _set_simd(bint on):
         skml_avx2 = 0
 
 
-cdef inline void _gemm_xct(const floating* X, const floating* CT, floating* out,
+cdef inline void _gemm_xct(const floating* X, const floating* C, floating* out,
                            int m, int k, int d, floating alpha) noexcept nogil:
-    """out[:m, :k] = alpha * X @ CT for row-major X (m x d), CT (d x k: the centres
-    transposed) and out (m x k).
+    """out[:m, :k] = alpha * X @ C.T for row-major X (m x d), C (k x d), out (m x k).
 
-    Column-major BLAS sees each row-major matrix as its transpose, so this asks for
-    out.T (k x m) = CT.T (k x d) @ X.T (d x m) with no transposed operand; for the
-    short, wide products of k-means that is markedly faster than reading the centres
-    transposed."""
-    cdef char no = b'N'
+    Column-major BLAS sees each row-major matrix as its transpose: this asks for
+    out.T (k x m) = C (k x d, read transposed) @ X.T (d x m). It is the call (shape,
+    operands, transposition) scikit-learn's Lloyd kernel makes, so every distance is
+    rounded exactly as there; on data with exact ties (integer pixels, duplicates) that
+    is what makes the two pick the same labels."""
+    cdef char ta = b'T'
+    cdef char tb = b'N'
     cdef floating beta = 0
     if floating is float:
-        sgemm(&no, &no, &k, &m, &d, &alpha, <float*>CT, &k, <float*>X, &d, &beta, out, &k)
+        sgemm(&ta, &tb, &k, &m, &d, &alpha, <float*>C, &d, <float*>X, &d, &beta, out, &k)
     else:
-        dgemm(&no, &no, &k, &m, &d, &alpha, <double*>CT, &k, <double*>X, &d, &beta, out,
+        dgemm(&ta, &tb, &k, &m, &d, &alpha, <double*>C, &d, <double*>X, &d, &beta, out,
               &k)
 
 
 cdef inline Py_ssize_t _assign_chunk(
         const floating[:, ::1] X, const floating[::1] sample_weight,
-        const floating* ct, const floating* cc, Py_ssize_t k, int[::1] labels,
+        const floating* centers, const floating* cc, Py_ssize_t k, int[::1] labels,
         Py_ssize_t i0, Py_ssize_t i1, floating* buf, int* lab_buf,
         double* acc_sums, double* acc_weights, bint update) noexcept nogil:
     """Label rows i0:i1 and (if ``update``) add them to the accumulators.
 
-    ``ct`` is the centres transposed (d x k) and ``cc`` their squared norms. ``buf``
-    (chunk x k values) receives ``-2 x.c`` for the block, one row per sample; the label
-    of a sample is the first index of the smallest ``-2 x.c + ||c||^2``.
+    ``cc`` holds the centres' squared norms. ``buf`` (chunk x k values) receives
+    ``-2 x.c`` for the block, one row per sample; the label of a sample is the first
+    index of the smallest ``-2 x.c + ||c||^2``.
 
     Returns how many labels differ from what ``labels`` held before."""
     cdef Py_ssize_t m = i1 - i0, d = X.shape[1]
-    cdef Py_ssize_t r, i, changed = 0
-    cdef int lab
-    cdef double w
+    cdef Py_ssize_t r, changed = 0
 
-    _gemm_xct(&X[i0, 0], ct, buf, <int>m, <int>k, <int>d, -2.0)
+    _gemm_xct(&X[i0, 0], centers, buf, <int>m, <int>k, <int>d, -2.0)
     if floating is float:
         skml_argmin_rows_f(buf, cc, <int>m, <int>k, lab_buf)
     else:
         skml_argmin_rows_d(buf, cc, <int>m, <int>k, lab_buf)
     for r in range(m):
-        lab = lab_buf[r]
-        i = i0 + r
-        if labels[i] != lab:
+        if labels[i0 + r] != lab_buf[r]:
             changed = changed + 1
-            labels[i] = lab
-        if update:
-            w = <double>sample_weight[i]
-            acc_weights[lab] += w
-            if floating is float:
-                skml_add_scaled_f(acc_sums + lab * d, &X[i, 0], w, <int>d)
-            else:
-                skml_add_scaled_d(acc_sums + lab * d, &X[i, 0], w, <int>d)
+            labels[i0 + r] = lab_buf[r]
+    if update:
+        if floating is float:
+            skml_accumulate_f(&X[i0, 0], &sample_weight[i0], lab_buf, <int>m, <int>d,
+                              acc_sums, acc_weights)
+        else:
+            skml_accumulate_d(&X[i0, 0], &sample_weight[i0], lab_buf, <int>m, <int>d,
+                              acc_sums, acc_weights)
     return changed
 
 
@@ -308,15 +325,9 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef double* acc = NULL
     cdef double* acc_g
     cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] cc = np.empty(k, dtype=dtype)
-    cdef floating[:, ::1] ct = np.array(np.asarray(centers).T, dtype=dtype, order="C")
-
-    for j in range(k):
-        s = 0.0
-        for f in range(d):
-            s += <double>centers[j, f] * <double>centers[j, f]
-        cc[j] = <floating>s
+    # the centres' squared norms as scikit-learn's row_norms computes them (same dtype,
+    # same summation), so that the distances match its own to the last bit
+    cdef floating[::1] cc = np.einsum("ij,ij->i", np.asarray(centers), np.asarray(centers))
 
     if n_threads > G:
         n_threads = <int>G
@@ -337,7 +348,8 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                 i0 = c * chunk
                 i1 = min(i0 + chunk, n)
                 changed = changed + _assign_chunk(
-                    X, sample_weight, &ct[0, 0], &cc[0], k, labels, i0, i1, buf, lab_buf,
+                    X, sample_weight, &centers[0, 0], &cc[0], k, labels, i0, i1, buf,
+                    lab_buf,
                     acc_g, acc_g + k * d if update else NULL, update)
             changed_per_group[g] = changed
         free(buf)

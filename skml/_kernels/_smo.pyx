@@ -177,7 +177,7 @@ cdef class _Solver:
     # per position
     cdef double[::1] alpha, G, G_bar, p, y, C, QD, sq
     cdef char[::1] status
-    cdef intp_t[::1] orig, sample
+    cdef intp_t[::1] orig, sample, pair_a, pair_b
     cdef double[:, ::1] Xw            # working copy of the rows, permuted with positions
     cdef const double[:, ::1] Kpre    # the precomputed kernel matrix (kind == PRECOMPUTED)
 
@@ -209,6 +209,8 @@ cdef class _Solver:
         self.status = np.zeros(l, dtype=np.int8)
         self.orig = np.arange(l, dtype=np.intp)
         self.sample = np.array(index, dtype=np.intp)
+        self.pair_a = np.zeros(max(l, 1), dtype=np.intp)
+        self.pair_b = np.zeros(max(l, 1), dtype=np.intp)
         self.scratch = np.zeros(l)
         if kind == K_PRECOMPUTED:
             self.Kpre = X
@@ -310,17 +312,13 @@ cdef class _Solver:
         else:
             self.status[t] = FREE
 
-    cdef void _swap(self, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-        """Exchange positions i and j everywhere, the cached rows included."""
-        cdef Py_ssize_t f, h, nxt, ti
+    cdef void _swap_positions(self, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+        """Exchange positions i and j in every per-position array and in the ownership
+        of cached rows. The entries i, j inside the cached rows are exchanged separately
+        (``_swap_cached_entries``), once for a whole batch of exchanges."""
+        cdef Py_ssize_t f, ti
         cdef double td
         cdef char tc
-        cdef float tf
-        cdef float* row
-        if i == j:
-            return
-        if i > j:
-            i, j = j, i
         td = self.alpha[i]; self.alpha[i] = self.alpha[j]; self.alpha[j] = td
         td = self.G[i]; self.G[i] = self.G[j]; self.G[j] = td
         td = self.G_bar[i]; self.G_bar[i] = self.G_bar[j]; self.G_bar[j] = td
@@ -345,18 +343,44 @@ cdef class _Solver:
             self._lru_append(i)
         if self.slot_of[j] >= 0:
             self._lru_append(j)
-        # and entries i, j of every cached row swap; a row valid up to a length between
-        # i and j keeps only its prefix before i
+
+    cdef void _swap_cached_entries(self, Py_ssize_t n_pairs) noexcept nogil:
+        """Apply the disjoint exchanges (pair_a[k], pair_b[k]), pair_a[k] < pair_b[k],
+        to the entries of every cached row, one sweep per row. A row valid up to a
+        length c with pair_a[k] < c <= pair_b[k] for some k keeps only its prefix
+        before the smallest such pair_a[k]."""
+        cdef Py_ssize_t h, k, a, b, c, keep, lowest = self.l
+        cdef float tf
+        cdef float* row
+        for k in range(n_pairs):
+            if self.pair_a[k] < lowest:
+                lowest = self.pair_a[k]
         h = self.lru_next[self.l]
         while h != self.l:
-            nxt = self.lru_next[h]
-            if self.clen[h] > i:
-                if self.clen[h] > j:
-                    row = &self.pool[self.slot_of[h], 0]
-                    tf = row[i]; row[i] = row[j]; row[j] = tf
-                else:
-                    self.clen[h] = i
-            h = nxt
+            c = self.clen[h]
+            if c > lowest:
+                row = &self.pool[self.slot_of[h], 0]
+                keep = c
+                for k in range(n_pairs):
+                    a = self.pair_a[k]
+                    b = self.pair_b[k]
+                    if b < c:
+                        tf = row[a]; row[a] = row[b]; row[b] = tf
+                    elif a < c and a < keep:
+                        keep = a
+                self.clen[h] = keep
+            h = self.lru_next[h]
+
+    cdef void _swap(self, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+        """Exchange positions i and j everywhere, the cached rows included."""
+        if i == j:
+            return
+        if i > j:
+            i, j = j, i
+        self._swap_positions(i, j)
+        self.pair_a[0] = i
+        self.pair_b[0] = j
+        self._swap_cached_entries(1)
 
     # ---- the algorithm ----------------------------------------------------------------
 
@@ -550,7 +574,7 @@ cdef class _Solver:
         return False
 
     cdef void _shrink(self) noexcept nogil:
-        cdef Py_ssize_t t
+        cdef Py_ssize_t t, n_pairs
         cdef double Gmax1 = -INFINITY, Gmax2 = -INFINITY   # m(a) and -M(a)
         for t in range(self.active_size):
             if self.y[t] > 0:
@@ -569,16 +593,24 @@ cdef class _Solver:
             self.unshrink = True
             self._reconstruct_gradient()
             self.active_size = self.l
+        # move the shrinkable variables behind the active ones; the exchanges are
+        # disjoint, so the cached rows are fixed in one sweep at the end
+        n_pairs = 0
         t = 0
         while t < self.active_size:
             if self._shrinkable(t, Gmax1, Gmax2):
                 self.active_size -= 1
                 while self.active_size > t:
                     if not self._shrinkable(self.active_size, Gmax1, Gmax2):
-                        self._swap(t, self.active_size)
+                        self._swap_positions(t, self.active_size)
+                        self.pair_a[n_pairs] = t
+                        self.pair_b[n_pairs] = self.active_size
+                        n_pairs += 1
                         break
                     self.active_size -= 1
             t += 1
+        if n_pairs > 0:
+            self._swap_cached_entries(n_pairs)
 
     cdef double _rho(self) noexcept nogil:
         """The offset: the mean of y_t G_t over free variables, or the midpoint of the
@@ -670,11 +702,14 @@ cdef class _Solver:
 
 def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
            const intp_t[::1] positions, Py_ssize_t length, int kind, double gamma,
-           double coef0, int degree, double cache_mb, const intp_t[::1] swaps):
+           double coef0, int degree, double cache_mb, const intp_t[::1] swaps,
+           bint batched=False):
     """Rows ``Q[t, :length]`` of the solver for each t in ``positions``, read through its
     cache, after exchanging the position pairs ``swaps`` (flattened pairs) — a window on
-    the row computation for the tests. Rows are float32, indexed by original variable."""
-    cdef Py_ssize_t k, u, l = index.shape[0]
+    the row computation for the tests. Rows are float32, indexed by original variable.
+    ``batched``: the pairs are disjoint and the cached rows are fixed in one sweep, as
+    shrinking does."""
+    cdef Py_ssize_t k, u, l = index.shape[0], n_pairs = 0, a, b
     cdef float* row
     cdef _Solver solver = _Solver(X, index, y, np.zeros(l), np.ones(l), np.zeros(l), kind,
                                   gamma, coef0, degree, 1.0, cache_mb)
@@ -683,7 +718,16 @@ def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
     for k in range(positions.shape[0]):    # fill the cache before the swaps
         solver._row(positions[k], length)
     for k in range(0, swaps.shape[0] - 1, 2):
-        solver._swap(swaps[k], swaps[k + 1])
+        if not batched:
+            solver._swap(swaps[k], swaps[k + 1])
+            continue
+        a, b = min(swaps[k], swaps[k + 1]), max(swaps[k], swaps[k + 1])
+        solver._swap_positions(a, b)
+        solver.pair_a[n_pairs] = a
+        solver.pair_b[n_pairs] = b
+        n_pairs += 1
+    if n_pairs:
+        solver._swap_cached_entries(n_pairs)
     where = np.empty(l, dtype=np.intp)
     where[np.asarray(solver.orig)] = np.arange(l)    # position of each original variable
     for k in range(positions.shape[0]):

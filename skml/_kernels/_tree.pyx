@@ -1094,7 +1094,8 @@ cdef struct PackedNode:
 PACKED_NODE_DTYPE = np.dtype([("threshold", np.float32), ("feature", np.int32),
                               ("right", np.int32), ("missing_left", np.int32)])
 
-DEF GROUP = 8
+cdef enum:
+    GROUP = 8           # rows advanced together through a tree
 
 
 def forest_accumulate(const float32_t[:, ::1] X, const intp_t[::1] roots,

@@ -214,39 +214,47 @@ cdef class SpaceTree:
     Node ``c`` covers the points ``perm[start:end]``, a cube of side ``width``; ``com`` is
     the centre of mass of its points. Only non-empty children are stored, contiguously
     from index ``child`` on (``n_child`` of them); ``child == -1`` marks a leaf. A leaf
-    holds one point, or several that coincide to within 1e-18 of the root's width
-    (duplicates) or sit at depth 60. ``pos[i]`` is the place of point i in ``perm``.
+    holds at most ``leaf_size`` points, or more that coincide to within 1e-18 of the
+    root's width (duplicates) or sit at depth 60. ``pos[i]`` is the place of point i in
+    ``perm`` and ``points[t]`` the coordinates of point ``perm[t]`` (padded to 3 with
+    zeros), so that a leaf's points are contiguous in memory.
 
     The traversal reads one record of 8 doubles per node (one cache line), ``nodes[c]``:
     ``com_0, com_1, com_2, width^2, start, end, child, n_child`` (integers stored
     exactly as doubles; unused com entries are 0).
     """
-    cdef public object perm, pos, nodes
+    cdef public object perm, pos, nodes, points
     cdef public intp_t n_nodes, dim
 
-    def __init__(self, const double[:, ::1] Y):
+    def __init__(self, const double[:, ::1] Y, intp_t leaf_size=16):
         cdef intp_t n = Y.shape[0], dim = Y.shape[1]
-        cdef intp_t cap = max(16, 2 * n + 1)
+        if dim < 1 or dim > 3:
+            raise ValueError("SpaceTree supports 1 to 3 dimensions.")
+        if n == 0:
+            raise ValueError("SpaceTree needs at least one point.")
+        cdef intp_t cap = max(16, n // 2 + 16)
         cdef intp_t[::1] perm = np.arange(n, dtype=np.intp)
         cdef intp_t[::1] tmp = np.empty(n, dtype=np.intp)
-        cdef intp_t[::1] codes = np.empty(n, dtype=np.intp)
+        cdef double[:, ::1] pts = np.zeros((n, 3), dtype=np.float64)
+        cdef double[:, ::1] tmp_pts = np.empty((n, 3), dtype=np.float64)
+        cdef unsigned char[::1] codes = np.empty(n, dtype=np.uint8)
         cdef intp_t[::1] start = np.empty(cap, dtype=np.intp)
         cdef intp_t[::1] end = np.empty(cap, dtype=np.intp)
         cdef intp_t[::1] child = np.empty(cap, dtype=np.intp)
         cdef intp_t[::1] n_child = np.empty(cap, dtype=np.intp)
         cdef intp_t[::1] depth = np.empty(cap, dtype=np.intp)
         cdef double[::1] width = np.empty(cap, dtype=np.float64)
-        cdef double[:, ::1] centre = np.empty((cap, dim), dtype=np.float64)
-        cdef double[:, ::1] com = np.empty((cap, dim), dtype=np.float64)
+        cdef double[:, ::1] centre = np.zeros((cap, 3), dtype=np.float64)
+        cdef double[:, ::1] com = np.zeros((cap, 3), dtype=np.float64)
         cdef intp_t counts[8]
         cdef intp_t offs[8]
         cdef intp_t n_nodes = 1, c, t, a, q, code, cnt, first, n_quad = 1 << dim
-        cdef double lo, hi, w0 = 0.0, half
+        cdef double lo, hi, w0 = 0.0, half, c0, c1, c2
 
-        if dim < 1 or dim > 3:
-            raise ValueError("SpaceTree supports 1 to 3 dimensions.")
-        if n == 0:
-            raise ValueError("SpaceTree needs at least one point.")
+        leaf_size = max(1, leaf_size)
+        for t in range(n):
+            for a in range(dim):
+                pts[t, a] = Y[t, a]
         for a in range(dim):
             lo = INFINITY
             hi = -INFINITY
@@ -265,35 +273,46 @@ cdef class SpaceTree:
             cnt = end[c] - start[c]
             child[c] = -1
             n_child[c] = 0
-            if cnt == 1 or depth[c] >= MAX_DEPTH or width[c] <= w0 * 1e-18:
+            if cnt <= leaf_size or depth[c] >= MAX_DEPTH or width[c] <= w0 * 1e-18:
                 # a leaf: its centre of mass from its points (internal nodes: below)
-                for a in range(dim):
-                    com[c, a] = 0.0
+                c0 = 0.0
+                c1 = 0.0
+                c2 = 0.0
                 for t in range(start[c], end[c]):
-                    for a in range(dim):
-                        com[c, a] += Y[perm[t], a]
-                for a in range(dim):
-                    com[c, a] /= cnt
+                    c0 += pts[t, 0]
+                    c1 += pts[t, 1]
+                    c2 += pts[t, 2]
+                com[c, 0] = c0 / cnt
+                com[c, 1] = c1 / cnt
+                com[c, 2] = c2 / cnt
                 c += 1
                 continue
             for q in range(n_quad):
                 counts[q] = 0
+            c0 = centre[c, 0]
+            c1 = centre[c, 1]
+            c2 = centre[c, 2]
             for t in range(start[c], end[c]):
-                code = 0
-                for a in range(dim):
-                    if Y[perm[t], a] >= centre[c, a]:
-                        code |= (1 << a)
-                codes[t] = code
+                code = ((pts[t, 0] >= c0) | ((pts[t, 1] >= c1) << 1)
+                        | ((pts[t, 2] >= c2) << 2)) & (n_quad - 1)
+                codes[t] = <unsigned char>code
                 counts[code] += 1
-            # stable counting sort of the node's range by quadrant code
+            # stable counting sort of the node's range (indices and coordinates)
             offs[0] = start[c]
             for q in range(1, n_quad):
                 offs[q] = offs[q - 1] + counts[q - 1]
             for t in range(start[c], end[c]):
-                tmp[offs[codes[t]]] = perm[t]
-                offs[codes[t]] += 1
+                q = codes[t]
+                tmp[offs[q]] = perm[t]
+                tmp_pts[offs[q], 0] = pts[t, 0]
+                tmp_pts[offs[q], 1] = pts[t, 1]
+                tmp_pts[offs[q], 2] = pts[t, 2]
+                offs[q] += 1
             for t in range(start[c], end[c]):
                 perm[t] = tmp[t]
+                pts[t, 0] = tmp_pts[t, 0]
+                pts[t, 1] = tmp_pts[t, 1]
+                pts[t, 2] = tmp_pts[t, 2]
             if n_nodes + n_quad > cap:
                 cap = 2 * cap + n_quad
                 start = _grow_i(start, cap)
@@ -315,8 +334,10 @@ cdef class SpaceTree:
                 first += counts[q]
                 width[n_nodes] = half
                 depth[n_nodes] = depth[c] + 1
-                for a in range(dim):
-                    if q & (1 << a):
+                for a in range(3):
+                    if a >= dim:
+                        centre[n_nodes, a] = 0.0
+                    elif q & (1 << a):
                         centre[n_nodes, a] = centre[c, a] + 0.5 * half
                     else:
                         centre[n_nodes, a] = centre[c, a] - 0.5 * half
@@ -329,22 +350,28 @@ cdef class SpaceTree:
         for c in range(n_nodes - 1, -1, -1):
             if child[c] < 0:
                 continue
-            for a in range(dim):
-                com[c, a] = 0.0
+            c0 = 0.0
+            c1 = 0.0
+            c2 = 0.0
             for q in range(child[c], child[c] + n_child[c]):
-                for a in range(dim):
-                    com[c, a] += (end[q] - start[q]) * com[q, a]
-            for a in range(dim):
-                com[c, a] /= end[c] - start[c]
+                cnt = end[q] - start[q]
+                c0 += cnt * com[q, 0]
+                c1 += cnt * com[q, 1]
+                c2 += cnt * com[q, 2]
+            cnt = end[c] - start[c]
+            com[c, 0] = c0 / cnt
+            com[c, 1] = c1 / cnt
+            com[c, 2] = c2 / cnt
         pos = np.empty(n, dtype=np.intp)
         cdef intp_t[::1] pos_v = pos
         for t in range(n):
             pos_v[perm[t]] = t
-        nodes = np.zeros((n_nodes, NODE_SIZE), dtype=np.float64)
+        nodes = np.empty((n_nodes, NODE_SIZE), dtype=np.float64)
         cdef double[:, ::1] nv = nodes
         for c in range(n_nodes):
-            for a in range(dim):
-                nv[c, a] = com[c, a]
+            nv[c, 0] = com[c, 0]
+            nv[c, 1] = com[c, 1]
+            nv[c, 2] = com[c, 2]
             nv[c, 3] = width[c] * width[c]
             nv[c, 4] = <double>start[c]
             nv[c, 5] = <double>end[c]
@@ -352,6 +379,7 @@ cdef class SpaceTree:
             nv[c, 7] = <double>n_child[c]
         self.perm = np.asarray(perm)
         self.pos = pos
+        self.points = np.asarray(pts)
         self.nodes = nodes
         self.n_nodes = n_nodes
         self.dim = dim
@@ -370,24 +398,25 @@ cdef object _grow_d(double[::1] a, intp_t cap):
 
 
 cdef object _grow_d2(double[:, ::1] a, intp_t cap):
-    out = np.empty((cap, a.shape[1]), dtype=np.float64)
+    out = np.zeros((cap, a.shape[1]), dtype=np.float64)
     out[:a.shape[0]] = a
     return out
 
 
 cdef double _bh_point(const double* y, intp_t self_pos, intp_t dim, double theta2,
-                      const double* nodes, double* rep) noexcept nogil:
+                      const double* nodes, const double* pts, double* rep) noexcept nogil:
     """Barnes-Hut sums for one query point: fills ``rep`` (dim values) and returns
-    ``sum_j w_ij``. A node is summarised by its centre of mass when it is a leaf or when
-    ``width^2 < theta^2 * dist^2``; a node holding the query point itself
-    (``start <= self_pos < end``) is always opened, and the point is left out of its
-    leaf."""
+    ``sum_j w_ij``. A node is summarised by its centre of mass when
+    ``width^2 < theta^2 * dist^2`` and it does not hold the query point itself
+    (``start <= self_pos < end``); a leaf that is not summarised is summed point by
+    point, leaving the query point out."""
     cdef intp_t stack[STACK_SIZE]
-    cdef intp_t top = 1, c, a, ch, first, start, end
+    cdef intp_t top = 1, c, ch, first, start, end, t
     cdef double d0, d1, d2, dd, w, z = 0.0, m, r0 = 0.0, r1 = 0.0, r2 = 0.0
     cdef double y0 = y[0], y1 = y[1] if dim > 1 else 0.0, y2 = y[2] if dim > 2 else 0.0
     cdef const double* nd
-    cdef bint inside, leaf
+    cdef const double* pt
+    cdef bint inside
     stack[0] = 0
     while top > 0:
         top -= 1
@@ -397,17 +426,29 @@ cdef double _bh_point(const double* y, intp_t self_pos, intp_t dim, double theta
         end = <intp_t>nd[5]
         first = <intp_t>nd[6]
         inside = start <= self_pos < end
-        leaf = first < 0
         d0 = y0 - nd[0]
         d1 = y1 - nd[1]
         d2 = y2 - nd[2]
         dd = d0 * d0 + d1 * d1 + d2 * d2
-        if leaf or (not inside and nd[3] < theta2 * dd):
-            m = <double>(end - start - (1 if inside else 0))
-            if m > 0:
-                w = 1.0 / (1.0 + dd)
-                z += m * w
-                w = m * w * w
+        if not inside and nd[3] < theta2 * dd:
+            m = <double>(end - start)
+            w = 1.0 / (1.0 + dd)
+            z += m * w
+            w = m * w * w
+            r0 += w * d0
+            r1 += w * d1
+            r2 += w * d2
+        elif first < 0:
+            for t in range(start, end):
+                if t == self_pos:
+                    continue
+                pt = pts + 3 * t
+                d0 = y0 - pt[0]
+                d1 = y1 - pt[1]
+                d2 = y2 - pt[2]
+                w = 1.0 / (1.0 + d0 * d0 + d1 * d1 + d2 * d2)
+                z += w
+                w = w * w
                 r0 += w * d0
                 r1 += w * d1
                 r2 += w * d2
@@ -432,6 +473,7 @@ def repulsive_bh(SpaceTree tree, const double[:, ::1] Yq, bint same, double thet
     cdef intp_t n = Yq.shape[0], dim = Yq.shape[1], t, i, sp
     cdef const intp_t[::1] perm = tree.perm
     cdef const double[:, ::1] nodes = tree.nodes
+    cdef const double[:, ::1] pts = tree.points
     cdef double theta2 = theta * theta
     if n == 0:
         return
@@ -445,7 +487,8 @@ def repulsive_bh(SpaceTree tree, const double[:, ::1] Yq, bint same, double thet
         else:
             i = t
             sp = -1
-        zrow[i] = _bh_point(&Yq[i, 0], sp, dim, theta2, &nodes[0, 0], &rep[i, 0])
+        zrow[i] = _bh_point(&Yq[i, 0], sp, dim, theta2, &nodes[0, 0], &pts[0, 0],
+                            &rep[i, 0])
 
 
 # ------------------------------------------------------------------------------------

@@ -299,7 +299,8 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+        proba = self.predict_proba(X)
+        return self.classes_.take(np.argmax(proba, axis=1))
 
 
 class BaggingRegressor(RegressorMixin, _BaseBagging):

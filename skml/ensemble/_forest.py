@@ -372,7 +372,8 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+        proba = self.predict_proba(X)
+        return self.classes_.take(np.argmax(proba, axis=1))
 
 
 class RandomForestRegressor(RegressorMixin, _BaseForest):

@@ -34,9 +34,10 @@ def _check_bounds(bounds, name):
 
 
 class Kernel:
-    """Base class: parameters, ``theta``/``bounds`` in log space, ``+`` and ``*``.
+    """Base class of the kernels: parameters, log-space hyper-parameters and algebra.
 
-    A subclass lists its hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
+    It provides ``get_params``/``set_params``, ``theta`` and ``bounds`` (in log space),
+    ``clone_with_theta``, and the ``+`` and ``*`` operators. A subclass lists its hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
     pairs and implements ``__call__(X, Y=None, eval_gradient=False)`` and ``diag(X)``.
     """
 

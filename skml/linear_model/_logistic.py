@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.linear_model._base import _check_sample_weight
 from skml.linear_model._optimize import bfgs, newton, prox_newton_l1
-from skml.utils import check_param
+from skml.utils import check_param, limit_blas_threads
 
 __all__ = ["LogisticRegression"]
 
@@ -25,6 +25,34 @@ _SOLVER_PENALTIES = {
 }
 
 
+def _binary_loss_and_proba(z, y):
+    """``log(1 + e^z) - y z`` and ``sigmoid(z)``, stably, sharing one ``exp``."""
+    e = np.exp(-np.abs(z))
+    loss = np.log1p(e)
+    loss += np.maximum(z, 0.0)
+    loss -= y * z
+    inv = 1.0 / (1.0 + e)
+    proba = np.where(z >= 0, inv, e * inv)
+    return loss, proba
+
+
+def _weighted_gram(X, h, fit_intercept):
+    """``Xa^T diag(h) Xa`` for ``Xa = [X, 1]`` (or ``X``), without forming ``Xa``."""
+    if np.all(h >= 0):
+        A = X * np.sqrt(h)[:, None]
+        G = A.T @ A  # symmetric rank-k update
+    else:
+        G = X.T @ (X * h[:, None])
+    if not fit_intercept:
+        return G
+    p = X.shape[1]
+    out = np.empty((p + 1, p + 1))
+    out[:p, :p] = G
+    out[:p, p] = out[p, :p] = X.T @ h
+    out[p, p] = h.sum()
+    return out
+
+
 class _LogLoss:
     """The smooth part of the objective and its derivatives.
 
@@ -32,14 +60,15 @@ class _LogLoss:
     and ``l2 = 1 / (C * S)`` (0 without an L2 penalty): scikit-learn's objective
     ``C * sum_i s_i loss_i + ||w||^2 / 2`` divided by ``C * S``, so both have the same
     minimiser. ``theta`` is ``[w, b]`` (binary) or the rows ``[W_k, b_k]`` of a
-    ``(n_classes, n_features + 1)`` matrix, flattened (multinomial).
+    ``(n_classes, n_features + 1)`` matrix, flattened (multinomial); without intercept the
+    ``b`` entries are absent.
     """
 
     def __init__(self, X, y_enc, n_classes, sample_weight, fit_intercept, l2):
+        self.X = X
         self.fit_intercept = fit_intercept
-        self.Xa = np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
-        self.n_samples, self.d = self.Xa.shape
-        self.p = X.shape[1]
+        self.n_samples, self.p = X.shape
+        self.d = self.p + int(fit_intercept)
         self.binary = n_classes == 2
         self.K = 1 if self.binary else n_classes
         self.S = float(sample_weight.sum())
@@ -65,12 +94,34 @@ class _LogLoss:
         wp = theta * self.pen
         return 0.5 * self.l2 * float(wp @ wp), self.l2 * wp
 
+    def _scores(self, theta):
+        p = self.p
+        if self.binary:
+            z = self.X @ theta[:p]
+            if self.fit_intercept:
+                z += theta[p]
+            return z
+        W = theta.reshape(self.K, self.d)
+        Z = self.X @ W[:, :p].T
+        if self.fit_intercept:
+            Z += W[:, p]
+        return Z
+
+    def _grad_from_residual(self, R):
+        """``Xa^T R`` for per-sample residuals ``R`` ((n,) or (n, K)), flattened."""
+        if self.binary:
+            g = self.X.T @ R
+            return np.append(g, R.sum()) if self.fit_intercept else g
+        G = R.T @ self.X
+        if self.fit_intercept:
+            G = np.hstack([G, R.sum(axis=0)[:, None]])
+        return G.ravel()
+
     def value(self, theta):
         if self.binary:
-            z = self.Xa @ theta
-            loss = float(self.w @ (-log_expit(z) + (1.0 - self.y) * z))
+            loss = float(self.w @ _binary_loss_and_proba(self._scores(theta), self.y)[0])
         else:
-            Z = self.Xa @ theta.reshape(self.K, self.d).T
+            Z = self._scores(theta)
             lse = logsumexp(Z, axis=1)
             loss = float(self.w @ (lse - Z[np.arange(self.n_samples), self.y_enc]))
         return loss + self._penalty(theta)[0]
@@ -78,37 +129,33 @@ class _LogLoss:
     def value_grad(self, theta):
         pen, pen_grad = self._penalty(theta)
         if self.binary:
-            z = self.Xa @ theta
-            # -log sigmoid(z) + (1 - y) z  ==  log(1 + e^z) - y z
-            loss = float(self.w @ (-log_expit(z) + (1.0 - self.y) * z))
-            r = self.w * (expit(z) - self.y)
-            grad = self.Xa.T @ r
+            pointwise, proba = _binary_loss_and_proba(self._scores(theta), self.y)
+            loss = float(self.w @ pointwise)
+            grad = self._grad_from_residual(self.w * (proba - self.y))
         else:
-            Z = self.Xa @ theta.reshape(self.K, self.d).T
+            Z = self._scores(theta)
             lse = logsumexp(Z, axis=1, keepdims=True)
             loss = float(self.w @ (lse[:, 0] - Z[np.arange(self.n_samples), self.y_enc]))
             R = np.exp(Z - lse)
             R -= self.Y
             R *= self.w[:, None]
-            grad = (R.T @ self.Xa).ravel()
+            grad = self._grad_from_residual(R)
         return loss + pen, grad + pen_grad
 
     def hessian(self, theta):
-        Xa = self.Xa
         if self.binary:
-            pr = expit(Xa @ theta)
-            A = Xa * np.sqrt(self.w * pr * (1.0 - pr))[:, None]
-            H = A.T @ A
+            pr = expit(self._scores(theta))
+            H = _weighted_gram(self.X, self.w * pr * (1.0 - pr), self.fit_intercept)
         else:
             K, d = self.K, self.d
-            P = softmax(Xa @ theta.reshape(K, d).T, axis=1)
+            P = softmax(self._scores(theta), axis=1)
             H = np.empty((K * d, K * d))
             for k in range(K):
                 for m in range(k, K):
                     h = -self.w * P[:, k] * P[:, m]
                     if k == m:
                         h += self.w * P[:, k]
-                    block = Xa.T @ (Xa * h[:, None])
+                    block = _weighted_gram(self.X, h, self.fit_intercept)
                     H[k * d:(k + 1) * d, m * d:(m + 1) * d] = block
                     if m != k:
                         H[m * d:(m + 1) * d, k * d:(k + 1) * d] = block.T
@@ -254,7 +301,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             theta0 = W.ravel().copy()
 
         lam = (1.0 / (self.C * S)) * loss.pen if self.penalty == "l1" else None
-        theta, n_iter, converged = self._solve(loss, theta0, lam)
+        # The solvers' work is matrix-vector products (memory-bound) and, for Newton, one
+        # n x d^2 Gram product per iteration: single-threaded BLAS is as fast on an idle
+        # machine and much faster on a busy one (no threads spinning for a core).
+        with limit_blas_threads():
+            theta, n_iter, converged = self._solve(loss, theta0, lam)
         if not converged and self.max_iter > 0:
             if n_iter >= self.max_iter:
                 msg = (f"did not converge in {self.max_iter} iterations; increase max_iter "

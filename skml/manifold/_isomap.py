@@ -140,6 +140,19 @@ class Isomap(TransformerMixin, BaseEstimator):
         check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
 
     # ---------------------------------------------------------------- graph building
+    def _euclidean(self):
+        return self.metric in ("euclidean", "l2") or (self.metric == "minkowski"
+                                                      and self.p == 2)
+
+    def _lengths(self, X, Y, rows, cols, approx):
+        """Edge lengths: recomputed from the coordinate differences for the Euclidean
+        metric (the GEMM identity behind the neighbour search rounds near-zero distances
+        to ~1e-8 instead of 0), the kernel's values otherwise."""
+        if not self._euclidean():
+            return approx.astype(np.float64)
+        diff = X[rows].astype(np.float64) - Y[cols].astype(np.float64)
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
     def _neighbours(self, X, Y=None):
         """Directed edges (rows, cols, lengths) from each row of X to its neighbours in Y
         (the training set); a point is not its own neighbour when ``Y is None``."""
@@ -156,7 +169,8 @@ class Isomap(TransformerMixin, BaseEstimator):
                 dist = dist[keep].reshape(n, k - 1)
                 ind = ind[keep].reshape(n, k - 1)
             rows = np.repeat(np.arange(n), ind.shape[1])
-            return rows, ind.ravel(), dist.ravel().astype(np.float64)
+            cols = ind.ravel()
+            return rows, cols, self._lengths(X, Y, rows, cols, dist.ravel())
         rows, cols, lengths = [], [], []
         step = chunk_rows(Y.shape[0] * X.itemsize, preferred=1024)
         for start in range(0, n, step):
@@ -168,7 +182,7 @@ class Isomap(TransformerMixin, BaseEstimator):
                 r, c = r[off_diag], c[off_diag]
             rows.append(r + start)
             cols.append(c)
-            lengths.append(D[r, c].astype(np.float64))
+            lengths.append(self._lengths(X, Y, r + start, c, D[r, c]))
         return np.concatenate(rows), np.concatenate(cols), np.concatenate(lengths)
 
     def _connect(self, X, rows, cols, lengths):
@@ -285,17 +299,20 @@ class Isomap(TransformerMixin, BaseEstimator):
         if self.radius is None:
             dist, ind = kneighbors_brute(block, train, self.n_neighbors, metric=self.metric,
                                          p=self.p, n_jobs=self.n_jobs)
-            dist = dist.astype(np.float64)
+            rows = np.repeat(np.arange(block.shape[0]), ind.shape[1])
+            dist = self._lengths(block, train, rows, ind.ravel(), dist.ravel())
+            dist = dist.reshape(ind.shape)
             for c in range(ind.shape[1]):
                 np.minimum(G, dist[:, c:c + 1] + D_geo[ind[:, c]], out=G)
             return G
         D = pairwise_distances(block, train, metric=self.metric, n_jobs=self.n_jobs,
-                               p=self.p).astype(np.float64)
+                               p=self.p)
         for i in range(block.shape[0]):
             nb = np.flatnonzero(D[i] <= self.radius)
             if nb.size == 0:  # nothing within radius: go through the nearest point
                 nb = np.array([np.argmin(D[i])])
-            G[i] = np.min(D[i, nb][:, None] + D_geo[nb], axis=0)
+            lengths = self._lengths(block, train, np.full(nb.size, i), nb, D[i, nb])
+            G[i] = np.min(lengths[:, None] + D_geo[nb], axis=0)
         return G
 
     def reconstruction_error(self):

@@ -417,7 +417,8 @@ class MDS(TransformerMixin, BaseEstimator):
             disp[delta == 0] = 0.0
         else:
             disp = delta
-        return _place_new_points(disp, self.embedding_, delta, self.max_iter,
+        return _place_new_points(disp, self.embedding_, delta,
+                                 float(self.dissimilarity_matrix_.max()), self.max_iter,
                                  self.n_jobs)
 
     def __sklearn_tags__(self):
@@ -426,18 +427,21 @@ class MDS(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _place_new_points(disp, emb, delta, max_iter, n_jobs, tol=1e-10):
+def _place_new_points(disp, emb, delta, train_scale, max_iter, n_jobs, tol=1e-10):
     """Single-point SMACOF: move each new point by Guttman updates against the fixed
     embedding ``emb`` until its own step is below ``tol`` (relative to the embedding's
     scale), starting at its least dissimilar training point. A point at dissimilarity 0
-    from a training point stays on it. Rows are independent, so the result of a row does
+    (to rounding) from a training point stays on it. Rows are independent, so the result of a row does
     not depend on the batch."""
     m = emb.shape[0]
     nearest = np.argmin(delta, axis=1)
     Y = emb[nearest].copy()
     emb_mean = emb.mean(axis=0)
     scale = max(float(np.abs(emb).max()), np.finfo(float).tiny)
-    active = np.flatnonzero(delta[np.arange(delta.shape[0]), nearest] > 0)
+    # "zero" up to the rounding of GEMM-based distances (a few sqrt(eps) of the
+    # training dissimilarities' scale; fixed by the fit, so batches do not matter)
+    zero = 1e-6 * train_scale
+    active = np.flatnonzero(delta[np.arange(delta.shape[0]), nearest] > zero)
     for _ in range(max_iter):
         if active.size == 0:
             break

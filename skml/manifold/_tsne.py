@@ -189,22 +189,24 @@ class _FFTRepulsion:
         self._kernel_hat = None
 
     def _grid(self, Y):
+        """Boxes of width ``box_w`` anchored at multiples of ``box_w`` (so that the grid,
+        and with it the interpolation error, stays put while the map moves), enough of
+        them to cover the map. Returns ``(n_boxes, box_w, low corner, centre)``."""
         lo, hi = Y.min(axis=0), Y.max(axis=0)
         extent = max(float((hi - lo).max()), 1e-8)
         if extent >= _FFT_MIN_BOXES * _FFT_BOX_WIDTH:
             box_w = _FFT_BOX_WIDTH
         else:  # narrow map: at least _FFT_MIN_BOXES boxes of a width from a 2^(1/4) ladder
             box_w = 2.0 ** (np.floor(4 * np.log2(extent / _FFT_MIN_BOXES)) / 4)
-        n_boxes = int(np.ceil(extent * (1 + 1e-9) / box_w))
+        max_boxes = _FFT_MAX_BOXES[self.dim]
+        if extent / box_w > max_boxes - 1:  # a map blown up: coarser boxes
+            box_w = extent / (max_boxes - 1)
+        low = np.floor(lo / box_w) * box_w
+        n_boxes = int(np.floor(float((hi - low).max()) / box_w)) + 1
         while sp_fft.next_fast_len(2 * n_boxes * _FFT_NODES, real=True) != \
                 2 * n_boxes * _FFT_NODES:
             n_boxes += 1
-        max_boxes = _FFT_MAX_BOXES[self.dim]
-        if n_boxes > max_boxes:
-            n_boxes = max_boxes
-            box_w = extent * (1 + 1e-9) / n_boxes
-        centre = 0.5 * (lo + hi)
-        low = centre - 0.5 * n_boxes * box_w
+        centre = low + 0.5 * n_boxes * box_w
         return n_boxes, box_w, np.ascontiguousarray(low), np.ascontiguousarray(centre)
 
     def _kernel(self, M, h):

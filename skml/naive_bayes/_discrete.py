@@ -191,7 +191,8 @@ class MultinomialNB(_BaseDiscreteNB):
 
     Notes
     -----
-    ``X`` must be non-negative (counts or frequencies); sparse matrices are accepted.
+    ``fit`` and ``partial_fit`` refuse negative values in ``X`` (counts or frequencies
+    are expected); sparse matrices are accepted.
 
     Examples
     --------

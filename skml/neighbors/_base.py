@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
-from skml.neighbors._kd_tree import KDTree, tree_metric_code
+from skml.neighbors._kd_tree import KDTree
 from skml.utils import check_param, chunk_rows, effective_n_threads
 
 __all__ = ["AUTO_MAX_FEATURES", "KNeighborsMixin", "RadiusNeighborsMixin"]
@@ -85,9 +85,7 @@ class _NeighborsBase(BaseEstimator):
         """Validate the parameters and X (and y), pick the algorithm, build the tree."""
         check_param(self.algorithm, "algorithm", options=ALGORITHMS)
         check_param(self.leaf_size, "leaf_size", types=(numbers.Integral,), min_val=1)
-        if self.n_neighbors is not None:
-            check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,),
-                        min_val=1)
+        check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,), min_val=1)
         effective_n_threads(self.n_jobs)  # validates n_jobs
         self.effective_metric_, self.effective_metric_params_ = self._effective_metric()
         if y is None:
@@ -111,16 +109,11 @@ class _NeighborsBase(BaseEstimator):
         have at most AUTO_MAX_FEATURES features and n_neighbors < n_samples / 2; brute
         force otherwise (in high dimension a tree visits most leaves anyway, and for k
         near n every query needs most points)."""
+        if self.algorithm != "auto":
+            return self.algorithm  # KDTree refuses cosine itself, saying why
         n_samples, n_features = shape
-        tree_ok = self.effective_metric_ != "cosine"
-        if self.algorithm == "kd_tree":
-            if not tree_ok:
-                tree_metric_code(self.effective_metric_, self._p())  # raises, says why
-            return "kd_tree"
-        if self.algorithm == "brute":
-            return "brute"
-        k = self.n_neighbors
-        if tree_ok and n_features <= AUTO_MAX_FEATURES and (k is None or k < n_samples // 2):
+        if (self.effective_metric_ != "cosine" and n_features <= AUTO_MAX_FEATURES
+                and self.n_neighbors < n_samples // 2):
             return "kd_tree"
         return "brute"
 

@@ -99,8 +99,8 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
     -----
     Training data are stored in float64 (float32 input is converted, as the distances
     are then computed without the cancellation of float32 arithmetic). Sparse input is
-    not supported. ``fit`` refuses a single class and ``n_neighbors`` larger than the
-    training set.
+    not supported. ``fit`` refuses a target with a single class (a multi-output target
+    may have constant columns) and ``n_neighbors`` larger than the training set.
 
     Examples
     --------

@@ -8,18 +8,16 @@ import numpy as np
 from sklearn.utils import check_array
 
 from skml._kernels import _kdtree
-from skml.metrics._pairwise import _metric_code
+from skml.metrics import PAIRWISE_METRICS
+# the kernel uses skml.metrics' metric codes
+from skml.metrics._pairwise import _COSINE, _EUCLIDEAN, _MINKOWSKI, _metric_code
 from skml.utils import check_param, effective_n_threads
 
 __all__ = ["KDTree", "TREE_METRICS"]
 
-# Codes of skml.metrics._pairwise (the kernel uses the same numbers).
-_EUCLIDEAN, _SQEUCLIDEAN, _COSINE, _MANHATTAN, _MINKOWSKI, _CHEBYSHEV = range(6)
-
-#: Metric names a KDTree accepts (every metric of skml.metrics except cosine, which is
-#: not a distance between coordinates and has no box bound).
-TREE_METRICS = ("chebyshev", "cityblock", "euclidean", "l1", "l2", "manhattan",
-                "minkowski", "sqeuclidean")
+#: Metric names a KDTree accepts: every metric of skml.metrics but cosine, which is not
+#: a function of coordinate differences and so has no bound over a box.
+TREE_METRICS = tuple(m for m in PAIRWISE_METRICS if m != "cosine")
 
 
 def tree_metric_code(metric, p):
@@ -102,11 +100,11 @@ class KDTree:
         self.node_start = np.empty(n_nodes, dtype=np.intp)
         self.node_end = np.empty(n_nodes, dtype=np.intp)
         self.node_bounds = np.empty((n_nodes, 2, d), dtype=X.dtype)
-        self._data = np.empty_like(X)
+        self._data = np.array(X, order="C")  # the tree's own copy, reordered in place
         # a thread per 16k rows: below that the build takes well under a millisecond
-        n_threads = max(1, min(effective_n_threads(n_jobs), n // 16384, n_nodes // 2))
-        _kdtree.build(X, self.idx_array, self.node_start, self.node_end, self.node_bounds,
-                      self._data, n_threads)
+        n_threads = max(1, min(effective_n_threads(n_jobs), n // 16384))
+        _kdtree.build(self._data, self.idx_array, self.node_start, self.node_end,
+                      self.node_bounds, n_threads)
 
     @property
     def dtype(self):

@@ -33,9 +33,7 @@ TRAINING_PARAMS = """\
         ``> 0`` shows a progress bar with the running loss.
     callbacks : list of (str, callable) or None, default=None
         ``callback(estimator, history_row)`` called after every epoch; returning
-        ``True`` stops training.
-
-    See :class:`~skml.neural.NeuralEstimator` for the details of the training loop."""
+        ``True`` stops training."""
 
 TRAINING_ATTRIBUTES = """\
     module_ : torch.nn.Module
@@ -52,6 +50,9 @@ TRAINING_ATTRIBUTES = """\
 
 
 FLOAT32_NOTE = """\
+    The training loop and its parameters are described in detail in
+    :class:`~skml.neural.NeuralEstimator`.
+
     The network computes in float32 whatever the dtype of ``X`` (outputs are returned
     in the dtype of ``X``). Known debt: scikit-learn's ``check_methods_subset_invariance``
     is an expected failure, because a matrix product over a batch and over a single row

@@ -140,7 +140,7 @@ class SVC(ClassifierMixin, _BaseSVM):
     shape_fit_ : tuple
         Shape of the training ``X``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
 
     Notes
@@ -166,7 +166,7 @@ class SVC(ClassifierMixin, _BaseSVM):
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = SVC(C=1.0).fit(X, y)
     >>> clf.n_support_
-    array([ 7, 23, 23], dtype=int32)
+    array([ 7, 29, 24], dtype=int32)
     >>> round(clf.score(X, y), 3)
     0.973
     """
@@ -539,7 +539,7 @@ class SVR(RegressorMixin, _BaseSVM):
         SMO iterations.
     shape_fit_ : tuple
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Notes
     -----

@@ -41,9 +41,9 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
     def evaluate(w):
         margin = 1.0 - y * (X @ w)
         active = (margin > 0) & (c > 0)
-        cm = c[active] * margin[active]
-        value = 0.5 * float(w @ w) + float(cm @ margin[active])
-        grad = w - 2.0 * (X[active].T @ (cm * y[active]))
+        cm = np.where(active, c * margin, 0.0)
+        value = 0.5 * float(w @ w) + float(cm @ margin)
+        grad = w - 2.0 * (X.T @ (cm * y))
         return value, grad, active
 
     value, grad, active = evaluate(w)
@@ -54,7 +54,8 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
         XA = X[active]
         cA = 2.0 * c[active]
         if d <= _DIRECT_NEWTON_MAX_D:
-            H = (XA.T * cA) @ XA
+            B = XA * np.sqrt(cA)[:, None]
+            H = B.T @ B
             H[np.diag_indices(d)] += 1.0
             step = cho_solve(cho_factor(H), -grad)
         else:
@@ -133,7 +134,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         The largest iteration count over the one-vs-rest problems.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Notes
     -----

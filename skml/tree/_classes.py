@@ -445,7 +445,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+        proba = self.predict_proba(X)
+        return self.classes_.take(np.argmax(proba, axis=1))
 
 
 class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):

@@ -87,8 +87,9 @@ def export_text(decision_tree, *, feature_names=None, class_names=None, max_dept
         if is_classifier:
             text = f"class: {labels[int(np.argmax(value))]}"
             if show_weights:
-                counts = np.round(value * tree.weighted_n_node_samples[node], decimals)
-                text = f"weights: {counts.tolist()} " + text
+                counts = value * tree.weighted_n_node_samples[node]
+                text = ("weights: [" + ", ".join(f"{c:.{decimals}f}" for c in counts)
+                        + "] " + text)
             return text
         return f"value: [{value[0]:.{decimals}f}]"
 
@@ -108,7 +109,8 @@ def export_text(decision_tree, *, feature_names=None, class_names=None, max_dept
             lines.append(indent + leaf_text(node))
             return
         if depth > max_depth:
-            lines.append(indent + f"truncated branch of depth {subtree_depth(node)}")
+            # the branch's depth counts its levels of nodes (a leaf alone would be 1)
+            lines.append(indent + f"truncated branch of depth {subtree_depth(node) + 1}")
             return
         name = names[tree.feature[node]]
         thr = f"{tree.threshold[node]:.{decimals}f}"

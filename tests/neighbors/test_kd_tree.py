@@ -145,6 +145,16 @@ def test_results_do_not_depend_on_threads_or_leaf_size():
         np.testing.assert_array_equal(got[0], ref[0])
 
 
+def test_parallel_build_gives_the_serial_tree():
+    X = np.random.RandomState(0).rand(40000, 3)  # big enough for threads in the build
+    serial, parallel = KDTree(X, n_jobs=1), KDTree(X, n_jobs=2)
+    np.testing.assert_array_equal(parallel.idx_array, serial.idx_array)
+    np.testing.assert_array_equal(parallel.node_bounds, serial.node_bounds)
+    np.testing.assert_array_equal(parallel._data, X[serial.idx_array])
+    dist, ind = parallel.query(X[:500], k=3)
+    assert np.all(ind[:, 0] == np.arange(500)) and np.all(dist[:, 0] == 0)
+
+
 def test_leaves_hold_leaf_size_to_twice_leaf_size_points():
     X = np.random.RandomState(0).rand(1000, 3)
     tree = KDTree(X, leaf_size=30)

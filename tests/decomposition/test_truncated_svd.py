@@ -1,0 +1,55 @@
+"""TruncatedSVD against scikit-learn and the Eckart–Young theorem."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy import linalg
+from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
+
+from skml.decomposition import TruncatedSVD
+
+
+def _low_rank_plus_noise(seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.randn(200, 5) @ rng.randn(5, 30) * 3 + 0.01 * rng.randn(200, 30)
+
+
+@pytest.mark.parametrize("algorithm", ["randomized", "arpack"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_matches_sklearn(algorithm, sparse):
+    X = _low_rank_plus_noise()
+    if sparse:
+        X = sp.random(200, 30, density=0.2, format="csr", random_state=0)
+    ours = TruncatedSVD(4, algorithm=algorithm, random_state=0)
+    ref = SkTruncatedSVD(4, algorithm=algorithm, random_state=0)
+    Z, Z_ref = ours.fit_transform(X), ref.fit_transform(X)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-10)
+    np.testing.assert_allclose(ours.singular_values_, ref.singular_values_, rtol=1e-10)
+    np.testing.assert_allclose(ours.explained_variance_ratio_,
+                               ref.explained_variance_ratio_, atol=1e-12)
+    np.testing.assert_allclose(Z, Z_ref, atol=1e-10)
+    np.testing.assert_allclose(ours.transform(X), Z, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ["randomized", "arpack"])
+def test_best_rank_k_approximation(algorithm):
+    # Eckart–Young: the error of the rank-k approximation is the norm of the singular
+    # values left out (no centring: this is the SVD of X itself).
+    X = _low_rank_plus_noise(1) + 5.0
+    k = 5
+    svd = TruncatedSVD(k, algorithm=algorithm, random_state=0).fit(X)
+    approx = svd.inverse_transform(svd.transform(X))
+    s = linalg.svdvals(X)
+    np.testing.assert_allclose(svd.singular_values_, s[:k], rtol=1e-8)
+    np.testing.assert_allclose(np.linalg.norm(X - approx), np.sqrt(np.sum(s[k:] ** 2)),
+                               rtol=1e-6)
+
+
+def test_float32_kept_and_errors():
+    X = _low_rank_plus_noise().astype(np.float32)
+    svd = TruncatedSVD(3, random_state=0).fit(X)
+    assert svd.components_.dtype == np.float32
+    assert svd.transform(X).dtype == np.float32
+    with pytest.raises(ValueError, match="n_components must be in"):
+        TruncatedSVD(30, algorithm="arpack").fit(X)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        TruncatedSVD(2, algorithm="lanczos").fit(X)

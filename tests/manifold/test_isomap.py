@@ -1,0 +1,118 @@
+"""Isomap: the swiss roll unrolls; geodesics, embedding and out-of-sample points agree
+with scipy and scikit-learn; the parallel Dijkstra kernel against scipy."""
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.sparse.csgraph import shortest_path
+from scipy.stats import spearmanr
+from sklearn.datasets import make_blobs, make_swiss_roll
+from sklearn.manifold import Isomap as SkIsomap
+
+from skml._kernels import _graph
+from skml.manifold import Isomap
+
+
+@pytest.fixture(scope="module")
+def roll():
+    return make_swiss_roll(500, random_state=0)
+
+
+def test_swiss_roll_of_2000_points_unrolls():
+    X, t = make_swiss_roll(2000, random_state=0)
+    Y = Isomap(n_neighbors=10).fit_transform(X)
+    assert abs(spearmanr(Y[:, 0], t).statistic) >= 0.99
+
+
+@pytest.mark.parametrize("params", [dict(n_neighbors=8), dict(n_neighbors=None, radius=4.0)],
+                         ids=["knn", "radius"])
+def test_matches_sklearn(roll, params):
+    X, _ = roll
+    ours = Isomap(**params).fit(X)
+    ref = SkIsomap(**params).fit(X)
+    np.testing.assert_allclose(ours.dist_matrix_, ref.dist_matrix_, rtol=1e-10, atol=1e-10)
+    # both flip eigenvector signs the same way
+    np.testing.assert_allclose(ours.embedding_, ref.embedding_, atol=1e-6)
+    np.testing.assert_allclose(ours.reconstruction_error(), ref.reconstruction_error(),
+                               rtol=1e-8)
+    new = X[:40] + 0.05
+    np.testing.assert_allclose(ours.transform(new), ref.transform(new), atol=1e-6)
+
+
+def test_geodesics_match_scipy_on_the_same_graph(roll):
+    X, _ = roll
+    iso = Isomap(n_neighbors=6).fit(X)
+    from sklearn.neighbors import kneighbors_graph
+
+    G = kneighbors_graph(X, 6, mode="distance")
+    ref = shortest_path(G, method="D", directed=False)
+    np.testing.assert_allclose(iso.dist_matrix_, ref, rtol=1e-12, atol=1e-12)
+    fw = Isomap(n_neighbors=6, path_method="FW").fit(X[:200])
+    d = Isomap(n_neighbors=6, path_method="D").fit(X[:200])
+    np.testing.assert_allclose(fw.dist_matrix_, d.dist_matrix_, rtol=1e-12)
+
+
+def test_transform_of_training_points_gives_their_embedding(roll):
+    X, _ = roll
+    iso = Isomap(n_neighbors=8, eigen_solver="dense").fit(X)
+    np.testing.assert_allclose(iso.transform(X), iso.embedding_, atol=1e-9)
+
+
+def test_eigen_solvers_agree(roll):
+    X, _ = roll
+    dense = Isomap(n_neighbors=8, eigen_solver="dense").fit(X)
+    arpack = Isomap(n_neighbors=8, eigen_solver="arpack").fit(X)
+    np.testing.assert_allclose(dense.embedding_, arpack.embedding_, atol=1e-8)
+
+
+def test_disconnected_graph_is_joined_with_a_warning():
+    X, _ = make_blobs(60, centers=[[0, 0], [50, 50]], cluster_std=0.5, random_state=0)
+    with pytest.warns(UserWarning, match="2 connected components"):
+        iso = Isomap(n_neighbors=5).fit(X)
+    assert iso.n_connected_components_ == 2
+    assert np.all(np.isfinite(iso.dist_matrix_))
+    assert np.isfinite(iso.embedding_).all()
+
+
+def test_float32_in_float32_out(roll):
+    X, _ = roll
+    iso = Isomap(n_neighbors=8)
+    assert iso.fit_transform(X.astype(np.float32)).dtype == np.float32
+    assert iso.transform(X[:5].astype(np.float32)).dtype == np.float32
+
+
+def test_parameter_errors(roll):
+    X, _ = roll
+    with pytest.raises(ValueError, match="exactly one of n_neighbors and radius"):
+        Isomap(n_neighbors=5, radius=1.0).fit(X)
+    with pytest.raises(ValueError, match="n_neighbors must be in"):
+        Isomap(n_neighbors=10).fit(X[:10])
+    with pytest.raises(ValueError, match="path_method must be one of"):
+        Isomap(path_method="J").fit(X)
+
+
+@pytest.mark.parametrize("n_threads", [1, 4])
+@pytest.mark.parametrize("seed", range(4))
+def test_dijkstra_kernel_matches_scipy(n_threads, seed):
+    rng = np.random.RandomState(seed)
+    n = rng.randint(1, 60)
+    G = sparse.random(n, n, density=rng.uniform(0.01, 0.2), format="csr",
+                      random_state=rng)
+    G.data = np.round(G.data * 5) / 5  # some zero-weight edges (stored explicitly)
+    G.sort_indices()
+    sources = rng.permutation(n)[: max(1, n // 2)].astype(np.intp)
+    out = np.empty((sources.size, n))
+    _graph.dijkstra_rows(G.indptr.astype(np.intp), G.indices.astype(np.intp),
+                         G.data.astype(np.float64), sources, out, n_threads)
+    ref = shortest_path(G, method="D", directed=True, indices=sources)
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+
+
+def test_dijkstra_kernel_zero_weights_and_unreachable_nodes():
+    # 0 -> 1 (weight 0) -> 2 (weight 2), 0 -> 2 (weight 3); node 3 unreachable
+    indptr = np.array([0, 2, 3, 3, 3], dtype=np.intp)
+    indices = np.array([1, 2, 2], dtype=np.intp)
+    weights = np.array([0.0, 3.0, 2.0])
+    out = np.empty((2, 4))
+    _graph.dijkstra_rows(indptr, indices, weights, np.array([0, 3], dtype=np.intp), out, 2)
+    np.testing.assert_array_equal(out, [[0.0, 0.0, 2.0, np.inf],
+                                        [np.inf, np.inf, np.inf, 0.0]])

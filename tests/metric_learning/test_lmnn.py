@@ -1,0 +1,84 @@
+"""LMNN: the gradient is the loss's, and the learned metric helps a kNN classifier."""
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+from sklearn.datasets import load_iris, load_wine
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+
+from skml.metric_learning import LMNN
+from skml.metric_learning._lmnn import _Objective, _target_neighbours
+from skml.metrics import mahalanobis_distances, pairwise_distances
+
+
+def test_lmnn_beats_plain_knn_on_unscaled_wine():
+    # wine's features differ in scale by three orders of magnitude (proline ~ 1000),
+    # so plain Euclidean 3-NN is poor; LMNN learns a metric that fixes it.
+    X, y = load_wine(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    plain = cross_val_score(KNeighborsClassifier(3), X, y, cv=cv).mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learned = cross_val_score(make_pipeline(LMNN(n_neighbors=3), KNeighborsClassifier(3)),
+                                  X, y, cv=cv).mean()
+    assert learned >= plain + 0.05, (learned, plain)
+
+
+def test_loss_and_gradient_agree_with_finite_differences():
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    rows, cols = _target_neighbours(X, y, 3, None)
+    obj = _Objective(X, y, rows, cols, 0.5, 3, None)
+    obj.block = 37  # several blocks of rows, one of them ragged
+    L = np.random.RandomState(0).randn(3 * 4) * 0.5
+    loss, grad = obj(L)
+    num = approx_fprime(L, lambda v: obj(v)[0], 1e-7)
+    np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-4 * np.abs(grad).max())
+    # the loss from its definition, one triplet at a time
+    Z = X @ L.reshape(3, 4).T
+    D = pairwise_distances(Z, metric="sqeuclidean")
+    pull = sum(D[i, j] for i, j in zip(rows, cols))
+    push = sum(max(0.0, 1 + D[i, j] - D[i, l]) for i, j in zip(rows, cols)
+               for l in np.flatnonzero(y != y[i]))
+    np.testing.assert_allclose(loss, 0.5 * pull + 0.5 * push, rtol=1e-8)
+
+
+def test_target_neighbours_are_same_class_nearest_points():
+    X, y = load_iris(return_X_y=True)
+    rows, cols = _target_neighbours(X, y, 3, None)
+    assert rows.size == 3 * len(X)
+    assert np.all(y[rows] == y[cols]) and np.all(rows != cols)
+    D = pairwise_distances(X)
+    for i in (0, 70, 140):
+        same = np.flatnonzero((y == y[i]) & (np.arange(len(y)) != i))
+        nearest = same[np.argsort(D[i, same], kind="stable")[:3]]
+        assert set(cols[rows == i]) == set(nearest)
+
+
+def test_transform_and_mahalanobis_matrix_define_the_same_distance():
+    X, y = load_iris(return_X_y=True)
+    lmnn = LMNN(n_components=2, max_iter=30).fit(X, y)
+    assert lmnn.components_.shape == (2, 4) and lmnn.n_iter_ >= 1
+    M = lmnn.get_mahalanobis_matrix()
+    np.testing.assert_allclose(M, M.T)
+    assert np.linalg.eigvalsh(M).min() > -1e-10
+    np.testing.assert_allclose(pairwise_distances(lmnn.transform(X)),
+                               mahalanobis_distances(X, VI=M), atol=1e-6)
+
+
+def test_init_options_and_errors():
+    X, y = load_iris(return_X_y=True)
+    L0 = np.eye(4)[:2]
+    fitted = LMNN(n_components=2, init=L0, max_iter=1).fit(X, y)
+    assert fitted.components_.shape == (2, 4)
+    with pytest.raises(ValueError, match="init must have shape"):
+        LMNN(n_components=3, init=L0).fit(X, y)
+    with pytest.raises(ValueError, match="init must be one of"):
+        LMNN(init="lda").fit(X, y)
+    with pytest.raises(ValueError, match="push_weight must be in"):
+        LMNN(push_weight=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LMNN().fit(X, X[:, 0] + 0.5)
