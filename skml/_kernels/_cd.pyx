@@ -242,7 +242,7 @@ def enet_cd_gram(floating[::1] w, double alpha, double beta,
     cdef int p = <int>n_features
     dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] Qw = np.asarray(Q) @ np.asarray(w)
-    cdef floating[::1] col_norm2 = np.ascontiguousarray(np.diag(np.asarray(Q)), dtype=dtype)
+    cdef floating[::1] col_norm2 = np.array(np.diag(np.asarray(Q)), dtype=dtype)
     cdef floating[::1] XtA = np.zeros(n_features, dtype=dtype)
     cdef unsigned char[::1] excluded = np.zeros(n_features, dtype=np.uint8)
     cdef intp_t[::1] screened = np.arange(n_features, dtype=np.intp)

@@ -8,13 +8,13 @@ Layout (all plain arrays, no Python objects, so a tree pickles as its arrays):
 
 * the tree is complete and implicit: node ``i`` has children ``2i+1`` and ``2i+2``; the
   first ``n_nodes // 2`` nodes are internal, the rest are leaves;
-* ``idx[node_start[i]:node_end[i]]`` are the training rows in node ``i``; a node's two
-  children split its range at the middle position, so the tree is balanced and leaves
-  hold between ``leaf_size`` and ``2 * leaf_size`` points;
+* ``data`` is the tree's own copy of the points, in tree order (``data[r] = X[idx[r]]``),
+  so a leaf is one contiguous block of memory;
+* positions ``node_start[i]:node_end[i]`` of ``data``/``idx`` are the rows of node ``i``;
+  a node's two children split its range at the middle position, so the tree is balanced
+  and leaves hold between ``leaf_size`` and ``2 * leaf_size`` points;
 * ``bounds[i, 0, :]`` / ``bounds[i, 1, :]`` are the lower / upper corners of the tight
-  bounding box of node ``i``;
-* ``sorted_data[r] = X[idx[r]]``: the points in tree order, so a leaf is one contiguous
-  block of memory.
+  bounding box of node ``i``.
 
 Queries compare *surrogate* distances, which have the same order as the distance and are
 cheaper: the squared distance for euclidean, ``sum |x_j - y_j|^p`` for minkowski. The root
@@ -420,8 +420,8 @@ def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
               const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
               double[:, ::1] out_dist, intp_t[:, ::1] out_ind, int metric, double p,
               int n_threads):
-    """For each row of Q, its k = out_dist.shape[1] nearest rows (``data`` is the tree's
-    ``sorted_data``; indices are rows of the original X), one query per task."""
+    """For each row of Q, its k = out_dist.shape[1] nearest rows (``data`` in tree order;
+    the indices written are rows of the original X), one query per task."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], k = out_dist.shape[1]
     cdef Py_ssize_t n_nodes = node_start.shape[0], i
     cdef intp_t sentinel = data.shape[0]

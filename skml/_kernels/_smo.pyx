@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# distutils: libraries = m
 """Support vector machines: kernel evaluation, the SMO solver and dual coordinate descent.
 
 Private and dumb: the Python layer (``skml.svm``) validates everything and hands over
@@ -31,6 +32,7 @@ with the hinge or squared hinge loss (used by ``LinearSVC``).
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, tanh, fabs, INFINITY
+from libc.stdlib cimport malloc, free
 
 import numpy as np
 
@@ -182,7 +184,8 @@ cdef class _Solver:
     cdef const double[:, ::1] Kpre    # the precomputed kernel matrix (kind == PRECOMPUTED)
 
     # kernel-row cache: fixed slots of l floats, least recently used rows evicted first
-    cdef float[:, ::1] pool
+    cdef float* pool                  # n_slots rows of l floats (malloc: only the
+                                      # pages actually written are ever touched)
     cdef intp_t[::1] slot_of, clen, lru_prev, lru_next, free_slots
     cdef Py_ssize_t n_free
     cdef double[::1] scratch
@@ -226,7 +229,9 @@ cdef class _Solver:
             self.QD[t] = self._kernel(t, t)
         n_slots = <Py_ssize_t>(cache_mb * 1048576.0 / (4.0 * max(l, 1)))
         n_slots = max(2, min(l, n_slots))
-        self.pool = np.empty((n_slots, l), dtype=np.float32)
+        self.pool = <float*>malloc(n_slots * max(l, 1) * sizeof(float))
+        if self.pool == NULL:
+            raise MemoryError(f"cannot allocate a kernel cache of {n_slots} rows of {l}")
         self.slot_of = np.full(l, -1, dtype=np.intp)
         self.clen = np.zeros(l, dtype=np.intp)
         self.lru_prev = np.full(l + 1, l, dtype=np.intp)
@@ -234,6 +239,12 @@ cdef class _Solver:
         self.free_slots = np.arange(n_slots - 1, -1, -1, dtype=np.intp)
         self.n_free = n_slots
         self.n_neg_curv = 0
+
+    def __cinit__(self, *args, **kwargs):
+        self.pool = NULL
+
+    def __dealloc__(self):
+        free(self.pool)
 
     # ---- kernel rows ------------------------------------------------------------------
 
@@ -296,7 +307,7 @@ cdef class _Solver:
             self.slot_of[t] = s
             have = 0
         self._lru_append(t)
-        row = &self.pool[s, 0]
+        row = self.pool + s * self.l
         if have < length:
             self._fill_range(t, have, length, row)
             self.clen[t] = length
@@ -359,7 +370,7 @@ cdef class _Solver:
         while h != self.l:
             c = self.clen[h]
             if c > lowest:
-                row = &self.pool[self.slot_of[h], 0]
+                row = self.pool + self.slot_of[h] * self.l
                 keep = c
                 for k in range(n_pairs):
                     a = self.pair_a[k]

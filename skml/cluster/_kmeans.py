@@ -46,9 +46,17 @@ def _blocking(n_samples, n_clusters, n_features, itemsize):
     return chunk, int(min(n_chunks, _MAX_GROUPS, by_memory))
 
 
-def _n_threads_for(n_samples):
-    """All OpenMP threads (as sklearn's KMeans), but no more than there are chunks."""
-    return max(1, min(effective_n_threads(None), -(-n_samples // _CHUNK)))
+# Work (multiply-adds of the distance block) below which another thread does not pay
+# for its start-up: about a tenth of a millisecond.
+_WORK_PER_THREAD = 2**20
+
+
+def _n_threads_for(n_samples, n_clusters, n_features):
+    """All OpenMP threads (as sklearn's KMeans), but no more than there are chunks, nor
+    than the work warrants (small data run on one thread). The results do not depend
+    on it."""
+    by_work = n_samples * n_clusters * n_features // _WORK_PER_THREAD
+    return int(max(1, min(effective_n_threads(None), -(-n_samples // _CHUNK), by_work)))
 
 
 def _check_sample_weight(sample_weight, n_samples, dtype):
@@ -399,8 +407,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = np.ones(X.shape[0], dtype=X.dtype)
-        return _labels_inertia(X, w, centers, _n_threads_for(X.shape[0]),
-                               return_inertia=False)
+        n_threads = _n_threads_for(len(X), *centers.shape)
+        return _labels_inertia(X, w, centers, n_threads, return_inertia=False)
 
     def transform(self, X):
         """Euclidean distance from each sample to each centre.
@@ -439,7 +447,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return -_labels_inertia(X, w, centers, _n_threads_for(X.shape[0]))[1]
+        return -_labels_inertia(X, w, centers, _n_threads_for(len(X), *centers.shape))[1]
 
     def _warn_distinct(self):
         distinct = np.unique(self.labels_).size
@@ -511,7 +519,7 @@ class KMeans(_BaseKMeans):
     n_iter_ : int
         Iterations run by the kept run.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X had string column names.
 
     Notes
@@ -582,7 +590,7 @@ class KMeans(_BaseKMeans):
         _check_n_clusters_vs_samples(self.n_clusters, n_samples)
         sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
         random_state = check_random_state(self.random_state)
-        n_threads = _n_threads_for(n_samples)
+        n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
         n_init = self._resolve_n_init(default_random=10)
 
         init = self.init
@@ -684,7 +692,7 @@ class MiniBatchKMeans(_BaseKMeans):
     n_steps_ : int
         Mini-batch steps made.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X had string column names.
 
     Notes
@@ -812,7 +820,8 @@ class MiniBatchKMeans(_BaseKMeans):
         _check_n_clusters_vs_samples(self.n_clusters, n_samples)
         sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
         random_state = check_random_state(self.random_state)
-        n_threads = _n_threads_for(max(self._batch_size, self._init_size))
+        n_threads = _n_threads_for(max(self._batch_size, self._init_size), self.n_clusters,
+                                   n_features)
         n_init = self._resolve_n_init(default_random=3)
         init = self.init
         if not isinstance(init, str) and not callable(init):
@@ -861,7 +870,8 @@ class MiniBatchKMeans(_BaseKMeans):
         self.n_iter_ = int(np.ceil((step + 1) * batch / n_samples))
         if self.compute_labels:
             self.labels_, inertia = _labels_inertia(X, sample_weight, centers,
-                                                    _n_threads_for(n_samples))
+                                                    _n_threads_for(n_samples, self.n_clusters,
+                                                                   n_features))
             self.inertia_ = float(inertia)
             self._warn_distinct()
         return self
@@ -917,7 +927,7 @@ class MiniBatchKMeans(_BaseKMeans):
             X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
         n_samples = X.shape[0]
         sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
-        n_threads = _n_threads_for(n_samples)
+        n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
         if first:
             _check_n_clusters_vs_samples(self.n_clusters, n_samples)
             self._random_state = check_random_state(self.random_state)

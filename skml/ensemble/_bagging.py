@@ -30,7 +30,7 @@ def _draw(seed, n_samples, n_features, n_samples_drawn, n_features_drawn, bootst
         samples = rs.randint(0, n_samples, n_samples_drawn)
     else:
         samples = rs.permutation(n_samples)[:n_samples_drawn]
-    return np.sort(features), samples
+    return features, samples  # drawn order: ties between columns break differently per member
 
 
 def _fit_member(estimator, X, y, sample_weight, seed, draws):

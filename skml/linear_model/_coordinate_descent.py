@@ -261,7 +261,7 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", 
     >>> from skml.linear_model import lasso_path
     >>> X = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 4.0], [4.0, 3.0]])
     >>> alphas, coefs, gaps = lasso_path(X, X @ [1.0, 0.0], alphas=[0.5, 0.1, 0.01])
-    >>> (coefs[1] == 0).all()
+    >>> bool((coefs[1] == 0).all())
     True
     """
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas,

@@ -362,7 +362,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         point is summarised when ``w < angle * d``. Also used by ``transform``.
     n_jobs : int, default=None
         OpenMP threads (``None``: all cores).
-    transform_max_iter : int, default=250
+    transform_max_iter : int, default=100
         Iterations of ``transform`` (gradient descent on the new points only).
 
     Attributes
@@ -432,7 +432,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  early_exaggeration_iter=250, learning_rate="auto", max_iter=1000,
                  n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
                  metric_params=None, init="pca", verbose=0, random_state=None,
-                 method="auto", angle=0.5, n_jobs=None, transform_max_iter=250):
+                 method="auto", angle=0.5, n_jobs=None, transform_max_iter=100):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.metrics import kneighbors_brute, pairwise_distances
+from skml.metrics import kneighbors_brute
 from skml.utils import check_param, chunk_rows
 
 __all__ = ["LMNN"]
@@ -48,14 +48,12 @@ class _Objective:
     O(block x n_samples).
     """
 
-    def __init__(self, X, y_idx, rows, cols, push_weight, n_components, n_jobs):
+    def __init__(self, X, y_idx, rows, cols, push_weight, n_components):
         self.X = X
         self.y = y_idx
         self.rows, self.cols = rows, cols
         self.mu = push_weight
         self.shape = (n_components, X.shape[1])
-        self.n_jobs = n_jobs
-        self.n_evals = 0
         n = X.shape[0]
         # group target pairs by their first point, in blocks of rows
         order = np.argsort(rows, kind="stable")
@@ -65,11 +63,11 @@ class _Objective:
         self.block = chunk_rows(n * 8 * (per_row + 2), preferred=512)
 
     def __call__(self, flat_L):
-        self.n_evals += 1
         X, y, mu = self.X, self.y, self.mu
         n = X.shape[0]
         L = flat_L.reshape(self.shape)
         Z = X @ L.T
+        sq_norms = np.einsum("ij,ij->i", Z, Z)
         pull = 0.0
         push = 0.0
         col_weight = np.zeros(n)
@@ -79,8 +77,11 @@ class _Objective:
             a, b = self.starts[start], self.starts[stop]
             if a == b:
                 continue
-            D = pairwise_distances(Z[start:stop], Z, metric="sqeuclidean",
-                                   n_jobs=self.n_jobs).astype(np.float64)
+            # squared distances of the block to all points: one GEMM (plain BLAS here;
+            # the blocks are small and many, so the OpenMP kernel's start-up would cost
+            # more than it saves)
+            D = sq_norms[start:stop, None] + sq_norms[None, :] - 2.0 * (Z[start:stop] @ Z.T)
+            np.maximum(D, 0.0, out=D)
             r_loc = self.rows[a:b] - start
             c = self.cols[a:b]
             d_target = D[r_loc, c]
@@ -143,7 +144,8 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds ``init="random"``.
     n_jobs : int, default=None
-        Threads of the distance kernel (``None``: all cores).
+        Threads of the target-neighbour search (``None``: all cores); the loss itself
+        runs on BLAS.
 
     Attributes
     ----------
@@ -230,7 +232,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         L0 = self._initial_map(X, scale, int(k))
         rows, cols = _target_neighbours(X, y_idx, int(self.n_neighbors), self.n_jobs)
         objective = _Objective(X / scale, y_idx, rows, cols, float(self.push_weight),
-                               int(k), self.n_jobs)
+                               int(k))
         result = minimize(objective, (L0 * scale).ravel(), jac=True, method="L-BFGS-B",
                           options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": 0.0})
         if not result.success and result.nit >= self.max_iter:

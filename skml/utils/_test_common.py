@@ -47,6 +47,15 @@ for _name in ("BaggingClassifier", "BaggingRegressor", "RandomForestClassifier",
         ),
     }
 
+# skml.manifold.TSNE: transform() places points into the fixed, fitted map by a separate
+# optimisation, so transform(X) lands near, not on, the positions fit_transform(X) gave
+# the same points (both checks compare the two at atol=1e-2).
+_EXPECTED_FAILED_CHECKS["TSNE"] = {
+    check: ("t-SNE's transform optimises new points against the fixed map, so "
+            "fit(X).transform(X) is close to but cannot equal fit_transform(X)")
+    for check in ("check_transformer_general", "check_transformer_data_not_an_array")
+}
+
 # Constructor arguments the common tests use instead of the defaults (e.g. few epochs so
 # sklearn's checks take seconds): {class name: [dict of params, ...]}, one instance each.
 _TEST_PARAMS = {
@@ -75,6 +84,10 @@ _TEST_PARAMS = {
     "DecisionTreeRegressor": [dict(), dict(criterion="absolute_error")],
     "RandomForestClassifier": [dict(n_estimators=10)],
     "RandomForestRegressor": [dict(n_estimators=10)],
+    # skml.manifold.TSNE: a short optimisation on the checks' tiny data; a perplexity the
+    # checks' 10-30 samples support (larger ones are lowered, with a warning).
+    "TSNE": [dict(perplexity=3.0, max_iter=100, early_exaggeration_iter=50,
+                  transform_max_iter=20, random_state=0)],
 }
 
 # Small grids for the Pipeline + GridSearchCV(n_jobs=2) test: {class name: {param: values}}.

@@ -19,11 +19,11 @@ CLASSIFIERS = {
         lambda s: tree.DecisionTreeClassifier(),
         lambda s: sk_tree.DecisionTreeClassifier(random_state=s), (0, 1, 2, 3, 4)),
     "BaggingClassifier": (
-        lambda s: ensemble.BaggingClassifier(n_estimators=20, random_state=s),
-        lambda s: sk_ensemble.BaggingClassifier(n_estimators=20, random_state=s), (0, 1)),
+        lambda s: ensemble.BaggingClassifier(n_estimators=50, random_state=s),
+        lambda s: sk_ensemble.BaggingClassifier(n_estimators=50, random_state=s), (0, 1)),
     "RandomForestClassifier": (
-        lambda s: ensemble.RandomForestClassifier(n_estimators=60, random_state=s),
-        lambda s: sk_ensemble.RandomForestClassifier(n_estimators=60, random_state=s),
+        lambda s: ensemble.RandomForestClassifier(n_estimators=100, random_state=s),
+        lambda s: sk_ensemble.RandomForestClassifier(n_estimators=100, random_state=s),
         (0, 1)),
 }
 
@@ -39,8 +39,8 @@ REGRESSORS = {
         lambda s: sk_tree.DecisionTreeRegressor(criterion="absolute_error", max_depth=4,
                                                 random_state=s), (0, 1, 2)),
     "BaggingRegressor": (
-        lambda s: ensemble.BaggingRegressor(n_estimators=30, random_state=s),
-        lambda s: sk_ensemble.BaggingRegressor(n_estimators=30, random_state=s), (0, 1)),
+        lambda s: ensemble.BaggingRegressor(n_estimators=50, random_state=s),
+        lambda s: sk_ensemble.BaggingRegressor(n_estimators=50, random_state=s), (0, 1, 2)),
     "RandomForestRegressor": (
         lambda s: ensemble.RandomForestRegressor(n_estimators=100, random_state=s),
         lambda s: sk_ensemble.RandomForestRegressor(n_estimators=100, max_features=1 / 3,
@@ -50,7 +50,8 @@ REGRESSORS = {
 
 
 def _mean_cv(factory, seeds, X, y, cv):
-    return np.mean([cross_val_score(factory(s), X, y, cv=cv).mean() for s in seeds])
+    return np.mean([cross_val_score(factory(s), X, y, cv=cv, n_jobs=2).mean()
+                    for s in seeds])
 
 
 @pytest.mark.parametrize("dataset", sorted(LOADERS))

@@ -163,3 +163,28 @@ def test_path_bad_input_and_convergence_warning(diabetes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Lasso(alpha=0.1).fit(X, y)
+
+
+@pytest.mark.parametrize("gram", [False, True])
+def test_edge_sizes_have_closed_form_answers(gram):
+    rng = np.random.RandomState(0)
+    # one feature: the lasso solution is a soft-thresholded least-squares coefficient
+    x, y = rng.randn(50, 1), rng.randn(50)
+    alpha = 0.05
+    z = float(x[:, 0] @ y) / 50
+    expected = np.sign(z) * max(abs(z) - alpha, 0) / (float(x[:, 0] @ x[:, 0]) / 50)
+    _, coefs, _ = lasso_path(x, y, alphas=[alpha], precompute=gram, tol=1e-14)
+    assert coefs[0, 0] == pytest.approx(expected, rel=1e-12)
+    # an all-zero column keeps a zero coefficient; a zero target gives w = 0
+    X = np.column_stack([rng.randn(30, 3), np.zeros(30)])
+    _, coefs, gaps = lasso_path(X, rng.randn(30), alphas=5, precompute=gram)
+    assert np.all(coefs[3] == 0) and np.all(np.isfinite(coefs)) and np.all(gaps >= -1e-12)
+    alphas, coefs, _ = lasso_path(X, np.zeros(30), alphas=3, precompute=gram)
+    assert np.all(coefs == 0) and np.all(alphas > 0)
+    # float32 stays float32
+    _, coefs32, _ = lasso_path(X.astype(np.float32), rng.randn(30).astype(np.float32),
+                               alphas=4, precompute=gram)
+    assert coefs32.dtype == np.float32
+    # a single sample: the intercept takes y, every coefficient is 0
+    one = Lasso(alpha=0.1, precompute=gram).fit(X[:1], [3.0])
+    assert np.all(one.coef_ == 0) and one.intercept_ == pytest.approx(3.0)

@@ -31,7 +31,7 @@ def test_loss_and_gradient_agree_with_finite_differences():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
     rows, cols = _target_neighbours(X, y, 3, None)
-    obj = _Objective(X, y, rows, cols, 0.5, 3, None)
+    obj = _Objective(X, y, rows, cols, 0.5, 3)
     obj.block = 37  # several blocks of rows, one of them ragged
     L = np.random.RandomState(0).randn(3 * 4) * 0.5
     loss, grad = obj(L)

@@ -87,9 +87,11 @@ def test_kernel_matrix_is_the_same_for_any_thread_count():
     st.integers(1, 6),  # features
     st.sampled_from(KERNELS + ["precomputed"]),
     st.booleans(),  # tiny cache: rows get evicted and recomputed
+    st.booleans(),  # disjoint exchanges applied as one batch, as shrinking does
     st.integers(0, 2**31 - 1),
 )
-def test_solver_kernel_rows_match_numpy_after_swaps(l, d, kernel, tiny_cache, seed):
+def test_solver_kernel_rows_match_numpy_after_swaps(l, d, kernel, tiny_cache, batched,
+                                                    seed):
     """Q_tu = y_t y_u K(x_t, x_u) as the solver sees it: through its cache, after
     positions were exchanged (shrinking does that), for a prefix of each row."""
     rng = np.random.RandomState(seed)
@@ -101,11 +103,16 @@ def test_solver_kernel_rows_match_numpy_after_swaps(l, d, kernel, tiny_cache, se
                          degree)
     data = np.ascontiguousarray(K) if kernel == "precomputed" else X
     positions = rng.choice(l, size=min(l, 4), replace=False).astype(np.intp)
-    swaps = rng.randint(0, l, size=2 * rng.randint(0, 6)).astype(np.intp)
+    if batched:
+        n_pairs = rng.randint(0, l // 2 + 1)
+        swaps = rng.permutation(l)[:2 * n_pairs].astype(np.intp)
+    else:
+        swaps = rng.randint(0, l, size=2 * rng.randint(0, 6)).astype(np.intp)
     length = int(rng.randint(1, l + 1))
     cache_mb = 1e-9 if tiny_cache else 10.0
     rows = _smo.q_rows(data, np.arange(l, dtype=np.intp), y, positions, length,
-                       KERNEL_CODES[kernel], gamma, coef0, degree, cache_mb, swaps)
+                       KERNEL_CODES[kernel], gamma, coef0, degree, cache_mb, swaps,
+                       batched)
     # after the swaps, the first `length` positions hold these original variables
     order = np.arange(l)
     for a, b in swaps.reshape(-1, 2):

@@ -1,0 +1,493 @@
+"""t-SNE: the kernels against NumPy references, the estimator against scikit-learn on
+digits, the edge cases (duplicates, tiny data) and ``transform``."""
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.manifold import TSNE as SkTSNE
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import KNeighborsClassifier
+
+from skml._kernels import _tsne as K
+from skml.manifold import TSNE
+from skml.manifold import _tsne as T
+from skml.metrics import pairwise_distances
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy references
+# ---------------------------------------------------------------------------------------
+
+def ref_repulsion(Yq, Yr, same):
+    """rep_i = sum_j w_ij^2 (y_i - y_j), z_i = sum_j w_ij, all pairs (j != i if same)."""
+    diff = Yq[:, None, :] - Yr[None, :, :]
+    W = 1.0 / (1.0 + (diff**2).sum(-1))
+    if same:
+        np.fill_diagonal(W, 0.0)
+    return ((W**2)[..., None] * diff).sum(1), W.sum(1)
+
+
+def ref_attraction(P, Yq, Yr, exaggeration):
+    P = P.toarray()
+    diff = Yq[:, None, :] - Yr[None, :, :]
+    W = 1.0 / (1.0 + (diff**2).sum(-1))
+    attr = exaggeration * ((P * W)[..., None] * diff).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(P > 0, P * (np.log(P) - np.log(W)), 0.0).sum(1)
+    return attr, kl
+
+
+def ref_kl(P, Y):
+    """KL(P || Q) with exact Q, P dense or sparse."""
+    P = P.toarray() if hasattr(P, "toarray") else P
+    W = 1.0 / (1.0 + ((Y[:, None] - Y[None]) ** 2).sum(-1))
+    np.fill_diagonal(W, 0.0)
+    Q = W / W.sum()
+    mask = P > 0
+    return float((P[mask] * np.log(P[mask] / Q[mask])).sum())
+
+
+def repulsion(kind, Y, n_threads=2):
+    rep, z = np.empty_like(Y), np.empty(len(Y))
+    if kind == "exact":
+        Z = T._ExactRepulsion(n_threads)(Y, rep, z)
+    elif kind == "bh":
+        Z = T._BarnesHutRepulsion(0.5, n_threads)(Y, rep, z)
+    else:
+        Z = T._FFTRepulsion(Y.shape[1], n_threads)(Y, rep, z)
+    return rep, z, Z
+
+
+def rel_err(a, b):
+    return np.linalg.norm(a - b, axis=1).mean() / np.linalg.norm(b, axis=1).mean()
+
+
+# ---------------------------------------------------------------------------------------
+# Kernels
+# ---------------------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 30), perplexity=st.floats(1.0, 20.0),
+       scale=st.sampled_from([1e-3, 1.0, 1e3]), dtype=st.sampled_from([np.float32,
+                                                                          np.float64]),
+       seed=st.integers(0, 1000))
+def test_binary_search_reaches_the_perplexity(n, k, perplexity, scale, dtype, seed):
+    rng = np.random.RandomState(seed)
+    D = np.sort(rng.rand(n, k) * scale, axis=1).astype(dtype)
+    P = np.empty((n, k))
+    K.binary_search_perplexity(D, perplexity, P, np.empty(n), 2)
+    assert np.all(np.isfinite(P)) and np.all(P >= 0)
+    np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        H = -np.where(P > 0, P * np.log(P), 0.0).sum(1)
+    reachable = perplexity < k * (1 - 1e-3)
+    if reachable and scale >= 1.0:  # distinct distances: the target is reachable
+        np.testing.assert_allclose(np.exp(H), perplexity, rtol=1e-3)
+    # rows stay in the order of their distances
+    assert np.all(np.diff(P, axis=1) <= 1e-12)
+
+
+def test_binary_search_with_identical_distances_is_uniform_not_nan():
+    for D in (np.zeros((3, 5)), np.full((3, 5), 7.0)):
+        P = np.empty((3, 5))
+        K.binary_search_perplexity(D, 2.0, P, np.empty(3), 1)
+        np.testing.assert_allclose(P, 0.2)
+    P = np.empty((2, 1))  # one neighbour, unreachable perplexity
+    K.binary_search_perplexity(np.array([[3.0], [0.0]]), 5.0, P, np.empty(2), 1)
+    np.testing.assert_array_equal(P, 1.0)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 5])
+def test_attractive_forces_and_kl_rows_match_numpy(dim):
+    from scipy import sparse
+
+    rng = np.random.RandomState(dim)
+    P = sparse.random(30, 25, density=0.3, random_state=rng, format="csr")
+    P.data /= P.data.sum()
+    Yq, Yr = rng.randn(30, dim) * 3, rng.randn(25, dim) * 3
+    attr, kl = np.empty_like(Yq), np.empty(30)
+    K.attractive_forces(*T._csr_arrays(P), Yq, Yr, 2.5, attr, kl, True, 2)
+    ref_a, ref_k = ref_attraction(P, Yq, Yr, 2.5)
+    np.testing.assert_allclose(attr, ref_a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(kl, ref_k, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 4])
+@pytest.mark.parametrize("n", [1, 2, 17, 200])
+def test_exact_and_zero_angle_barnes_hut_repulsion_match_numpy(dim, n):
+    rng = np.random.RandomState(n + dim)
+    Y = np.ascontiguousarray(rng.randn(n, dim) * 5)
+    ref_r, ref_z = ref_repulsion(Y, Y, True)
+    rep, z = np.empty_like(Y), np.empty(n)
+    K.repulsive_exact(Y, Y, True, rep, z, 2)
+    np.testing.assert_allclose(rep, ref_r, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-14)
+    if dim <= 3:
+        for leaf_size in (1, 16):
+            tree = K.SpaceTree(Y, leaf_size)
+            K.repulsive_bh(tree, Y, True, 0.0, rep, z, 2)
+            np.testing.assert_allclose(rep, ref_r, rtol=1e-10, atol=1e-13)
+            np.testing.assert_allclose(z, ref_z, rtol=1e-10, atol=1e-13)
+        # queries that are not tree points (transform)
+        Q = np.ascontiguousarray(rng.randn(7, dim) * 5)
+        ref_r, ref_z = ref_repulsion(Q, Y, False)
+        rep, z = np.empty_like(Q), np.empty(7)
+        K.repulsive_bh(K.SpaceTree(Y), Q, False, 0.0, rep, z, 2)
+        np.testing.assert_allclose(rep, ref_r, rtol=1e-10, atol=1e-13)
+        K.repulsive_exact(Q, Y, False, rep, z, 2)
+        np.testing.assert_allclose(z, ref_z, rtol=1e-12)
+
+
+def test_barnes_hut_handles_duplicates_and_collapsed_maps():
+    Y = np.zeros((60, 2))
+    Y[30:] = [1.0, -2.0]
+    ref_r, ref_z = ref_repulsion(Y, Y, True)
+    for theta in (0.0, 0.5, 1.0):
+        rep, z = np.empty_like(Y), np.empty(60)
+        K.repulsive_bh(K.SpaceTree(Y), Y, True, theta, rep, z, 2)
+        np.testing.assert_allclose(rep, ref_r, atol=1e-12)
+        np.testing.assert_allclose(z, ref_z, rtol=1e-12)
+    Y = np.zeros((40, 3))  # every point in one spot
+    rep, z = np.empty_like(Y), np.empty(40)
+    K.repulsive_bh(K.SpaceTree(Y), Y, True, 0.5, rep, z, 1)
+    np.testing.assert_array_equal(rep, 0.0)
+    np.testing.assert_array_equal(z, 39.0)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_barnes_hut_error_is_small_at_the_default_angle(dim):
+    Y = np.ascontiguousarray(make_blobs(800, dim, centers=5, random_state=0)[0] * 3)
+    ref_r, ref_z = ref_repulsion(Y, Y, True)
+    rep, z, Z = repulsion("bh", Y)
+    assert rel_err(rep, ref_r) < 0.03
+    assert abs(Z / ref_z.sum() - 1) < 0.01
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("scale", [0.05, 1.0, 10.0])
+def test_fft_interpolation_matches_exact_repulsion(dim, scale):
+    """Narrow maps (finer boxes than the 1-unit default) are near exact; wide ones
+    within FIt-SNE's usual few per cent."""
+    Y = np.ascontiguousarray(make_blobs(1500, dim, centers=6, random_state=1)[0] * scale)
+    ref_r, ref_z = ref_repulsion(Y, Y, True)
+    rep, z, Z = repulsion("fft", Y)
+    assert rel_err(rep, ref_r) < (1e-3 if scale < 0.1 else 0.05)
+    assert abs(Z / ref_z.sum() - 1) < (1e-5 if scale < 0.1 else 2e-3)
+
+
+@pytest.mark.parametrize("kind", ["exact", "bh", "fft"])
+def test_kernels_give_the_same_bits_for_any_thread_count(kind):
+    Y = np.ascontiguousarray(np.random.RandomState(0).randn(3000, 2) * 20)
+    a = repulsion(kind, Y, 1)
+    b = repulsion(kind, Y, 2)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_gradient_step_matches_numpy():
+    rng = np.random.RandomState(0)
+    Y, attr, rep = rng.randn(3, 50, 2)
+    update, gains = rng.randn(50, 2), rng.rand(50, 2) + 0.5
+    inv_z = rng.rand(50) + 0.5
+    g = 3.0 * (attr - inv_z[:, None] * rep)
+    norms = np.linalg.norm(g, axis=1, keepdims=True)
+    g_clip = g * np.minimum(1.0, 0.7 / norms)
+    new_gains = np.where(update * g_clip < 0, gains + 0.2, gains * 0.8).clip(0.01)
+    new_update = 0.6 * update - 2.0 * new_gains * g_clip
+    Y_ref = Y + new_update
+    grad_sq = np.empty(50)
+    K.gradient_step(Y, attr, rep, inv_z, 3.0, 0.6, 2.0, 0.01, 0.7, update, gains, grad_sq, 2)
+    np.testing.assert_allclose(Y, Y_ref, rtol=1e-13)
+    np.testing.assert_allclose(gains, new_gains, rtol=1e-13)
+    np.testing.assert_allclose(grad_sq, (g**2).sum(1), rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------
+# Affinities
+# ---------------------------------------------------------------------------------------
+
+def test_joint_affinities_are_symmetric_normalised_and_follow_the_knn_graph():
+    X = load_digits().data[:300]
+    aff = T._Affinities(10.0, 31, "euclidean", None, 2)
+    P = aff.fit(X)
+    assert abs(P - P.T).max() < 1e-15
+    assert np.isclose(P.sum(), 1.0) and P.diagonal().sum() == 0
+    D = pairwise_distances(X)
+    np.fill_diagonal(D, np.inf)
+    knn = np.argsort(D, axis=1, kind="stable")[:, :31]
+    graph = np.zeros((300, 300), bool)
+    graph[np.repeat(np.arange(300), 31), knn.ravel()] = True
+    np.testing.assert_array_equal(P.toarray() > 0, graph | graph.T)
+    # each p_{j|i} row has perplexity 10
+    sq, ind = aff._neighbours(X, None, 31)
+    cond = aff.conditional(sq)
+    H = -(cond * np.log(np.maximum(cond, 1e-300))).sum(1)
+    np.testing.assert_allclose(np.exp(H), 10.0, rtol=1e-4)
+
+
+def test_precomputed_distances_give_the_same_affinities():
+    X = load_digits().data[:200]
+    X = X + np.random.RandomState(0).rand(*X.shape)  # no ties among the neighbours
+    a = T._Affinities(8.0, 25, "euclidean", None, 1).fit(X)
+    b = T._Affinities(8.0, 25, "precomputed", None, 1).fit(pairwise_distances(X))
+    np.testing.assert_allclose(a.toarray(), b.toarray(), atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# The estimator
+# ---------------------------------------------------------------------------------------
+
+def test_digits_quality_matches_sklearn():
+    """Done-when row of issue 7: trustworthiness (k=5) >= sklearn's - 0.005 and final
+    KL <= sklearn's + 0.05, default settings on both sides."""
+    X = load_digits().data
+    ours = TSNE(random_state=0).fit(X)
+    theirs = SkTSNE(random_state=0).fit(X)
+    t_ours = trustworthiness(X, ours.embedding_, n_neighbors=5)
+    t_theirs = trustworthiness(X, theirs.embedding_, n_neighbors=5)
+    assert t_ours >= t_theirs - 0.005, (t_ours, t_theirs)
+    assert ours.kl_divergence_ <= theirs.kl_divergence_ + 0.05, (
+        ours.kl_divergence_, theirs.kl_divergence_)
+    assert ours.n_iter_ == 1000 and ours.embedding_.shape == (1797, 2)
+
+
+@pytest.fixture(scope="module")
+def digits_small():
+    X, y = load_digits(return_X_y=True)
+    return X[:600], y[:600]
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_every_method_gives_a_trustworthy_map(digits_small, method):
+    X, y = digits_small
+    tsne = TSNE(method=method, max_iter=400, random_state=0).fit(X)
+    assert tsne.method_ == method
+    assert trustworthiness(X, tsne.embedding_, n_neighbors=5) > 0.97
+    assert np.isfinite(tsne.kl_divergence_) and 0 < tsne.kl_divergence_ < 2
+
+
+def test_kl_divergence_is_the_kl_of_the_final_map(digits_small):
+    X, _ = digits_small
+    X = X[:300]
+    exact = TSNE(method="exact", max_iter=300, random_state=0).fit(X)
+    P = T._Affinities(exact.perplexity_, 299, "euclidean", None, 1).fit(X)
+    assert exact.kl_divergence_ == pytest.approx(ref_kl(P, exact.embedding_), rel=1e-10)
+    for method in ("barnes_hut", "fft"):  # Z estimated by the method itself
+        est = TSNE(method=method, max_iter=300, random_state=0).fit(X)
+        P = T._Affinities(est.perplexity_, 91, "euclidean", None, 1).fit(X)
+        assert est.kl_divergence_ == pytest.approx(ref_kl(P, est.embedding_), abs=0.02)
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_map_does_not_depend_on_n_jobs(digits_small, method):
+    X, _ = digits_small
+    a = TSNE(method=method, max_iter=120, random_state=1, n_jobs=1).fit(X)
+    b = TSNE(method=method, max_iter=120, random_state=1, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert a.kl_divergence_ == b.kl_divergence_
+    np.testing.assert_array_equal(a.transform(X[:20]), b.transform(X[:20]))
+
+
+def test_auto_method_and_its_thresholds():
+    assert TSNE()._resolve_method(T._AUTO_EXACT_MAX) == "exact"
+    assert TSNE()._resolve_method(T._AUTO_EXACT_MAX + 1) == "barnes_hut"
+    assert TSNE()._resolve_method(T._AUTO_BH_MAX + 1) == "fft"
+    assert TSNE(n_components=3)._resolve_method(10**6) == "barnes_hut"
+    assert TSNE(n_components=4)._resolve_method(10**6) == "exact"
+
+
+@pytest.mark.parametrize("n_components,method", [(1, "barnes_hut"), (1, "fft"),
+                                                 (3, "barnes_hut"), (4, "exact")])
+def test_other_map_dimensions(n_components, method):
+    X, y = make_blobs(400, 10, centers=3, random_state=0)
+    tsne = TSNE(n_components, method=method, max_iter=300, random_state=0).fit(X)
+    assert tsne.embedding_.shape == (400, n_components)
+    # well separated blobs stay separated: 5-NN in the map agree with the labels
+    pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
+    assert np.mean(pred == y) > 0.98
+
+
+def test_float32_in_float32_out_and_close_to_float64(digits_small):
+    X, _ = digits_small
+    e32 = TSNE(max_iter=300, random_state=0).fit_transform(X.astype(np.float32))
+    assert e32.dtype == np.float32
+    assert trustworthiness(X, e32, n_neighbors=5) > 0.97
+
+
+def test_identical_points_give_a_finite_map_with_a_warning():
+    X = np.ones((60, 5))
+    for method in ("exact", "barnes_hut", "fft"):
+        with pytest.warns(UserWarning, match="identical"):
+            tsne = TSNE(perplexity=5, method=method, max_iter=300, random_state=0).fit(X)
+        assert np.all(np.isfinite(tsne.embedding_)) and np.isfinite(tsne.kl_divergence_)
+        assert np.all(np.isfinite(tsne.transform(X[:3])))
+
+
+def test_many_duplicates_among_distinct_points():
+    X, _ = make_blobs(300, 4, centers=3, random_state=0)
+    X = np.vstack([X, np.repeat(X[:3], 40, axis=0)])
+    for method in ("barnes_hut", "fft"):
+        tsne = TSNE(method=method, max_iter=300, random_state=0).fit(X)
+        assert np.all(np.isfinite(tsne.embedding_))
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 40])
+def test_small_data_lowers_the_perplexity_with_a_warning(n):
+    X = np.random.RandomState(0).randn(n, 3)
+    with pytest.warns(UserWarning, match=re.escape(f"too large for {n} samples")):
+        tsne = TSNE(max_iter=100, random_state=0).fit(X)
+    assert tsne.perplexity_ == pytest.approx(max((n - 1) / 3, 1e-3))
+    assert np.all(np.isfinite(tsne.embedding_)) and np.isfinite(tsne.kl_divergence_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning once the perplexity fits
+        TSNE(perplexity=(n - 1) / 3, max_iter=50, random_state=0).fit(X)
+
+
+def test_gradient_norm_does_not_stop_the_run_before_the_map_has_formed():
+    X, _ = make_blobs(200, 5, random_state=0)
+    tsne = TSNE(min_grad_norm=1e9, early_exaggeration_iter=100, max_iter=1000,
+                random_state=0).fit(X)
+    assert tsne.n_iter_ == 100 + T._MIN_ITER_AFTER_EXAGGERATION
+    tsne = TSNE(min_grad_norm=1e9, early_exaggeration_iter=100, max_iter=300,
+                random_state=0).fit(X)
+    assert tsne.n_iter_ == 300
+
+
+def test_init_options(digits_small):
+    X, _ = digits_small
+    X = X[:200]
+    init = np.random.RandomState(0).randn(200, 2) * 1e-4
+    a = TSNE(init=init, max_iter=50, random_state=0).fit(X)
+    b = TSNE(init=init.copy(), max_iter=50, random_state=5).fit(X)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)  # the seed is not used
+    c = TSNE(init="random", max_iter=50, random_state=0).fit(X)
+    d = TSNE(init="random", max_iter=50, random_state=0).fit(X)
+    np.testing.assert_array_equal(c.embedding_, d.embedding_)
+    # PCA start: the first coordinate has standard deviation 1e-4
+    Y0 = T._pca_init(X, 2, np.random.RandomState(0))
+    assert np.std(Y0[:, 0]) == pytest.approx(1e-4)
+    # one feature, two components: the missing column is noise, not zeros
+    Y0 = T._pca_init(X[:, 30:31], 2, np.random.RandomState(0))
+    assert np.std(Y0[:, 1]) > 0
+
+
+def test_other_metrics_and_precomputed(digits_small):
+    X, y = digits_small
+    X, y = X[:300], y[:300]
+    for metric in ("cosine", "manhattan"):
+        tsne = TSNE(metric=metric, max_iter=300, random_state=0).fit(X)
+        pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
+        assert np.mean(pred == y) > 0.9
+    D = pairwise_distances(X)
+    tsne = TSNE(metric="precomputed", init="random", max_iter=300, random_state=0).fit(D)
+    pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
+    assert np.mean(pred == y) > 0.9
+    assert tsne.transform(D[:5]).shape == (5, 2)
+    with pytest.raises(ValueError, match="distances to the 300 training points"):
+        tsne.transform(D[:5, :10])
+    tsne = TSNE(metric="minkowski", metric_params={"p": 3}, max_iter=100).fit(X)
+    assert np.all(np.isfinite(tsne.embedding_))
+
+
+# ---------------------------------------------------------------------------------------
+# transform
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    idx = np.random.RandomState(0).permutation(len(X))
+    tr, te = idx[:1200], idx[1200:1500]
+    tsne = TSNE(random_state=0, max_iter=750).fit(X[tr])
+    return tsne, X[tr], y[tr], X[te], y[te]
+
+
+def test_transform_puts_training_points_near_their_fitted_positions(digits_split):
+    tsne, X, _, _, _ = digits_split
+    E = tsne.embedding_
+    Y = tsne.transform(X[:300])
+    shift = np.linalg.norm(Y - E[:300], axis=1)
+    # typical distance between a point and its nearest neighbour in the map
+    D = pairwise_distances(E[:300], E)
+    D[np.arange(300), np.arange(300)] = np.inf
+    nn = D.min(1)
+    assert np.median(shift) < 2 * np.median(nn)
+    assert np.median(shift) < 0.01 * np.ptp(E)
+
+
+def test_transform_puts_new_digits_near_their_class(digits_split):
+    tsne, X, y, X_new, y_new = digits_split
+    Y_new = tsne.transform(X_new)
+    map_acc = KNeighborsClassifier(5).fit(tsne.embedding_, y).score(Y_new, y_new)
+    input_acc = KNeighborsClassifier(5).fit(X, y).score(X_new, y_new)
+    assert map_acc >= input_acc - 0.02 and map_acc > 0.95
+    # no optimisation: the start (weighted mean of the neighbours) is worse or as good
+    start = TSNE(**{**tsne.get_params(), "transform_max_iter": 0})
+    start.__dict__.update({k: v for k, v in vars(tsne).items() if k.endswith("_")})
+    assert start.transform(X_new).shape == Y_new.shape
+
+
+def test_transform_points_do_not_interact(digits_split):
+    tsne, _, _, X_new, _ = digits_split
+    full = tsne.transform(X_new[:40])
+    np.testing.assert_allclose(tsne.transform(X_new[10:20]), full[10:20], rtol=1e-9,
+                               atol=1e-9)
+    assert tsne.transform(X_new[:0]).shape == (0, 2)
+
+
+def test_transform_in_a_pipeline(digits_split):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    _, X, y, X_new, y_new = digits_split
+    pipe = make_pipeline(StandardScaler(), TSNE(max_iter=300, random_state=0),
+                         KNeighborsClassifier(5)).fit(X[:500], y[:500])
+    assert pipe.score(X_new, y_new) > 0.85
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params,err,msg", [
+    (dict(perplexity=0), ValueError, "perplexity must be in"),
+    (dict(perplexity="5"), TypeError, "perplexity must be"),
+    (dict(early_exaggeration=0.5), ValueError, "early_exaggeration must be in"),
+    (dict(learning_rate="fast"), ValueError, "learning_rate must be one of"),
+    (dict(learning_rate=0), ValueError, "learning_rate must be in"),
+    (dict(max_iter=0), ValueError, "max_iter must be in"),
+    (dict(method="bh"), ValueError, "method must be one of"),
+    (dict(angle=1.5), ValueError, "angle must be in"),
+    (dict(metric="mahalanobis"), ValueError, "metric must be one of"),
+    (dict(metric_params={"w": 1}), ValueError, "metric_params accepts only 'p'"),
+    (dict(init="spectral"), ValueError, "init must be one of"),
+    (dict(n_components=4, method="barnes_hut"), ValueError, "n_components <= 3"),
+    (dict(n_components=3, method="fft"), ValueError, "n_components <= 2"),
+    (dict(metric="precomputed"), ValueError, 'init="pca" cannot be used'),
+    (dict(init=np.zeros((5, 2))), ValueError, "init array must have shape"),
+    (dict(n_jobs=0), ValueError, "n_jobs must not be 0"),
+])
+def test_bad_parameters_raise_clear_errors(params, err, msg):
+    X = np.random.RandomState(0).randn(30, 4)
+    with pytest.raises(err, match=re.escape(msg)):
+        TSNE(**params).fit(X)
+
+
+def test_bad_precomputed_input():
+    with pytest.raises(ValueError, match="square distance matrix"):
+        TSNE(metric="precomputed", init="random").fit(np.ones((5, 4)))
+    D = pairwise_distances(np.random.RandomState(0).randn(20, 3))
+    D[0, 1] = -1
+    with pytest.raises(ValueError, match="non-negative"):
+        TSNE(metric="precomputed", init="random").fit(D)
+
+
+def test_verbose_reports_progress(capsys):
+    X, _ = make_blobs(100, 4, random_state=0)
+    TSNE(verbose=1, max_iter=100, perplexity=10, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "[t-SNE] iteration 100: KL divergence" in out and "affinities" in out
