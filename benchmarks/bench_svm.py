@@ -70,8 +70,8 @@ def cases(quick):
     yield Case(f"SVC rbf fit {n}x20, 5 classes (one-vs-one)",
                _classification(n, n // 4, 20, n_classes=5),
                _fit(svm.SVC), _fit(sk_svm.SVC), _accuracy, "test accuracy %", repeats=3)
-    n = 1000 if quick else 8000
-    yield Case(f"SVR rbf fit {n}x10", _regression(n, n // 4, 10),
+    n = 1000 if quick else 4000
+    yield Case(f"SVR rbf fit {n}x10, C=10", _regression(n, n // 4, 10),
                _fit(lambda: svm.SVR(C=10.0)), _fit(lambda: sk_svm.SVR(C=10.0)), _r2,
                "test R^2", repeats=3)
     n = 5000 if quick else 100000

@@ -60,3 +60,23 @@ html_theme_options = {
     "description": "scikit-learn-compatible machine learning with Cython kernels "
     "and PyTorch models",
 }
+
+# -- Docstrings inherited from scikit-learn -----------------------------------------------
+# Methods such as ``score`` come from sklearn's mixins, and their docstrings point at
+# sklearn's own user-guide labels (:ref:`accuracy <accuracy_score>`), which do not exist
+# here. Keep the link text, drop the link, for docstrings of objects defined in sklearn.
+import re  # noqa: E402
+
+_REF_WITH_TEXT = re.compile(r":ref:`([^`<]+?)\s*<[^`>]+>`")
+_REF_BARE = re.compile(r":ref:`([^`<]+)`")
+
+
+def _unlink_sklearn_refs(app, what, name, obj, options, lines):
+    if not getattr(obj, "__module__", "").startswith("sklearn"):
+        return
+    for i, line in enumerate(lines):
+        lines[i] = _REF_BARE.sub(r"\1", _REF_WITH_TEXT.sub(r"\1", line))
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _unlink_sklearn_refs)

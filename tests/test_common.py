@@ -30,7 +30,7 @@ from skml.utils._test_common import (
 
 ESTIMATORS = [est for _, cls in all_estimators() for est in construct_instances(cls)]
 OUTPUT_METHODS = ("predict", "predict_proba", "decision_function", "transform",
-                  "score_samples")
+                  "score_samples", "kneighbors")
 
 
 def _id(est):

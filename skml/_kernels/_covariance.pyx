@@ -2,15 +2,16 @@
 """Column sums and the centred Gram matrix ``(X - m).T @ (X - m)`` of a tall matrix.
 
 Private and dumb: the Python layer (``skml.decomposition._pca``) validates X (C-contiguous
-float32/float64) and limits BLAS to one thread around these calls. Each OpenMP thread
-takes blocks of rows, subtracts the mean into its own float64 buffer (float32 input is
-widened there, so the Gram matrix is always accumulated in double) and adds the block's
-Gram matrix into its own accumulator with one ``dsyrk``; the caller sums the per-thread
-accumulators. Centring each block exactly, rather than forming ``X.T @ X - n m m.T``,
+float32/float64) and limits BLAS to one thread around these calls. The rows are split
+into a fixed number of contiguous groups (chosen from the data's shape, never from the
+thread count), each with its own accumulator; OpenMP threads take whole groups. Within a
+group, blocks of rows are centred into the thread's float64 buffer (float32 input is
+widened there, so the Gram matrix is always accumulated in double) and added with one
+``dsyrk``; the caller sums the groups in order. Centring each block exactly, rather than forming ``X.T @ X - n m m.T``,
 keeps the small eigenvalues of the covariance accurate.
 """
 from cython cimport floating
-from cython.parallel cimport prange, parallel, threadid
+from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dsyrk
 
@@ -19,51 +20,53 @@ cimport numpy as cnp
 cnp.import_array()
 
 
-def column_sums(const floating[:, ::1] X, double[:, ::1] partial, Py_ssize_t chunk,
+def column_sums(const floating[:, ::1] X, double[:, ::1] partial, Py_ssize_t group_rows,
                 int n_threads):
-    """partial[t, :] = sum of the rows of X that thread t handled (blocks of ``chunk``)."""
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
-    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, f, i1
-    cdef int t
+    """partial[g, :] = sum of rows ``[g * group_rows, (g + 1) * group_rows)`` of X."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_groups = partial.shape[0]
+    cdef Py_ssize_t g, i, f, i1
     cdef double* acc
-    for c in prange(n_chunks, nogil=True, schedule="static", num_threads=n_threads):
-        t = threadid()
-        acc = &partial[t, 0]
-        i1 = (c + 1) * chunk
+    for g in prange(n_groups, nogil=True, schedule="static", num_threads=n_threads):
+        acc = &partial[g, 0]
+        i1 = (g + 1) * group_rows
         if i1 > n:
             i1 = n
-        for i in range(c * chunk, i1):
+        for i in range(g * group_rows, i1):
             for f in range(d):
                 acc[f] += X[i, f]
 
 
 def centred_gram(const floating[:, ::1] X, const double[::1] mean, double[:, :, ::1] partial,
-                 Py_ssize_t chunk, int n_threads):
-    """partial[t] += upper triangle (column-major view) of thread t's share of
-    ``(X - mean).T @ (X - mean)``. Only one triangle is written: the caller mirrors it."""
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
-    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, f, i0, i1
+                 Py_ssize_t group_rows, Py_ssize_t chunk, int n_threads):
+    """partial[g] += one triangle (the upper one in column-major order) of
+    ``(X_g - mean).T @ (X_g - mean)`` for the rows ``X_g`` of group g, ``chunk`` rows at
+    a time. The caller mirrors the triangle and sums the groups in a fixed order, so the
+    result does not depend on the number of threads."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_groups = partial.shape[0]
+    cdef Py_ssize_t g, i, f, i0, i1, end
     cdef double* buf
     cdef double* acc
-    cdef int t, nd = <int> d, k
+    cdef int nd = <int> d, k
     cdef char uplo = b'U'
     cdef char trans = b'N'
     cdef double one = 1.0
     with nogil, parallel(num_threads=n_threads):
         buf = <double*> malloc(chunk * d * sizeof(double))
-        for c in prange(n_chunks, schedule="static"):
-            t = threadid()
-            acc = &partial[t, 0, 0]
-            i0 = c * chunk
-            i1 = i0 + chunk
-            if i1 > n:
-                i1 = n
-            for i in range(i0, i1):
-                for f in range(d):
-                    buf[(i - i0) * d + f] = <double> X[i, f] - mean[f]
-            # Row-major (k x d) block = column-major (d x k) matrix A; C += A @ A.T.
-            k = <int> (i1 - i0)
-            dsyrk(&uplo, &trans, &nd, &k, &one, buf, &nd, &one, acc, &nd)
+        for g in prange(n_groups, schedule="dynamic"):
+            acc = &partial[g, 0, 0]
+            i0 = g * group_rows
+            end = i0 + group_rows
+            if end > n:
+                end = n
+            while i0 < end:
+                i1 = i0 + chunk
+                if i1 > end:
+                    i1 = end
+                for i in range(i0, i1):
+                    for f in range(d):
+                        buf[(i - i0) * d + f] = <double> X[i, f] - mean[f]
+                # Row-major (k x d) block = column-major (d x k) matrix A; C += A @ A.T.
+                k = <int> (i1 - i0)
+                dsyrk(&uplo, &trans, &nd, &k, &one, buf, &nd, &one, acc, &nd)
+                i0 = i1
         free(buf)

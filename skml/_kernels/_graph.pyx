@@ -19,60 +19,58 @@ cnp.import_array()
 ctypedef cnp.intp_t intp_t
 
 
-cdef inline void _push(double* keys, intp_t* nodes, Py_ssize_t* size, double key,
-                       intp_t node) noexcept nogil:
+ctypedef struct Entry:
+    double key
+    intp_t node
+
+
+cdef inline void _push(Entry* heap, Py_ssize_t* size, double key, intp_t node) noexcept nogil:
     cdef Py_ssize_t i = size[0], parent
     size[0] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
-        if keys[parent] <= key:
+        if heap[parent].key <= key:
             break
-        keys[i] = keys[parent]
-        nodes[i] = nodes[parent]
+        heap[i] = heap[parent]
         i = parent
-    keys[i] = key
-    nodes[i] = node
+    heap[i].key = key
+    heap[i].node = node
 
 
-cdef inline void _pop(double* keys, intp_t* nodes, Py_ssize_t* size) noexcept nogil:
+cdef inline void _pop(Entry* heap, Py_ssize_t* size) noexcept nogil:
     """Drop the root (the caller has read it) and restore the heap."""
     cdef Py_ssize_t n = size[0] - 1, i = 0, child
-    cdef double key
-    cdef intp_t node
+    cdef Entry last
     size[0] = n
     if n == 0:
         return
-    key = keys[n]
-    node = nodes[n]
+    last = heap[n]
     while True:
         child = 2 * i + 1
         if child >= n:
             break
-        if child + 1 < n and keys[child + 1] < keys[child]:
+        if child + 1 < n and heap[child + 1].key < heap[child].key:
             child = child + 1
-        if keys[child] >= key:
+        if heap[child].key >= last.key:
             break
-        keys[i] = keys[child]
-        nodes[i] = nodes[child]
+        heap[i] = heap[child]
         i = child
-    keys[i] = key
-    nodes[i] = node
+    heap[i] = last
 
 
 cdef void _dijkstra_one(const intp_t* indptr, const intp_t* indices, const double* weights,
-                        Py_ssize_t n, intp_t source, double* dist, double* keys,
-                        intp_t* nodes) noexcept nogil:
+                        Py_ssize_t n, intp_t source, double* dist, Entry* heap) noexcept nogil:
     cdef Py_ssize_t i, e, size = 0
     cdef intp_t u, v
     cdef double d, nd
     for i in range(n):
         dist[i] = INFINITY
     dist[source] = 0.0
-    _push(keys, nodes, &size, 0.0, source)
+    _push(heap, &size, 0.0, source)
     while size > 0:
-        d = keys[0]
-        u = nodes[0]
-        _pop(keys, nodes, &size)
+        d = heap[0].key
+        u = heap[0].node
+        _pop(heap, &size)
         if d > dist[u]:
             continue  # stale entry: u was settled through a shorter path
         for e in range(indptr[u], indptr[u + 1]):
@@ -80,7 +78,7 @@ cdef void _dijkstra_one(const intp_t* indptr, const intp_t* indices, const doubl
             nd = d + weights[e]
             if nd < dist[v]:
                 dist[v] = nd
-                _push(keys, nodes, &size, nd, v)
+                _push(heap, &size, nd, v)
 
 
 def dijkstra_rows(const intp_t[::1] indptr, const intp_t[::1] indices,
@@ -95,15 +93,12 @@ def dijkstra_rows(const intp_t[::1] indptr, const intp_t[::1] indices,
     cdef Py_ssize_t n_src = sources.shape[0]
     cdef Py_ssize_t cap = indices.shape[0] + 1
     cdef Py_ssize_t s
-    cdef double* keys
-    cdef intp_t* nodes
+    cdef Entry* heap
     if n_src == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        keys = <double*> malloc(cap * sizeof(double))
-        nodes = <intp_t*> malloc(cap * sizeof(intp_t))
+        heap = <Entry*> malloc(cap * sizeof(Entry))
         for s in prange(n_src, schedule="dynamic", chunksize=4):
             _dijkstra_one(&indptr[0], &indices[0], &weights[0], n, sources[s], &out[s, 0],
-                          keys, nodes)
-        free(keys)
-        free(nodes)
+                          heap)
+        free(heap)

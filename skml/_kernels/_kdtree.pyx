@@ -30,6 +30,10 @@ from cython.parallel cimport prange
 from libc.math cimport sqrt, fabs, pow, INFINITY
 
 cimport numpy as cnp
+from skml._kernels._heap cimport (
+    heap_sift_down as _sift_down, heap_sort as _heap_sort,
+    sort_pairs as _sort_pairs, insertion_sort_pairs as _insertion_sort,
+)
 
 cnp.import_array()
 
@@ -281,74 +285,6 @@ cdef inline double _finalize(double s, int metric, double p) noexcept nogil:
     if metric == MINKOWSKI:
         return pow(s, 1.0 / p)
     return s
-
-
-# ---------------------------------------------------------------------------------------
-# (distance, index) heaps and sorting
-# ---------------------------------------------------------------------------------------
-
-cdef inline bint _after(double d1, intp_t i1, double d2, intp_t i2) noexcept nogil:
-    """(d1, i1) sorts after (d2, i2): ties in distance go to the smaller index."""
-    return d1 > d2 or (d1 == d2 and i1 > i2)
-
-
-cdef inline void _sift_down(double* hd, intp_t* hi, Py_ssize_t n, Py_ssize_t pos,
-                            double v, intp_t j) noexcept nogil:
-    """Put (v, j) at ``pos`` of the max-heap hd/hi of size n and sift it down."""
-    cdef Py_ssize_t child
-    while True:
-        child = 2 * pos + 1
-        if child >= n:
-            break
-        if child + 1 < n and _after(hd[child + 1], hi[child + 1], hd[child], hi[child]):
-            child = child + 1
-        if _after(hd[child], hi[child], v, j):
-            hd[pos] = hd[child]
-            hi[pos] = hi[child]
-            pos = child
-        else:
-            break
-    hd[pos] = v
-    hi[pos] = j
-
-
-cdef void _heap_sort(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
-    """Sort a max-heap into ascending (distance, index) order, in place."""
-    cdef Py_ssize_t last
-    cdef double v
-    cdef intp_t j
-    for last in range(n - 1, 0, -1):
-        v = hd[last]
-        j = hi[last]
-        hd[last] = hd[0]
-        hi[last] = hi[0]
-        _sift_down(hd, hi, last, 0, v, j)
-
-
-cdef void _sort_pairs(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
-    """Heapsort n (distance, index) pairs into ascending order."""
-    cdef Py_ssize_t pos
-    for pos in range(n // 2 - 1, -1, -1):
-        _sift_down(hd, hi, n, pos, hd[pos], hi[pos])
-    _heap_sort(hd, hi, n)
-
-
-cdef void _insertion_sort(double* hd, intp_t* hi, Py_ssize_t n) noexcept nogil:
-    """Restore (distance, index) order after the root is taken: only values that the root
-    rounded to the same number can be out of index order, so this is ~O(n)."""
-    cdef Py_ssize_t a, b
-    cdef double v
-    cdef intp_t j
-    for a in range(1, n):
-        v = hd[a]
-        j = hi[a]
-        b = a - 1
-        while b >= 0 and _after(hd[b], hi[b], v, j):
-            hd[b + 1] = hd[b]
-            hi[b + 1] = hi[b]
-            b = b - 1
-        hd[b + 1] = v
-        hi[b + 1] = j
 
 
 # ---------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ whatever the number of threads.
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 import numpy as np
@@ -48,7 +49,8 @@ cdef extern from *:
        paths give the same labels.
 
        skml_accumulate: for each row r < m of a chunk, sums[lab[r]] += w[r] * x[r] and
-       wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path). */
+       wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path); w NULL
+       means unit weights (the same sums, without the multiplications). */
     #include <math.h>
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #define SKML_X86_DISPATCH 1
@@ -154,9 +156,14 @@ cdef extern from *:
             for (r = 0; r < m; r++) {                                             \\
                 const T* x = X + (size_t)r * d;                                   \\
                 double* s = sums + (size_t)lab[r] * d;                            \\
-                double wr = (double)w[r];                                         \\
-                wsum[lab[r]] += wr;                                               \\
-                for (f = 0; f < d; f++) s[f] += wr * (double)x[f];                \\
+                if (w) {                                                          \\
+                    double wr = (double)w[r];                                     \\
+                    wsum[lab[r]] += wr;                                           \\
+                    for (f = 0; f < d; f++) s[f] += wr * (double)x[f];            \\
+                } else {                                                          \\
+                    wsum[lab[r]] += 1.0;                                          \\
+                    for (f = 0; f < d; f++) s[f] += (double)x[f];                 \\
+                }                                                                 \\
             }                                                                     \\
         }
 
@@ -260,7 +267,7 @@ cdef inline Py_ssize_t _assign_chunk(
         const floating[:, ::1] X, const floating[::1] sample_weight,
         const floating* centers, const floating* cc, Py_ssize_t k, int[::1] labels,
         Py_ssize_t i0, Py_ssize_t i1, floating* buf, int* lab_buf,
-        double* acc_sums, double* acc_weights, bint update) noexcept nogil:
+        double* acc_sums, double* acc_weights, bint update, bint unit) noexcept nogil:
     """Label rows i0:i1 and (if ``update``) add them to the accumulators.
 
     ``cc`` holds the centres' squared norms. ``buf`` (chunk x k values) receives
@@ -282,18 +289,18 @@ cdef inline Py_ssize_t _assign_chunk(
             labels[i0 + r] = lab_buf[r]
     if update:
         if floating is float:
-            skml_accumulate_f(&X[i0, 0], &sample_weight[i0], lab_buf, <int>m, <int>d,
-                              acc_sums, acc_weights)
+            skml_accumulate_f(&X[i0, 0], NULL if unit else &sample_weight[i0], lab_buf,
+                              <int>m, <int>d, acc_sums, acc_weights)
         else:
-            skml_accumulate_d(&X[i0, 0], &sample_weight[i0], lab_buf, <int>m, <int>d,
-                              acc_sums, acc_weights)
+            skml_accumulate_d(&X[i0, 0], NULL if unit else &sample_weight[i0], lab_buf,
+                              <int>m, <int>d, acc_sums, acc_weights)
     return changed
 
 
 def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                const floating[:, ::1] centers, int[::1] labels,
-               double[:, ::1] sums, double[::1] weights,
-               Py_ssize_t chunk, Py_ssize_t n_groups, int n_threads, bint update):
+               double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
+               Py_ssize_t chunk, int n_threads, bint update, bint unit_weights=False):
     """One Lloyd pass: label every row by its nearest centre; optionally accumulate.
 
     Parameters
@@ -303,10 +310,14 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
         -1, when there are none) and the new labels on exit.
     sums, weights : (k, d) and (k,) float64, out (only written when ``update``):
         ``sums[j] = sum of w_i x_i`` and ``weights[j] = sum of w_i`` over rows labelled j.
-    chunk : rows per GEMM block; n_groups : runs of chunks with their own accumulator;
-        both must not depend on the thread count.
+    workspace : (n_groups, k * d + k) float64 scratch, one accumulator per group (runs
+        of consecutive chunks); its first dimension is the group count. Any content;
+        unused (may be empty) unless ``update``.
+    chunk : rows per GEMM block. Neither it nor the group count may depend on the
+        thread count.
     n_threads : OpenMP threads (BLAS must be limited to one thread by the caller).
     update : accumulate (the M-step's input) or only label (predict).
+    unit_weights : every weight is 1 (the same sums, without the multiplications).
 
     Returns
     -------
@@ -316,7 +327,7 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     if n == 0:
         return 0
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t G = max(1, min(n_groups, n_chunks))
+    cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
     cdef Py_ssize_t stride = k * d + k
     cdef Py_ssize_t g, c, c0, c1, i0, i1, j, f, h, changed, total
     cdef double s
@@ -329,12 +340,12 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     # same summation), so that the distances match its own to the last bit
     cdef floating[::1] cc = np.einsum("ij,ij->i", np.asarray(centers), np.asarray(centers))
 
+    if update:
+        if G < 1 or workspace.shape[1] != stride:
+            raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
+        acc = &workspace[0, 0]
     if n_threads > G:
         n_threads = <int>G
-    if update:
-        acc = <double*>calloc(G * stride, sizeof(double))
-        if acc == NULL:
-            raise MemoryError()
 
     with nogil, parallel(num_threads=n_threads):
         buf = <floating*>malloc(chunk * k * sizeof(floating))
@@ -342,15 +353,17 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
         for g in prange(G, schedule="dynamic"):
             c0 = g * n_chunks // G
             c1 = (g + 1) * n_chunks // G
-            acc_g = acc + g * stride if update else NULL
+            acc_g = NULL
+            if update:
+                acc_g = acc + g * stride
+                memset(acc_g, 0, stride * sizeof(double))
             changed = 0
             for c in range(c0, c1):
                 i0 = c * chunk
                 i1 = min(i0 + chunk, n)
                 changed = changed + _assign_chunk(
                     X, sample_weight, &centers[0, 0], &cc[0], k, labels, i0, i1, buf,
-                    lab_buf,
-                    acc_g, acc_g + k * d if update else NULL, update)
+                    lab_buf, acc_g, acc_g + k * d if update else NULL, update, unit_weights)
             changed_per_group[g] = changed
         free(buf)
         free(lab_buf)
@@ -368,7 +381,6 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                 for h in range(G):
                     s = s + acc[h * stride + k * d + j]
                 weights[j] = s
-        free(acc)
 
     total = 0
     for g in range(G):

@@ -17,6 +17,7 @@ from libc.math cimport sqrt, fabs, pow, INFINITY
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cimport numpy as cnp
+from skml._kernels._heap cimport heap_sift_down, heap_sort, insertion_sort_pairs
 
 cnp.import_array()
 
@@ -141,62 +142,6 @@ def dense_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
                     out[i, i] = 0
 
 
-cdef inline bint _after(floating d1, intp_t i1, floating d2, intp_t i2) noexcept nogil:
-    """(d1, i1) sorts after (d2, i2): ties in distance go to the smaller index."""
-    return d1 > d2 or (d1 == d2 and i1 > i2)
-
-
-cdef inline void _heap_replace_root(floating* hd, intp_t* hi, Py_ssize_t k,
-                                    floating v, intp_t j) noexcept nogil:
-    """Max-heap of size k keyed by (distance, index): drop the root, insert (v, j)."""
-    cdef Py_ssize_t pos = 0, child
-    while True:
-        child = 2 * pos + 1
-        if child >= k:
-            break
-        if child + 1 < k and _after(hd[child + 1], hi[child + 1], hd[child], hi[child]):
-            child = child + 1
-        if _after(hd[child], hi[child], v, j):
-            hd[pos] = hd[child]
-            hi[pos] = hi[child]
-            pos = child
-        else:
-            break
-    hd[pos] = v
-    hi[pos] = j
-
-
-cdef inline void _heap_sort(floating* hd, intp_t* hi, Py_ssize_t k) noexcept nogil:
-    """In-place heapsort of a max-heap into ascending (distance, index) order."""
-    cdef Py_ssize_t last
-    cdef floating v
-    cdef intp_t j
-    for last in range(k - 1, 0, -1):
-        v = hd[last]
-        j = hi[last]
-        hd[last] = hd[0]
-        hi[last] = hi[0]
-        _heap_replace_root(hd, hi, last, v, j)
-
-
-cdef inline void _insertion_sort(floating* hd, intp_t* hi, Py_ssize_t k) noexcept nogil:
-    """Restore (distance, index) order after finalising; the row is nearly sorted already
-    (only values clipped to the same bound can be out of index order), so this is ~O(k)."""
-    cdef Py_ssize_t a, b
-    cdef floating v
-    cdef intp_t j
-    for a in range(1, k):
-        v = hd[a]
-        j = hi[a]
-        b = a - 1
-        while b >= 0 and _after(hd[b], hi[b], v, j):
-            hd[b + 1] = hd[b]
-            hi[b + 1] = hi[b]
-            b = b - 1
-        hd[b + 1] = v
-        hi[b + 1] = j
-
-
 cdef void _block_values(const floating[:, ::1] X, const floating[:, ::1] Y,
                         const floating[::1] YY, Py_ssize_t i0, Py_ssize_t i1,
                         Py_ssize_t j0, Py_ssize_t j1, int metric, double p, bint same,
@@ -276,13 +221,13 @@ def topk_reduction(const floating[:, ::1] X, const floating[:, ::1] Y,
                         v = buf[(i - i0) * cy + j]
                         # scanning j upwards, an equal value never beats the root
                         if v < hd[0]:
-                            _heap_replace_root(hd, hi, k, v, j0 + j)
+                            heap_sift_down(hd, hi, k, 0, v, j0 + j)
                 j0 = j1
             for i in range(i0, i1):
                 hd = &out_dist[i, 0]
                 hi = &out_ind[i, 0]
-                _heap_sort(hd, hi, k)
+                heap_sort(hd, hi, k)
                 xx = XX[i] if (metric == EUCLIDEAN or metric == SQEUCLIDEAN) else 0.0
                 for h in range(k):
                     hd[h] = <floating>_finalize(<double>hd[h], xx, metric, p)
-                _insertion_sort(hd, hi, k)
+                insertion_sort_pairs(hd, hi, k)

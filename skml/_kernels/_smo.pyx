@@ -1,5 +1,4 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# distutils: libraries = m
 """Support vector machines: kernel evaluation, the SMO solver and dual coordinate descent.
 
 Private and dumb: the Python layer (``skml.svm``) validates everything and hands over

@@ -51,6 +51,16 @@ def _blocking(n_samples, n_clusters, n_features, itemsize):
 _WORK_PER_THREAD = 2**20
 
 
+def _workspace(n_samples, n_clusters, n_features, itemsize):
+    """(chunk, workspace) for the Lloyd passes: the workspace holds one float64
+    accumulator (sums and weights of every centre) per group of chunks."""
+    chunk, n_groups = _blocking(n_samples, n_clusters, n_features, itemsize)
+    return chunk, np.empty((n_groups, n_clusters * (n_features + 1)), dtype=np.float64)
+
+
+_NO_WORKSPACE = np.empty((0, 0), dtype=np.float64)
+
+
 def _n_threads_for(n_samples, n_clusters, n_features):
     """All OpenMP threads (as sklearn's KMeans), but no more than there are chunks, nor
     than the work warrants (small data run on one thread). The results do not depend
@@ -264,7 +274,8 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
     """
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
-    chunk, n_groups = _blocking(n_samples, n_clusters, n_features, X.itemsize)
+    chunk, workspace = _workspace(n_samples, n_clusters, n_features, X.itemsize)
+    unit = bool(np.all(sample_weight == 1))
     centers = np.array(centers_init, dtype=X.dtype, order="C")
     labels = np.full(n_samples, -1, dtype=np.int32)
     sums = np.empty((n_clusters, n_features), dtype=np.float64)
@@ -273,7 +284,7 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
     with limit_blas_threads():
         for it in range(max_iter):
             changed = _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
-                                         chunk, n_groups, n_threads, True)
+                                         workspace, chunk, n_threads, True, unit)
             centers, shift = _new_centers(X, sample_weight, centers, labels, sums, weights,
                                           n_threads)
             if verbose:
@@ -286,7 +297,7 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
                 break
         if not strict:
             _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
-                               chunk, n_groups, n_threads, False)
+                               _NO_WORKSPACE, chunk, n_threads, False)
         inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
     return labels, inertia, centers, it + 1
 
@@ -294,12 +305,12 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
 def _labels_inertia(X, sample_weight, centers, n_threads, return_inertia=True):
     """Nearest-centre labels of X (and the inertia) for fixed centres."""
     n_samples = X.shape[0]
-    chunk, n_groups = _blocking(n_samples, centers.shape[0], X.shape[1], X.itemsize)
+    chunk, _ = _blocking(n_samples, centers.shape[0], X.shape[1], X.itemsize)
     labels = np.full(n_samples, -1, dtype=np.int32)
     with limit_blas_threads():
-        _kmeans.lloyd_pass(X, sample_weight, centers, labels,
-                           np.empty((0, 0), dtype=np.float64), np.empty(0, dtype=np.float64),
-                           chunk, n_groups, n_threads, False)
+        _kmeans.lloyd_pass(X, sample_weight, centers, labels, _NO_WORKSPACE,
+                           np.empty(0, dtype=np.float64), _NO_WORKSPACE, chunk, n_threads,
+                           False)
         if not return_inertia:
             return labels
         inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
@@ -471,8 +482,8 @@ class KMeans(_BaseKMeans):
     the (weighted) mean of its samples. The pass over the data is a Cython kernel:
     chunked GEMM distances, a fused argmin and per-group sums merged in a fixed order,
     parallel over chunks with OpenMP. It uses every OpenMP thread (like sklearn's KMeans,
-    there is no ``n_jobs``; set ``OMP_NUM_THREADS`` or use threadpoolctl to limit it), and
-    the result is the same for any number of threads.
+    there is no ``n_jobs``; set ``OMP_NUM_THREADS`` or use threadpoolctl to limit it;
+    small data run on fewer), and the result is the same for any number of threads.
 
     Parameters
     ----------
@@ -754,13 +765,13 @@ class MiniBatchKMeans(_BaseKMeans):
         squared centre shift)."""
         n, d = X.shape
         k = centers.shape[0]
-        chunk, n_groups = _blocking(n, k, d, X.itemsize)
+        chunk, workspace = _workspace(n, k, d, X.itemsize)
         labels = np.full(n, -1, dtype=np.int32)
         sums = np.empty((k, d), dtype=np.float64)
         weights = np.empty(k, dtype=np.float64)
         with limit_blas_threads():
-            _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
-                               chunk, n_groups, n_threads, True)
+            _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights, workspace,
+                               chunk, n_threads, True)
             inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
         counts = self._counts
         new = centers.astype(np.float64)

@@ -21,26 +21,28 @@ def centred_covariance(X, n_jobs=None):
     """Mean and covariance (``ddof=1``, float64) of the rows of a C-contiguous X.
 
     Two passes of the OpenMP kernel ``skml._kernels._covariance``: column sums, then the
-    Gram matrix of the exactly centred rows, a block at a time (one ``dsyrk`` per block
-    and thread). X is never copied. A NaN or infinity shows in the column sums; X is then
-    checked element-wise for the error message.
+    Gram matrix of the exactly centred rows, a block at a time (one ``dsyrk`` per block).
+    X is never copied. The rows are split into a number of groups that depends only on
+    X's shape, and the groups' sums are added in order, so the result is the same for
+    every ``n_jobs``. A NaN or infinity shows in the column sums; X is then checked
+    element-wise for the error message.
     """
     n, p = X.shape
-    n_threads = effective_n_threads(n_jobs)
     chunk = int(min(n, max(256, 2**17 // p)))
-    n_chunks = -(-n // chunk)
-    # each thread holds a p x p accumulator: keep them under ~64 MiB together
-    n_threads = max(1, min(n_threads, n_chunks, 2**23 // (p * p)))
-    sums = np.zeros((n_threads, p))
-    _covariance.column_sums(X, sums, chunk, n_threads)
+    # one p x p accumulator per group: up to 32 groups, together under ~64 MiB
+    n_groups = int(max(1, min(32, 2**23 // (p * p), -(-n // chunk))))
+    group_rows = -(-n // n_groups)
+    n_threads = min(effective_n_threads(n_jobs), n_groups)
+    sums = np.zeros((n_groups, p))
+    _covariance.column_sums(X, sums, group_rows, n_threads)
     total = sums.sum(axis=0)
     if not np.all(np.isfinite(total)):
         assert_all_finite(X, input_name="X")
     mean = total / n
-    partial = np.zeros((n_threads, p, p))
+    partial = np.zeros((n_groups, p, p))
     with limit_blas_threads():
-        _covariance.centred_gram(X, mean, partial, chunk, n_threads)
-    C = partial.sum(axis=0) if n_threads > 1 else partial[0]
+        _covariance.centred_gram(X, mean, partial, group_rows, chunk, n_threads)
+    C = partial.sum(axis=0)
     # dsyrk filled the upper triangle in column-major order: the lower one here
     C = np.tril(C) + np.tril(C, -1).T
     C /= max(n - 1, 1)
@@ -99,7 +101,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Seeds ``"randomized"`` and ``"arpack"``.
     n_jobs : int, default=None
         Threads of the covariance kernel (``None``: all cores). Results do not depend on
-        it beyond the last bits of the accumulated covariance.
+        it.
 
     Attributes
     ----------

@@ -383,7 +383,7 @@ class Laplace(_Stationary):
 
 
 class Linear(Kernel):
-    """Dot-product kernel ``k(x, y) = sigma_0^2 + x . y`` (Remark 2.16; scikit-learn's
+    """Dot-product kernel ``k(x, y) = sigma_0^2 + <x, y>`` (Remark 2.16; scikit-learn's
     ``DotProduct``).
 
     Non-stationary (Remark 2.19). ``sigma_0 = 0`` gives the notes' ``x^T y`` exactly; then

@@ -350,6 +350,8 @@ class MDS(TransformerMixin, BaseEstimator):
         X, delta = self._dissimilarities(X, reset=True)
         n = delta.shape[0]
         k = self.n_components
+        if k > n:
+            raise ValueError(f"n_components={k} must be at most n_samples={n}.")
         if hasattr(self.init, "__array__"):
             init = np.asarray(self.init, dtype=np.float64)
             if init.shape != (n, k):

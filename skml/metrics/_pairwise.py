@@ -36,6 +36,7 @@ PAIRWISE_METRICS = tuple(sorted(_METRIC_CODES))
 _DENSE_CHUNK = 128
 _REDUCTION_CHUNK_X = 256
 _REDUCTION_CHUNK_Y = 512
+_NORM_ELEMENTS_PER_THREAD = 2**16
 
 
 def _check_pair(X, Y, *, allow_empty_y=True):
@@ -85,6 +86,8 @@ def _metric_code(metric, p):
 
 def _prepare(X, Y, code, same, n_threads):
     """Norms for the GEMM metrics (unit rows for cosine); empty arrays otherwise."""
+    # a norm pass is cheap: only large inputs are worth waking more threads for
+    n_threads = max(1, min(n_threads, X.size // _NORM_ELEMENTS_PER_THREAD))
     empty = np.empty(0, dtype=X.dtype)
     if code in (_EUCLIDEAN, _SQEUCLIDEAN):
         XX = np.empty(X.shape[0], dtype=X.dtype)

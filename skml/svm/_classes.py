@@ -249,9 +249,11 @@ class SVC(ClassifierMixin, _BaseSVM):
         for i, j in pairs:
             index = np.concatenate([members[i], members[j]])
             ys = np.r_[np.ones(members[i].size), -np.ones(members[j].size)]
-            if index.size == 0:
-                coefs.append(np.zeros(0))
-                rhos.append(0.0)
+            if members[i].size == 0 or members[j].size == 0:
+                # a class whose samples all have zero weight: nothing to separate; the
+                # pair's decision is the constant +1 or -1 towards the present class
+                coefs.append(np.zeros(index.size))
+                rhos.append(-1.0 if members[i].size else (1.0 if members[j].size else 0.0))
                 n_iter.append(0)
                 continue
             res = self._smo(data, code, index, ys, -np.ones(index.size), C_all[index])
@@ -270,7 +272,6 @@ class SVC(ClassifierMixin, _BaseSVM):
         sv_by_class = [m[is_sv[m]] for m in members]
         support = np.concatenate(sv_by_class).astype(np.int32)
         n_support = np.array([s.size for s in sv_by_class], dtype=np.int32)
-        start = np.r_[0, np.cumsum(n_support)]
         position = np.full(X.shape[0], -1, dtype=np.intp)
         position[support] = np.arange(support.size)
         dual = np.zeros((n_classes - 1, support.size))
@@ -281,7 +282,6 @@ class SVC(ClassifierMixin, _BaseSVM):
             nz_j = coef[ni:] != 0
             dual[j - 1, position[index[:ni][nz_i]]] = coef[:ni][nz_i]
             dual[i, position[index[ni:][nz_j]]] = coef[ni:][nz_j]
-        del start
 
         self.support_ = support
         self.n_support_ = n_support

@@ -83,6 +83,22 @@ def test_empty_cluster_is_relocated_as_in_sklearn():
     assert abs(ours.inertia_ - theirs.inertia_) <= 1e-9 * theirs.inertia_
 
 
+def test_relocation_never_empties_the_donor_cluster():
+    from skml.cluster._kmeans import _relocate_empty_clusters
+
+    # cluster 0 = {x0, x1}, cluster 1 = {x2} far from its (old) centre, cluster 2 empty
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    w = np.ones(3)
+    centers = np.array([[0.5, 0.0], [0.0, 5.0], [100.0, 100.0]])
+    labels = np.array([0, 0, 1], dtype=np.int32)
+    sums = np.array([[1.0, 0.0], [10.0, 0.0], [0.0, 0.0]])
+    weights = np.array([2.0, 1.0, 0.0])
+    _relocate_empty_clusters(X, w, centers, labels, sums, weights, 1)
+    # x2 is farthest but alone in cluster 1: the next farthest (x0, tie with x1 -> index 0)
+    np.testing.assert_array_equal(weights, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(sums, [[1.0, 0.0], [10.0, 0.0], [0.0, 0.0]])
+
+
 def test_fitted_attributes_and_methods_agree():
     X, _ = make_blobs(n_samples=400, n_features=3, centers=4, random_state=2)
     km = KMeans(4, random_state=0).fit(X)
@@ -215,7 +231,7 @@ def test_copy_x_false_restores_the_data():
 def test_results_do_not_depend_on_the_openmp_thread_count():
     from threadpoolctl import threadpool_limits
 
-    X = np.random.RandomState(0).rand(30_000, 5)
+    X = np.random.RandomState(0).rand(60_000, 10)  # enough work for 4 threads
     init = X[:8]
     fits = []
     for n in (1, 2, 4):

@@ -1,7 +1,7 @@
 """The Lloyd kernel (skml._kernels._kmeans) against a plain NumPy reference."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from skml._kernels import _kmeans
@@ -20,12 +20,14 @@ def tolerance(dtype, X, C):
     return (1e-5 if dtype == np.float32 else 1e-12) * scale
 
 
-def run_pass(X, w, C, labels, *, chunk=256, n_groups=128, n_threads=2, update=True):
+def run_pass(X, w, C, labels, *, chunk=256, n_groups=128, n_threads=2, update=True,
+             unit=False):
     k, d = C.shape
     sums = np.full((k, d), np.nan)
     weights = np.full(k, np.nan)
-    changed = _kmeans.lloyd_pass(X, w, C, labels, sums, weights, chunk, n_groups,
-                                 n_threads, update)
+    workspace = np.full((n_groups, k * (d + 1)), np.nan)  # the kernel clears what it uses
+    changed = _kmeans.lloyd_pass(X, w, C, labels, sums, weights, workspace, chunk,
+                                 n_threads, update, unit)
     return changed, sums, weights
 
 
@@ -44,6 +46,9 @@ cases = st.tuples(
 
 @settings(max_examples=80, deadline=None)
 @given(cases)
+@example((300, 4, 1, np.float64, "random", False, True, 64, 0))  # k = 1
+@example((37, 3, 37, np.float32, "with_zeros", True, False, 256, 1))  # k = n
+@example((513, 2, 40, np.float32, "ones", True, True, 256, 2))  # chunk boundary + 1
 def test_lloyd_pass_matches_numpy_reference(spec):
     n, d, k, dtype, weights_kind, dup, readonly, chunk, seed = spec
     rng = np.random.RandomState(seed)
@@ -87,6 +92,11 @@ def test_lloyd_pass_matches_numpy_reference(spec):
     _, s2, w2 = run_pass(X, w, C, only, chunk=chunk, update=False)
     np.testing.assert_array_equal(only, labels)
     assert np.isnan(s2).all() and np.isnan(w2).all()
+    # unit weights: the same sums, bit for bit, without the multiplications
+    if weights_kind == "ones":
+        again = np.full(n, -1, dtype=np.int32)
+        _, s3, w3 = run_pass(X, w, C, again, chunk=chunk, unit=True)
+        assert s3.tobytes() == sums.tobytes() and w3.tobytes() == weights.tobytes()
 
     inertia = _kmeans.inertia(X, w, C, labels, chunk, 2)
     np.testing.assert_allclose(inertia, (w64 * chosen).sum(), rtol=1e-10, atol=1e-10)
@@ -145,5 +155,5 @@ def test_empty_input_is_a_no_op():
     X = np.empty((0, 3))
     labels = np.empty(0, dtype=np.int32)
     assert _kmeans.lloyd_pass(X, np.empty(0), np.ones((2, 3)), labels, np.zeros((2, 3)),
-                              np.zeros(2), 256, 128, 2, True) == 0
+                              np.zeros(2), np.zeros((4, 8)), 256, 2, True) == 0
     assert _kmeans.inertia(X, np.empty(0), np.ones((2, 3)), labels, 256, 2) == 0.0

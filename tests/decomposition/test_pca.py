@@ -146,3 +146,13 @@ def test_parameter_errors():
         PCA(svd_solver="magic").fit(X)
     with pytest.raises(ValueError, match="n_components must be an int"):
         PCA(n_components=1.5).fit(X)
+
+
+def test_covariance_and_pca_do_not_depend_on_n_jobs():
+    X = np.random.RandomState(4).randn(20000, 30)
+    C1 = centred_covariance(X, 1)[1]
+    for n_jobs in (2, 3, 8):
+        np.testing.assert_array_equal(centred_covariance(X, n_jobs)[1], C1)
+    a = PCA(5, n_jobs=1).fit(X).components_
+    b = PCA(5, n_jobs=4).fit(X).components_
+    np.testing.assert_array_equal(a, b)

@@ -300,6 +300,17 @@ def test_non_psd_precomputed_kernel_fits_with_a_warning_and_a_kkt_point():
         SVC(kernel="precomputed").fit(X @ X.T, y)  # PSD: no warning
 
 
+def test_a_class_with_only_zero_weights_is_never_predicted():
+    X, y = DATA["iris"]
+    sw = np.where(y == 2, 0.0, 1.0)
+    clf = SVC().fit(X, y, sample_weight=sw)
+    ref = SVC().fit(X[y < 2], y[y < 2])
+    dec = clf.decision_function(X)
+    assert np.all(np.isfinite(dec)) and clf.n_support_[2] == 0
+    assert not np.any(clf.predict(X) == 2)
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+
+
 def test_negative_or_all_zero_sample_weights_are_errors():
     X, y = DATA["iris"]
     with pytest.raises(ValueError, match="non-negative"):
