@@ -113,15 +113,16 @@ def _guttman_ratio(disparities, distances):
 
 def _smacof_single(delta, *, nonmetric, n_components, init, max_iter, eps, random_state,
                    n_threads):
-    """One SMACOF run. Returns ``X, stress, n_iter, monotone_map`` where the last entry
-    (non-metric only) maps dissimilarities to the final disparities."""
+    """One SMACOF run. Returns ``X, stress, n_iter, monotone`` where ``monotone``
+    (non-metric only, else None) is the ``(x, y)`` table of the final monotone map from
+    dissimilarities to disparities."""
     n = delta.shape[0]
     if init is None:
         X = check_random_state(random_state).uniform(size=(n, n_components))
     else:
         X = np.array(init, dtype=np.float64)
-    upper = np.triu(np.ones((n, n), dtype=bool), 1)
-    mask = upper & (delta != 0) if nonmetric else None
+    # non-metric: the pairs i < j with a non-zero (not missing) dissimilarity
+    mask = np.triu(delta != 0, 1) if nonmetric else None
     iso = IsotonicRegression(out_of_bounds="clip") if nonmetric else None
     n_pairs = n * (n - 1) / 2
     disparities = delta
@@ -159,7 +160,7 @@ def _smacof_single(delta, *, nonmetric, n_components, init, max_iter, eps, rando
             monotone = (delta[mask], delta[mask] * scale)
         else:
             monotone = (iso.X_thresholds_, iso.y_thresholds_ * scale)
-    return X, stress, it, disparities, monotone
+    return X, stress, it, monotone
 
 
 def _normalise_stress(stress, X, n_threads):
@@ -382,7 +383,7 @@ class MDS(TransformerMixin, BaseEstimator):
                 start = emb if isinstance(init, str) else init
                 runs = [_smacof_single(delta, init=start, random_state=None, **common)]
             best = int(np.argmin([r[1] for r in runs]))
-            X_emb, raw, n_iter, _, monotone = runs[best]
+            X_emb, raw, n_iter, monotone = runs[best]
         normalise = (variant == "nonmetric" if self.normalized_stress == "auto"
                      else bool(self.normalized_stress))
         self.stress_ = _normalise_stress(raw, X_emb, n_threads) if normalise else float(raw)

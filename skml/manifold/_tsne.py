@@ -34,7 +34,9 @@ _FFT_MAX_BOXES = {1: 100_000, 2: 400}
 # and at least _MIN_ITER_AFTER_EXAGGERATION more iterations.
 _N_ITER_CHECK = 50
 _MIN_ITER_AFTER_EXAGGERATION = 250
-# transform(): step size and gradient clipping for the per-point objective.
+# transform(): repulsion by all pairs up to this many training points (Barnes-Hut above),
+# step size and gradient clipping for the per-point objective.
+_TRANSFORM_EXACT_MAX = 1000
 _TRANSFORM_LEARNING_RATE = 1.0
 _TRANSFORM_MAX_GRAD_NORM = 1.0
 # Points per thread below which the kernels run on fewer threads.
@@ -397,8 +399,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     neighbours) are computed, each new point starts at the p_{j|i}-weighted mean of its
     neighbours' positions and then minimises its own KL(p_{.|i} || q_{.|i}), with
     ``q_{j|i} = w_ij / sum_l w_il`` over the training points, by gradient descent with
-    momentum and gains (repulsion: exact for ``"exact"`` or at most 1000 training
-    points, else Barnes-Hut over a tree of the fixed map). New points do not interact,
+    momentum and gains (repulsion: all pairs for ``"exact"`` or at most 1000 training
+    points, else Barnes-Hut over a tree of the fixed map, built once). New points do not interact,
     so each one's result is independent of the others in the batch.
 
     Expected failures in scikit-learn's estimator checks (the debts, also listed in
@@ -703,11 +705,6 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         E = self._embedding64
         m = X.shape[0]
-        if self.metric == "precomputed" and X.shape[1] != E.shape[0]:
-            raise ValueError(f"With metric='precomputed' X must hold distances to the "
-                             f"{E.shape[0]} training points, got {X.shape[1]} columns.")
-        if m == 0:
-            return np.empty((0, E.shape[1]), dtype=X.dtype)
         n_threads = _n_threads(self.n_jobs, m)
         ind, cond = self._affinities.new(X, self._fit_X)
         k = ind.shape[1]
@@ -715,7 +712,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         indptr = np.arange(0, m * k + 1, k, dtype=np.intp)
         indices = np.ascontiguousarray(ind.ravel())
         pdata = np.ascontiguousarray(cond.ravel())
-        exact = self.method_ == "exact" or E.shape[0] <= _AUTO_BH_MAX
+        exact = self.method_ == "exact" or E.shape[0] <= _TRANSFORM_EXACT_MAX
         tree = None if exact else _tsne.SpaceTree(E)
         attr, rep = np.empty_like(Y), np.empty_like(Y)
         zrow, grad_sq, kl_rows = np.empty(m), np.empty(m), np.empty(0)

@@ -258,13 +258,13 @@ def test_digits_quality_matches_sklearn():
 @pytest.fixture(scope="module")
 def digits_small():
     X, y = load_digits(return_X_y=True)
-    return X[:600], y[:600]
+    return X[:300], y[:300]
 
 
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
 def test_every_method_gives_a_trustworthy_map(digits_small, method):
     X, y = digits_small
-    tsne = TSNE(method=method, max_iter=400, random_state=0).fit(X)
+    tsne = TSNE(method=method, perplexity=20, max_iter=300, random_state=0).fit(X)
     assert tsne.method_ == method
     assert trustworthiness(X, tsne.embedding_, n_neighbors=5) > 0.97
     assert np.isfinite(tsne.kl_divergence_) and 0 < tsne.kl_divergence_ < 2
@@ -272,21 +272,20 @@ def test_every_method_gives_a_trustworthy_map(digits_small, method):
 
 def test_kl_divergence_is_the_kl_of_the_final_map(digits_small):
     X, _ = digits_small
-    X = X[:300]
-    exact = TSNE(method="exact", max_iter=300, random_state=0).fit(X)
+    exact = TSNE(method="exact", perplexity=20, max_iter=300, random_state=0).fit(X)
     P = T._Affinities(exact.perplexity_, 299, "euclidean", None, 1).fit(X)
     assert exact.kl_divergence_ == pytest.approx(ref_kl(P, exact.embedding_), rel=1e-10)
     for method in ("barnes_hut", "fft"):  # Z estimated by the method itself
-        est = TSNE(method=method, max_iter=300, random_state=0).fit(X)
-        P = T._Affinities(est.perplexity_, 91, "euclidean", None, 1).fit(X)
+        est = TSNE(method=method, perplexity=20, max_iter=300, random_state=0).fit(X)
+        P = T._Affinities(est.perplexity_, 61, "euclidean", None, 1).fit(X)
         assert est.kl_divergence_ == pytest.approx(ref_kl(P, est.embedding_), abs=0.02)
 
 
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
 def test_map_does_not_depend_on_n_jobs(digits_small, method):
     X, _ = digits_small
-    a = TSNE(method=method, max_iter=120, random_state=1, n_jobs=1).fit(X)
-    b = TSNE(method=method, max_iter=120, random_state=1, n_jobs=2).fit(X)
+    a = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=1).fit(X)
+    b = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=2).fit(X)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
     assert a.kl_divergence_ == b.kl_divergence_
     np.testing.assert_array_equal(a.transform(X[:20]), b.transform(X[:20]))
@@ -303,17 +302,19 @@ def test_auto_method_and_its_thresholds():
 @pytest.mark.parametrize("n_components,method", [(1, "barnes_hut"), (1, "fft"),
                                                  (3, "barnes_hut"), (4, "exact")])
 def test_other_map_dimensions(n_components, method):
-    X, y = make_blobs(400, 10, centers=3, random_state=0)
-    tsne = TSNE(n_components, method=method, max_iter=300, random_state=0).fit(X)
-    assert tsne.embedding_.shape == (400, n_components)
+    X, y = make_blobs(200, 10, centers=3, random_state=0)
+    tsne = TSNE(n_components, method=method, perplexity=15, max_iter=250,
+                random_state=0).fit(X)
+    assert tsne.embedding_.shape == (200, n_components)
     # well separated blobs stay separated: 5-NN in the map agree with the labels
     pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
     assert np.mean(pred == y) > 0.98
 
 
-def test_float32_in_float32_out_and_close_to_float64(digits_small):
+def test_float32_in_float32_out(digits_small):
     X, _ = digits_small
-    e32 = TSNE(max_iter=300, random_state=0).fit_transform(X.astype(np.float32))
+    e32 = TSNE(perplexity=20, max_iter=250, random_state=0).fit_transform(
+        X.astype(np.float32))
     assert e32.dtype == np.float32
     assert trustworthiness(X, e32, n_neighbors=5) > 0.97
 
@@ -322,17 +323,17 @@ def test_identical_points_give_a_finite_map_with_a_warning():
     X = np.ones((60, 5))
     for method in ("exact", "barnes_hut", "fft"):
         with pytest.warns(UserWarning, match="identical"):
-            tsne = TSNE(perplexity=5, method=method, max_iter=300, random_state=0).fit(X)
+            tsne = TSNE(perplexity=5, method=method, max_iter=150, random_state=0).fit(X)
         assert np.all(np.isfinite(tsne.embedding_)) and np.isfinite(tsne.kl_divergence_)
         assert np.all(np.isfinite(tsne.transform(X[:3])))
 
 
 def test_many_duplicates_among_distinct_points():
-    X, _ = make_blobs(300, 4, centers=3, random_state=0)
+    X, _ = make_blobs(100, 4, centers=3, random_state=0)
     X = np.vstack([X, np.repeat(X[:3], 40, axis=0)])
     for method in ("barnes_hut", "fft"):
-        tsne = TSNE(method=method, max_iter=300, random_state=0).fit(X)
-        assert np.all(np.isfinite(tsne.embedding_))
+        tsne = TSNE(method=method, perplexity=10, max_iter=150, random_state=0).fit(X)
+        assert np.all(np.isfinite(tsne.embedding_)) and np.isfinite(tsne.kl_divergence_)
 
 
 @pytest.mark.parametrize("n", [2, 3, 10, 40])
@@ -348,24 +349,24 @@ def test_small_data_lowers_the_perplexity_with_a_warning(n):
 
 
 def test_gradient_norm_does_not_stop_the_run_before_the_map_has_formed():
-    X, _ = make_blobs(200, 5, random_state=0)
-    tsne = TSNE(min_grad_norm=1e9, early_exaggeration_iter=100, max_iter=1000,
-                random_state=0).fit(X)
+    X, _ = make_blobs(100, 5, random_state=0)
+    tsne = TSNE(perplexity=10, min_grad_norm=1e9, early_exaggeration_iter=100,
+                max_iter=1000, random_state=0).fit(X)
     assert tsne.n_iter_ == 100 + T._MIN_ITER_AFTER_EXAGGERATION
-    tsne = TSNE(min_grad_norm=1e9, early_exaggeration_iter=100, max_iter=300,
-                random_state=0).fit(X)
+    tsne = TSNE(perplexity=10, min_grad_norm=1e9, early_exaggeration_iter=100,
+                max_iter=300, random_state=0).fit(X)
     assert tsne.n_iter_ == 300
 
 
 def test_init_options(digits_small):
     X, _ = digits_small
-    X = X[:200]
-    init = np.random.RandomState(0).randn(200, 2) * 1e-4
-    a = TSNE(init=init, max_iter=50, random_state=0).fit(X)
-    b = TSNE(init=init.copy(), max_iter=50, random_state=5).fit(X)
+    X = X[:100]
+    init = np.random.RandomState(0).randn(100, 2) * 1e-4
+    a = TSNE(init=init, perplexity=10, max_iter=50, random_state=0).fit(X)
+    b = TSNE(init=init.copy(), perplexity=10, max_iter=50, random_state=5).fit(X)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)  # the seed is not used
-    c = TSNE(init="random", max_iter=50, random_state=0).fit(X)
-    d = TSNE(init="random", max_iter=50, random_state=0).fit(X)
+    c = TSNE(init="random", perplexity=10, max_iter=50, random_state=0).fit(X)
+    d = TSNE(init="random", perplexity=10, max_iter=50, random_state=0).fit(X)
     np.testing.assert_array_equal(c.embedding_, d.embedding_)
     # PCA start: the first coordinate has standard deviation 1e-4
     Y0 = T._pca_init(X, 2, np.random.RandomState(0))
@@ -377,19 +378,20 @@ def test_init_options(digits_small):
 
 def test_other_metrics_and_precomputed(digits_small):
     X, y = digits_small
-    X, y = X[:300], y[:300]
     for metric in ("cosine", "manhattan"):
-        tsne = TSNE(metric=metric, max_iter=300, random_state=0).fit(X)
+        tsne = TSNE(metric=metric, perplexity=20, max_iter=250, random_state=0).fit(X)
         pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
         assert np.mean(pred == y) > 0.9
     D = pairwise_distances(X)
-    tsne = TSNE(metric="precomputed", init="random", max_iter=300, random_state=0).fit(D)
+    tsne = TSNE(metric="precomputed", init="random", perplexity=20, max_iter=250,
+                random_state=0).fit(D)
     pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
     assert np.mean(pred == y) > 0.9
     assert tsne.transform(D[:5]).shape == (5, 2)
-    with pytest.raises(ValueError, match="distances to the 300 training points"):
+    with pytest.raises(ValueError, match="expecting 300 features"):
         tsne.transform(D[:5, :10])
-    tsne = TSNE(metric="minkowski", metric_params={"p": 3}, max_iter=100).fit(X)
+    tsne = TSNE(metric="minkowski", metric_params={"p": 3}, perplexity=20,
+                max_iter=50).fit(X)
     assert np.all(np.isfinite(tsne.embedding_))
 
 
@@ -401,22 +403,28 @@ def test_other_metrics_and_precomputed(digits_small):
 def digits_split():
     X, y = load_digits(return_X_y=True)
     idx = np.random.RandomState(0).permutation(len(X))
-    tr, te = idx[:1200], idx[1200:1500]
-    tsne = TSNE(random_state=0, max_iter=750).fit(X[tr])
+    tr, te = idx[:800], idx[800:1100]
+    tsne = TSNE(random_state=0, max_iter=500).fit(X[tr])
     return tsne, X[tr], y[tr], X[te], y[te]
 
 
 def test_transform_puts_training_points_near_their_fitted_positions(digits_split):
     tsne, X, _, _, _ = digits_split
     E = tsne.embedding_
-    Y = tsne.transform(X[:300])
-    shift = np.linalg.norm(Y - E[:300], axis=1)
+    Y = tsne.transform(X[:200])
+    shift = np.linalg.norm(Y - E[:200], axis=1)
     # typical distance between a point and its nearest neighbour in the map
-    D = pairwise_distances(E[:300], E)
-    D[np.arange(300), np.arange(300)] = np.inf
-    nn = D.min(1)
-    assert np.median(shift) < 2 * np.median(nn)
+    D = pairwise_distances(E[:200], E)
+    D[np.arange(200), np.arange(200)] = np.inf
+    assert np.median(shift) < np.median(D.min(1))
     assert np.median(shift) < 0.01 * np.ptp(E)
+    # the optimisation, not just the start (the neighbours' weighted mean), gets there
+    tsne.set_params(transform_max_iter=0)
+    try:
+        start = np.linalg.norm(tsne.transform(X[:200]) - E[:200], axis=1)
+    finally:
+        tsne.set_params(transform_max_iter=100)
+    assert np.median(shift) < 0.3 * np.median(start)
 
 
 def test_transform_puts_new_digits_near_their_class(digits_split):
@@ -425,10 +433,14 @@ def test_transform_puts_new_digits_near_their_class(digits_split):
     map_acc = KNeighborsClassifier(5).fit(tsne.embedding_, y).score(Y_new, y_new)
     input_acc = KNeighborsClassifier(5).fit(X, y).score(X_new, y_new)
     assert map_acc >= input_acc - 0.02 and map_acc > 0.95
-    # no optimisation: the start (weighted mean of the neighbours) is worse or as good
-    start = TSNE(**{**tsne.get_params(), "transform_max_iter": 0})
-    start.__dict__.update({k: v for k, v in vars(tsne).items() if k.endswith("_")})
-    assert start.transform(X_new).shape == Y_new.shape
+
+
+def test_transform_by_barnes_hut_agrees_with_all_pairs(digits_split, monkeypatch):
+    tsne, _, _, X_new, _ = digits_split
+    exact = tsne.transform(X_new[:50])
+    monkeypatch.setattr(T, "_TRANSFORM_EXACT_MAX", 0)
+    bh = tsne.transform(X_new[:50])
+    assert np.median(np.linalg.norm(bh - exact, axis=1)) < 0.005 * np.ptp(exact)
 
 
 def test_transform_points_do_not_interact(digits_split):
@@ -436,7 +448,6 @@ def test_transform_points_do_not_interact(digits_split):
     full = tsne.transform(X_new[:40])
     np.testing.assert_allclose(tsne.transform(X_new[10:20]), full[10:20], rtol=1e-9,
                                atol=1e-9)
-    assert tsne.transform(X_new[:0]).shape == (0, 2)
 
 
 def test_transform_in_a_pipeline(digits_split):
@@ -445,7 +456,7 @@ def test_transform_in_a_pipeline(digits_split):
 
     _, X, y, X_new, y_new = digits_split
     pipe = make_pipeline(StandardScaler(), TSNE(max_iter=300, random_state=0),
-                         KNeighborsClassifier(5)).fit(X[:500], y[:500])
+                         KNeighborsClassifier(5)).fit(X[:400], y[:400])
     assert pipe.score(X_new, y_new) > 0.85
 
 
@@ -473,6 +484,7 @@ def test_transform_in_a_pipeline(digits_split):
 ])
 def test_bad_parameters_raise_clear_errors(params, err, msg):
     X = np.random.RandomState(0).randn(30, 4)
+    params = {"perplexity": 5, **params}
     with pytest.raises(err, match=re.escape(msg)):
         TSNE(**params).fit(X)
 

@@ -15,7 +15,7 @@ from skml.neural import AutoEncoder  # noqa: E402
 def ae_2d(digits_split):
     Xtr = digits_split[0]
     return AutoEncoder(hidden_layer_sizes=(128, 64), n_components=2,
-                       output_activation="sigmoid", lr=3e-3, batch_size=64, max_epochs=60,
+                       output_activation="sigmoid", lr=1e-2, batch_size=128, max_epochs=25,
                        random_state=0).fit(Xtr)
 
 
