@@ -388,35 +388,81 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     return total
 
 
+cdef inline double _chunk_inertia(const floating[:, ::1] X,
+                                  const floating[::1] sample_weight,
+                                  const floating[:, ::1] centers, const int[::1] labels,
+                                  Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """sum over rows i0:i1 of w_i ||x_i - c_{labels_i}||^2, from the differences, in
+    float64, row by row."""
+    cdef Py_ssize_t i, f, d = X.shape[1]
+    cdef double s = 0.0, t, r
+    cdef const floating* x
+    cdef const floating* y
+    for i in range(i0, i1):
+        x = &X[i, 0]
+        y = &centers[labels[i], 0]
+        r = 0.0
+        for f in range(d):
+            t = <double>x[f] - <double>y[f]
+            r = r + t * t
+        s = s + <double>sample_weight[i] * r
+    return s
+
+
+def assign_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
+                   const floating[:, ::1] centers, int[::1] labels, Py_ssize_t chunk,
+                   int n_threads):
+    """The E-step and the inertia in one pass: ``labels`` (out) as in ``lloyd_pass``
+    without update, and sum_i w_i ||x_i - c_{labels_i}||^2 computed while each chunk is
+    still in cache. The inertia is summed exactly as ``inertia`` sums it (per chunk,
+    chunks in order), so the two give the same value for the same labels."""
+    cdef Py_ssize_t n = X.shape[0], k = centers.shape[0]
+    if n == 0:
+        return 0.0
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef double[::1] partial = np.zeros(n_chunks, dtype=np.float64)
+    cdef floating[::1] cc = np.einsum("ij,ij->i", np.asarray(centers), np.asarray(centers))
+    cdef Py_ssize_t c, i0, i1
+    cdef double s
+    cdef floating* buf
+    cdef int* lab_buf
+    if n_threads > n_chunks:
+        n_threads = <int>n_chunks
+    with nogil, parallel(num_threads=n_threads):
+        buf = <floating*>malloc(chunk * k * sizeof(floating))
+        lab_buf = <int*>malloc(chunk * sizeof(int))
+        for c in prange(n_chunks, schedule="static"):
+            i0 = c * chunk
+            i1 = min(i0 + chunk, n)
+            _assign_chunk(X, sample_weight, &centers[0, 0], &cc[0], k, labels, i0, i1,
+                          buf, lab_buf, NULL, NULL, False, False)
+            partial[c] = _chunk_inertia(X, sample_weight, centers, labels, i0, i1)
+        free(buf)
+        free(lab_buf)
+    s = 0.0
+    for c in range(n_chunks):
+        s += partial[c]
+    return s
+
+
 def inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
             const floating[:, ::1] centers, const int[::1] labels,
             Py_ssize_t chunk, int n_threads):
     """sum_i w_i ||x_i - c_{labels_i}||^2, from the differences (no GEMM identity), in
     float64; per-chunk partial sums added in chunk order, so it does not depend on the
     thread count."""
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    cdef Py_ssize_t n = X.shape[0]
     if n == 0:
         return 0.0
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef double[::1] partial = np.zeros(n_chunks, dtype=np.float64)
-    cdef Py_ssize_t c, i, f, i1
-    cdef double s, t, r
-    cdef const floating* x
-    cdef const floating* y
+    cdef Py_ssize_t c
+    cdef double s
     if n_threads > n_chunks:
         n_threads = <int>n_chunks
     for c in prange(n_chunks, nogil=True, num_threads=n_threads, schedule="static"):
-        s = 0.0
-        i1 = min(c * chunk + chunk, n)
-        for i in range(c * chunk, i1):
-            x = &X[i, 0]
-            y = &centers[labels[i], 0]
-            r = 0.0
-            for f in range(d):
-                t = <double>x[f] - <double>y[f]
-                r = r + t * t
-            s = s + <double>sample_weight[i] * r
-        partial[c] = s
+        partial[c] = _chunk_inertia(X, sample_weight, centers, labels, c * chunk,
+                                    min(c * chunk + chunk, n))
     s = 0.0
     for c in range(n_chunks):
         s += partial[c]

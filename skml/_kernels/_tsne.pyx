@@ -36,8 +36,6 @@ cdef enum:
     # Deepest Barnes-Hut tree level; the traversal stack is sized for it (_bh_point).
     MAX_DEPTH = 60
     STACK_SIZE = 512  # >= MAX_DEPTH * (2**3 - 1) + 1
-    # FFT interpolation: at most this many nodes per box and dimension.
-    MAX_INTERP = 8
     # Doubles per Barnes-Hut node record (SpaceTree.nodes).
     NODE_SIZE = 8
 
@@ -492,180 +490,169 @@ def repulsive_bh(SpaceTree tree, const double[:, ::1] Yq, bint same, double thet
 
 
 # ------------------------------------------------------------------------------------
-# FFT-accelerated interpolation (FIt-SNE): points -> equispaced grid -> FFT convolution
-# (done by the caller with scipy.fft) -> back to the points
+# FFT-accelerated interpolation (as FIt-SNE), with cubic B-spline spreading: points ->
+# equispaced grid -> FFT convolution (done by the caller with scipy.fft, with the kernel
+# deconvolved by the splines' transform) -> back to the points
 # ------------------------------------------------------------------------------------
 
-cdef inline void _lagrange(double t, int p, double* L) noexcept nogil:
-    """Weights of the p Lagrange polynomials through the nodes (k + 0.5) / p of [0, 1],
-    evaluated at t."""
-    cdef int k, m
-    cdef double num, den, tk, tm
-    for k in range(p):
-        tk = (k + 0.5) / p
-        num = 1.0
-        den = 1.0
-        for m in range(p):
-            if m != k:
-                tm = (m + 0.5) / p
-                num *= t - tm
-                den *= tk - tm
-        L[k] = num / den
+cdef inline intp_t _spline(double x, double low, double h, double* b) noexcept nogil:
+    """Cubic B-spline weights of the 4 grid nodes ``f - 1 .. f + 2`` around
+    ``u = (x - low) / h``, ``f = floor(u)``; returns f. The weights are positive and sum
+    to 1 (the centred cubic B-spline at distances 1 + t, t, 1 - t, 2 - t)."""
+    cdef double u = (x - low) / h
+    cdef intp_t f = <intp_t>u
+    cdef double t = u - f, t2 = t * t, t3 = t2 * t
+    b[0] = (1.0 - 3.0 * t + 3.0 * t2 - t3) / 6.0
+    b[1] = (4.0 - 6.0 * t2 + 3.0 * t3) / 6.0
+    b[2] = (1.0 + 3.0 * t + 3.0 * t2 - 3.0 * t3) / 6.0
+    b[3] = t3 / 6.0
+    return f
 
 
-cdef inline intp_t _box_of(double x, double lo, double box_w, intp_t n_boxes,
-                           double* t) noexcept nogil:
-    cdef double u = (x - lo) / box_w
-    cdef intp_t b = <intp_t>u
-    if b < 0:
-        b = 0
-    elif b >= n_boxes:
-        b = n_boxes - 1
-    t[0] = u - b
-    return b
+def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
+                 const double[::1] centre, floating[:, :, ::1] W, int n_threads):
+    """Spread the charges ``(1, y - centre)`` of every point onto the grid nodes
+    ``low + h * index`` with cubic B-spline weights (4 nodes per dimension): W[c, gx, gy]
+    in 2-D (shape (3, N, N)), W[c, 0, g] in 1-D (shape (2, 1, N)). The caller leaves
+    room for the stencil: every point has ``1 <= (y - low) / h <= N - 3``.
 
-
-def fft_scatter(const double[:, ::1] Y, const double[::1] lo, const double[::1] centre,
-                double box_w, intp_t n_boxes, int p, floating[:, :, ::1] W,
-                int n_threads):
-    """Spread the charges ``(1, y - centre)`` of every point onto the interpolation
-    nodes: W[c, gx, gy] in 2-D (shape (3, N, N)), W[c, 0, g] in 1-D (shape (2, 1, N)),
-    N = n_boxes * p. Coordinates are taken relative to ``centre`` (smaller charges, less
-    cancellation later). A point's charges go to the p (1-D) or p * p (2-D) nodes of its
-    box, weighted by the Lagrange polynomials through the nodes.
-
-    The points are sorted by box (1-D) or by row of boxes (2-D) and those groups are
-    processed in parallel: a group owns its nodes, so no two threads write to one node
-    and every node's sum runs in point order whatever the thread count."""
-    cdef intp_t n = Y.shape[0], dim = Y.shape[1], N = n_boxes * p
-    cdef intp_t i, t, b
-    cdef double tx
-    cdef intp_t[::1] group = np.empty(n, dtype=np.intp)
-    cdef intp_t[::1] offs = np.zeros(n_boxes + 1, dtype=np.intp)
-    cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
+    2-D: the points are grouped by blocks of 4 grid rows; a block's points write to its
+    4 rows plus 1 below and 2 above, so blocks of the same parity never share a row.
+    Even blocks run in parallel, then odd ones: every node's sum runs in one fixed
+    order whatever the thread count."""
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1]
+    cdef intp_t i, t, g, gg, parity, f, n_groups
+    cdef double b[4]
+    cdef intp_t[::1] group
+    cdef intp_t[::1] offs
+    cdef intp_t[::1] order
     cdef intp_t[::1] fill
     W[:, :, :] = 0.0
+    if dim == 1:
+        for i in range(n):
+            _scatter_1d(Y[i, 0], low[0], h, centre[0], W)
+        return
+    n_groups = W.shape[1] // 4 + 1
+    group = np.empty(n, dtype=np.intp)
+    offs = np.zeros(n_groups + 1, dtype=np.intp)
+    order = np.empty(n, dtype=np.intp)
     for i in range(n):
-        b = _box_of(Y[i, 0], lo[0], box_w, n_boxes, &tx)
-        group[i] = b
-        offs[b + 1] += 1
-    for b in range(n_boxes):
-        offs[b + 1] += offs[b]
-    fill = np.asarray(offs[:n_boxes]).copy()
+        f = _spline(Y[i, 0], low[0], h, b)
+        group[i] = f // 4
+        offs[group[i] + 1] += 1
+    for g in range(n_groups):
+        offs[g + 1] += offs[g]
+    fill = np.asarray(offs[:n_groups]).copy()
     for i in range(n):
         order[fill[group[i]]] = i
         fill[group[i]] += 1
-    for b in prange(n_boxes, nogil=True, schedule="dynamic", num_threads=n_threads):
-        for t in range(offs[b], offs[b + 1]):
-            _scatter_point(&Y[order[t], 0], dim, &lo[0], &centre[0], box_w, n_boxes, p,
-                           W)
+    for parity in range(2):
+        for gg in prange((n_groups + 1 - parity) // 2, nogil=True, schedule="dynamic",
+                         num_threads=n_threads):
+            g = 2 * gg + parity
+            for t in range(offs[g], offs[g + 1]):
+                _scatter_2d(&Y[order[t], 0], &low[0], h, &centre[0], W)
 
 
-cdef void _scatter_point(const double* y, intp_t dim, const double* lo,
-                         const double* centre, double box_w, intp_t n_boxes, int p,
-                         floating[:, :, ::1] W) noexcept nogil:
-    cdef double Lx[MAX_INTERP]
-    cdef double Ly[MAX_INTERP]
-    cdef double tx, ty, x0, x1, wxy
-    cdef intp_t bx, by, kx, ky, gx, gy
-    bx = _box_of(y[0], lo[0], box_w, n_boxes, &tx)
-    _lagrange(tx, p, Lx)
-    x0 = y[0] - centre[0]
-    if dim == 1:
-        for kx in range(p):
-            gx = bx * p + kx
-            W[0, 0, gx] += <floating>Lx[kx]
-            W[1, 0, gx] += <floating>(Lx[kx] * x0)
-        return
-    by = _box_of(y[1], lo[1], box_w, n_boxes, &ty)
-    _lagrange(ty, p, Ly)
-    x1 = y[1] - centre[1]
-    for kx in range(p):
-        gx = bx * p + kx
-        for ky in range(p):
-            gy = by * p + ky
-            wxy = Lx[kx] * Ly[ky]
+cdef void _scatter_1d(double y, double low, double h, double centre,
+                      floating[:, :, ::1] W) noexcept nogil:
+    cdef double b[4]
+    cdef intp_t f = _spline(y, low, h, b), k
+    cdef double x0 = y - centre
+    for k in range(4):
+        W[0, 0, f - 1 + k] += <floating>b[k]
+        W[1, 0, f - 1 + k] += <floating>(b[k] * x0)
+
+
+cdef void _scatter_2d(const double* y, const double* low, double h, const double* centre,
+                      floating[:, :, ::1] W) noexcept nogil:
+    cdef double bx[4]
+    cdef double by[4]
+    cdef intp_t fx = _spline(y[0], low[0], h, bx), fy = _spline(y[1], low[1], h, by)
+    cdef intp_t kx, ky, gx, gy
+    cdef double x0 = y[0] - centre[0], x1 = y[1] - centre[1], wxy
+    for kx in range(4):
+        gx = fx - 1 + kx
+        for ky in range(4):
+            gy = fy - 1 + ky
+            wxy = bx[kx] * by[ky]
             W[0, gx, gy] += <floating>wxy
             W[1, gx, gy] += <floating>(wxy * x0)
             W[2, gx, gy] += <floating>(wxy * x1)
 
 
-cdef double _gather_point(const double* y, intp_t dim, const double* lo,
-                          const double* centre, double box_w, intp_t n_boxes, int p,
-                          const floating[:, :, ::1] pot, const double* ktab,
-                          double* rep) noexcept nogil:
-    """Potentials at one point from the nodes of its box. Fills ``rep`` and returns
-    ``(1 + 2 |y|^2) phi_1 - 2 y . phi_y - K~_ii`` (see ``fft_gather``), where K~_ii is
-    the point's interaction with itself through the interpolation: ``ktab[a * p + b]``
-    is the kernel between two nodes of one box that are a and b node steps apart."""
-    cdef double Lx[MAX_INTERP]
-    cdef double Ly[MAX_INTERP]
-    cdef double tx, ty, x0, x1, wxy, f0 = 0.0, f1 = 0.0, f2 = 0.0, kself = 0.0
-    cdef intp_t bx, by, kx, ky, gx, gy, ax, ay, dx, dy
-    bx = _box_of(y[0], lo[0], box_w, n_boxes, &tx)
-    _lagrange(tx, p, Lx)
+cdef inline void _self_weights(const double* b, double* s) noexcept nogil:
+    """s[d] = sum over node pairs (k, l) of one stencil with |k - l| = d of b_k b_l."""
+    cdef int k, l, d
+    for d in range(4):
+        s[d] = 0.0
+    for k in range(4):
+        for l in range(4):
+            d = k - l if k >= l else l - k
+            s[d] += b[k] * b[l]
+
+
+cdef double _gather_point(const double* y, intp_t dim, const double* low, double h,
+                          const double* centre, const floating[:, :, ::1] pot,
+                          const double* kself, double* rep) noexcept nogil:
+    """Potentials at one point from its 4 (1-D) or 16 (2-D) nodes. Fills ``rep`` and
+    returns ``(1 + 2 |y|^2) phi_1 - 2 y . phi_y - K~_ii`` (see ``grid_gather``)."""
+    cdef double bx[4]
+    cdef double by[4]
+    cdef double sx[4]
+    cdef double sy[4]
+    cdef double x0, x1, wxy, f0 = 0.0, f1 = 0.0, f2 = 0.0, kii = 0.0
+    cdef intp_t fx, fy, kx, ky, gx, gy
+    fx = _spline(y[0], low[0], h, bx)
+    _self_weights(bx, sx)
     x0 = y[0] - centre[0]
     if dim == 1:
-        for kx in range(p):
-            gx = bx * p + kx
-            f0 += Lx[kx] * pot[0, 0, gx]
-            f1 += Lx[kx] * pot[1, 0, gx]
-            for ax in range(p):
-                dx = kx - ax if kx >= ax else ax - kx
-                kself += Lx[kx] * Lx[ax] * ktab[dx]
+        for kx in range(4):
+            gx = fx - 1 + kx
+            f0 += bx[kx] * pot[0, 0, gx]
+            f1 += bx[kx] * pot[1, 0, gx]
+            kii += sx[kx] * kself[kx]
         rep[0] = x0 * f0 - f1
-        return (1.0 + 2.0 * x0 * x0) * f0 - 2.0 * x0 * f1 - kself
-    by = _box_of(y[1], lo[1], box_w, n_boxes, &ty)
-    _lagrange(ty, p, Ly)
+        return (1.0 + 2.0 * x0 * x0) * f0 - 2.0 * x0 * f1 - kii
+    fy = _spline(y[1], low[1], h, by)
+    _self_weights(by, sy)
     x1 = y[1] - centre[1]
-    for kx in range(p):
-        gx = bx * p + kx
-        for ky in range(p):
-            gy = by * p + ky
-            wxy = Lx[kx] * Ly[ky]
+    for kx in range(4):
+        gx = fx - 1 + kx
+        for ky in range(4):
+            gy = fy - 1 + ky
+            wxy = bx[kx] * by[ky]
             f0 += wxy * pot[0, gx, gy]
             f1 += wxy * pot[1, gx, gy]
             f2 += wxy * pot[2, gx, gy]
-            for ax in range(p):
-                dx = kx - ax if kx >= ax else ax - kx
-                for ay in range(p):
-                    dy = ky - ay if ky >= ay else ay - ky
-                    kself += wxy * Lx[ax] * Ly[ay] * ktab[dx * p + dy]
+            kii += sx[kx] * sy[ky] * kself[4 * kx + ky]
     rep[0] = x0 * f0 - f1
     rep[1] = x1 * f0 - f2
-    return (1.0 + 2.0 * (x0 * x0 + x1 * x1)) * f0 - 2.0 * (x0 * f1 + x1 * f2) - kself
+    return (1.0 + 2.0 * (x0 * x0 + x1 * x1)) * f0 - 2.0 * (x0 * f1 + x1 * f2) - kii
 
 
-def fft_gather(const double[:, ::1] Y, const double[::1] lo, const double[::1] centre,
-               double box_w, intp_t n_boxes, int p, const floating[:, :, ::1] pot,
-               double[:, ::1] rep, double[::1] zrow, int n_threads):
+def grid_gather(const double[:, ::1] Y, const double[::1] low, double h,
+                const double[::1] centre, const floating[:, :, ::1] pot,
+                const double[::1] kself, double[:, ::1] rep, double[::1] zrow,
+                int n_threads):
     """Interpolate the convolved potentials back to the points: ``rep`` (see
     ``repulsive_exact``) and per-point terms ``zrow`` whose sum is Z.
 
     ``pot[c]`` holds phi_c at the nodes (extra trailing columns are ignored), where
-    phi_c(i) = sum_j K~(y_i, y_j) charge_c(j) and K~ is the interpolated kernel
-    K = w^2 = 1 / (1 + d^2)^2. Then ``rep_i = y_i phi_1(i) - phi_y(i)`` (the term j = i
-    vanishes). For Z, w = w^2 (1 + d^2) gives
-    sum_j w_ij = (1 + |y_i|^2) phi_1 - 2 y_i . phi_y + sum_j K~_ij |y_j|^2, and K~ is
-    symmetric, so summed over i the last term equals sum_i |y_i|^2 phi_1(i): the terms
-    ``zrow[i] = (1 + 2 |y_i|^2) phi_1 - 2 y_i . phi_y - K~_ii`` add up to Z (two
-    charges fewer to convolve; individual ``zrow[i]`` are not sum_j w_ij). The point's
-    own term K~_ii is taken off as interpolated, not as its exact value 1, so that the
-    interpolation error at the kernel's peak does not bias Z."""
-    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i, a, b
-    cdef double h = box_w / p, r2
-    cdef double ktab[MAX_INTERP * MAX_INTERP]
-    for a in range(p):
-        for b in range(p):
-            r2 = h * h * (a * a + (b * b if dim == 2 else 0))
-            ktab[a * p + b] = 1.0 / ((1.0 + r2) * (1.0 + r2))
-    if dim == 1:
-        for a in range(p):
-            r2 = h * h * a * a
-            ktab[a] = 1.0 / ((1.0 + r2) * (1.0 + r2))
+    phi_c(i) = sum_j K~(y_i, y_j) charge_c(j) and K~ is the kernel K = w^2 =
+    1 / (1 + d^2)^2 as the grid represents it: spread, convolved with the deconvolved
+    grid kernel K_d, gathered. Then ``rep_i = y_i phi_1(i) - phi_y(i)`` (the term j = i
+    vanishes). For Z, w = w^2 (1 + d^2) gives sum_j w_ij = (1 + |y_i|^2) phi_1 -
+    2 y_i . phi_y + sum_j K~_ij |y_j|^2, and K~ is symmetric, so summed over i the last
+    term equals sum_i |y_i|^2 phi_1(i): the terms ``zrow[i] = (1 + 2 |y_i|^2) phi_1 -
+    2 y_i . phi_y - K~_ii`` add up to Z (two charges fewer to convolve; a single
+    ``zrow[i]`` is not sum_j w_ij). The point's own term K~_ii is taken off as the grid
+    represents it, from ``kself[4 * dx + dy] = K_d`` at node offsets (dx, dy)
+    (``kself[dx]`` in 1-D), so the grid's error at the kernel's peak does not bias Z."""
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        zrow[i] = _gather_point(&Y[i, 0], dim, &lo[0], &centre[0], box_w, n_boxes, p,
-                                pot, ktab, &rep[i, 0])
+        zrow[i] = _gather_point(&Y[i, 0], dim, &low[0], h, &centre[0], pot, &kself[0],
+                                &rep[i, 0])
 
 
 # ------------------------------------------------------------------------------------

@@ -220,23 +220,24 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
     The point's weighted contribution moves from its cluster's sums to the empty one's;
     labels are left as they are (the next pass reassigns). Points are taken farthest
     first (ties to the smaller index) and only if their cluster keeps a positive weight.
+    Returns how many clusters were given a point.
     """
     empty = np.flatnonzero(weights == 0)
     if empty.size == 0:
-        return
+        return 0
     dist = np.empty(X.shape[0], dtype=np.float64)
     _kmeans.assigned_sq_distances(X, centers_old, labels, dist, n_threads)
     dist[sample_weight == 0] = -1.0
     if not dist.max() > 0:  # more clusters than distinct points: nothing to move
-        return
+        return 0
     order = np.argsort(-dist, kind="stable")
-    pos = 0
+    pos = moved = 0
     for j in empty:
         while pos < order.size:
             i = order[pos]
             pos += 1
             if dist[i] <= 0:
-                return
+                return moved
             old = labels[i]
             wi = float(sample_weight[i])
             if weights[old] - wi > 0:
@@ -245,21 +246,25 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
                 weights[old] -= wi
                 sums[j] = xw
                 weights[j] = wi
+                moved += 1
                 break
         else:
-            return
+            return moved
+    return moved
 
 
 def _new_centers(X, sample_weight, centers, labels, sums, weights, n_threads):
     """Means of the clusters (relocating empty ones first); an empty cluster with nothing
-    to relocate keeps its centre. Returns (new centres, largest squared centre shift)."""
-    _relocate_empty_clusters(X, sample_weight, centers, labels, sums, weights, n_threads)
+    to relocate keeps its centre. Returns (new centres, largest squared centre shift,
+    number of relocated clusters)."""
+    moved = _relocate_empty_clusters(X, sample_weight, centers, labels, sums, weights,
+                                     n_threads)
     new = centers.astype(np.float64)
     full = weights > 0
     new[full] = sums[full] / weights[full, None]
     new = new.astype(X.dtype)
     diff = new.astype(np.float64) - centers
-    return new, float(np.max(np.einsum("ij,ij->i", diff, diff)))
+    return new, float(np.max(np.einsum("ij,ij->i", diff, diff))), moved
 
 
 def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
@@ -285,20 +290,21 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
         for it in range(max_iter):
             changed = _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
                                          workspace, chunk, n_threads, True, unit)
-            centers, shift = _new_centers(X, sample_weight, centers, labels, sums, weights,
-                                          n_threads)
+            centers, shift, moved = _new_centers(X, sample_weight, centers, labels, sums,
+                                                 weights, n_threads)
             if verbose:
                 print(f"Iteration {it}: {changed} labels changed, "
                       f"largest squared centre shift {shift:.6g}.")
-            if changed == 0:
+            if changed == 0 and not moved:  # a relocated centre needs another pass
                 strict = True
                 break
             if shift <= tol:
                 break
-        if not strict:
-            _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
-                               _NO_WORKSPACE, chunk, n_threads, False)
-        inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+        if strict:  # the labels already belong to the final centres
+            inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+        else:  # one more assignment, with the inertia computed in the same pass
+            inertia = _kmeans.assign_inertia(X, sample_weight, centers, labels, chunk,
+                                             n_threads)
     return labels, inertia, centers, it + 1
 
 
@@ -308,12 +314,13 @@ def _labels_inertia(X, sample_weight, centers, n_threads, return_inertia=True):
     chunk, _ = _blocking(n_samples, centers.shape[0], X.shape[1], X.itemsize)
     labels = np.full(n_samples, -1, dtype=np.int32)
     with limit_blas_threads():
-        _kmeans.lloyd_pass(X, sample_weight, centers, labels, _NO_WORKSPACE,
-                           np.empty(0, dtype=np.float64), _NO_WORKSPACE, chunk, n_threads,
-                           False)
         if not return_inertia:
+            _kmeans.lloyd_pass(X, sample_weight, centers, labels, _NO_WORKSPACE,
+                               np.empty(0, dtype=np.float64), _NO_WORKSPACE, chunk,
+                               n_threads, False)
             return labels
-        inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+        inertia = _kmeans.assign_inertia(X, sample_weight, centers, labels, chunk,
+                                         n_threads)
     return labels, inertia
 
 
@@ -593,10 +600,7 @@ class KMeans(_BaseKMeans):
         self._check_common_params()
         check_param(self.copy_x, "copy_x", types=(bool,))
         check_param(self.algorithm, "algorithm", options=("lloyd",))
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          copy=self.copy_x)
-        if not X.flags.writeable:
-            X = X.copy()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         n_samples = X.shape[0]
         _check_n_clusters_vs_samples(self.n_clusters, n_samples)
         sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
@@ -611,27 +615,33 @@ class KMeans(_BaseKMeans):
         tol = self.tol * _weighted_mean_variance(X, sample_weight) if self.tol else 0.0
 
         # Centre the data: distances through the GEMM identity are more accurate near
-        # the origin. Undone at the end (centres shifted back, X restored if in place).
+        # the origin. The centred copy is made in one pass (no copy, then subtract);
+        # with copy_x=False X is centred in place and restored at the end.
         X_mean = X.mean(axis=0)
-        X -= X_mean
+        in_place = not self.copy_x and X.flags.writeable
+        if in_place:
+            X -= X_mean
+            Xc = X
+        else:
+            Xc = np.subtract(X, X_mean)
         if init_is_array:
             init -= X_mean
 
         best = None
         try:
             for _ in range(n_init):
-                centers_init = self._init_centroids(X, sample_weight, init, random_state,
+                centers_init = self._init_centroids(Xc, sample_weight, init, random_state,
                                                     n_threads)
                 if self.verbose:
                     print("Initialization complete")
                 labels, inertia, centers, n_iter = _lloyd(
-                    X, sample_weight, centers_init, self.max_iter, tol, self.verbose,
+                    Xc, sample_weight, centers_init, self.max_iter, tol, self.verbose,
                     n_threads)
                 if best is None or (inertia < best[1] and not _is_same_clustering(
                         labels, best[0], self.n_clusters)):
                     best = (labels, inertia, centers, n_iter)
         finally:
-            if not self.copy_x:
+            if in_place:
                 X += X_mean
         labels, inertia, centers, n_iter = best
         centers += X_mean

@@ -8,18 +8,26 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
-from skml.utils import check_param
+from skml.utils import check_param, chunk_rows
 
 __all__ = ["TruncatedSVD"]
 
 
 def _column_variance_sum(X):
-    """Sum of the per-column variances (``ddof=0``) of a dense or sparse matrix."""
+    """Sum of the per-column variances (``ddof=0``) of a dense or sparse matrix.
+
+    Dense X is centred a block of rows at a time (exact, and no n x p temporary)."""
     if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        sq = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
         return float(np.sum(sq - mean**2))
-    return float(np.var(X, axis=0).sum())
+    mean = X.mean(axis=0, dtype=np.float64)
+    step = chunk_rows(X.shape[1] * 8, preferred=4096)
+    total = 0.0
+    for start in range(0, X.shape[0], step):
+        block = X[start:start + step] - mean
+        total += float(np.einsum("ij,ij->", block, block))
+    return total / X.shape[0]
 
 
 class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

@@ -178,7 +178,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Number of classes.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     oob_score_ : float
         Out-of-bag accuracy (with ``oob_score=True``).
@@ -338,7 +338,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         The unfitted member template.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     oob_score_ : float
         Out-of-bag R^2 (with ``oob_score=True``).

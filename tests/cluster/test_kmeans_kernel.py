@@ -100,6 +100,10 @@ def test_lloyd_pass_matches_numpy_reference(spec):
 
     inertia = _kmeans.inertia(X, w, C, labels, chunk, 2)
     np.testing.assert_allclose(inertia, (w64 * chosen).sum(), rtol=1e-10, atol=1e-10)
+    # the fused E-step + inertia: the same labels and the very same sum
+    fused = np.full(n, -1, dtype=np.int32)
+    assert _kmeans.assign_inertia(X, w, C, fused, chunk, 2) == inertia
+    np.testing.assert_array_equal(fused, labels)
     out = np.empty(n)
     _kmeans.assigned_sq_distances(X, C, labels, out, 2)
     np.testing.assert_allclose(out, chosen, rtol=1e-10, atol=1e-10)

@@ -2,7 +2,8 @@
 with scipy and scikit-learn; the parallel Dijkstra kernel against scipy."""
 import numpy as np
 import pytest
-from scipy import sparse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse.csgraph import shortest_path
 from scipy.stats import spearmanr
 from sklearn.datasets import make_blobs, make_swiss_roll
@@ -90,23 +91,6 @@ def test_parameter_errors(roll):
         Isomap(path_method="J").fit(X)
 
 
-@pytest.mark.parametrize("n_threads", [1, 4])
-@pytest.mark.parametrize("seed", range(4))
-def test_dijkstra_kernel_matches_scipy(n_threads, seed):
-    rng = np.random.RandomState(seed)
-    n = rng.randint(1, 60)
-    G = sparse.random(n, n, density=rng.uniform(0.01, 0.2), format="csr",
-                      random_state=rng)
-    G.data = np.round(G.data * 5) / 5  # some zero-weight edges (stored explicitly)
-    G.sort_indices()
-    sources = rng.permutation(n)[: max(1, n // 2)].astype(np.intp)
-    out = np.empty((sources.size, n))
-    _graph.dijkstra_rows(G.indptr.astype(np.intp), G.indices.astype(np.intp),
-                         G.data.astype(np.float64), sources, out, n_threads)
-    ref = shortest_path(G, method="D", directed=True, indices=sources)
-    np.testing.assert_allclose(out, ref, rtol=1e-12)
-
-
 def test_dijkstra_kernel_zero_weights_and_unreachable_nodes():
     # 0 -> 1 (weight 0) -> 2 (weight 2), 0 -> 2 (weight 3); node 3 unreachable
     indptr = np.array([0, 2, 3, 3, 3], dtype=np.intp)
@@ -116,3 +100,45 @@ def test_dijkstra_kernel_zero_weights_and_unreachable_nodes():
     _graph.dijkstra_rows(indptr, indices, weights, np.array([0, 3], dtype=np.intp), out, 2)
     np.testing.assert_array_equal(out, [[0.0, 0.0, 2.0, np.inf],
                                         [np.inf, np.inf, np.inf, 0.0]])
+
+
+def _floyd_warshall_reference(n, rows, cols, weights):
+    """All shortest paths of a directed multigraph, plainly."""
+    D = np.full((n, n), np.inf)
+    np.fill_diagonal(D, 0.0)
+    for i, j, w in zip(rows, cols, weights):
+        D[i, j] = min(D[i, j], w)
+    for k in range(n):
+        D = np.minimum(D, D[:, k:k + 1] + D[k:k + 1, :])
+    return D
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.floats(0.0, 0.3), st.integers(1, 4),
+       st.integers(0, 2**31 - 1))
+def test_dijkstra_kernel_matches_a_plain_reference(n, density, n_threads, seed):
+    rng = np.random.RandomState(seed)
+    m = int(density * n * n)
+    rows = rng.randint(0, n, m)
+    cols = rng.randint(0, n, m)  # repeated edges and self-loops included
+    weights = np.round(rng.uniform(0, 3, m), 1)  # zero weights included
+    order = np.lexsort((cols, rows))
+    rows, cols, weights = rows[order], cols[order], weights[order]
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    sources = rng.randint(0, n, rng.randint(1, n + 1)).astype(np.intp)  # repeats too
+    args = [indptr, cols.astype(np.intp), weights.astype(np.float64), sources]
+    for a in args:
+        a.setflags(write=False)  # const memoryviews: read-only input must work
+    out = np.empty((sources.size, n))
+    _graph.dijkstra_rows(*args, out, n_threads)
+    ref = _floyd_warshall_reference(n, rows, cols, weights)[sources]
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_duplicate_points_are_at_geodesic_distance_zero():
+    X, _ = make_swiss_roll(300, random_state=1)
+    X = np.vstack([X, X[:20]])  # 20 exact duplicates
+    iso = Isomap(n_neighbors=8).fit(X)
+    np.testing.assert_array_equal(iso.dist_matrix_[np.arange(20), 300 + np.arange(20)], 0)
+    np.testing.assert_allclose(iso.embedding_[:20], iso.embedding_[300:], atol=1e-9)

@@ -264,7 +264,8 @@ def digits_small():
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
 def test_every_method_gives_a_trustworthy_map(digits_small, method):
     X, y = digits_small
-    tsne = TSNE(method=method, perplexity=20, max_iter=300, random_state=0).fit(X)
+    tsne = TSNE(method=method, perplexity=20, early_exaggeration_iter=100, max_iter=300,
+                random_state=0).fit(X)
     assert tsne.method_ == method
     assert trustworthiness(X, tsne.embedding_, n_neighbors=5) > 0.97
     assert np.isfinite(tsne.kl_divergence_) and 0 < tsne.kl_divergence_ < 2
@@ -282,8 +283,9 @@ def test_kl_divergence_is_the_kl_of_the_final_map(digits_small):
 
 
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
-def test_map_does_not_depend_on_n_jobs(digits_small, method):
+def test_map_does_not_depend_on_n_jobs(digits_small, method, monkeypatch):
     X, _ = digits_small
+    monkeypatch.setattr(T, "_POINTS_PER_THREAD", 50)  # let 300 points use 2 threads
     a = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=1).fit(X)
     b = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=2).fit(X)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
@@ -303,8 +305,8 @@ def test_auto_method_and_its_thresholds():
                                                  (3, "barnes_hut"), (4, "exact")])
 def test_other_map_dimensions(n_components, method):
     X, y = make_blobs(200, 10, centers=3, random_state=0)
-    tsne = TSNE(n_components, method=method, perplexity=15, max_iter=250,
-                random_state=0).fit(X)
+    tsne = TSNE(n_components, method=method, perplexity=15, early_exaggeration_iter=100,
+                max_iter=300, random_state=0).fit(X)
     assert tsne.embedding_.shape == (200, n_components)
     # well separated blobs stay separated: 5-NN in the map agree with the labels
     pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
@@ -313,7 +315,8 @@ def test_other_map_dimensions(n_components, method):
 
 def test_float32_in_float32_out(digits_small):
     X, _ = digits_small
-    e32 = TSNE(perplexity=20, max_iter=250, random_state=0).fit_transform(
+    e32 = TSNE(perplexity=20, early_exaggeration_iter=100, max_iter=300,
+               random_state=0).fit_transform(
         X.astype(np.float32))
     assert e32.dtype == np.float32
     assert trustworthiness(X, e32, n_neighbors=5) > 0.97
@@ -379,12 +382,13 @@ def test_init_options(digits_small):
 def test_other_metrics_and_precomputed(digits_small):
     X, y = digits_small
     for metric in ("cosine", "manhattan"):
-        tsne = TSNE(metric=metric, perplexity=20, max_iter=250, random_state=0).fit(X)
+        tsne = TSNE(metric=metric, perplexity=20, early_exaggeration_iter=100,
+                    max_iter=300, random_state=0).fit(X)
         pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
         assert np.mean(pred == y) > 0.9
     D = pairwise_distances(X)
-    tsne = TSNE(metric="precomputed", init="random", perplexity=20, max_iter=250,
-                random_state=0).fit(D)
+    tsne = TSNE(metric="precomputed", init="random", perplexity=20,
+                early_exaggeration_iter=100, max_iter=300, random_state=0).fit(D)
     pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
     assert np.mean(pred == y) > 0.9
     assert tsne.transform(D[:5]).shape == (5, 2)

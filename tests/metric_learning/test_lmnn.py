@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 from sklearn.datasets import load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -72,7 +73,8 @@ def test_transform_and_mahalanobis_matrix_define_the_same_distance():
 def test_init_options_and_errors():
     X, y = load_iris(return_X_y=True)
     L0 = np.eye(4)[:2]
-    fitted = LMNN(n_components=2, init=L0, max_iter=1).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
+        fitted = LMNN(n_components=2, init=L0, max_iter=1).fit(X, y)
     assert fitted.components_.shape == (2, 4)
     with pytest.raises(ValueError, match="init must have shape"):
         LMNN(n_components=3, init=L0).fit(X, y)
@@ -80,5 +82,7 @@ def test_init_options_and_errors():
         LMNN(init="lda").fit(X, y)
     with pytest.raises(ValueError, match="push_weight must be in"):
         LMNN(push_weight=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LMNN().fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="Unknown label type"):
         LMNN().fit(X, X[:, 0] + 0.5)
