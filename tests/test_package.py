@@ -89,3 +89,18 @@ def test_chunk_rows_respects_preference_and_memory():
     assert chunk_rows(8, preferred=256) == 256
     assert chunk_rows(2**40, preferred=256) == 1
     assert 1 <= chunk_rows(2**20, preferred=256, working_memory=1) <= 256
+
+
+def test_readme_example_runs():
+    """The README's example is what users copy first: it must run as written."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
+    assert blocks, "README.md has no python example"
+    namespace = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102
+    search, model = namespace["search"], namespace["model"]
+    assert search.best_params_["kneighborsclassifier__n_neighbors"] in (1, 3, 5)
+    assert model.score(namespace["X"], namespace["y"]) > 0.95
