@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.manifold import TSNE as SkTSNE
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import KNeighborsClassifier
+from threadpoolctl import threadpool_limits
 
 from skml._kernels import _tsne as K
 from skml.manifold import TSNE
@@ -170,13 +171,13 @@ def test_barnes_hut_error_is_small_at_the_default_angle(dim):
 @pytest.mark.parametrize("dim", [1, 2])
 @pytest.mark.parametrize("scale", [0.05, 1.0, 10.0])
 def test_fft_interpolation_matches_exact_repulsion(dim, scale):
-    """Narrow maps (finer boxes than the 1-unit default) are near exact; wide ones
-    within FIt-SNE's usual few per cent."""
+    """Narrow maps (finer nodes than the default spacing) are near exact; wide ones
+    within about 1 %, without bias in Z."""
     Y = np.ascontiguousarray(make_blobs(1500, dim, centers=6, random_state=1)[0] * scale)
     ref_r, ref_z = ref_repulsion(Y, Y, True)
     rep, z, Z = repulsion("fft", Y)
-    assert rel_err(rep, ref_r) < (1e-3 if scale < 0.1 else 0.05)
-    assert abs(Z / ref_z.sum() - 1) < (1e-5 if scale < 0.1 else 2e-3)
+    assert rel_err(rep, ref_r) < (1e-4 if scale < 0.1 else 0.015)
+    assert abs(Z / ref_z.sum() - 1) < (1e-5 if scale < 0.1 else 1e-3)
 
 
 @pytest.mark.parametrize("kind", ["exact", "bh", "fft"])
@@ -245,8 +246,9 @@ def test_digits_quality_matches_sklearn():
     """Done-when row of issue 7: trustworthiness (k=5) >= sklearn's - 0.005 and final
     KL <= sklearn's + 0.05, default settings on both sides."""
     X = load_digits().data
-    ours = TSNE(random_state=0).fit(X)
-    theirs = SkTSNE(random_state=0).fit(X)
+    ours = TSNE(random_state=0, n_jobs=1).fit(X)
+    with threadpool_limits(limits=1, user_api="openmp"):  # one thread each, as ours
+        theirs = SkTSNE(random_state=0).fit(X)
     t_ours = trustworthiness(X, ours.embedding_, n_neighbors=5)
     t_theirs = trustworthiness(X, theirs.embedding_, n_neighbors=5)
     assert t_ours >= t_theirs - 0.005, (t_ours, t_theirs)

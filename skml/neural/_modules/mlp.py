@@ -1,5 +1,4 @@
 """Fully connected networks: the building block of the MLP, autoencoder and VAE modules."""
-import torch
 from torch import nn
 
 __all__ = ["ACTIVATIONS", "NORMS", "MLP", "hidden_stack"]
