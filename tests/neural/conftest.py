@@ -1,29 +1,5 @@
 """Shared data for the neural tests (each test module that needs torch skips without it)."""
-import importlib.util
-
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Run the neural tests with one intra-op torch thread, restored afterwards.
-
-    The networks here are tiny: a second intra-op thread only adds synchronisation, and on
-    a loaded 2-core machine (CI, or other jobs running beside the tests) each parallel
-    region can wait a scheduler time slice for its helper thread, making these tests 10x
-    slower. The library itself never changes torch's thread settings.
-    """
-    if importlib.util.find_spec("torch") is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
