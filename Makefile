@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
 BUILD_DEPS  := "setuptools>=68" wheel "Cython>=3" "numpy>=1.25" "scipy>=1.10"
 SOURCES := pyproject.toml setup.py constraints.txt $(wildcard skml/_kernels/*.pyx skml/_kernels/*.pxd)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto --maxprocesses=4
 
 EXTRAS_demo  := deep,bench
 EXTRAS_test  := test,deep,bench

@@ -21,12 +21,24 @@ Notation: ``w_ij = 1 / (1 + |y_i - y_j|^2)`` (Student-t, one degree of freedom),
 vector ``rep_i = sum_{j != i} w_ij^2 (y_i - y_j)`` and the scalar ``z_i = sum_{j != i} w_ij``.
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.math cimport exp, log, sqrt, fabs, INFINITY
 
 import numpy as np
 
 cimport numpy as cnp
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #define skml_tsne_barrier() _Pragma("omp barrier")
+    #else
+    #define skml_tsne_barrier()
+    #endif
+    """
+    # A barrier for all threads of the enclosing parallel block (Cython's prange inside
+    # ``parallel()`` ends without one: it is compiled as ``omp for nowait``).
+    void skml_tsne_barrier() noexcept nogil
 
 cnp.import_array()
 
@@ -176,30 +188,60 @@ def attractive_forces(const intp_t[::1] indptr, const intp_t[::1] indices,
 # Exact repulsion: O(n_query * n_ref), no memory beyond the outputs
 # ------------------------------------------------------------------------------------
 
+cdef double _exact_row(const double* yi, const double* Yr, intp_t m, intp_t dim,
+                      intp_t skip, double* rep) noexcept nogil:
+    """rep = sum_j w_ij^2 (y_i - y_j) over the m rows of Yr except row ``skip``;
+    returns sum_j w_ij."""
+    cdef intp_t j, a
+    cdef double d0, d1, d2, dd, w, z = 0.0, r0 = 0.0, r1 = 0.0, r2 = 0.0
+    cdef double y0 = yi[0], y1 = yi[1] if dim > 1 else 0.0, y2 = yi[2] if dim > 2 else 0.0
+    cdef const double* yj
+    if dim <= 3:
+        for j in range(m):
+            if j == skip:
+                continue
+            yj = Yr + j * dim
+            d0 = y0 - yj[0]
+            d1 = (y1 - yj[1]) if dim > 1 else 0.0
+            d2 = (y2 - yj[2]) if dim > 2 else 0.0
+            w = 1.0 / (1.0 + d0 * d0 + d1 * d1 + d2 * d2)
+            z += w
+            w = w * w
+            r0 += w * d0
+            r1 += w * d1
+            r2 += w * d2
+        rep[0] = r0
+        if dim > 1:
+            rep[1] = r1
+        if dim > 2:
+            rep[2] = r2
+        return z
+    for a in range(dim):
+        rep[a] = 0.0
+    for j in range(m):
+        if j == skip:
+            continue
+        yj = Yr + j * dim
+        dd = 1.0
+        for a in range(dim):
+            d0 = yi[a] - yj[a]
+            dd += d0 * d0
+        w = 1.0 / dd
+        z += w
+        w = w * w
+        for a in range(dim):
+            rep[a] += w * (yi[a] - yj[a])
+    return z
+
+
 def repulsive_exact(const double[:, ::1] Yq, const double[:, ::1] Yr, bint same,
                     double[:, ::1] rep, double[::1] zrow, int n_threads):
     """``rep[i] = sum_j w_ij^2 (Yq[i] - Yr[j])`` and ``zrow[i] = sum_j w_ij`` over all
     reference points j (skipping j == i when ``same``: Yq is Yr)."""
-    cdef intp_t n = Yq.shape[0], m = Yr.shape[0], dim = Yq.shape[1], i, j, a
-    cdef double d2, diff, w, z
+    cdef intp_t n = Yq.shape[0], m = Yr.shape[0], dim = Yq.shape[1], i
     for i in prange(n, nogil=True, schedule="dynamic", chunksize=16,
                     num_threads=n_threads):
-        for a in range(dim):
-            rep[i, a] = 0.0
-        z = 0.0
-        for j in range(m):
-            if same and j == i:
-                continue
-            d2 = 0.0
-            for a in range(dim):
-                diff = Yq[i, a] - Yr[j, a]
-                d2 = d2 + diff * diff
-            w = 1.0 / (1.0 + d2)
-            z = z + w
-            w = w * w
-            for a in range(dim):
-                rep[i, a] += w * (Yq[i, a] - Yr[j, a])
-        zrow[i] = z
+        zrow[i] = _exact_row(&Yq[i, 0], &Yr[0, 0], m, dim, i if same else -1, &rep[i, 0])
 
 
 # ------------------------------------------------------------------------------------
@@ -510,7 +552,7 @@ cdef inline intp_t _spline(double x, double low, double h, double* b) noexcept n
 
 
 def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
-                 const double[::1] centre, floating[:, :, ::1] W, int n_threads):
+                 const double[::1] centre, float[:, :, ::1] W, int n_threads):
     """Spread the charges ``(1, y - centre)`` of every point onto the grid nodes
     ``low + h * index`` with cubic B-spline weights (4 nodes per dimension): W[c, gx, gy]
     in 2-D (shape (3, N, N)), W[c, 0, g] in 1-D (shape (2, 1, N)). The caller leaves
@@ -521,7 +563,7 @@ def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
     Even blocks run in parallel, then odd ones: every node's sum runs in one fixed
     order whatever the thread count."""
     cdef intp_t n = Y.shape[0], dim = Y.shape[1]
-    cdef intp_t i, t, g, gg, parity, f, n_groups
+    cdef intp_t i, t, g, gg, f, n_groups
     cdef double b[4]
     cdef intp_t[::1] group
     cdef intp_t[::1] offs
@@ -546,26 +588,28 @@ def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
     for i in range(n):
         order[fill[group[i]]] = i
         fill[group[i]] += 1
-    for parity in range(2):
-        for gg in prange((n_groups + 1 - parity) // 2, nogil=True, schedule="dynamic",
-                         num_threads=n_threads):
-            g = 2 * gg + parity
-            for t in range(offs[g], offs[g + 1]):
+    with nogil, parallel(num_threads=n_threads):
+        for gg in prange((n_groups + 1) // 2, schedule="dynamic"):  # even blocks
+            for t in range(offs[2 * gg], offs[2 * gg + 1]):
+                _scatter_2d(&Y[order[t], 0], &low[0], h, &centre[0], W)
+        skml_tsne_barrier()
+        for gg in prange(n_groups // 2, schedule="dynamic"):  # then odd blocks
+            for t in range(offs[2 * gg + 1], offs[2 * gg + 2]):
                 _scatter_2d(&Y[order[t], 0], &low[0], h, &centre[0], W)
 
 
 cdef void _scatter_1d(double y, double low, double h, double centre,
-                      floating[:, :, ::1] W) noexcept nogil:
+                      float[:, :, ::1] W) noexcept nogil:
     cdef double b[4]
     cdef intp_t f = _spline(y, low, h, b), k
     cdef double x0 = y - centre
     for k in range(4):
-        W[0, 0, f - 1 + k] += <floating>b[k]
-        W[1, 0, f - 1 + k] += <floating>(b[k] * x0)
+        W[0, 0, f - 1 + k] += <float>b[k]
+        W[1, 0, f - 1 + k] += <float>(b[k] * x0)
 
 
 cdef void _scatter_2d(const double* y, const double* low, double h, const double* centre,
-                      floating[:, :, ::1] W) noexcept nogil:
+                      float[:, :, ::1] W) noexcept nogil:
     cdef double bx[4]
     cdef double by[4]
     cdef intp_t fx = _spline(y[0], low[0], h, bx), fy = _spline(y[1], low[1], h, by)
@@ -576,9 +620,9 @@ cdef void _scatter_2d(const double* y, const double* low, double h, const double
         for ky in range(4):
             gy = fy - 1 + ky
             wxy = bx[kx] * by[ky]
-            W[0, gx, gy] += <floating>wxy
-            W[1, gx, gy] += <floating>(wxy * x0)
-            W[2, gx, gy] += <floating>(wxy * x1)
+            W[0, gx, gy] += <float>wxy
+            W[1, gx, gy] += <float>(wxy * x0)
+            W[2, gx, gy] += <float>(wxy * x1)
 
 
 cdef inline void _self_weights(const double* b, double* s) noexcept nogil:
@@ -593,7 +637,7 @@ cdef inline void _self_weights(const double* b, double* s) noexcept nogil:
 
 
 cdef double _gather_point(const double* y, intp_t dim, const double* low, double h,
-                          const double* centre, const floating[:, :, ::1] pot,
+                          const double* centre, const float[:, :, ::1] pot,
                           const double* kself, double* rep) noexcept nogil:
     """Potentials at one point from its 4 (1-D) or 16 (2-D) nodes. Fills ``rep`` and
     returns ``(1 + 2 |y|^2) phi_1 - 2 y . phi_y - K~_ii`` (see ``grid_gather``)."""
@@ -632,7 +676,7 @@ cdef double _gather_point(const double* y, intp_t dim, const double* low, double
 
 
 def grid_gather(const double[:, ::1] Y, const double[::1] low, double h,
-                const double[::1] centre, const floating[:, :, ::1] pot,
+                const double[::1] centre, const float[:, :, ::1] pot,
                 const double[::1] kself, double[:, ::1] rep, double[::1] zrow,
                 int n_threads):
     """Interpolate the convolved potentials back to the points: ``rep`` (see
@@ -659,6 +703,33 @@ def grid_gather(const double[:, ::1] Y, const double[::1] low, double h,
 # One step of gradient descent with momentum and per-coordinate gains
 # ------------------------------------------------------------------------------------
 
+cdef double _step_row(double* y, const double* attr, const double* rep, intp_t dim,
+                      double iz, double coef, double momentum, double learning_rate,
+                      double min_gain, double max_grad_norm, double* update,
+                      double* gains) noexcept nogil:
+    """Gradient-descent step of one point (see ``gradient_step``); returns |g|^2."""
+    cdef intp_t a
+    cdef double g, s = 0.0, scale = 1.0, gain
+    for a in range(dim):
+        g = coef * (attr[a] - iz * rep[a])
+        s += g * g
+    if max_grad_norm > 0.0 and s > max_grad_norm * max_grad_norm:
+        scale = max_grad_norm / sqrt(s)
+    for a in range(dim):
+        g = scale * coef * (attr[a] - iz * rep[a])
+        gain = gains[a]
+        if update[a] * g < 0.0:
+            gain = gain + 0.2
+        else:
+            gain = gain * 0.8
+        if gain < min_gain:
+            gain = min_gain
+        gains[a] = gain
+        update[a] = momentum * update[a] - learning_rate * gain * g
+        y[a] += update[a]
+    return s
+
+
 def gradient_step(double[:, ::1] Y, const double[:, ::1] attr, const double[:, ::1] rep,
                   const double[::1] inv_z, double coef, double momentum,
                   double learning_rate, double min_gain, double max_grad_norm,
@@ -669,28 +740,101 @@ def gradient_step(double[:, ::1] Y, const double[:, ::1] attr, const double[:, :
     gains (+0.2 where the gradient opposes the last update, *0.8 elsewhere, at least
     ``min_gain``), ``update = momentum * update - learning_rate * gains * g`` and
     ``Y += update``. ``grad_sq[i]`` receives |g_i|^2 (before clipping)."""
-    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i, a
+    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i
     cdef bint shared = inv_z.shape[0] == 1
-    cdef double g, s, iz, gain, scale
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        iz = inv_z[0] if shared else inv_z[i]
-        s = 0.0
-        for a in range(dim):
-            g = coef * (attr[i, a] - iz * rep[i, a])
-            s = s + g * g
-        grad_sq[i] = s
-        scale = 1.0
-        if max_grad_norm > 0.0 and s > max_grad_norm * max_grad_norm:
-            scale = max_grad_norm / sqrt(s)
-        for a in range(dim):
-            g = scale * coef * (attr[i, a] - iz * rep[i, a])
-            gain = gains[i, a]
-            if update[i, a] * g < 0.0:
-                gain = gain + 0.2
+        grad_sq[i] = _step_row(&Y[i, 0], &attr[i, 0], &rep[i, 0], dim,
+                               inv_z[0] if shared else inv_z[i], coef, momentum,
+                               learning_rate, min_gain, max_grad_norm, &update[i, 0],
+                               &gains[i, 0])
+
+
+cdef enum:
+    METHOD_EXACT = 0
+    METHOD_BH = 1
+    METHOD_GRID = 2
+
+
+def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
+            const intp_t[::1] indptr, const intp_t[::1] indices, const double[::1] pdata,
+            double exaggeration, int method, SpaceTree tree, double theta,
+            const double[::1] low, double h, const double[::1] centre,
+            const float[:, :, ::1] pot, const double[::1] kself,
+            bint do_step, double coef, bint per_point, double momentum,
+            double learning_rate, double min_gain, double max_grad_norm,
+            double[:, ::1] update, double[:, ::1] gains, double[:, ::1] attr,
+            double[:, ::1] rep, double[::1] zrow, double[::1] grad_sq,
+            double[::1] kl_rows, bint compute_kl, int n_threads):
+    """One iteration in one parallel region: the forces on every point, then (with
+    ``do_step``) the step. Returns Z = sum(zrow).
+
+    Forces: ``attr`` as ``attractive_forces`` (P's rows are the points of Y, its columns
+    those of Yr), ``rep`` and ``zrow`` by ``method``: 0 all pairs (``repulsive_exact``),
+    1 Barnes-Hut over ``tree`` (``repulsive_bh``), 2 the convolved grid ``pot``
+    (``grid_gather``; fit only). ``same``: Yr is Y (fit); otherwise Y are new points
+    placed against the fixed Yr (transform). Unused method arguments may be dummies.
+
+    Step: as ``gradient_step`` with ``inv_z = 1 / Z`` (fit), or ``1 / zrow[i]`` per point
+    with ``per_point`` (transform: each new point has its own normalisation). Z is
+    summed in point order by each thread after the forces, so it and the step do not
+    depend on the number of threads."""
+    cdef intp_t n = Y.shape[0], m = Yr.shape[0], dim = Y.shape[1], t, u, k, i, sp, lo
+    cdef const intp_t* perm = NULL
+    cdef const double* nodes = NULL
+    cdef const double* pts = NULL
+    cdef double theta2 = theta * theta, z, Zs, iz, kl
+    cdef intp_t[::1] perm_v
+    cdef double[:, ::1] nodes_v
+    cdef double[:, ::1] pts_v
+    if n == 0:
+        return 0.0
+    Zs = 0.0
+    u = 0
+    if method == METHOD_BH:
+        if tree is None or tree.dim != dim:
+            raise ValueError("descend: method 1 needs a SpaceTree of the same dimension")
+        perm_v = tree.perm
+        nodes_v = tree.nodes
+        pts_v = tree.points
+        perm = &perm_v[0]
+        nodes = &nodes_v[0, 0]
+        pts = &pts_v[0, 0]
+    with nogil, parallel(num_threads=n_threads):
+        for t in prange(n, schedule="dynamic", chunksize=64):
+            if method == METHOD_BH and same:
+                i = perm[t]
+                sp = t
             else:
-                gain = gain * 0.8
-            if gain < min_gain:
-                gain = min_gain
-            gains[i, a] = gain
-            update[i, a] = momentum * update[i, a] - learning_rate * gain * g
-            Y[i, a] += update[i, a]
+                i = t
+                sp = -1
+            lo = indptr[i]
+            kl = _attr_row(&indices[lo] if indptr[i + 1] > lo else &indices[0],
+                           &pdata[lo] if indptr[i + 1] > lo else &pdata[0],
+                           indptr[i + 1] - lo, &Y[i, 0], &Yr[0, 0], dim, exaggeration,
+                           &attr[i, 0], compute_kl)
+            if compute_kl:
+                kl_rows[i] = kl
+            if method == METHOD_EXACT:
+                z = _exact_row(&Y[i, 0], &Yr[0, 0], m, dim, i if same else -1,
+                               &rep[i, 0])
+            elif method == METHOD_BH:
+                z = _bh_point(&Y[i, 0], sp, dim, theta2, nodes, pts, &rep[i, 0])
+            else:
+                z = _gather_point(&Y[i, 0], dim, &low[0], h, &centre[0], pot,
+                                  &kself[0], &rep[i, 0])
+            zrow[i] = z
+        skml_tsne_barrier()  # every point's forces are done
+        if do_step:
+            # every thread adds up Z in the same order
+            Zs = 0.0
+            for u in range(n):
+                Zs = Zs + zrow[u]
+            for k in prange(n, schedule="static"):
+                iz = 1.0 / zrow[k] if per_point else 1.0 / Zs
+                grad_sq[k] = _step_row(&Y[k, 0], &attr[k, 0], &rep[k, 0], dim, iz, coef,
+                                       momentum, learning_rate, min_gain,
+                                       max_grad_norm, &update[k, 0], &gains[k, 0])
+    Zs = 0.0
+    for t in range(n):
+        Zs += zrow[t]
+    return Zs

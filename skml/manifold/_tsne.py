@@ -148,32 +148,56 @@ def _csr_arrays(P):
 # Repulsive forces
 # --------------------------------------------------------------------------------------
 
-class _ExactRepulsion:
-    """All pairs, O(n^2) time per iteration, O(n) memory."""
+# Placeholders for the arguments of _tsne.descend that a method does not use.
+_NO_VEC = np.zeros(16)
+_NO_POT = np.zeros((1, 1, 1), dtype=np.float32)
+
+
+class _Repulsion:
+    """The repulsive part of the gradient. ``prepare(Y)`` does the per-iteration work
+    that is not per point (a tree, a convolved grid) and returns the method's arguments
+    for ``_tsne.descend``; ``__call__(Y, rep, zrow)`` gives the forces alone (tests)."""
+
+    code = None
 
     def __init__(self, n_threads):
         self.n_threads = n_threads
 
+    def prepare(self, Y):
+        return dict(method=self.code, tree=None, theta=0.0, low=_NO_VEC, h=1.0,
+                    centre=_NO_VEC, pot=_NO_POT, kself=_NO_VEC)
+
     def __call__(self, Y, rep, zrow):
-        _tsne.repulsive_exact(Y, Y, True, rep, zrow, self.n_threads)
-        return zrow.sum()
+        no_p = np.zeros(len(Y) + 1, dtype=np.intp)
+        return _tsne.descend(
+            Y, Y, True, no_p, no_p, np.zeros(1), 1.0, **self.prepare(Y), do_step=False,
+            coef=0.0, per_point=False, momentum=0.0, learning_rate=0.0, min_gain=0.0,
+            max_grad_norm=0.0, update=rep, gains=rep, attr=np.empty_like(Y), rep=rep,
+            zrow=zrow, grad_sq=zrow, kl_rows=zrow, compute_kl=False,
+            n_threads=self.n_threads)
 
 
-class _BarnesHutRepulsion:
+class _ExactRepulsion(_Repulsion):
+    """All pairs, O(n^2) time per iteration, O(n) memory."""
+
+    code = 0
+
+
+class _BarnesHutRepulsion(_Repulsion):
     """A 2^d-tree over the map rebuilt every iteration; cells with
     ``width < angle * distance`` are summarised by their centre of mass."""
 
+    code = 1
+
     def __init__(self, angle, n_threads):
+        super().__init__(n_threads)
         self.angle = angle
-        self.n_threads = n_threads
 
-    def __call__(self, Y, rep, zrow):
-        tree = _tsne.SpaceTree(Y)
-        _tsne.repulsive_bh(tree, Y, True, self.angle, rep, zrow, self.n_threads)
-        return zrow.sum()
+    def prepare(self, Y):
+        return {**super().prepare(Y), "tree": _tsne.SpaceTree(Y), "theta": self.angle}
 
 
-class _FFTRepulsion:
+class _FFTRepulsion(_Repulsion):
     """FFT-accelerated interpolation (FIt-SNE): the repulsive sums as convolutions on an
     equispaced grid.
 
@@ -193,10 +217,11 @@ class _FFTRepulsion:
     deconvolved kernel's transform is cached while spacing and grid size stay put. Cost
     per iteration: O(n) plus FFTs of a (2 * extent / spacing)^dim grid."""
 
-    def __init__(self, dim, n_threads, dtype=np.float32):
+    code = 2
+
+    def __init__(self, dim, n_threads):
+        super().__init__(n_threads)
         self.dim = dim
-        self.n_threads = n_threads
-        self.dtype = dtype
         self._key = None
         self._cached = None
 
@@ -236,21 +261,21 @@ class _FFTRepulsion:
                 full = np.concatenate([spline, spline[1:M - M // 2][::-1]])
                 hat /= (full**2)[:, None] * (spline**2)[None, :]
                 kself = sp_fft.irfft2(hat, s=(M, M), workers=self.n_threads)[:4, :4]
-            self._cached = (hat.astype(self.dtype), np.ascontiguousarray(kself.ravel()))
+            self._cached = (hat.astype(np.float32), np.ascontiguousarray(kself.ravel()))
             self._key = key
         return self._cached
 
-    def __call__(self, Y, rep, zrow):
+    def prepare(self, Y):
         low, h, N, centre = self._grid(Y)
         M = sp_fft.next_fast_len(2 * N, real=True)
         hat, kself = self._kernel(M, h)
         w = self.n_threads
         if self.dim == 1:
-            W = np.empty((2, 1, N), dtype=self.dtype)
+            W = np.empty((2, 1, N), dtype=np.float32)
             _tsne.grid_scatter(Y, low, h, centre, W, w)
             pot = sp_fft.irfft(sp_fft.rfft(W, n=M, axis=2) * hat, n=M, axis=2)
         else:
-            W = np.empty((3, N, N), dtype=self.dtype)
+            W = np.empty((3, N, N), dtype=np.float32)
             _tsne.grid_scatter(Y, low, h, centre, W, w)
             # 2-D FFT of the zero-padded grid, skipping the rows known to be zero
             A = sp_fft.rfft(W, n=M, axis=2, workers=w)
@@ -258,9 +283,8 @@ class _FFTRepulsion:
             A *= hat
             A = sp_fft.ifft(A, axis=1, workers=w, overwrite_x=True)[:, :N]
             pot = sp_fft.irfft(A, n=M, axis=2, workers=w)
-        _tsne.grid_gather(Y, low, h, centre, np.ascontiguousarray(pot, dtype=self.dtype),
-                          kself, rep, zrow, w)
-        return zrow.sum()
+        return {**super().prepare(Y), "low": low, "h": h, "centre": centre,
+                "pot": np.ascontiguousarray(pot, dtype=np.float32), "kself": kself}
 
 
 # --------------------------------------------------------------------------------------
@@ -640,14 +664,9 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         map, its KL divergence and the number of iterations run."""
         n, d = Y.shape
         indptr, indices, pdata = _csr_arrays(P)
-        attr = np.empty_like(Y)
-        rep = np.empty_like(Y)
-        zrow = np.empty(n)
-        kl_rows = np.empty(n)
-        grad_sq = np.empty(n)
-        update = np.zeros_like(Y)
-        gains = np.ones_like(Y)
-        inv_z = np.empty(1)
+        buffers = dict(update=np.zeros_like(Y), gains=np.ones_like(Y),
+                       attr=np.empty_like(Y), rep=np.empty_like(Y), zrow=np.empty(n),
+                       grad_sq=np.empty(n), kl_rows=np.empty(n))
         n_ee = min(int(self.early_exaggeration_iter), int(self.max_iter))
         first_check = n_ee + _MIN_ITER_AFTER_EXAGGERATION
         best_kl, best_it = np.inf, 0
@@ -655,21 +674,21 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         it = 0
         for it in range(int(self.max_iter)):
             if it == n_ee and n_ee > 0:  # end of early exaggeration: fresh momentum
-                update[:] = 0.0
-                gains[:] = 1.0
+                buffers["update"][:] = 0.0
+                buffers["gains"][:] = 1.0
             exaggerating = it < n_ee
             check = (it + 1) % _N_ITER_CHECK == 0
-            _tsne.attractive_forces(indptr, indices, pdata, Y, Y,
-                                    self.early_exaggeration if exaggerating else 1.0,
-                                    attr, kl_rows, check, n_threads)
-            Z = repulsion(Y, rep, zrow)
-            inv_z[0] = 1.0 / Z
-            _tsne.gradient_step(Y, attr, rep, inv_z, 4.0, 0.5 if exaggerating else 0.8,
-                                lr, 0.01, 0.0, update, gains, grad_sq, n_threads)
+            # forces at the current map, then the step (KL and Z are those before it)
+            Z = _tsne.descend(
+                Y, Y, True, indptr, indices, pdata,
+                self.early_exaggeration if exaggerating else 1.0, **repulsion.prepare(Y),
+                do_step=True, coef=4.0, per_point=False,
+                momentum=0.5 if exaggerating else 0.8, learning_rate=lr, min_gain=0.01,
+                max_grad_norm=0.0, **buffers, compute_kl=check, n_threads=n_threads)
             if not check:
                 continue
-            kl = kl_rows.sum() + np.log(Z)
-            grad_norm = float(np.sqrt(grad_sq.sum()))
+            kl = buffers["kl_rows"].sum() + np.log(Z)
+            grad_norm = float(np.sqrt(buffers["grad_sq"].sum()))
             if self.verbose:
                 print(f"[t-SNE] iteration {it + 1}: KL divergence {kl:.4f}, gradient "
                       f"norm {grad_norm:.3g}, {perf_counter() - t0:.2f} s")
@@ -684,10 +703,12 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if 0 <= self.n_iter_without_progress < it - best_it:
                 break
         n_iter = it + 1
-        _tsne.attractive_forces(indptr, indices, pdata, Y, Y, 1.0, attr, kl_rows, True,
-                                n_threads)
-        Z = repulsion(Y, rep, zrow)
-        kl = kl_rows.sum() + np.log(Z)
+        Z = _tsne.descend(
+            Y, Y, True, indptr, indices, pdata, 1.0, **repulsion.prepare(Y),
+            do_step=False, coef=4.0, per_point=False, momentum=0.0, learning_rate=0.0,
+            min_gain=0.01, max_grad_norm=0.0, **buffers, compute_kl=True,
+            n_threads=n_threads)
+        kl = buffers["kl_rows"].sum() + np.log(Z)
         if not np.all(np.isfinite(Y)) or not np.isfinite(kl):
             raise FloatingPointError("t-SNE diverged (non-finite map); try a smaller "
                                      "learning_rate.")
@@ -726,21 +747,19 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         indices = np.ascontiguousarray(ind.ravel())
         pdata = np.ascontiguousarray(cond.ravel())
         exact = self.method_ == "exact" or E.shape[0] <= _TRANSFORM_EXACT_MAX
-        tree = None if exact else _tsne.SpaceTree(E)
-        attr, rep = np.empty_like(Y), np.empty_like(Y)
-        zrow, grad_sq, kl_rows = np.empty(m), np.empty(m), np.empty(0)
-        update, gains = np.zeros_like(Y), np.ones_like(Y)
+        if exact:
+            forces = _ExactRepulsion(n_threads).prepare(E)
+        else:  # one tree of the fixed map serves every iteration
+            forces = _BarnesHutRepulsion(float(self.angle), n_threads).prepare(E)
+        buffers = dict(update=np.zeros_like(Y), gains=np.ones_like(Y),
+                       attr=np.empty_like(Y), rep=np.empty_like(Y), zrow=np.empty(m),
+                       grad_sq=np.empty(m), kl_rows=np.empty(m))
         for _ in range(int(self.transform_max_iter)):
-            _tsne.attractive_forces(indptr, indices, pdata, Y, E, 1.0, attr, kl_rows,
-                                    False, n_threads)
-            if exact:
-                _tsne.repulsive_exact(Y, E, False, rep, zrow, n_threads)
-            else:
-                _tsne.repulsive_bh(tree, Y, False, float(self.angle), rep, zrow,
-                                   n_threads)
-            _tsne.gradient_step(Y, attr, rep, 1.0 / zrow, 2.0, 0.5,
-                                _TRANSFORM_LEARNING_RATE, 0.01, _TRANSFORM_MAX_GRAD_NORM,
-                                update, gains, grad_sq, n_threads)
+            _tsne.descend(Y, E, False, indptr, indices, pdata, 1.0, **forces,
+                          do_step=True, coef=2.0, per_point=True, momentum=0.5,
+                          learning_rate=_TRANSFORM_LEARNING_RATE, min_gain=0.01,
+                          max_grad_norm=_TRANSFORM_MAX_GRAD_NORM, **buffers,
+                          compute_kl=False, n_threads=n_threads)
         return Y.astype(X.dtype, copy=False)
 
     @property

@@ -287,9 +287,12 @@ def test_kl_divergence_is_the_kl_of_the_final_map(digits_small):
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
 def test_map_does_not_depend_on_n_jobs(digits_small, method, monkeypatch):
     X, _ = digits_small
-    monkeypatch.setattr(T, "_POINTS_PER_THREAD", 50)  # let 300 points use 2 threads
-    a = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=1).fit(X)
-    b = TSNE(method=method, perplexity=20, max_iter=100, random_state=1, n_jobs=2).fit(X)
+    X = X[:200]
+    monkeypatch.setattr(T, "_POINTS_PER_THREAD", 50)  # let 200 points use 2 threads
+    params = dict(method=method, perplexity=20, early_exaggeration_iter=30, max_iter=60,
+                  random_state=1)
+    a = TSNE(**params, n_jobs=1).fit(X)
+    b = TSNE(**params, n_jobs=2).fit(X)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
     assert a.kl_divergence_ == b.kl_divergence_
     np.testing.assert_array_equal(a.transform(X[:20]), b.transform(X[:20]))
