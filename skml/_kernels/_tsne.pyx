@@ -1,15 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""t-SNE kernels: perplexity calibration, attractive forces over a sparse P, and the
-repulsive forces by three methods (exact, Barnes-Hut, FFT-accelerated interpolation).
+"""t-SNE kernels: perplexity calibration, attractive forces over a sparse P, the
+repulsive forces by three methods (all pairs, a Barnes-Hut tree, FFT-accelerated
+interpolation on a grid), and ``descend``: one optimiser iteration (forces, then the
+step) in a single OpenMP parallel region.
 
 Private and dumb: ``skml.manifold._tsne`` validates everything and hands over C-contiguous
-arrays (the embedding is always float64) and a thread count. Nothing here writes into its
-inputs.
+arrays (the map is always float64, the interpolation grid float32) and a thread count.
+Nothing here writes into its inputs.
 
-Every parallel loop runs over points (or over rows of the interpolation grid) and each
-iteration writes only its own output row; sums over points are returned per point and
-added up by the caller in a fixed order. Results therefore do not depend on the number of
-threads.
+Every parallel loop runs over points (or over blocks of grid rows) and each iteration
+writes only its own output row or nodes; sums over points are made in point order.
+Results therefore do not depend on the number of threads.
 
 Notation: ``w_ij = 1 / (1 + |y_i - y_j|^2)`` (Student-t, one degree of freedom),
 ``Z = sum_{i != j} w_ij``, ``q_ij = w_ij / Z``. The KL gradient is
@@ -18,7 +19,8 @@ Notation: ``w_ij = 1 / (1 + |y_i - y_j|^2)`` (Student-t, one degree of freedom),
             = 4 (sum_j p_ij w_ij (y_i - y_j)  -  (1/Z) sum_j w_ij^2 (y_i - y_j)),
 
 "attractive" minus "repulsive" term. The repulsive kernels return, for every point, the
-vector ``rep_i = sum_{j != i} w_ij^2 (y_i - y_j)`` and the scalar ``z_i = sum_{j != i} w_ij``.
+vector ``rep_i = sum_{j != i} w_ij^2 (y_i - y_j)`` and the scalar ``z_i = sum_{j != i} w_ij``
+(for the grid, terms that add up to Z).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel
@@ -639,8 +641,21 @@ cdef inline void _self_weights(const double* b, double* s) noexcept nogil:
 cdef double _gather_point(const double* y, intp_t dim, const double* low, double h,
                           const double* centre, const float[:, :, ::1] pot,
                           const double* kself, double* rep) noexcept nogil:
-    """Potentials at one point from its 4 (1-D) or 16 (2-D) nodes. Fills ``rep`` and
-    returns ``(1 + 2 |y|^2) phi_1 - 2 y . phi_y - K~_ii`` (see ``grid_gather``)."""
+    """Interpolate the convolved potentials back to one point from its 4 (1-D) or 16
+    (2-D) nodes: fills ``rep`` (see ``repulsive_exact``) and returns a term of Z.
+
+    ``pot[c]`` holds phi_c at the nodes (extra trailing columns are ignored), where
+    phi_c(i) = sum_j K~(y_i, y_j) charge_c(j) and K~ is the kernel K = w^2 =
+    1 / (1 + d^2)^2 as the grid represents it: spread, convolved with the deconvolved
+    grid kernel K_d, gathered. Then ``rep_i = y_i phi_1(i) - phi_y(i)`` (the term j = i
+    vanishes). For Z, w = w^2 (1 + d^2) gives sum_j w_ij = (1 + |y_i|^2) phi_1 -
+    2 y_i . phi_y + sum_j K~_ij |y_j|^2, and K~ is symmetric, so summed over i the last
+    term equals sum_i |y_i|^2 phi_1(i): the returned terms
+    ``(1 + 2 |y_i|^2) phi_1 - 2 y_i . phi_y - K~_ii`` add up to Z (two charges fewer to
+    convolve; a single term is not sum_j w_ij). The point's own term K~_ii is taken off
+    as the grid represents it, from ``kself[4 * dx + dy] = K_d`` at node offsets
+    (dx, dy) (``kself[dx]`` in 1-D), so the grid's error at the kernel's peak does not
+    bias Z."""
     cdef double bx[4]
     cdef double by[4]
     cdef double sx[4]
@@ -673,30 +688,6 @@ cdef double _gather_point(const double* y, intp_t dim, const double* low, double
     rep[0] = x0 * f0 - f1
     rep[1] = x1 * f0 - f2
     return (1.0 + 2.0 * (x0 * x0 + x1 * x1)) * f0 - 2.0 * (x0 * f1 + x1 * f2) - kii
-
-
-def grid_gather(const double[:, ::1] Y, const double[::1] low, double h,
-                const double[::1] centre, const float[:, :, ::1] pot,
-                const double[::1] kself, double[:, ::1] rep, double[::1] zrow,
-                int n_threads):
-    """Interpolate the convolved potentials back to the points: ``rep`` (see
-    ``repulsive_exact``) and per-point terms ``zrow`` whose sum is Z.
-
-    ``pot[c]`` holds phi_c at the nodes (extra trailing columns are ignored), where
-    phi_c(i) = sum_j K~(y_i, y_j) charge_c(j) and K~ is the kernel K = w^2 =
-    1 / (1 + d^2)^2 as the grid represents it: spread, convolved with the deconvolved
-    grid kernel K_d, gathered. Then ``rep_i = y_i phi_1(i) - phi_y(i)`` (the term j = i
-    vanishes). For Z, w = w^2 (1 + d^2) gives sum_j w_ij = (1 + |y_i|^2) phi_1 -
-    2 y_i . phi_y + sum_j K~_ij |y_j|^2, and K~ is symmetric, so summed over i the last
-    term equals sum_i |y_i|^2 phi_1(i): the terms ``zrow[i] = (1 + 2 |y_i|^2) phi_1 -
-    2 y_i . phi_y - K~_ii`` add up to Z (two charges fewer to convolve; a single
-    ``zrow[i]`` is not sum_j w_ij). The point's own term K~_ii is taken off as the grid
-    represents it, from ``kself[4 * dx + dy] = K_d`` at node offsets (dx, dy)
-    (``kself[dx]`` in 1-D), so the grid's error at the kernel's peak does not bias Z."""
-    cdef intp_t n = Y.shape[0], dim = Y.shape[1], i
-    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        zrow[i] = _gather_point(&Y[i, 0], dim, &low[0], h, &centre[0], pot, &kself[0],
-                                &rep[i, 0])
 
 
 # ------------------------------------------------------------------------------------
@@ -770,8 +761,8 @@ def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
 
     Forces: ``attr`` as ``attractive_forces`` (P's rows are the points of Y, its columns
     those of Yr), ``rep`` and ``zrow`` by ``method``: 0 all pairs (``repulsive_exact``),
-    1 Barnes-Hut over ``tree`` (``repulsive_bh``), 2 the convolved grid ``pot``
-    (``grid_gather``; fit only). ``same``: Yr is Y (fit); otherwise Y are new points
+    1 Barnes-Hut over ``tree`` (``repulsive_bh``), 2 the convolved grid ``pot`` with
+    ``low``, ``h``, ``centre``, ``kself`` (``_gather_point``; fit only). ``same``: Yr is Y (fit); otherwise Y are new points
     placed against the fixed Yr (transform). Unused method arguments may be dummies.
 
     Step: as ``gradient_step`` with ``inv_z = 1 / Z`` (fit), or ``1 / zrow[i]`` per point

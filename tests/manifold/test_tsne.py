@@ -180,6 +180,18 @@ def test_fft_interpolation_matches_exact_repulsion(dim, scale):
     assert abs(Z / ref_z.sum() - 1) < (1e-5 if scale < 0.1 else 1e-3)
 
 
+@pytest.mark.parametrize("dim", [1, 2])
+def test_fft_with_points_on_grid_lines(dim):
+    """Coordinates at exact multiples of the node spacing (the grid's edges sit on
+    them): still inside the grid and accurate."""
+    g = np.arange(-60, 61) * T._FFT_SPACING
+    Y = np.ascontiguousarray(np.stack(np.meshgrid(*[g[::4]] * dim), -1).reshape(-1, dim))
+    ref_r, ref_z = ref_repulsion(Y, Y, True)
+    rep, z, Z = repulsion("fft", Y)
+    assert rel_err(rep, ref_r) < 0.02
+    assert abs(Z / ref_z.sum() - 1) < 1e-3
+
+
 @pytest.mark.parametrize("kind", ["exact", "bh", "fft"])
 def test_kernels_give_the_same_bits_for_any_thread_count(kind):
     Y = np.ascontiguousarray(np.random.RandomState(0).randn(3000, 2) * 20)
@@ -224,7 +236,7 @@ def test_joint_affinities_are_symmetric_normalised_and_follow_the_knn_graph():
     graph[np.repeat(np.arange(300), 31), knn.ravel()] = True
     np.testing.assert_array_equal(P.toarray() > 0, graph | graph.T)
     # each p_{j|i} row has perplexity 10
-    sq, ind = aff._neighbours(X, None, 31)
+    sq, ind = aff._neighbours(X, None, 31, exclude_self=True)
     cond = aff.conditional(sq)
     H = -(cond * np.log(np.maximum(cond, 1e-300))).sum(1)
     np.testing.assert_allclose(np.exp(H), 10.0, rtol=1e-4)
@@ -396,7 +408,10 @@ def test_other_metrics_and_precomputed(digits_small):
                 early_exaggeration_iter=100, max_iter=300, random_state=0).fit(D)
     pred = KNeighborsClassifier(5).fit(tsne.embedding_, y).predict(tsne.embedding_)
     assert np.mean(pred == y) > 0.9
-    assert tsne.transform(D[:5]).shape == (5, 2)
+    # a training point's distances, as a new point: its own fitted spot is nearest
+    placed = tsne.transform(D[:20])
+    nearest = np.argmin(pairwise_distances(placed, tsne.embedding_), axis=1)
+    assert np.mean(nearest == np.arange(20)) >= 0.8
     with pytest.raises(ValueError, match="expecting 300 features"):
         tsne.transform(D[:5, :10])
     tsne = TSNE(metric="minkowski", metric_params={"p": 3}, perplexity=20,
