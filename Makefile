@@ -9,6 +9,7 @@ PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints
 BUILD_DEPS  := "setuptools>=68" wheel "Cython>=3" "numpy>=1.25" "scipy>=1.10"
 SOURCES := pyproject.toml setup.py constraints.txt $(wildcard skml/_kernels/*.pyx skml/_kernels/*.pxd)
 PYTEST_ARGS ?= -n auto --maxprocesses=4
+BENCH_ARGS  ?=
 
 EXTRAS_demo  := deep,bench
 EXTRAS_test  := test,deep,bench
@@ -34,7 +35,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python -m skml bench
+	$(BIN)/python -m skml bench $(BENCH_ARGS)
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html doc doc/_build/html
