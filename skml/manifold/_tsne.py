@@ -61,8 +61,8 @@ class _Affinities:
     on the perplexity, and the symmetrised sparse P of the training data.
 
     Kept apart from the optimiser so that ``transform`` computes the affinities of new
-    points to the training points with the same neighbourhood size, perplexity and
-    metric."""
+    points to the training points with the same neighbourhood size (``n_neighbors``),
+    perplexity and metric."""
 
     def __init__(self, perplexity, n_neighbors, metric, metric_params, n_jobs):
         self.perplexity = perplexity
@@ -118,11 +118,12 @@ class _Affinities:
                                        _n_threads(self.n_jobs, n))
         return P
 
-    def fit(self, X):
+    def fit(self, X, n_neighbors):
         """The joint P of Example 18 as CSR: p_ij = (p_{j|i} + p_{i|j}) / 2n over the
-        neighbour graph, sorted indices, ``sum(P) == 1``."""
+        graph of each point's ``n_neighbors`` nearest neighbours, sorted indices,
+        ``sum(P) == 1``."""
         n = X.shape[0]
-        sqdist, ind = self._neighbours(X, None, self.n_neighbors, exclude_self=True)
+        sqdist, ind = self._neighbours(X, None, n_neighbors, exclude_self=True)
         cond = self.conditional(sqdist)
         k = ind.shape[1]
         P = sparse.csr_matrix((cond.ravel(), ind.ravel(), np.arange(0, n * k + 1, k)),
@@ -611,8 +612,6 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
-        if not np.all(np.isfinite(X)):  # validate_data already refuses NaN and inf
-            raise ValueError("Input contains NaN or infinity.")
         random_state = check_random_state(self.random_state)
         method = self._resolve_method(n)
         n_threads = _n_threads(self.n_jobs, n)
@@ -627,12 +626,11 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         affinities = _Affinities(perplexity, k, self.metric, self.metric_params,
                                  self.n_jobs)
         t0 = perf_counter()
-        affinities.n_neighbors = n - 1 if method == "exact" else k
-        P = affinities.fit(X)
-        affinities.n_neighbors = k
+        n_neighbors = n - 1 if method == "exact" else k  # exact: P over all pairs
+        P = affinities.fit(X, n_neighbors)
         if self.verbose:
-            print(f"[t-SNE] affinities of {n} points, {affinities.n_neighbors} "
-                  f"neighbours each, in {perf_counter() - t0:.2f} s")
+            print(f"[t-SNE] affinities of {n} points, {n_neighbors} neighbours each, in "
+                  f"{perf_counter() - t0:.2f} s")
 
         Y = self._initial_map(X, n, random_state)
         if self.learning_rate == "auto":

@@ -226,7 +226,7 @@ def test_gradient_step_matches_numpy():
 def test_joint_affinities_are_symmetric_normalised_and_follow_the_knn_graph():
     X = load_digits().data[:300]
     aff = T._Affinities(10.0, 31, "euclidean", None, 2)
-    P = aff.fit(X)
+    P = aff.fit(X, 31)
     assert abs(P - P.T).max() < 1e-15
     assert np.isclose(P.sum(), 1.0) and P.diagonal().sum() == 0
     D = pairwise_distances(X)
@@ -245,8 +245,8 @@ def test_joint_affinities_are_symmetric_normalised_and_follow_the_knn_graph():
 def test_precomputed_distances_give_the_same_affinities():
     X = load_digits().data[:200]
     X = X + np.random.RandomState(0).rand(*X.shape)  # no ties among the neighbours
-    a = T._Affinities(8.0, 25, "euclidean", None, 1).fit(X)
-    b = T._Affinities(8.0, 25, "precomputed", None, 1).fit(pairwise_distances(X))
+    a = T._Affinities(8.0, 25, "euclidean", None, 1).fit(X, 25)
+    b = T._Affinities(8.0, 25, "precomputed", None, 1).fit(pairwise_distances(X), 25)
     np.testing.assert_allclose(a.toarray(), b.toarray(), atol=1e-9)
 
 
@@ -288,11 +288,11 @@ def test_every_method_gives_a_trustworthy_map(digits_small, method):
 def test_kl_divergence_is_the_kl_of_the_final_map(digits_small):
     X, _ = digits_small
     exact = TSNE(method="exact", perplexity=20, max_iter=300, random_state=0).fit(X)
-    P = T._Affinities(exact.perplexity_, 299, "euclidean", None, 1).fit(X)
+    P = T._Affinities(exact.perplexity_, 61, "euclidean", None, 1).fit(X, 299)
     assert exact.kl_divergence_ == pytest.approx(ref_kl(P, exact.embedding_), rel=1e-10)
     for method in ("barnes_hut", "fft"):  # Z estimated by the method itself
         est = TSNE(method=method, perplexity=20, max_iter=300, random_state=0).fit(X)
-        P = T._Affinities(est.perplexity_, 61, "euclidean", None, 1).fit(X)
+        P = T._Affinities(est.perplexity_, 61, "euclidean", None, 1).fit(X, 61)
         assert est.kl_divergence_ == pytest.approx(ref_kl(P, est.embedding_), abs=0.02)
 
 
