@@ -762,8 +762,9 @@ def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
     Forces: ``attr`` as ``attractive_forces`` (P's rows are the points of Y, its columns
     those of Yr), ``rep`` and ``zrow`` by ``method``: 0 all pairs (``repulsive_exact``),
     1 Barnes-Hut over ``tree`` (``repulsive_bh``), 2 the convolved grid ``pot`` with
-    ``low``, ``h``, ``centre``, ``kself`` (``_gather_point``; fit only). ``same``: Yr is Y (fit); otherwise Y are new points
-    placed against the fixed Yr (transform). Unused method arguments may be dummies.
+    ``low``, ``h``, ``centre``, ``kself`` (``_gather_point``; fit only). ``same``: Yr
+    is Y (fit); otherwise Y are new points placed against the fixed Yr (transform).
+    Unused method arguments may be dummies.
 
     Step: as ``gradient_step`` with ``inv_z = 1 / Z`` (fit), or ``1 / zrow[i]`` per point
     with ``per_point`` (transform: each new point has its own normalisation). Z is

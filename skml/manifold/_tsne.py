@@ -42,9 +42,11 @@ _MIN_ITER_AFTER_EXAGGERATION = 250
 _TRANSFORM_EXACT_MAX = 1000
 _TRANSFORM_LEARNING_RATE = 1.0
 _TRANSFORM_MAX_GRAD_NORM = 1.0
-# Points per thread: smaller maps run on fewer threads (a parallel region per kernel
-# call costs more than the work on a few hundred points).
-_POINTS_PER_THREAD = 1000
+# Points per thread: smaller maps run on fewer threads. Every iteration synchronises the
+# threads; on a quiet machine that costs microseconds, but on a busy one each
+# synchronisation can wait a scheduler time slice (milliseconds), more than an
+# iteration's parallel work on a few thousand points is worth.
+_POINTS_PER_THREAD = 4000
 _SCATTER_POINTS_PER_THREAD = 50_000
 
 
@@ -413,7 +415,9 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Barnes-Hut trade-off theta in [0, 1]: a cell of width w at distance d from a
         point is summarised when ``w < angle * d``. Also used by ``transform``.
     n_jobs : int, default=None
-        OpenMP threads (``None``: all cores).
+        OpenMP threads (``None``: all cores), at most one per 4,000 samples (or new
+        points in ``transform``): each iteration synchronises the threads, which is not
+        worth it for less work.
     transform_max_iter : int, default=100
         Iterations of ``transform`` (gradient descent on the new points only).
 
