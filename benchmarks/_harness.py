@@ -2,7 +2,7 @@
 
 A benchmark module in this folder (``bench_*.py``) defines ``NAME``, ``PEER`` and
 ``cases(quick)`` yielding :class:`Case` objects. For each case the harness builds the data
-once, warms both sides up, alternates timed repeats, and reports median times, the
+once, warms each side up and times its repeats in a block of its own, and reports median times, the
 ``skml / peer`` ratio and a quality figure for each side. Peak memory of each side is
 measured in a fresh child process per side (its max RSS), so one side's allocations never
 count against the other.
@@ -47,15 +47,15 @@ def _time(fn, data, repeats):
 
 def run_case(case, quick):
     data = case.make_data()
-    case.skml(data)  # warm-up: imports, thread pools, page faults
-    case.peer(data)
+    case.peer(data)  # warm-up: imports, thread pools, page faults
     repeats = 1 if quick else case.repeats
-    t_skml, t_peer = [], []
-    for _ in range(repeats):  # alternate so drifts in machine load hit both sides
-        ts, r_skml = _time(case.skml, data, 1)
-        tp, r_peer = _time(case.peer, data, 1)
-        t_skml += ts
-        t_peer += tp
+    # Each side is timed in its own block, right after its own warm-up call: a library's
+    # idle threads keep spinning for a while after a call (OpenBLAS, libgomp), and
+    # alternating calls would charge that spin to whichever side runs next.
+    case.skml(data)
+    t_skml, r_skml = _time(case.skml, data, repeats)
+    case.peer(data)
+    t_peer, r_peer = _time(case.peer, data, repeats)
     med_s, med_p = statistics.median(t_skml), statistics.median(t_peer)
     return {
         "case": case.label,
