@@ -22,7 +22,6 @@ _SUBPACKAGES = (
     "naive_bayes",
     "neighbors",
     "neural",
-    "semi_supervised",
     "svm",
     "tree",
     "utils",

@@ -1,4 +1,5 @@
-"""``python -m skml info|demo|bench``."""
+"""``python -m skml info|demo`` (and ``bench``, which says how to run the benchmarks of a
+source checkout)."""
 import argparse
 import sys
 
@@ -44,9 +45,7 @@ def main(argv=None):
     demo = sub.add_parser("demo", help="fit a tour of skml and write a report folder")
     demo.add_argument("--out", default=None, help="report folder (default ./skml_demo_report)")
     demo.add_argument("--quick", action="store_true", help="smaller data, for a smoke test")
-    bench = sub.add_parser("bench", help="run benchmarks/ against the peers")
-    bench.add_argument("names", nargs="*", help="benchmark modules (default: all)")
-    bench.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    sub.add_parser("bench", help="how to run the benchmarks (a source-checkout tool)")
     args = parser.parse_args(argv)
 
     if args.command == "info":
@@ -57,9 +56,12 @@ def main(argv=None):
         path = run_demo(args.out, quick=args.quick)
         print(f"skml demo report written to {path}")
     else:
-        from skml._bench import run_benchmarks
-
-        return run_benchmarks(args.names, quick=args.quick)
+        # The benchmarks live in the source checkout, not in the installed package: the
+        # package never reaches outside itself for them.
+        print("The benchmarks are part of skml's source checkout, not of the installed "
+              "package: from the checkout's root run `make bench` (or `python -m benchmarks "
+              "[--quick] [bench_name ...]`).")
+        return 2
     return 0
 
 

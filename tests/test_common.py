@@ -19,6 +19,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml.utils import all_estimators
+from skml.utils._param_validation import invalid_values, parameter_constraints
 from skml.utils._test_common import (
     _EXPECTED_FAILED_CHECKS,
     _GRID_PARAMS,
@@ -112,6 +113,26 @@ def test_fits_in_a_pipeline_under_grid_search_n_jobs_2(estimator):
         a, b = (_outputs(f, X) for f in fits)
         for method in a:
             np.testing.assert_array_equal(a[method], b[method], err_msg=method)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_id)
+def test_parameter_constraints_are_declared_and_enforced(estimator):
+    """Every parameter is declared in ``_parameter_constraints``, and ``fit`` rejects each
+    value that violates all of a parameter's constraints with an error naming it."""
+    constraints = parameter_constraints(estimator)
+    params = estimator.get_params(deep=False)
+    assert not set(params) - set(constraints), (
+        f"undeclared parameters: {sorted(set(params) - set(constraints))}")
+    assert not set(constraints) - set(params), (
+        f"constraints for unknown parameters: {sorted(set(constraints) - set(params))}")
+    X, y = _data(estimator)
+    for name, cons in constraints.items():
+        if cons == "no_validation":
+            continue
+        for bad in invalid_values(cons):
+            est = clone(estimator).set_params(**{name: bad})
+            with pytest.raises((ValueError, TypeError), match=name):
+                est.fit(X, y)
 
 
 def _declares_float32(est):

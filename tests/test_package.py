@@ -2,6 +2,7 @@
 import numbers
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,17 +45,46 @@ def test_demo_writes_a_report_with_plots(tmp_path):
         assert f"({png.name})" in text
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def test_bench_quick_prints_a_table(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "skml", "bench", "--quick", "bench_pairwise"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "bench_pairwise"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "| case | skml s | sklearn s | ratio |" in out
     assert "argmin_min euclidean" in out
 
 
 def test_bench_unknown_name_is_refused():
-    res = subprocess.run([sys.executable, "-m", "skml", "bench", "bench_nope"],
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "bench_nope"],
+                         capture_output=True, text=True, cwd=ROOT)
     assert res.returncode != 0 and "unknown benchmark" in res.stderr
+
+
+def test_installed_package_never_reaches_into_the_checkout(tmp_path):
+    # `python -m skml bench` only says where the benchmarks are; neither it nor
+    # all_estimators() puts the checkout on sys.path or imports the benchmarks.
+    res = subprocess.run([sys.executable, "-m", "skml", "bench"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert res.returncode == 2 and "make bench" in res.stdout
+    code = ("import sys, skml.utils; n = len(sys.path); skml.utils.all_estimators(); "
+            "print(len(sys.path) == n, any(m.startswith('benchmarks') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout.split()
+    assert out == ["True", "False"]
+
+
+def test_every_public_name_imports():
+    # `from skml import *` and every subpackage's __all__ must import
+    code = ("import importlib, skml\n"
+            "from skml import *\n"
+            "for sub in skml.__all__[1:]:\n"
+            "    mod = importlib.import_module('skml.' + sub)\n"
+            "    for name in getattr(mod, '__all__', []):\n"
+            "        getattr(mod, name)\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_check_param_messages():

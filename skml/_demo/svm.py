@@ -45,7 +45,7 @@ def section(report, quick):
     )
     report.table(["kernel", "support vectors", "skml test acc", "sklearn test acc",
                   "max abs decision diff", "same SVs", "same SMO iterations"], rows)
-    report.text("Fit times are measured on 10,000 points by `python -m skml bench bench_svm`.")
+    report.text("Fit times are measured on 10,000 points by `python -m benchmarks bench_svm`.")
     report.text(
         f"A linear model cannot bend around the moons: `LinearSVC` (primal squared hinge) "
         f"scores {lin.score(X_test, y_test):.3f} on the held-out points, against "

@@ -2,12 +2,28 @@
 counts and chunk sizes for the kernels."""
 from skml.utils._chunking import chunk_rows
 from skml.utils._openmp import effective_n_threads, limit_blas_threads
-from skml.utils._param_validation import check_param
+from skml.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    check_param,
+    check_params,
+)
+from skml.utils._validation import check_sample_weight
 from skml.utils.discovery import all_estimators
 
 __all__ = [
+    "HasMethods",
+    "Interval",
+    "InvalidParameterError",
+    "Options",
+    "StrOptions",
     "all_estimators",
     "check_param",
+    "check_params",
+    "check_sample_weight",
     "chunk_rows",
     "effective_n_threads",
     "limit_blas_threads",
