@@ -7,9 +7,10 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
+from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
+from skml.metrics._pairwise import _metric_code, radius_brute
 from skml.neighbors._kd_tree import KDTree
-from skml.utils import check_param, chunk_rows, effective_n_threads
+from skml.utils import check_param, effective_n_threads
 
 __all__ = ["AUTO_MAX_FEATURES", "KNeighborsMixin", "RadiusNeighborsMixin"]
 
@@ -22,7 +23,8 @@ AUTO_MAX_FEATURES = 15
 def _get_weights(dist, weights):
     """Neighbour weights from their distances: None for "uniform" (all equal), ``1/d``
     for "distance" (a query that sits on training points gets weight 1 on those points
-    and 0 on the others), or whatever the callable returns."""
+    and 0 on the others), or whatever the callable returns, checked: the right shape,
+    finite, and not all zero for any query (no vote or mean is defined then)."""
     if weights == "uniform":
         return None
     if weights == "distance":
@@ -31,12 +33,19 @@ def _get_weights(dist, weights):
         on_point = np.isinf(w)
         rows = on_point.any(axis=1)
         w[rows] = on_point[rows]
-        return w
-    w = np.asarray(weights(dist), dtype=np.float64)
-    if w.shape != dist.shape:
+    else:
+        w = np.asarray(weights(dist), dtype=np.float64)
+        if w.shape != dist.shape:
+            raise ValueError(
+                f"The weights callable must return an array of the distances' shape "
+                f"{dist.shape}, got {w.shape}."
+            )
+        if not np.all(np.isfinite(w)):
+            raise ValueError("The weights callable returned NaN or infinite weights.")
+    if w.shape[1] and np.any(np.all(w == 0, axis=1)):
         raise ValueError(
-            f"The weights callable must return an array of the distances' shape "
-            f"{dist.shape}, got {w.shape}."
+            "All neighbors of some sample are getting zero weights; modify 'weights' "
+            "to avoid this case if you are using a user-defined function."
         )
     return w
 
@@ -260,30 +269,17 @@ class RadiusNeighborsMixin:
                                           sort_results=sort_results, n_jobs=self.n_jobs)
             ind, dist = out
         else:
-            dist, ind = self._radius_brute(X, radius, sort_results)
+            dist, ind = self._radius_brute(X, radius, sort_results, is_train)
         if is_train:
             for i in range(len(ind)):
                 keep = ind[i] != i
                 ind[i], dist[i] = ind[i][keep], dist[i][keep]
         return (dist, ind) if return_distance else ind
 
-    def _radius_brute(self, X, radius, sort_results):
-        n_q, n_fit = X.shape[0], self.n_samples_fit_
-        dist = np.empty(n_q, dtype=object)
-        ind = np.empty(n_q, dtype=object)
-        chunk = chunk_rows(8 * n_fit, preferred=1024)
-        for start in range(0, n_q, chunk):
-            D = pairwise_distances(X[start:start + chunk], self._fit_X,
-                                   metric=self.effective_metric_, p=self._p(),
-                                   n_jobs=self.n_jobs)
-            for r, row in enumerate(D):
-                j = np.flatnonzero(row <= radius)
-                d = row[j]
-                if sort_results:
-                    order = np.lexsort((j, d))
-                    j, d = j[order], d[order]
-                ind[start + r], dist[start + r] = j, d
-        return dist, ind
+    def _radius_brute(self, X, radius, sort_results, is_train):
+        code, p = _metric_code(self.effective_metric_, self._p())
+        return radius_brute(X, self._fit_X, radius, code, p,
+                            effective_n_threads(self.n_jobs), is_train, sort_results)
 
     def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity",
                                sort_results=False):

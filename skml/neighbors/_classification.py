@@ -203,14 +203,17 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
         -------
         proba : ndarray of shape (n_queries, n_classes), or a list of those (one per
             output) for multi-output ``y``
-            Columns in the order of ``classes_``. A query whose weights are all zero
-            (possible with a callable ``weights``) gets a row of zeros.
+            Columns in the order of ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            If a callable ``weights`` gives some query all-zero (or non-finite) weights:
+            its class probabilities are undefined.
         """
         out = []
         for v in self._votes(X):
-            total = v.sum(axis=1, keepdims=True)
-            total[total == 0] = 1.0
-            out.append(v / total)
+            out.append(v / v.sum(axis=1, keepdims=True))
         return out if self.outputs_2d_ else out[0]
 
     def __sklearn_tags__(self):
