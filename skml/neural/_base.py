@@ -17,6 +17,7 @@ import importlib.util
 import io
 import math
 import numbers
+import os
 import time
 from abc import ABCMeta, abstractmethod
 
@@ -38,6 +39,13 @@ _INSTALL_HINT = "pip install skml[deep]"
 _MOMENTUM = 0.9  # Definition 3.79: "typically set to 0.9"
 _STEP_GAMMA = 0.1  # lr_schedule="step": multiply lr by this three times over max_epochs
 _SEED_MAX = np.iinfo(np.int32).max
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Largest layer width / code size: GEMM libraries (MKL, OpenBLAS, cuBLAS) index matrix
+#: dimensions with 32-bit integers.
+MAX_WIDTH = 2**31 - 1
+# Bytes of training state per parameter: float32 weights, gradients and two optimiser
+# moments (Adam's), the most any solver here keeps.
+_TRAIN_BYTES_PER_PARAM = 4 * 4
 
 
 def torch_available():
@@ -68,8 +76,22 @@ def _torch():
         ) from exc
 
 
-def as_float32(X):
-    """A C-contiguous, writable float32 copy of ``X`` (torch warns on read-only memory)."""
+def as_float32(X, name="X"):
+    """A C-contiguous, writable float32 copy of ``X`` (torch warns on read-only memory).
+
+    The networks compute in float32: finite float64 values beyond its range (about
+    3.4e38) would become infinite and every output NaN, so they are refused with a
+    ``ValueError`` instead.
+    """
+    X = np.asarray(X)
+    if X.dtype != np.float32 and X.size:
+        peak = max(float(np.max(X)), -float(np.min(X)))
+        if peak > _FLOAT32_MAX:
+            raise ValueError(
+                f"{name} has values of magnitude up to {peak:.3g}, beyond the float32 "
+                f"range (about {_FLOAT32_MAX:.3g}) the network computes in; scale the "
+                "features (e.g. with sklearn.preprocessing.StandardScaler)."
+            )
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     if not X32.flags.writeable:
         X32 = X32.copy()
@@ -91,6 +113,30 @@ def _seeded(torch, device, seed):
             with torch.cuda.device(idx):
                 torch.cuda.manual_seed(int(seed))
         yield
+
+
+def _memory_bytes(device):
+    """Total memory of ``device`` in bytes (physical RAM for the CPU), or None if unknown."""
+    if device.type == "cuda":
+        torch = _torch()
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
+def check_fits_in_memory(n_bytes, what, device):
+    """Raise a ``ValueError`` before allocating ``n_bytes`` on ``device`` when that is
+    more than the device has at all (torch's allocator would fail, or the machine swap,
+    only after trying)."""
+    total = _memory_bytes(device)
+    if total is not None and n_bytes > total:
+        raise ValueError(
+            f"{what} needs about {n_bytes / 2**30:,.1f} GiB, more than the "
+            f"{total / 2**30:,.1f} GiB of memory of device {str(device)!r}."
+        )
 
 
 def _check_callbacks(callbacks):
@@ -360,6 +406,28 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                 raise ValueError(f"device={dev!r} is not available on this machine.")
         return device
 
+    def _check_network_size(self, device):
+        """Refuse, before any allocation, a network whose training state cannot fit in
+        the memory of ``device`` (the module is built on torch's "meta" device, which
+        allocates nothing and draws no random numbers)."""
+        torch = _torch()
+        try:
+            with torch.device("meta"):
+                meta = self._build_module()
+        except RuntimeError as exc:  # a weight of more than 2**63 bytes
+            if "overflow" not in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__}'s network is too large to exist: one weight "
+                f"tensor alone exceeds 2**63 bytes ({exc}); reduce the layer sizes."
+            ) from None
+        n_params = sum(p.numel() for p in meta.parameters())
+        check_fits_in_memory(
+            n_params * _TRAIN_BYTES_PER_PARAM,
+            f"{type(self).__name__}'s network of {n_params:,} parameters (float32 "
+            "weights, gradients and optimiser state; reduce the layer sizes)",
+            device)
+
     def _make_optimizer(self, params):
         optim = _torch().optim
         name, lr, wd = self.optimizer, float(self.lr), float(self.weight_decay)
@@ -413,6 +481,8 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
     def _train(self, X32, target, n_epochs, seed, *, fresh, validation, schedule):
         torch = _torch()
         device = self._resolve_device()
+        if fresh:
+            self._check_network_size(device)
         with _seeded(torch, device, seed):
             if fresh:
                 self.module_ = self._build_module()
@@ -556,8 +626,10 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             module.train(was_training)
         if isinstance(outs[0], tuple):
             out = tuple(torch.cat(parts) for parts in zip(*outs))
+            _check_finite_output(self, out)
             return tuple(o.cpu().numpy() for o in out) if to_numpy else out
         out = torch.cat(outs)
+        _check_finite_output(self, (out,))
         return out.cpu().numpy() if to_numpy else out
 
     # ------------------------------------------------------------------ pickling
@@ -591,6 +663,20 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _check_finite_output(est, outputs):
+    """A network that overflowed float32 on some rows (inputs far outside the training
+    range) gives inf/NaN there: say so rather than return a silently wrong answer."""
+    torch = _torch()
+    for out in outputs:
+        if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+            bad = int((~torch.isfinite(out)).reshape(out.shape[0], -1).any(1).sum())
+            raise ValueError(
+                f"{type(est).__name__}'s network gives non-finite values (overflow of "
+                f"float32) for {bad} of {out.shape[0]} samples: their features are far "
+                "outside the range seen in training; scale them as the training data."
+            )
 
 
 def _output_device(out):

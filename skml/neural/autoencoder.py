@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import check_param
@@ -129,7 +129,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         _decoder_sizes(self)
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
+        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1,
+                    max_val=MAX_WIDTH)
         check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
         check_param(self.output_activation, "output_activation", types=(str, type(None)),
                     options=OUTPUT_ACTIVATIONS)

@@ -7,7 +7,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    check_fits_in_memory,
+)
 from skml.neural._docs import fill
 from skml.neural.autoencoder import _check_latent, _decoder_sizes
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
@@ -110,7 +116,8 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         _decoder_sizes(self)
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
+        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1,
+                    max_val=MAX_WIDTH)
         check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
         check_param(self.likelihood, "likelihood", types=(str,), options=LIKELIHOODS)
         check_param(self.beta, "beta", types=(numbers.Real,), min_val=0)
@@ -208,6 +215,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         check_is_fitted(self, "module_")
         check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
         torch = _torch()
+        # the latent draws (float32) and the returned samples (float64)
+        check_fits_in_memory(
+            int(n_samples) * (4 * int(self.n_components) + 8 * int(self.n_features_in_)),
+            f"sample(n_samples={n_samples})", torch.device("cpu"))
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(int(n_samples), int(self.n_components), generator=gen).numpy()
