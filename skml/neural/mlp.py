@@ -10,7 +10,7 @@ from sklearn.utils.validation import validate_data
 
 from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
 from skml.neural._docs import fill
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -63,13 +63,16 @@ def check_hidden_layer_sizes(sizes, name="hidden_layer_sizes"):
 class _BaseMLP(NeuralEstimator):
     """Shared parts of the MLP classifier and regressor."""
 
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "norm": [None, StrOptions({n for n in NORMS if n is not None})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
     def _check_params(self):
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
-        check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
-        check_param(self.norm, "norm", types=(str, type(None)), options=NORMS)
-        check_param(self.dropout, "dropout", types=(numbers.Real,), min_val=0, max_val=1,
-                    closed="left")
 
     def _check_batch_norm_data(self, n_samples):
         if self.norm == "batch" and (n_samples < 2 or self.batch_size < 2):
@@ -158,14 +161,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.dropout = dropout
         self.class_weight = class_weight
 
+    _parameter_constraints = {
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+
     def _check_params(self):
-        super()._check_params()
-        if not (self.class_weight is None or self.class_weight == "balanced"
-                or isinstance(self.class_weight, dict)):
+        cw = self.class_weight
+        if not (cw is None or (isinstance(cw, str) and cw == "balanced")
+                or isinstance(cw, dict)):
             raise ValueError(
                 "class_weight must be None, 'balanced' or a dict {label: weight}, got "
                 f"{self.class_weight!r}."
             )
+        super()._check_params()
 
     def _n_module_outputs(self):
         return 1 if len(self.classes_) == 2 else len(self.classes_)
@@ -386,10 +394,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
         self.normalize_y = normalize_y
 
-    def _check_params(self):
-        super()._check_params()
-        check_param(self.loss, "loss", types=(str,), options=REGRESSION_LOSSES)
-        check_param(self.normalize_y, "normalize_y", types=(bool,))
+    _parameter_constraints = {
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "normalize_y": ["boolean"],
+    }
 
     def _n_module_outputs(self):
         return self.n_outputs_
