@@ -95,17 +95,6 @@ cdef inline void _gemm_abt(const floating* A, const floating* B, floating* C,
 # row statistics
 # ---------------------------------------------------------------------------------------
 
-def row_sqnorms(const floating[:, ::1] X, floating[::1] out, int n_threads):
-    """out[i] = sum_j X[i, j]**2, accumulated in double (rounded to X's dtype)."""
-    cdef Py_ssize_t i, f, n = X.shape[0], d = X.shape[1]
-    cdef double s
-    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        s = 0.0
-        for f in range(d):
-            s = s + <double>X[i, f] * <double>X[i, f]
-        out[i] = <floating>s
-
-
 def row_sqnorms64(const floating[:, ::1] X, double[::1] out, int n_threads):
     """out[i] = sum_j X[i, j]**2 in double."""
     cdef Py_ssize_t i, f, n = X.shape[0], d = X.shape[1]
@@ -471,40 +460,6 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
                 _write_row(hd, hi, k, &out_dist[i, 0], &out_ind[i, 0], metric, p, s,
                            robust)
     return n_bad
-
-
-# ---------------------------------------------------------------------------------------
-# legacy entry point of the k-means kernels (skml.cluster): the plain GEMM identity
-# ---------------------------------------------------------------------------------------
-
-def dense_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
-                    const floating[::1] XX, const floating[::1] YY,
-                    floating[:, ::1] out, int metric, double p, bint same,
-                    Py_ssize_t chunk, int n_threads):
-    """Squared-euclidean-type distances by the GEMM identity with the caller's norms
-    (``metric`` EUCLIDEAN or SQEUCLIDEAN only), clipped at 0, ``chunk`` rows per task.
-    No centring and no exact recomputation: :func:`pairwise_dense` is the accurate
-    kernel."""
-    cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0], d = X.shape[1]
-    cdef Py_ssize_t n_chunks = (n_x + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, j, i0, i1
-    cdef double v
-
-    for c in prange(n_chunks, nogil=True, schedule="static", num_threads=n_threads):
-        i0 = c * chunk
-        i1 = min(i0 + chunk, n_x)
-        _gemm_abt(&X[i0, 0], &Y[0, 0], &out[i0, 0], <int>(i1 - i0), <int>n_y, <int>d,
-                  <int>n_y, <floating>-2.0)
-        for i in range(i0, i1):
-            for j in range(n_y):
-                v = <double>out[i, j] + <double>YY[j] + <double>XX[i]
-                if v < 0.0:
-                    v = 0.0
-                if metric == EUCLIDEAN:
-                    v = sqrt(v)
-                out[i, j] = <floating>v
-            if same:
-                out[i, i] = 0
 
 
 def keys_to_dist(const double[::1] keys, double[::1] out, int metric, double p, double s,

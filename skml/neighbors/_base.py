@@ -10,7 +10,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
 from skml.metrics._pairwise import _metric_code, radius_brute
 from skml.neighbors._kd_tree import KDTree
-from skml.utils import check_param, effective_n_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    effective_n_threads,
+)
 
 __all__ = ["AUTO_MAX_FEATURES", "KNeighborsMixin", "RadiusNeighborsMixin"]
 
@@ -25,7 +31,7 @@ def _get_weights(dist, weights):
     for "distance" (a query that sits on training points gets weight 1 on those points
     and 0 on the others), or whatever the callable returns, checked: the right shape,
     finite, and not all zero for any query (no vote or mean is defined then)."""
-    if weights == "uniform":
+    if weights is None or weights == "uniform":
         return None
     if weights == "distance":
         with np.errstate(divide="ignore"):
@@ -50,18 +56,27 @@ def _get_weights(dist, weights):
     return w
 
 
-def _check_weights(weights):
-    if not callable(weights):
-        check_param(weights, "weights", options=("uniform", "distance"))
-    return weights
+#: The ``weights`` parameter of the classifiers and regressors.
+WEIGHTS_CONSTRAINT = [StrOptions({"uniform", "distance"}), callable, None]
 
 
 class _NeighborsBase(BaseEstimator):
     """Parameters, fit-time choice of algorithm and the fitted search structure.
 
     Subclasses define ``__init__`` with the parameters they expose; every one of them has
-    ``algorithm``, ``leaf_size``, ``metric``, ``p``, ``metric_params`` and ``n_jobs``.
+    ``n_neighbors``, ``algorithm``, ``leaf_size``, ``metric``, ``p``, ``metric_params``
+    and ``n_jobs``.
     """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "leaf_size": [Interval(numbers.Integral, 1, None)],
+        "metric": [StrOptions(set(PAIRWISE_METRICS))],
+        "p": [Interval(numbers.Real, 1, None)],
+        "metric_params": [dict, None],
+        "n_jobs": ["n_jobs"],
+    }
 
     def _effective_metric(self):
         """(effective_metric_, effective_metric_params_) as scikit-learn names them:
@@ -76,7 +91,6 @@ class _NeighborsBase(BaseEstimator):
             raise ValueError(
                 f"metric_params supports only the key 'p', got {sorted(params)}."
             )
-        check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
         check_param(p, "p", types=(numbers.Real,), min_val=1)
         metric, out = self.metric, {}
         if metric == "minkowski":
@@ -92,10 +106,7 @@ class _NeighborsBase(BaseEstimator):
 
     def _fit(self, X, y=None, **validate_kwargs):
         """Validate the parameters and X (and y), pick the algorithm, build the tree."""
-        check_param(self.algorithm, "algorithm", options=ALGORITHMS)
-        check_param(self.leaf_size, "leaf_size", types=(numbers.Integral,), min_val=1)
-        check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,), min_val=1)
-        effective_n_threads(self.n_jobs)  # validates n_jobs
+        check_params(self)
         self.effective_metric_, self.effective_metric_params_ = self._effective_metric()
         if y is None:
             X = validate_data(self, X, dtype=np.float64, order="C")
