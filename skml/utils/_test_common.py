@@ -99,6 +99,10 @@ _GRID_PARAMS = {
     "KNeighborsClassifier": {"n_neighbors": [3, 5], "weights": ["uniform", "distance"]},
     "KNeighborsRegressor": {"n_neighbors": [3, 5], "weights": ["uniform", "distance"]},
     "NearestNeighbors": {"n_neighbors": [3, 5]},
+    # (standardised 4-feature data: radius 1 leaves points without neighbours, which is
+    # an error or a NaN prediction by design; these radii reach enough of them)
+    "RadiusNeighborsClassifier": {"radius": [2.5, 3.5], "weights": ["uniform", "distance"]},
+    "RadiusNeighborsRegressor": {"radius": [2.5, 3.5], "weights": ["uniform", "distance"]},
     "GaussianNB": {"var_smoothing": [1e-9, 1e-6]},
     "MultinomialNB": {"alpha": [0.5, 1.0]},
     "BernoulliNB": {"alpha": [0.5, 1.0]},
