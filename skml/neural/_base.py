@@ -599,8 +599,10 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                                           **kwargs)
         finally:
             del self._incremental
-        data = self._drop_zero_weights(tuple(data) if isinstance(data, (tuple, list))
-                                       else (data,))
+        data = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        if sample_weight is not None and (len(data) < 3 or data[2] is None):
+            raise ValueError(f"{type(self).__name__} does not support sample_weight.")
+        data = self._drop_zero_weights(data)
         if fresh:
             self._initialize()
             seed = self._seed

@@ -303,3 +303,9 @@ def test_a_model_supplies_its_own_collation():
     assert lin.weight.item() == pytest.approx(1.0, abs=0.02)
     assert lin.bias.item() == pytest.approx(0.0, abs=0.02)
     assert est.history_[-1]["loss"] < 1e-3
+
+
+def test_a_model_without_weights_refuses_sample_weight(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match="TwoHeads does not support sample_weight"):
+        TwoHeads(max_iter=1).fit(X, y, sample_weight=np.ones(len(X)))
