@@ -9,6 +9,7 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _covariance
+from skml.decomposition._scaling import needs_rescaling
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
 from skml.utils import check_param, effective_n_threads, limit_blas_threads
 
@@ -243,10 +244,24 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._fit_svd_solver = solver
         if solver != "covariance_eigh":
             assert_all_finite(X, input_name="X")
+        # Data so large (or small) that its squares overflow (underflow) is fitted
+        # divided by a power of two (exact); the components and ratios do not change,
+        # the mean and singular values scale back by 2**e, the variances by 4**e (inf
+        # where the true value exceeds the float range).
+        rescaled, e = needs_rescaling(X) if np.isfinite(X).all() else (False, 0)
+        Xw = np.ldexp(X, -e).astype(X.dtype, copy=False) if rescaled else X
         if solver in ("full", "covariance_eigh"):
-            U = self._fit_full(X, solver)
+            U = self._fit_full(Xw, solver)
         else:
-            U = self._fit_truncated(X, solver)
+            U = self._fit_truncated(Xw, solver)
+        if rescaled:
+            with np.errstate(over="ignore"):
+                self.mean_ = np.ldexp(self.mean_, e).astype(self.mean_.dtype)
+                self.singular_values_ = np.ldexp(self.singular_values_, e).astype(
+                    self.singular_values_.dtype)
+                self.explained_variance_ = np.ldexp(self.explained_variance_, 2 * e).astype(
+                    self.explained_variance_.dtype)
+                self.noise_variance_ = float(np.ldexp(self.noise_variance_, 2 * e))
         self.n_samples_ = n
         return U, X
 

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
 from skml.utils import check_param, chunk_rows
 
@@ -132,6 +133,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                     min_val=1, max_val=limit)
         rng = check_random_state(self.random_state)
         k = int(self.n_components)
+        # Data whose squares overflow (or underflow) is decomposed divided by a power of
+        # two (exact): same components and ratios; singular values, projections and
+        # variances scale back by 2**e and 4**e.
+        rescaled, e = needs_rescaling(X)
+        if rescaled:
+            X = rescale(X)[0]
+        else:
+            e = 0
         if self.algorithm == "arpack":
             U, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=rng)
         else:
@@ -144,11 +153,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # With an approximate SVD, X V is not exactly U S: project for consistency with
         # transform.
         X_new = np.asarray(X @ self.components_.T)
-        self.explained_variance_ = np.var(X_new, axis=0)
+        variance = np.var(X_new, axis=0)
         full = _column_variance_sum(X)
-        self.explained_variance_ratio_ = (self.explained_variance_ / full if full > 0
-                                          else np.zeros_like(self.explained_variance_))
-        self.singular_values_ = np.asarray(S, dtype=X.dtype)
+        self.explained_variance_ratio_ = (variance / full if full > 0
+                                          else np.zeros_like(variance))
+        with np.errstate(over="ignore"):
+            self.explained_variance_ = np.ldexp(variance, 2 * e).astype(variance.dtype)
+            self.singular_values_ = np.ldexp(np.asarray(S, dtype=X.dtype), e).astype(X.dtype)
+            X_new = np.ldexp(X_new, e).astype(X_new.dtype)
         return X_new
 
     def transform(self, X):

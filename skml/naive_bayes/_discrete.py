@@ -6,8 +6,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import validate_data
 
-from skml.naive_bayes._base import _BaseNB, check_sample_weight
-from skml.utils import check_param
+from skml.naive_bayes._base import _BaseNB
+from skml.utils import check_param, check_sample_weight
 
 __all__ = ["BernoulliNB", "MultinomialNB"]
 
