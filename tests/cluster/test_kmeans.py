@@ -267,10 +267,12 @@ def test_nan_and_inf_are_clear_errors(Est, bad):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(n_clusters=0), r"n_clusters must be in \[1, inf\]"),
+    (dict(n_clusters=0), r"n_clusters must be in \[1, 2147483647\]"),
+    (dict(n_clusters=2**31), r"n_clusters must be in \[1, 2147483647\]"),
     (dict(n_clusters=2.5), "n_clusters must be int"),
     (dict(init="kmeans"), "init must be one of"),
-    (dict(init=3), "init must be 'k-means\\+\\+', 'random', an array"),
+    (dict(init=3), r"init must be one of \['k-means\+\+', 'random'\], a callable or an "
+                   "array-like"),
     (dict(n_init=0), r"n_init must be in \[1, inf\]"),
     (dict(n_init="many"), "n_init must be one of"),
     (dict(max_iter=0), r"max_iter must be in \[1, inf\]"),
@@ -287,11 +289,11 @@ def test_bad_init_array_sample_weight_and_predict_shape():
     X = np.random.RandomState(0).rand(20, 3)
     with pytest.raises(ValueError, match=r"init array must have shape .*\(3, 3\)"):
         KMeans(3, init=X[:2]).fit(X)
-    with pytest.raises(ValueError, match="sample_weight must not contain negative"):
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         KMeans(3).fit(X, sample_weight=-np.ones(20))
-    with pytest.raises(ValueError, match=r"sample_weight must have shape \(20,\)"):
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(19,\), expected \(20,\)"):
         KMeans(3).fit(X, sample_weight=np.ones(19))
-    with pytest.raises(ValueError, match="positive sum"):
+    with pytest.raises(ValueError, match="at least one positive weight"):
         KMeans(3).fit(X, sample_weight=np.zeros(20))
     with pytest.raises(ValueError, match="positive sample_weight"):
         KMeans(3).fit(X, sample_weight=np.r_[np.ones(2), np.zeros(18)])
