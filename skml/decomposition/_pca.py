@@ -11,7 +11,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skml._kernels import _covariance
 from skml.decomposition._scaling import needs_rescaling
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_params,
+    effective_n_threads,
+    limit_blas_threads,
+)
 
 __all__ = ["PCA"]
 
@@ -151,19 +157,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self):
-        check_param(self.svd_solver, "svd_solver", types=(str,), options=_SOLVERS)
-        if self.n_components is not None:
-            check_param(self.n_components, "n_components",
-                        types=(numbers.Integral, numbers.Real), min_val=0, closed="neither")
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        if self.iterated_power != "auto":
-            check_param(self.iterated_power, "iterated_power", types=(numbers.Integral,),
-                        min_val=0)
-        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
-                    min_val=1)
-        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
-                    types=(str,), options=("auto", "QR", "LU", "none"))
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None),
+                         Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "copy": ["boolean"],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions(set(_SOLVERS))],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "iterated_power": [StrOptions({"auto"}), Interval(numbers.Integral, 0, None)],
+        "n_oversamples": [Interval(numbers.Integral, 1, None)],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
+        "random_state": ["random_state"],
+        "n_jobs": ["n_jobs"],
+    }
 
     def _choose_solver(self, n, p):
         solver = self.svd_solver
@@ -236,7 +242,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return U
 
     def _fit(self, X):
-        self._check_params()
+        check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
                           ensure_min_samples=2, ensure_all_finite=False)
         n, p = X.shape

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
-from skml.utils import check_param, chunk_rows
+from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 
 __all__ = ["TruncatedSVD"]
 
@@ -80,6 +80,16 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     (2, 6)
     """
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "algorithm": [StrOptions({"randomized", "arpack"})],
+        "n_iter": [Interval(numbers.Integral, 0, None)],
+        "n_oversamples": [Interval(numbers.Integral, 1, None)],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None)],
+    }
+
     def __init__(self, n_components=2, *, algorithm="randomized", n_iter=5,
                  n_oversamples=10, power_iteration_normalizer="auto", random_state=None,
                  tol=0.0):
@@ -118,14 +128,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         X_new : ndarray of shape (n_samples, n_components)
         """
-        check_param(self.algorithm, "algorithm", types=(str,),
-                    options=("randomized", "arpack"))
-        check_param(self.n_iter, "n_iter", types=(numbers.Integral,), min_val=0)
-        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
-                    min_val=1)
-        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
-                    types=(str,), options=("auto", "QR", "LU", "none"))
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        check_params(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"],
                           dtype=[np.float64, np.float32], ensure_min_features=2)
         limit = min(X.shape) - 1 if self.algorithm == "arpack" else X.shape[1]

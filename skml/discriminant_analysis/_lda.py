@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import rescale
-from skml.utils import check_param
+from skml.utils import HasMethods, Interval, StrOptions, check_params
 
 __all__ = ["LinearDiscriminantAnalysis"]
 
@@ -141,24 +141,27 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
         self.covariance_estimator = covariance_estimator
 
     # ------------------------------------------------------------------ fitting
+    _parameter_constraints = {
+        "solver": [StrOptions({"svd", "eigen", "lsqr"})],
+        "shrinkage": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1), None],
+        "priors": ["array-like", None],
+        "n_components": [Interval(numbers.Integral, 1, None), None],
+        "store_covariance": ["boolean"],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "covariance_estimator": [HasMethods("fit"), None],
+    }
+
     def _check_params(self):
-        check_param(self.solver, "solver", types=(str,), options=("svd", "eigen", "lsqr"))
-        if self.shrinkage is not None:
-            check_param(self.shrinkage, "shrinkage", types=(str, numbers.Real),
-                        options=("auto",), min_val=0, max_val=1)
-            if self.solver == "svd":
-                raise NotImplementedError("shrinkage is not supported by the 'svd' "
-                                          "solver; use 'eigen' or 'lsqr'.")
+        check_params(self)
+        if self.shrinkage is not None and self.solver == "svd":
+            raise NotImplementedError("shrinkage is not supported by the 'svd' "
+                                      "solver; use 'eigen' or 'lsqr'.")
         if self.covariance_estimator is not None:
             if self.solver == "svd":
                 raise ValueError("covariance_estimator is not supported by the 'svd' "
                                  "solver; use 'eigen' or 'lsqr'.")
             if self.shrinkage is not None and self.shrinkage != 0:
                 raise ValueError("Set only one of covariance_estimator and shrinkage.")
-        if self.n_components is not None:
-            check_param(self.n_components, "n_components", types=(numbers.Integral,),
-                        min_val=1)
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
 
     def fit(self, X, y):
         """Fit the model.

@@ -14,7 +14,14 @@ from skml.decomposition._scaling import rescale
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
 from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
-from skml.utils import check_param, chunk_rows, effective_n_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    chunk_rows,
+    effective_n_threads,
+)
 
 __all__ = ["Isomap"]
 
@@ -120,7 +127,21 @@ class Isomap(TransformerMixin, BaseEstimator):
         self.metric = metric
         self.p = p
 
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None), None],
+        "radius": [Interval(numbers.Real, 0, None), None],
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "eigen_solver": [StrOptions({"auto", "arpack", "dense"})],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "max_iter": [Interval(numbers.Integral, 1, None), None],
+        "path_method": [StrOptions({"auto", "D", "FW"})],
+        "n_jobs": ["n_jobs"],
+        "metric": [StrOptions(set(PAIRWISE_METRICS))],
+        "p": [Interval(numbers.Real, 1, None)],
+    }
+
     def _check_params(self, n_samples):
+        check_params(self)
         if (self.n_neighbors is None) == (self.radius is None):
             raise ValueError(
                 "Give exactly one of n_neighbors and radius (the other must be None), got "
@@ -128,18 +149,8 @@ class Isomap(TransformerMixin, BaseEstimator):
         if self.radius is None:
             check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,),
                         min_val=1, max_val=n_samples - 1)
-        else:
-            check_param(self.radius, "radius", types=(numbers.Real,), min_val=0)
         check_param(self.n_components, "n_components", types=(numbers.Integral,),
                     min_val=1, max_val=n_samples)
-        check_param(self.eigen_solver, "eigen_solver", types=(str,),
-                    options=("auto", "arpack", "dense"))
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        if self.max_iter is not None:
-            check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.path_method, "path_method", types=(str,),
-                    options=("auto", "D", "FW"))
-        check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
 
     # ---------------------------------------------------------------- graph building
     def _euclidean(self):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import power_of_two_exponent, rescale
 from skml.metrics import pairwise_distances
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param, check_params
 
 __all__ = ["MDS"]
 
@@ -286,18 +286,21 @@ class MDS(TransformerMixin, BaseEstimator):
                     options=("classical", "metric", "nonmetric"))
         return metric
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "metric": [StrOptions({"classical", "metric", "nonmetric"}), "boolean"],
+        "n_init": [Interval(numbers.Integral, 1, None)],
+        "init": [StrOptions({"classical", "classical_mds", "random"}), "array-like"],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "eps": [Interval(numbers.Real, 0, None)],
+        "n_jobs": ["n_jobs"],
+        "random_state": ["random_state"],
+        "dissimilarity": [StrOptions({"euclidean", "precomputed"})],
+        "normalized_stress": [StrOptions({"auto"}), "boolean"],
+    }
+
     def _check_params(self):
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
-        check_param(self.n_init, "n_init", types=(numbers.Integral,), min_val=1)
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.eps, "eps", types=(numbers.Real,), min_val=0)
-        check_param(self.dissimilarity, "dissimilarity", types=(str,),
-                    options=("euclidean", "precomputed"))
-        check_param(self.normalized_stress, "normalized_stress", types=(bool, str),
-                    options=("auto",))
-        if not hasattr(self.init, "__array__"):
-            check_param(self.init, "init", types=(str,),
-                        options=("classical", "classical_mds", "random"))
+        check_params(self)
 
     def _dissimilarities(self, X, *, reset):
         precomputed = self.dissimilarity == "precomputed"

@@ -17,7 +17,14 @@ from skml._kernels import _tsne
 from skml.decomposition._scaling import power_of_two_exponent, rescale
 from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    effective_n_threads,
+    limit_blas_threads,
+)
 
 __all__ = ["TSNE"]
 
@@ -542,38 +549,35 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ---- parameter checks -----------------------------------------------------------
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "perplexity": [Interval(numbers.Real, 0, None, closed="neither")],
+        "early_exaggeration": [Interval(numbers.Real, 1, None)],
+        "early_exaggeration_iter": [Interval(numbers.Integral, 0, None)],
+        "learning_rate": [StrOptions({"auto"}), Interval(numbers.Real, 0, None,
+                                                         closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "n_iter_without_progress": [Interval(numbers.Integral, -1, None)],
+        "min_grad_norm": [Interval(numbers.Real, 0, None)],
+        "metric": [StrOptions({*PAIRWISE_METRICS, "precomputed"})],
+        "metric_params": [dict, None],
+        "init": [StrOptions({"pca", "random"}), "array-like"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "method": [StrOptions({"auto", "exact", "barnes_hut", "fft"})],
+        "angle": [Interval(numbers.Real, 0, 1)],
+        "n_jobs": ["n_jobs"],
+        "transform_max_iter": [Interval(numbers.Integral, 0, None)],
+    }
+
     def _check_params(self):
-        Int, Real = (numbers.Integral,), (numbers.Real,)
-        check_param(self.n_components, "n_components", types=Int, min_val=1)
-        check_param(self.perplexity, "perplexity", types=Real, min_val=0, closed="right")
-        check_param(self.early_exaggeration, "early_exaggeration", types=Real, min_val=1)
-        check_param(self.early_exaggeration_iter, "early_exaggeration_iter", types=Int,
-                    min_val=0)
-        if isinstance(self.learning_rate, str):
-            check_param(self.learning_rate, "learning_rate", options=("auto",))
-        else:
-            check_param(self.learning_rate, "learning_rate", types=Real, min_val=0,
-                        closed="right")
-        check_param(self.max_iter, "max_iter", types=Int, min_val=1)
-        check_param(self.n_iter_without_progress, "n_iter_without_progress", types=Int,
-                    min_val=-1)
-        check_param(self.min_grad_norm, "min_grad_norm", types=Real, min_val=0)
-        check_param(self.metric, "metric", types=(str,),
-                    options=(*PAIRWISE_METRICS, "precomputed"))
-        check_param(self.metric_params, "metric_params", types=(dict, type(None)))
+        check_params(self)
         unknown = set(self.metric_params or {}) - {"p"}
         if unknown:
             raise ValueError(f"metric_params accepts only 'p', got {sorted(unknown)}.")
-        if isinstance(self.init, str):
-            check_param(self.init, "init", options=("pca", "random"))
-        elif not hasattr(self.init, "__array__") and not isinstance(self.init, list):
-            raise TypeError(f"init must be 'pca', 'random' or an array, got {self.init!r}.")
-        check_param(self.verbose, "verbose", types=(numbers.Integral, bool))
-        check_param(self.method, "method", types=(str,),
-                    options=("auto", "exact", "barnes_hut", "fft"))
-        check_param(self.angle, "angle", types=Real, min_val=0, max_val=1)
-        check_param(self.transform_max_iter, "transform_max_iter", types=Int, min_val=0)
-        effective_n_threads(self.n_jobs)  # checks n_jobs
+        if self.metric_params and "p" in self.metric_params:
+            check_param(self.metric_params["p"], "metric_params['p']",
+                        types=(numbers.Real,), min_val=1)
         if self.metric == "precomputed" and isinstance(self.init, str) \
                 and self.init == "pca":
             raise ValueError('The parameter init="pca" cannot be used with '

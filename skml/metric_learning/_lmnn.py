@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skml.decomposition._scaling import rescale
 from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import kneighbors_brute
-from skml.utils import check_param, chunk_rows
+from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 
 __all__ = ["LMNN"]
 
@@ -174,6 +174,17 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "n_components": [Interval(numbers.Integral, 1, None), None],
+        "init": [StrOptions({"pca", "identity", "random"}), "array-like"],
+        "push_weight": [Interval(numbers.Real, 0, 1)],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "random_state": ["random_state"],
+        "n_jobs": ["n_jobs"],
+    }
+
     def __init__(self, n_neighbors=3, *, n_components=None, init="pca", push_weight=0.5,
                  max_iter=100, tol=1e-5, random_state=None, n_jobs=None):
         self.n_neighbors = n_neighbors
@@ -195,7 +206,6 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if L.shape != (k, p):
                 raise ValueError(f"init must have shape {(k, p)}, got {L.shape}.")
             return np.ldexp(L, exponent)
-        check_param(self.init, "init", types=(str,), options=("pca", "identity", "random"))
         if self.init == "identity":
             return np.ldexp(np.eye(k, p), exponent)
         if self.init == "random":
@@ -221,11 +231,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : LMNN
         """
-        check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,), min_val=1)
-        check_param(self.push_weight, "push_weight", types=(numbers.Real,), min_val=0,
-                    max_val=1)
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        check_params(self)
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)

@@ -6,7 +6,7 @@ from sklearn.utils.validation import validate_data
 
 from skml.decomposition._scaling import power_of_two_exponent
 from skml.naive_bayes._base import _BaseNB
-from skml.utils import check_param, check_sample_weight, chunk_rows
+from skml.utils import Interval, check_params, check_sample_weight, chunk_rows
 
 __all__ = ["GaussianNB"]
 
@@ -109,6 +109,11 @@ class GaussianNB(_BaseNB):
            [ 1.5,  1. ]])
     """
 
+    _parameter_constraints = {
+        "priors": ["array-like", None],
+        "var_smoothing": [Interval(numbers.Real, 0, None)],
+    }
+
     def __init__(self, *, priors=None, var_smoothing=1e-9):
         self.priors = priors
         self.var_smoothing = var_smoothing
@@ -153,7 +158,7 @@ class GaussianNB(_BaseNB):
         return self._partial_fit(X, y, classes, sample_weight, first_call)
 
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
-        check_param(self.var_smoothing, "var_smoothing", types=(numbers.Real,), min_val=0)
+        check_params(self)
         w = check_sample_weight(sample_weight, X.shape[0])
         codes = self._first_classes(y, classes, first_call)
         n_classes, n_features = len(self.classes_), X.shape[1]

@@ -146,7 +146,7 @@ def test_parameter_errors():
         PCA(n_components=0.5, svd_solver="randomized").fit(X)
     with pytest.raises(ValueError, match="svd_solver must be one of"):
         PCA(svd_solver="magic").fit(X)
-    with pytest.raises(ValueError, match="n_components must be an int"):
+    with pytest.raises(ValueError, match=r"n_components must be in \(0, 1\), got 1.5"):
         PCA(n_components=1.5).fit(X)
 
 

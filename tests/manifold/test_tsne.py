@@ -504,7 +504,7 @@ def test_transform_in_a_pipeline(digits_split):
     (dict(n_components=3, method="fft"), ValueError, "n_components <= 2"),
     (dict(metric="precomputed"), ValueError, 'init="pca" cannot be used'),
     (dict(init=np.zeros((5, 2))), ValueError, "init array must have shape"),
-    (dict(n_jobs=0), ValueError, "n_jobs must not be 0"),
+    (dict(n_jobs=0), ValueError, "n_jobs must be None or a non-zero int"),
 ])
 def test_bad_parameters_raise_clear_errors(params, err, msg):
     X = np.random.RandomState(0).randn(30, 4)
