@@ -2,7 +2,9 @@
 """Coordinate descent for the elastic net (and the lasso, its ``beta = 0`` case).
 
 Private and dumb: the Python layer (``skml.linear_model._coordinate_descent``) validates,
-centres and rescales the data and hands over contiguous float32/float64 arrays. Both
+centres and rescales the data and hands over contiguous float32/float64 arrays. Each entry
+point still checks the shapes it indexes with before any loop runs (and that sizes fit
+the C ``int`` of BLAS), so no input reads or writes out of bounds. Both
 solvers minimise the objective scaled by ``n_samples``::
 
     0.5 * ||y - X w||^2 + alpha * ||w||_1 + 0.5 * beta * ||w||^2
@@ -34,6 +36,26 @@ cimport numpy as cnp
 cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
+
+
+_INT_MAX = 2**31 - 1
+
+
+def _check_shapes(str name, Py_ssize_t expected, Py_ssize_t got):
+    if got != expected:
+        raise ValueError(f"{name} has {got} entries, expected {expected}.")
+
+
+def _check_blas_size(Py_ssize_t n, str what):
+    if n > _INT_MAX:
+        raise ValueError(f"{what} ({n}) exceeds the 32-bit BLAS limit {_INT_MAX}.")
+
+
+def _check_common(int max_iter, double tol):
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol}.")
 
 
 cdef inline floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
@@ -136,6 +158,11 @@ def enet_cd_dense(floating[::1] w, double alpha, double beta,
     """
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_features = X.shape[1]
+    _check_shapes("w", n_features, w.shape[0])
+    _check_shapes("y", n_samples, y.shape[0])
+    _check_blas_size(n_samples, "n_samples")
+    _check_blas_size(n_features, "n_features")
+    _check_common(max_iter, tol)
     cdef int n = <int>n_samples
     dtype = np.float32 if floating is float else np.float64
     Xa = np.asarray(X)
@@ -239,6 +266,12 @@ def enet_cd_gram(floating[::1] w, double alpha, double beta,
     updated in place.
     """
     cdef Py_ssize_t n_features = Q.shape[0]
+    if Q.shape[1] != n_features:
+        raise ValueError(f"Q must be square, got {Q.shape[0]}x{Q.shape[1]}.")
+    _check_shapes("w", n_features, w.shape[0])
+    _check_shapes("q", n_features, q.shape[0])
+    _check_blas_size(n_features, "n_features")
+    _check_common(max_iter, tol)
     cdef int p = <int>n_features
     dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] Qw = np.asarray(Q) @ np.asarray(w)
@@ -341,6 +374,13 @@ def l1_quadratic_cd(const double[:, ::1] H, const double[::1] b, double[::1] z,
     ``tol`` times the largest ``|z_j|``. Returns the number of sweeps.
     """
     cdef Py_ssize_t d = H.shape[0], j
+    if H.shape[1] != d:
+        raise ValueError(f"H must be square, got {H.shape[0]}x{H.shape[1]}.")
+    _check_shapes("b", d, b.shape[0])
+    _check_shapes("z", d, z.shape[0])
+    _check_shapes("lam", d, lam.shape[0])
+    _check_blas_size(d, "the dimension")
+    _check_common(max_sweeps, tol)
     cdef int dd = <int>d, sweep, n_sweeps = 0
     cdef double[::1] Hz = np.asarray(H) @ np.asarray(z)
     cdef double tmp, new_z, z_j, d_max, z_max

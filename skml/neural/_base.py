@@ -17,6 +17,7 @@ import importlib.util
 import io
 import math
 import numbers
+import os
 import time
 from abc import ABCMeta, abstractmethod
 
@@ -25,7 +26,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param, check_params
+from skml.utils._param_validation import _Constraint
 
 __all__ = ["NeuralEstimator", "OPTIMIZERS", "LR_SCHEDULES"]
 
@@ -38,6 +40,13 @@ _INSTALL_HINT = "pip install skml[deep]"
 _MOMENTUM = 0.9  # Definition 3.79: "typically set to 0.9"
 _STEP_GAMMA = 0.1  # lr_schedule="step": multiply lr by this three times over max_epochs
 _SEED_MAX = np.iinfo(np.int32).max
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Largest layer width / code size: GEMM libraries (MKL, OpenBLAS, cuBLAS) index matrix
+#: dimensions with 32-bit integers.
+MAX_WIDTH = 2**31 - 1
+# Bytes of training state per parameter: float32 weights, gradients and two optimiser
+# moments (Adam's), the most any solver here keeps.
+_TRAIN_BYTES_PER_PARAM = 4 * 4
 
 
 def torch_available():
@@ -68,8 +77,22 @@ def _torch():
         ) from exc
 
 
-def as_float32(X):
-    """A C-contiguous, writable float32 copy of ``X`` (torch warns on read-only memory)."""
+def as_float32(X, name="X"):
+    """A C-contiguous, writable float32 copy of ``X`` (torch warns on read-only memory).
+
+    The networks compute in float32: finite float64 values beyond its range (about
+    3.4e38) would become infinite and every output NaN, so they are refused with a
+    ``ValueError`` instead.
+    """
+    X = np.asarray(X)
+    if X.dtype != np.float32 and X.size:
+        peak = max(float(np.max(X)), -float(np.min(X)))
+        if peak > _FLOAT32_MAX:
+            raise ValueError(
+                f"{name} has values of magnitude up to {peak:.3g}, beyond the float32 "
+                f"range (about {_FLOAT32_MAX:.3g}) the network computes in; scale the "
+                "features (e.g. with sklearn.preprocessing.StandardScaler)."
+            )
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     if not X32.flags.writeable:
         X32 = X32.copy()
@@ -93,7 +116,46 @@ def _seeded(torch, device, seed):
         yield
 
 
+def _memory_bytes(device):
+    """Total memory of ``device`` in bytes (physical RAM for the CPU), or None if unknown."""
+    if device.type == "cuda":
+        torch = _torch()
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
+def check_fits_in_memory(n_bytes, what, device):
+    """Raise a ``ValueError`` before allocating ``n_bytes`` on ``device`` when that is
+    more than the device has at all (torch's allocator would fail, or the machine swap,
+    only after trying)."""
+    total = _memory_bytes(device)
+    if total is not None and n_bytes > total:
+        raise ValueError(
+            f"{what} needs about {n_bytes / 2**30:,.1f} GiB, more than the "
+            f"{total / 2**30:,.1f} GiB of memory of device {str(device)!r}."
+        )
+
+
+class _TorchDevice(_Constraint):
+    """A ``torch.device`` (recognised without importing torch)."""
+
+    def is_satisfied_by(self, value):
+        return type(value).__module__ == "torch" and type(value).__name__ == "device"
+
+    def __str__(self):
+        return "a torch.device"
+
+
+_CALLBACK_HOOKS = ("on_batch_end", "on_epoch_end")
+
+
 def _check_callbacks(callbacks):
+    """The ``(name, callback)`` pairs, checked: a callback is a callable (called at the
+    end of each epoch) or an object with ``on_batch_end`` and/or ``on_epoch_end``."""
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
@@ -103,10 +165,13 @@ def _check_callbacks(callbacks):
     names = set()
     for item in callbacks:
         ok = (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
-              and callable(item[1]))
+              and (callable(item[1])
+                   or any(callable(getattr(item[1], h, None)) for h in _CALLBACK_HOOKS)))
         if not ok:
             raise TypeError(
-                f"callbacks must be a list of (name, callable) pairs, got the entry {item!r}."
+                "callbacks must be a list of (name, callable) pairs or (name, object) "
+                "pairs whose object has an on_batch_end or on_epoch_end method, got the "
+                f"entry {item!r}."
             )
         if item[0] in names:
             raise ValueError(f"callbacks have the name {item[0]!r} more than once.")
@@ -114,21 +179,72 @@ def _check_callbacks(callbacks):
     return list(callbacks)
 
 
+def _epoch_hook(cb):
+    hook = getattr(cb, "on_epoch_end", None)
+    return hook if callable(hook) else (cb if callable(cb) else None)
+
+
+def _batch_hook(cb):
+    hook = getattr(cb, "on_batch_end", None)
+    return hook if callable(hook) else None
+
+
+def _derived_seed(seed, *key):
+    """An independent seed for one purpose (``key``) of a fit seeded by ``seed``."""
+    return int(np.random.SeedSequence([int(seed), *key]).generate_state(1)[0])
+
+
+def _is_tensor(x):
+    return hasattr(x, "is_floating_point") and hasattr(x, "device")
+
+
+def _take(part, index):
+    """Rows ``index`` (a 1-D int tensor or array) of one part of the training data:
+    an array or tensor is indexed, a list picked item by item, None stays None."""
+    if part is None:
+        return None
+    if isinstance(part, list):
+        return [part[int(i)] for i in index]
+    return part[index]
+
+
+def _slice(part, lo, hi):
+    return None if part is None else part[lo:hi]
+
+
 class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
     """Base class of skml's deep models: one training loop, used by every subclass.
 
     Subclasses define ``__init__`` with all of their parameters (these training
-    parameters included, as keyword arguments forwarded to ``super().__init__``) and
-    implement three hooks:
+    parameters included, as keyword arguments forwarded to ``super().__init__``),
+    declare ``_parameter_constraints`` for their own parameters, and implement three
+    hooks:
 
     * ``_prepare_fit_data(X, y, *, reset, **kwargs)`` validates the data (setting
-      ``n_features_in_`` and e.g. ``classes_`` when ``reset``) and returns
-      ``(X32, target)``: a float32 C-contiguous array and the target array (int64 or
-      float32), or ``None`` when the target is the input itself (autoencoders);
+      ``n_features_in_`` and e.g. ``classes_`` when ``reset``) and returns the training
+      data: a tuple whose first entry is the network's input and whose other entries
+      are aligned with it (NumPy arrays become tensors on the training device; lists
+      stay lists). The default step reads ``(X32, target)``, with ``target`` None when
+      it is the input itself (autoencoders);
     * ``_build_module()`` returns a new ``torch.nn.Module`` built from the parameters and
       the attributes set by ``_prepare_fit_data`` (it is also called when unpickling);
     * ``_build_loss(device)`` returns ``loss(output, target) -> scalar tensor`` (the mean
       over the batch), where ``output`` is whatever the module's ``forward`` returns.
+
+    and, where the default does not fit the model:
+
+    * ``_build_optimizers(module)`` returns ``{name: torch.optim.Optimizer}`` (default:
+      one, ``{"module": ...}``, from the training parameters);
+    * ``_train_step(batch, optimizers)`` takes one step and returns a dict of scalar
+      tensors holding at least ``"loss"``; every key is averaged over the epoch into
+      ``history_``. It optimises through ``self._optimizer_step(optimizer,
+      compute_loss)``, which calls ``optimizer.step(closure)`` (so ``torch.optim.LBFGS``
+      works) and adds the weight penalties. Training-only randomness is drawn here from
+      ``self._rng`` (a ``torch.Generator`` on the training device, seeded from
+      ``random_state``); ``self._loss_fn`` and ``self._device`` are the loss and
+      device of the running fit;
+    * ``_batches(data, generator)`` yields the batches of one epoch (default: shuffled
+      rows in ``ceil(n / batch_size)`` slices of sizes differing by at most one).
 
     Optionally ``_validation_metric(output, target)`` returns a float stored as the
     ``"metric"`` of each history row when a validation split is used, and
@@ -176,12 +292,16 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
     verbose : int, default=0
         ``> 0`` shows a tqdm progress bar over the epochs with the running training
         loss (and the validation loss when there is one).
-    callbacks : list of (str, callable) or None, default=None
+    callbacks : list of (str, callable or object) or None, default=None
         Each ``callback(estimator, row)`` is called at the end of every epoch with the
         estimator and that epoch's ``history_`` row (a dict it may add keys to). If a
-        callback returns ``True`` training stops after that epoch. Callbacks are
-        parameters, so they are cloned and pickled with the estimator: use picklable
-        objects (module-level functions or class instances), not lambdas, to pickle.
+        callback returns ``True`` training stops after that epoch. A callback may
+        instead be an object with ``on_epoch_end(estimator, row)`` (the same contract)
+        and/or ``on_batch_end(estimator, logs)``, called after every training step with
+        ``epoch``, ``batch`` (1-based), ``n_samples`` and the step's losses as floats.
+        Callbacks are parameters, so they are cloned and pickled with the estimator: use
+        picklable objects (module-level functions or class instances), not lambdas, to
+        pickle.
 
     Attributes
     ----------
@@ -199,6 +319,24 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     """
+
+    _parameter_constraints = {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None)],
+        "l1": [Interval(numbers.Real, 0, None)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "max_epochs": [Interval(numbers.Integral, 1, None)],
+        "lr_schedule": [None, StrOptions({s for s in LR_SCHEDULES if s is not None})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "patience": [Interval(numbers.Integral, 1, None)],
+        # a torch.device is accepted too (checked by _resolve_device)
+        "device": [str, _TorchDevice()],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [None, list, tuple],
+    }
 
     # Rows per forward pass at inference (predict/transform/score).
     _inference_batch_size = 4096
@@ -228,7 +366,9 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _prepare_fit_data(self, X, y, *, reset, **kwargs):
-        """Validate ``(X, y)``; return ``(X32, target or None)``."""
+        """Validate ``(X, y)``; return the training data: a tuple whose first entry is
+        the network's input and whose other entries are aligned with it row by row
+        (the default step reads ``(X32, target)``, ``target`` None for autoencoders)."""
 
     @abstractmethod
     def _build_module(self):
@@ -237,6 +377,75 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _build_loss(self, device):
         """``loss(output, target) -> scalar tensor``."""
+
+    def _build_optimizers(self, module):
+        """``{name: torch.optim.Optimizer}`` over the parameters of ``module``.
+
+        The default is one optimiser, ``{"module": ...}``, from the training parameters.
+        A model with several (a GAN's generator and discriminator) returns one per
+        sub-network; the loop sets each parameter group's learning rate every epoch to
+        ``lr`` times that group's ratio to ``lr`` when it was built, times the schedule.
+        """
+        return {"module": self._make_optimizer(module.parameters())}
+
+    def _batches(self, data, generator):
+        """The mini-batches of one epoch over ``data`` (what ``_prepare_fit_data``
+        returned, with its arrays moved to the training device by ``_to_device``).
+
+        The default shuffles the rows with ``generator`` (a seeded CPU
+        ``torch.Generator``) and cuts them into ``ceil(n / batch_size)`` consecutive
+        batches whose sizes differ by at most one; each batch is a tuple like ``data``.
+        A model whose samples are not rows of arrays (graphs) overrides it.
+        """
+        n = self._n_samples(data)
+        batch_size = min(int(self.batch_size), n)
+        n_batches = math.ceil(n / batch_size)
+        bounds = [round(i * n / n_batches) for i in range(n_batches + 1)]
+        perm = _torch().randperm(n, generator=generator)
+        device = next((p.device for p in data if _is_tensor(p)), None)
+        if device is not None:
+            perm = perm.to(device)
+        shuffled = tuple(_take(part, perm) for part in data)
+        for b in range(n_batches):
+            yield tuple(_slice(part, bounds[b], bounds[b + 1]) for part in shuffled)
+
+    def _train_step(self, batch, optimizers):
+        """One optimisation step on ``batch``; returns ``{name: scalar tensor}``.
+
+        The default runs the module on the batch's input, applies the loss of
+        ``_build_loss`` against the target (the input itself when it is None) and takes
+        one step of the only optimiser through :meth:`_optimizer_step`. The returned
+        dict must hold ``"loss"`` (what the loop monitors); the loop averages every key
+        over the epoch into ``history_``. Training-only randomness (input noise, a
+        VAE's draws) is drawn here from ``self._rng``, the loop's seeded generator on
+        the training device, and never inside ``forward``.
+        """
+        inputs, target = batch[0], batch[1]
+        target = inputs if target is None else target
+        (optimizer,) = optimizers.values()
+        module, loss_fn = self.module_, self._loss_fn
+        loss = self._optimizer_step(optimizer, lambda: loss_fn(module(inputs), target))
+        return {"loss": loss}
+
+    def _optimizer_step(self, optimizer, compute_loss):
+        """``optimizer.step(closure)`` where the closure zeroes the gradients, evaluates
+        ``compute_loss()`` plus the weight penalties (``l1``) of the parameters this
+        optimiser updates, and back-propagates. Returns the (detached) loss at the
+        parameters before the step. The closure form lets ``torch.optim.LBFGS``
+        re-evaluate the loss during its line search.
+        """
+        l1 = float(self.l1)
+        weights = [p for g in optimizer.param_groups for p in g["params"] if p.ndim > 1]
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            loss = compute_loss()
+            if l1 > 0:
+                loss = loss + l1 * sum(w.abs().sum() for w in weights)
+            loss.backward()
+            return loss
+
+        return optimizer.step(closure).detach()
 
     def _validation_metric(self, output, target):
         """A float summarising the validation predictions, or None."""
@@ -247,20 +456,9 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         return None
 
     def _check_params(self):
-        """Check the hyper-parameters; subclasses extend it (calling super)."""
-        check_param(self.optimizer, "optimizer", types=(str,), options=OPTIMIZERS)
-        check_param(self.lr, "lr", types=(numbers.Real,), min_val=0, closed="neither")
-        check_param(self.weight_decay, "weight_decay", types=(numbers.Real,), min_val=0)
-        check_param(self.l1, "l1", types=(numbers.Real,), min_val=0)
-        check_param(self.batch_size, "batch_size", types=(numbers.Integral,), min_val=1)
-        check_param(self.max_epochs, "max_epochs", types=(numbers.Integral,), min_val=1)
-        check_param(self.lr_schedule, "lr_schedule", types=(str, type(None)),
-                    options=LR_SCHEDULES)
-        check_param(self.early_stopping, "early_stopping", types=(bool,))
-        check_param(self.validation_fraction, "validation_fraction", types=(numbers.Real,),
-                    min_val=0, max_val=1, closed="neither")
-        check_param(self.patience, "patience", types=(numbers.Integral,), min_val=1)
-        check_param(self.verbose, "verbose", types=(numbers.Integral, bool))
+        """Check the hyper-parameters against ``_parameter_constraints`` (merged over
+        the class hierarchy); subclasses add checks that relate several of them."""
+        check_params(self)
         _check_callbacks(self.callbacks)
         self._resolve_device()
 
@@ -282,12 +480,12 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         self._check_params()
-        X32, target = self._prepare_fit_data(X, y, reset=True)
+        data = self._as_data(self._prepare_fit_data(X, y, reset=True))
         self._seed = int(check_random_state(self.random_state).randint(_SEED_MAX))
         self.history_ = []
         self.n_epochs_ = 0
         self._train_state = None
-        self._train(X32, target, self.max_epochs, self._seed, fresh=True,
+        self._train(data, self.max_epochs, self._seed, fresh=True,
                     validation=self.early_stopping, schedule=True)
         return self
 
@@ -316,17 +514,32 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         """
         first = not hasattr(self, "module_")
         self._check_params()
-        X32, target = self._prepare_fit_data(X, y, reset=first, **kwargs)
+        data = self._as_data(self._prepare_fit_data(X, y, reset=first, **kwargs))
         if first:
             self._seed = int(check_random_state(self.random_state).randint(_SEED_MAX))
             self.history_ = []
             self.n_epochs_ = 0
             self._train_state = None
-        seed = int(np.random.SeedSequence([self._seed, self.n_epochs_]).generate_state(1)[0])
-        self._train(X32, target, 1, seed, fresh=first, validation=False, schedule=False)
+        seed = _derived_seed(self._seed, self.n_epochs_)
+        self._train(data, 1, seed, fresh=first, validation=False, schedule=False)
         return self
 
     # ------------------------------------------------------------------ the loop
+
+    @staticmethod
+    def _as_data(data):
+        return tuple(data) if isinstance(data, (tuple, list)) else (data,)
+
+    @staticmethod
+    def _n_samples(data):
+        return len(data[0])
+
+    def _to_device(self, data, device):
+        """``data`` with every NumPy array turned into a tensor on ``device`` (lists
+        and None entries unchanged)."""
+        torch = _torch()
+        return tuple(torch.from_numpy(part).to(device) if isinstance(part, np.ndarray)
+                     else part for part in data)
 
     def _resolve_device(self):
         dev = self.device
@@ -360,6 +573,28 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                 raise ValueError(f"device={dev!r} is not available on this machine.")
         return device
 
+    def _check_network_size(self, device):
+        """Refuse, before any allocation, a network whose training state cannot fit in
+        the memory of ``device`` (the module is built on torch's "meta" device, which
+        allocates nothing and draws no random numbers)."""
+        torch = _torch()
+        try:
+            with torch.device("meta"):
+                meta = self._build_module()
+        except RuntimeError as exc:  # a weight of more than 2**63 bytes
+            if "overflow" not in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__}'s network is too large to exist: one weight "
+                f"tensor alone exceeds 2**63 bytes ({exc}); reduce the layer sizes."
+            ) from None
+        n_params = sum(p.numel() for p in meta.parameters())
+        check_fits_in_memory(
+            n_params * _TRAIN_BYTES_PER_PARAM,
+            f"{type(self).__name__}'s network of {n_params:,} parameters (float32 "
+            "weights, gradients and optimiser state; reduce the layer sizes)",
+            device)
+
     def _make_optimizer(self, params):
         optim = _torch().optim
         name, lr, wd = self.optimizer, float(self.lr), float(self.weight_decay)
@@ -378,19 +613,19 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             return optim.Adam(params, lr=lr, weight_decay=wd)
         return optim.AdamW(params, lr=lr, weight_decay=wd)
 
-    def _make_scheduler(self, optimizer):
-        sched = _torch().optim.lr_scheduler
+    def _lr_factor(self, epoch):
+        """The schedule's multiplier of ``lr`` in ``epoch`` (0-based within ``fit``)."""
         if self.lr_schedule == "step":
-            return sched.StepLR(optimizer, step_size=max(1, self.max_epochs // 3),
-                                gamma=_STEP_GAMMA)
+            return _STEP_GAMMA ** (epoch // max(1, self.max_epochs // 3))
         if self.lr_schedule == "cosine":
-            return sched.CosineAnnealingLR(optimizer, T_max=self.max_epochs)
-        return None
+            return 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_epochs))
+        return 1.0
 
-    def _split(self, X32, target, seed):
+    def _split(self, data, seed):
+        """``(train, valid)`` parts of ``data`` for early stopping."""
         from sklearn.model_selection import train_test_split
 
-        n = X32.shape[0]
+        n = self._n_samples(data)
         n_valid = math.ceil(self.validation_fraction * n)
         if n < 2 or n_valid >= n:
             raise ValueError(
@@ -399,20 +634,21 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                 f"validation_fraction={self.validation_fraction}."
             )
         idx = np.arange(n)
-        strat = self._stratify_target(target) if target is not None else None
+        strat = self._stratify_target(data[1]) if len(data) > 1 and data[1] is not None \
+            else None
         try:
             tr, va = train_test_split(idx, test_size=n_valid, random_state=seed,
                                       stratify=strat)
         except ValueError:  # a class too small to stratify: fall back to a plain split
             tr, va = train_test_split(idx, test_size=n_valid, random_state=seed)
         tr, va = np.sort(tr), np.sort(va)
-        t_tr = None if target is None else target[tr]
-        t_va = None if target is None else target[va]
-        return X32[tr], t_tr, X32[va], t_va
+        return tuple(_take(p, tr) for p in data), tuple(_take(p, va) for p in data)
 
-    def _train(self, X32, target, n_epochs, seed, *, fresh, validation, schedule):
+    def _train(self, data, n_epochs, seed, *, fresh, validation, schedule):
         torch = _torch()
         device = self._resolve_device()
+        if fresh:
+            self._check_network_size(device)
         with _seeded(torch, device, seed):
             if fresh:
                 self.module_ = self._build_module()
@@ -420,68 +656,75 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             key = (self.optimizer, float(self.weight_decay), str(device))
             state = getattr(self, "_train_state", None)
             if state is None or state["key"] != key:
-                state = {"key": key, "optimizer": self._make_optimizer(module.parameters())}
+                optimizers = self._build_optimizers(module)
+                lr = float(self.lr)
+                for opt in optimizers.values():
+                    for group in opt.param_groups:
+                        group["lr_ratio"] = group["lr"] / lr
+                state = {"key": key, "optimizers": optimizers}
             self._train_state = state
-            optimizer = state["optimizer"]
-            for group in optimizer.param_groups:
-                group["lr"] = float(self.lr)
-            scheduler = self._make_scheduler(optimizer) if schedule else None
+            valid = None
             if validation:
-                X32, target, Xv, tv = self._split(X32, target, seed)
-            self._epochs(module, optimizer, scheduler, device, seed, n_epochs,
-                         X32, target, (Xv, tv) if validation else None)
+                data, valid = self._split(data, seed)
+            self._device = device
+            self._loss_fn = self._build_loss(device)
+            self._rng = torch.Generator(device=device).manual_seed(_derived_seed(seed, 1))
+            try:
+                self._epochs(state["optimizers"], device, seed, n_epochs,
+                             self._to_device(data, device), valid, schedule)
+            finally:
+                del self._device, self._loss_fn, self._rng
 
-    def _epochs(self, module, optimizer, scheduler, device, seed, n_epochs, X32, target,
-                valid):
+    def _set_lr(self, optimizers, factor):
+        lr = float(self.lr) * factor
+        for opt in optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr * group.get("lr_ratio", 1.0)
+        return lr
+
+    def _epochs(self, optimizers, device, seed, n_epochs, data, valid, schedule):
         torch = _torch()
-        loss_fn = self._build_loss(device)
-        Xt = torch.from_numpy(X32).to(device)
-        Tt = None if target is None else torch.from_numpy(target).to(device)
-        n = Xt.shape[0]
-        n_batches = math.ceil(n / min(int(self.batch_size), n))
-        bounds = [round(i * n / n_batches) for i in range(n_batches + 1)]
-        l1 = float(self.l1)
-        weights = [p for p in module.parameters() if p.ndim > 1] if l1 > 0 else []
+        module = self.module_
+        n = self._n_samples(data)
         gen = torch.Generator().manual_seed(int(seed))
         callbacks = _check_callbacks(self.callbacks)
+        epoch_hooks = [h for h in map(_epoch_hook, (cb for _, cb in callbacks)) if h]
+        batch_hooks = [h for h in map(_batch_hook, (cb for _, cb in callbacks)) if h]
         best_loss, best_state, bad_epochs = math.inf, None, 0
         bar = self._progress_bar(n_epochs)
         try:
-            for _ in range(n_epochs):
+            for epoch in range(n_epochs):
                 t0 = time.perf_counter()
-                lr = optimizer.param_groups[0]["lr"]
+                lr = self._set_lr(optimizers, self._lr_factor(epoch) if schedule else 1.0)
                 module.train()
-                perm = torch.randperm(n, generator=gen).to(device)
-                Xp = Xt[perm]
-                Tp = Xp if Tt is None else Tt[perm]
-                total = torch.zeros((), device=device)
-                for b in range(n_batches):
-                    lo, hi = bounds[b], bounds[b + 1]
-                    xb, tb = Xp[lo:hi], Tp[lo:hi]
-                    loss = loss_fn(module(xb), tb)
-                    if l1 > 0:
-                        loss = loss + l1 * sum(w.abs().sum() for w in weights)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.detach() * (hi - lo)
+                totals = {}
+                for b, batch in enumerate(self._batches(data, gen)):
+                    out = self._train_step(batch, optimizers)
+                    nb = self._n_samples(batch)
+                    for k, v in out.items():
+                        v = v.detach() * nb
+                        totals[k] = totals[k] + v if k in totals else v
                     if bar is not None:
-                        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
-                train_loss = float(total) / n
+                        bar.set_postfix(loss=f"{float(out['loss']):.4g}", refresh=False)
+                    if batch_hooks:
+                        logs = {"epoch": self.n_epochs_ + 1, "batch": b + 1,
+                                "n_samples": nb, **{k: float(v) for k, v in out.items()}}
+                        for hook in batch_hooks:
+                            hook(self, logs)
+                means = {k: float(v) / n for k, v in totals.items()}
+                train_loss = means.pop("loss")
                 if not math.isfinite(train_loss):
                     raise ValueError(
                         f"{type(self).__name__} diverged in epoch {self.n_epochs_ + 1}: the "
                         f"training loss is {train_loss}. Lower lr (now {self.lr}), scale the "
                         "input features, or use a different optimizer."
                     )
-                if scheduler is not None:
-                    scheduler.step()
                 self.n_epochs_ += 1
-                row = {"epoch": self.n_epochs_, "train_loss": train_loss,
+                row = {"epoch": self.n_epochs_, "train_loss": train_loss, **means,
                        "valid_loss": None, "metric": None, "lr": lr}
                 improved = False
                 if valid is not None:
-                    row["valid_loss"], row["metric"] = self._evaluate(valid, loss_fn)
+                    row["valid_loss"], row["metric"] = self._evaluate(valid)
                     if row["valid_loss"] < best_loss:
                         best_loss, bad_epochs, improved = row["valid_loss"], 0, True
                         best_state = {k: v.detach().clone()
@@ -496,7 +739,7 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                         post["valid"] = f"{row['valid_loss']:.4g}" + ("*" if improved else "")
                     bar.set_postfix(post, refresh=False)
                     bar.update(1)
-                stop = [name for name, cb in callbacks if cb(self, row) is True]
+                stop = [hook for hook in epoch_hooks if hook(self, row) is True]
                 if stop or (valid is not None and bad_epochs >= self.patience):
                     break
         finally:
@@ -515,14 +758,14 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             return None
         return tqdm(total=n_epochs, desc=type(self).__name__, unit="epoch")
 
-    def _evaluate(self, valid, loss_fn):
+    def _evaluate(self, valid):
         """Validation loss and metric, in eval mode."""
         torch = _torch()
-        Xv, tv = valid
+        Xv, tv = valid[0], valid[1]
         out = self._forward(Xv, to_numpy=False)
         target = torch.from_numpy(Xv if tv is None else tv).to(_output_device(out))
         with torch.no_grad():
-            loss = float(loss_fn(out, target))
+            loss = float(self._loss_fn(out, target))
             metric = self._validation_metric(out, target)
         return loss, (None if metric is None else float(metric))
 
@@ -556,8 +799,10 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             module.train(was_training)
         if isinstance(outs[0], tuple):
             out = tuple(torch.cat(parts) for parts in zip(*outs))
+            _check_finite_output(self, out)
             return tuple(o.cpu().numpy() for o in out) if to_numpy else out
         out = torch.cat(outs)
+        _check_finite_output(self, (out,))
         return out.cpu().numpy() if to_numpy else out
 
     # ------------------------------------------------------------------ pickling
@@ -591,6 +836,20 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _check_finite_output(est, outputs):
+    """A network that overflowed float32 on some rows (inputs far outside the training
+    range) gives inf/NaN there: say so rather than return a silently wrong answer."""
+    torch = _torch()
+    for out in outputs:
+        if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+            bad = int((~torch.isfinite(out)).reshape(out.shape[0], -1).any(1).sum())
+            raise ValueError(
+                f"{type(est).__name__}'s network gives non-finite values (overflow of "
+                f"float32) for {bad} of {out.shape[0]} samples: their features are far "
+                "outside the range seen in training; scale them as the training data."
+            )
 
 
 def _output_device(out):

@@ -31,9 +31,10 @@ TRAINING_PARAMS = """\
         Seeds initialisation, shuffling, the validation split and the training noise.
     verbose : int, default=0
         ``> 0`` shows a progress bar with the running loss.
-    callbacks : list of (str, callable) or None, default=None
-        ``callback(estimator, history_row)`` called after every epoch; returning
-        ``True`` stops training."""
+    callbacks : list of (str, callable or object) or None, default=None
+        ``callback(estimator, history_row)`` called after every epoch (returning
+        ``True`` stops training), or an object with ``on_epoch_end(estimator, row)``
+        and/or ``on_batch_end(estimator, logs)``."""
 
 TRAINING_ATTRIBUTES = """\
     module_ : torch.nn.Module

@@ -5,10 +5,10 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions
 
 __all__ = ["AutoEncoder"]
 
@@ -125,20 +125,22 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.rho = rho
         self.denoising = denoising
 
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [None, StrOptions({a for a in OUTPUT_ACTIVATIONS if a})],
+        "sparsity": [None, StrOptions({s for s in SPARSITY if s})],
+        "sparsity_weight": [Interval(numbers.Real, 0, None)],
+        "rho": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "denoising": [Interval(numbers.Real, 0, None)],
+    }
+
     def _check_params(self):
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         _decoder_sizes(self)
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
-        check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
-        check_param(self.output_activation, "output_activation", types=(str, type(None)),
-                    options=OUTPUT_ACTIVATIONS)
-        check_param(self.sparsity, "sparsity", types=(str, type(None)), options=SPARSITY)
-        check_param(self.sparsity_weight, "sparsity_weight", types=(numbers.Real,),
-                    min_val=0)
-        check_param(self.rho, "rho", types=(numbers.Real,), min_val=0, max_val=1,
-                    closed="neither")
-        check_param(self.denoising, "denoising", types=(numbers.Real,), min_val=0)
 
     def _prepare_fit_data(self, X, y, *, reset):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
@@ -151,7 +153,17 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
             self.n_features_in_, check_hidden_layer_sizes(self.hidden_layer_sizes),
             int(self.n_components), _decoder_sizes(self), activation=self.activation,
             code_activation="sigmoid" if self.sparsity == "kl" else None,
-            output_activation=self.output_activation, noise=float(self.denoising))
+            output_activation=self.output_activation)
+
+    def _train_step(self, batch, optimizers):
+        """The default step, on inputs corrupted by Gaussian noise of standard deviation
+        ``denoising`` (drawn from the loop's generator) against the clean inputs."""
+        x = batch[0]
+        if self.denoising > 0:
+            noise = _torch().randn(x.shape, generator=self._rng, device=x.device)
+            noisy = x + float(self.denoising) * noise
+            return super()._train_step((noisy, x), optimizers)
+        return super()._train_step(batch, optimizers)
 
     def _build_loss(self, device):
         torch = _torch()

@@ -7,11 +7,17 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    check_fits_in_memory,
+)
 from skml.neural._docs import fill
 from skml.neural.autoencoder import _check_latent, _decoder_sizes
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["VAE"]
 
@@ -106,14 +112,19 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         self.likelihood = likelihood
         self.beta = beta
 
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "beta": [Interval(numbers.Real, 0, None)],
+    }
+
     def _check_params(self):
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         _decoder_sizes(self)
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
-        check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
-        check_param(self.likelihood, "likelihood", types=(str,), options=LIKELIHOODS)
-        check_param(self.beta, "beta", types=(numbers.Real,), min_val=0)
 
     def _check_range(self, X):
         if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
@@ -133,6 +144,16 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
 
         return VAENet(self.n_features_in_, check_hidden_layer_sizes(self.hidden_layer_sizes),
                       int(self.n_components), _decoder_sizes(self), activation=self.activation)
+
+    def _train_step(self, batch, optimizers):
+        """The default step with the reparameterised latent ``z = mu + sigma * eps``,
+        ``eps ~ N(0, I)`` drawn from the loop's generator."""
+        x = batch[0]
+        eps = _torch().randn((x.shape[0], int(self.n_components)), generator=self._rng,
+                             device=x.device)
+        (optimizer,) = optimizers.values()
+        module, loss_fn = self.module_, self._loss_fn
+        return {"loss": self._optimizer_step(optimizer, lambda: loss_fn(module(x, eps), x))}
 
     def _build_loss(self, device):
         from skml.neural._modules.vae import gaussian_kl, log_likelihood
@@ -208,6 +229,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         check_is_fitted(self, "module_")
         check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
         torch = _torch()
+        # the latent draws (float32) and the returned samples (float64)
+        check_fits_in_memory(
+            int(n_samples) * (4 * int(self.n_components) + 8 * int(self.n_features_in_)),
+            f"sample(n_samples={n_samples})", torch.device("cpu"))
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(int(n_samples), int(self.n_components), generator=gen).numpy()

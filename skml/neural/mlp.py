@@ -8,9 +8,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32
+from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
 from skml.neural._docs import fill
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -20,6 +20,30 @@ ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", 
                "gelu", "silu", "softplus")
 NORMS = (None, "batch", "layer")
 REGRESSION_LOSSES = ("mse", "l1", "huber")
+# Without normalize_y the network trains on y itself in float32, where squared errors
+# overflow (float32 max ~3.4e38) once |y| reaches ~1.8e19: refuse targets beyond this.
+_Y_MAX_UNSCALED = 1e18
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
+def target_scaling(Y, standardize):
+    """``(norm, shift, unit)`` per column with ``Y = norm * (shift + unit * T)`` for the
+    training targets ``T``: mean 0 and variance 1 when ``standardize``, else ``T = Y``.
+
+    Computed on ``Y / norm`` with ``norm = max |Y|``, so that neither ``Y**2`` (in the
+    variance) nor ``Y - mean`` can overflow, whatever the magnitude of ``Y`` (up to the
+    float64 maximum). A constant column keeps ``unit = 1`` on the normalised scale.
+    """
+    n_out = Y.shape[1]
+    if not standardize:
+        return np.ones(n_out), np.zeros(n_out), np.ones(n_out)
+    norm = np.max(np.abs(Y), axis=0).astype(np.float64)
+    norm[~(norm > 0)] = 1.0
+    Ys = Y / norm
+    shift, unit = Ys.mean(axis=0), Ys.std(axis=0)
+    unit[~(unit > 0)] = 1.0
+    return norm, shift, unit
 
 
 def check_hidden_layer_sizes(sizes, name="hidden_layer_sizes"):
@@ -31,20 +55,24 @@ def check_hidden_layer_sizes(sizes, name="hidden_layer_sizes"):
     except TypeError:
         raise TypeError(f"{name} must be an int or a sequence of ints, got {sizes!r}.") from None
     for s in sizes:
-        check_param(s, f"each of {name}", types=(numbers.Integral,), min_val=1)
+        check_param(s, f"each of {name}", types=(numbers.Integral,), min_val=1,
+                    max_val=MAX_WIDTH)
     return tuple(int(s) for s in sizes)
 
 
 class _BaseMLP(NeuralEstimator):
     """Shared parts of the MLP classifier and regressor."""
 
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "norm": [None, StrOptions({n for n in NORMS if n is not None})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
     def _check_params(self):
         super()._check_params()
         check_hidden_layer_sizes(self.hidden_layer_sizes)
-        check_param(self.activation, "activation", types=(str,), options=ACTIVATIONS)
-        check_param(self.norm, "norm", types=(str, type(None)), options=NORMS)
-        check_param(self.dropout, "dropout", types=(numbers.Real,), min_val=0, max_val=1,
-                    closed="left")
 
     def _check_batch_norm_data(self, n_samples):
         if self.norm == "batch" and (n_samples < 2 or self.batch_size < 2):
@@ -133,14 +161,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.dropout = dropout
         self.class_weight = class_weight
 
+    _parameter_constraints = {
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+
     def _check_params(self):
-        super()._check_params()
-        if not (self.class_weight is None or self.class_weight == "balanced"
-                or isinstance(self.class_weight, dict)):
+        cw = self.class_weight
+        if not (cw is None or (isinstance(cw, str) and cw == "balanced")
+                or isinstance(cw, dict)):
             raise ValueError(
                 "class_weight must be None, 'balanced' or a dict {label: weight}, got "
                 f"{self.class_weight!r}."
             )
+        super()._check_params()
 
     def _n_module_outputs(self):
         return 1 if len(self.classes_) == 2 else len(self.classes_)
@@ -312,7 +345,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Standardise each target (mean 0, variance 1, from the data of ``fit`` or of the
         first ``partial_fit``) for training and map predictions back. Unscaled targets
         of large magnitude otherwise need many more epochs. The losses in ``history_``
-        are on the standardised scale.
+        are on the standardised scale. The scaling is computed on ``y / max|y|``, so it
+        is exact at any magnitude up to the float64 maximum; without it, targets beyond
+        ``|y| = 1e18`` are refused (their squared errors overflow float32).
     %(training_params)s
 
     Attributes
@@ -359,10 +394,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
         self.normalize_y = normalize_y
 
-    def _check_params(self):
-        super()._check_params()
-        check_param(self.loss, "loss", types=(str,), options=REGRESSION_LOSSES)
-        check_param(self.normalize_y, "normalize_y", types=(bool,))
+    _parameter_constraints = {
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "normalize_y": ["boolean"],
+    }
 
     def _n_module_outputs(self):
         return self.n_outputs_
@@ -370,23 +405,29 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _prepare_fit_data(self, X, y, *, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
                              y_numeric=True, multi_output=True)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64, copy=False)
         if reset:
             self.n_outputs_ = Y.shape[1]
             self._y_1d = y.ndim == 1
-            if self.normalize_y:
-                mean, scale = Y.mean(axis=0), Y.std(axis=0)
-                scale[scale == 0] = 1.0
-            else:
-                mean, scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
-            self._y_mean, self._y_scale = mean.astype(np.float64), scale.astype(np.float64)
+            self._y_norm, self._y_shift, self._y_unit = target_scaling(Y, self.normalize_y)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but {type(self).__name__} was fitted with "
                 f"{self.n_outputs_}."
             )
+        peak = float(np.max(np.abs(Y))) if Y.size else 0.0
+        if not self.normalize_y and peak > _Y_MAX_UNSCALED:
+            raise ValueError(
+                f"y has values of magnitude up to {peak:.3g}: with normalize_y=False the "
+                f"network trains on y itself in float32, where the loss overflows beyond "
+                f"|y| ~ {_Y_MAX_UNSCALED:.0e}. Use normalize_y=True (it scales y safely "
+                "at any magnitude) or rescale y."
+            )
+        if reset:
+            # predictions come back in the dtype of X, unless they cannot be float32
+            self._y_peak = peak
         self._check_batch_norm_data(X.shape[0])
-        target = ((Y - self._y_mean) / self._y_scale).astype(np.float32)
+        target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
         return as_float32(X), np.ascontiguousarray(target)
 
     def _build_loss(self, device):
@@ -414,13 +455,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the dtype of ``X``.
+            Predictions, in the dtype of ``X`` (float64 when the training targets
+            exceed the float32 range).
         """
         X, X32 = self._validate_X(X)
-        out = self._forward(X32).astype(np.float64) * self._y_scale + self._y_mean
+        out = self._forward(X32).astype(np.float64) * self._y_unit + self._y_shift
+        with np.errstate(over="ignore"):
+            out = np.clip(out * self._y_norm, -_FLOAT64_MAX, _FLOAT64_MAX)
         if self._y_1d:
             out = out[:, 0]
-        return out.astype(X.dtype, copy=False)
+        dtype = X.dtype if self._y_peak <= _FLOAT32_MAX else np.float64
+        return out.astype(dtype, copy=False)
 
     def partial_fit(self, X, y):
         """One more epoch over ``(X, y)``, continuing from the current weights.

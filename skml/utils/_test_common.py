@@ -47,6 +47,30 @@ for _name in ("BaggingClassifier", "BaggingRegressor", "RandomForestClassifier",
         ),
     }
 
+# skml.ensemble.HistGradientBoostingClassifier: gradients and hessians are float32 (as
+# in scikit-learn and LightGBM), so a weight of 2 (w * g rounded once to float32) and a
+# repeated row (g summed twice in float64) differ by ~1e-7 relative, above the check's
+# rtol=1e-7. sklearn declares the same failure for its HistGradientBoosting*. (The
+# regressor passes: its gradient y - f times an integer weight is exact.)
+_EXPECTED_FAILED_CHECKS["HistGradientBoostingClassifier"] = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "float32 gradients: w * (p - y) rounded once differs from (p - y) summed twice "
+        "by ~1e-7 relative, above rtol=1e-7 (sklearn declares the same)"
+    ),
+}
+
+# skml.ensemble.GradientBoosting*: the first stage passes; from the second on, the
+# residuals take few distinct values (one per leaf of a depth-3 tree) and candidate splits
+# tie in gain, so the rounding of a weighted sum (2 * r) against a repeated row (r + r)
+# decides which tied split wins. sklearn declares the same failure for its own.
+for _name in ("GradientBoostingClassifier", "GradientBoostingRegressor"):
+    _EXPECTED_FAILED_CHECKS[_name] = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "later stages fit residuals with few distinct values, whose tied splits are "
+            "decided by the rounding of 2 * r against r + r (sklearn declares the same)"
+        ),
+    }
+
 # skml.manifold.TSNE: transform() places points into the fixed, fitted map by a separate
 # optimisation, so transform(X) lands near, not on, the positions fit_transform(X) gave
 # the same points (both checks compare the two at atol=1e-2).
@@ -84,6 +108,10 @@ _TEST_PARAMS = {
     "DecisionTreeRegressor": [dict(), dict(criterion="absolute_error")],
     "RandomForestClassifier": [dict(n_estimators=10)],
     "RandomForestRegressor": [dict(n_estimators=10)],
+    # exact gradient boosting: 10 stages keep the checks fast (100 trees per fit x 3
+    # classes otherwise)
+    "GradientBoostingClassifier": [dict(n_estimators=10)],
+    "GradientBoostingRegressor": [dict(n_estimators=10)],
     # skml.manifold.TSNE: a short optimisation on the checks' tiny data; a perplexity the
     # checks' 10-30 samples support (larger ones are lowered, with a warning).
     "TSNE": [dict(perplexity=3.0, max_iter=100, early_exaggeration_iter=50,
