@@ -42,7 +42,7 @@ cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
 
-# Kernel codes shared with skml/svm/_base.py (keep in sync: KERNEL_CODES there).
+# Kernel codes; Python reads them from KERNEL_CODES (below), never as bare numbers.
 cdef enum:
     K_LINEAR = 0
     K_POLY = 1
@@ -53,6 +53,13 @@ cdef enum:
 
 KERNEL_CODES = {"linear": K_LINEAR, "poly": K_POLY, "rbf": K_RBF, "sigmoid": K_SIGMOID,
                 "laplace": K_LAPLACE, "precomputed": K_PRECOMPUTED}
+
+# What ``smo_solve`` reports in its "status" entry.
+cdef enum:
+    S_CONVERGED = 0
+    S_MAX_ITER = 1
+
+STATUS_CODES = {"converged": S_CONVERGED, "max_iter": S_MAX_ITER}
 
 cdef double TAU = 1e-12
 
@@ -696,7 +703,7 @@ cdef class _Solver:
         cdef Py_ssize_t t, u, l = self.l, i = 0, j = 0, counter
         cdef float* row
         cdef double a
-        cdef int status = 0
+        cdef int status = S_CONVERGED
         self.active_size = l
         self.unshrink = False
         for t in range(l):
@@ -716,7 +723,7 @@ cdef class _Solver:
         counter = min(l, 1000) + 1
         while True:
             if self.n_iter >= max_iter:
-                status = 1
+                status = S_MAX_ITER
                 break
             counter -= 1
             if counter == 0:
@@ -853,7 +860,7 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
         raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
     if index.shape[0] == 0:
         return {"alpha": np.zeros(0), "gradient": np.zeros(0), "rho": 0.0,
-                "objective": 0.0, "n_iter": 0, "status": 0, "n_negative_curvature": 0}
+                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED, "n_negative_curvature": 0}
     solver = _Solver(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol, cache_mb)
     return solver.solve(shrinking, max_iter)
 

@@ -230,7 +230,7 @@ class _BaseSVM(BaseEstimator):
             float(self.tol), bool(self.shrinking), self._max_iter(index.shape[0]),
             float(self.cache_size),
         )
-        if res["status"] == 1:
+        if res["status"] == _smo.STATUS_CODES["max_iter"]:
             if self.max_iter == -1:
                 msg = (f"SMO stopped after {res['n_iter']} iterations without reaching "
                        f"tol={self.tol}.")
