@@ -252,32 +252,58 @@ _N_TOP = 32
 # enough that the per-call overhead of the reduction stays small.
 _POINTS_PER_CLUSTER_PAIR = 500
 _MAX_CLUSTERS = 1024
+# Reduction calls smaller than this (pairs of points) run on one thread.
+_PAIRS_PER_THREAD = 2**20
 
 
-def _points(S, name, spacing):
-    """Coordinates (float64, C order) of a point set or of the True elements of a mask."""
+def _check_set(S, name):
+    """A boolean mask (returned as is) or a 2-D float64 point set; never empty."""
     S = np.asarray(S) if not hasattr(S, "tocsr") else S
     if isinstance(S, np.ndarray) and S.dtype == bool:
         if S.ndim == 0:
             raise ValueError(f"{name} is a 0-d mask; give a mask with at least one axis.")
-        X = np.argwhere(S).astype(np.float64)
-        if X.shape[0] == 0:
+        if not S.any():
             raise ValueError(f"{name} is an empty mask (no True element): the Hausdorff "
                              "distance needs at least one point in each set.")
-        if spacing is not None:
-            sp = np.asarray(spacing, dtype=np.float64).reshape(-1)
-            if sp.size == 1:
-                sp = np.repeat(sp, S.ndim)
-            if sp.size != S.ndim or not np.all(np.isfinite(sp)) or np.any(sp <= 0):
-                raise ValueError(f"spacing must be one positive finite length per mask axis "
-                                 f"({S.ndim}), got {spacing!r}.")
-            X *= sp
-        return np.ascontiguousarray(X), True, S.shape
+        return S, True
     X = check_array(S, dtype=np.float64, order="C", input_name=name, ensure_min_samples=0)
     if X.shape[0] == 0:
         raise ValueError(f"{name} is an empty point set: the Hausdorff distance needs at "
                          "least one point in each set.")
-    return X, False, None
+    return X, False
+
+
+def _check_spacing(spacing, ndim):
+    if spacing is None:
+        return np.ones(ndim)
+    sp = np.asarray(spacing, dtype=np.float64).reshape(-1)
+    if sp.size == 1:
+        sp = np.repeat(sp, ndim)
+    if sp.size != ndim or not np.all(np.isfinite(sp)) or np.any(sp <= 0):
+        raise ValueError(f"spacing must be one positive finite length per mask axis "
+                         f"({ndim}), got {spacing!r}.")
+    return sp
+
+
+def _mask_direction(src, dst, spacing):
+    """The points that matter for the distances from mask ``src`` to mask ``dst``.
+
+    A point of ``src`` inside ``dst`` is at distance 0. For a point outside, the nearest
+    point of ``dst`` is on its boundary (a point of ``dst`` with a 4-neighbour outside
+    it): from any interior point, one step along an axis towards the outside point stays
+    in ``dst`` and reduces no coordinate difference while shrinking one, so it is at least
+    as close, for every Lp norm and any spacing. Returns the coordinates outside
+    ``dst``, the boundary coordinates of ``dst`` and the number of zero distances.
+    """
+    from scipy.ndimage import binary_erosion, generate_binary_structure
+
+    outside = src & ~dst
+    # border_value=1: a step towards a point of the image never leaves the image
+    interior = binary_erosion(dst, generate_binary_structure(dst.ndim, 1), border_value=1)
+    boundary = dst & ~interior
+    coords_src = np.argwhere(outside).astype(np.float64) * spacing
+    coords_dst = np.argwhere(boundary).astype(np.float64) * spacing
+    return coords_src, coords_dst, int(np.count_nonzero(src & dst))
 
 
 def _exact_distances(A, B, metric, p):
@@ -337,7 +363,10 @@ def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
     from skml.metrics._pairwise import pairwise_distances, pairwise_distances_argmin_min
 
     def nearest(X, Y):
-        return pairwise_distances_argmin_min(X, Y, metric=metric, p=p, n_jobs=n_jobs)
+        # a block of a few hundred thousand pairs takes about a millisecond: more
+        # threads would cost more to start and synchronise than they save
+        jobs = n_jobs if X.shape[0] * Y.shape[0] >= _PAIRS_PER_THREAD else 1
+        return pairwise_distances_argmin_min(X, Y, metric=metric, p=p, n_jobs=jobs)
 
     n, m = A.shape[0], B.shape[0]
     n_clusters = int(np.clip(round(np.sqrt(n * m) / _POINTS_PER_CLUSTER_PAIR), 1,
@@ -491,48 +520,63 @@ def hausdorff_distance(A, B, *, directed=False, percentile=100, metric="euclidea
                 closed="right")
     check_param(metric, "metric", options=_HAUSDORFF_METRICS)
     check_param(p, "p", types=(numbers.Real,), min_val=1)
-    XA, mask_a, shape_a = _points(A, "A", spacing)
-    XB, mask_b, shape_b = _points(B, "B", spacing)
+    XA, mask_a = _check_set(A, "A")
+    XB, mask_b = _check_set(B, "B")
     if mask_a != mask_b:
         raise ValueError("A and B must both be point sets or both be boolean masks.")
-    if mask_a and shape_a != shape_b:
-        raise ValueError(f"A and B must be masks of the same shape, got {shape_a} and "
-                         f"{shape_b}.")
-    if XA.shape[1] != XB.shape[1]:
-        raise ValueError(f"A and B must have the same number of features, got "
-                         f"{XA.shape[1]} and {XB.shape[1]}.")
+    if mask_a:
+        if XA.shape != XB.shape:
+            raise ValueError(f"A and B must be masks of the same shape, got {XA.shape} and "
+                             f"{XB.shape}.")
+        sp = _check_spacing(spacing, XA.ndim)
+        # (source points, target points, zero distances) per direction
+        directions = [_mask_direction(XA, XB, sp)]
+        if not directed:
+            directions.append(_mask_direction(XB, XA, sp))
+    else:
+        if XA.shape[1] != XB.shape[1]:
+            raise ValueError(f"A and B must have the same number of features, got "
+                             f"{XA.shape[1]} and {XB.shape[1]}.")
+        directions = [(XA, XB, 0)] if directed else [(XA, XB, 0), (XB, XA, 0)]
     p = float(p)
+    # Directions whose every source point lies in the target contribute 0.
+    directions = [(X, Y, z) for X, Y, z in directions if X.shape[0] > 0]
+    if not directions:
+        return 0.0
     # The search runs on copies moved to the middle of the joint bounding box and scaled
     # into [-1, 1] (all the metrics are homogeneous): the GEMM identity behind the
     # reduction then works near the origin and cannot overflow, whatever the magnitudes.
     # Returned distances are recomputed from the original coordinates.
-    lo = np.minimum(XA.min(axis=0), XB.min(axis=0))
-    hi = np.maximum(XA.max(axis=0), XB.max(axis=0))
+    every = [Z for X, Y, _ in directions for Z in (X, Y)]
+    lo = np.min([Z.min(axis=0) for Z in every], axis=0)
+    hi = np.max([Z.max(axis=0) for Z in every], axis=0)
     mid = lo / 2 + hi / 2
     scale = float(np.max(hi / 2 - lo / 2))
-    if scale == 0:
-        return 0.0  # every point of both sets is the same point
-    if scale > 1:
-        SA, SB = ((X / 2 - mid / 2) / (scale / 2) for X in (XA, XB))
-    else:
-        SA, SB = ((X - mid) / scale for X in (XA, XB))
+
+    def scaled(Z):
+        if scale == 0:
+            return Z - mid
+        if scale > 1:
+            return (Z / 2 - mid / 2) / (scale / 2)
+        return (Z - mid) / scale
+
     # rounding of the reduction's distances (~1e-8 of the diameter) must never exclude a
     # cluster that can hold a nearest point
-    slack = 1e-6 * 2 * XA.shape[1]
-
-    directions = [(SA, SB, XA, XB)]
-    if not directed:
-        directions.append((SB, SA, XB, XA))
+    slack = 1e-6 * 2 * every[0].shape[1]
     if percentile < 100:
         values = []
-        for S, T, X, Y in directions:
-            _, j = _nearest_all_or_max(S, T, -np.inf, True, metric, p, n_jobs, slack)
+        for X, Y, zeros in directions:
+            _, j = _nearest_all_or_max(scaled(X), scaled(Y), -np.inf, True, metric, p,
+                                       n_jobs, slack)
             d = _exact_distances(X, Y[j], metric, p)
+            if zeros:
+                d = np.concatenate([np.zeros(zeros), d])
             values.append(float(np.percentile(d, percentile)))
         return max(values)
     best, pair = 0.0, None
-    for S, T, X, Y in directions:
-        value, i, j = _nearest_all_or_max(S, T, best, False, metric, p, n_jobs, slack)
+    for X, Y, _ in directions:
+        value, i, j = _nearest_all_or_max(scaled(X), scaled(Y), best, False, metric, p,
+                                          n_jobs, slack)
         if i >= 0:
             best, pair = value, (X[i:i + 1], Y[j:j + 1])
     if pair is None:

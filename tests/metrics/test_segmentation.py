@@ -178,6 +178,26 @@ def test_binary_masks_with_spacing():
     assert hausdorff_distance(a, a) == 0.0
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
+def test_random_masks_against_all_their_points(metric):
+    # the search only looks at points outside the other mask and at its boundary; the
+    # reference uses every point of both masks
+    for shape in [(12, 15), (6, 7, 8), (40,)]:
+        for density in (0.05, 0.5, 0.95):
+            a = RNG.rand(*shape) < density
+            b = RNG.rand(*shape) < density
+            a.flat[0] = b.flat[-1] = True
+            sp = RNG.uniform(0.5, 2.0, len(shape))
+            pa, pb = np.argwhere(a) * sp, np.argwhere(b) * sp
+            for q in (100, 90):
+                for directed in (False, True):
+                    got = hausdorff_distance(a, b, spacing=sp, metric=metric,
+                                             percentile=q, directed=directed)
+                    ref = _reference(pa, pb, metric, directed=directed, q=q)
+                    assert got == pytest.approx(ref, rel=1e-12, abs=1e-12), (
+                        shape, density, q, directed)
+
+
 def test_hausdorff_bad_input():
     empty = np.zeros((4, 4), dtype=bool)
     full = np.ones((4, 4), dtype=bool)
