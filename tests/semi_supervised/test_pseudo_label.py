@@ -3,6 +3,7 @@ SelfTrainingClassifier, and keeps its contract (attributes, stopping, errors).""
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_blobs
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
@@ -49,8 +50,8 @@ def test_attributes_and_stopping(criterion):
                       random_state=0)
     y_partial = y.copy()
     y_partial[np.random.RandomState(0).rand(len(y)) < 0.8] = -1
-    clf = PseudoLabelClassifier(LogisticRegression(), criterion=criterion, k_best=15,
-                                max_iter=None).fit(X, y_partial)
+    clf = PseudoLabelClassifier(LinearDiscriminantAnalysis(), criterion=criterion,
+                                k_best=15, max_iter=None).fit(X, y_partial)
     assert clf.termination_condition_ in ("all_labeled", "no_change")
     given = y_partial != -1
     assert np.all(clf.labeled_iter_[given] == 0)
@@ -66,11 +67,12 @@ def test_attributes_and_stopping(criterion):
     assert clf.predict_proba(X).shape == (120, 3)
     assert clf.decision_function(X).shape == (120, 3)
     # max_iter=0: no round, the base model on the labelled samples only
-    zero = PseudoLabelClassifier(LogisticRegression(), max_iter=0).fit(X, y_partial)
+    zero = PseudoLabelClassifier(LinearDiscriminantAnalysis(), max_iter=0).fit(
+        X, y_partial)
     assert zero.termination_condition_ == "max_iter" and zero.n_iter_ == 0
     np.testing.assert_allclose(
         zero.predict_proba(X),
-        LogisticRegression().fit(X[given], y[given]).predict_proba(X))
+        LinearDiscriminantAnalysis().fit(X[given], y[given]).predict_proba(X))
 
 
 def test_string_labels_in_an_object_array_and_methods_of_the_base():
