@@ -778,8 +778,8 @@ def _check_solver_input(X, index, y, p, C, alpha, int kind, double gamma, double
     y_a, p_a, C_a, a_a = (np.asarray(v) for v in (y, p, C, alpha))
     if l and not np.all(np.abs(y_a) == 1.0):
         raise ValueError("y must contain only -1 and +1.")
-    if not (np.all(np.isfinite(p_a)) and np.all(np.isfinite(C_a)) and np.all(C_a >= 0)):
-        raise ValueError("p must be finite and C finite and >= 0.")
+    if not (np.all(np.isfinite(p_a)) and np.all(C_a >= 0)):   # (C = inf: hard margin)
+        raise ValueError("p must be finite and C >= 0 (not NaN).")
     if not np.all((a_a >= 0) & (a_a <= C_a)):
         raise ValueError("the starting alpha must satisfy 0 <= alpha <= C.")
     if not (tol > 0 and np.isfinite(tol)):
