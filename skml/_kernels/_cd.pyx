@@ -26,12 +26,15 @@ up to date with BLAS ``axpy``/``dot``. ``enet_cd_gram`` works on the Gram matrix
 ``w`` is updated in place (warm start); nothing else is written.
 """
 from cython cimport floating
+from libc.stdint cimport uint64_t
 from libc.math cimport fabs, sqrt
 from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
 import numpy as np
 
 cimport numpy as cnp
+
+from skml._kernels._random cimport rand_int
 
 cnp.import_array()
 
@@ -83,15 +86,6 @@ cdef inline double _soft(double z, double alpha, double denom, bint positive) no
     if z < -alpha:
         return (z + alpha) / denom
     return 0.0
-
-
-cdef inline unsigned int _xorshift(unsigned int* state) noexcept nogil:
-    cdef unsigned int x = state[0]
-    x ^= x << 13
-    x ^= x >> 17
-    x ^= x << 5
-    state[0] = x
-    return x
 
 
 cdef double _gap_from_parts(double R_norm2, double Ry, double l1, double w_norm2,
@@ -168,7 +162,7 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
                         unsigned char* excluded, intp_t* screened, intp_t* active,
                         const floating* X, floating* R, const floating* y, int n,
                         const floating* Q, floating* Qw, const floating* q, double y_norm2,
-                        int max_iter, double tol, unsigned int* state, bint random,
+                        int max_iter, double tol, uint64_t* state, bint random,
                         bint positive, bint screening, double* gap_out,
                         int* n_iter_out) noexcept nogil:
     """The sweeps, duality gap, screening and active set shared by both solvers.
@@ -195,7 +189,7 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
         for idx in range(k):
             f = idx
             if random:
-                f = <int>(_xorshift(state) % <unsigned int>k)
+                f = <int>rand_int(state, k)
             j = screened[f] if full else active[f]
             if col_norm2[j] == 0.0:
                 continue
@@ -339,7 +333,7 @@ cdef _run(bint gram, floating[::1] w, double alpha, double beta,
     cdef unsigned char[::1] excluded = np.zeros(n_features, dtype=np.uint8)
     cdef intp_t[::1] screened = np.arange(n_features, dtype=np.intp)
     cdef intp_t[::1] active = np.empty(n_features, dtype=np.intp)
-    cdef unsigned int state = seed if seed != 0 else 2463534242u
+    cdef uint64_t state = seed
     cdef double gap = 0.0
     cdef int n_iter = 0
     cdef bint converged
