@@ -311,11 +311,14 @@ def test_map_does_not_depend_on_n_jobs(digits_small, method, monkeypatch):
 
 
 def test_auto_method_and_its_thresholds():
-    assert TSNE()._resolve_method(T._AUTO_EXACT_MAX) == "exact"
-    assert TSNE()._resolve_method(T._AUTO_EXACT_MAX + 1) == "barnes_hut"
-    assert TSNE()._resolve_method(T._AUTO_BH_MAX + 1) == "fft"
-    assert TSNE(n_components=3)._resolve_method(10**6) == "barnes_hut"
-    assert TSNE(n_components=4)._resolve_method(10**6) == "exact"
+    auto = TSNE(method="auto")
+    assert auto._resolve_method(T._AUTO_EXACT_MAX) == "exact"
+    assert auto._resolve_method(T._AUTO_EXACT_MAX + 1) == "barnes_hut"
+    assert auto._resolve_method(T._AUTO_BH_MAX + 1) == "fft"
+    assert TSNE(n_components=3, method="auto")._resolve_method(10**6) == "barnes_hut"
+    assert TSNE(n_components=4, method="auto")._resolve_method(10**6) == "exact"
+    # the default is scikit-learn's
+    assert TSNE().method == SkTSNE().method == "barnes_hut"
 
 
 @pytest.mark.parametrize("n_components,method", [(1, "barnes_hut"), (1, "fft"),
@@ -524,9 +527,17 @@ def test_bad_precomputed_input():
 
 def test_verbose_reports_progress(capsys):
     X, _ = make_blobs(100, 4, random_state=0)
-    TSNE(verbose=1, max_iter=100, perplexity=10, random_state=0).fit(X)
+    quiet = TSNE(max_iter=100, perplexity=10, random_state=0).fit(X)
+    loud = TSNE(verbose=1, max_iter=100, perplexity=10, random_state=0).fit(X)
     out = capsys.readouterr().out
-    assert "[t-SNE] iteration 100: KL divergence" in out and "affinities" in out
+    assert "[t-SNE] affinities of 100 points, 31 neighbours each" in out
+    assert "[t-SNE] 100 iterations (barnes_hut), KL divergence" in out
+    assert "iteration 100:" not in out  # per-50 lines from verbose=2 on
+    np.testing.assert_array_equal(loud.embedding_, quiet.embedding_)
+    TSNE(verbose=2, max_iter=100, perplexity=10, random_state=0).fit(X)
+    assert "[t-SNE] iteration 100: KL divergence" in capsys.readouterr().out
+    TSNE(max_iter=100, perplexity=10, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -564,7 +575,7 @@ def test_huge_and_tiny_magnitudes_give_the_affinities_of_the_unscaled_data(scale
     # issue 11 §1: TSNE(perplexity=2).fit(X * 1e160) aborted the process (squared
     # distances overflowed, the neighbour search returned the sentinel index n)
     X = np.random.RandomState(0).standard_normal((30, 3))
-    tsne = TSNE(perplexity=2, random_state=0)
+    tsne = TSNE(perplexity=2, random_state=0, method="exact")
     emb = tsne.fit_transform(X * scale)
     assert np.all(np.isfinite(emb)) and np.isfinite(tsne.kl_divergence_)
     # as good a map as scikit-learn's of the unscaled data (0.853; the map itself is

@@ -126,3 +126,15 @@ def test_target_neighbours_are_checked_before_use(monkeypatch):
         np.ones((len(X), k)), np.full((len(X), k), len(X))))
     with pytest.raises(ValueError, match="LMNN cannot use it"):
         LMNN().fit(X, y)
+
+
+def test_verbose_reports_stages_and_iterations(capsys):
+    X, y = load_iris(return_X_y=True)
+    quiet = LMNN(max_iter=20).fit(X, y)
+    loud = LMNN(max_iter=20, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "[LMNN] 450 target pairs (3 per point)" in out
+    assert f"[LMNN] {loud.n_iter_} iterations, loss" in out
+    np.testing.assert_array_equal(loud.components_, quiet.components_)
+    LMNN(max_iter=5).fit(X, y)
+    assert capsys.readouterr().out == ""
