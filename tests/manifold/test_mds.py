@@ -54,7 +54,10 @@ def test_mds_random_starts_are_sklearns_for_the_same_seed(metric_mds, n_jobs):
     X = np.random.RandomState(2).rand(30, 4)
     kw = dict(metric_mds=metric_mds, init="random", random_state=0, n_init=3,
               n_jobs=n_jobs)
-    ref, ours = SkMDS(**kw).fit(X), MDS(**kw).fit(X)
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):  # n_jobs=2: the seeds path, no processes
+        ref, ours = SkMDS(**kw).fit(X), MDS(**kw).fit(X)
     np.testing.assert_allclose(ours.embedding_, ref.embedding_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.stress_, ref.stress_, rtol=1e-10)
 
