@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # distutils: depends = skml/_kernels/_kmeans_lloyd.h
-"""k-means passes: Lloyd's assignment (E) and accumulation for the update (M), the
-inertia, and the squared distances that k-means++ and ``transform`` need.
+"""k-means passes: Lloyd's assignment (E) and accumulation for the update (M), Elkan's
+bounded assignment, the inertia, and the squared distances that k-means++ and
+``transform`` need.
 
 Private and dumb: ``skml.cluster._kmeans`` validates the inputs and hands over
 C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype), int32
@@ -64,6 +65,8 @@ cdef extern from "_kmeans_lloyd.h":
                            double* sums, double* wsum) noexcept nogil
     void skml_accumulate_f(const float* X, const float* w, const int* lab, int m, int d,
                            double* sums, double* wsum) noexcept nogil
+    double skml_sqdist_d(const double* x, const double* c, int d) noexcept nogil
+    double skml_sqdist_f(const float* x, const float* c, int d) noexcept nogil
 
 
 ctypedef fused out_t:
@@ -206,6 +209,25 @@ cdef inline double _rows_inertia(const floating* Xr, Py_ssize_t m, Py_ssize_t d,
     return s
 
 
+cdef void _merge_groups(const double* acc, Py_ssize_t G, Py_ssize_t k, Py_ssize_t d,
+                        double[:, ::1] sums, double[::1] weights, int n_threads) noexcept:
+    """Add the G group accumulators (each k * d sums then k weights) in group order: a
+    fixed summation order, whatever the thread count."""
+    cdef Py_ssize_t stride = k * d + k, j, f, h
+    cdef double s
+    with nogil:
+        for j in prange(k, num_threads=n_threads if k >= 64 else 1, schedule="static"):
+            for f in range(d):
+                s = 0.0
+                for h in range(G):
+                    s = s + acc[h * stride + j * d + f]
+                sums[j, f] = s
+            s = 0.0
+            for h in range(G):
+                s = s + acc[h * stride + k * d + j]
+            weights[j] = s
+
+
 def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                const floating[:, ::1] centers, int[::1] labels,
                double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
@@ -301,18 +323,7 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
             changed_per_group[g] = changed
 
     if update:
-        # merge the group accumulators in group order: a fixed summation order
-        with nogil:
-            for j in prange(k, num_threads=n_threads if k >= 64 else 1, schedule="static"):
-                for f in range(d):
-                    s = 0.0
-                    for h in range(G):
-                        s = s + acc[h * stride + j * d + f]
-                    sums[j, f] = s
-                s = 0.0
-                for h in range(G):
-                    s = s + acc[h * stride + k * d + j]
-                weights[j] = s
+        _merge_groups(acc, G, k, d, sums, weights, n_threads)
 
     total = 0
     for g in range(G):
@@ -486,8 +497,9 @@ def sq_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
 
     One DGEMM per chunk of rows gives the identity ||x||^2 + ||y||^2 - 2 x.y; every
     entry below 2^-8 (||x||^2 + ||y||^2), where the identity may have lost digits, is
-    recomputed from the differences, so equal rows are at distance exactly 0 and every
-    entry is accurate to a few units in the 12th digit or better."""
+    recomputed from the differences of the raw rows (times ``scale``), so equal rows
+    are at distance exactly 0, rows a few ulps apart at their exact distance, and
+    every entry is accurate to a few units in the 12th digit or better."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[0]
     if out.shape[0] != n or out.shape[1] != k:
         raise ValueError("out must have shape (n_samples_X, n_samples_Y)")
@@ -505,8 +517,8 @@ def sq_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
     cdef double* xn = NULL
     cdef double* gbuf = NULL
     cdef double v, t, e
-    cdef const double* xr
-    cdef const double* yr
+    cdef const floating* xr_raw
+    cdef const floating* yr_raw
     if d == 0:
         out[:, :] = 0
         return
@@ -531,12 +543,213 @@ def sq_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
                     e = xn[r] + yn[j]
                     v = gbuf[r * k + j] + e
                     if v <= _TINY * e:
-                        xr = xbuf + r * d
-                        yr = &Yd[j, 0]
+                        # from the raw rows: x - y is exact (or nearly) for rows this
+                        # close, where t(x) - t(y) would carry the shift's rounding
+                        xr_raw = &X[i0 + r, 0]
+                        yr_raw = &Y[j, 0]
                         v = 0.0
                         for f in range(d):
-                            t = xr[f] - yr[f]
+                            if up:
+                                t = (<double>xr_raw[f] - <double>yr_raw[f]) * scale
+                            else:
+                                t = <double>xr_raw[f] * scale - <double>yr_raw[f] * scale
                             v = v + t * t
                     if take_sqrt:
                         v = sqrt(v)
                     out[i0 + r, j] = <out_t>v
+
+
+# --------------------------------------------------------------------------- Elkan
+
+cdef inline double _sqdist(const floating* x, const floating* c, Py_ssize_t d) noexcept nogil:
+    if floating is float:
+        return skml_sqdist_f(x, c, <int>d)
+    else:
+        return skml_sqdist_d(x, c, <int>d)
+
+
+# Bounds kept in float32 are rounded outwards (a lower bound down, an upper bound up) by
+# more than float32's half-ulp, so that they stay bounds.
+cdef double _OUT32 = 2.0 ** -22
+
+
+cdef inline floating _down(double v, floating kind) noexcept nogil:
+    if floating is float:
+        return <float>(v * (1.0 - _OUT32))
+    else:
+        return v
+
+
+cdef inline floating _up(double v, floating kind) noexcept nogil:
+    if floating is float:
+        return <float>(v * (1.0 + _OUT32))
+    else:
+        return v
+
+
+cdef inline int _elkan_row(const floating* x, const floating* C, Py_ssize_t k,
+                           Py_ssize_t d, const double* half, const double* s_near,
+                           int lab, floating* up, floating* low, bint init) noexcept nogil:
+    """The nearest centre of x (exact distances, ties to the smaller index), pruned by
+    the triangle inequality; updates x's upper bound ``up`` and lower bounds ``low``.
+
+    ``half[l * k + j]`` is half the distance between centres l and j, ``s_near[l]``
+    the smallest of those over j != l. A centre j is skipped only when it cannot be
+    nearer than the current one, nor as near with a smaller index: ``u < low[j]`` or
+    ``u < half[l, j]`` for an upper bound ``u`` of the distance to the current centre.
+    """
+    cdef Py_ssize_t j
+    cdef double u, dj
+    cdef bint tight = False
+    cdef floating kind = 0
+    if init:
+        lab = 0
+        u = sqrt(_sqdist(x, C, d))
+        low[0] = _down(u, kind)
+        for j in range(1, k):
+            # d(x, c_j) >= 2 half - u >= u: neither nearer nor a tie with a smaller index
+            if u <= half[lab * k + j]:
+                low[j] = 0
+                continue
+            dj = sqrt(_sqdist(x, C + j * d, d))
+            low[j] = _down(dj, kind)
+            if dj < u:
+                lab = j
+                u = dj
+        up[0] = _up(u, kind)
+        return lab
+    u = up[0]
+    if u < s_near[lab]:
+        return lab
+    for j in range(k):
+        if j == lab:
+            continue
+        if u < low[j] or u < half[lab * k + j]:
+            continue
+        if not tight:
+            u = sqrt(_sqdist(x, C + lab * d, d))
+            low[lab] = _down(u, kind)
+            tight = True
+            if u < low[j] or u < half[lab * k + j]:
+                continue
+        dj = sqrt(_sqdist(x, C + j * d, d))
+        low[j] = _down(dj, kind)
+        if dj < u or (dj == u and j < lab):
+            lab = <int>j
+            u = dj
+    up[0] = _up(u, kind)
+    return lab
+
+
+def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
+               const floating[:, ::1] centers, const double[::1] shifts, int[::1] labels,
+               floating[::1] upper, floating[:, ::1] lower,
+               double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
+               Py_ssize_t chunk, int n_threads, bint update, bint unit_weights, bint init):
+    """One assignment pass of Elkan's algorithm, with the same accumulation as
+    ``lloyd_pass`` (same chunks, groups and merge order: the same labels give the same
+    sums, bit for bit).
+
+    Parameters
+    ----------
+    X, sample_weight, centers, labels, sums, weights, workspace, chunk, n_threads,
+    update, unit_weights : as in ``lloyd_pass``.
+    shifts : (k,) float64, how far each centre moved since the previous pass (ignored
+        when ``init``); the bounds are loosened by them first.
+    upper : (n,) and lower : (n, k), in/out, in X's dtype: bounds on the distance of
+        each row to its centre and to every centre. Any content when ``init``.
+    init : first pass: the bounds are computed from scratch.
+
+    The distances are exact (from the differences, in double); a row's label is its
+    nearest centre with ties to the smaller index, as in ``lloyd_pass`` up to the
+    rounding of the distances.
+
+    Returns
+    -------
+    n_changed : int
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
+    if n == 0:
+        return 0
+    if upper.shape[0] != n or lower.shape[0] != n or lower.shape[1] != k:
+        raise ValueError("upper and lower must have shapes (n,) and (n, k)")
+    if shifts.shape[0] != k:
+        raise ValueError("shifts must have shape (k,)")
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
+    cdef Py_ssize_t stride = k * d + k
+    cdef Py_ssize_t g, c, c0, c1, i, i0, i1, j, jj, f, h, changed, total
+    cdef double s, v
+    cdef double* acc = NULL
+    cdef double* acc_g
+    cdef const floating* wp
+    cdef int lab
+    cdef floating* low
+    cdef floating kind = 0
+    cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
+    cdef double[:, ::1] half = np.zeros((k, k))
+    cdef double[::1] s_near = np.full(k, np.inf)
+
+    # half distances between centres, and each centre's nearest half distance
+    with nogil:
+        for j in range(k):
+            for jj in range(j + 1, k):
+                v = 0.5 * sqrt(_sqdist(&centers[j, 0], &centers[jj, 0], d))
+                half[j, jj] = v
+                half[jj, j] = v
+                if v < s_near[j]:
+                    s_near[j] = v
+                if v < s_near[jj]:
+                    s_near[jj] = v
+    if update:
+        if G < 1 or workspace.shape[1] != stride:
+            raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
+        acc = &workspace[0, 0]
+    if n_threads > G:
+        n_threads = <int>G
+
+    with nogil:
+        for g in prange(G, schedule="dynamic", num_threads=n_threads):
+            c0 = g * n_chunks // G
+            c1 = (g + 1) * n_chunks // G
+            acc_g = NULL
+            if update:
+                acc_g = acc + g * stride
+                memset(acc_g, 0, stride * sizeof(double))
+            changed = 0
+            for c in range(c0, c1):
+                i0 = c * chunk
+                i1 = min(i0 + chunk, n)
+                for i in range(i0, i1):
+                    low = &lower[i, 0]
+                    lab = labels[i]
+                    if not init:
+                        # loosen the bounds by the centres' moves
+                        upper[i] = _up(<double>upper[i] + shifts[lab], kind)
+                        for j in range(k):
+                            v = <double>low[j] - shifts[j]
+                            low[j] = _down(v, kind) if v > 0 else 0
+                    lab = _elkan_row(&X[i, 0], &centers[0, 0], k, d, &half[0, 0],
+                                     &s_near[0], lab, &upper[i], low, init)
+                    if lab != labels[i]:
+                        changed = changed + 1
+                        labels[i] = lab
+                if update:
+                    wp = NULL
+                    if not unit_weights:
+                        wp = &sample_weight[i0]
+                    if floating is float:
+                        skml_accumulate_f(&X[i0, 0], wp, &labels[i0], <int>(i1 - i0),
+                                          <int>d, acc_g, acc_g + k * d)
+                    else:
+                        skml_accumulate_d(&X[i0, 0], wp, &labels[i0], <int>(i1 - i0),
+                                          <int>d, acc_g, acc_g + k * d)
+            changed_per_group[g] = changed
+
+    if update:
+        _merge_groups(acc, G, k, d, sums, weights, n_threads)
+
+    total = 0
+    for g in range(G):
+        total += changed_per_group[g]
+    return total

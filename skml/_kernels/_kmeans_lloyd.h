@@ -18,6 +18,10 @@
        ``cmax`` is the largest centre norm, so the true nearest centre is always among
        the candidates: the labels are those of the exact float64 computation.
 
+   skml_sqdist_{d,f}: the squared distance of two rows from their differences, in
+       double, in one fixed summation order (the exact distances of the float32
+       tie-break and of Elkan's algorithm).
+
    skml_accumulate_{d,f}: for each row r < m of a chunk, sums[lab[r]] += w[r] * x[r] and
        wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path); w NULL
        means unit weights (the same sums, without the multiplications).
@@ -81,21 +85,45 @@ static inline float threshold_f(float best, double bound) {
     return best + (float)(3.0 * bound);
 }
 
+/* Squared distance between two rows in double, from the differences: four running
+   sums (f mod 4) added as (s0 + s1) + (s2 + s3), then the tail. One summation order
+   for every caller, so the same pair always gives the same value. */
+#define SKML_SQDIST(T)                                                         \
+    {                                                                         \
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3;        \
+        int f = 0;                                                            \
+        for (; f + 4 <= d; f += 4) {                                          \
+            t0 = (double)x[f] - (double)c[f];                                 \
+            t1 = (double)x[f + 1] - (double)c[f + 1];                         \
+            t2 = (double)x[f + 2] - (double)c[f + 2];                         \
+            t3 = (double)x[f + 3] - (double)c[f + 3];                         \
+            s0 += t0 * t0;                                                    \
+            s1 += t1 * t1;                                                    \
+            s2 += t2 * t2;                                                    \
+            s3 += t3 * t3;                                                    \
+        }                                                                     \
+        s0 = (s0 + s1) + (s2 + s3);                                           \
+        for (; f < d; f++) {                                                  \
+            t0 = (double)x[f] - (double)c[f];                                 \
+            s0 += t0 * t0;                                                    \
+        }                                                                     \
+        return s0;                                                            \
+    }
+
+static inline double skml_sqdist_d(const double* x, const double* c, int d)
+SKML_SQDIST(double)
+static inline double skml_sqdist_f(const float* x, const float* c, int d)
+SKML_SQDIST(float)
+
 /* Among the centres whose float32 value is <= thr, the one with the smallest exact
    squared distance to x (ties to the smaller index); -1 if there is none (NaN). */
 static int argmin_exact_f(const float* row, const float* cc, float thr, const float* x,
                           const float* C, int k, int d) {
-    int j, f, lab = -1;
-    double best = 0.0, s, t;
+    int j, lab = -1;
+    double best = 0.0, s;
     for (j = 0; j < k; j++) {
-        const float* c;
         if (!(row[j] + cc[j] <= thr)) continue;
-        c = C + (size_t)j * d;
-        s = 0.0;
-        for (f = 0; f < d; f++) {
-            t = (double)x[f] - (double)c[f];
-            s += t * t;
-        }
+        s = skml_sqdist_f(x, C + (size_t)j * d, d);
         if (lab < 0 || s < best) { best = s; lab = j; }
     }
     return lab;

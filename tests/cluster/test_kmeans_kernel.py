@@ -313,3 +313,66 @@ def test_labels_stay_in_range_when_distances_overflow(dtype, big):
             _kmeans.lloyd_pass(X, w, C, labels, np.empty((k, 4)), np.empty(k),
                                np.empty((1, 1)), 64, 2, False, False, norms)
             assert labels.min() >= 0 and labels.max() < k
+
+
+# --- Elkan's pass -------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 9), st.integers(1, 20),
+       st.sampled_from([np.float32, np.float64]),
+       st.sampled_from(["normal", "grid", "duplicate_centres"]), st.booleans(),
+       st.integers(0, 2**31 - 1))
+def test_elkan_pass_labels_are_the_exact_nearest_after_every_move(n, d, k, dtype, kind,
+                                                                  readonly, seed):
+    """Over several passes with the centres moved in between (by random amounts, some
+    not at all), every label is the exact nearest centre (ties to the smaller index),
+    the bounds stay bounds, and the sums are those of lloyd_pass for the same labels."""
+    rng = np.random.RandomState(seed)
+    k = min(k, n)
+    if kind == "grid":
+        X = rng.randint(0, 3, size=(n, d)).astype(dtype)
+    else:
+        X = rng.normal(size=(n, d)).astype(dtype)
+    C = np.ascontiguousarray(X[rng.choice(n, k, replace=False)])
+    if kind == "duplicate_centres" and k > 1:
+        C[-1] = C[0]
+    w = rng.uniform(0.5, 2, n).astype(dtype)
+    if readonly:
+        X.setflags(write=False)
+        w.setflags(write=False)
+    labels = np.full(n, -1, dtype=np.int32)
+    upper = np.empty(n, dtype=dtype)
+    lower = np.empty((n, k), dtype=dtype)
+    shifts = np.zeros(k)
+    for it in range(4):
+        sums = np.full((k, d), np.nan)
+        weights = np.full(k, np.nan)
+        ws = np.full((128, k * (d + 1)), np.nan)
+        _kmeans.elkan_pass(X, w, C, shifts, labels, upper, lower, sums, weights, ws, 64,
+                           2, True, False, it == 0)
+        D = np.sqrt(reference_sq_distances(X, C))
+        best = D.min(1)
+        assert labels.min() >= 0 and labels.max() < k
+        assert np.all(D[np.arange(n), labels] <= best * (1 + 1e-12) + 1e-300)
+        exact_ties = D == best[:, None]
+        np.testing.assert_array_equal(labels[exact_ties.sum(1) > 1],
+                                      exact_ties.argmax(1)[exact_ties.sum(1) > 1])
+        # valid bounds: upper >= distance to own centre, lower <= every distance
+        assert np.all(upper.astype(float) >= D[np.arange(n), labels] * (1 - 1e-12))
+        assert np.all(lower.astype(float) <= D * (1 + 1e-12) + 1e-300)
+        # the same accumulation as lloyd_pass, bit for bit, for the same labels
+        ref = labels.copy()
+        s2 = np.empty((k, d))
+        w2 = np.empty(k)
+        ws2 = np.empty((128, k * (d + 1)))
+        _kmeans.lloyd_pass(X, w, C, ref.copy(), s2, w2, ws2, 64, 2, True, False)
+        lab_l = ref.copy()
+        _kmeans.lloyd_pass(X, w, C, lab_l, s2, w2, ws2, 64, 2, True, False)
+        if np.array_equal(lab_l, labels):
+            assert s2.tobytes() == sums.tobytes() and w2.tobytes() == weights.tobytes()
+        # move the centres: some a lot, some a little, some not at all
+        move = rng.normal(size=C.shape) * rng.choice([0.0, 1e-6, 0.3], size=(k, 1))
+        new = (C + move).astype(dtype)
+        shifts = np.sqrt(((new.astype(float) - C.astype(float)) ** 2).sum(1))
+        C = np.ascontiguousarray(new)
