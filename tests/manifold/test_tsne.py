@@ -229,7 +229,8 @@ def test_joint_affinities_are_symmetric_normalised_and_follow_the_knn_graph():
     P = aff.fit(X, 31)
     assert abs(P - P.T).max() < 1e-15
     assert np.isclose(P.sum(), 1.0) and P.diagonal().sum() == 0
-    D = pairwise_distances(X)
+    # exact squared distances (integer pixels), ties to the smaller index
+    D = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(D, np.inf)
     knn = np.argsort(D, axis=1, kind="stable")[:, :31]
     graph = np.zeros((300, 300), bool)
@@ -771,3 +772,21 @@ def test_kernels_refuse_mismatched_shapes_and_bad_grids():
         K.SpaceTree(bad)
     with pytest.raises(ValueError, match="P has shape"):
         K.binary_search_perplexity(np.ones((4, 3)), 2.0, np.empty((4, 2)), np.empty(4), 1)
+
+
+def test_minkowski_with_a_huge_p_gives_the_exact_affinities():
+    # issue 11 §1: TSNE(metric="minkowski", metric_params={"p": 600.0}) on 100 x 3
+    # normal data aborted the process (|d|^600 overflowed; the sentinel index n reached
+    # the kernels). Waits on the neighbour search computing Minkowski in a scaled form.
+    X = np.random.RandomState(0).standard_normal((100, 3))
+    tsne = TSNE(metric="minkowski", metric_params={"p": 600.0}, random_state=0)
+    emb = tsne.fit_transform(X)
+    assert np.all(np.isfinite(emb))
+    diff = np.abs(X[:, None, :] - X[None, :, :])
+    m = diff.max(axis=2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        D = m[..., 0] * np.nan_to_num((diff / m) ** 600.0).sum(axis=2) ** (1 / 600.0)
+    k = 91
+    P = T._Affinities(30.0, k, "minkowski", {"p": 600.0}, 1).fit(
+        tsne._normalise(X, fit=False), k).toarray()
+    np.testing.assert_allclose(P, ref_joint_affinities(D, 30.0, k), rtol=1e-3, atol=1e-9)
