@@ -4,6 +4,7 @@ from math import log
 
 import numpy as np
 from scipy import linalg
+from scipy.special import gammaln
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -56,6 +57,60 @@ def centred_covariance(X, n_jobs=None):
     return mean, C
 
 
+def _minka_dimension(spectrum, n_samples, exponent=0):
+    """Minka's choice of dimension: the rank k in [1, d - 1] of largest evidence
+    log p(X | k) of probabilistic PCA under a Laplace approximation (T. Minka,
+    Automatic choice of dimensionality for PCA, NIPS 2000, eq. (30)), for the
+    covariance eigenvalues ``spectrum`` (decreasing) of ``n_samples`` rows.
+
+    ``spectrum`` may be in units of 4**-exponent of the data's (PCA divides extreme
+    data by 2**exponent): the evidence only shifts by a constant then, and the two
+    absolute floors of scikit-learn's implementation (a rank whose last eigenvalue is
+    below 1e-15 is excluded; the noise variance is at least 1e-15) are applied in the
+    data's units, so the choice is scikit-learn's.
+
+    The terms: p(U) (uniform on the Stiefel manifold), the likelihood of the kept
+    eigenvalues and of the noise variance v (mean of the others), the volume term of
+    the m = dk - k(k+1)/2 free parameters, and the determinant of the Hessian, a
+    product over pairs i < k, j > i of (lam_i - lam_j)(1/lam^_j - 1/lam^_i) N with
+    lam^_j = v beyond k. Here in O(d^2) time and O(d) memory (the pair sums are
+    accumulated by cumulative sums over the rank).
+    """
+    lam = np.asarray(spectrum, dtype=np.float64)
+    d, N = lam.size, float(n_samples)
+    if d < 2:
+        return 1
+    floor = float(np.ldexp(1e-15, -2 * exponent))
+    ranks = np.arange(1, d)
+    tail_sum = np.cumsum(lam[::-1])[::-1]
+    v = np.maximum(floor, tail_sum[1:] / (d - ranks))  # noise variance per rank
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free = d - ranks + 1  # (d - i + 1) for i = 1 .. d - 1
+        log_pu = -ranks * np.log(2.0) + np.cumsum(gammaln(free / 2.0)
+                                                  - np.log(np.pi) * free / 2.0)
+        log_lam = np.log(lam)
+        log_pl = -0.5 * N * np.cumsum(log_lam)[:-1]
+        log_pv = -0.5 * N * (d - ranks) * np.log(v)
+        m = d * ranks - ranks * (ranks + 1) / 2.0
+        log_pp = 0.5 * np.log(2.0 * np.pi) * (m + ranks)
+        head = np.zeros(d + 1)  # pair (i, j) of kept eigenvalues counts for ranks > j
+        tail = np.zeros(d - 1)  # pairs (i, j >= k) with the noise variance, per rank k
+        for i in range(d - 1):
+            log_gap = np.log(lam[i] - lam[i + 1:])  # j = i + 1 .. d - 1
+            head[i + 2:] += log_gap + np.log(1.0 / lam[i + 1:] - 1.0 / lam[i])
+            ks = ranks[i:]  # ranks k > i
+            gap_from = np.cumsum(log_gap[::-1])[::-1]  # sum over j >= i + 1 + t
+            tail[i:] += gap_from[ks - (i + 1)] + (d - ks) * np.log(1.0 / v[i:]
+                                                                   - 1.0 / lam[i])
+        n_pairs = ranks * (d - 1) - ranks * (ranks - 1) / 2.0
+        log_pa = np.cumsum(head)[ranks] + tail + n_pairs * np.log(N)
+        ll = (log_pu + log_pl + log_pv + log_pp - 0.5 * log_pa
+              - 0.5 * ranks * np.log(N))
+    ll[lam[:-1] < floor] = -np.inf  # ranks whose last eigenvalue is (numerically) 0
+    ll[np.isnan(ll)] = -np.inf
+    return int(ranks[np.argmax(ll)])
+
+
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Principal component analysis: project on the directions of largest variance.
 
@@ -84,11 +139,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
-        Components to keep: an int; a float in (0, 1) keeps the fewest components whose
-        explained variance ratios sum to more than it (``"full"`` and
-        ``"covariance_eigh"`` only); ``None`` keeps ``min(n_samples, n_features)`` (one
-        less with ``"arpack"``).
+    n_components : int, float, "mle" or None, default=None
+        Components to keep: an int (0 allowed with ``"full"`` and ``"covariance_eigh"``,
+        as in scikit-learn: the model is then all noise); a float in (0, 1) keeps the
+        fewest components whose explained variance ratios sum to more than it;
+        ``"mle"`` picks the dimension by Minka's maximum-evidence rule (T. Minka, 2000;
+        the same choice as scikit-learn's, which needs ``n_samples >= n_features``);
+        ``None`` keeps ``min(n_samples, n_features)`` (one less with ``"arpack"``).
+        Floats and ``"mle"`` need ``"full"`` or ``"covariance_eigh"``.
     copy : bool, default=True
         With ``False``, ``"full"`` centres X in place (X is then overwritten).
     whiten : bool, default=False
@@ -107,8 +165,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds ``"randomized"`` and ``"arpack"``.
     n_jobs : int, default=None
-        Threads of the covariance kernel (``None``: all cores). Results do not depend on
-        it.
+        OpenMP threads of the covariance kernel (``"covariance_eigh"``); ``None``: all
+        cores, as scikit-learn's OpenMP estimators (an skml addition: scikit-learn's PCA
+        has no ``n_jobs`` and runs its BLAS on all cores). Results do not depend on it.
 
     Attributes
     ----------
@@ -130,6 +189,33 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Probabilistic-PCA noise variance: the mean of the discarded eigenvalues.
     n_features_in_ : int
         Columns seen in ``fit``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_components`` does not suit the solver and the data (see above), or X has
+        NaN or infinite values.
+
+    Notes
+    -----
+    Data whose squares would overflow or underflow (|x| beyond ~1e75 or below ~1e-75 in
+    float64) is fitted divided by a power of two (exactly): the components and ratios
+    are those of the plain data, the variances are ``inf`` or 0 only where the true
+    value lies outside the float range.
+
+    Difference from scikit-learn: ``get_covariance``, ``get_precision``,
+    ``score_samples`` and ``score`` describe the probabilistic PCA model of the data,
+    which whitening (a change of the projection only) does not change; scikit-learn's
+    ``get_covariance`` multiplies the components by ``sqrt(explained_variance_)`` when
+    ``whiten=True``.
+
+    References
+    ----------
+    M. E. Tipping and C. M. Bishop, Probabilistic principal component analysis, JRSS B
+    61 (1999). T. P. Minka, Automatic choice of dimensionality for PCA, NIPS 13 (2000).
+    N. Halko, P.-G. Martinsson and J. A. Tropp, Finding structure with randomness, SIAM
+    Review 53 (2011). H. Dai, "Note on Machine Learning" (preprint), Definition 2.32,
+    Remark 2.20 and Example 17.
 
     Examples
     --------
@@ -158,8 +244,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None),
-                         Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "n_components": [Interval(numbers.Integral, 0, None),
+                         Interval(numbers.Real, 0, 1, closed="neither"),
+                         StrOptions({"mle"}), None],
         "copy": ["boolean"],
         "whiten": ["boolean"],
         "svd_solver": [StrOptions(set(_SOLVERS))],
@@ -174,21 +261,27 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _choose_solver(self, n, p):
         solver = self.svd_solver
         k = self.n_components
-        fraction = k is not None and not isinstance(k, numbers.Integral)
-        if fraction and k >= 1:
-            raise ValueError(f"n_components must be an int, None or a float in (0, 1), "
-                             f"got {k!r}.")
+        mle = isinstance(k, str)
+        fraction = k is not None and not mle and not isinstance(k, numbers.Integral)
         if solver == "auto":
             if p <= 1000 and n >= 10 * p:
                 solver = "covariance_eigh"
-            elif max(n, p) <= 500 or fraction or k is None:
+            elif max(n, p) <= 500 or fraction or mle or k is None:
                 solver = "full"
             elif 1 <= k < 0.8 * min(n, p):
                 solver = "randomized"
             else:
                 solver = "full"
         limit = min(n, p) - (1 if solver == "arpack" else 0)
-        if fraction:
+        if mle:
+            if solver not in ("full", "covariance_eigh"):
+                raise ValueError(f"n_components='mle' cannot be a string with "
+                                 f"svd_solver='{solver}' (it needs 'full' or "
+                                 "'covariance_eigh').")
+            if n < p:
+                raise ValueError("n_components='mle' is only supported if n_samples >= "
+                                 "n_features.")
+        elif fraction:
             if solver not in ("full", "covariance_eigh"):
                 raise ValueError(f"A variance fraction n_components={k!r} needs "
                                  f"svd_solver 'full' or 'covariance_eigh', got {solver!r}.")
@@ -196,11 +289,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if limit < 1:
                 raise ValueError(f"svd_solver={solver!r} needs min(n_samples, n_features) "
                                  f">= 2, got {min(n, p)}.")
-        elif not 1 <= k <= limit:
-            raise ValueError(f"n_components={k!r} must be between 1 and {limit} "
-                             f"(min(n_samples, n_features)"
-                             f"{' - 1' if solver == 'arpack' else ''}) with "
-                             f"svd_solver={solver!r}.")
+        elif solver in ("full", "covariance_eigh"):
+            if k > min(n, p):  # scikit-learn's messages, word for word
+                raise ValueError(f"n_components={k} must be between 0 and "
+                                 f"min(n_samples, n_features)={min(n, p)} with "
+                                 f"svd_solver={solver!r}")
+        elif not 1 <= k <= min(n, p):
+            raise ValueError(f"n_components={k} must be between 1 and "
+                             f"min(n_samples, n_features)={min(n, p)} with "
+                             f"svd_solver={solver!r}")
+        elif k > limit:
+            raise ValueError(f"n_components={k} must be strictly less than "
+                             f"min(n_samples, n_features)={min(n, p)} with "
+                             f"svd_solver={solver!r}")
         return solver
 
     # ------------------------------------------------------------------ fitting
@@ -256,6 +357,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # where the true value exceeds the float range).
         rescaled, e = needs_rescaling(X) if np.isfinite(X).all() else (False, 0)
         Xw = np.ldexp(X, -e).astype(X.dtype, copy=False) if rescaled else X
+        self._exponent = e if rescaled else 0
         if solver in ("full", "covariance_eigh"):
             U = self._fit_full(Xw, solver)
         else:
@@ -294,6 +396,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = self.n_components
         if k is None:
             k = min(n, p)
+        elif isinstance(k, str):  # "mle"
+            k = _minka_dimension(explained.astype(np.float64), n, self._exponent)
         elif not isinstance(k, numbers.Integral):  # variance fraction
             k = int(np.searchsorted(np.cumsum(ratio), k, side="right") + 1)
             k = min(k, min(n, p))

@@ -6,12 +6,13 @@ import warnings
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, floyd_warshall
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _graph
 from skml.decomposition._scaling import rescale
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
+from skml.manifold._progress import Progress
 from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
 from skml.utils import (
@@ -27,6 +28,8 @@ __all__ = ["Isomap"]
 
 # Rows of new points whose geodesic distances are built at once in ``transform``.
 _TRANSFORM_CHUNK = 256
+# Shortest-path sources per kernel call when a progress bar is shown.
+_PROGRESS_BLOCK = 256
 
 
 def _symmetric_csr(rows, cols, weights, n):
@@ -46,7 +49,7 @@ def _symmetric_csr(rows, cols, weights, n):
     return indptr, np.ascontiguousarray(c, dtype=np.intp), np.ascontiguousarray(w)
 
 
-class Isomap(TransformerMixin, BaseEstimator):
+class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Isomap embedding: classical scaling of shortest-path distances on a graph.
 
     The steps of Definition 2.34: (3) connect each point to its ``n_neighbors`` nearest
@@ -84,12 +87,25 @@ class Isomap(TransformerMixin, BaseEstimator):
         Maximum ``"arpack"`` iterations.
     path_method : {"auto", "D", "FW"}, default="auto"
         ``"auto"`` and ``"D"``: parallel Dijkstra; ``"FW"``: Floyd–Warshall, O(n^3).
+    neighbors_algorithm : {"auto", "brute", "kd_tree", "ball_tree"}, default="auto"
+        Accepted for compatibility with scikit-learn, where it only changes the speed:
+        skml finds the neighbours by brute force for every value (its OpenMP kernel;
+        the O(n^2) geodesic matrix dominates Isomap's time anyway), with the same
+        neighbours.
     n_jobs : int, default=None
-        Threads for the neighbour search and the shortest paths (``None``: all cores).
+        OpenMP threads of the neighbour search and the shortest paths. ``None``: all
+        cores, as scikit-learn's OpenMP estimators use (scikit-learn's Isomap runs one
+        job for ``None``); results do not depend on it.
     metric : str, default="minkowski"
         Edge length; any metric of :func:`skml.metrics.pairwise_distances`.
     p : float, default=2
-        Minkowski order (2: Euclidean).
+        Minkowski order (2: Euclidean), at least 1.
+    metric_params : dict, default=None
+        ``{"p": value}`` for ``"minkowski"`` (it then takes precedence over ``p``, as in
+        scikit-learn).
+    verbose : int, default=0
+        ``>= 1``: a line per stage (neighbour graph, shortest paths, eigenvectors) and a
+        progress bar over the shortest-path sources. An skml addition.
 
     Attributes
     ----------
@@ -103,6 +119,29 @@ class Isomap(TransformerMixin, BaseEstimator):
         Connected components of the neighbourhood graph before any joining.
     n_features_in_ : int
         Columns of X seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns of X seen in ``fit``, when they are all strings.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``n_neighbors`` and ``radius`` are given, ``n_neighbors``
+        is not below ``n_samples``, ``n_components > n_samples``, or ``metric_params``
+        holds anything but ``p``.
+
+    Notes
+    -----
+    Computed on the data centred and divided by a power of two (exactly; scaled only
+    for ``"cosine"``), so data of any magnitude (1e-300 to 1e300) and far from the
+    origin (float32 offset by 1e4) gives the geodesics of the plain data; the results
+    are scaled back (``eigenvalues_`` is ``inf`` or 0 only where the true value lies
+    outside the float range).
+
+    References
+    ----------
+    J. B. Tenenbaum, V. de Silva and J. C. Langford, A global geometric framework for
+    nonlinear dimensionality reduction, Science 290 (2000). H. Dai, "Note on Machine
+    Learning" (preprint), Definition 2.34.
 
     Examples
     --------
@@ -114,8 +153,8 @@ class Isomap(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, n_neighbors=5, radius=None, n_components=2, eigen_solver="auto",
-                 tol=0, max_iter=None, path_method="auto", n_jobs=None,
-                 metric="minkowski", p=2):
+                 tol=0, max_iter=None, path_method="auto", neighbors_algorithm="auto",
+                 n_jobs=None, metric="minkowski", p=2, metric_params=None, verbose=0):
         self.n_neighbors = n_neighbors
         self.radius = radius
         self.n_components = n_components
@@ -123,9 +162,12 @@ class Isomap(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.path_method = path_method
+        self.neighbors_algorithm = neighbors_algorithm
         self.n_jobs = n_jobs
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
+        self.verbose = verbose
 
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None), None],
@@ -135,9 +177,12 @@ class Isomap(TransformerMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None)],
         "max_iter": [Interval(numbers.Integral, 1, None), None],
         "path_method": [StrOptions({"auto", "D", "FW"})],
+        "neighbors_algorithm": [StrOptions({"auto", "brute", "kd_tree", "ball_tree"})],
         "n_jobs": ["n_jobs"],
         "metric": [StrOptions(set(PAIRWISE_METRICS))],
         "p": [Interval(numbers.Real, 1, None)],
+        "metric_params": [dict, None],
+        "verbose": ["verbose"],
     }
 
     def _check_params(self, n_samples):
@@ -151,11 +196,16 @@ class Isomap(TransformerMixin, BaseEstimator):
                         min_val=1, max_val=n_samples - 1)
         check_param(self.n_components, "n_components", types=(numbers.Integral,),
                     min_val=1, max_val=n_samples)
+        unknown = set(self.metric_params or {}) - {"p"}
+        if unknown:
+            raise ValueError(f"metric_params accepts only 'p', got {sorted(unknown)}.")
+        self._p = (self.metric_params or {}).get("p", self.p)
+        check_param(self._p, "metric_params['p']", types=(numbers.Real,), min_val=1)
 
     # ---------------------------------------------------------------- graph building
     def _euclidean(self):
         return self.metric in ("euclidean", "l2") or (self.metric == "minkowski"
-                                                      and self.p == 2)
+                                                      and self._p == 2)
 
     def _lengths(self, X, Y, rows, cols, approx):
         """Edge lengths: recomputed from the coordinate differences for the Euclidean
@@ -174,7 +224,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         n = X.shape[0]
         if self.radius is None:
             k = self.n_neighbors + (1 if same else 0)
-            dist, ind = kneighbors_brute(X, Y, k, metric=self.metric, p=self.p,
+            dist, ind = kneighbors_brute(X, Y, k, metric=self.metric, p=self._p,
                                          n_jobs=self.n_jobs)
             check_neighbour_graph(dist, ind, Y.shape[0], "Isomap")
             if same:  # drop the point itself (or, with duplicates, the farthest entry)
@@ -189,7 +239,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         step = chunk_rows(Y.shape[0] * X.itemsize, preferred=1024)
         for start in range(0, n, step):
             D = pairwise_distances(X[start:start + step], Y, metric=self.metric,
-                                   n_jobs=self.n_jobs, p=self.p)
+                                   n_jobs=self.n_jobs, p=self._p)
             r, c = np.nonzero(D <= self._radius)
             if same:
                 off_diag = r + start != c
@@ -216,7 +266,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         for a in range(n_comp):
             for b in range(a + 1, n_comp):
                 D = pairwise_distances(X[members[a]], X[members[b]], metric=self.metric,
-                                       n_jobs=self.n_jobs, p=self.p)
+                                       n_jobs=self.n_jobs, p=self._p)
                 i, j = np.unravel_index(np.argmin(D), D.shape)
                 extra_r.append(members[a][i])
                 extra_c.append(members[b][j])
@@ -224,15 +274,22 @@ class Isomap(TransformerMixin, BaseEstimator):
         return (np.concatenate([rows, extra_r]), np.concatenate([cols, extra_c]),
                 np.concatenate([lengths, extra_w]))
 
-    def _geodesics(self, indptr, indices, weights):
+    def _geodesics(self, indptr, indices, weights, progress):
         n = indptr.size - 1
         if self.path_method == "FW":
             graph = sparse.csr_matrix((weights, indices, indptr), shape=(n, n))
             return floyd_warshall(graph, directed=True)
         out = np.empty((n, n), dtype=np.float64)
         n_threads = min(effective_n_threads(self.n_jobs), n)
-        _graph.dijkstra_rows(indptr, indices, weights, np.arange(n, dtype=np.intp), out,
-                             n_threads)
+        sources = np.arange(n, dtype=np.intp)
+        # one kernel call; with a progress bar, blocks of sources (one call each)
+        step = n if not progress.verbose else max(_PROGRESS_BLOCK, n_threads)
+        with progress.bar(n, "shortest paths", unit="source") as bar:
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                _graph.dijkstra_rows(indptr, indices, weights, sources[start:stop],
+                                     out[start:stop], n_threads)
+                bar.update(stop - start)
         return out
 
     # ---------------------------------------------------------------- estimator API
@@ -251,6 +308,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n = X.shape[0]
         self._check_params(n)
+        progress = Progress("Isomap", self.verbose)
         # Geodesic distances and the embedding scale with the data: compute on data
         # centred and divided by a power of two (exact), then scale the results back, so
         # that neither |x| ~ 1e160 (squares overflow) nor a far offset (lost digits)
@@ -261,10 +319,14 @@ class Isomap(TransformerMixin, BaseEstimator):
         rows, cols, lengths = self._neighbours(Xn)
         rows, cols, lengths = self._connect(Xn, rows, cols, lengths)
         indptr, indices, weights = _symmetric_csr(rows, cols, lengths, n)
-        dist = self._geodesics(indptr, indices, weights)
+        progress.line(f"neighbourhood graph: {n} points, {indices.size} edges, "
+                      f"{self.n_connected_components_} component(s)")
+        dist = self._geodesics(indptr, indices, weights, progress)
+        progress.line("shortest paths")
         emb, evals, evecs, row_means, grand_mean = _classical_scaling(
             dist**2, self.n_components, solver=self.eigen_solver, tol=self.tol,
             max_iter=self.max_iter)
+        progress.line(f"top {self.n_components} eigenvectors")
         e = self._exponent
         with np.errstate(over="ignore"):  # beyond float range: inf, as the true value
             self.dist_matrix_ = np.ldexp(dist, e)
@@ -332,7 +394,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         G = np.full((block.shape[0], D_geo.shape[0]), np.inf)
         if self.radius is None:
             dist, ind = kneighbors_brute(block, train, self.n_neighbors, metric=self.metric,
-                                         p=self.p, n_jobs=self.n_jobs)
+                                         p=self._p, n_jobs=self.n_jobs)
             check_neighbour_graph(dist, ind, train.shape[0], "Isomap")
             rows = np.repeat(np.arange(block.shape[0]), ind.shape[1])
             dist = self._lengths(block, train, rows, ind.ravel(), dist.ravel())
@@ -341,7 +403,7 @@ class Isomap(TransformerMixin, BaseEstimator):
                 np.minimum(G, dist[:, c:c + 1] + D_geo[ind[:, c]], out=G)
             return G
         D = pairwise_distances(block, train, metric=self.metric, n_jobs=self.n_jobs,
-                               p=self.p)
+                               p=self._p)
         for i in range(block.shape[0]):
             nb = np.flatnonzero(D[i] <= self._radius)
             if nb.size == 0:  # nothing within radius: go through the nearest point
@@ -368,6 +430,10 @@ class Isomap(TransformerMixin, BaseEstimator):
         error = np.sqrt(max(np.sum(K**2) - np.sum(evals**2), 0.0)) / K.shape[0]
         with np.errstate(over="ignore"):
             return float(np.ldexp(error, 2 * e))
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_.shape[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,7 +3,6 @@ notes), with exact, Barnes-Hut and FFT-interpolation gradients, and ``transform`
 new points. The loops are in ``skml._kernels._tsne``."""
 import numbers
 import warnings
-from time import perf_counter
 
 import numpy as np
 from scipy import fft as sp_fft
@@ -15,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tsne
 from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.manifold._progress import Progress
 from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
 from skml.utils import (
@@ -436,23 +436,29 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``"random"``: Gaussian with standard deviation 1e-4. Not ``"pca"`` with
         ``metric="precomputed"``.
     verbose : int, default=0
-        Print progress every 50 iterations when positive.
+        ``>= 1``: a line per stage (affinities, final KL divergence) and a progress bar
+        over the iterations showing the KL divergence; ``>= 2``: also a line every 50
+        iterations (KL divergence, gradient norm).
     random_state : int, RandomState instance or None, default=None
         Seeds the random and PCA starts. With a fixed seed the map does not depend on
         ``n_jobs``.
-    method : {"auto", "exact", "barnes_hut", "fft"}, default="auto"
-        Repulsive forces. ``"exact"`` also uses all ``n - 1`` other points in P (not
-        just the neighbours), O(n^2) time and memory. ``"auto"``: ``"exact"`` for at
-        most 200 samples, ``"barnes_hut"`` up to 3,500 samples (and whenever
-        ``n_components == 3``), ``"fft"`` above (where it is the fastest);
-        ``"exact"`` when ``n_components > 3``.
+    method : {"barnes_hut", "exact", "fft", "auto"}, default="barnes_hut"
+        Repulsive forces. ``"barnes_hut"`` (scikit-learn's default): a space-partitioning
+        tree, O(n log n) per iteration. ``"exact"`` also uses all ``n - 1`` other points
+        in P (not just the neighbours), O(n^2) time and memory. ``"fft"``: FFT-accelerated
+        interpolation, O(n) per iteration. ``"auto"`` (skml's recommended setting, the
+        fastest at every size at the same KL divergence): ``"exact"`` for at most 200
+        samples, ``"barnes_hut"`` up to 3,500 samples (and whenever ``n_components ==
+        3``), ``"fft"`` above; ``"exact"`` when ``n_components > 3``.
     angle : float, default=0.5
         Barnes-Hut trade-off theta in [0, 1]: a cell of width w at distance d from a
         point is summarised when ``w < angle * d``. Also used by ``transform``.
     n_jobs : int, default=None
-        OpenMP threads (``None``: all cores), at most one per 4,000 samples (or new
-        points in ``transform``): each iteration synchronises the threads, which is not
-        worth it for less work.
+        OpenMP threads of the neighbour search and the gradient (``None``: all cores,
+        as scikit-learn's Barnes-Hut gradient uses; scikit-learn's ``n_jobs`` covers only
+        its neighbour search), at most one per 4,000 samples (or new points in
+        ``transform``): each iteration synchronises the threads, which is not worth it
+        for less work. Results do not depend on it.
     transform_max_iter : int, default=100
         Iterations of ``transform`` (gradient descent on the new points only).
 
@@ -528,7 +534,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  early_exaggeration_iter=250, learning_rate="auto", max_iter=1000,
                  n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
                  metric_params=None, init="pca", verbose=0, random_state=None,
-                 method="auto", angle=0.5, n_jobs=None, transform_max_iter=100):
+                 method="barnes_hut", angle=0.5, n_jobs=None, transform_max_iter=100):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -680,13 +686,11 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = min(n - 1, int(3.0 * perplexity + 1))
         affinities = _Affinities(perplexity, k, self.metric, self.metric_params,
                                  self.n_jobs)
-        t0 = perf_counter()
+        progress = Progress("t-SNE", self.verbose)
         n_neighbors = n - 1 if method == "exact" else k  # exact: P over all pairs
         Xn = self._normalise(X, fit=True)
         P = affinities.fit(Xn, n_neighbors)
-        if self.verbose:
-            print(f"[t-SNE] affinities of {n} points, {n_neighbors} neighbours each, in "
-                  f"{perf_counter() - t0:.2f} s")
+        progress.line(f"affinities of {n} points, {n_neighbors} neighbours each")
 
         Y = self._initial_map(Xn, n, random_state)
         if self.learning_rate == "auto":
@@ -699,7 +703,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             repulsion = _BarnesHutRepulsion(float(self.angle), n_threads)
         else:
             repulsion = _FFTRepulsion(self.n_components, n_threads, n)
-        Y, kl, n_iter = self._optimise(Y, P, repulsion, lr, n_threads)
+        Y, kl, n_iter = self._optimise(Y, P, repulsion, lr, n_threads, progress)
+        progress.line(f"{n_iter} iterations ({method}), KL divergence {kl:.4f}")
 
         self.embedding_ = Y.astype(X.dtype, copy=False)
         self.kl_divergence_ = float(kl)
@@ -730,7 +735,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.fit_transform(X)
         return self
 
-    def _optimise(self, Y, P, repulsion, lr, n_threads):
+    def _optimise(self, Y, P, repulsion, lr, n_threads, progress):
         """Gradient descent with early exaggeration, momentum and gains. Returns the
         map, its KL divergence and the number of iterations run."""
         n, d = Y.shape
@@ -741,8 +746,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_ee = min(int(self.early_exaggeration_iter), int(self.max_iter))
         first_check = n_ee + _MIN_ITER_AFTER_EXAGGERATION
         best_kl, best_it = np.inf, 0
-        t0 = perf_counter()
         it = 0
+        bar = progress.bar(int(self.max_iter), "iterations")
         for it in range(int(self.max_iter)):
             if it == n_ee and n_ee > 0:  # end of early exaggeration: fresh momentum
                 buffers["update"][:] = 0.0
@@ -756,15 +761,17 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 do_step=True, coef=4.0, per_point=False,
                 momentum=0.5 if exaggerating else 0.8, learning_rate=lr, min_gain=0.01,
                 max_grad_norm=0.0, **buffers, compute_kl=check, n_threads=n_threads)
+            bar.update()
             if not np.isfinite(Y).all():  # O(n): next to an iteration's work, nothing
+                bar.close()
                 raise FloatingPointError(_DIVERGED)
             if not check:
                 continue
             kl = buffers["kl_rows"].sum() + np.log(Z)
             grad_norm = float(np.sqrt(buffers["grad_sq"].sum()))
-            if self.verbose:
-                print(f"[t-SNE] iteration {it + 1}: KL divergence {kl:.4f}, gradient "
-                      f"norm {grad_norm:.3g}, {perf_counter() - t0:.2f} s")
+            bar.set_postfix_str(f"KL {kl:.4f}")
+            progress.line(f"iteration {it + 1}: KL divergence {kl:.4f}, gradient norm "
+                          f"{grad_norm:.3g}", level=2)
             if exaggerating:
                 continue
             if kl < best_kl:
@@ -775,6 +782,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 break
             if 0 <= self.n_iter_without_progress < it - best_it:
                 break
+        bar.close()
         n_iter = it + 1
         Z = _tsne.descend(
             Y, Y, True, indptr, indices, pdata, 1.0, **repulsion.prepare(Y),

@@ -155,6 +155,10 @@ _TEST_PARAMS = {
     # checks' 10-30 samples support (larger ones are lowered, with a warning).
     "TSNE": [dict(perplexity=3.0, max_iter=100, early_exaggeration_iter=50,
                   transform_max_iter=20, random_state=0)],
+    # skml.manifold.MDS: seeded random starts (the default init="warn" is scikit-learn's
+    # random start with a FutureWarning), and the classical start.
+    "MDS": [dict(init="random", random_state=0), dict(init="classical_mds",
+                                                      metric_mds=False)],
     # skml.semi_supervised: the wrapped classifier is a required parameter; scikit-learn's
     # LogisticRegression keeps the checks independent of other skml models.
     "PseudoLabelClassifier": [dict(estimator=LogisticRegression())],

@@ -138,9 +138,10 @@ def test_nan_and_inf_are_refused(solver, bad):
 
 def test_parameter_errors():
     X = np.random.RandomState(0).randn(20, 4)
-    with pytest.raises(ValueError, match="n_components=5 must be between 1 and 4"):
+    with pytest.raises(ValueError, match=r"n_components=5 must be between 0 and min\("
+                                         r"n_samples, n_features\)=4 with svd_solver='full'"):
         PCA(n_components=5).fit(X)
-    with pytest.raises(ValueError, match="between 1 and 3"):
+    with pytest.raises(ValueError, match=r"n_components=4 must be strictly less than"):
         PCA(n_components=4, svd_solver="arpack").fit(X)
     with pytest.raises(ValueError, match="variance fraction"):
         PCA(n_components=0.5, svd_solver="randomized").fit(X)
@@ -224,3 +225,53 @@ def test_ratios_and_components_match_numpy_at_any_magnitude(n, p, scale, offset,
                                atol=tol)
     np.testing.assert_allclose(ours.singular_values_.astype(np.float64) / scale,
                                s[:ours.n_components_], rtol=tol, atol=tol * s[0])
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn's n_components="mle" and n_components=0 (issue 13)
+# ---------------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(d=st.integers(2, 15), extra=st.integers(0, 100), rank=st.integers(1, 15),
+       noise=st.sampled_from([1e-3, 0.1, 1.0]), seed=st.integers(0, 2**31 - 1))
+def test_mle_dimension_is_sklearns_choice(d, extra, rank, noise, seed):
+    """Over random spectra of full-rank data (exactly rank-deficient data puts
+    eigenvalues at the rounding level, ~1e-14, on either side of the rule's absolute
+    1e-15 floor depending on how the covariance was formed)."""
+    rng = np.random.RandomState(seed)
+    n = d + extra
+    rank = min(rank, d)
+    X = rng.randn(n, rank) @ rng.randn(rank, d) * 3 + noise * rng.randn(n, d)
+    for solver in ("full", "covariance_eigh"):
+        ours = PCA("mle", svd_solver=solver).fit(X).n_components_
+        assert ours == SkPCA("mle", svd_solver=solver).fit(X).n_components_
+
+
+@pytest.mark.parametrize("solver", ["auto", "full", "covariance_eigh"])
+def test_mle_matches_sklearn(solver):
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4) @ rng.randn(4, 12) + 0.3 * rng.randn(300, 12)
+    ours = PCA("mle", svd_solver=solver).fit(X)
+    ref = SkPCA("mle", svd_solver=solver).fit(X)
+    assert ours.n_components_ == ref.n_components_ == 4
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_,
+                               rtol=1e-9)
+    np.testing.assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-9)
+    # on data scaled to 1e200 the choice is the same
+    assert PCA("mle", svd_solver=solver).fit(X * 1e200).n_components_ == 4
+    with pytest.raises(ValueError, match="only supported if n_samples >= n_features"):
+        PCA("mle").fit(X[:5])
+    with pytest.raises(ValueError, match="cannot be a string with svd_solver='arpack'"):
+        PCA("mle", svd_solver="arpack").fit(X)
+
+
+def test_zero_components_is_the_all_noise_model_of_sklearn():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3) + rng.randn(200, 1) * [3, 4, 5]
+    for solver in ("full", "covariance_eigh"):
+        ours, ref = PCA(0, svd_solver=solver).fit(X), SkPCA(0, svd_solver=solver).fit(X)
+        assert ours.n_components_ == 0 and ours.transform(X).shape == (200, 0)
+        np.testing.assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-12)
+        np.testing.assert_allclose(ours.score(X), ref.score(X), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"must be between 1 and min\(n_samples"):
+        PCA(0, svd_solver="randomized").fit(X)

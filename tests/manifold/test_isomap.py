@@ -250,3 +250,45 @@ def test_dijkstra_kernel_searches_or_refuses_corrupted_graphs(n, density, corrup
         return
     with pytest.raises(ValueError):
         _graph.dijkstra_rows(indptr, cols, weights, sources, out, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn's signature (issue 13)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["auto", "brute", "kd_tree", "ball_tree"])
+def test_neighbors_algorithm_and_metric_params_as_sklearn(roll, algorithm):
+    X, _ = roll
+    kw = dict(n_neighbors=8, neighbors_algorithm=algorithm, metric="minkowski",
+              metric_params={"p": 3})
+    ours, ref = Isomap(**kw).fit(X[:300]), SkIsomap(**kw).fit(X[:300])
+    np.testing.assert_allclose(ours.dist_matrix_, ref.dist_matrix_, rtol=1e-10)
+    np.testing.assert_allclose(np.abs(ours.embedding_), np.abs(ref.embedding_),
+                               rtol=1e-7, atol=1e-8)
+    with pytest.raises(ValueError, match="metric_params accepts only 'p'"):
+        Isomap(metric_params={"w": np.ones(3)}).fit(X)
+
+
+def test_set_output_and_feature_names(roll):
+    import pandas as pd
+
+    X, _ = roll
+    iso = Isomap(n_neighbors=8).set_output(transform="pandas")
+    out = iso.fit_transform(pd.DataFrame(X[:200], columns=["a", "b", "c"]))
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["isomap0", "isomap1"]
+    assert list(iso.get_feature_names_out()) == ["isomap0", "isomap1"]
+    ref = SkIsomap(n_neighbors=8).fit(X[:200])
+    assert list(ref.get_feature_names_out()) == list(iso.get_feature_names_out())
+
+
+def test_verbose_reports_each_stage(roll, capsys):
+    X, _ = roll
+    quiet = Isomap(n_neighbors=8).fit(X)
+    loud = Isomap(n_neighbors=8, verbose=1).fit(X)
+    out = capsys.readouterr()
+    assert "[Isomap] neighbourhood graph: 500 points" in out.out
+    assert "[Isomap] shortest paths" in out.out and "[Isomap] top 2 eigenvectors" in out.out
+    # the blocks of sources shown by the bar give the same geodesics
+    np.testing.assert_array_equal(loud.dist_matrix_, quiet.dist_matrix_)
+    Isomap(n_neighbors=8).fit(X[:100])
+    assert capsys.readouterr().out == ""
