@@ -188,12 +188,15 @@ def sinkhorn(const floating[:, ::1] M, const double[::1] a, const double[::1] b,
                         u[i] = ui
                         for j in range(m):
                             accg[j] = accg[j] + ui * Ki[j]
-            # merge the groups in order (deterministic), then the violation
-            for j in prange(m, schedule="static", num_threads=n_threads):
-                s = 0.0
-                for grp in range(n_groups):
-                    s = s + acc[grp, j]
-                colsum[j] = s
+            # merge the groups in order (deterministic; serial: n_groups * m additions
+            # are a few percent of the pass, and one parallel region per iteration is
+            # one synchronisation), then the violation
+            for j in range(m):
+                colsum[j] = acc[0, j]
+            for grp in range(1, n_groups):
+                accg = &acc[grp, 0]
+                for j in range(m):
+                    colsum[j] = colsum[j] + accg[j]
             err = 0.0
             for j in range(m):
                 err = err + fabs(v[j] * colsum[j] - b[j])
