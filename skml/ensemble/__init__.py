@@ -2,10 +2,19 @@
 notes) and random forests (Definition 3.10), fitted in parallel through joblib."""
 from skml.ensemble._bagging import BaggingClassifier, BaggingRegressor
 from skml.ensemble._forest import RandomForestClassifier, RandomForestRegressor
+from skml.ensemble._gb import GradientBoostingClassifier, GradientBoostingRegressor
+from skml.ensemble._hist_gradient_boosting import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 
 __all__ = [
     "BaggingClassifier",
     "BaggingRegressor",
+    "GradientBoostingClassifier",
+    "GradientBoostingRegressor",
+    "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor",
     "RandomForestClassifier",
     "RandomForestRegressor",
 ]
