@@ -132,6 +132,21 @@ def sinkhorn(const floating[:, ::1] M, const double[::1] a, const double[::1] b,
     """
     cdef Py_ssize_t n = M.shape[0], m = M.shape[1]
     cdef Py_ssize_t n_groups = acc.shape[0]
+    # the shapes every loop below indexes with: checked before any loop runs
+    if n < 1 or m < 1:
+        raise ValueError(f"M must have at least one row and one column, got ({n}, {m}).")
+    if a.shape[0] != n or f.shape[0] != n:
+        raise ValueError(f"a and f must have {n} entries, got {a.shape[0]} and {f.shape[0]}.")
+    if b.shape[0] != m or g.shape[0] != m:
+        raise ValueError(f"b and g must have {m} entries, got {b.shape[0]} and {g.shape[0]}.")
+    if K.shape[0] != n or K.shape[1] != m:
+        raise ValueError(f"K must have shape ({n}, {m}), got ({K.shape[0]}, {K.shape[1]}).")
+    if n_groups < 1 or acc.shape[1] != m:
+        raise ValueError(f"acc must have shape (n_groups >= 1, {m}), got "
+                         f"({n_groups}, {acc.shape[1]}).")
+    if not reg > 0 or max_iter < 1 or n_threads < 1:
+        raise ValueError(f"need reg > 0, max_iter >= 1 and n_threads >= 1, got {reg}, "
+                         f"{max_iter} and {n_threads}.")
     cdef Py_ssize_t rows_per_group = (n + n_groups - 1) // n_groups
     cdef Py_ssize_t n_col_blocks = (m + COL_BLOCK - 1) // COL_BLOCK
     cdef double[::1] u = np.ones(n)
@@ -188,12 +203,15 @@ def sinkhorn(const floating[:, ::1] M, const double[::1] a, const double[::1] b,
                         u[i] = ui
                         for j in range(m):
                             accg[j] = accg[j] + ui * Ki[j]
-            # merge the groups in order (deterministic), then the violation
-            for j in prange(m, schedule="static", num_threads=n_threads):
-                s = 0.0
-                for grp in range(n_groups):
-                    s = s + acc[grp, j]
-                colsum[j] = s
+            # merge the groups in order (deterministic; serial: n_groups * m additions
+            # are a few percent of the pass, and one parallel region per iteration is
+            # one synchronisation), then the violation
+            for j in range(m):
+                colsum[j] = acc[0, j]
+            for grp in range(1, n_groups):
+                accg = &acc[grp, 0]
+                for j in range(m):
+                    colsum[j] = colsum[j] + accg[j]
             err = 0.0
             for j in range(m):
                 err = err + fabs(v[j] * colsum[j] - b[j])

@@ -122,7 +122,9 @@ def test_sinkhorn_matches_pot(dtype):
         ref_plan = ot.sinkhorn(a, b, M.astype(dtype).astype(np.float64), reg,
                                stopThr=1e-13, numItermax=100000)
         np.testing.assert_allclose(plan, ref_plan, atol=1e-11)
-        assert cost == pytest.approx(np.sum(ref_plan * M.astype(dtype)), rel=1e-9)
+        ref_cost = ot.sinkhorn2(a, b, M.astype(dtype).astype(np.float64), reg,
+                                stopThr=1e-13, numItermax=100000)
+        assert cost == pytest.approx(float(ref_cost), rel=1e-9)
         assert plan.dtype == np.float64
 
 
@@ -287,3 +289,21 @@ def test_transport_bad_input():
         sliced_wasserstein(np.zeros((0, 2)), RNG.rand(3, 2))
     with pytest.raises(ValueError, match="x_weights has negative mass"):
         wasserstein_distance(RNG.rand(2, 2), RNG.rand(2, 2), x_weights=[1.0, -0.5])
+
+
+def test_sinkhorn_kernel_checks_the_shapes_it_indexes_with():
+    from skml._kernels import _sinkhorn
+
+    M = np.ones((3, 4))
+    good = dict(M=M, a=np.full(3, 1 / 3), b=np.full(4, 0.25), f=np.zeros(3),
+                g=np.zeros(4), K=np.empty((3, 4)), acc=np.empty((1, 4)))
+    for name, bad, match in [("a", np.ones(2), "a and f"), ("g", np.zeros(5), "b and g"),
+                             ("K", np.empty((4, 3)), "K must have shape"),
+                             ("acc", np.empty((0, 4)), "acc must have shape")]:
+        args = dict(good, **{name: bad})
+        with pytest.raises(ValueError, match=match):
+            _sinkhorn.sinkhorn(args["M"], args["a"], args["b"], 0.1, 1e-9, 10, args["f"],
+                               args["g"], args["K"], args["acc"], 1)
+    with pytest.raises(ValueError, match="reg > 0"):
+        _sinkhorn.sinkhorn(M, good["a"], good["b"], 0.0, 1e-9, 10, good["f"], good["g"],
+                           good["K"], good["acc"], 1)
