@@ -128,6 +128,7 @@ class BaseGradientBoosting(BaseEstimator):
                              y_numeric=not is_classifier(self),
                              reset=not (self.warm_start and self._is_fitted()))
         n_samples = X.shape[0]
+        self._unweighted = sample_weight is None
         sample_weight = check_sample_weight(sample_weight, n_samples)
         y = self._encode_y(y, sample_weight)
         tree_params = self._tree_params()
@@ -194,7 +195,9 @@ class BaseGradientBoosting(BaseEstimator):
                           DummyRegressor(strategy="mean"))
             self.init_.fit(X, self._decode_y(y) if is_classifier(self) else y,
                            sample_weight=w)
-            self._baseline = loss.baseline(y, w)
+            # unweighted: numpy's percentile for the median / quantile baselines, as
+            # scikit-learn's DummyRegressor fitted without weights
+            self._baseline = loss.baseline(y, None if self._unweighted else w)
         elif isinstance(self.init, str):  # "zero"
             self.init_ = "zero"
             self._baseline = np.zeros(K)
