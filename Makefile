@@ -10,13 +10,14 @@ BUILD_DEPS  := "setuptools>=68" wheel "Cython>=3" "numpy>=1.25" "scipy>=1.10"
 SOURCES := pyproject.toml setup.py constraints.txt $(wildcard skml/_kernels/*.pyx skml/_kernels/*.pxd)
 PYTEST_ARGS ?= -n auto --maxprocesses=4
 BENCH_ARGS  ?=
+COMPAT_ARGS ?=
 
 EXTRAS_demo  := deep,bench
 EXTRAS_test  := test,deep,bench
 EXTRAS_bench := deep,bench
 EXTRAS_docs  := docs,deep
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs compat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# scikit-learn's own unit tests for the estimators skml provides, imports re-pointed to
+# skml (not part of `make test`; up to ~30 minutes). Table printed, details in compat_results/.
+compat: $(VENV)/.installed-test
+	$(BIN)/python -m tests.compat.run $(COMPAT_ARGS)
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html doc doc/_build/html

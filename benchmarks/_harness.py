@@ -13,12 +13,12 @@ import json
 import os
 import pkgutil
 import resource
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable
+
+from skml.utils._timing import time_side_by_side
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -35,28 +35,12 @@ class Case:
     repeats: int = 5
 
 
-def _time(fn, data, repeats):
-    times = []
-    result = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn(data)
-        times.append(time.perf_counter() - t0)
-    return times, result
-
-
 def run_case(case, quick):
     data = case.make_data()
-    case.peer(data)  # warm-up: imports, thread pools, page faults
     repeats = 1 if quick else case.repeats
-    # Each side is timed in its own block, right after its own warm-up call: a library's
-    # idle threads keep spinning for a while after a call (OpenBLAS, libgomp), and
-    # alternating calls would charge that spin to whichever side runs next.
-    case.skml(data)
-    t_skml, r_skml = _time(case.skml, data, repeats)
-    case.peer(data)
-    t_peer, r_peer = _time(case.peer, data, repeats)
-    med_s, med_p = statistics.median(t_skml), statistics.median(t_peer)
+    # each side in its own block after its own warm-up (see time_side_by_side)
+    med_s, med_p, r_skml, r_peer = time_side_by_side(
+        lambda: case.skml(data), lambda: case.peer(data), repeats)
     return {
         "case": case.label,
         "skml_s": med_s,

@@ -45,6 +45,8 @@ def main(argv=None):
     demo = sub.add_parser("demo", help="fit a tour of skml and write a report folder")
     demo.add_argument("--out", default=None, help="report folder (default ./skml_demo_report)")
     demo.add_argument("--quick", action="store_true", help="smaller data, for a smoke test")
+    demo.add_argument("--full", action="store_true",
+                      help="run the longer versions of the sections (several minutes)")
     sub.add_parser("bench", help="how to run the benchmarks (a source-checkout tool)")
     args = parser.parse_args(argv)
 
@@ -53,7 +55,7 @@ def main(argv=None):
     elif args.command == "demo":
         from skml._demo import run_demo
 
-        path = run_demo(args.out, quick=args.quick)
+        path = run_demo(args.out, quick=args.quick, full=args.full)
         print(f"skml demo report written to {path}")
     else:
         # The benchmarks live in the source checkout, not in the installed package: the

@@ -37,6 +37,11 @@ def test_demo_writes_a_report_with_plots(tmp_path):
                           str(tmp_path)], capture_output=True, text=True, check=True).stdout
     report = tmp_path / "report.md"
     assert str(report) in out
+    # one progress line per section as it runs (the demo is never silent for minutes)
+    import skml._demo as demo
+
+    n = len(demo._sections())
+    assert sum(line.startswith("[") and f"/{n}]" in line for line in out.splitlines()) == n
     text = report.read_text()
     assert "## Pairwise distances" in text
     pngs = list(tmp_path.glob("*.png"))
@@ -134,3 +139,23 @@ def test_readme_example_runs():
     search, model = namespace["search"], namespace["model"]
     assert search.best_params_["kneighborsclassifier__n_neighbors"] in (1, 3, 5)
     assert model.score(namespace["X"], namespace["y"]) > 0.95
+
+
+def test_demo_tables_escape_pipes_in_cells(tmp_path):
+    from skml._demo._report import Report
+
+    report = Report(tmp_path)
+    report.table(["a|b", "c"], [["x|y", 1.0]])
+    text = report.write("t").read_text()
+    assert "| a\\|b | c |" in text and "| x\\|y | 1 |" in text
+
+
+def test_time_side_by_side_times_each_side_in_its_own_block():
+    from skml.utils._timing import time_side_by_side
+
+    calls = []
+    t_a, t_b, r_a, r_b = time_side_by_side(lambda: calls.append("a") or 1,
+                                           lambda: calls.append("b") or 2, repeats=3)
+    # warm-up of both, then a's block after its own warm-up, then b's
+    assert calls == ["b", "a", "a", "a", "a", "b", "b", "b", "b"]
+    assert (r_a, r_b) == (1, 2) and t_a >= 0 and t_b >= 0

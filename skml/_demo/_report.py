@@ -11,7 +11,9 @@ class Report:
     Sections call :meth:`heading`, :meth:`text`, :meth:`table` and :meth:`figure`.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder, full=False):
+        #: sections may run longer, larger versions of their work when True (``--full``)
+        self.full = full
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lines = []
@@ -26,9 +28,10 @@ class Report:
     def table(self, headers, rows):
         """A markdown table; floats are shown with 4 significant digits."""
         def cell(v):
-            return f"{v:.4g}" if isinstance(v, float) else str(v)
+            # a bare | inside a cell would end the cell in Markdown
+            return (f"{v:.4g}" if isinstance(v, float) else str(v)).replace("|", "\\|")
 
-        self._lines.append("| " + " | ".join(headers) + " |")
+        self._lines.append("| " + " | ".join(cell(h) for h in headers) + " |")
         self._lines.append("|" + "---|" * len(headers))
         for row in rows:
             self._lines.append("| " + " | ".join(cell(v) for v in row) + " |")

@@ -26,6 +26,7 @@ def column_sums(const floating[:, ::1] X, double[:, ::1] partial, Py_ssize_t gro
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_groups = partial.shape[0]
     cdef Py_ssize_t g, i, f, i1
     cdef double* acc
+    _check_groups(n, d, n_groups, partial.shape[1], group_rows)
     for g in prange(n_groups, nogil=True, schedule="static", num_threads=n_threads):
         acc = &partial[g, 0]
         i1 = (g + 1) * group_rows
@@ -50,9 +51,20 @@ def centred_gram(const floating[:, ::1] X, const double[::1] mean, double[:, :, 
     cdef char uplo = b'U'
     cdef char trans = b'N'
     cdef double one = 1.0
+    cdef int failed = 0
+    _check_groups(n, d, n_groups, partial.shape[1], group_rows)
+    if partial.shape[2] != d or mean.shape[0] != d:
+        raise ValueError("partial and mean must match X's number of columns.")
+    if chunk < 1 or d > 2**31 - 1 or chunk > 2**31 - 1:
+        raise ValueError("chunk must be in [1, 2**31 - 1] and X have < 2**31 columns.")
+    if n == 0 or d == 0:
+        return
     with nogil, parallel(num_threads=n_threads):
         buf = <double*> malloc(chunk * d * sizeof(double))
         for g in prange(n_groups, schedule="dynamic"):
+            if buf == NULL:
+                failed += 1
+                continue
             acc = &partial[g, 0, 0]
             i0 = g * group_rows
             end = i0 + group_rows
@@ -70,3 +82,16 @@ def centred_gram(const floating[:, ::1] X, const double[::1] mean, double[:, :, 
                 dsyrk(&uplo, &trans, &nd, &k, &one, buf, &nd, &one, acc, &nd)
                 i0 = i1
         free(buf)
+    if failed:
+        raise MemoryError(f"centred_gram: could not allocate {chunk} x {d} doubles.")
+
+
+cdef int _check_groups(Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_groups,
+                       Py_ssize_t partial_cols, Py_ssize_t group_rows) except -1:
+    """Raise ValueError unless the groups of ``group_rows`` rows cover all n rows with
+    one accumulator each, of X's width."""
+    if partial_cols != d:
+        raise ValueError(f"partial has {partial_cols} columns for X's {d}.")
+    if group_rows < 1 or n_groups < 0 or (n > 0 and n_groups * group_rows < n):
+        raise ValueError(f"{n_groups} groups of {group_rows} rows cannot hold {n} rows.")
+    return 0

@@ -1,9 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Shortest paths on a sparse graph: one Dijkstra run per source, sources in parallel.
 
-Private and dumb: the Python layer (``skml.manifold._isomap``) hands over a CSR graph
-(``indptr``, ``indices``, non-negative ``weights``, all C-contiguous, no self-loops needed)
-and a C-contiguous output of shape ``(n_sources, n_nodes)``. Each OpenMP thread owns a
+The Python layer (``skml.manifold._isomap``) hands over a CSR graph (``indptr``,
+``indices``, non-negative ``weights``, all C-contiguous, no self-loops needed) and a
+C-contiguous output of shape ``(n_sources, n_nodes)``; ``dijkstra_rows`` checks all of
+it (O(n + nnz)) before any search. Each OpenMP thread owns a
 binary heap with lazy deletion (a node may sit in the heap several times; stale entries
 are skipped when popped), so no locks are taken and a row's result never depends on the
 thread count. scipy's ``csgraph.dijkstra`` holds the GIL; this loop does not.
@@ -88,17 +89,52 @@ def dijkstra_rows(const intp_t[::1] indptr, const intp_t[::1] indices,
 
     Every push follows a strict improvement of a node's distance and each node is
     expanded once, so a heap of ``nnz + 1`` entries per thread always suffices.
+
+    The graph is checked first, in O(n + nnz) (nothing next to the searches): a valid
+    CSR structure, column indices and sources in [0, n), weights >= 0 (``inf`` is
+    allowed: no edge), an output of shape (n_sources, n). Anything else raises
+    ValueError: Dijkstra is wrong with negative weights, and a bad index would read or
+    write out of bounds.
     """
     cdef Py_ssize_t n = indptr.shape[0] - 1
     cdef Py_ssize_t n_src = sources.shape[0]
-    cdef Py_ssize_t cap = indices.shape[0] + 1
-    cdef Py_ssize_t s
+    cdef Py_ssize_t nnz = indices.shape[0]
+    cdef Py_ssize_t cap = nnz + 1
+    cdef Py_ssize_t s, i
     cdef Entry* heap
+    cdef int failed = 0
+    if n < 0:
+        raise ValueError("indptr must hold n_nodes + 1 row pointers.")
+    if weights.shape[0] != nnz:
+        raise ValueError(f"{weights.shape[0]} weights for {nnz} edges.")
+    if indptr[0] != 0 or indptr[n] != nnz:
+        raise ValueError("indptr must start at 0 and end at the number of edges.")
+    for i in range(n):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError("indptr must not decrease.")
+    for i in range(nnz):
+        if indices[i] < 0 or indices[i] >= n:
+            raise ValueError(f"edge target {indices[i]} outside [0, {n}).")
+        if not weights[i] >= 0.0:  # also NaN
+            raise ValueError(f"Dijkstra needs non-negative edge weights, got "
+                             f"{weights[i]!r}.")
+    for i in range(n_src):
+        if sources[i] < 0 or sources[i] >= n:
+            raise ValueError(f"source {sources[i]} outside [0, {n}).")
+    if out.shape[0] != n_src or out.shape[1] != n:
+        raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}), expected "
+                         f"({n_src}, {n}).")
     if n_src == 0:
         return
     with nogil, parallel(num_threads=n_threads):
         heap = <Entry*> malloc(cap * sizeof(Entry))
         for s in prange(n_src, schedule="dynamic", chunksize=4):
-            _dijkstra_one(&indptr[0], &indices[0], &weights[0], n, sources[s], &out[s, 0],
-                          heap)
+            if heap == NULL:
+                failed += 1
+            else:
+                _dijkstra_one(&indptr[0], &indices[0], &weights[0], n, sources[s],
+                              &out[s, 0], heap)
         free(heap)
+    if failed:
+        raise MemoryError("dijkstra_rows: could not allocate a heap of "
+                          f"{cap} entries.")

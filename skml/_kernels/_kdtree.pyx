@@ -16,14 +16,15 @@ Layout (all plain arrays, no Python objects, so a tree pickles as its arrays):
 * ``bounds[i, 0, :]`` / ``bounds[i, 1, :]`` are the lower / upper corners of the tight
   bounding box of node ``i``.
 
-Queries compare *surrogate* distances, which have the same order as the distance and are
-cheaper: the squared distance for euclidean, ``sum |x_j - y_j|^p`` for minkowski. The root
-(``sqrt`` or ``^(1/p)``) is taken once per returned neighbour. A node is skipped when the
-surrogate distance from the query to its box exceeds the worst neighbour kept so far; the
-box distance is computed with the same operations in the same order as a point distance,
-so in floating point it is never larger than the distance to any point inside the box and
-pruning never drops a true neighbour. Ties are broken by the smaller training index, as in
-``skml._kernels._pairwise``, so results do not depend on the tree shape or thread count.
+Queries compare the exact *keys* of ``_dist_keys.pxd`` (the squared distance for
+euclidean, the scaled form for minkowski, ...), the numbers the brute-force kernel ranks
+by too; the distance is taken once per returned neighbour. A node is skipped when the key
+from the query to its box exceeds the worst neighbour kept so far; for the plain forms
+the box key is computed with the same operations in the same order as a point key, so in
+floating point it is never larger than the key of any point inside the box, and for the
+scaled forms it is widened by a relative slack: pruning never drops a true neighbour.
+Ties are broken by the smaller training index, as in ``skml._kernels._pairwise``, so
+results do not depend on the algorithm, the tree shape or the thread count.
 """
 from cython cimport floating
 from cython.parallel cimport prange
@@ -32,21 +33,17 @@ from libc.math cimport sqrt, fabs, pow, INFINITY
 cimport numpy as cnp
 from skml._kernels._heap cimport (
     heap_sift_down as _sift_down, heap_sort as _heap_sort,
-    sort_pairs as _sort_pairs, insertion_sort_pairs as _insertion_sort,
+    sort_pairs as _sort_pairs,
+)
+
+from skml._kernels._dist_keys cimport (
+    EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, MINKOWSKI, CHEBYSHEV,
+    key_dense, key_to_dist, key_is_scaled,
 )
 
 cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
-
-# Metric codes: the same numbers as skml/metrics/_pairwise.py (cosine, code 2, is not a
-# tree metric and never reaches this module).
-cdef enum:
-    EUCLIDEAN = 0
-    SQEUCLIDEAN = 1
-    MANHATTAN = 3
-    MINKOWSKI = 4
-    CHEBYSHEV = 5
 
 # Depth-first stack per query. The tree has at most ~63 levels (n < 2**63) and the stack
 # grows by at most one entry per level.
@@ -197,31 +194,8 @@ def build(floating[:, ::1] data, intp_t[::1] idx, intp_t[::1] node_start,
 
 
 # ---------------------------------------------------------------------------------------
-# distances
+# distances: the exact keys of ``_dist_keys.pxd`` for points, and bounds over boxes
 # ---------------------------------------------------------------------------------------
-
-cdef inline double _point_sur(const floating* q, const floating* x, Py_ssize_t d,
-                              int metric, double p) noexcept nogil:
-    """Surrogate distance between two points (accumulated in double, features in order)."""
-    cdef Py_ssize_t j
-    cdef double s = 0.0, t
-    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
-        for j in range(d):
-            t = <double>q[j] - <double>x[j]
-            s += t * t
-    elif metric == MANHATTAN:
-        for j in range(d):
-            s += fabs(<double>q[j] - <double>x[j])
-    elif metric == CHEBYSHEV:
-        for j in range(d):
-            t = fabs(<double>q[j] - <double>x[j])
-            if t > s:
-                s = t
-    else:
-        for j in range(d):
-            s += pow(fabs(<double>q[j] - <double>x[j]), p)
-    return s
-
 
 cdef inline double _gap(double q, double lo, double hi) noexcept nogil:
     """Distance along one feature from q to the interval [lo, hi] (0 inside)."""
@@ -232,59 +206,79 @@ cdef inline double _gap(double q, double lo, double hi) noexcept nogil:
     return 0.0
 
 
-cdef inline double _box_min_sur(const floating* q, const floating* box, Py_ssize_t d,
-                                int metric, double p) noexcept nogil:
-    """Surrogate distance from q to the nearest point of the box (lo = box, hi = box + d):
-    never above the surrogate distance to any point inside it (same ops, same order)."""
-    cdef Py_ssize_t j
-    cdef double s = 0.0, t
-    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
-        for j in range(d):
-            t = _gap(q[j], box[j], box[d + j])
-            s += t * t
-    elif metric == MANHATTAN:
-        for j in range(d):
-            s += _gap(q[j], box[j], box[d + j])
-    elif metric == CHEBYSHEV:
-        for j in range(d):
-            t = _gap(q[j], box[j], box[d + j])
-            if t > s:
-                s = t
-    else:
-        for j in range(d):
-            s += pow(_gap(q[j], box[j], box[d + j]), p)
-    return s
+cdef inline double _far(double q, double lo, double hi) noexcept nogil:
+    """Distance along one feature from q to the farther end of [lo, hi]."""
+    cdef double a = fabs(q - lo), b = fabs(q - hi)
+    return a if a > b else b
 
 
-cdef inline double _box_max_sur(const floating* q, const floating* box, Py_ssize_t d,
-                                int metric, double p) noexcept nogil:
-    """Surrogate distance from q to the farthest corner of the box: never below the
-    surrogate distance to any point inside it."""
+cdef inline double _box_key(const floating* q, const floating* box, Py_ssize_t d,
+                            int metric, double p, double s, int robust,
+                            bint farthest) noexcept nogil:
+    """Key from q to the nearest (``farthest``: the farthest) point of the box
+    (lo = box, hi = box + d), on coordinates scaled by ``s`` as the point keys are.
+
+    For the plain forms (squared euclidean sums, manhattan, chebyshev) the operations
+    are those of a point key in the same order, so in floating point the nearest-point
+    key is never above (the farthest never below) the key of any point in the box. The
+    scaled forms divide by a per-pair maximum and lose that monotonicity by a few
+    roundings: their callers widen the bound by ``slack``."""
     cdef Py_ssize_t j
-    cdef double s = 0.0, t, u
+    cdef double acc = 0.0, t, m, inv, qq
+    if (metric == EUCLIDEAN or metric == SQEUCLIDEAN) and robust == 0:
+        for j in range(d):
+            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
+                _gap(q[j] * s, box[j] * s, box[d + j] * s)
+            acc += t * t
+        return acc
+    if metric == MANHATTAN:
+        for j in range(d):
+            acc += _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
+                _gap(q[j] * s, box[j] * s, box[d + j] * s)
+        return acc
+    if metric == CHEBYSHEV:
+        for j in range(d):
+            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
+                _gap(q[j] * s, box[j] * s, box[d + j] * s)
+            if t > acc:
+                acc = t
+        return acc
+    qq = 2.0 if metric != MINKOWSKI else p
+    m = 0.0
     for j in range(d):
-        t = fabs(<double>q[j] - <double>box[j])
-        u = fabs(<double>q[j] - <double>box[d + j])
-        if u > t:
-            t = u
-        if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
-            s += t * t
-        elif metric == MANHATTAN:
-            s += t
-        elif metric == CHEBYSHEV:
-            if t > s:
-                s = t
-        else:
-            s += pow(t, p)
-    return s
+        t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
+            _gap(q[j] * s, box[j] * s, box[d + j] * s)
+        if t > m:
+            m = t
+    if m == 0.0:
+        return 0.0
+    inv = 1.0 / m
+    for j in range(d):
+        t = (_far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else
+             _gap(q[j] * s, box[j] * s, box[d + j] * s)) * inv
+        acc += t * t if qq == 2.0 else pow(t, qq)
+    return m * sqrt(acc) if qq == 2.0 else m * pow(acc, 1.0 / qq)
 
 
-cdef inline double _finalize(double s, int metric, double p) noexcept nogil:
-    if metric == EUCLIDEAN:
-        return sqrt(s)
-    if metric == MINKOWSKI:
-        return pow(s, 1.0 / p)
-    return s
+cdef inline double _box_min(const floating* q, const floating* box, Py_ssize_t d,
+                            int metric, double p, double s, int robust,
+                            double slack) noexcept nogil:
+    """A lower bound of the key of q to any point of the box."""
+    return _box_key(q, box, d, metric, p, s, robust, False) * (1.0 - slack)
+
+
+cdef inline double _box_max(const floating* q, const floating* box, Py_ssize_t d,
+                            int metric, double p, double s, int robust,
+                            double slack) noexcept nogil:
+    """An upper bound of the key of q to any point of the box."""
+    return _box_key(q, box, d, metric, p, s, robust, True) * (1.0 + slack)
+
+
+cdef inline double _slack(Py_ssize_t d, int metric, double p, int robust) noexcept nogil:
+    """Relative widening of box bounds for the scaled forms (0 for the others)."""
+    if key_is_scaled(metric, p, robust):
+        return 4.0 * (<double>d + 8.0) * 1.1102230246251565e-16
+    return 0.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,71 +287,73 @@ cdef inline double _finalize(double s, int metric, double p) noexcept nogil:
 
 cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
                    const intp_t* node_start, const intp_t* node_end, const floating* bounds,
-                   Py_ssize_t n_nodes, Py_ssize_t d, int metric, double p,
-                   double* hd, intp_t* hi, Py_ssize_t k, intp_t sentinel) noexcept nogil:
+                   Py_ssize_t n_nodes, Py_ssize_t d, int metric, double p, double s,
+                   int robust, double* hd, intp_t* hi, Py_ssize_t k,
+                   intp_t sentinel) noexcept nogil:
     """The k nearest rows of the tree to q, into hd/hi (ascending (distance, index))."""
     cdef Py_ssize_t n_internal = n_nodes // 2
     cdef Py_ssize_t stack_node[STACK_SIZE]
-    cdef double stack_sur[STACK_SIZE]
+    cdef double stack_key[STACK_SIZE]
     cdef Py_ssize_t top = 0, node, r, left, right, h
-    cdef double md, s, ml, mr
+    cdef double md, key, ml, mr
+    cdef double slack = _slack(d, metric, p, robust)
     cdef intp_t j
     for h in range(k):
         hd[h] = INFINITY
-        hi[h] = sentinel  # after every real index
+        hi[h] = sentinel  # after every real index; replaced by the first k points
     stack_node[0] = 0
-    stack_sur[0] = _box_min_sur(q, bounds, d, metric, p)
+    stack_key[0] = _box_min(q, bounds, d, metric, p, s, robust, slack)
     top = 1
     while top > 0:
         top = top - 1
         node = stack_node[top]
-        md = stack_sur[top]
+        md = stack_key[top]
         if md > hd[0]:
             continue
         if node >= n_internal:
             for r in range(node_start[node], node_end[node]):
-                s = _point_sur(q, data + r * d, d, metric, p)
-                if s <= hd[0]:
+                key = key_dense(q, data + r * d, d, metric, p, s, robust)
+                if key <= hd[0]:
                     j = idx[r]
-                    if s < hd[0] or j < hi[0]:
-                        _sift_down(hd, hi, k, 0, s, j)
+                    if key < hd[0] or j < hi[0]:
+                        _sift_down(hd, hi, k, 0, key, j)
         else:
             left = 2 * node + 1
             right = left + 1
-            ml = _box_min_sur(q, bounds + left * 2 * d, d, metric, p)
-            mr = _box_min_sur(q, bounds + right * 2 * d, d, metric, p)
+            ml = _box_min(q, bounds + left * 2 * d, d, metric, p, s, robust, slack)
+            mr = _box_min(q, bounds + right * 2 * d, d, metric, p, s, robust, slack)
             # push the far child first so the near one is searched first
             if ml <= mr:
                 if mr <= hd[0]:
                     stack_node[top] = right
-                    stack_sur[top] = mr
+                    stack_key[top] = mr
                     top = top + 1
                 if ml <= hd[0]:
                     stack_node[top] = left
-                    stack_sur[top] = ml
+                    stack_key[top] = ml
                     top = top + 1
             else:
                 if ml <= hd[0]:
                     stack_node[top] = left
-                    stack_sur[top] = ml
+                    stack_key[top] = ml
                     top = top + 1
                 if mr <= hd[0]:
                     stack_node[top] = right
-                    stack_sur[top] = mr
+                    stack_key[top] = mr
                     top = top + 1
-    _heap_sort(hd, hi, k)
+    _heap_sort(hd, hi, k)  # by (key, index), the order kept after the last step
     for h in range(k):
-        hd[h] = _finalize(hd[h], metric, p)
-    _insertion_sort(hd, hi, k)
+        hd[h] = key_to_dist(hd[h], metric, p, s, robust)
 
 
 def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
               const intp_t[::1] node_start, const intp_t[::1] node_end,
               const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
               double[:, ::1] out_dist, intp_t[:, ::1] out_ind, int metric, double p,
-              int n_threads):
+              double s, int robust, int n_threads):
     """For each row of Q, its k = out_dist.shape[1] nearest rows (``data`` in tree order;
-    the indices written are rows of the original X), one query per task."""
+    the indices written are rows of the original X), one query per task. ``s`` and
+    ``robust`` give the key form (``_dist_keys.pxd``)."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], k = out_dist.shape[1]
     cdef Py_ssize_t n_nodes = node_start.shape[0], i
     cdef intp_t sentinel = data.shape[0]
@@ -366,8 +362,8 @@ def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
     for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
         _knn_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0], &node_end[0],
-                 &bounds[0, 0, 0], n_nodes, d, metric, p, &out_dist[i, 0], &out_ind[i, 0],
-                 k, sentinel)
+                 &bounds[0, 0, 0], n_nodes, d, metric, p, s, robust, &out_dist[i, 0],
+                 &out_ind[i, 0], k, sentinel)
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,40 +373,43 @@ def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
 cdef Py_ssize_t _radius_one(const floating* q, const floating* data, const intp_t* idx,
                             const intp_t* node_start, const intp_t* node_end,
                             const floating* bounds, Py_ssize_t n_nodes, Py_ssize_t d,
-                            int metric, double p, double rs, bint fill, bint with_dist,
-                            intp_t* out_ind, double* out_dist) noexcept nogil:
-    """Count (fill=False) or write (fill=True) the rows within surrogate radius ``rs``
-    of q. A node whose farthest corner is within the radius is taken whole."""
+                            int metric, double p, double s, int robust, double rs,
+                            bint fill, bint with_dist, intp_t* out_ind,
+                            double* out_dist) noexcept nogil:
+    """Count (fill=False) or write (fill=True) the rows whose key to q is <= ``rs``. A
+    node whose farthest corner is within the radius is taken whole."""
     cdef Py_ssize_t n_internal = n_nodes // 2
     cdef Py_ssize_t stack[STACK_SIZE]
     cdef Py_ssize_t top = 1, node, r, count = 0
     cdef const floating* box
-    cdef double s
+    cdef double key
+    cdef double slack = _slack(d, metric, p, robust)
     stack[0] = 0
     while top > 0:
         top = top - 1
         node = stack[top]
         box = bounds + node * 2 * d
-        if _box_min_sur(q, box, d, metric, p) > rs:
+        if _box_min(q, box, d, metric, p, s, robust, slack) > rs:
             continue
-        if _box_max_sur(q, box, d, metric, p) <= rs:
+        if _box_max(q, box, d, metric, p, s, robust, slack) <= rs:
             if fill:
                 for r in range(node_start[node], node_end[node]):
                     out_ind[count] = idx[r]
                     if with_dist:
-                        out_dist[count] = _finalize(
-                            _point_sur(q, data + r * d, d, metric, p), metric, p)
+                        out_dist[count] = key_to_dist(
+                            key_dense(q, data + r * d, d, metric, p, s, robust),
+                            metric, p, s, robust)
                     count = count + 1
             else:
                 count = count + node_end[node] - node_start[node]
         elif node >= n_internal:
             for r in range(node_start[node], node_end[node]):
-                s = _point_sur(q, data + r * d, d, metric, p)
-                if s <= rs:
+                key = key_dense(q, data + r * d, d, metric, p, s, robust)
+                if key <= rs:
                     if fill:
                         out_ind[count] = idx[r]
                         if with_dist:
-                            out_dist[count] = _finalize(s, metric, p)
+                            out_dist[count] = key_to_dist(key, metric, p, s, robust)
                     count = count + 1
         else:
             stack[top] = 2 * node + 2
@@ -422,9 +421,9 @@ cdef Py_ssize_t _radius_one(const floating* q, const floating* data, const intp_
 def query_radius_count(const floating[:, ::1] data, const intp_t[::1] idx,
                        const intp_t[::1] node_start, const intp_t[::1] node_end,
                        const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
-                       const double[::1] radius_sur, intp_t[::1] counts, int metric,
-                       double p, int n_threads):
-    """counts[i] = number of tree rows within surrogate radius ``radius_sur[i]`` of Q[i]."""
+                       const double[::1] radius_key, intp_t[::1] counts, int metric,
+                       double p, double s, int robust, int n_threads):
+    """counts[i] = number of tree rows whose key to Q[i] is <= ``radius_key[i]``."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], n_nodes = node_start.shape[0], i
     if n_q == 0:
         return
@@ -432,15 +431,16 @@ def query_radius_count(const floating[:, ::1] data, const intp_t[::1] idx,
                     num_threads=n_threads):
         counts[i] = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
                                 &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p,
-                                radius_sur[i], False, False, NULL, NULL)
+                                s, robust, radius_key[i], False, False, NULL, NULL)
 
 
 def query_radius_fill(const floating[:, ::1] data, const intp_t[::1] idx,
                       const intp_t[::1] node_start, const intp_t[::1] node_end,
                       const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
-                      const double[::1] radius_sur, const intp_t[::1] offsets,
+                      const double[::1] radius_key, const intp_t[::1] offsets,
                       intp_t[::1] out_ind, double[::1] out_dist, bint with_dist,
-                      bint sort_results, int metric, double p, int n_threads):
+                      bint sort_results, int metric, double p, double s, int robust,
+                      int n_threads):
     """Write the neighbours of Q[i] into out_ind[offsets[i]:offsets[i + 1]] (and their
     distances into out_dist when ``with_dist``); ``offsets`` comes from the counts of
     :func:`query_radius_count`. ``sort_results`` orders each query's slice by
@@ -452,8 +452,8 @@ def query_radius_fill(const floating[:, ::1] data, const intp_t[::1] idx,
     for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
         count = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
-                            &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p,
-                            radius_sur[i], True, with_dist, &out_ind[offsets[i]],
+                            &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p, s,
+                            robust, radius_key[i], True, with_dist, &out_ind[offsets[i]],
                             &out_dist[offsets[i]] if with_dist else NULL)
         if with_dist and sort_results:
             _sort_pairs(&out_dist[offsets[i]], &out_ind[offsets[i]], count)

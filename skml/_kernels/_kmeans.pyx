@@ -1,5 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Lloyd's k-means step: assignment (E) and accumulation for the update (M).
+# distutils: depends = skml/_kernels/_kmeans_lloyd.h
+"""k-means passes: Lloyd's assignment (E) and accumulation for the update (M), Elkan's
+bounded assignment, the inertia, and the squared distances that k-means++ and
+``transform`` need.
 
 Private and dumb: ``skml.cluster._kmeans`` validates the inputs and hands over
 C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype), int32
@@ -12,9 +15,22 @@ per-thread buffer (never an n x k matrix for the whole data); the row's label is
 first index of the smallest ``-2 x.c + ||c||^2`` (``||x||^2`` is the same for every
 centre of a row, so it is left out), found by a fused argmin while the block is in
 cache; and the row is added, times its weight, to its centre's running sums (float64
-for both dtypes). The argmin and the accumulation are small C loops that use AVX2 when
-the CPU has it (detected at import; the extension itself targets the baseline ISA).
-Both paths give identical results.
+for both dtypes). The argmin and the accumulation are C loops (``_kmeans_lloyd.h``)
+that use AVX2 when the CPU has it (detected at import; the extension itself targets the
+baseline ISA); both paths give identical results.
+
+Accuracy. The GEMM identity loses what the norms dwarf: the caller centres the data (and
+scales it by a power of two when its squares would overflow or underflow), so the
+norms are of the order of the distances. In float32 a row whose two nearest centres are
+within the rounding bound of the identity is decided by the exact float64 distances of
+the candidates (``x_norms``), so float32 labels are those of the float64 computation.
+The inertia and the distances of ``sq_distances`` are float64; ``sq_distances``
+recomputes from the differences every entry small enough for the identity to have lost
+digits, so a row equal to a centre is at distance exactly 0.
+
+Rows can be transformed on the fly, ``t(x) = (x - shift) * scale`` (``scale`` a power
+of two), chunk by chunk into a per-thread buffer: predicting on raw data needs no
+centred copy of it.
 
 Determinism: the chunks are split into ``n_groups`` runs of consecutive chunks. A group
 is processed by one thread from start to end into its own accumulator, and the group
@@ -24,8 +40,8 @@ shape), so the floating-point sums, and with them the centres, are bit-for-bit t
 whatever the number of threads.
 """
 from cython cimport floating
-from cython.parallel cimport prange, parallel
-from libc.stdlib cimport malloc, free
+from cython.parallel cimport prange, parallel, threadid
+from libc.math cimport sqrt
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
@@ -36,212 +52,47 @@ cimport numpy as cnp
 cnp.import_array()
 
 
-cdef extern from *:
-    """
-    /* Inner loops of the Lloyd pass, in C so that they can use AVX2 where the CPU has
-       it (chosen at run time: the extension itself is built for the baseline ISA).
-
-       skml_argmin_rows: for each row r < m of a row-major m x k block, the first index
-       j of the smallest buf[r, j] + cc[j]: exactly what a strict-< running argmin gives
-       (ties to the smaller index). The AVX2 path finds the minimum with vector mins and
-       then the first index holding it with compare masks, so it has no data-dependent
-       branch per centre; every sum is rounded exactly as in the scalar loop, so both
-       paths give the same labels.
-
-       skml_accumulate: for each row r < m of a chunk, sums[lab[r]] += w[r] * x[r] and
-       wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path); w NULL
-       means unit weights (the same sums, without the multiplications). */
-    #include <math.h>
-    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-    #define SKML_X86_DISPATCH 1
-    #include <immintrin.h>
-    #endif
-
-    static int skml_avx2 = 0;
-
-    static void skml_detect_cpu(void) {
-    #ifdef SKML_X86_DISPATCH
-        __builtin_cpu_init();
-        skml_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    #endif
-    }
-
-    #define SKML_SCALAR_ARGMIN(T)                                                  \\
-        {                                                                         \\
-            T best = row[0] + cc[0], v;                                           \\
-            int lab = 0, j;                                                       \\
-            for (j = 1; j < k; j++) {                                             \\
-                v = row[j] + cc[j];                                               \\
-                if (v < best) { best = v; lab = j; }                              \\
-            }                                                                     \\
-            return lab;                                                           \\
-        }
-
-    static int skml_argmin_row_scalar_d(const double* row, const double* cc, int k)
-    SKML_SCALAR_ARGMIN(double)
-    static int skml_argmin_row_scalar_f(const float* row, const float* cc, int k)
-    SKML_SCALAR_ARGMIN(float)
-
-    #ifdef SKML_X86_DISPATCH
-    __attribute__((target("avx2")))
-    static void skml_argmin_rows_d_avx2(const double* buf, const double* cc, int m, int k,
-                                        int* out) {
-        int r, j, base, lab;
-        for (r = 0; r < m; r++) {
-            const double* row = buf + (size_t)r * k;
-            __m256d mn = _mm256_set1_pd(HUGE_VAL), b;
-            __m128d lo;
-            double best, v;
-            for (j = 0; j + 4 <= k; j += 4)
-                mn = _mm256_min_pd(_mm256_add_pd(_mm256_loadu_pd(row + j),
-                                                 _mm256_loadu_pd(cc + j)), mn);
-            lo = _mm_min_pd(_mm256_castpd256_pd128(mn), _mm256_extractf128_pd(mn, 1));
-            lo = _mm_min_sd(lo, _mm_unpackhi_pd(lo, lo));
-            best = _mm_cvtsd_f64(lo);
-            for (; j < k; j++) { v = row[j] + cc[j]; if (v < best) best = v; }
-            b = _mm256_set1_pd(best);
-            lab = -1;
-            for (base = 0; base + 4 <= k && lab < 0; ) {
-                unsigned long long mask = 0;
-                int stop = base + 64 < k ? base + 64 : k;
-                for (j = base; j + 4 <= stop; j += 4)
-                    mask |= (unsigned long long)_mm256_movemask_pd(_mm256_cmp_pd(
-                        _mm256_add_pd(_mm256_loadu_pd(row + j), _mm256_loadu_pd(cc + j)),
-                        b, _CMP_EQ_OQ)) << (j - base);
-                if (mask) lab = base + __builtin_ctzll(mask);
-                base = j;
-            }
-            for (j = k & ~3; lab < 0 && j < k; j++) if (row[j] + cc[j] == best) lab = j;
-            out[r] = lab >= 0 ? lab : skml_argmin_row_scalar_d(row, cc, k);
-        }
-    }
-
-    __attribute__((target("avx2")))
-    static void skml_argmin_rows_f_avx2(const float* buf, const float* cc, int m, int k,
-                                        int* out) {
-        int r, j, base, lab;
-        for (r = 0; r < m; r++) {
-            const float* row = buf + (size_t)r * k;
-            __m256 mn = _mm256_set1_ps(HUGE_VALF), b;
-            __m128 lo;
-            float best, v;
-            for (j = 0; j + 8 <= k; j += 8)
-                mn = _mm256_min_ps(_mm256_add_ps(_mm256_loadu_ps(row + j),
-                                                 _mm256_loadu_ps(cc + j)), mn);
-            lo = _mm_min_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
-            lo = _mm_min_ps(lo, _mm_movehl_ps(lo, lo));
-            lo = _mm_min_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-            best = _mm_cvtss_f32(lo);
-            for (; j < k; j++) { v = row[j] + cc[j]; if (v < best) best = v; }
-            b = _mm256_set1_ps(best);
-            lab = -1;
-            for (base = 0; base + 8 <= k && lab < 0; ) {
-                unsigned long long mask = 0;
-                int stop = base + 64 < k ? base + 64 : k;
-                for (j = base; j + 8 <= stop; j += 8)
-                    mask |= (unsigned long long)_mm256_movemask_ps(_mm256_cmp_ps(
-                        _mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(cc + j)),
-                        b, _CMP_EQ_OQ)) << (j - base);
-                if (mask) lab = base + __builtin_ctzll(mask);
-                base = j;
-            }
-            for (j = k & ~7; lab < 0 && j < k; j++) if (row[j] + cc[j] == best) lab = j;
-            out[r] = lab >= 0 ? lab : skml_argmin_row_scalar_f(row, cc, k);
-        }
-    }
-
-    #define SKML_ACCUMULATE(T)                                                     \\
-        {                                                                         \\
-            int r, f;                                                             \\
-            for (r = 0; r < m; r++) {                                             \\
-                const T* x = X + (size_t)r * d;                                   \\
-                double* s = sums + (size_t)lab[r] * d;                            \\
-                if (w) {                                                          \\
-                    double wr = (double)w[r];                                     \\
-                    wsum[lab[r]] += wr;                                           \\
-                    for (f = 0; f < d; f++) s[f] += wr * (double)x[f];            \\
-                } else {                                                          \\
-                    wsum[lab[r]] += 1.0;                                          \\
-                    for (f = 0; f < d; f++) s[f] += (double)x[f];                 \\
-                }                                                                 \\
-            }                                                                     \\
-        }
-
-    __attribute__((target("avx2")))
-    static void skml_accumulate_d_avx2(const double* X, const double* w, const int* lab,
-                                       int m, int d, double* sums, double* wsum)
-    SKML_ACCUMULATE(double)
-    __attribute__((target("avx2")))
-    static void skml_accumulate_f_avx2(const float* X, const float* w, const int* lab,
-                                       int m, int d, double* sums, double* wsum)
-    SKML_ACCUMULATE(float)
-    #endif
-
-    static inline void skml_argmin_rows_d(const double* buf, const double* cc, int m,
-                                          int k, int* out) {
-        int r;
-    #ifdef SKML_X86_DISPATCH
-        if (skml_avx2 && k >= 4) { skml_argmin_rows_d_avx2(buf, cc, m, k, out); return; }
-    #endif
-        for (r = 0; r < m; r++) out[r] = skml_argmin_row_scalar_d(buf + (size_t)r * k, cc, k);
-    }
-    static inline void skml_argmin_rows_f(const float* buf, const float* cc, int m,
-                                          int k, int* out) {
-        int r;
-    #ifdef SKML_X86_DISPATCH
-        if (skml_avx2 && k >= 8) { skml_argmin_rows_f_avx2(buf, cc, m, k, out); return; }
-    #endif
-        for (r = 0; r < m; r++) out[r] = skml_argmin_row_scalar_f(buf + (size_t)r * k, cc, k);
-    }
-    static void skml_accumulate_d_base(const double* X, const double* w, const int* lab,
-                                       int m, int d, double* sums, double* wsum)
-    SKML_ACCUMULATE(double)
-    static void skml_accumulate_f_base(const float* X, const float* w, const int* lab,
-                                       int m, int d, double* sums, double* wsum)
-    SKML_ACCUMULATE(float)
-
-    static inline void skml_accumulate_d(const double* X, const double* w, const int* lab,
-                                         int m, int d, double* sums, double* wsum) {
-    #ifdef SKML_X86_DISPATCH
-        if (skml_avx2) { skml_accumulate_d_avx2(X, w, lab, m, d, sums, wsum); return; }
-    #endif
-        skml_accumulate_d_base(X, w, lab, m, d, sums, wsum);
-    }
-    static inline void skml_accumulate_f(const float* X, const float* w, const int* lab,
-                                         int m, int d, double* sums, double* wsum) {
-    #ifdef SKML_X86_DISPATCH
-        if (skml_avx2) { skml_accumulate_f_avx2(X, w, lab, m, d, sums, wsum); return; }
-    #endif
-        skml_accumulate_f_base(X, w, lab, m, d, sums, wsum);
-    }
-    """
-    int skml_avx2
-    void skml_detect_cpu() noexcept nogil
+cdef extern from "_kmeans_lloyd.h":
+    int skml_kmeans_detect_cpu() noexcept nogil
+    int skml_kmeans_simd() noexcept nogil
+    void skml_kmeans_set_simd(int on) noexcept nogil
     void skml_argmin_rows_d(const double* buf, const double* cc, int m, int k,
                             int* out) noexcept nogil
     void skml_argmin_rows_f(const float* buf, const float* cc, int m, int k,
-                            int* out) noexcept nogil
+                            const double* xnorm, double cmax, double gamma,
+                            const float* X, const float* C, int d, int* out) noexcept nogil
     void skml_accumulate_d(const double* X, const double* w, const int* lab, int m, int d,
                            double* sums, double* wsum) noexcept nogil
     void skml_accumulate_f(const float* X, const float* w, const int* lab, int m, int d,
                            double* sums, double* wsum) noexcept nogil
+    double skml_sqdist_d(const double* x, const double* c, int d) noexcept nogil
+    double skml_sqdist_f(const float* x, const float* c, int d) noexcept nogil
 
 
-skml_detect_cpu()
+ctypedef fused out_t:
+    float
+    double
+
+
+skml_kmeans_detect_cpu()
+
+# Unit roundoff of float32: the GEMM identity's rounding bound is gamma_{d+2} times
+# (||x|| + max ||c||)^2 (dot products and norms of d terms, plus the final addition).
+cdef double _U32 = 2.0 ** -24
+# sq_distances recomputes from the differences every entry below this fraction of
+# ||x||^2 + ||y||^2: the identity's relative error elsewhere is at most about
+# 2 (d + 2) 2^-53 / _TINY.
+cdef double _TINY = 2.0 ** -8
 
 
 def simd_level():
     """Which inner loops the Lloyd pass uses on this CPU: "avx2" or "baseline"."""
-    return "avx2" if skml_avx2 else "baseline"
+    return "avx2" if skml_kmeans_simd() else "baseline"
 
 
 def _set_simd(bint on):
     """Testing hook: force the baseline loops (False) or re-detect the CPU (True)."""
-    global skml_avx2
-    if on:
-        skml_detect_cpu()
-    else:
-        skml_avx2 = 0
+    skml_kmeans_set_simd(on)
 
 
 cdef inline void _gemm_xct(const floating* X, const floating* C, floating* out,
@@ -263,44 +114,125 @@ cdef inline void _gemm_xct(const floating* X, const floating* C, floating* out,
               &k)
 
 
-cdef inline Py_ssize_t _assign_chunk(
-        const floating[:, ::1] X, const floating[::1] sample_weight,
-        const floating* centers, const floating* cc, Py_ssize_t k, int[::1] labels,
-        Py_ssize_t i0, Py_ssize_t i1, floating* buf, int* lab_buf,
-        double* acc_sums, double* acc_weights, bint update, bint unit) noexcept nogil:
-    """Label rows i0:i1 and (if ``update``) add them to the accumulators.
+cdef inline void _transform_rows(const floating* X, Py_ssize_t m, Py_ssize_t d,
+                                 const floating* shift, floating scale, bint up,
+                                 floating* out, double* norms) noexcept nogil:
+    """out = t(X rows) in the dtype: ``(x - shift) * scale`` when ``up`` (scale >= 1, the
+    difference cannot overflow), else ``x * scale - shift * scale`` (nothing overflows).
+    Both are the same numbers whenever neither over- nor underflows (scale is a power of
+    two). ``norms`` (if not NULL) receives the rows' Euclidean norms, in double."""
+    cdef Py_ssize_t r, f
+    cdef floating v
+    cdef double s
+    for r in range(m):
+        s = 0.0
+        for f in range(d):
+            if up:
+                v = (X[r * d + f] - shift[f]) * scale
+            else:
+                v = X[r * d + f] * scale - shift[f] * scale
+            out[r * d + f] = v
+            s = s + <double>v * <double>v
+        if norms != NULL:
+            norms[r] = sqrt(s)
 
-    ``cc`` holds the centres' squared norms. ``buf`` (chunk x k values) receives
-    ``-2 x.c`` for the block, one row per sample; the label of a sample is the first
-    index of the smallest ``-2 x.c + ||c||^2``.
 
-    Returns how many labels differ from what ``labels`` held before."""
-    cdef Py_ssize_t m = i1 - i0, d = X.shape[1]
+cdef inline double _cmax(const floating[:, ::1] centers) noexcept nogil:
+    """The largest centre norm, in double."""
+    cdef Py_ssize_t j, f
+    cdef double s, best = 0.0
+    for j in range(centers.shape[0]):
+        s = 0.0
+        for f in range(centers.shape[1]):
+            s = s + <double>centers[j, f] * <double>centers[j, f]
+        if s > best:
+            best = s
+    return sqrt(best)
+
+
+cdef inline double _gamma32(Py_ssize_t d) noexcept nogil:
+    cdef double t = (d + 2) * _U32
+    return t / (1.0 - t)
+
+
+cdef inline Py_ssize_t _assign_rows(
+        const floating* Xr, Py_ssize_t m, Py_ssize_t d,
+        const floating* centers, const floating* cc, Py_ssize_t k,
+        const double* xnorm, double cmax, double gamma,
+        int* labels, floating* buf, int* lab_buf,
+        const floating* w, double* acc_sums, double* acc_weights) noexcept nogil:
+    """Label the m rows ``Xr`` and (if ``acc_sums``) add them to the accumulators.
+
+    ``cc`` holds the centres' squared norms. ``buf`` (m x k values) receives ``-2 x.c``
+    for the block, one row per sample; the label of a sample is the first index of the
+    smallest ``-2 x.c + ||c||^2`` (float32 with ``xnorm``: decided by the exact
+    distances when within the rounding bound). ``w`` NULL means unit weights.
+
+    Returns how many of ``labels[:m]`` changed."""
     cdef Py_ssize_t r, changed = 0
 
-    _gemm_xct(&X[i0, 0], centers, buf, <int>m, <int>k, <int>d, -2.0)
+    _gemm_xct(Xr, centers, buf, <int>m, <int>k, <int>d, -2.0)
     if floating is float:
-        skml_argmin_rows_f(buf, cc, <int>m, <int>k, lab_buf)
+        skml_argmin_rows_f(buf, cc, <int>m, <int>k, xnorm, cmax, gamma, Xr, centers,
+                           <int>d, lab_buf)
     else:
         skml_argmin_rows_d(buf, cc, <int>m, <int>k, lab_buf)
     for r in range(m):
-        if labels[i0 + r] != lab_buf[r]:
+        if labels[r] != lab_buf[r]:
             changed = changed + 1
-            labels[i0 + r] = lab_buf[r]
-    if update:
+            labels[r] = lab_buf[r]
+    if acc_sums != NULL:
         if floating is float:
-            skml_accumulate_f(&X[i0, 0], NULL if unit else &sample_weight[i0], lab_buf,
-                              <int>m, <int>d, acc_sums, acc_weights)
+            skml_accumulate_f(Xr, w, lab_buf, <int>m, <int>d, acc_sums, acc_weights)
         else:
-            skml_accumulate_d(&X[i0, 0], NULL if unit else &sample_weight[i0], lab_buf,
-                              <int>m, <int>d, acc_sums, acc_weights)
+            skml_accumulate_d(Xr, w, lab_buf, <int>m, <int>d, acc_sums, acc_weights)
     return changed
+
+
+cdef inline double _rows_inertia(const floating* Xr, Py_ssize_t m, Py_ssize_t d,
+                                 const floating* w, const floating* centers,
+                                 const int* labels) noexcept nogil:
+    """sum over the m rows of w_i ||x_i - c_{labels_i}||^2, from the differences, in
+    float64, row by row."""
+    cdef Py_ssize_t i, f
+    cdef double s = 0.0, t, r
+    cdef const floating* x
+    cdef const floating* y
+    for i in range(m):
+        x = Xr + i * d
+        y = centers + labels[i] * d
+        r = 0.0
+        for f in range(d):
+            t = <double>x[f] - <double>y[f]
+            r = r + t * t
+        s = s + <double>w[i] * r
+    return s
+
+
+cdef void _merge_groups(const double* acc, Py_ssize_t G, Py_ssize_t k, Py_ssize_t d,
+                        double[:, ::1] sums, double[::1] weights, int n_threads) noexcept:
+    """Add the G group accumulators (each k * d sums then k weights) in group order: a
+    fixed summation order, whatever the thread count."""
+    cdef Py_ssize_t stride = k * d + k, j, f, h
+    cdef double s
+    with nogil:
+        for j in prange(k, num_threads=n_threads if k >= 64 else 1, schedule="static"):
+            for f in range(d):
+                s = 0.0
+                for h in range(G):
+                    s = s + acc[h * stride + j * d + f]
+                sums[j, f] = s
+            s = 0.0
+            for h in range(G):
+                s = s + acc[h * stride + k * d + j]
+            weights[j] = s
 
 
 def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                const floating[:, ::1] centers, int[::1] labels,
                double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
-               Py_ssize_t chunk, int n_threads, bint update, bint unit_weights=False):
+               Py_ssize_t chunk, int n_threads, bint update, bint unit_weights=False,
+               const double[::1] x_norms=None):
     """One Lloyd pass: label every row by its nearest centre; optionally accumulate.
 
     Parameters
@@ -318,6 +250,9 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     n_threads : OpenMP threads (BLAS must be limited to one thread by the caller).
     update : accumulate (the M-step's input) or only label (predict).
     unit_weights : every weight is 1 (the same sums, without the multiplications).
+    x_norms : (n,) float64, the rows' Euclidean norms, or None. float32 only: with them
+        a row whose nearest centres are within the identity's rounding bound is decided
+        by the exact distances (ignored for float64).
 
     Returns
     -------
@@ -326,30 +261,44 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
     if n == 0:
         return 0
+    if x_norms is not None and x_norms.shape[0] != n:
+        raise ValueError("x_norms must have shape (n_samples,)")
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
     cdef Py_ssize_t stride = k * d + k
     cdef Py_ssize_t g, c, c0, c1, i0, i1, j, f, h, changed, total
     cdef double s
-    cdef floating* buf
-    cdef int* lab_buf
+    cdef floating* buf = NULL
+    cdef int* lab_buf = NULL
     cdef double* acc = NULL
     cdef double* acc_g
+    cdef const double* xn = NULL
+    cdef const double* xn_c
+    cdef const floating* wp
+    cdef double cmax = 0.0, gamma = 0.0
     cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
     # the centres' squared norms as scikit-learn's row_norms computes them (same dtype,
     # same summation), so that the distances match its own to the last bit
     cdef floating[::1] cc = np.einsum("ij,ij->i", np.asarray(centers), np.asarray(centers))
 
+    if floating is float:
+        if x_norms is not None:
+            xn = &x_norms[0]
+            cmax = _cmax(centers)
+            gamma = _gamma32(d)
     if update:
         if G < 1 or workspace.shape[1] != stride:
             raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
         acc = &workspace[0, 0]
     if n_threads > G:
         n_threads = <int>G
+    # per-thread scratch, allocated here so that a failure is a MemoryError
+    cdef floating[:, ::1] bufs = np.empty((n_threads, chunk * k), dtype=np.asarray(X).dtype)
+    cdef int[:, ::1] lab_bufs = np.empty((n_threads, chunk), dtype=np.int32)
 
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating*>malloc(chunk * k * sizeof(floating))
-        lab_buf = <int*>malloc(chunk * sizeof(int))
+        buf = &bufs[threadid(), 0]
+        lab_buf = &lab_bufs[threadid(), 0]
         for g in prange(G, schedule="dynamic"):
             c0 = g * n_chunks // G
             c1 = (g + 1) * n_chunks // G
@@ -361,26 +310,20 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
             for c in range(c0, c1):
                 i0 = c * chunk
                 i1 = min(i0 + chunk, n)
-                changed = changed + _assign_chunk(
-                    X, sample_weight, &centers[0, 0], &cc[0], k, labels, i0, i1, buf,
-                    lab_buf, acc_g, acc_g + k * d if update else NULL, update, unit_weights)
+                xn_c = NULL
+                if xn != NULL:
+                    xn_c = xn + i0
+                wp = NULL
+                if not unit_weights:
+                    wp = &sample_weight[i0]
+                changed = changed + _assign_rows(
+                    &X[i0, 0], i1 - i0, d, &centers[0, 0], &cc[0], k, xn_c, cmax, gamma,
+                    &labels[i0], buf, lab_buf, wp, acc_g,
+                    acc_g + k * d if update else NULL)
             changed_per_group[g] = changed
-        free(buf)
-        free(lab_buf)
 
     if update:
-        # merge the group accumulators in group order: a fixed summation order
-        with nogil:
-            for j in prange(k, num_threads=n_threads if k >= 64 else 1, schedule="static"):
-                for f in range(d):
-                    s = 0.0
-                    for h in range(G):
-                        s = s + acc[h * stride + j * d + f]
-                    sums[j, f] = s
-                s = 0.0
-                for h in range(G):
-                    s = s + acc[h * stride + k * d + j]
-                weights[j] = s
+        _merge_groups(acc, G, k, d, sums, weights, n_threads)
 
     total = 0
     for g in range(G):
@@ -388,57 +331,83 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     return total
 
 
-cdef inline double _chunk_inertia(const floating[:, ::1] X,
-                                  const floating[::1] sample_weight,
-                                  const floating[:, ::1] centers, const int[::1] labels,
-                                  Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """sum over rows i0:i1 of w_i ||x_i - c_{labels_i}||^2, from the differences, in
-    float64, row by row."""
-    cdef Py_ssize_t i, f, d = X.shape[1]
-    cdef double s = 0.0, t, r
-    cdef const floating* x
-    cdef const floating* y
-    for i in range(i0, i1):
-        x = &X[i, 0]
-        y = &centers[labels[i], 0]
-        r = 0.0
-        for f in range(d):
-            t = <double>x[f] - <double>y[f]
-            r = r + t * t
-        s = s + <double>sample_weight[i] * r
-    return s
-
-
 def assign_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
                    const floating[:, ::1] centers, int[::1] labels, Py_ssize_t chunk,
-                   int n_threads):
+                   int n_threads, const double[::1] x_norms=None,
+                   const floating[::1] shift=None, double scale=1.0):
     """The E-step and the inertia in one pass: ``labels`` (out) as in ``lloyd_pass``
     without update, and sum_i w_i ||x_i - c_{labels_i}||^2 computed while each chunk is
     still in cache. The inertia is summed exactly as ``inertia`` sums it (per chunk,
-    chunks in order), so the two give the same value for the same labels."""
-    cdef Py_ssize_t n = X.shape[0], k = centers.shape[0]
+    chunks in order), so the two give the same value for the same labels.
+
+    With ``shift`` (d,), each row is first transformed, ``t(x) = (x - shift) * scale``
+    (``scale`` a power of two; computed as ``x * scale - shift * scale`` when it is
+    below 1), into a per-thread buffer, and ``centers`` are taken to be in the
+    transformed units already: this labels raw data without a transformed copy of it
+    (float32: with the exact tie-break, norms computed on the fly). The inertia is in
+    the transformed units. Without ``shift``, ``x_norms`` is as in ``lloyd_pass``."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
     if n == 0:
         return 0.0
+    if x_norms is not None and x_norms.shape[0] != n:
+        raise ValueError("x_norms must have shape (n_samples,)")
+    if shift is not None and shift.shape[0] != d:
+        raise ValueError("shift must have shape (n_features,)")
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef double[::1] partial = np.zeros(n_chunks, dtype=np.float64)
     cdef floating[::1] cc = np.einsum("ij,ij->i", np.asarray(centers), np.asarray(centers))
     cdef Py_ssize_t c, i0, i1
     cdef double s
-    cdef floating* buf
-    cdef int* lab_buf
+    cdef floating* buf = NULL
+    cdef floating* xbuf = NULL
+    cdef double* nbuf = NULL
+    cdef int* lab_buf = NULL
+    cdef const floating* rows
+    cdef const double* xn = NULL
+    cdef const double* xn_c
+    cdef const floating* sh = NULL
+    cdef bint transform = shift is not None, bounded = False, up = scale >= 1.0
+    cdef double cmax = 0.0, gamma = 0.0
+    cdef floating fscale = <floating>scale
+    if floating is float:
+        bounded = transform or x_norms is not None
+        if bounded:
+            cmax = _cmax(centers)
+            gamma = _gamma32(d)
+        if x_norms is not None and not transform:
+            xn = &x_norms[0]
+    if transform:
+        sh = &shift[0]
     if n_threads > n_chunks:
         n_threads = <int>n_chunks
+    dtype = np.asarray(X).dtype
+    cdef floating[:, ::1] bufs = np.empty((n_threads, chunk * k), dtype=dtype)
+    cdef int[:, ::1] lab_bufs = np.empty((n_threads, chunk), dtype=np.int32)
+    cdef floating[:, ::1] xbufs = np.empty((n_threads, chunk * d if transform else 1),
+                                           dtype=dtype)
+    cdef double[:, ::1] nbufs = np.empty((n_threads, chunk if transform else 1))
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating*>malloc(chunk * k * sizeof(floating))
-        lab_buf = <int*>malloc(chunk * sizeof(int))
+        buf = &bufs[threadid(), 0]
+        lab_buf = &lab_bufs[threadid(), 0]
+        xbuf = &xbufs[threadid(), 0]
+        nbuf = &nbufs[threadid(), 0]
         for c in prange(n_chunks, schedule="static"):
             i0 = c * chunk
             i1 = min(i0 + chunk, n)
-            _assign_chunk(X, sample_weight, &centers[0, 0], &cc[0], k, labels, i0, i1,
-                          buf, lab_buf, NULL, NULL, False, False)
-            partial[c] = _chunk_inertia(X, sample_weight, centers, labels, i0, i1)
-        free(buf)
-        free(lab_buf)
+            rows = &X[i0, 0]
+            xn_c = NULL
+            if transform:
+                _transform_rows(rows, i1 - i0, d, sh, fscale, up, xbuf,
+                                nbuf if bounded else NULL)
+                rows = xbuf
+                if bounded:
+                    xn_c = nbuf
+            elif xn != NULL:
+                xn_c = xn + i0
+            _assign_rows(rows, i1 - i0, d, &centers[0, 0], &cc[0], k, xn_c, cmax, gamma,
+                         &labels[i0], buf, lab_buf, NULL, NULL, NULL)
+            partial[c] = _rows_inertia(rows, i1 - i0, d, &sample_weight[i0],
+                                       &centers[0, 0], &labels[i0])
     s = 0.0
     for c in range(n_chunks):
         s += partial[c]
@@ -451,18 +420,19 @@ def inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
     """sum_i w_i ||x_i - c_{labels_i}||^2, from the differences (no GEMM identity), in
     float64; per-chunk partial sums added in chunk order, so it does not depend on the
     thread count."""
-    cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     if n == 0:
         return 0.0
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef double[::1] partial = np.zeros(n_chunks, dtype=np.float64)
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, i0
     cdef double s
     if n_threads > n_chunks:
         n_threads = <int>n_chunks
     for c in prange(n_chunks, nogil=True, num_threads=n_threads, schedule="static"):
-        partial[c] = _chunk_inertia(X, sample_weight, centers, labels, c * chunk,
-                                    min(c * chunk + chunk, n))
+        i0 = c * chunk
+        partial[c] = _rows_inertia(&X[i0, 0], min(i0 + chunk, n) - i0, d,
+                                   &sample_weight[i0], &centers[0, 0], &labels[i0])
     s = 0.0
     for c in range(n_chunks):
         s += partial[c]
@@ -484,3 +454,302 @@ def assigned_sq_distances(const floating[:, ::1] X, const floating[:, ::1] cente
             t = <double>x[f] - <double>y[f]
             r = r + t * t
         out[i] = r
+
+
+def row_norms(const floating[:, ::1] X, double[::1] out, int n_threads):
+    """out[i] = ||x_i||, summed in float64."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, f
+    cdef double r
+    for i in prange(n, nogil=True, num_threads=n_threads, schedule="static"):
+        r = 0.0
+        for f in range(d):
+            r = r + <double>X[i, f] * <double>X[i, f]
+        out[i] = sqrt(r)
+
+
+cdef inline void _to_double_rows(const floating* X, Py_ssize_t m, Py_ssize_t d,
+                                 const double* shift, double scale, bint up,
+                                 double* out, double* norms) noexcept nogil:
+    """out = t(X rows) in double (the plain conversion when ``shift`` is NULL), and
+    ``norms`` their squared norms."""
+    cdef Py_ssize_t r, f
+    cdef double v, s
+    for r in range(m):
+        s = 0.0
+        for f in range(d):
+            if shift == NULL:
+                v = <double>X[r * d + f]
+            elif up:
+                v = (<double>X[r * d + f] - shift[f]) * scale
+            else:
+                v = <double>X[r * d + f] * scale - shift[f] * scale
+            out[r * d + f] = v
+            s = s + v * v
+        norms[r] = s
+
+
+def sq_distances(const floating[:, ::1] X, const floating[:, ::1] Y,
+                 out_t[:, ::1] out, bint take_sqrt, Py_ssize_t chunk, int n_threads,
+                 const double[::1] shift=None, double scale=1.0):
+    """out[i, j] = ||t(x_i) - t(y_j)||^2 (its square root with ``take_sqrt``), computed in
+    float64 whatever the dtypes, ``t`` as in ``assign_inertia`` (the identity without
+    ``shift``).
+
+    One DGEMM per chunk of rows gives the identity ||x||^2 + ||y||^2 - 2 x.y; every
+    entry below 2^-8 (||x||^2 + ||y||^2), where the identity may have lost digits, is
+    recomputed from the differences of the raw rows (times ``scale``), so equal rows
+    are at distance exactly 0, rows a few ulps apart at their exact distance, and
+    every entry is accurate to a few units in the 12th digit or better."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[0]
+    if out.shape[0] != n or out.shape[1] != k:
+        raise ValueError("out must have shape (n_samples_X, n_samples_Y)")
+    if shift is not None and shift.shape[0] != d:
+        raise ValueError("shift must have shape (n_features,)")
+    if n == 0 or k == 0:
+        return
+    cdef const double* sh = &shift[0] if shift is not None else NULL
+    cdef bint up = scale >= 1.0
+    cdef double[:, ::1] Yd = np.empty((k, d), dtype=np.float64)
+    cdef double[::1] yn = np.empty(k, dtype=np.float64)
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i0, m, r, j, f
+    cdef double* xbuf = NULL
+    cdef double* xn = NULL
+    cdef double* gbuf = NULL
+    cdef double v, t, e
+    cdef const floating* xr_raw
+    cdef const floating* yr_raw
+    if d == 0:
+        out[:, :] = 0
+        return
+    with nogil:
+        _to_double_rows(&Y[0, 0], k, d, sh, scale, up, &Yd[0, 0], &yn[0])
+    if n_threads > n_chunks:
+        n_threads = <int>n_chunks
+    cdef double[:, ::1] xbufs = np.empty((n_threads, chunk * d))
+    cdef double[:, ::1] xns = np.empty((n_threads, chunk))
+    cdef double[:, ::1] gbufs = np.empty((n_threads, chunk * k))
+    with nogil, parallel(num_threads=n_threads):
+        xbuf = &xbufs[threadid(), 0]
+        xn = &xns[threadid(), 0]
+        gbuf = &gbufs[threadid(), 0]
+        for c in prange(n_chunks, schedule="static"):
+            i0 = c * chunk
+            m = min(i0 + chunk, n) - i0
+            _to_double_rows(&X[i0, 0], m, d, sh, scale, up, xbuf, xn)
+            _gemm_xct(xbuf, &Yd[0, 0], gbuf, <int>m, <int>k, <int>d, -2.0)
+            for r in range(m):
+                for j in range(k):
+                    e = xn[r] + yn[j]
+                    v = gbuf[r * k + j] + e
+                    if v <= _TINY * e:
+                        # from the raw rows: x - y is exact (or nearly) for rows this
+                        # close, where t(x) - t(y) would carry the shift's rounding
+                        xr_raw = &X[i0 + r, 0]
+                        yr_raw = &Y[j, 0]
+                        v = 0.0
+                        for f in range(d):
+                            if up:
+                                t = (<double>xr_raw[f] - <double>yr_raw[f]) * scale
+                            else:
+                                t = <double>xr_raw[f] * scale - <double>yr_raw[f] * scale
+                            v = v + t * t
+                    if take_sqrt:
+                        v = sqrt(v)
+                    out[i0 + r, j] = <out_t>v
+
+
+# --------------------------------------------------------------------------- Elkan
+
+cdef inline double _sqdist(const floating* x, const floating* c, Py_ssize_t d) noexcept nogil:
+    if floating is float:
+        return skml_sqdist_f(x, c, <int>d)
+    else:
+        return skml_sqdist_d(x, c, <int>d)
+
+
+# Bounds kept in float32 are rounded outwards (a lower bound down, an upper bound up) by
+# more than float32's half-ulp, so that they stay bounds.
+cdef double _OUT32 = 2.0 ** -22
+
+
+cdef inline floating _down(double v, floating kind) noexcept nogil:
+    if floating is float:
+        return <float>(v * (1.0 - _OUT32))
+    else:
+        return v
+
+
+cdef inline floating _up(double v, floating kind) noexcept nogil:
+    if floating is float:
+        return <float>(v * (1.0 + _OUT32))
+    else:
+        return v
+
+
+cdef inline int _elkan_row(const floating* x, const floating* C, Py_ssize_t k,
+                           Py_ssize_t d, const double* half, const double* s_near,
+                           int lab, floating* up, floating* low, bint init) noexcept nogil:
+    """The nearest centre of x (exact distances, ties to the smaller index), pruned by
+    the triangle inequality; updates x's upper bound ``up`` and lower bounds ``low``.
+
+    ``half[l * k + j]`` is half the distance between centres l and j, ``s_near[l]``
+    the smallest of those over j != l. A centre j is skipped only when it cannot be
+    nearer than the current one, nor as near with a smaller index: ``u < low[j]`` or
+    ``u < half[l, j]`` for an upper bound ``u`` of the distance to the current centre.
+    """
+    cdef Py_ssize_t j
+    cdef double u, dj
+    cdef bint tight = False
+    cdef floating kind = 0
+    if init:
+        lab = 0
+        u = sqrt(_sqdist(x, C, d))
+        low[0] = _down(u, kind)
+        for j in range(1, k):
+            # d(x, c_j) >= 2 half - u >= u: neither nearer nor a tie with a smaller index
+            if u <= half[lab * k + j]:
+                low[j] = 0
+                continue
+            dj = sqrt(_sqdist(x, C + j * d, d))
+            low[j] = _down(dj, kind)
+            if dj < u:
+                lab = j
+                u = dj
+        up[0] = _up(u, kind)
+        return lab
+    u = up[0]
+    if u < s_near[lab]:
+        return lab
+    for j in range(k):
+        if j == lab:
+            continue
+        if u < low[j] or u < half[lab * k + j]:
+            continue
+        if not tight:
+            u = sqrt(_sqdist(x, C + lab * d, d))
+            low[lab] = _down(u, kind)
+            tight = True
+            if u < low[j] or u < half[lab * k + j]:
+                continue
+        dj = sqrt(_sqdist(x, C + j * d, d))
+        low[j] = _down(dj, kind)
+        if dj < u or (dj == u and j < lab):
+            lab = <int>j
+            u = dj
+    up[0] = _up(u, kind)
+    return lab
+
+
+def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
+               const floating[:, ::1] centers, const double[::1] shifts, int[::1] labels,
+               floating[::1] upper, floating[:, ::1] lower,
+               double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
+               Py_ssize_t chunk, int n_threads, bint update, bint unit_weights, bint init):
+    """One assignment pass of Elkan's algorithm, with the same accumulation as
+    ``lloyd_pass`` (same chunks, groups and merge order: the same labels give the same
+    sums, bit for bit).
+
+    Parameters
+    ----------
+    X, sample_weight, centers, labels, sums, weights, workspace, chunk, n_threads,
+    update, unit_weights : as in ``lloyd_pass``.
+    shifts : (k,) float64, how far each centre moved since the previous pass (ignored
+        when ``init``); the bounds are loosened by them first.
+    upper : (n,) and lower : (n, k), in/out, in X's dtype: bounds on the distance of
+        each row to its centre and to every centre. Any content when ``init``.
+    init : first pass: the bounds are computed from scratch.
+
+    The distances are exact (from the differences, in double); a row's label is its
+    nearest centre with ties to the smaller index, as in ``lloyd_pass`` up to the
+    rounding of the distances.
+
+    Returns
+    -------
+    n_changed : int
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
+    if n == 0:
+        return 0
+    if upper.shape[0] != n or lower.shape[0] != n or lower.shape[1] != k:
+        raise ValueError("upper and lower must have shapes (n,) and (n, k)")
+    if shifts.shape[0] != k:
+        raise ValueError("shifts must have shape (k,)")
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
+    cdef Py_ssize_t stride = k * d + k
+    cdef Py_ssize_t g, c, c0, c1, i, i0, i1, j, jj, f, h, changed, total
+    cdef double s, v
+    cdef double* acc = NULL
+    cdef double* acc_g
+    cdef const floating* wp
+    cdef int lab
+    cdef floating* low
+    cdef floating kind = 0
+    cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
+    cdef double[:, ::1] half = np.zeros((k, k))
+    cdef double[::1] s_near = np.full(k, np.inf)
+
+    # half distances between centres, and each centre's nearest half distance
+    with nogil:
+        for j in range(k):
+            for jj in range(j + 1, k):
+                v = 0.5 * sqrt(_sqdist(&centers[j, 0], &centers[jj, 0], d))
+                half[j, jj] = v
+                half[jj, j] = v
+                if v < s_near[j]:
+                    s_near[j] = v
+                if v < s_near[jj]:
+                    s_near[jj] = v
+    if update:
+        if G < 1 or workspace.shape[1] != stride:
+            raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
+        acc = &workspace[0, 0]
+    if n_threads > G:
+        n_threads = <int>G
+
+    with nogil:
+        for g in prange(G, schedule="dynamic", num_threads=n_threads):
+            c0 = g * n_chunks // G
+            c1 = (g + 1) * n_chunks // G
+            acc_g = NULL
+            if update:
+                acc_g = acc + g * stride
+                memset(acc_g, 0, stride * sizeof(double))
+            changed = 0
+            for c in range(c0, c1):
+                i0 = c * chunk
+                i1 = min(i0 + chunk, n)
+                for i in range(i0, i1):
+                    low = &lower[i, 0]
+                    lab = labels[i]
+                    if not init:
+                        # loosen the bounds by the centres' moves
+                        upper[i] = _up(<double>upper[i] + shifts[lab], kind)
+                        for j in range(k):
+                            v = <double>low[j] - shifts[j]
+                            low[j] = _down(v, kind) if v > 0 else 0
+                    lab = _elkan_row(&X[i, 0], &centers[0, 0], k, d, &half[0, 0],
+                                     &s_near[0], lab, &upper[i], low, init)
+                    if lab != labels[i]:
+                        changed = changed + 1
+                        labels[i] = lab
+                if update:
+                    wp = NULL
+                    if not unit_weights:
+                        wp = &sample_weight[i0]
+                    if floating is float:
+                        skml_accumulate_f(&X[i0, 0], wp, &labels[i0], <int>(i1 - i0),
+                                          <int>d, acc_g, acc_g + k * d)
+                    else:
+                        skml_accumulate_d(&X[i0, 0], wp, &labels[i0], <int>(i1 - i0),
+                                          <int>d, acc_g, acc_g + k * d)
+            changed_per_group[g] = changed
+
+    if update:
+        _merge_groups(acc, G, k, d, sums, weights, n_threads)
+
+    total = 0
+    for g in range(G):
+        total += changed_per_group[g]
+    return total

@@ -1,9 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Support vector machines: kernel evaluation, the SMO solver and dual coordinate descent.
 
-Private and dumb: the Python layer (``skml.svm``) validates everything and hands over
-C-contiguous float64 arrays, kernel codes and thread counts. Nothing here writes into its
-inputs.
+Private and dumb: the Python layer (``skml.svm``) prepares C-contiguous float64 arrays,
+kernel codes and thread counts. Each public function still checks, before any C loop runs,
+the shapes, indices and codes it will index with (cheap, O(n)), so no input can make it
+read or write out of bounds; nothing here writes into its inputs.
 
 ``smo_solve`` minimises the general box-constrained quadratic problem that covers both the
 C-SVC dual and the epsilon-SVR dual (Chang & Lin's unified form)::
@@ -41,7 +42,7 @@ cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
 
-# Kernel codes shared with skml/svm/_base.py (keep in sync: KERNEL_CODES there).
+# Kernel codes; Python reads them from KERNEL_CODES (below), never as bare numbers.
 cdef enum:
     K_LINEAR = 0
     K_POLY = 1
@@ -53,7 +54,49 @@ cdef enum:
 KERNEL_CODES = {"linear": K_LINEAR, "poly": K_POLY, "rbf": K_RBF, "sigmoid": K_SIGMOID,
                 "laplace": K_LAPLACE, "precomputed": K_PRECOMPUTED}
 
+# What ``smo_solve`` reports in its "status" entry.
+cdef enum:
+    S_CONVERGED = 0
+    S_MAX_ITER = 1
+
+STATUS_CODES = {"converged": S_CONVERGED, "max_iter": S_MAX_ITER}
+
 cdef double TAU = 1e-12
+
+
+# --------------------------------------------------------------------------------------
+# input checks (what every entry point verifies before indexing)
+# --------------------------------------------------------------------------------------
+
+def _check_kind(int kind, bint allow_precomputed=True):
+    if kind < K_LINEAR or kind > K_PRECOMPUTED or (kind == K_PRECOMPUTED
+                                                   and not allow_precomputed):
+        raise ValueError(f"unknown kernel code {kind}; the codes are {KERNEL_CODES}.")
+
+
+def _check_length(arr, Py_ssize_t n, str name):
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} entries, expected {n}.")
+
+
+def _check_indices(idx, Py_ssize_t upper, str name):
+    """Every entry of the 1-D integer array ``idx`` must lie in [0, upper)."""
+    a = np.asarray(idx)
+    if a.size and (a.min() < 0 or a.max() >= upper):
+        raise ValueError(
+            f"{name} must lie in [0, {upper}), got values in [{a.min()}, {a.max()}].")
+
+
+def _check_finite(value, str name):
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+
+
+def _check_kernel_coefficients(double gamma, double coef0, int degree):
+    _check_finite(gamma, "gamma")
+    _check_finite(coef0, "coef0")
+    if degree < 0:
+        raise ValueError(f"degree must be >= 0, got {degree}.")
 
 
 # --------------------------------------------------------------------------------------
@@ -116,6 +159,15 @@ def kernel_block(const floating[:, ::1] X, const floating[:, ::1] Y, double[:, :
     """
     cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0], d = X.shape[1]
     cdef Py_ssize_t i, j
+    _check_kind(kind, allow_precomputed=False)
+    _check_kernel_coefficients(gamma, coef0, degree)
+    if Y.shape[1] != d:
+        raise ValueError(f"X has {d} features but Y has {Y.shape[1]}.")
+    if out.shape[0] != n_x or out.shape[1] != n_y:
+        raise ValueError(f"out has shape {(out.shape[0], out.shape[1])}, expected "
+                         f"{(n_x, n_y)}.")
+    if n_threads < 1:
+        n_threads = 1
     if n_x == 0 or n_y == 0:
         return
     for i in prange(n_x, nogil=True, schedule="static",
@@ -226,7 +278,8 @@ cdef class _Solver:
                     self.sq[t] += self.Xw[t, f] * self.Xw[t, f]
         for t in range(l):
             self.QD[t] = self._kernel(t, t)
-        n_slots = <Py_ssize_t>(cache_mb * 1048576.0 / (4.0 * max(l, 1)))
+        # in double first: a huge cache_mb must not overflow the integer conversion
+        n_slots = <Py_ssize_t>min(<double>l, cache_mb * 1048576.0 / (4.0 * max(l, 1)))
         n_slots = max(2, min(l, n_slots))
         self.pool = <float*>malloc(n_slots * max(l, 1) * sizeof(float))
         if self.pool == NULL:
@@ -650,7 +703,7 @@ cdef class _Solver:
         cdef Py_ssize_t t, u, l = self.l, i = 0, j = 0, counter
         cdef float* row
         cdef double a
-        cdef int status = 0
+        cdef int status = S_CONVERGED
         self.active_size = l
         self.unshrink = False
         for t in range(l):
@@ -670,7 +723,7 @@ cdef class _Solver:
         counter = min(l, 1000) + 1
         while True:
             if self.n_iter >= max_iter:
-                status = 1
+                status = S_MAX_ITER
                 break
             counter -= 1
             if counter == 0:
@@ -710,6 +763,31 @@ cdef class _Solver:
                 "n_negative_curvature": int(self.n_neg_curv)}
 
 
+def _check_solver_input(X, index, y, p, C, alpha, int kind, double gamma, double coef0,
+                        int degree, double tol, double cache_mb):
+    """What ``_Solver`` indexes with: lengths, sample indices, labels, bounds, codes."""
+    cdef Py_ssize_t l = index.shape[0]
+    _check_kind(kind)
+    _check_kernel_coefficients(gamma, coef0, degree)
+    for arr, name in ((y, "y"), (p, "p"), (C, "C"), (alpha, "alpha")):
+        _check_length(arr, l, name)
+    if kind == K_PRECOMPUTED and X.shape[0] != X.shape[1]:
+        raise ValueError(f"a precomputed kernel matrix must be square, got "
+                         f"{X.shape[0]}x{X.shape[1]}.")
+    _check_indices(index, X.shape[0], "index")
+    y_a, p_a, C_a, a_a = (np.asarray(v) for v in (y, p, C, alpha))
+    if l and not np.all(np.abs(y_a) == 1.0):
+        raise ValueError("y must contain only -1 and +1.")
+    if not (np.all(np.isfinite(p_a)) and np.all(np.isfinite(C_a)) and np.all(C_a >= 0)):
+        raise ValueError("p must be finite and C finite and >= 0.")
+    if not np.all((a_a >= 0) & (a_a <= C_a)):
+        raise ValueError("the starting alpha must satisfy 0 <= alpha <= C.")
+    if not (tol > 0 and np.isfinite(tol)):
+        raise ValueError(f"tol must be finite and > 0, got {tol}.")
+    if not (cache_mb > 0 and np.isfinite(cache_mb)):
+        raise ValueError(f"cache_mb must be finite and > 0, got {cache_mb}.")
+
+
 def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
            const intp_t[::1] positions, Py_ssize_t length, int kind, double gamma,
            double coef0, int degree, double cache_mb, const intp_t[::1] swaps,
@@ -721,8 +799,23 @@ def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
     shrinking does."""
     cdef Py_ssize_t k, u, l = index.shape[0], n_pairs = 0, a, b
     cdef float* row
-    cdef _Solver solver = _Solver(X, index, y, np.zeros(l), np.ones(l), np.zeros(l), kind,
-                                  gamma, coef0, degree, 1.0, cache_mb)
+    cdef _Solver solver
+    _check_solver_input(X, index, y, np.zeros(l), np.ones(l), np.zeros(l), kind, gamma,
+                        coef0, degree, 1.0, cache_mb)
+    _check_indices(positions, l, "positions")
+    _check_indices(swaps, l, "swaps")
+    if swaps.shape[0] % 2:
+        raise ValueError("swaps must hold pairs (an even number of positions).")
+    if length < 0 or length > l:
+        raise ValueError(f"length must lie in [0, {l}], got {length}.")
+    if batched:
+        pairs = np.sort(np.asarray(swaps).reshape(-1, 2), axis=1)
+        if np.unique(pairs).size != pairs.size or np.any(pairs[:, 0] == pairs[:, 1]):
+            raise ValueError("batched swaps must be disjoint pairs of distinct positions.")
+    if l == 0:
+        return np.zeros((positions.shape[0], 0), dtype=np.float32)
+    solver = _Solver(X, index, y, np.zeros(l), np.ones(l), np.zeros(l), kind,
+                     gamma, coef0, degree, 1.0, cache_mb)
     out = np.zeros((positions.shape[0], l), dtype=np.float32)
     cdef float[:, ::1] out_view = out
     for k in range(positions.shape[0]):    # fill the cache before the swaps
@@ -761,6 +854,13 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
     (0 converged, 1 stopped at ``max_iter``) and how many steps met negative curvature (a
     kernel that is not positive semi-definite).
     """
+    _check_solver_input(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol,
+                        cache_mb)
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
+    if index.shape[0] == 0:
+        return {"alpha": np.zeros(0), "gradient": np.zeros(0), "rho": 0.0,
+                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED, "n_negative_curvature": 0}
     solver = _Solver(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol, cache_mb)
     return solver.solve(shrinking, max_iter)
 
@@ -802,6 +902,13 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
     cdef unsigned long long state = seed
     cdef bint converged = False
     cdef intp_t tmp
+    for arr, name in ((y, "y"), (C, "C"), (alpha, "alpha")):
+        _check_length(arr, n, name)
+    _check_length(w, d, "w")
+    if np.any(np.isnan(np.asarray(C))) or np.any(np.asarray(C) < 0):
+        raise ValueError("C must be >= 0 (and not NaN).")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
     with nogil:
         n_in = 0
         for i in range(n):

@@ -5,20 +5,28 @@ paths and minimal cost-complexity pruning.
 Private and dumb: the Python layer (``skml.tree._classes``) validates everything and hands
 over
 
-* ``X`` as a Fortran-ordered float32 array (one feature is one contiguous column, which is
-  what the splitter gathers), ``X`` for prediction as a C-ordered float32 array;
-* class codes ``0..n_classes-1`` (classification) or float64 targets (regression);
-* float64 sample weights and the indices of the samples with a positive weight;
+* ``X32``, the data in float32, Fortran-ordered (one feature is one contiguous column,
+  which is what the splitter gathers), and for float64 data ``X64``, the data itself in
+  any layout (``X32`` is then its rounding to float32); ``X`` for prediction C-ordered in
+  the training dtype;
+* class codes ``0..n_classes-1`` (classification) or float64 targets (regression) scaled
+  by a power of two so that |y| < 1 (exact; squares neither overflow nor underflow);
+* float64 sample weights (rescaled likewise when extreme) and the indices of the samples
+  with a positive weight;
 * for ``absolute_error``, the rank of every target in the whole training set.
 
 Splitting (per node, per candidate feature): the node's non-missing values of the feature
 are packed with their position into 64-bit keys (an order-preserving encoding of the
-float32 value in the high 32 bits, the position in the low 32 bits), the keys are sorted
-with an introsort written here, and one linear scan updates running weighted class counts
-(gini / entropy / gain ratio), running weighted sums (squared error) or reads prefix and
-suffix absolute errors computed with a Fenwick tree over the node's target ranks
-(absolute error). Every threshold between two distinct consecutive values is evaluated;
-the threshold is their midpoint, as in scikit-learn.
+float32 value in the high 32 bits, the position in the low 32 bits) and sorted by a radix
+sort (``_sort.pxd``). For float64 data, the few runs of keys that share a float32 image
+but hold different float64 values are then put in float64 order, so that splits and
+thresholds are exact in float64 (1.7e9 + i, or 0 and 1e-7, are split). One linear scan
+updates running weighted class counts (gini / entropy / gain ratio), running weighted
+sums of the targets minus the node's smallest one (squared error: exact for integer
+targets, and no cancellation for targets far from zero) or reads prefix and suffix
+absolute errors computed with a Fenwick tree over the node's target ranks (absolute
+error). Every threshold between two distinct consecutive values is evaluated; the
+threshold is their midpoint (the lower value where the midpoint rounds to the upper one).
 
 Missing values follow C4.5: samples whose value of the feature is missing are left out of
 that feature's gain, which is multiplied by the fraction of the node's weight that is
@@ -36,10 +44,20 @@ Everything that builds or walks a tree runs without the GIL.
 import numpy as np
 
 cimport numpy as cnp
+from cython cimport floating
 from libc.math cimport INFINITY, fabs, isnan, log2
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
+
+from skml._kernels._random cimport rand_int
+from skml._kernels._sort cimport (
+    f32_from_key,
+    f32_key,
+    sort_f64_u64,
+    sort_u64,
+    sort_u64_high,
+)
 
 cnp.import_array()
 
@@ -57,8 +75,6 @@ cdef enum:
 
 cdef intp_t TREE_LEAF = -1
 cdef intp_t TREE_UNDEFINED = -2
-# Values closer than this are one value (as in scikit-learn); float32 arithmetic.
-cdef float32_t FEATURE_THRESHOLD = 1e-7
 cdef float64_t EPSILON = 2.220446049250313e-16
 cdef uint64_t LOW_MASK = 0xFFFFFFFF
 
@@ -66,153 +82,31 @@ TREE_LEAF_ = TREE_LEAF
 TREE_UNDEFINED_ = TREE_UNDEFINED
 
 
-# ----------------------------------------------------------------------------------------
-# Keys: float32 value (order-preserving bits) << 32 | position
-# ----------------------------------------------------------------------------------------
-
-cdef union F32Bits:
-    float32_t f
-    uint32_t u
-
-
-cdef inline uint32_t _f2key(float32_t v) noexcept nogil:
-    cdef F32Bits b
-    b.f = v
-    if b.u & 0x80000000u:
-        return ~b.u
-    return b.u | 0x80000000u
-
-
-cdef inline float32_t _key2f(uint32_t k) noexcept nogil:
-    cdef F32Bits b
-    if k & 0x80000000u:
-        b.u = k & 0x7FFFFFFFu
-    else:
-        b.u = ~k
-    return b.f
-
-
-cdef inline void _insertion_sort(uint64_t* a, intp_t n) noexcept nogil:
-    cdef intp_t i, j
-    cdef uint64_t t
-    for i in range(1, n):
-        t = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > t:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = t
-
-
-cdef inline void _sift_down(uint64_t* a, intp_t start, intp_t end) noexcept nogil:
-    cdef intp_t root = start, child
-    cdef uint64_t t
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and a[child] < a[child + 1]:
-            child += 1
-        if a[root] < a[child]:
-            t = a[root]
-            a[root] = a[child]
-            a[child] = t
-            root = child
-        else:
-            return
-
-
-cdef void _heapsort(uint64_t* a, intp_t n) noexcept nogil:
-    cdef intp_t start, end
-    cdef uint64_t t
-    start = (n - 2) // 2
-    while start >= 0:
-        _sift_down(a, start, n)
-        start -= 1
-    end = n - 1
-    while end > 0:
-        t = a[0]
-        a[0] = a[end]
-        a[end] = t
-        _sift_down(a, 0, end)
-        end -= 1
-
-
-cdef void _introsort(uint64_t* a, intp_t n, int max_depth) noexcept nogil:
-    """Quicksort (median of three, Hoare partition) falling back to heapsort when the
-    recursion gets too deep, and to insertion sort on short runs. Keys are distinct."""
-    cdef intp_t i, j, mid
-    cdef uint64_t pivot, t
-    while n > 16:
-        if max_depth <= 0:
-            _heapsort(a, n)
-            return
-        max_depth -= 1
-        mid = n // 2
-        # order a[0] <= a[mid] <= a[n-1]: sentinels for the scans below
-        if a[mid] < a[0]:
-            t = a[mid]; a[mid] = a[0]; a[0] = t
-        if a[n - 1] < a[mid]:
-            t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t
-            if a[mid] < a[0]:
-                t = a[mid]; a[mid] = a[0]; a[0] = t
-        pivot = a[mid]
-        i = -1
-        j = n
-        while True:
-            i += 1
-            while a[i] < pivot:
-                i += 1
-            j -= 1
-            while a[j] > pivot:
-                j -= 1
-            if i >= j:
-                break
-            t = a[i]; a[i] = a[j]; a[j] = t
-        # a[0..j] <= pivot <= a[j+1..n-1], both parts non-empty
-        if j + 1 < n - j - 1:
-            _introsort(a, j + 1, max_depth)
-            a = a + j + 1
-            n = n - j - 1
-        else:
-            _introsort(a + j + 1, n - j - 1, max_depth)
-            n = j + 1
-    _insertion_sort(a, n)
-
-
-cdef inline void _sort_keys(uint64_t* a, intp_t n) noexcept nogil:
-    cdef int depth = 0
-    cdef intp_t m = n
-    if n <= 1:
-        return
-    while m > 1:
-        depth += 2
-        m >>= 1
-    _introsort(a, n, depth)
-
-
 def sort_keys(cnp.uint64_t[::1] keys):
     """Sort ``keys`` in place (exposed for the tests of the sort)."""
     with nogil:
-        _sort_keys(&keys[0], keys.shape[0])
+        sort_u64(&keys[0], keys.shape[0])
 
 
-# ----------------------------------------------------------------------------------------
-# Random numbers (splitmix64): one stream per tree, seeded from random_state by Python
-# ----------------------------------------------------------------------------------------
-
-cdef inline uint64_t _next_rand(uint64_t* state) noexcept nogil:
-    cdef uint64_t z
-    state[0] += 0x9E3779B97F4A7C15ULL
-    z = state[0]
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
+def sort_keys_by_high_half(cnp.uint64_t[::1] keys):
+    """``sort_u64_high`` in place (exposed for the tests of the sort)."""
+    cdef intp_t n = keys.shape[0]
+    tmp_arr = np.empty(n, dtype=np.uint64)
+    cdef cnp.uint64_t[::1] tmp = tmp_arr
+    if n == 0:
+        return
+    with nogil:
+        sort_u64_high(&keys[0], &tmp[0], n)
 
 
-cdef inline intp_t _rand_int(intp_t low, intp_t high, uint64_t* state) noexcept nogil:
-    """Uniform integer in [low, high)."""
-    return low + <intp_t>(_next_rand(state) % <uint64_t>(high - low))
+def sort_values_with_payload(cnp.float64_t[::1] values, cnp.uint64_t[::1] payload):
+    """Sort ``values`` in place, permuting ``payload`` alike (exposed for the tests)."""
+    if values.shape[0] != payload.shape[0]:
+        raise ValueError("values and payload must have the same length")
+    if values.shape[0] == 0:
+        return
+    with nogil:
+        sort_f64_u64(&values[0], &payload[0], values.shape[0])
 
 
 # ----------------------------------------------------------------------------------------
@@ -238,8 +132,14 @@ cdef struct FeatureSplit:
 
 
 cdef struct Builder:
-    # data (read only)
-    const float32_t* X          # Fortran order: X[i + f * n_rows]
+    # data (read only): X32 in Fortran order, X32[i + f * n_rows], is what the splitter
+    # gathers and sorts; for float64 data it is the float32 rounding of X64 (any strides:
+    # X64[i * rs64 + f * cs64]), read only where two values share a float32 image and for
+    # the thresholds, so that splits and thresholds are exact in float64.
+    const float32_t* X32
+    const float64_t* X64
+    intp_t rs64
+    intp_t cs64
     intp_t n_rows
     intp_t n_features
     const intp_t* ycls
@@ -261,6 +161,8 @@ cdef struct Builder:
     intp_t* samples             # n, node ranges
     intp_t n_active
     uint64_t* keys              # n
+    float64_t* tmpv             # n, scratch for sorting runs of float64 values
+    uint64_t* tmpk              # n, their keys
     intp_t* miss                # n
     intp_t* buf_l               # n
     intp_t* buf_r               # n
@@ -282,7 +184,9 @@ cdef struct Builder:
     FeatureSplit* fsplits       # p
     # node statistics (set by _node_reset)
     float64_t w_node
-    float64_t s_node            # regression: sum w*y
+    float64_t s_node            # squared error: sum w*(y - min y)
+    float64_t mean_node         # squared error: weighted mean
+    int constant_y              # regression: every target of the node is equal
     float64_t median_node       # absolute error: weighted median
     # output tree (grown by _add_node)
     intp_t node_count
@@ -370,9 +274,11 @@ cdef inline float64_t _class_impurity(int criterion, const float64_t* c, intp_t 
     cdef intp_t k
     cdef float64_t s = 0.0, p
     if criterion == GINI:
+        # fractions first: counts of tiny weights (~1e-320) square to 0
         for k in range(K):
-            s += c[k] * c[k]
-        return 1.0 - s / (w * w)
+            p = c[k] / w
+            s += p * p
+        return 1.0 - s
     for k in range(K):
         if c[k] > 0.0:
             p = c[k] / w
@@ -408,7 +314,7 @@ cdef float64_t _set_abs_error(Builder* b, const intp_t* ids1, intp_t n1, const i
     for i in range(n2):
         b.keys[n1 + i] = (<uint64_t>b.yrank[ids2[i]] << 32) | <uint64_t>(n1 + i)
         w += b.sw[ids2[i]]
-    _sort_keys(b.keys, n)
+    sort_u64_high(b.keys, b.tmpk, n)
     half = 0.5 * w
     med = 0.0
     for q in range(n):
@@ -440,20 +346,25 @@ cdef float64_t _set_impurity(Builder* b, const intp_t* ids1, intp_t n1, const in
         ae = _set_abs_error(b, ids1, n1, ids2, n2, w_out, &med)
         return ae / w_out[0]
     if b.criterion == SQUARED_ERROR:
+        # two passes (mean, then squared deviations): no cancellation for targets far
+        # from zero, unlike sum(w y^2)/w - mean^2
         for i in range(n1):
             wi = b.sw[ids1[i]]
-            y = b.yreg[ids1[i]]
             w += wi
-            s += wi * y
-            sq += wi * y * y
+            s += wi * b.yreg[ids1[i]]
         for i in range(n2):
             wi = b.sw[ids2[i]]
-            y = b.yreg[ids2[i]]
             w += wi
-            s += wi * y
-            sq += wi * y * y
+            s += wi * b.yreg[ids2[i]]
+        s /= w
+        for i in range(n1):
+            y = b.yreg[ids1[i]] - s
+            sq += b.sw[ids1[i]] * y * y
+        for i in range(n2):
+            y = b.yreg[ids2[i]] - s
+            sq += b.sw[ids2[i]] * y * y
         w_out[0] = w
-        return sq / w - (s / w) * (s / w)
+        return sq / w
     memset(b.ctmp, 0, K * sizeof(float64_t))
     for i in range(n1):
         wi = b.sw[ids1[i]]
@@ -473,7 +384,7 @@ cdef void _node_reset(Builder* b, intp_t start, intp_t end) noexcept nogil:
     """Gather the node's targets and weights into node-local arrays and compute the node
     statistics (weight, class counts or sums, the median for absolute error)."""
     cdef intp_t j, s, q, n = end - start, K = b.n_classes
-    cdef float64_t w, tot = 0.0, ssum = 0.0, cum, half
+    cdef float64_t w, tot = 0.0, ssum = 0.0, cum, half, ymin, ymax
     cdef const intp_t* samples = b.samples + start
     if b.criterion <= GAIN_RATIO:
         memset(b.cnode, 0, K * sizeof(float64_t))
@@ -494,11 +405,32 @@ cdef void _node_reset(Builder* b, intp_t start, intp_t end) noexcept nogil:
             tot += w
     b.w_node = tot
     b.s_node = ssum
+    b.constant_y = 0
+    if b.criterion >= SQUARED_ERROR:
+        ymin = INFINITY
+        ymax = -INFINITY
+        for j in range(n):
+            if b.yv[j] < ymin:
+                ymin = b.yv[j]
+            if b.yv[j] > ymax:
+                ymax = b.yv[j]
+        b.constant_y = ymin == ymax
+    if b.criterion == SQUARED_ERROR:
+        # the scan's sums are of w (y - min_y): exact for integer targets (as the sums of
+        # w y they replace), and of the order of the node's spread, so that targets far
+        # from zero do not cancel in sL^2/wL + sR^2/wR - sK^2/wK (the gain is invariant to
+        # the shift)
+        b.mean_node = ssum / tot
+        ssum = 0.0
+        for j in range(n):
+            b.yv[j] -= ymin
+            ssum += b.wl[j] * b.yv[j]
+        b.s_node = ssum
     if b.criterion == ABSOLUTE_ERROR:
         # node-local ranks of the targets (ties in y broken by the global rank)
         for j in range(n):
             b.keys[j] = (<uint64_t>b.yrank[samples[j]] << 32) | <uint64_t>j
-        _sort_keys(b.keys, n)
+        sort_u64_high(b.keys, b.tmpk, n)
         half = 0.5 * tot
         cum = 0.0
         b.median_node = INFINITY
@@ -521,7 +453,7 @@ cdef void _node_value(Builder* b, float64_t* dest) noexcept nogil:
         for k in range(b.n_classes):
             dest[k] = b.cnode[k] / b.w_node
     elif b.criterion == SQUARED_ERROR:
-        dest[0] = b.s_node / b.w_node
+        dest[0] = b.mean_node
     else:
         dest[0] = b.median_node
 
@@ -563,41 +495,101 @@ cdef inline float64_t _plogp(float64_t p) noexcept nogil:
 
 # --- evaluating one feature ------------------------------------------------------------------
 
+cdef void _order_f64_runs(Builder* b, intp_t nk, const float64_t* col, intp_t rs,
+                          const intp_t* samples) noexcept nogil:
+    """After sorting float64 keys: put each run of keys that share a float32 image in
+    the order of the float64 values (a run is almost always one repeated value, checked
+    in one pass; distinct values within one float32 ulp are rare)."""
+    cdef intp_t a = 0, e, q
+    cdef uint64_t hi
+    cdef float64_t v0
+    cdef int same
+    while a < nk:
+        hi = b.keys[a] >> 32
+        e = a + 1
+        while e < nk and (b.keys[e] >> 32) == hi:
+            e += 1
+        if e - a > 1:
+            v0 = col[samples[<intp_t>(b.keys[a] & LOW_MASK)] * rs]
+            same = 1
+            for q in range(a + 1, e):
+                if col[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs] != v0:
+                    same = 0
+                    break
+            if not same:
+                for q in range(a, e):
+                    b.tmpv[q - a] = col[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs]
+                    b.tmpk[q - a] = b.keys[q]
+                sort_f64_u64(b.tmpv, b.tmpk, e - a)
+                memcpy(b.keys + a, b.tmpk, (e - a) * sizeof(uint64_t))
+        a = e
+
+
+cdef inline float64_t _midpoint(float64_t lo, float64_t hi) noexcept nogil:
+    """A threshold t with lo <= t < hi (lo < hi): the midpoint, or lo where the midpoint
+    rounds up to hi (adjacent doubles) or overflows."""
+    cdef float64_t t = lo / 2.0 + hi / 2.0
+    if t >= hi or t == INFINITY or t == -INFINITY:
+        return lo
+    return t
+
+
 cdef int _eval_feature(Builder* b, intp_t start, intp_t end, intp_t f,
                        FeatureSplit* out) noexcept nogil:
     """Best threshold of feature ``f`` at the node. Returns 0 when the feature is constant
     (or all missing) there, 1 otherwise; ``out.valid`` tells whether a split satisfying
     the leaf constraints exists."""
     cdef intp_t n = end - start, nk = 0, nm = 0, j, q, k, K = b.n_classes, nL, top_bit
-    cdef const float32_t* col = b.X + f * b.n_rows
     cdef const intp_t* samples = b.samples + start
-    cdef float32_t v, vmin = INFINITY, vmax = -INFINITY, vq, vn
+    cdef const float32_t* col32
+    cdef const float64_t* col64
+    cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
+    cdef float64_t d, vq, vn
     cdef uint64_t ku, kn
     cdef float64_t wK, wm = 0.0, wL, wR, best = -INFINITY, gain, sL, sR, a, r
     cdef float64_t wimpK = 0.0, sK = 0.0, base = 0.0, best_wL = 0.0, best_wR = 0.0
     cdef float64_t tw, twy, aeK = 0.0
-    cdef intp_t msl = b.min_samples_leaf
+    cdef intp_t msl = b.min_samples_leaf, best_q = -1
     cdef float64_t mwl = b.min_weight_leaf
     cdef int criterion = b.criterion
+    cdef bint is64 = b.X64 != NULL
+    cdef intp_t rs = b.rs64
 
     out.valid = 0
+    col32 = b.X32 + f * b.n_rows
+    if is64:
+        col64 = b.X64 + f * b.cs64
     for j in range(n):
-        v = col[samples[j]]
+        v = col32[samples[j]]
         if isnan(v):
             b.miss[nm] = j
             nm += 1
         else:
-            b.keys[nk] = (<uint64_t>_f2key(v) << 32) | <uint64_t>j
+            b.keys[nk] = (<uint64_t>f32_key(v) << 32) | <uint64_t>j
             nk += 1
             if v < vmin:
                 vmin = v
             if v > vmax:
                 vmax = v
-    if nk == 0 or vmax <= vmin + FEATURE_THRESHOLD:
+    if nk == 0:
         return 0
+    # any two distinct values can be split (scikit-learn treats values closer than 1e-7
+    # as one, which cannot split [0, 1e-7] or timestamps in float32)
+    if vmax <= vmin:
+        if not is64:
+            return 0
+        # one float32 image: the float64 values may still differ
+        d = col64[samples[<intp_t>(b.keys[0] & LOW_MASK)] * rs]
+        for q in range(1, nk):
+            if col64[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs] != d:
+                break
+        else:
+            return 0
     if nk < 2 * msl:
         return 1
-    _sort_keys(b.keys, nk)
+    sort_u64_high(b.keys, b.tmpk, nk)
+    if is64:
+        _order_f64_runs(b, nk, col64, rs, samples)
 
     # statistics of the known (non-missing) samples
     if criterion <= GAIN_RATIO:
@@ -667,12 +659,9 @@ cdef int _eval_feature(Builder* b, intp_t start, intp_t end, intp_t f,
             sL += b.wl[j] * b.yv[j]
         ku = b.keys[q] >> 32
         kn = b.keys[q + 1] >> 32
-        if ku == kn:
-            continue
-        vq = _key2f(<uint32_t>ku)
-        vn = _key2f(<uint32_t>kn)
-        if vn <= vq + FEATURE_THRESHOLD:
-            continue
+        if ku == kn and (not is64 or col64[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs]
+                         == col64[samples[<intp_t>(b.keys[q + 1] & LOW_MASK)] * rs]):
+            continue                # no threshold between equal values
         nL = q + 1
         if nL < msl:
             continue
@@ -710,9 +699,16 @@ cdef int _eval_feature(Builder* b, intp_t start, intp_t end, intp_t f,
             best = gain
             best_wL = wL
             best_wR = wR
-            out.threshold = vq / 2.0 + vn / 2.0
+            best_q = q
     if best == -INFINITY:
         return 1
+    if is64:
+        vq = col64[samples[<intp_t>(b.keys[best_q] & LOW_MASK)] * rs]
+        vn = col64[samples[<intp_t>(b.keys[best_q + 1] & LOW_MASK)] * rs]
+    else:
+        vq = f32_from_key(<uint32_t>(b.keys[best_q] >> 32))
+        vn = f32_from_key(<uint32_t>(b.keys[best_q + 1] >> 32))
+    out.threshold = _midpoint(vq, vn)
     out.valid = 1
     out.feature = f
     out.gain = best / b.w_node
@@ -743,8 +739,9 @@ cdef void _node_split(Builder* b, intp_t start, intp_t end, float64_t impurity,
     cdef FeatureSplit* best = NULL
     cdef float64_t avg = 0.0, tol, best_ratio = -INFINITY, best_gain = -INFINITY
     cdef float64_t w_a1, w_a2, w_b1, w_b2, imp_a1, imp_a2, imp_b1, imp_b2, wl, wr
-    cdef float32_t v
-    cdef const float32_t* col
+    cdef float64_t v
+    cdef const float32_t* col32
+    cdef const float64_t* col64
     cdef intp_t* samples = b.samples + start
 
     res.found = 0
@@ -756,7 +753,7 @@ cdef void _node_split(Builder* b, intp_t start, intp_t end, float64_t impurity,
             f_j = p - f_i           # index order
             f = f_j
         else:
-            f_j = _rand_int(0, f_i, &b.rng)
+            f_j = rand_int(&b.rng, f_i)
             f = b.features[f_j]
             b.features[f_j] = b.features[f_i - 1]
             b.features[f_i - 1] = f
@@ -793,10 +790,11 @@ cdef void _node_split(Builder* b, intp_t start, intp_t end, float64_t impurity,
     best = &b.fsplits[best_i]
 
     # partition the node's samples on the chosen feature; decide where missing ones go
-    col = b.X + best.feature * b.n_rows
+    col32 = b.X32 + best.feature * b.n_rows
+    col64 = b.X64 + best.feature * b.cs64
     for i in range(n):
         j = samples[i]
-        v = col[j]
+        v = col64[j * b.rs64] if b.X64 != NULL else col32[j]
         if isnan(v):
             b.miss[nm] = j
             nm += 1
@@ -880,7 +878,8 @@ cdef int _build(Builder* b) noexcept nogil:
         impurity = rec.impurity
         is_leaf = (rec.depth >= b.max_depth or n < b.min_samples_split
                    or n < 2 * b.min_samples_leaf or b.w_node < 2 * b.min_weight_leaf
-                   or impurity <= EPSILON)
+                   or (b.criterion <= GAIN_RATIO and impurity <= EPSILON)
+                   or (b.criterion > GAIN_RATIO and b.constant_y != 0))
         split.found = 0
         if not is_leaf:
             _node_split(b, rec.start, rec.end, impurity, &split)
@@ -922,7 +921,7 @@ cdef int _build(Builder* b) noexcept nogil:
 
 
 cdef void _free_builder(Builder* b) noexcept nogil:
-    free(b.keys); free(b.miss); free(b.buf_l); free(b.buf_r); free(b.yl); free(b.wl)
+    free(b.keys); free(b.tmpv); free(b.tmpk); free(b.miss); free(b.buf_l); free(b.buf_r); free(b.yl); free(b.wl)
     free(b.yv); free(b.lrank); free(b.sorted_y); free(b.fw); free(b.fwy); free(b.left_ae)
     free(b.right_ae); free(b.cnode); free(b.cmiss); free(b.cK); free(b.cL); free(b.ctmp)
     free(b.features); free(b.fsplits)
@@ -931,7 +930,7 @@ cdef void _free_builder(Builder* b) noexcept nogil:
     free(b.value)
 
 
-def build_tree(const float32_t[::1, :] X, const intp_t[::1] y_codes,
+def build_tree(const float32_t[::1, :] X32, object X64_obj, const intp_t[::1] y_codes,
                const float64_t[::1] y_values, const float64_t[::1] sample_weight,
                const intp_t[::1] y_rank, intp_t[::1] samples, int criterion,
                intp_t n_classes, intp_t max_depth, intp_t min_samples_split,
@@ -941,17 +940,28 @@ def build_tree(const float32_t[::1, :] X, const intp_t[::1] y_codes,
 
     ``samples`` (modified) lists the samples with a positive weight; ``y_codes`` /
     ``y_values`` / ``y_rank`` have one entry per row of ``X`` (unused ones may hold
-    anything). The GIL is released for the whole growth."""
+    anything). ``X32`` is the data in float32 (Fortran order); for float64 data,
+    ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and splits and
+    thresholds are exact in float64, else None. Thresholds are midpoints (float64) of
+    two consecutive values. The GIL is released for the whole growth."""
     cdef Builder b
-    cdef intp_t n = samples.shape[0], p = X.shape[1], K = n_classes, nc, i
+    cdef const float64_t[:, :] X64
+    cdef intp_t n = samples.shape[0], p = X32.shape[1], K = n_classes, nc, i
     cdef int depth
     memset(&b, 0, sizeof(Builder))
     if n == 0 or p == 0:
         raise ValueError("build_tree needs at least one sample and one feature")
     if n >= 0xFFFFFFFF:
         raise ValueError("build_tree supports fewer than 2**32 samples")
-    b.X = &X[0, 0]
-    b.n_rows = X.shape[0]
+    b.X32 = &X32[0, 0]
+    if X64_obj is not None:
+        X64 = X64_obj
+        if X64.shape[0] != X32.shape[0] or X64.shape[1] != X32.shape[1]:
+            raise ValueError("X64 and X32 must have the same shape")
+        b.X64 = &X64[0, 0]
+        b.rs64 = X64.strides[0] // sizeof(float64_t)
+        b.cs64 = X64.strides[1] // sizeof(float64_t)
+    b.n_rows = X32.shape[0]
     b.n_features = p
     b.ycls = &y_codes[0]
     b.yreg = &y_values[0]
@@ -974,6 +984,8 @@ def build_tree(const float32_t[::1, :] X, const intp_t[::1] y_codes,
         for i in range(n):
             b.w_total += b.sw[b.samples[i]]
         b.keys = <uint64_t*>malloc(n * sizeof(uint64_t))
+        b.tmpv = <float64_t*>malloc(n * sizeof(float64_t))
+        b.tmpk = <uint64_t*>malloc(n * sizeof(uint64_t))
         b.miss = <intp_t*>malloc(n * sizeof(intp_t))
         b.buf_l = <intp_t*>malloc(n * sizeof(intp_t))
         b.buf_r = <intp_t*>malloc(n * sizeof(intp_t))
@@ -993,7 +1005,8 @@ def build_tree(const float32_t[::1, :] X, const intp_t[::1] y_codes,
         b.ctmp = <float64_t*>malloc(K * sizeof(float64_t))
         b.features = <intp_t*>malloc(p * sizeof(intp_t))
         b.fsplits = <FeatureSplit*>malloc(p * sizeof(FeatureSplit))
-        if (b.keys == NULL or b.miss == NULL or b.buf_l == NULL or b.buf_r == NULL
+        if (b.keys == NULL or b.tmpv == NULL or b.tmpk == NULL
+                or b.miss == NULL or b.buf_l == NULL or b.buf_r == NULL
                 or b.yl == NULL or b.wl == NULL or b.yv == NULL or b.lrank == NULL
                 or b.sorted_y == NULL or b.fw == NULL or b.fwy == NULL
                 or b.left_ae == NULL or b.right_ae == NULL or b.cnode == NULL
@@ -1052,10 +1065,10 @@ cdef void _copy_out(dict out, Builder* b, intp_t nc):
 # Prediction
 # ----------------------------------------------------------------------------------------
 
-cdef inline intp_t _leaf_of(const float32_t* x, intp_t node, const intp_t* left,
+cdef inline intp_t _leaf_of(const floating* x, intp_t node, const intp_t* left,
                             const intp_t* right, const intp_t* feature,
                             const float64_t* threshold, const uint8_t* missing_left) noexcept nogil:
-    cdef float32_t v
+    cdef floating v
     while left[node] != TREE_LEAF:
         v = x[feature[node]]
         if isnan(v):
@@ -1067,10 +1080,10 @@ cdef inline intp_t _leaf_of(const float32_t* x, intp_t node, const intp_t* left,
     return node
 
 
-def apply_tree(const float32_t[:, ::1] X, const intp_t[::1] left, const intp_t[::1] right,
+def apply_tree(const floating[:, ::1] X, const intp_t[::1] left, const intp_t[::1] right,
                const intp_t[::1] feature, const float64_t[::1] threshold,
                const uint8_t[::1] missing_left, intp_t[::1] out):
-    """``out[i]`` = the leaf that row ``i`` of ``X`` falls into."""
+    """``out[i]`` = the leaf that row ``i`` of ``X`` (float32 or float64) falls into."""
     cdef intp_t i, n = X.shape[0], p = X.shape[1]
     if n == 0:
         return
@@ -1082,30 +1095,120 @@ def apply_tree(const float32_t[:, ::1] X, const intp_t[::1] left, const intp_t[:
 
 cdef struct PackedNode:
     # One node of a packed forest, 16 bytes. The left child is always the next node
-    # (pre-order numbering); ``threshold`` is the largest float32 <= the float64
-    # threshold, so ``x <= threshold`` is the same test for a float32 x. A leaf is a
-    # fixed point of the step below: threshold -inf, missing_left 0 and right = itself.
-    float32_t threshold
+    # (the packing renumbers each tree in pre-order); ``feature`` is ~feature when missing
+    # values go left. A leaf is a fixed point of the prediction step: threshold -inf,
+    # feature 0 (NaN goes right) and right = itself.
+    float64_t threshold
     int32_t feature
     int32_t right
-    int32_t missing_left
 
 
-PACKED_NODE_DTYPE = np.dtype([("threshold", np.float32), ("feature", np.int32),
-                              ("right", np.int32), ("missing_left", np.int32)])
+PACKED_NODE_DTYPE = np.dtype([("threshold", np.float64), ("feature", np.int32),
+                              ("right", np.int32)])
+
+
+cdef intp_t _pack_tree(const intp_t* left, const intp_t* right, const intp_t* feature,
+                       const float64_t* threshold, const uint8_t* missing_left,
+                       const float64_t* value, intp_t stride, intp_t node_count,
+                       PackedNode* out, float64_t* out_values, intp_t offset,
+                       intp_t* stack) noexcept nogil:
+    """Write one tree in pre-order at ``out[offset:]`` (and its value rows); returns the
+    number of nodes written, or -1 if the tree is malformed (a child out of range or
+    a cycle: more nodes visited than it has)."""
+    cdef intp_t top = 0, node, pos = offset, written = 0
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        if node < 0 or node >= node_count or written >= node_count:
+            return -1
+        memcpy(out_values + pos * stride, value + node * stride, stride * sizeof(float64_t))
+        if left[node] == TREE_LEAF:
+            out[pos].threshold = -INFINITY
+            out[pos].feature = 0
+            out[pos].right = <int32_t>pos
+        else:
+            out[pos].threshold = threshold[node]
+            out[pos].feature = <int32_t>feature[node]
+            if missing_left[node]:
+                out[pos].feature = ~out[pos].feature
+            out[pos].right = -1             # set when the right child is written
+            if (left[node] < 0 or left[node] >= node_count or right[node] < 0
+                    or right[node] >= node_count):
+                return -1
+            # the left child comes next; the right one after the left subtree: push the
+            # right child tagged with its parent's packed position
+            stack[top] = right[node]
+            stack[top + 1] = -(pos + 2)     # marker: "patch parent pos" (< -1)
+            stack[top + 2] = left[node]
+            top += 3
+        pos += 1
+        written += 1
+        # resolve markers on top of the stack
+        while top > 0 and stack[top - 1] < -1:
+            top -= 1
+            out[-(stack[top] + 2)].right = <int32_t>pos
+    return written
+
+
+def pack_forest(list trees, intp_t stride):
+    """Pack fitted trees for ``forest_accumulate``: (roots, nodes, values).
+
+    ``trees`` is a list of (children_left, children_right, feature, threshold,
+    missing_go_to_left, value) with ``value`` of shape (node_count, stride). Each tree is
+    renumbered in pre-order, so the left child of a node is the next node. Packing is
+    O(total nodes) without the GIL, so forests pack at every prediction and always reflect
+    their current trees."""
+    cdef intp_t n_trees = len(trees), t, total = 0, nc, written, max_nc = 0
+    cdef const intp_t[::1] left, right, feature
+    cdef const float64_t[::1] threshold
+    cdef const uint8_t[::1] missing
+    cdef const float64_t[:, ::1] value
+    roots_arr = np.empty(n_trees, dtype=np.intp)
+    cdef intp_t[::1] roots = roots_arr
+    for t in range(n_trees):
+        nc = trees[t][0].shape[0]
+        roots[t] = total
+        total += nc
+        max_nc = max(max_nc, nc)
+    if total >= 2**31:
+        raise ValueError("the forest has too many nodes (>= 2**31) to be packed.")
+    nodes_arr = np.empty(total, dtype=PACKED_NODE_DTYPE)
+    values_arr = np.empty((total, stride), dtype=np.float64)
+    stack_arr = np.empty(2 * max_nc + 4, dtype=np.intp)
+    cdef PackedNode[::1] nodes = nodes_arr
+    cdef float64_t[:, ::1] values = values_arr
+    cdef intp_t[::1] stack = stack_arr
+    for t in range(n_trees):
+        left, right, feature, threshold, missing, value = trees[t]
+        nc = left.shape[0]
+        if (right.shape[0] != nc or feature.shape[0] != nc or threshold.shape[0] != nc
+                or missing.shape[0] != nc or value.shape[0] != nc
+                or value.shape[1] != stride or nc == 0):
+            raise ValueError(f"tree {t} has inconsistent node arrays.")
+        with nogil:
+            written = _pack_tree(&left[0], &right[0], &feature[0], &threshold[0],
+                                 &missing[0], &value[0, 0], stride, nc, &nodes[0],
+                                 &values[0, 0], roots[t], &stack[0])
+        if written != nc:
+            raise ValueError(f"tree {t} is not a binary tree rooted at node 0 whose "
+                             "nodes are all reachable.")
+    return roots_arr, nodes_arr, values_arr
+
 
 cdef enum:
     GROUP = 8           # rows advanced together through a tree
 
 
-def forest_accumulate(const float32_t[:, ::1] X, const intp_t[::1] roots,
+def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots,
                       const PackedNode[::1] nodes, const float64_t[:, ::1] values,
                       float64_t[:, ::1] out, intp_t row_start, intp_t row_end):
     """``out[i] += values[leaf_t(i)]`` summed over the trees (in order), rows
     ``row_start:row_end``.
 
     The trees are packed one after another in ``nodes`` (``right`` is an absolute index);
-    ``roots[t]`` is the root of tree ``t``. Rows go through a tree in groups of 16 that
+    ``roots[t]`` is the root of tree ``t``. Rows go through a tree in groups of 8 that
     advance one level at a time with a branch-free step (independent traversals overlap
     their memory latencies), and in blocks of rows so that one tree's nodes stay in cache.
     Each row's sum runs over the trees in the same order whatever the blocks, so results
@@ -1115,13 +1218,15 @@ def forest_accumulate(const float32_t[:, ::1] X, const intp_t[::1] roots,
     cdef intp_t BLOCK = 32768
     cdef intp_t cur[GROUP]
     cdef intp_t nxt
-    cdef float32_t v
+    cdef int32_t f, ml
+    cdef floating v
     cdef int go_left
     cdef const PackedNode* nd
-    cdef const PackedNode* base = &nodes[0]
-    cdef const float32_t* xbase
+    cdef const PackedNode* base
+    cdef const floating* xbase
     if row_end <= row_start or n_trees == 0:
         return
+    base = &nodes[0]
     with nogil:
         blk = row_start
         while blk < row_end:
@@ -1140,8 +1245,10 @@ def forest_accumulate(const float32_t[:, ::1] X, const intp_t[::1] roots,
                         changed = 0
                         for g in range(gsize):
                             nd = base + cur[g]
-                            v = xbase[g * n_features + nd.feature]
-                            go_left = (v <= nd.threshold) | ((v != v) & nd.missing_left)
+                            f = nd.feature
+                            ml = f < 0
+                            v = xbase[g * n_features + (f ^ -ml)]
+                            go_left = (v <= nd.threshold) | ((v != v) & ml)
                             nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
                             changed |= nxt != cur[g]
                             cur[g] = nxt
@@ -1152,12 +1259,12 @@ def forest_accumulate(const float32_t[:, ::1] X, const intp_t[::1] roots,
             blk = blk_end
 
 
-def decision_path_csr(const float32_t[:, ::1] X, const intp_t[::1] left,
+def decision_path_csr(const floating[:, ::1] X, const intp_t[::1] left,
                       const intp_t[::1] right, const intp_t[::1] feature,
                       const float64_t[::1] threshold, const uint8_t[::1] missing_left):
     """(indptr, indices) of the CSR node-indicator matrix: the nodes each row visits."""
     cdef intp_t i, node, n = X.shape[0], total = 0, pos
-    cdef float32_t v
+    cdef floating v
     indptr_arr = np.zeros(n + 1, dtype=np.intp)
     cdef intp_t[::1] indptr = indptr_arr
     with nogil:

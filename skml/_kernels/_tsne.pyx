@@ -6,7 +6,11 @@ step) in a single OpenMP parallel region.
 
 Private and dumb: ``skml.manifold._tsne`` validates everything and hands over C-contiguous
 arrays (the map is always float64, the interpolation grid float32) and a thread count.
-Nothing here writes into its inputs.
+Nothing here writes into its inputs. Each entry point still checks, in O(1) (or O(n)
+where it is cheap next to its own work), the shapes it relies on and that every grid
+index it will form lies inside the grid, raising ValueError rather than reading or
+writing out of bounds; the column indices of a sparse P are checked in O(nnz) by
+``attractive_forces`` and, once per fit, by the Python layer for ``descend``.
 
 Every parallel loop runs over points (or over blocks of grid rows) and each iteration
 writes only its own output row or nodes; sums over points are made in point order.
@@ -45,6 +49,43 @@ cdef extern from *:
 cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
+
+# Repulsion methods of ``descend`` (name -> code, read by skml.manifold._tsne).
+METHOD_CODES = {"exact": 0, "barnes_hut": 1, "fft": 2}
+
+cdef enum:
+    METHOD_EXACT = 0
+    METHOD_BH = 1
+    METHOD_GRID = 2
+
+
+cdef int _check_rows(object name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t want_rows,
+                     Py_ssize_t want_cols) except -1:
+    """Raise ValueError unless an array has at least the wanted shape (-1: any)."""
+    if rows < want_rows or (want_cols >= 0 and cols != want_cols):
+        raise ValueError(f"{name} has shape ({rows}, {cols}), expected "
+                         f"({want_rows}, {want_cols if want_cols >= 0 else 'any'}).")
+    return 0
+
+
+cdef int _check_csr(const intp_t[::1] indptr, const intp_t[::1] indices,
+                    Py_ssize_t n_data, Py_ssize_t n_rows, Py_ssize_t n_cols) except -1:
+    """Raise ValueError unless (indptr, indices) is a CSR structure of n_rows rows whose
+    column indices lie in [0, n_cols), with n_data values."""
+    cdef Py_ssize_t i, t, nnz = indices.shape[0]
+    if indptr.shape[0] != n_rows + 1 or n_data != nnz:
+        raise ValueError(f"CSR arrays of inconsistent sizes: {indptr.shape[0]} row "
+                         f"pointers for {n_rows} rows, {nnz} indices, {n_data} values.")
+    if indptr[0] != 0 or indptr[n_rows] != nnz:
+        raise ValueError("CSR row pointers must start at 0 and end at nnz.")
+    for i in range(n_rows):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError("CSR row pointers must not decrease.")
+    for t in range(nnz):
+        if indices[t] < 0 or indices[t] >= n_cols:
+            raise ValueError(f"CSR column index {indices[t]} outside [0, {n_cols}).")
+    return 0
+
 
 cdef enum:
     # Deepest Barnes-Hut tree level; the traversal stack is sized for it (_bh_point).
@@ -106,7 +147,11 @@ def binary_search_perplexity(const floating[:, ::1] sqdist, double perplexity,
     Rows of ``P`` sum to 1; ``betas[i]`` receives the precision 1/(2 sigma_i^2) found
     (relative to the distances shifted by their row minimum)."""
     cdef intp_t n = sqdist.shape[0], k = sqdist.shape[1], i
+    if not perplexity > 0.0:
+        raise ValueError(f"perplexity must be positive, got {perplexity}.")
     cdef double target = log(perplexity)
+    _check_rows("P", P.shape[0], P.shape[1], n, k)
+    _check_rows("betas", betas.shape[0], 0, n, -1)
     if k == 0:
         return
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
@@ -172,6 +217,11 @@ def attractive_forces(const intp_t[::1] indptr, const intp_t[::1] indices,
     divergence is then ``sum(kl_rows) + log(Z) * sum(P)``."""
     cdef intp_t n = Yq.shape[0], dim = Yq.shape[1], i, lo
     cdef double s
+    _check_csr(indptr, indices, pdata.shape[0], n, Yr.shape[0])
+    _check_rows("Yr", Yr.shape[0], Yr.shape[1], 0, dim)
+    _check_rows("attr", attr.shape[0], attr.shape[1], n, dim)
+    if compute_kl:
+        _check_rows("kl_rows", kl_rows.shape[0], 0, n, -1)
     if n == 0 or Yr.shape[0] == 0:
         attr[:, :] = 0.0
         return
@@ -241,6 +291,13 @@ def repulsive_exact(const double[:, ::1] Yq, const double[:, ::1] Yr, bint same,
     """``rep[i] = sum_j w_ij^2 (Yq[i] - Yr[j])`` and ``zrow[i] = sum_j w_ij`` over all
     reference points j (skipping j == i when ``same``: Yq is Yr)."""
     cdef intp_t n = Yq.shape[0], m = Yr.shape[0], dim = Yq.shape[1], i
+    _check_rows("Yr", m, Yr.shape[1], 0, dim)
+    _check_rows("rep", rep.shape[0], rep.shape[1], n, dim)
+    _check_rows("zrow", zrow.shape[0], 0, n, -1)
+    if same and m != n:
+        raise ValueError("same=True needs Yq and Yr of the same length.")
+    if n == 0:
+        return
     for i in prange(n, nogil=True, schedule="dynamic", chunksize=16,
                     num_threads=n_threads):
         zrow[i] = _exact_row(&Yq[i, 0], &Yr[0, 0], m, dim, i if same else -1, &rep[i, 0])
@@ -274,6 +331,11 @@ cdef class SpaceTree:
             raise ValueError("SpaceTree supports 1 to 3 dimensions.")
         if n == 0:
             raise ValueError("SpaceTree needs at least one point.")
+        cdef intp_t t0, a0
+        for t0 in range(n):
+            for a0 in range(dim):
+                if not fabs(Y[t0, a0]) < INFINITY:  # also catches NaN
+                    raise ValueError("SpaceTree needs finite coordinates.")
         cdef intp_t cap = max(16, n // 2 + 16)
         cdef intp_t[::1] perm = np.arange(n, dtype=np.intp)
         cdef intp_t[::1] tmp = np.empty(n, dtype=np.intp)
@@ -517,10 +579,14 @@ def repulsive_bh(SpaceTree tree, const double[:, ::1] Yq, bint same, double thet
     cdef const double[:, ::1] nodes = tree.nodes
     cdef const double[:, ::1] pts = tree.points
     cdef double theta2 = theta * theta
-    if n == 0:
-        return
     if dim != tree.dim:
         raise ValueError("query points and tree differ in dimension")
+    _check_rows("rep", rep.shape[0], rep.shape[1], n, dim)
+    _check_rows("zrow", zrow.shape[0], 0, n, -1)
+    if same and n != perm.shape[0]:
+        raise ValueError("same=True needs the tree's own points as queries.")
+    if n == 0:
+        return
     for t in prange(n, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
         if same:
@@ -571,6 +637,13 @@ def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
     cdef intp_t[::1] offs
     cdef intp_t[::1] order
     cdef intp_t[::1] fill
+    if dim < 1 or dim > 2:
+        raise ValueError(f"grid_scatter supports 1 or 2 dimensions, got {dim}.")
+    if W.shape[0] != dim + 1 or (dim == 1 and W.shape[1] != 1) or (
+            dim == 2 and W.shape[1] != W.shape[2]):
+        raise ValueError(f"W has shape {tuple(W.shape)[:3]}, expected "
+                         f"{'(2, 1, N)' if dim == 1 else '(3, N, N)'}.")
+    _check_grid(Y, low, h, centre, W.shape[2])
     W[:, :, :] = 0.0
     if dim == 1:
         for i in range(n):
@@ -598,6 +671,27 @@ def grid_scatter(const double[:, ::1] Y, const double[::1] low, double h,
         for gg in prange(n_groups // 2, schedule="dynamic"):  # then odd blocks
             for t in range(offs[2 * gg + 1], offs[2 * gg + 2]):
                 _scatter_2d(&Y[order[t], 0], &low[0], h, &centre[0], W)
+
+
+cdef int _check_grid(const double[:, ::1] Y, const double[::1] low, double h,
+                     const double[::1] centre, Py_ssize_t n_nodes) except -1:
+    """Raise ValueError unless every point's cubic stencil (nodes f - 1 .. f + 2 with
+    ``f = floor((y - low) / h)``) lies inside a grid of ``n_nodes`` nodes per
+    dimension: ``1 <= (y - low) / h`` and ``f <= n_nodes - 3``. NaN fails too."""
+    cdef Py_ssize_t n = Y.shape[0], dim = Y.shape[1], i, a
+    cdef double u
+    if low.shape[0] < dim or centre.shape[0] < dim:
+        raise ValueError("low and centre need one entry per dimension.")
+    if not (h > 0.0 and h < INFINITY):
+        raise ValueError(f"the grid spacing must be positive and finite, got {h}.")
+    for i in range(n):
+        for a in range(dim):
+            u = (Y[i, a] - low[a]) / h
+            if not (u >= 1.0 and u < <double>(n_nodes - 2)):
+                raise ValueError(
+                    f"point {i} lies outside the interpolation grid (coordinate {a}: "
+                    f"{Y[i, a]!r}, grid [{low[a] + h!r}, {low[a] + (n_nodes - 2) * h!r})).")
+    return 0
 
 
 cdef void _scatter_1d(double y, double low, double h, double centre,
@@ -740,12 +834,6 @@ def gradient_step(double[:, ::1] Y, const double[:, ::1] attr, const double[:, :
                                &gains[i, 0])
 
 
-cdef enum:
-    METHOD_EXACT = 0
-    METHOD_BH = 1
-    METHOD_GRID = 2
-
-
 def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
             const intp_t[::1] indptr, const intp_t[::1] indices, const double[::1] pdata,
             double exaggeration, int method, SpaceTree tree, double theta,
@@ -778,6 +866,17 @@ def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
     cdef intp_t[::1] perm_v
     cdef double[:, ::1] nodes_v
     cdef double[:, ::1] pts_v
+    if Yr.shape[1] != dim or (same and m != n):
+        raise ValueError(f"Yr has shape ({m}, {Yr.shape[1]}) for Y of shape ({n}, {dim}) "
+                         f"(same={same}).")
+    if indptr.shape[0] != n + 1 or pdata.shape[0] != indices.shape[0]:
+        raise ValueError("descend: P's CSR arrays do not match Y.")
+    for name, arr in (("update", update), ("gains", gains), ("attr", attr), ("rep", rep)):
+        _check_rows(name, arr.shape[0], arr.shape[1], n, dim)
+    for name, vec in (("zrow", zrow), ("grad_sq", grad_sq), ("kl_rows", kl_rows)):
+        _check_rows(name, vec.shape[0], 0, n, -1)
+    if method not in (METHOD_EXACT, METHOD_BH, METHOD_GRID):
+        raise ValueError(f"descend: unknown method code {method}.")
     if n == 0:
         return 0.0
     Zs = 0.0
@@ -785,12 +884,22 @@ def descend(double[:, ::1] Y, const double[:, ::1] Yr, bint same,
     if method == METHOD_BH:
         if tree is None or tree.dim != dim:
             raise ValueError("descend: method 1 needs a SpaceTree of the same dimension")
+        if tree.perm.shape[0] != m:
+            raise ValueError("descend: the tree must hold the points of Yr.")
         perm_v = tree.perm
         nodes_v = tree.nodes
         pts_v = tree.points
         perm = &perm_v[0]
         nodes = &nodes_v[0, 0]
         pts = &pts_v[0, 0]
+    elif method == METHOD_GRID:
+        if dim > 2 or pot.shape[0] != dim + 1 or (dim == 1 and pot.shape[1] != 1):
+            raise ValueError("descend: method 2 needs 1 or 2 dimensions and a potential "
+                             "grid of shape (dim + 1, N, M).")
+        if kself.shape[0] < (4 if dim == 1 else 16):
+            raise ValueError("descend: kself is too short.")
+        _check_grid(Y, low, h, centre,
+                    pot.shape[2] if dim == 1 else min(pot.shape[1], pot.shape[2]))
     with nogil, parallel(num_threads=n_threads):
         for t in prange(n, schedule="dynamic", chunksize=64):
             if method == METHOD_BH and same:

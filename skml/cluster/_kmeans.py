@@ -4,6 +4,13 @@
 The passes over the data run in ``skml._kernels._kmeans``: chunked GEMM distances to the
 centres, a fused argmin per row, and per-group accumulators for the new centres, merged
 in a fixed order so that results do not depend on the number of threads.
+
+Every pass sees the data in a *frame* ``t(x) = (x - shift) * scale``: centred (the GEMM
+identity ||x||^2 + ||c||^2 - 2 x.c keeps its digits only when the norms are of the
+order of the distances) and, when its squares would overflow or underflow, scaled by a
+power of two (exact, and undone exactly). ``fit`` works on a centred copy, as
+scikit-learn's KMeans does; ``predict``, ``score``, ``transform`` and
+``kmeans_plusplus`` transform rows chunk by chunk inside the kernel, with no copy.
 """
 import numbers
 import warnings
@@ -19,12 +26,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml._kernels import _kmeans, _pairwise
-from skml.metrics import pairwise_distances
-from skml.metrics._pairwise import _SQEUCLIDEAN
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml._kernels import _kmeans
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    check_sample_weight,
+    effective_n_threads,
+    limit_blas_threads,
+)
 
-__all__ = ["KMeans", "MiniBatchKMeans", "kmeans_plusplus"]
+__all__ = ["KMeans", "MiniBatchKMeans", "k_means", "kmeans_plusplus"]
 
 # Rows per GEMM block of the Lloyd pass: the block's distances (chunk x k values) stay in
 # cache while the argmin and the accumulation read them, so fewer rows for many centres.
@@ -69,74 +82,206 @@ def _n_threads_for(n_samples, n_clusters, n_features):
     return int(max(1, min(effective_n_threads(None), -(-n_samples // _CHUNK), by_work)))
 
 
-def _check_sample_weight(sample_weight, n_samples, dtype):
-    """Weights as a C-contiguous array of ``dtype``: finite, >= 0, with a positive sum."""
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=dtype)
-    if isinstance(sample_weight, numbers.Number):
-        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
-    sample_weight = check_array(
-        sample_weight, ensure_2d=False, dtype=dtype, order="C", input_name="sample_weight",
-        ensure_min_samples=0,
-    )
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), got {sample_weight.shape}."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError("sample_weight must not contain negative values.")
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum; got all zeros.")
-    return sample_weight
+# Labels are int32 in the kernels.
+_MAX_CLUSTERS = 2**31 - 1
 
 
 def _check_n_clusters_vs_samples(n_clusters, n_samples):
     if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
+
+
+def _validate_center_shape(centers, n_clusters, n_features):
+    """scikit-learn's checks (and messages) for initial centres."""
+    if centers.shape[0] != n_clusters:
         raise ValueError(
-            f"n_clusters={n_clusters} is larger than the number of samples "
-            f"(n_samples={n_samples}); k-means needs at least as many samples as clusters."
-        )
+            f"The shape of the initial centers {centers.shape} does not match the number "
+            f"of clusters {n_clusters}.")
+    if centers.shape[1] != n_features:
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match the number "
+            f"of features of the data {n_features}.")
 
 
-def _weighted_mean_variance(X, sample_weight):
-    """Mean over features of the (sample-weighted) variance of each feature."""
-    w = np.asarray(sample_weight, dtype=np.float64)
-    w = w / w.sum()
-    mean = w @ X
-    var = w @ (np.asarray(X, dtype=np.float64) - mean) ** 2
-    return float(np.mean(var))
+def _init_name(init):
+    return init if isinstance(init, str) else ("callable" if callable(init) else "array")
 
 
-def _sqnorms(X, n_threads):
-    out = np.empty(X.shape[0], dtype=X.dtype)
-    _pairwise.row_sqnorms(X, out, n_threads)
+# --------------------------------------------------------------------------- frames
+
+# Prepared data whose spread times sqrt(n_features) lies within 2**±_SAFE_EXP is left
+# unscaled: its squared norms are far from float32's (and float64's) overflow and
+# underflow. Outside it, a power of two brings the spread to about 1.
+_SAFE_EXP = 40
+_MAX_SCALE_EXP = {np.dtype(np.float32): 120, np.dtype(np.float64): 1000}
+# Rows per block for the few NumPy passes that work through the data in pieces.
+_NUMPY_BLOCK = 2**16
+
+
+def _exponent(value):
+    """e with value < 2**e (value > 0, finite)."""
+    return int(np.frexp(value)[1])
+
+
+def _safe_mean(X):
+    """Column means of X in float64, without overflow even next to the float maximum."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=0, dtype=np.float64)
+    if np.all(np.isfinite(mean)):
+        return mean
+    e = _exponent(max(abs(float(X.max())), abs(float(X.min()))))
+    return np.ldexp(np.ldexp(X.astype(np.float64), -e).mean(axis=0), e)
+
+
+class _Frame:
+    """The affine map ``t(x) = (x - shift) * scale`` the kernels work in.
+
+    ``shift`` is held in the data's dtype (for float32, a float32 vector, so that
+    ``x - shift`` is exact for data near the shift); ``scale`` is a power of two, so
+    scaling and unscaling are exact. ``t`` is evaluated as ``(x - shift) * scale`` when
+    ``scale >= 1`` and as ``x * scale - shift * scale`` otherwise: the same numbers
+    whenever nothing overflows, and neither form can overflow in its own range.
+    """
+
+    def __init__(self, shift, scale, dtype):
+        self.dtype = np.dtype(dtype)
+        self.shift = np.ascontiguousarray(shift, dtype=self.dtype)
+        self.scale = float(scale)
+
+    @classmethod
+    def around(cls, shift, arrays, dtype):
+        """A frame centred at ``shift`` whose scale suits every array of ``arrays``
+        (their column ranges, measured from the shift)."""
+        dtype = np.dtype(dtype)
+        shift = np.asarray(shift, dtype=dtype)
+        shift64 = shift.astype(np.float64)
+        highs, lows = [], []
+        for A in arrays:
+            if A.shape[0]:
+                highs.append(A.max(axis=0).astype(np.float64))
+                lows.append(A.min(axis=0).astype(np.float64))
+        if not highs:
+            return cls(shift, 1.0, dtype)
+        hi, lo = np.max(highs, axis=0), np.min(lows, axis=0)
+        amax = max(np.abs(hi).max(), np.abs(lo).max(), np.abs(shift64).max())
+        if not amax > 0:
+            return cls(shift, 1.0, dtype)
+        # measured in units of 2**e, so that no difference overflows
+        e = _exponent(amax)
+        spread = max(np.max(np.ldexp(hi, -e) - np.ldexp(shift64, -e)),
+                     np.max(np.ldexp(shift64, -e) - np.ldexp(lo, -e)))
+        if not spread > 0:
+            return cls(shift, 1.0, dtype)
+        e_spread = _exponent(spread) + e  # spread < 2**e_spread
+        size = e_spread + 0.5 * np.log2(max(1, shift.shape[0]))
+        if -_SAFE_EXP <= size <= _SAFE_EXP:
+            return cls(shift, 1.0, dtype)
+        limit = _MAX_SCALE_EXP[dtype]
+        return cls(shift, np.ldexp(1.0, int(np.clip(-e_spread, -limit, limit))), dtype)
+
+    @classmethod
+    def for_data(cls, X):
+        """Centred at the data's mean (rounded to its dtype)."""
+        return cls.around(_safe_mean(X), [X], X.dtype)
+
+    @classmethod
+    def for_centers(cls, centers, X):
+        """Centred at the centres' mean, scaled for both the centres and X."""
+        return cls.around(_safe_mean(centers), [centers, X], X.dtype)
+
+    @property
+    def shift64(self):
+        return self.shift.astype(np.float64)
+
+    def apply(self, A, out=None):
+        """t(A) in the frame's dtype (``out`` may be A itself)."""
+        A = np.asarray(A, dtype=self.dtype)
+        scale = self.dtype.type(self.scale)
+        if self.scale >= 1.0:
+            out = np.subtract(A, self.shift, out=out)
+            if self.scale != 1.0:
+                out *= scale
+        else:
+            out = np.multiply(A, scale, out=out)
+            out -= self.shift * scale
+        return out
+
+    def invert(self, A, out=None):
+        """t^-1(A): rows of the frame back in the data's units, in the frame's dtype,
+        each value rounded once (computed in float64)."""
+        A64 = np.asarray(A, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            if self.scale >= 1.0:
+                back = A64 / self.scale + self.shift64
+            else:
+                back = (A64 + self.shift64 * self.scale) / self.scale
+        if out is None:
+            return back.astype(self.dtype)
+        out[...] = back
+        return out
+
+    def unscale_sq(self, value):
+        """A sum of squared distances in the frame, in the data's units (inf when it
+        exceeds the float64 range)."""
+        with np.errstate(over="ignore"):
+            return float(np.float64(value) / np.float64(self.scale) / np.float64(self.scale))
+
+
+
+def _mean_variance(X, sample_weight=None, frame=None):
+    """Mean over features of the (sample-weighted) variance of each feature of t(X) (of
+    X without a frame), in float64, a block of rows at a time (no copy of X)."""
+    n, d = X.shape
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    total = float(n) if w is None else float(w.sum())
+    s1 = np.zeros(d)
+    s2 = np.zeros(d)
+    # two passes (mean, then squared deviations), as np.var
+    for i in range(0, n, _NUMPY_BLOCK):
+        B = X[i:i + _NUMPY_BLOCK]
+        B = (frame.apply(B) if frame is not None else B).astype(np.float64, copy=False)
+        s1 += B.sum(axis=0) if w is None else w[i:i + _NUMPY_BLOCK] @ B
+    mean = s1 / total
+    for i in range(0, n, _NUMPY_BLOCK):
+        B = X[i:i + _NUMPY_BLOCK]
+        B = (frame.apply(B) if frame is not None else B).astype(np.float64) - mean
+        B *= B
+        s2 += B.sum(axis=0) if w is None else w[i:i + _NUMPY_BLOCK] @ B
+    return float(np.mean(s2 / total))
+
+
+def _row_norms(X, n_threads):
+    out = np.empty(X.shape[0], dtype=np.float64)
+    _kmeans.row_norms(X, out, n_threads)
     return out
 
 
-def _sq_distances_to(X, XX, Y, n_threads):
-    """(n_samples, len(Y)) squared distances, float64, through the pairwise kernel."""
+def _sq_distances_to(X, Y, n_threads, frame=None):
+    """(len(X), len(Y)) float64 squared distances between t(X) and t(Y) (X and Y
+    without a frame), computed by the k-means kernel: accurate to ~1e-12 relative,
+    exactly 0 between equal rows."""
     Y = np.ascontiguousarray(Y, dtype=X.dtype)
-    out = np.empty((X.shape[0], Y.shape[0]), dtype=X.dtype)
+    out = np.empty((X.shape[0], Y.shape[0]), dtype=np.float64)
+    shift, scale = (frame.shift64, frame.scale) if frame is not None else (None, 1.0)
     with limit_blas_threads():
-        _pairwise.dense_distances(X, Y, XX, _sqnorms(Y, 1), out, _SQEUCLIDEAN, 2.0, False,
-                                  _CHUNK, max(1, min(n_threads, -(-X.shape[0] // _CHUNK))))
-    return out.astype(np.float64, copy=False)
+        _kmeans.sq_distances(X, Y, out, False, _CHUNK,
+                             max(1, min(n_threads, -(-X.shape[0] // _CHUNK))), shift, scale)
+    return out
 
 
-def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, n_threads):
-    """Greedy k-means++ on validated data. Returns (centers, indices)."""
+def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, n_threads,
+                     frame=None):
+    """Greedy k-means++ on validated data (in ``frame``, if given). Returns the indices
+    of the rows chosen."""
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     w = np.asarray(sample_weight, dtype=np.float64)
-    XX = _sqnorms(X, n_threads)
-    centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
     indices = np.empty(n_clusters, dtype=np.intp)
 
     first = random_state.choice(n_samples, p=w / w.sum())
-    centers[0] = X[first]
     indices[0] = first
-    closest = _sq_distances_to(X, XX, X[[first]], n_threads)[:, 0].copy()
+    closest = _sq_distances_to(X, X[[first]], n_threads, frame)[:, 0].copy()
     potential = closest @ w
     for c in range(1, n_clusters):
         # candidates drawn with probability proportional to w * D(x)^2
@@ -144,15 +289,14 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
         cumulative = np.cumsum(w * closest)
         candidates = np.searchsorted(cumulative, targets)
         np.clip(candidates, None, n_samples - 1, out=candidates)
-        dist = _sq_distances_to(X, XX, X[candidates], n_threads)  # (n, trials)
+        dist = _sq_distances_to(X, X[candidates], n_threads, frame)  # (n, trials)
         np.minimum(dist, closest[:, None], out=dist)
         potentials = w @ dist
         best = int(np.argmin(potentials))  # greedy: the trial that lowers the potential most
         potential = potentials[best]
         closest = dist[:, best].copy()
-        centers[c] = X[candidates[best]]
         indices[c] = candidates[best]
-    return centers, indices
+    return indices
 
 
 def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
@@ -172,9 +316,10 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
         Number of centres, ``1 <= n_clusters <= n_samples``.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights; ``None`` gives every sample weight 1.
-    x_squared_norms : None
-        Accepted for compatibility with :func:`sklearn.cluster.kmeans_plusplus` and
-        ignored (the norms are computed by the distance kernel).
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Accepted for compatibility with :func:`sklearn.cluster.kmeans_plusplus`; its
+        shape is checked and its values are not used (the distances are computed in a
+        centred frame, where precomputed norms of the raw rows would lose digits).
     random_state : int, RandomState instance or None, default=None
         Seed of the candidate draws.
     n_local_trials : int, default=None
@@ -183,8 +328,29 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
     Returns
     -------
     centers : ndarray of shape (n_clusters, n_features)
+        The rows ``X[indices]``, in the dtype of X.
     indices : ndarray of shape (n_clusters,)
         Row of ``X`` each centre was taken from.
+
+    Raises
+    ------
+    ValueError
+        If ``n_clusters`` exceeds the number of samples, an argument is out of range,
+        X contains NaN or infinity, or the weights are invalid.
+    TypeError
+        If an argument has the wrong type.
+
+    Notes
+    -----
+    The squared distances are computed in float64 on the data centred at its mean (and
+    scaled by a power of two if its squares would overflow), with the entries that the
+    GEMM identity could have rounded away recomputed from the differences: float32 and
+    float64 copies of the same data pick the same rows, wherever the data sit.
+
+    References
+    ----------
+    D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful seeding",
+    SODA 2007. H. Dai, "Note on Machine Learning" (preprint), Definition 3.6 and Example 20.
 
     Examples
     --------
@@ -196,14 +362,75 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
     [0, 1]
     """
     X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
-    check_param(n_clusters, "n_clusters", types=(numbers.Integral,), min_val=1)
+    check_param(n_clusters, "n_clusters", types=(numbers.Integral,), min_val=1,
+                max_val=_MAX_CLUSTERS)
     _check_n_clusters_vs_samples(n_clusters, X.shape[0])
     if n_local_trials is not None:
-        check_param(n_local_trials, "n_local_trials", types=(numbers.Integral,), min_val=1)
-    sample_weight = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    return _kmeans_plusplus(X, int(n_clusters), sample_weight,
-                            check_random_state(random_state), n_local_trials,
-                            effective_n_threads(None))
+        check_param(n_local_trials, "n_local_trials", types=(numbers.Integral,), min_val=1,
+                    max_val=_MAX_CLUSTERS)
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, ensure_2d=False,
+                                      input_name="x_squared_norms")
+        if x_squared_norms.shape != (X.shape[0],):
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should be "
+                f"equal to the length of n_samples {X.shape[0]}.")
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
+    n_threads = _n_threads_for(X.shape[0], 2 + int(np.log(n_clusters)), X.shape[1])
+    indices = _kmeans_plusplus(X, int(n_clusters), sample_weight,
+                               check_random_state(random_state), n_local_trials, n_threads,
+                               _Frame.for_data(X))
+    return X[indices], indices
+
+
+def k_means(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto",
+            max_iter=300, verbose=False, tol=1e-4, random_state=None, copy_x=True,
+            algorithm="lloyd", return_n_iter=False):
+    """k-means clustering as a function: :class:`KMeans` fitted on X.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_clusters : int
+    sample_weight : array-like of shape (n_samples,), default=None
+    init, n_init, max_iter, verbose, tol, random_state, copy_x, algorithm
+        As in :class:`KMeans`.
+    return_n_iter : bool, default=False
+        Also return the number of iterations of the kept run.
+
+    Returns
+    -------
+    centroid : ndarray of shape (n_clusters, n_features)
+    label : ndarray of shape (n_samples,), dtype int32
+    inertia : float
+    best_n_iter : int
+        Only with ``return_n_iter``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :meth:`KMeans.fit`.
+
+    References
+    ----------
+    As :class:`KMeans`; this is :func:`sklearn.cluster.k_means`' interface.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.cluster import k_means
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [9.0, 9.0], [9.0, 10.0]])
+    >>> centers, labels, inertia = k_means(X, 2, random_state=0)
+    >>> float(inertia)
+    1.0
+    """
+    check_param(return_n_iter, "return_n_iter", types=(bool,))
+    est = KMeans(n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter,
+                 verbose=verbose, tol=tol, random_state=random_state, copy_x=copy_x,
+                 algorithm=algorithm).fit(X, sample_weight=sample_weight)
+    if return_n_iter:
+        return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
+    return est.cluster_centers_, est.labels_, est.inertia_
 
 
 def _is_same_clustering(a, b, n_clusters):
@@ -255,7 +482,7 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
 
 def _new_centers(X, sample_weight, centers, labels, sums, weights, n_threads):
     """Means of the clusters (relocating empty ones first); an empty cluster with nothing
-    to relocate keeps its centre. Returns (new centres, largest squared centre shift,
+    to relocate keeps its centre. Returns (new centres, each centre's Euclidean move,
     number of relocated clusters)."""
     moved = _relocate_empty_clusters(X, sample_weight, centers, labels, sums, weights,
                                      n_threads)
@@ -264,18 +491,65 @@ def _new_centers(X, sample_weight, centers, labels, sums, weights, n_threads):
     new[full] = sums[full] / weights[full, None]
     new = new.astype(X.dtype)
     diff = new.astype(np.float64) - centers
-    return new, float(np.max(np.einsum("ij,ij->i", diff, diff))), moved
+    return new, np.sqrt(np.einsum("ij,ij->i", diff, diff)), moved
 
 
-def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
-    """One run of Lloyd's algorithm from ``centers_init``.
+def _moved_beyond_rounding(old, new):
+    """Whether ``new`` differs from ``old`` by more than the rounding the assignment
+    pass itself makes (a few units in the last place of the centres' magnitude)."""
+    scale = float(np.max(np.abs(old))) if old.size else 0.0
+    return bool(np.max(np.abs(new.astype(np.float64) - old), initial=0.0)
+                > 4 * np.finfo(old.dtype).eps * scale)
+
+
+def _moves(old, new):
+    """Euclidean distance each centre moved, in float64."""
+    diff = np.asarray(new, dtype=np.float64) - old
+    return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+
+class _Elkan:
+    """Elkan's bounds for one run: an upper bound per row, a lower bound per row and
+    centre (in X's dtype, as scikit-learn keeps them), and the centres' moves since
+    the pass that last tightened them."""
+
+    def __init__(self, n_samples, n_clusters, dtype):
+        self.upper = np.empty(n_samples, dtype=dtype)
+        self.lower = np.empty((n_samples, n_clusters), dtype=dtype)
+        self.shifts = np.zeros(n_clusters)
+        self.init = True
+
+    def run(self, X, sample_weight, centers, labels, sums, weights, workspace, chunk,
+            n_threads, update, unit):
+        changed = _kmeans.elkan_pass(X, sample_weight, centers, self.shifts, labels,
+                                     self.upper, self.lower, sums, weights, workspace,
+                                     chunk, n_threads, update, unit, self.init)
+        self.init = False
+        return changed
+
+
+def _in_units(sq, frame):
+    """A sum of squares in the frame, in the data's units (for messages)."""
+    return sq if frame is None else frame.unscale_sq(sq)
+
+
+def _kmeans_single(X, sample_weight, centers_init, *, max_iter, tol, verbose, n_threads,
+                   x_norms=None, frame=None, algorithm="lloyd", tol_rule="sum",
+                   name="KMeans"):
+    """One run of k-means from ``centers_init``, on X in ``frame``: Lloyd's passes, or
+    Elkan's (exact distances pruned by the triangle inequality; the same labels, the
+    same sums, hence the same run, up to the rounding of the distances).
 
     Stops after ``max_iter`` iterations, or when no label changed (strict convergence),
-    or when the largest squared centre movement is ``<= tol`` (absolute). Labels and
-    inertia returned always belong to the returned centres: without strict convergence a
-    last assignment pass is run with the final centres.
+    or when the centres' move is ``<= tol`` (absolute, in the frame): the sum over
+    centres of their squared moves (``tol_rule="sum"``, scikit-learn's) or the largest
+    one (``"max"``, the notes' Remark 3.10). Labels and inertia returned always belong to
+    the returned centres: without strict convergence a last assignment pass is run with
+    the final centres. The centres returned are those that ``frame.invert`` will hand
+    to the user, taken back into the frame (so that the labels are the nearest of the
+    published centres, even where rounding the centres to the data's units moved them).
 
-    Returns (labels, inertia, centers, n_iter).
+    Returns (labels, inertia, centers, n_iter), the inertia and centres in the frame.
     """
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
@@ -285,96 +559,128 @@ def _lloyd(X, sample_weight, centers_init, max_iter, tol, verbose, n_threads):
     labels = np.full(n_samples, -1, dtype=np.int32)
     sums = np.empty((n_clusters, n_features), dtype=np.float64)
     weights = np.empty(n_clusters, dtype=np.float64)
+    elkan = _Elkan(n_samples, n_clusters, X.dtype) if algorithm == "elkan" else None
     strict = False
     with limit_blas_threads():
         for it in range(max_iter):
-            changed = _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights,
-                                         workspace, chunk, n_threads, True, unit)
-            centers, shift, moved = _new_centers(X, sample_weight, centers, labels, sums,
-                                                 weights, n_threads)
+            if elkan is not None:
+                changed = elkan.run(X, sample_weight, centers, labels, sums, weights,
+                                    workspace, chunk, n_threads, True, unit)
+            else:
+                changed = _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums,
+                                             weights, workspace, chunk, n_threads, True,
+                                             unit, x_norms)
             if verbose:
-                print(f"Iteration {it}: {changed} labels changed, "
-                      f"largest squared centre shift {shift:.6g}.")
+                inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk,
+                                          n_threads)
+                print(f"[{name}] Iteration {it}, inertia {_in_units(inertia, frame):.6g}, "
+                      f"{changed} labels changed.")
+            new, move, moved = _new_centers(X, sample_weight, centers, labels, sums,
+                                            weights, n_threads)
+            if elkan is not None:
+                elkan.shifts = move
+            centers = new
             if changed == 0 and not moved:  # a relocated centre needs another pass
                 strict = True
+                if verbose:
+                    print(f"[{name}] Converged at iteration {it}: strict convergence.")
                 break
+            shift = float(np.sum(move ** 2) if tol_rule == "sum" else np.max(move) ** 2)
             if shift <= tol:
+                if verbose:
+                    print(f"[{name}] Converged at iteration {it}: center shift "
+                          f"{_in_units(shift, frame):.6g} within tolerance "
+                          f"{_in_units(tol, frame):.6g}.")
                 break
-        if strict:  # the labels already belong to the final centres
-            inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+        final = centers if frame is None else frame.apply(frame.invert(centers))
+        if strict and not _moved_beyond_rounding(centers, final):
+            # the labels already belong to the final centres
+            inertia = _kmeans.inertia(X, sample_weight, final, labels, chunk, n_threads)
+        elif elkan is not None:
+            elkan.shifts = elkan.shifts + _moves(centers, final)
+            elkan.run(X, sample_weight, final, labels, sums, weights, _NO_WORKSPACE, chunk,
+                      n_threads, False, unit)
+            inertia = _kmeans.inertia(X, sample_weight, final, labels, chunk, n_threads)
         else:  # one more assignment, with the inertia computed in the same pass
-            inertia = _kmeans.assign_inertia(X, sample_weight, centers, labels, chunk,
-                                             n_threads)
-    return labels, inertia, centers, it + 1
+            inertia = _kmeans.assign_inertia(X, sample_weight, final, labels, chunk,
+                                             n_threads, x_norms)
+    return labels, inertia, final, it + 1
 
 
-def _labels_inertia(X, sample_weight, centers, n_threads, return_inertia=True):
-    """Nearest-centre labels of X (and the inertia) for fixed centres."""
+def _assign(X, sample_weight, centers, n_threads):
+    """Nearest-centre labels of raw X and the inertia (in X's units) for fixed centres
+    (of X's dtype): the rows are transformed chunk by chunk into a frame centred at the
+    centres' mean, so no copy of X is made."""
     n_samples = X.shape[0]
     chunk, _ = _blocking(n_samples, centers.shape[0], X.shape[1], X.itemsize)
+    frame = _Frame.for_centers(centers, X)
     labels = np.full(n_samples, -1, dtype=np.int32)
     with limit_blas_threads():
-        if not return_inertia:
-            _kmeans.lloyd_pass(X, sample_weight, centers, labels, _NO_WORKSPACE,
-                               np.empty(0, dtype=np.float64), _NO_WORKSPACE, chunk,
-                               n_threads, False)
-            return labels
-        inertia = _kmeans.assign_inertia(X, sample_weight, centers, labels, chunk,
-                                         n_threads)
-    return labels, inertia
+        inertia = _kmeans.assign_inertia(X, sample_weight, frame.apply(centers), labels,
+                                         chunk, n_threads, None, frame.shift, frame.scale)
+    return labels, frame.unscale_sq(inertia)
 
 
 class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
                   BaseEstimator):
     """Shared parameter checks, initialisation and prediction."""
 
-    def _check_common_params(self):
-        check_param(self.n_clusters, "n_clusters", types=(numbers.Integral,), min_val=1)
-        init = self.init
-        if isinstance(init, str):
-            check_param(init, "init", options=("k-means++", "random"))
-        elif not callable(init) and not hasattr(init, "__array__") and not isinstance(
-                init, (list, tuple)):
-            raise TypeError(
-                "init must be 'k-means++', 'random', an array of shape "
-                f"(n_clusters, n_features) or a callable, got {init!r}."
-            )
-        if not (isinstance(self.n_init, str) and self.n_init == "auto"):
-            check_param(self.n_init, "n_init", types=(numbers.Integral, str), min_val=1,
-                        options=("auto",))
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        check_param(self.verbose, "verbose", types=(numbers.Integral, bool), min_val=0)
+    _parameter_constraints = {
+        "n_clusters": [Interval(numbers.Integral, 1, _MAX_CLUSTERS)],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None)],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def _check_params_vs_input(self, X, default_n_init):
+        """Checks that involve the data, and ``_n_init`` (as scikit-learn)."""
+        _check_n_clusters_vs_samples(self.n_clusters, X.shape[0])
+        if self.n_init == "auto":
+            if isinstance(self.init, str) and self.init == "k-means++":
+                self._n_init = 1
+            elif isinstance(self.init, str) or callable(self.init):
+                self._n_init = default_n_init
+            else:  # an array
+                self._n_init = 1
+        else:
+            self._n_init = int(self.n_init)
+        if not isinstance(self.init, str) and not callable(self.init) and self._n_init != 1:
+            warnings.warn(
+                f"Explicit initial center position passed: performing only one init in "
+                f"{type(self).__name__} instead of n_init={self._n_init}.",
+                RuntimeWarning, stacklevel=3)
+            self._n_init = 1
 
     def _validate_init_array(self, X):
         init = check_array(self.init, dtype=X.dtype, copy=True, order="C",
                            input_name="init")
-        if init.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"The init array must have shape (n_clusters, n_features) = "
-                f"({self.n_clusters}, {X.shape[1]}), got {init.shape}."
-            )
+        _validate_center_shape(init, self.n_clusters, X.shape[1])
         return init
 
-    def _resolve_n_init(self, default_random):
-        if isinstance(self.init, str) or callable(self.init):
-            if self.n_init == "auto":
-                return 1 if self.init == "k-means++" else default_random
-            return int(self.n_init)
-        if self.n_init != "auto" and self.n_init != 1:
-            warnings.warn(
-                f"Explicit initial center position passed: performing only one init "
-                f"instead of n_init={self.n_init}.", RuntimeWarning, stacklevel=3)
-        return 1
+    def _init_centroids(self, X, x_squared_norms=None, init=None, random_state=None,
+                        sample_weight=None, init_size=None, n_centroids=None, *,
+                        n_threads=None, frame=None):
+        """Initial centres from ``init`` (a name, an array already in the frame, or a
+        callable), optionally computed on a random subset of ``init_size`` rows.
 
-    def _init_centroids(self, X, sample_weight, init, random_state, n_threads,
-                        init_size=None):
-        """Initial centres from ``init`` (a name, an already validated array or a
-        callable), optionally computed on a random subset of ``init_size`` rows."""
+        The signature is scikit-learn's (``x_squared_norms`` is accepted and not used).
+        Without ``frame``, X is already the frame's data (KMeans' centred copy); with
+        it, X is raw: the subset is transformed for the seeding, a callable receives the
+        raw subset and its centres are transformed. Returns centres in the frame."""
         n_samples = X.shape[0]
-        k = self.n_clusters
+        k = self.n_clusters if n_centroids is None else n_centroids
+        random_state = check_random_state(random_state)
+        if sample_weight is None:
+            sample_weight = np.ones(n_samples, dtype=X.dtype)
+        if n_threads is None:
+            n_threads = _n_threads_for(n_samples, k, X.shape[1])
         if init_size is not None and init_size < n_samples:
             idx = random_state.randint(0, n_samples, init_size)
+            # a subset with too few positive weights would make the seeding impossible:
+            # then the whole data are used (the same random draws either way)
             if np.count_nonzero(sample_weight[idx]) >= k:
                 X = X[idx]
                 sample_weight = sample_weight[idx]
@@ -384,23 +690,22 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                     f"n_clusters={k} is larger than the number of samples with a "
                     f"positive sample_weight ({np.count_nonzero(sample_weight)})."
                 )
+            Xf = frame.apply(X) if frame is not None else X
             if init == "k-means++":
-                centers, _ = _kmeans_plusplus(X, k, sample_weight, random_state, None,
-                                              n_threads)
+                seeds = _kmeans_plusplus(Xf, k, sample_weight, random_state, None,
+                                         n_threads)
             else:
                 w = np.asarray(sample_weight, dtype=np.float64)
                 seeds = random_state.choice(X.shape[0], size=k, replace=False,
                                             p=w / w.sum())
-                centers = X[seeds]
+            centers = Xf[seeds]
         elif callable(init):
             centers = init(X, k, random_state=random_state)
             centers = check_array(centers, dtype=X.dtype, copy=False, order="C",
                                   input_name="init")
-            if centers.shape != (k, X.shape[1]):
-                raise ValueError(
-                    f"The callable init must return an array of shape ({k}, "
-                    f"{X.shape[1]}), got {centers.shape}."
-                )
+            _validate_center_shape(centers, k, X.shape[1])
+            if frame is not None:
+                centers = frame.apply(centers)
         else:
             centers = init
         return np.array(centers, dtype=X.dtype, order="C")
@@ -421,15 +726,26 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype int32
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If X has another number of features than the training data, or contains
+            NaN or infinity.
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = np.ones(X.shape[0], dtype=X.dtype)
-        n_threads = _n_threads_for(len(X), *centers.shape)
-        return _labels_inertia(X, w, centers, n_threads, return_inertia=False)
+        return _assign(X, w, centers, _n_threads_for(len(X), *centers.shape))[0]
 
     def transform(self, X):
         """Euclidean distance from each sample to each centre.
+
+        The distances are computed in float64 in a frame centred at the centres' mean,
+        and entries the GEMM identity could have rounded away are recomputed from the
+        differences: a sample equal to a centre is at distance exactly 0.
 
         Parameters
         ----------
@@ -439,10 +755,28 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         -------
         distances : ndarray of shape (n_samples, n_clusters)
             float32 when X and the centres are float32.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If X has another number of features than the training data, or contains
+            NaN or infinity.
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
-        return pairwise_distances(X, centers)
+        frame = _Frame.for_centers(centers, X)
+        out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+        n_threads = max(1, min(_n_threads_for(len(X), *centers.shape),
+                               -(-X.shape[0] // _CHUNK)))
+        with limit_blas_threads():
+            _kmeans.sq_distances(X, centers, out, True, _CHUNK, n_threads,
+                                 frame.shift64, frame.scale)
+        if frame.scale != 1.0:
+            with np.errstate(over="ignore"):
+                out /= X.dtype.type(frame.scale)
+        return out
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the distances of X to the centres (see :meth:`transform`)."""
@@ -460,12 +794,21 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         Returns
         -------
         score : float
-            ``-sum_i w_i ||x_i - c(x_i)||^2``, ``c(x_i)`` the nearest centre.
+            ``-sum_i w_i ||x_i - c(x_i)||^2``, ``c(x_i)`` the nearest centre (``-inf``
+            when the sum exceeds the float64 range).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If X has another number of features than the training data, contains NaN
+            or infinity, or the weights are invalid.
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
-        w = _check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return -_labels_inertia(X, w, centers, _n_threads_for(len(X), *centers.shape))[1]
+        w = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
+        return -_assign(X, w, centers, _n_threads_for(len(X), *centers.shape))[1]
 
     def _warn_distinct(self):
         distinct = np.unique(self.labels_).size
@@ -483,48 +826,67 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
 
 class KMeans(_BaseKMeans):
-    """k-means clustering by Lloyd's algorithm.
+    """k-means clustering by Lloyd's or Elkan's algorithm.
 
     Each iteration assigns every sample to its nearest centre and moves every centre to
-    the (weighted) mean of its samples. The pass over the data is a Cython kernel:
-    chunked GEMM distances, a fused argmin and per-group sums merged in a fixed order,
-    parallel over chunks with OpenMP. It uses every OpenMP thread (like sklearn's KMeans,
-    there is no ``n_jobs``; set ``OMP_NUM_THREADS`` or use threadpoolctl to limit it;
-    small data run on fewer), and the result is the same for any number of threads.
+    the (weighted) mean of its samples. The passes are Cython kernels: Lloyd's is a
+    chunked GEMM, a fused argmin and per-group sums merged in a fixed order; Elkan's
+    skips the distances the triangle inequality rules out, and accumulates exactly as
+    Lloyd's does, so both give the same result. Like scikit-learn's KMeans there is no
+    ``n_jobs``: the kernels use every OpenMP thread (``OMP_NUM_THREADS`` or
+    threadpoolctl limit them; small data run on fewer), and the result is the same for
+    any number of threads.
 
     Parameters
     ----------
     n_clusters : int, default=8
-        Number of clusters, at most the number of samples.
+        Number of clusters, at most the number of samples (and below 2**31).
     init : {"k-means++", "random"}, callable or array-like of shape \
             (n_clusters, n_features), default="k-means++"
         ``"k-means++"``: greedy k-means++ (``2 + int(log(n_clusters))`` candidates per
         centre, see :func:`kmeans_plusplus`). ``"random"``: ``n_clusters`` distinct samples
         drawn with probability proportional to their weight. An array: the initial
-        centres. A callable ``init(X, n_clusters, random_state)`` returning the centres.
+        centres. A callable ``init(X, n_clusters, random_state)`` returning the centres;
+        as in scikit-learn it receives the data centred at their mean (the frame the
+        passes work in), and its centres are read in that frame.
     n_init : "auto" or int, default="auto"
         Number of runs from different initial centres; the one with the lowest inertia
         is kept. ``"auto"``: 1 for ``"k-means++"`` or an array, 10 for ``"random"`` or a
         callable. With an init array only one run is made.
     max_iter : int, default=300
-        Maximum number of Lloyd iterations per run.
+        Maximum number of iterations per run.
     tol : float, default=1e-4
-        Scale-free tolerance. A run stops after the first iteration in which no label
-        changes, or in which no centre moves by more than ``sqrt(tol * v)``, that is
-        ``max_j ||c_j(new) - c_j(old)||^2 <= tol * v``, where ``v`` is the mean over
-        features of the (sample-weighted) variance of each feature of X. Scaling X
-        scales both sides alike, so the rule does not depend on the units of the data.
-        ``tol=0`` stops only when the labels (hence the centres) no longer change.
+        Relative tolerance, as in scikit-learn: a run stops after the first iteration in
+        which no label changes, or in which the centres' squared moves, summed over the
+        centres, are at most ``tol * v``, where ``v`` is the mean over features of the
+        variance of each feature of X. Scaling X scales both sides alike, so the rule
+        does not depend on the units. ``tol=0`` stops only when the labels no longer
+        change.
     verbose : int, default=0
-        Print a line per iteration.
+        ``1`` prints one line per milestone, prefixed ``[KMeans]``: each initialisation,
+        each iteration's inertia, the convergence, each run's result; ``0`` prints
+        nothing.
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation.
     copy_x : bool, default=True
-        The data are centred (their mean subtracted) during the fit, for accuracy. With
-        ``False`` this is done in place in X and undone afterwards (up to rounding) when
-        X is a writable C-contiguous float array.
-    algorithm : {"lloyd"}, default="lloyd"
-        Only Lloyd's algorithm is implemented; the parameter exists for compatibility.
+        The data are centred (their mean subtracted, and scaled by a power of two if
+        their squares would overflow) during the fit, for accuracy. With ``False`` this
+        is done in place in X and undone afterwards (up to rounding) when X is a
+        writable C-contiguous float array.
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        ``"lloyd"``: a full pass of distances per iteration. ``"elkan"``: Elkan's
+        algorithm, which keeps an upper bound per sample and a lower bound per sample and
+        centre (``n_samples * n_clusters`` values of X's dtype, as in scikit-learn) and
+        computes only the distances the triangle inequality cannot rule out; fastest on
+        well-separated clusters. Both give the same labels, centres, inertia and
+        ``n_iter_`` (Elkan's distances are computed from the differences; ties go to the
+        smaller index in both). With one cluster ``"elkan"`` runs Lloyd's (with a
+        warning), as in scikit-learn.
+    tol_rule : {"sum", "max"}, default="sum"
+        How the centres' moves are compared with ``tol * v``: ``"sum"`` of their squares
+        (scikit-learn's rule; the default) or the largest squared move, ``"max"`` (the
+        notes' Remark 3.10: stop when no centre moves more than a threshold). For the same
+        ``tol``, ``"max"`` never runs longer than ``"sum"``. An skml extension.
 
     Attributes
     ----------
@@ -533,28 +895,57 @@ class KMeans(_BaseKMeans):
     labels_ : ndarray of shape (n_samples,), dtype int32
         Cluster of each training sample, always the nearest of ``cluster_centers_``.
     inertia_ : float
-        Sum of weighted squared distances of the samples to their centre.
+        Sum of weighted squared distances of the samples to their centre, correctly
+        rounded to float64 (``inf`` only when the true value exceeds its range).
     n_iter_ : int
         Iterations run by the kept run.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X had string column names.
 
+    Raises
+    ------
+    ValueError
+        From ``fit``: a parameter out of range, fewer samples than clusters, an init
+        array of the wrong shape, NaN or infinite values, invalid sample weights.
+        From ``predict``/``transform``/``score``: another number of features than in
+        ``fit``, NaN or infinite values.
+    TypeError
+        A parameter of the wrong type.
+    NotFittedError
+        ``predict``, ``transform`` or ``score`` before ``fit``.
+
     Notes
     -----
-    Convergence follows scikit-learn's Lloyd loop: labels unchanged from the previous
+    Convergence follows scikit-learn's loop: labels unchanged from the previous
     iteration stop the run, ``n_iter_`` counts the iterations run, and when a run stops
     for any other reason the labels are recomputed once from the final centres, so that
-    ``labels_``, ``inertia_`` and ``predict`` agree. The tolerance rule differs: it looks
-    at the largest movement of a single centre (the notes' Remark 3.10), where sklearn
-    sums the squared movements of all centres, so for the same ``tol > 0`` a run never
-    lasts longer than sklearn's and may stop a few iterations earlier. With ``tol=0``
-    both stop at the same iteration.
+    ``labels_``, ``inertia_`` and ``predict`` agree. Started from the same centres, skml
+    and scikit-learn run the same number of iterations with the default ``tol``. One
+    difference: a run whose labels did not change but in which an empty cluster was
+    relocated goes on (scikit-learn stops with labels that belong to the centres before
+    the relocation).
+
+    Accuracy: the passes work on the data centred at its mean (as sklearn's), scaled
+    by a power of two when its squares would overflow or underflow; float32 rows whose
+    nearest centres are within the rounding bound of the distance identity are decided
+    by exact float64 distances; ``transform`` computes in float64 with the small
+    entries recomputed from the differences. float32 results therefore agree with the
+    float64 computation for data offset up to 1e4 times their spread (float64: 1e8),
+    and data of magnitude 1e160 or near the float maximum cluster as at unit scale.
 
     An empty cluster takes the point farthest from its centre. Expected failures of
     scikit-learn's estimator checks: ``check_sample_weight_equivalence_on_dense_data``
     (the seeding draws samples at random, so integer weights and repeated rows do not
     give the same draws).
+
+    References
+    ----------
+    S. P. Lloyd, "Least squares quantization in PCM", IEEE Transactions on Information
+    Theory 28(2), 1982. C. Elkan, "Using the triangle inequality to accelerate
+    k-means", ICML 2003. D. Arthur and S. Vassilvitskii, "k-means++: the advantages of
+    careful seeding", SODA 2007. H. Dai, "Note on Machine Learning" (preprint),
+    Definition 3.6, Example 20 and Remark 3.10.
 
     Examples
     --------
@@ -569,8 +960,15 @@ class KMeans(_BaseKMeans):
     True
     """
 
+    _parameter_constraints = {
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "tol_rule": [StrOptions({"sum", "max"})],
+    }
+
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd"):
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
+                 tol_rule="sum"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -580,6 +978,15 @@ class KMeans(_BaseKMeans):
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.tol_rule = tol_rule
+
+    def _check_params_vs_input(self, X):
+        super()._check_params_vs_input(X, default_n_init=10)
+        self._algorithm = self.algorithm
+        if self._algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. "
+                          "Using 'lloyd' instead.", RuntimeWarning, stacklevel=3)
+            self._algorithm = "lloyd"
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering.
@@ -596,60 +1003,76 @@ class KMeans(_BaseKMeans):
         Returns
         -------
         self : KMeans
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, there are fewer samples than clusters, the
+            init array has the wrong shape, X contains NaN or infinity, or the weights
+            are invalid.
+        TypeError
+            If a parameter has the wrong type.
         """
-        self._check_common_params()
-        check_param(self.copy_x, "copy_x", types=(bool,))
-        check_param(self.algorithm, "algorithm", options=("lloyd",))
+        check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        self._check_params_vs_input(X)
         n_samples = X.shape[0]
-        _check_n_clusters_vs_samples(self.n_clusters, n_samples)
-        sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
-        n_init = self._resolve_n_init(default_random=10)
+        name = type(self).__name__
 
         init = self.init
         init_is_array = not isinstance(init, str) and not callable(init)
         if init_is_array:
             init = self._validate_init_array(X)
-        tol = self.tol * _weighted_mean_variance(X, sample_weight) if self.tol else 0.0
 
-        # Centre the data: distances through the GEMM identity are more accurate near
-        # the origin. The centred copy is made in one pass (no copy, then subtract);
-        # with copy_x=False X is centred in place and restored at the end.
-        X_mean = X.mean(axis=0)
+        # Work on the data centred at its mean (and scaled by a power of two if its
+        # squares would overflow): distances through the GEMM identity keep their digits
+        # only near the origin. The centred copy is made in one pass; with copy_x=False
+        # X is transformed in place and restored at the end.
+        frame = _Frame.for_data(X)
         in_place = not self.copy_x and X.flags.writeable
-        if in_place:
-            X -= X_mean
-            Xc = X
-        else:
-            Xc = np.subtract(X, X_mean)
+        Xc = frame.apply(X, out=X if in_place else None)
         if init_is_array:
-            init -= X_mean
-
+            init = frame.apply(init, out=init)
         best = None
         try:
-            for _ in range(n_init):
-                centers_init = self._init_centroids(Xc, sample_weight, init, random_state,
-                                                    n_threads)
+            # scikit-learn's tolerance: tol times the mean of the features' variances
+            self._tol = self.tol * _mean_variance(Xc) if self.tol else 0.0
+            # float32: the norms that bound the GEMM's rounding, for the exact tie-break
+            x_norms = (_row_norms(Xc, n_threads)
+                       if Xc.dtype == np.float32 and self._algorithm == "lloyd" else None)
+            for run in range(self._n_init):
+                centers_init = self._init_centroids(
+                    Xc, init=init, random_state=random_state, sample_weight=sample_weight,
+                    n_threads=n_threads)
                 if self.verbose:
-                    print("Initialization complete")
-                labels, inertia, centers, n_iter = _lloyd(
-                    Xc, sample_weight, centers_init, self.max_iter, tol, self.verbose,
-                    n_threads)
+                    print(f"[{name}] Initialization complete (run {run + 1}/"
+                          f"{self._n_init}, init={_init_name(init)}).")
+                labels, inertia, centers, n_iter = _kmeans_single(
+                    Xc, sample_weight, centers_init, max_iter=self.max_iter,
+                    tol=self._tol,
+                    verbose=self.verbose, n_threads=n_threads, x_norms=x_norms,
+                    frame=frame, algorithm=self._algorithm, tol_rule=self.tol_rule,
+                    name=name)
+                if self.verbose:
+                    print(f"[{name}] Run {run + 1}/{self._n_init}: inertia "
+                          f"{frame.unscale_sq(inertia):.6g} after {n_iter} iterations.")
                 if best is None or (inertia < best[1] and not _is_same_clustering(
                         labels, best[0], self.n_clusters)):
                     best = (labels, inertia, centers, n_iter)
         finally:
             if in_place:
-                X += X_mean
+                frame.invert(X, out=X)
         labels, inertia, centers, n_iter = best
-        centers += X_mean
+        # the tolerance in the data's units, as scikit-learn reports it
+        self._tol = frame.unscale_sq(self._tol)
 
-        self.cluster_centers_ = centers
-        self._n_features_out = centers.shape[0]
+        self.cluster_centers_ = frame.invert(centers)
+        self._n_features_out = self.n_clusters
         self.labels_ = labels
-        self.inertia_ = float(inertia)
+        self.inertia_ = frame.unscale_sq(inertia)
         self.n_iter_ = int(n_iter)
         self._warn_distinct()
         return self
@@ -670,28 +1093,35 @@ class MiniBatchKMeans(_BaseKMeans):
         Number of clusters.
     init : {"k-means++", "random"}, callable or array-like of shape \
             (n_clusters, n_features), default="k-means++"
-        As in :class:`KMeans`; computed on ``init_size`` random samples.
+        As in :class:`KMeans`; computed on ``init_size`` random samples. A callable
+        receives those samples as given (not centred), as in scikit-learn.
     max_iter : int, default=100
         Maximum number of passes (epochs) over the data: at most
         ``max_iter * n_samples // batch_size`` steps.
     batch_size : int, default=1024
         Samples per step.
     verbose : int, default=0
-        Print the batch inertia at each step.
+        ``1`` prints one line per milestone, prefixed ``[MiniBatchKMeans]``, with
+        scikit-learn's wording: each initialisation and its inertia, each step's batch
+        inertia and its smoothed value, reassignments, the reason of the stop; ``0``
+        prints nothing.
     compute_labels : bool, default=True
         After :meth:`fit`, compute ``labels_`` and ``inertia_`` on the whole data (after
-        :meth:`partial_fit`, on the batch).
+        :meth:`partial_fit`, on the batch). Without it, ``fit`` sets ``inertia_`` to the
+        smoothed batch inertia times the total weight, as scikit-learn does.
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation, the batches and the reassignments.
     tol : float, default=0.0
-        Stop when the largest squared centre movement of a step is at most
-        ``tol * mean_j var(X[:, j])`` (as in :class:`KMeans`); ``0`` disables it.
+        Stop when the centres' squared moves in a step, summed over the centres, are at
+        most ``tol * mean_j var(X[:, j])`` (scikit-learn's rule); ``0`` disables it.
     max_no_improvement : int or None, default=10
         Stop after this many consecutive steps without improvement of the smoothed
         (exponentially weighted) batch inertia; ``None`` disables it.
     init_size : int, default=None
-        Samples used to compute the initial centres; ``None`` means
-        ``3 * batch_size`` (at least ``3 * n_clusters``), at most ``n_samples``.
+        Samples used to compute the initial centres; ``None`` means ``3 * batch_size``
+        (``3 * n_clusters`` if that is smaller than ``n_clusters``); a value below
+        ``n_clusters`` is replaced by ``3 * n_clusters`` with a warning. At most
+        ``n_samples``. As in scikit-learn.
     n_init : "auto" or int, default="auto"
         Initialisations tried (scored on a random validation subset); ``"auto"``: 1 for
         ``"k-means++"`` or an array, 3 otherwise.
@@ -699,7 +1129,9 @@ class MiniBatchKMeans(_BaseKMeans):
         Centres whose accumulated weight is below this fraction of the largest are moved
         to random samples of the batch (at most half the batch at once), every
         ``10 * n_clusters`` samples or whenever a centre has received nothing. ``0``
-        disables reassignment.
+        disables reassignment. The heaviest centre is never moved, so a ratio of 1 or
+        more reassigns all the others (scikit-learn fails there: it takes the minimum
+        weight of no remaining centre).
 
     Attributes
     ----------
@@ -707,7 +1139,8 @@ class MiniBatchKMeans(_BaseKMeans):
     labels_ : ndarray of shape (n_samples,), dtype int32
         Only when ``compute_labels``.
     inertia_ : float
-        Only when ``compute_labels``.
+        With ``compute_labels``, the inertia of the data for ``cluster_centers_``;
+        otherwise (``fit``) the smoothed batch inertia times the total weight.
     n_iter_ : int
         Passes over the data started by :meth:`fit`.
     n_steps_ : int
@@ -716,11 +1149,30 @@ class MiniBatchKMeans(_BaseKMeans):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X had string column names.
 
+    Raises
+    ------
+    ValueError
+        From ``fit``/``partial_fit``: a parameter out of range, fewer samples than
+        clusters, an init array of the wrong shape, NaN or infinite values, invalid
+        sample weights, another number of features than before.
+    TypeError
+        A parameter of the wrong type.
+    NotFittedError
+        ``predict``, ``transform`` or ``score`` before ``fit``.
+
     Notes
     -----
-    Expected failures of scikit-learn's estimator checks:
+    With the same ``random_state`` the batches are scikit-learn's (the same draws),
+    and the steps run in a frame centred at the data's mean, so data far from the
+    origin lose nothing. Reassignments with non-uniform weights never pick a sample of
+    weight 0. Expected failures of scikit-learn's estimator checks:
     ``check_sample_weight_equivalence_on_dense_data`` (the batches are random draws, so
     integer weights and repeated rows give different batches).
+
+    References
+    ----------
+    D. Sculley, "Web-scale k-means clustering", WWW 2010. H. Dai, "Note on Machine
+    Learning" (preprint), Definition 3.6 and Example 20.
 
     Examples
     --------
@@ -750,38 +1202,44 @@ class MiniBatchKMeans(_BaseKMeans):
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
 
-    def _check_params(self, X):
-        self._check_common_params()
-        check_param(self.batch_size, "batch_size", types=(numbers.Integral,), min_val=1)
-        check_param(self.compute_labels, "compute_labels", types=(bool,))
-        if self.max_no_improvement is not None:
-            check_param(self.max_no_improvement, "max_no_improvement",
-                        types=(numbers.Integral,), min_val=0)
-        if self.init_size is not None:
-            check_param(self.init_size, "init_size", types=(numbers.Integral,), min_val=1)
-        check_param(self.reassignment_ratio, "reassignment_ratio", types=(numbers.Real,),
-                    min_val=0)
-        n_samples = X.shape[0]
-        self._batch_size = min(int(self.batch_size), n_samples)
+    _parameter_constraints = {
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "compute_labels": ["boolean"],
+        "max_no_improvement": [Interval(numbers.Integral, 0, None), None],
+        "init_size": [Interval(numbers.Integral, 1, None), None],
+        "reassignment_ratio": [Interval(numbers.Real, 0, None)],
+    }
+
+    def _check_params_vs_input(self, X):
+        super()._check_params_vs_input(X, default_n_init=3)
+        self._batch_size = min(int(self.batch_size), X.shape[0])
         init_size = self.init_size
         if init_size is None:
             init_size = 3 * self._batch_size
-        init_size = max(init_size, 3 * self.n_clusters)
-        self._init_size = min(init_size, n_samples)
+            if init_size < self.n_clusters:
+                init_size = 3 * self.n_clusters
+        elif init_size < self.n_clusters:
+            warnings.warn(
+                f"init_size={init_size} should be larger than n_clusters="
+                f"{self.n_clusters}. Setting it to min(3*n_clusters, n_samples)",
+                RuntimeWarning, stacklevel=3)
+            init_size = 3 * self.n_clusters
+        self._init_size = min(int(init_size), X.shape[0])
 
     def _step(self, X, sample_weight, centers, random_reassign, random_state, n_threads):
-        """One mini-batch step on (X, sample_weight); updates ``centers`` and
-        ``self._counts`` in place. Returns (batch inertia before the update, largest
-        squared centre shift)."""
+        """One mini-batch step on (X, sample_weight), both in the frame of ``centers``;
+        updates ``centers`` and ``self._counts`` in place. Returns (batch inertia before
+        the update, sum of the centres' squared moves)."""
         n, d = X.shape
         k = centers.shape[0]
         chunk, workspace = _workspace(n, k, d, X.itemsize)
         labels = np.full(n, -1, dtype=np.int32)
         sums = np.empty((k, d), dtype=np.float64)
         weights = np.empty(k, dtype=np.float64)
+        x_norms = _row_norms(X, n_threads) if X.dtype == np.float32 else None
         with limit_blas_threads():
             _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights, workspace,
-                               chunk, n_threads, True)
+                               chunk, n_threads, True, False, x_norms)
             inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
         counts = self._counts
         new = centers.astype(np.float64)
@@ -792,6 +1250,9 @@ class MiniBatchKMeans(_BaseKMeans):
 
         if random_reassign and self.reassignment_ratio > 0:
             to_move = counts < self.reassignment_ratio * counts.max()
+            # the heaviest centre is never "small" (reassignment_ratio >= 1 would
+            # otherwise move every centre and leave none to measure against)
+            to_move[np.argmax(counts)] = False
             if to_move.sum() > 0.5 * n:  # never more than half the batch at once
                 keep = np.argsort(counts, kind="stable")[int(0.5 * n):]
                 to_move[keep] = False
@@ -800,15 +1261,16 @@ class MiniBatchKMeans(_BaseKMeans):
                 w = np.asarray(sample_weight, dtype=np.float64)
                 n_pos = int(np.count_nonzero(w))
                 if n_pos >= n_move:
-                    picked = random_state.choice(n, size=n_move, replace=False,
-                                                 p=w / w.sum())
+                    # uniform weights: scikit-learn's draw; otherwise never a sample of
+                    # weight 0 (sklearn may pick one)
+                    p = None if np.all(w == w[0]) else w / w.sum()
+                    picked = random_state.choice(n, size=n_move, replace=False, p=p)
                     new[to_move] = X[picked]
                     counts[to_move] = np.min(counts[~to_move])
                     if self.verbose:
                         print(f"[MiniBatchKMeans] Reassigning {n_move} cluster centers.")
         new = new.astype(centers.dtype)
-        diff = new.astype(np.float64) - centers
-        shift = float(np.max(np.einsum("ij,ij->i", diff, diff)))
+        shift = float(np.sum(_moves(centers, new) ** 2))
         centers[...] = new
         return inertia, shift
 
@@ -820,6 +1282,15 @@ class MiniBatchKMeans(_BaseKMeans):
             self._n_since_last_reassign = 0
             return True
         return False
+
+    def _publish(self, centers, frame, X, sample_weight, n_threads):
+        """Set ``cluster_centers_`` from frame centres and, with ``compute_labels``,
+        ``labels_``/``inertia_`` of X (raw) for exactly those centres."""
+        self.cluster_centers_ = frame.invert(centers)
+        if self.compute_labels:
+            labels, inertia = _assign(X, sample_weight, self.cluster_centers_, n_threads)
+            self.labels_ = labels
+            self.inertia_ = inertia
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute the centres by mini-batch steps over X.
@@ -834,31 +1305,53 @@ class MiniBatchKMeans(_BaseKMeans):
         Returns
         -------
         self : MiniBatchKMeans
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, ``n_clusters`` exceeds the number of
+            samples, X contains NaN or infinity, or the weights are invalid.
+        TypeError
+            If a parameter has the wrong type.
         """
+        check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
-        self._check_params(X)
+        self._check_params_vs_input(X)
         n_samples, n_features = X.shape
-        _check_n_clusters_vs_samples(self.n_clusters, n_samples)
-        sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = _n_threads_for(max(self._batch_size, self._init_size), self.n_clusters,
                                    n_features)
-        n_init = self._resolve_n_init(default_random=3)
+        # the passes work in a frame centred at the data's mean; each batch (a copy
+        # anyway) is transformed into it, so X itself is never copied
+        frame = _Frame.for_data(X)
         init = self.init
         if not isinstance(init, str) and not callable(init):
-            init = self._validate_init_array(X)
-        tol = self.tol * _weighted_mean_variance(X, sample_weight) if self.tol else 0.0
+            init = frame.apply(self._validate_init_array(X))
+        # scikit-learn's tolerance (mean variance of the features), in the frame
+        tol = self.tol * _mean_variance(X, frame=frame) if self.tol else 0.0
+        self._tol = frame.unscale_sq(tol)
 
         # initialisations, scored on a random validation subset
         valid = random_state.randint(0, n_samples, self._init_size)
-        X_valid, w_valid = X[valid], sample_weight[valid]
+        X_valid, w_valid = frame.apply(X[valid]), sample_weight[valid]
+        chunk_valid, _ = _blocking(len(valid), self.n_clusters, n_features, X.itemsize)
         best_inertia, centers = None, None
-        for i in range(n_init):
-            cand = self._init_centroids(X, sample_weight, init, random_state, n_threads,
-                                        init_size=self._init_size)
-            _, inertia = _labels_inertia(X_valid, w_valid, cand, n_threads)
+        for i in range(self._n_init):
             if self.verbose:
-                print(f"Init {i + 1}/{n_init}: inertia {inertia:.6g}")
+                print(f"[MiniBatchKMeans] Init {i + 1}/{self._n_init} with method "
+                      f"{_init_name(init)}")
+            cand = self._init_centroids(X, init=init, random_state=random_state,
+                                        sample_weight=sample_weight,
+                                        init_size=self._init_size, n_threads=n_threads,
+                                        frame=frame)
+            labels_valid = np.full(len(valid), -1, dtype=np.int32)
+            with limit_blas_threads():
+                inertia = _kmeans.assign_inertia(X_valid, w_valid, cand, labels_valid,
+                                                 chunk_valid, n_threads)
+            if self.verbose:
+                print(f"[MiniBatchKMeans] Inertia for init {i + 1}/{self._n_init}: "
+                      f"{frame.unscale_sq(inertia):.6g}")
             if best_inertia is None or inertia < best_inertia:
                 best_inertia, centers = inertia, cand
 
@@ -868,61 +1361,71 @@ class MiniBatchKMeans(_BaseKMeans):
         batch = self._batch_size
         n_steps = max(1, (self.max_iter * n_samples) // batch)
         unit = np.ones(batch, dtype=X.dtype)
-        uniform = bool(np.all(sample_weight == sample_weight[0]))
-        cdf = None if uniform else np.cumsum(sample_weight, dtype=np.float64)
-        state = [None, None, 0]  # smoothed batch inertia, its minimum, steps since then
+        # batches drawn as scikit-learn's random_state.choice(n, batch, p=w / sum(w))
+        # draws them (the same cumulative weights, uniform draws and search), with the
+        # cumulative sum computed once rather than at every step
+        cdf = np.cumsum(sample_weight / np.sum(sample_weight))
+        cdf /= cdf[-1]
+        self._ewa_inertia = self._ewa_inertia_min = None
+        self._no_improvement = 0
         step = 0
         for step in range(n_steps):
-            if uniform:
-                idx = random_state.randint(0, n_samples, batch)
-            else:
-                idx = np.searchsorted(cdf, random_state.uniform(size=batch) * cdf[-1],
-                                      side="right")
-                np.clip(idx, None, n_samples - 1, out=idx)
-            inertia, shift = self._step(X[idx], unit, centers,
-                                        self._random_reassign(batch), random_state,
-                                        n_threads)
-            if self._converged(step, inertia / batch, shift, tol, n_samples, batch, state):
+            idx = cdf.searchsorted(random_state.random_sample(batch), side="right")
+            Xb = X[idx]
+            frame.apply(Xb, out=Xb)
+            inertia, shift = self._step(Xb, unit, centers, self._random_reassign(batch),
+                                        random_state, n_threads)
+            if self._converged(step, n_steps, frame.unscale_sq(inertia) / batch,
+                               frame.unscale_sq(shift), n_samples, batch):
                 break
 
-        self.cluster_centers_ = centers
-        self._n_features_out = centers.shape[0]
+        self._n_features_out = self.n_clusters
         self.n_steps_ = step + 1
         self.n_iter_ = int(np.ceil((step + 1) * batch / n_samples))
+        self._publish(centers, frame, X, sample_weight,
+                      _n_threads_for(n_samples, self.n_clusters, n_features))
         if self.compute_labels:
-            self.labels_, inertia = _labels_inertia(X, sample_weight, centers,
-                                                    _n_threads_for(n_samples, self.n_clusters,
-                                                                   n_features))
-            self.inertia_ = float(inertia)
             self._warn_distinct()
+        else:  # as scikit-learn: the smoothed batch inertia, scaled to the whole data
+            ewa = self._ewa_inertia
+            if ewa is None:  # a single step: its own batch inertia
+                ewa = frame.unscale_sq(inertia) / batch
+            self.inertia_ = float(ewa * np.sum(sample_weight, dtype=np.float64))
         return self
 
-    def _converged(self, step, batch_inertia, shift, tol, n_samples, batch, state):
-        """Early stopping on the centre shift (``tol``) and on the smoothed inertia
-        (``max_no_improvement``); ``state`` = [ewa, ewa_min, no_improvement], updated."""
-        if self.verbose:
-            print(f"Minibatch step {step + 1}: mean batch inertia {batch_inertia:.6g}")
-        if step == 0:  # the first batch is scored against the initial centres only
+    def _converged(self, step, n_steps, batch_inertia, shift, n_samples, batch):
+        """Early stopping on the centres' move (``tol``, scikit-learn's rule: the sum of
+        the squared moves) and on the smoothed batch inertia (``max_no_improvement``);
+        the messages are scikit-learn's."""
+        step += 1
+        name = "[MiniBatchKMeans]"
+        if step == 1:  # the first batch is scored against the initial centres only
+            if self.verbose:
+                print(f"{name} Minibatch step {step}/{n_steps}: mean batch inertia: "
+                      f"{batch_inertia:.6g}")
             return False
-        ewa, ewa_min, no_improvement = state
-        if ewa is None:
-            ewa = batch_inertia
+        if self._ewa_inertia is None:
+            self._ewa_inertia = batch_inertia
         else:
             alpha = min(1.0, batch * 2.0 / (n_samples + 1))
-            ewa = ewa * (1 - alpha) + batch_inertia * alpha
-        if tol > 0 and shift <= tol:
+            self._ewa_inertia = self._ewa_inertia * (1 - alpha) + batch_inertia * alpha
+        if self.verbose:
+            print(f"{name} Minibatch step {step}/{n_steps}: mean batch inertia: "
+                  f"{batch_inertia:.6g}, ewa inertia: {self._ewa_inertia:.6g}")
+        if self._tol > 0 and shift <= self._tol:
             if self.verbose:
-                print(f"Converged (small centre shift) at step {step + 1}")
+                print(f"{name} Converged (small centers change) at step {step}/{n_steps}")
             return True
-        if ewa_min is None or ewa < ewa_min:
-            no_improvement, ewa_min = 0, ewa
+        if self._ewa_inertia_min is None or self._ewa_inertia < self._ewa_inertia_min:
+            self._no_improvement = 0
+            self._ewa_inertia_min = self._ewa_inertia
         else:
-            no_improvement += 1
-        state[:] = [ewa, ewa_min, no_improvement]
-        if self.max_no_improvement is not None and no_improvement >= self.max_no_improvement:
+            self._no_improvement += 1
+        if (self.max_no_improvement is not None
+                and self._no_improvement >= self.max_no_improvement):
             if self.verbose:
-                print(f"Converged (no improvement of the smoothed inertia) at step "
-                      f"{step + 1}")
+                print(f"{name} Converged (lack of improvement in inertia) at step "
+                      f"{step}/{n_steps}")
             return True
         return False
 
@@ -939,34 +1442,45 @@ class MiniBatchKMeans(_BaseKMeans):
         Returns
         -------
         self : MiniBatchKMeans
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, the first batch has fewer than
+            ``n_clusters`` samples, X has another number of features than before,
+            contains NaN or infinity, or the weights are invalid.
+        TypeError
+            If a parameter has the wrong type.
         """
         first = not hasattr(self, "cluster_centers_")
+        check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first)
         if first:
-            self._check_params(X)
+            self._check_params_vs_input(X)
         else:
             X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
         n_samples = X.shape[0]
-        sample_weight = _check_sample_weight(sample_weight, n_samples, X.dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
         if first:
-            _check_n_clusters_vs_samples(self.n_clusters, n_samples)
             self._random_state = check_random_state(self.random_state)
+            frame = _Frame.for_data(X)
             init = self.init
             if not isinstance(init, str) and not callable(init):
-                init = self._validate_init_array(X)
-            self.cluster_centers_ = self._init_centroids(
-                X, sample_weight, init, self._random_state, n_threads,
-                init_size=self._init_size)
+                init = frame.apply(self._validate_init_array(X))
+            centers = self._init_centroids(X, init=init, random_state=self._random_state,
+                                           sample_weight=sample_weight,
+                                           init_size=self._init_size, n_threads=n_threads,
+                                           frame=frame)
             self._n_features_out = self.n_clusters
             self._counts = np.zeros(self.n_clusters, dtype=np.float64)
             self._n_since_last_reassign = 0
             self.n_steps_ = 0
-        self._step(X, sample_weight, self.cluster_centers_,
+        else:
+            frame = _Frame.for_centers(self.cluster_centers_, X)
+            centers = frame.apply(self.cluster_centers_)
+        self._step(frame.apply(X), sample_weight, centers,
                    self._random_reassign(n_samples), self._random_state, n_threads)
         self.n_steps_ += 1
-        if self.compute_labels:
-            self.labels_, inertia = _labels_inertia(X, sample_weight,
-                                                    self.cluster_centers_, n_threads)
-            self.inertia_ = float(inertia)
+        self._publish(centers, frame, X, sample_weight, n_threads)
         return self

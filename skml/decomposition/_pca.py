@@ -9,8 +9,15 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _covariance
+from skml.decomposition._scaling import needs_rescaling
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_params,
+    effective_n_threads,
+    limit_blas_threads,
+)
 
 __all__ = ["PCA"]
 
@@ -150,19 +157,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self):
-        check_param(self.svd_solver, "svd_solver", types=(str,), options=_SOLVERS)
-        if self.n_components is not None:
-            check_param(self.n_components, "n_components",
-                        types=(numbers.Integral, numbers.Real), min_val=0, closed="neither")
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        if self.iterated_power != "auto":
-            check_param(self.iterated_power, "iterated_power", types=(numbers.Integral,),
-                        min_val=0)
-        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
-                    min_val=1)
-        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
-                    types=(str,), options=("auto", "QR", "LU", "none"))
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None),
+                         Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "copy": ["boolean"],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions(set(_SOLVERS))],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "iterated_power": [StrOptions({"auto"}), Interval(numbers.Integral, 0, None)],
+        "n_oversamples": [Interval(numbers.Integral, 1, None)],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
+        "random_state": ["random_state"],
+        "n_jobs": ["n_jobs"],
+    }
 
     def _choose_solver(self, n, p):
         solver = self.svd_solver
@@ -235,7 +242,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return U
 
     def _fit(self, X):
-        self._check_params()
+        check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
                           ensure_min_samples=2, ensure_all_finite=False)
         n, p = X.shape
@@ -243,10 +250,24 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._fit_svd_solver = solver
         if solver != "covariance_eigh":
             assert_all_finite(X, input_name="X")
+        # Data so large (or small) that its squares overflow (underflow) is fitted
+        # divided by a power of two (exact); the components and ratios do not change,
+        # the mean and singular values scale back by 2**e, the variances by 4**e (inf
+        # where the true value exceeds the float range).
+        rescaled, e = needs_rescaling(X) if np.isfinite(X).all() else (False, 0)
+        Xw = np.ldexp(X, -e).astype(X.dtype, copy=False) if rescaled else X
         if solver in ("full", "covariance_eigh"):
-            U = self._fit_full(X, solver)
+            U = self._fit_full(Xw, solver)
         else:
-            U = self._fit_truncated(X, solver)
+            U = self._fit_truncated(Xw, solver)
+        if rescaled:
+            with np.errstate(over="ignore"):
+                self.mean_ = np.ldexp(self.mean_, e).astype(self.mean_.dtype)
+                self.singular_values_ = np.ldexp(self.singular_values_, e).astype(
+                    self.singular_values_.dtype)
+                self.explained_variance_ = np.ldexp(self.explained_variance_, 2 * e).astype(
+                    self.explained_variance_.dtype)
+                self.noise_variance_ = float(np.ldexp(self.noise_variance_, 2 * e))
         self.n_samples_ = n
         return U, X
 

@@ -7,8 +7,9 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
-from skml.utils import check_param, chunk_rows
+from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 
 __all__ = ["TruncatedSVD"]
 
@@ -79,6 +80,16 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     (2, 6)
     """
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "algorithm": [StrOptions({"randomized", "arpack"})],
+        "n_iter": [Interval(numbers.Integral, 0, None)],
+        "n_oversamples": [Interval(numbers.Integral, 1, None)],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None)],
+    }
+
     def __init__(self, n_components=2, *, algorithm="randomized", n_iter=5,
                  n_oversamples=10, power_iteration_normalizer="auto", random_state=None,
                  tol=0.0):
@@ -117,14 +128,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         X_new : ndarray of shape (n_samples, n_components)
         """
-        check_param(self.algorithm, "algorithm", types=(str,),
-                    options=("randomized", "arpack"))
-        check_param(self.n_iter, "n_iter", types=(numbers.Integral,), min_val=0)
-        check_param(self.n_oversamples, "n_oversamples", types=(numbers.Integral,),
-                    min_val=1)
-        check_param(self.power_iteration_normalizer, "power_iteration_normalizer",
-                    types=(str,), options=("auto", "QR", "LU", "none"))
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        check_params(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"],
                           dtype=[np.float64, np.float32], ensure_min_features=2)
         limit = min(X.shape) - 1 if self.algorithm == "arpack" else X.shape[1]
@@ -132,6 +136,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                     min_val=1, max_val=limit)
         rng = check_random_state(self.random_state)
         k = int(self.n_components)
+        # Data whose squares overflow (or underflow) is decomposed divided by a power of
+        # two (exact): same components and ratios; singular values, projections and
+        # variances scale back by 2**e and 4**e.
+        rescaled, e = needs_rescaling(X)
+        if rescaled:
+            X = rescale(X)[0]
+        else:
+            e = 0
         if self.algorithm == "arpack":
             U, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=rng)
         else:
@@ -144,11 +156,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # With an approximate SVD, X V is not exactly U S: project for consistency with
         # transform.
         X_new = np.asarray(X @ self.components_.T)
-        self.explained_variance_ = np.var(X_new, axis=0)
+        variance = np.var(X_new, axis=0)
         full = _column_variance_sum(X)
-        self.explained_variance_ratio_ = (self.explained_variance_ / full if full > 0
-                                          else np.zeros_like(self.explained_variance_))
-        self.singular_values_ = np.asarray(S, dtype=X.dtype)
+        self.explained_variance_ratio_ = (variance / full if full > 0
+                                          else np.zeros_like(variance))
+        with np.errstate(over="ignore"):
+            self.explained_variance_ = np.ldexp(variance, 2 * e).astype(variance.dtype)
+            self.singular_values_ = np.ldexp(np.asarray(S, dtype=X.dtype), e).astype(X.dtype)
+            X_new = np.ldexp(X_new, e).astype(X_new.dtype)
         return X_new
 
     def transform(self, X):

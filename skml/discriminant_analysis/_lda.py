@@ -15,7 +15,8 @@ from sklearn.covariance import ledoit_wolf
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.utils import check_param
+from skml.decomposition._scaling import rescale
+from skml.utils import HasMethods, Interval, StrOptions, check_params
 
 __all__ = ["LinearDiscriminantAnalysis"]
 
@@ -140,24 +141,27 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
         self.covariance_estimator = covariance_estimator
 
     # ------------------------------------------------------------------ fitting
+    _parameter_constraints = {
+        "solver": [StrOptions({"svd", "eigen", "lsqr"})],
+        "shrinkage": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1), None],
+        "priors": ["array-like", None],
+        "n_components": [Interval(numbers.Integral, 1, None), None],
+        "store_covariance": ["boolean"],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "covariance_estimator": [HasMethods("fit"), None],
+    }
+
     def _check_params(self):
-        check_param(self.solver, "solver", types=(str,), options=("svd", "eigen", "lsqr"))
-        if self.shrinkage is not None:
-            check_param(self.shrinkage, "shrinkage", types=(str, numbers.Real),
-                        options=("auto",), min_val=0, max_val=1)
-            if self.solver == "svd":
-                raise NotImplementedError("shrinkage is not supported by the 'svd' "
-                                          "solver; use 'eigen' or 'lsqr'.")
+        check_params(self)
+        if self.shrinkage is not None and self.solver == "svd":
+            raise NotImplementedError("shrinkage is not supported by the 'svd' "
+                                      "solver; use 'eigen' or 'lsqr'.")
         if self.covariance_estimator is not None:
             if self.solver == "svd":
                 raise ValueError("covariance_estimator is not supported by the 'svd' "
                                  "solver; use 'eigen' or 'lsqr'.")
             if self.shrinkage is not None and self.shrinkage != 0:
                 raise ValueError("Set only one of covariance_estimator and shrinkage.")
-        if self.n_components is not None:
-            check_param(self.n_components, "n_components", types=(numbers.Integral,),
-                        min_val=1)
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
 
     def fit(self, X, y):
         """Fit the model.
@@ -174,6 +178,66 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
         self._check_params()
         X, y = validate_data(self, X, y, ensure_min_samples=2,
                              dtype=[np.float64, np.float32])
+        # Fit on X centred and divided by a power of two, then map the model back: the
+        # class means' offset no longer cancels in the intercepts (data at 1e8 +- 1), and
+        # squares neither overflow (|x| ~ 1e160) nor underflow. A user's covariance
+        # estimator sees the data as given (its parameters may have units).
+        if self.covariance_estimator is None:
+            X, shift, exponent = rescale(X, centre=True)
+        else:
+            shift, exponent = None, 0
+        self._fit_normalised(X, y)
+        self._to_original_units(shift, exponent)
+        return self
+
+    def _to_original_units(self, shift, e):
+        """The model fitted to ``(X - shift) * 2**-e``, expressed for X.
+
+        The fitted scores ``(X - shift) @ coef.T + intercept`` are kept for ``predict``
+        and ``predict_proba`` (no cancellation however far the data lies from the
+        origin). ``coef_`` and ``intercept_`` are scikit-learn's: the same scores up to
+        a term common to all classes (none for two classes, whose score is the log-odds)
+        with the ``"lsqr"`` and ``"eigen"`` solvers, whose coefficients ``Sigma^-1 mu_k``
+        depend on the origin."""
+        dtype = self.means_.dtype
+        cov_n = getattr(self, "covariance_", None)
+        with np.errstate(over="ignore", under="ignore"):
+            self.means_ = np.ldexp(self.means_, e).astype(dtype)
+            if hasattr(self, "xbar_"):
+                self.xbar_ = np.ldexp(self.xbar_, e).astype(dtype)
+            if hasattr(self, "covariance_"):
+                self.covariance_ = np.ldexp(self.covariance_, 2 * e)
+            if hasattr(self, "scalings_"):
+                self.scalings_ = np.ldexp(self.scalings_, -e)
+            self.coef_ = np.ldexp(self.coef_, -e).astype(self.coef_.dtype)
+        self._scores = (shift, self.coef_.copy(), self.intercept_.copy())
+        if shift is None:
+            return
+        self.means_ += shift
+        if hasattr(self, "xbar_"):
+            self.xbar_ += shift
+        c = shift.astype(np.float64)
+        coef = self.coef_.astype(np.float64)
+        intercept = self.intercept_ - coef @ c
+        if self.solver != "svd" and len(self.classes_) > 2:
+            # the class-independent term: + x . Sigma^-1 c - c . Sigma^-1 c / 2
+            if self.solver == "lsqr":
+                c_n = np.ldexp(c, -e)
+                a = np.ldexp(linalg.lstsq(cov_n, c_n)[0], -e)
+            else:
+                a = self.scalings_ @ (self.scalings_.T @ c)
+            coef = coef + a
+            intercept = intercept - 0.5 * (c @ a)
+        self.coef_ = coef.astype(self.coef_.dtype)
+        self.intercept_ = np.asarray(intercept).astype(self.intercept_.dtype)
+
+    def _fitted_scores(self, X):
+        """The class scores as fitted (see ``_to_original_units``)."""
+        shift, coef, intercept = self._scores
+        Xc = X if shift is None else X - shift
+        return Xc @ coef.T + intercept
+
+    def _fit_normalised(self, X, y):
         check_classification_targets(y)
         self.classes_, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
         n, p = X.shape
@@ -221,7 +285,6 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
             self.intercept_ = np.atleast_1d(self.intercept_[1] - self.intercept_[0]).astype(
                 X.dtype)
         self._n_features_out = self._max_components
-        return self
 
     def _within_covariance(self, X, y_idx, shrinkage="param"):
         shrinkage = self.shrinkage if shrinkage == "param" else shrinkage
@@ -321,8 +384,10 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
-        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        scores = self._fitted_scores(X)
+        idx = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
         return self.classes_[idx]
 
     def predict_proba(self, X):
@@ -336,9 +401,11 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p1 = expit(scores)
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        scores = self._fitted_scores(X)
+        if scores.shape[1] == 1:
+            p1 = expit(scores[:, 0])
             return np.column_stack([1 - p1, p1])
         return softmax(scores, axis=1)
 

@@ -10,10 +10,9 @@ from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from skml.ensemble._base import check_n_jobs, draw_seeds, n_drawn
+from skml.ensemble._base import draw_seeds, n_drawn
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from skml.tree._classes import check_sample_weight
-from skml.utils import check_param
+from skml.utils import HasMethods, Interval, check_params, check_sample_weight
 
 __all__ = ["BaggingClassifier", "BaggingRegressor"]
 
@@ -56,6 +55,19 @@ class _BaseBagging(BaseEstimator):
     """Shared code of the two bagging ensembles; not public."""
 
     _default_estimator = None
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_estimators": [Interval(numbers.Integral, 1, None)],
+        "max_samples": [Interval(numbers.Integral, 1, None),
+                        Interval(numbers.Real, 0.0, 1.0, closed="right")],
+        "max_features": [Interval(numbers.Integral, 1, None),
+                         Interval(numbers.Real, 0.0, 1.0, closed="right")],
+        "bootstrap": ["boolean"],
+        "bootstrap_features": ["boolean"],
+        "oob_score": ["boolean"],
+        "n_jobs": ["n_jobs"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, estimator=None, n_estimators=10, *, max_samples=1.0, max_features=1.0,
                  bootstrap=True, bootstrap_features=False, oob_score=False, n_jobs=None,
@@ -74,11 +86,6 @@ class _BaseBagging(BaseEstimator):
         return self._default_estimator() if self.estimator is None else self.estimator
 
     def _fit(self, X, y, sample_weight):
-        check_param(self.n_estimators, "n_estimators", types=(numbers.Integral,), min_val=1)
-        check_param(self.bootstrap, "bootstrap", types=(bool,))
-        check_param(self.bootstrap_features, "bootstrap_features", types=(bool,))
-        check_param(self.oob_score, "oob_score", types=(bool,))
-        check_n_jobs(self.n_jobs)
         if self.oob_score and not self.bootstrap:
             raise ValueError("oob_score=True needs bootstrap=True: without bootstrap there "
                              "are no out-of-bag samples.")
@@ -109,6 +116,7 @@ class _BaseBagging(BaseEstimator):
         return "allow-nan" if get_tags(self._base()).input_tags.allow_nan else True
 
     def _validate_fit(self, X, y, y_numeric):
+        check_params(self)
         return validate_data(self, X, y, dtype=[np.float64, np.float32],
                              ensure_all_finite=self._finite_mode(), y_numeric=y_numeric)
 

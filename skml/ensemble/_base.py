@@ -6,7 +6,7 @@ from sklearn.utils import check_random_state
 
 from skml.utils import check_param
 
-__all__ = ["draw_seeds", "check_n_jobs", "n_drawn", "bootstrap_counts"]
+__all__ = ["draw_seeds", "n_drawn", "bootstrap_counts"]
 
 _MAX_INT = np.iinfo(np.int32).max
 
@@ -15,13 +15,6 @@ def draw_seeds(random_state, n):
     """``n`` integer seeds drawn up front from ``random_state``: member ``i`` always gets
     the same seed, whatever ``n_jobs`` is and whichever worker fits it."""
     return check_random_state(random_state).randint(_MAX_INT, size=n)
-
-
-def check_n_jobs(n_jobs):
-    check_param(n_jobs, "n_jobs", types=(numbers.Integral, type(None)))
-    if n_jobs == 0:
-        raise ValueError("n_jobs must not be 0; use None, a positive count or -1 for all CPUs.")
-    return n_jobs
 
 
 def n_drawn(value, total, name, default_all=True):

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.gaussian_process.kernels import RBF, ConstantKernel, Kernel
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param, check_params
 
 __all__ = ["GaussianProcessRegressor"]
 
@@ -83,6 +83,17 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "kernel": [None, Kernel],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
+        "optimizer": [StrOptions({"fmin_l_bfgs_b"}), callable, None],
+        "n_restarts_optimizer": [Interval(numbers.Integral, 0, None, closed="left")],
+        "normalize_y": ["boolean"],
+        "copy_X_train": ["boolean"],
+        "n_targets": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, kernel=None, *, alpha=1e-10, optimizer="fmin_l_bfgs_b",
                  n_restarts_optimizer=0, normalize_y=False, copy_X_train=True,
                  n_targets=None, random_state=None):
@@ -110,13 +121,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return self.kernel._copy()
 
     def _check_params(self):
-        if self.optimizer is not None and not callable(self.optimizer):
-            check_param(self.optimizer, "optimizer", options=("fmin_l_bfgs_b",))
-        check_param(self.n_restarts_optimizer, "n_restarts_optimizer",
-                    types=(numbers.Integral,), min_val=0)
-        check_param(self.normalize_y, "normalize_y", types=(bool, np.bool_))
-        if self.n_targets is not None:
-            check_param(self.n_targets, "n_targets", types=(numbers.Integral,), min_val=1)
+        check_params(self)
 
     def fit(self, X, y):
         """Fit the GP: optimise the kernel (unless ``optimizer=None``) and factor ``K``.
@@ -133,6 +138,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._check_params()
         kernel = self._kernel()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         n_samples = X.shape[0]
         if self.n_targets is not None and y.ndim == 2 and y.shape[1] != self.n_targets:
             raise ValueError(
@@ -307,6 +313,8 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         K_trans = self.kernel_(X, self.X_train_)
         mean = K_trans @ self.alpha_
         mean = self._y_train_std * mean + self._y_train_mean
+        if mean.ndim == 2 and mean.shape[1] == 1:
+            mean = mean[:, 0]  # one target given as a column: (n,), as scikit-learn
         if not (return_std or return_cov):
             return mean
         V = linalg.solve_triangular(self.L_, K_trans.T, lower=True, check_finite=False)
@@ -321,10 +329,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if np.ndim(scale2) and scale2.size > 1:
             return mean, np.sqrt(var[:, None] * scale2)
         s2 = float(np.ravel(scale2)[0]) if np.ndim(scale2) else float(scale2)
-        std = np.sqrt(var * s2)
-        if mean.ndim == 2:  # one target given as a column
-            std = std[:, None]
-        return mean, std
+        return mean, np.sqrt(var * s2)
 
     def sample_y(self, X, n_samples=1, random_state=0):
         """Draw functions from the GP at ``X``: the prior before ``fit``, the posterior after

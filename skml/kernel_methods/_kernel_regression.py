@@ -6,8 +6,9 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml.linear_model._base import magnitude_scale
 from skml.metrics import pairwise_distances
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_params
 
 __all__ = ["KernelRegression"]
 
@@ -91,6 +92,15 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "kernel": [StrOptions(set(_KERNELS))],
+        "bandwidth": [Interval(numbers.Real, 0, np.inf, closed="neither"), None],
+        # each candidate costs a pass over (up to 2,000 x n_samples) distances
+        "n_bandwidths": [Interval(numbers.Integral, 1, 10**6, closed="both")],
+        "random_state": ["random_state"],
+        "n_jobs": ["n_jobs"],
+    }
+
     def __init__(self, kernel="rbf", bandwidth=None, *, n_bandwidths=30, random_state=0,
                  n_jobs=None):
         self.kernel = kernel
@@ -111,20 +121,25 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
         -------
         self : KernelRegression
         """
-        check_param(self.kernel, "kernel", types=(str,), options=_KERNELS)
-        if self.bandwidth is not None:
-            check_param(self.bandwidth, "bandwidth", types=(numbers.Real,), min_val=0,
-                        closed="neither")
-        check_param(self.n_bandwidths, "n_bandwidths", types=(numbers.Integral,), min_val=1)
+        check_params(self)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         self.X_train_ = X
         self.y_train_ = y
+        self._kernel = self.kernel  # predictions use the kernel of this fit
+        # distances of data far from 1 in magnitude overflow (or vanish): work on X / s
+        # for a power of two s, with the bandwidth h / s (the weights are unchanged)
+        self._x_scale = s = magnitude_scale(X)
+        self._X_scaled = X / s if s != 1.0 else X
         for name in ("loo_bandwidths_", "loo_mse_"):
             self.__dict__.pop(name, None)
         if self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
+            self._h = self.bandwidth_ / s
         else:
-            self.bandwidth_ = self._loo_bandwidth(X, y)
+            self._h = self._loo_bandwidth(self._X_scaled, y)
+            self.bandwidth_ = self._h * s
+            if s != 1.0:
+                self.loo_bandwidths_ = self.loo_bandwidths_ * s
         return self
 
     def _loo_bandwidth(self, X, y):
@@ -169,12 +184,14 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if self._x_scale != 1.0:
+            X = X / self._x_scale
         Y = self.y_train_.reshape(self.X_train_.shape[0], -1)
         out = np.empty((X.shape[0], Y.shape[1]))
         for start in range(0, X.shape[0], _CHUNK):
             stop = min(start + _CHUNK, X.shape[0])
-            d2 = pairwise_distances(X[start:stop], self.X_train_, metric="sqeuclidean",
+            d2 = pairwise_distances(X[start:stop], self._X_scaled, metric="sqeuclidean",
                                     n_jobs=self.n_jobs)
-            W = _weights(d2, self.kernel, self.bandwidth_)
+            W = _weights(d2, self._kernel, self._h)
             out[start:stop] = (W @ Y) / W.sum(axis=1, keepdims=True)
         return out[:, 0] if self.y_train_.ndim == 1 else out

@@ -1,5 +1,5 @@
 """Least squares (``LinearRegression``), ridge regression (``Ridge``) and the helpers the
-linear models share: sample-weight checks, centring for the intercept, prediction."""
+linear models share: magnitude scaling, centring for the intercept, prediction."""
 import numbers
 
 import numpy as np
@@ -7,44 +7,75 @@ from scipy import linalg, optimize
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["LinearRegression", "Ridge"]
 
-
-def _check_sample_weight(sample_weight, n_samples, dtype=np.float64):
-    """``sample_weight`` as a float array of length ``n_samples`` (ones when None)."""
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=dtype)
-    if isinstance(sample_weight, numbers.Number):
-        return np.full(n_samples, float(sample_weight), dtype=dtype)
-    sw = np.asarray(sample_weight, dtype=dtype)
-    if sw.ndim != 1:
-        raise ValueError(f"sample_weight must be 1D array or scalar, got shape {sw.shape}.")
-    if sw.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight.shape == {sw.shape}, expected ({n_samples},): one weight per "
-            "sample."
-        )
-    if not np.all(np.isfinite(sw)):
-        raise ValueError("sample_weight must be finite (no NaN or infinity).")
-    if np.any(sw < 0):
-        raise ValueError("sample_weight must be non-negative.")
-    if sw.sum() <= 0:
-        raise ValueError("sample_weight must have a positive sum: every weight is zero.")
-    return sw
+# Data whose largest |entry| lies in this range is used as given. Outside it, products such
+# as X^T X, squared norms or kernel values overflow (|x| ~ 1e154 and beyond) or underflow
+# into subnormals (|x| ~ 1e-154 and below), so the estimators work on X / s for a power of
+# two s (exact: only the exponent changes) and map the result back.
+_SAFE_MAGNITUDE = (1e-100, 1e100)
 
 
-def _center(X, y, sample_weight, fit_intercept):
-    """Weighted centring of ``X`` and ``y`` (copies); offsets are zeros when no intercept."""
+def magnitude_scale(X):
+    """A power of two ``s`` with ``max |X| / s`` in ``[1, 2)`` when ``max |X|`` is outside
+    ``[1e-100, 1e100]``, else ``1.0`` (also for all-zero or empty ``X``).
+
+    Dividing by ``s`` changes only the exponents, so it is exact (except for entries that
+    fall into the subnormal range, i.e. more than ~1e-308 times smaller than the largest).
+    """
+    if getattr(X, "size", 1) == 0:
+        return 1.0
+    if hasattr(X, "tocsr") and hasattr(X, "data"):  # a scipy.sparse matrix
+        values = X.data
+        if values.size == 0:
+            return 1.0
+        amax = max(float(values.max()), -float(values.min()))
+    else:
+        amax = max(float(np.max(X)), -float(np.min(X)))
+    if amax == 0.0 or not np.isfinite(amax) or _SAFE_MAGNITUDE[0] <= amax <= _SAFE_MAGNITUDE[1]:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(amax)[1]) - 1))
+
+
+def _scaled_penalty(alpha, scale, power):
+    """``alpha / scale**power`` without forming ``scale**power`` (it may overflow)."""
+    out = alpha
+    for _ in range(power):
+        out = out / scale
+    return out
+
+
+def _preprocess(X, y, sample_weight, fit_intercept):
+    """Scale ``X`` by :func:`magnitude_scale`, then centre ``X`` and ``y`` (weighted) when
+    fitting an intercept.
+
+    Returns ``(Xc, yc, X_offset, y_offset, x_scale)``: new arrays (the inputs are never
+    modified), ``X_offset`` in the units of ``Xc`` (zeros without intercept). A model
+    ``w'`` fitted on ``Xc`` has ``coef = w' / x_scale`` and intercept
+    ``y_offset - X_offset @ w'``.
+    """
+    x_scale = magnitude_scale(X)
+    Xs = X / x_scale if x_scale != 1.0 else X
+    y = np.asarray(y, dtype=np.float64)
     if fit_intercept:
         sw = sample_weight / sample_weight.sum()
-        X_offset = sw @ X
+        X_offset = sw @ Xs
         y_offset = sw @ y
-        return X - X_offset, y - y_offset, X_offset, y_offset
-    X_offset = np.zeros(X.shape[1], dtype=X.dtype)
-    y_offset = np.zeros(y.shape[1:], dtype=y.dtype) if y.ndim > 1 else 0.0
-    return X.copy(), y.copy(), X_offset, y_offset
+        return Xs - X_offset, y - y_offset, X_offset, y_offset, x_scale
+    X_offset = np.zeros(X.shape[1], dtype=Xs.dtype)
+    y_offset = np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
+    return np.array(Xs, copy=True), y.copy(), X_offset, y_offset, x_scale
+
+
+def _check_finite_fit(coef, what):
+    if not np.all(np.isfinite(coef)):
+        raise ValueError(
+            f"{what} produced non-finite coefficients: the input data contain values too "
+            "large or too small for float64 arithmetic at this penalty. Rescale X and y "
+            "(e.g. with StandardScaler)."
+        )
 
 
 class _LinearPredictorMixin:
@@ -61,16 +92,26 @@ class _LinearPredictorMixin:
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_.T + self.intercept_
 
-    def _set_intercept(self, X_offset, y_offset):
+    def _set_coef(self, coef_scaled, X_offset, y_offset, x_scale, what):
+        """``coef_`` and ``intercept_`` from the coefficients fitted on the scaled,
+        centred data (see :func:`_preprocess`)."""
+        coef = coef_scaled / x_scale if x_scale != 1.0 else coef_scaled
+        _check_finite_fit(coef, what)
+        self.coef_ = coef
         if self.fit_intercept:
-            self.intercept_ = y_offset - X_offset @ self.coef_.T
+            self.intercept_ = y_offset - X_offset @ coef_scaled.T
         else:
-            self.intercept_ = 0.0 if self.coef_.ndim == 1 else np.zeros(self.coef_.shape[0])
+            self.intercept_ = 0.0 if coef.ndim == 1 else np.zeros(coef.shape[0])
 
 
 def _validate_regression_data(est, X, y, *, reset=True):
@@ -78,7 +119,8 @@ def _validate_regression_data(est, X, y, *, reset=True):
                          dtype=np.float64)
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError("y has no target column.")
-    return X, y
+    # integer (or bool) targets become float64: every solver works in floating point
+    return X, np.asarray(y, dtype=np.float64)
 
 
 class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -120,6 +162,12 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
     (array([1., 2.]), 3.0)
     """
 
+    _parameter_constraints = {
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "positive": ["boolean"],
+    }
+
     def __init__(self, *, fit_intercept=True, copy_X=True, positive=False):
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
@@ -138,27 +186,27 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
         -------
         self : LinearRegression
         """
-        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
-        check_param(self.positive, "positive", types=(bool, np.bool_))
+        check_params(self)
         X, y = _validate_regression_data(self, X, y)
-        sw = _check_sample_weight(sample_weight, X.shape[0])
-        Xc, yc, X_offset, y_offset = _center(X, y, sw, self.fit_intercept)
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        Xc, yc, X_offset, y_offset, x_scale = _preprocess(X, y, sw, self.fit_intercept)
         root = np.sqrt(sw)
         Xc *= root[:, None]
         yc *= root if yc.ndim == 1 else root[:, None]
         if self.positive:
             Y = yc.reshape(len(yc), -1)
             coef = np.column_stack([optimize.nnls(Xc, Y[:, k])[0] for k in range(Y.shape[1])])
-            self.coef_ = coef.ravel() if yc.ndim == 1 else coef.T
+            coef = coef.ravel() if yc.ndim == 1 else coef.T
             for name in ("rank_", "singular_"):
                 self.__dict__.pop(name, None)
         else:
             cond = max(Xc.shape) * np.finfo(Xc.dtype).eps
             coef, _, rank, sv = linalg.lstsq(Xc, yc, cond=cond, lapack_driver="gelsd")
-            self.coef_ = coef.T
+            coef = coef.T
             self.rank_ = int(rank)
-            self.singular_ = sv
-        self._set_intercept(X_offset, y_offset)
+            with np.errstate(over="ignore"):  # (inf when X's are beyond float max)
+                self.singular_ = sv * x_scale
+        self._set_coef(coef, X_offset, y_offset, x_scale, "LinearRegression")
         return self
 
 
@@ -199,6 +247,13 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     array([0.66666667])
     """
 
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "solver": [StrOptions({"auto", "cholesky", "svd"})],
+    }
+
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, solver="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -208,7 +263,6 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     def _alphas(self, n_targets):
         alpha = self.alpha
         if np.ndim(alpha) == 0:
-            check_param(alpha, "alpha", types=(numbers.Real,), min_val=0)
             return np.full(n_targets, float(alpha))
         alpha = np.asarray(alpha, dtype=np.float64).ravel()
         if alpha.shape[0] not in (1, n_targets):
@@ -233,21 +287,20 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         -------
         self : Ridge
         """
-        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
-        check_param(self.solver, "solver", types=(str,), options=("auto", "cholesky", "svd"))
+        check_params(self)
         X, y = _validate_regression_data(self, X, y)
         Y = y.reshape(len(y), -1)
         alphas = self._alphas(Y.shape[1])
-        sw = _check_sample_weight(sample_weight, X.shape[0])
-        Xc, Yc, X_offset, y_offset = _center(X, Y, sw, self.fit_intercept)
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
         root = np.sqrt(sw)
         Xc *= root[:, None]
         Yc *= root[:, None]
-        coef = _ridge_solve(Xc, Yc, alphas, self.solver)
-        self.coef_ = coef[0] if y.ndim == 1 else coef
+        # on X / s the same model has the penalty alpha / s^2
+        coef = _ridge_solve(Xc, Yc, _scaled_penalty(alphas, x_scale, 2), self.solver)
         if y.ndim == 1:
-            y_offset = y_offset[0]
-        self._set_intercept(X_offset, y_offset)
+            coef, y_offset = coef[0], y_offset[0]
+        self._set_coef(coef, X_offset, y_offset, x_scale, "Ridge")
         return self
 
 

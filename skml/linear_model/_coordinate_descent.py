@@ -11,8 +11,14 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import validate_data
 
 from skml._kernels._cd import enet_cd_dense, enet_cd_gram
-from skml.linear_model._base import _center, _check_sample_weight, _LinearPredictorMixin
-from skml.utils import check_param
+from skml.linear_model._base import (
+    _check_finite_fit,
+    _LinearPredictorMixin,
+    _preprocess,
+    _scaled_penalty as _scaled,
+    magnitude_scale,
+)
+from skml.utils import Interval, StrOptions, check_param, check_params, check_sample_weight
 
 __all__ = ["ElasticNet", "Lasso", "enet_path", "lasso_path"]
 
@@ -37,7 +43,7 @@ def _check_path_params(l1_ratio, eps, precompute, tol, max_iter, selection):
     check_param(l1_ratio, "l1_ratio", types=(numbers.Real,), min_val=0, max_val=1)
     check_param(eps, "eps", types=(numbers.Real,), min_val=0, closed="neither")
     check_param(tol, "tol", types=(numbers.Real,), min_val=0)
-    check_param(max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
+    check_param(max_iter, "max_iter", types=(numbers.Integral,), min_val=1, max_val=2**31 - 1)
     check_param(selection, "selection", types=(str,), options=("cyclic", "random"))
     if isinstance(precompute, str):
         check_param(precompute, "precompute", options=("auto",))
@@ -46,6 +52,86 @@ def _check_path_params(l1_ratio, eps, precompute, tol, max_iter, selection):
             f"precompute must be 'auto', a bool or an array (the Gram matrix X^T X), got "
             f"{precompute!r}."
         )
+
+
+def _check_gram(gram, X, what):
+    """Whether the user's ``gram`` is ``X^T X`` for this ``X``: raises ``ValueError`` when
+    it has the wrong shape, is not finite or not symmetric; returns False when it is a
+    valid matrix of some other ``X`` (its diagonal, the squared column norms, or one
+    off-diagonal entry differ), True when it matches."""
+    n_features = X.shape[1]
+    if gram.shape != (n_features, n_features):
+        raise ValueError(
+            f"{what}: the Gram matrix must have shape {(n_features, n_features)}, got "
+            f"{gram.shape}."
+        )
+    if not np.all(np.isfinite(gram)):
+        raise ValueError(f"{what}: the Gram matrix contains NaN or infinity.")
+    rtol = 1e-4 if X.dtype == np.float32 or gram.dtype == np.float32 else 1e-7
+    scale = float(np.max(np.abs(np.diag(gram)), initial=0.0))
+    if not np.allclose(gram, gram.T, rtol=rtol, atol=rtol * scale):
+        raise ValueError(f"{what}: the Gram matrix is not symmetric.")
+    diag = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    if not np.allclose(np.diag(gram), diag, rtol=rtol, atol=1e-5):
+        return False
+    f1 = n_features // 2
+    f2 = min(f1 + 1, n_features - 1)
+    expected = float(np.dot(X[:, f1], X[:, f2]))
+    return bool(np.isclose(gram[f1, f2], expected, rtol=rtol, atol=1e-5 + rtol * scale))
+
+
+def _cd_solve(X_fortran, y, gram, Xy, l1_regs, l2_regs, w, *, tol, max_iter, rng,
+              random, positive, verbose=False):
+    """Coordinate descent for each ``(l1_regs[i], l2_regs[i])`` (the n-scaled penalties of
+    ``0.5 ||y - X w||^2 + l1 ||w||_1 + 0.5 l2 ||w||^2``), warm-started from ``w``.
+
+    Works on ``y / t`` (``t`` a power of two when ``y`` is far from 1 in magnitude), so
+    ``||y||^2`` and the duality gap never overflow. Returns ``(coefs, gaps, n_iters,
+    not_converged)`` with ``coefs`` of shape (n_features, n_steps).
+    """
+    t = magnitude_scale(y)
+    if t != 1.0:
+        y = y / t
+        Xy = None if Xy is None else Xy / t
+        w = w / t
+    y_norm2 = float(np.dot(y, y))
+    coefs = np.empty((w.shape[0], len(l1_regs)), dtype=w.dtype)
+    gaps = np.empty(len(l1_regs))
+    n_iters, not_converged = [], []
+    for i, (l1_reg, l2_reg) in enumerate(zip(l1_regs, l2_regs)):
+        l1_reg = l1_reg / t  # the L1 term scales like ||y||, the others like ||y||^2
+        seed = int(rng.randint(1, np.iinfo(np.int32).max))
+        if gram is not None:
+            w, gap, _, n_iter, converged = enet_cd_gram(
+                w, l1_reg, l2_reg, gram, Xy, y_norm2, max_iter, tol, seed, random, positive)
+        else:
+            w, gap, _, n_iter, converged = enet_cd_dense(
+                w, l1_reg, l2_reg, X_fortran, y, max_iter, tol, seed, random, positive)
+        coefs[:, i] = w
+        gaps[i] = gap * t * t
+        n_iters.append(n_iter)
+        if not converged:
+            not_converged.append(i)
+        if verbose:
+            if verbose > 1:
+                print(f"Path: {i:03d} out of {len(l1_regs):03d}")
+            else:
+                sys.stderr.write(".")
+    return coefs * t if t != 1.0 else coefs, gaps, n_iters, not_converged
+
+
+def _warn_not_converged(not_converged, alphas, gaps, tol, y_norm2, n_samples, l1_ratio):
+    if not not_converged:
+        return
+    i = not_converged[0]
+    alpha, gap = alphas[i], gaps[i]
+    msg = (f"Coordinate descent did not converge for {len(not_converged)} of "
+           f"{len(alphas)} alphas (first: alpha={alpha:.3g}, duality gap "
+           f"{gap / n_samples:.3g} > tol {tol * y_norm2 / n_samples:.3g}). Increase "
+           "max_iter, scale the features, or use a larger alpha.")
+    if alpha == 0 or l1_ratio * alpha < _RESOLUTION:
+        msg += " With alpha=0 use LinearRegression or Ridge instead."
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
 
 
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
@@ -135,25 +221,33 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
     n_samples, n_features = X.shape
     y = np.ascontiguousarray(y)
+    # work on X / s (s a power of two) when |X| is far from 1: the penalties become
+    # l1 / s and l2 / s^2 and the coefficients s * w, the objective is unchanged
+    x_scale = magnitude_scale(X)
+    Xs = X / x_scale if x_scale != 1.0 else X
 
     if isinstance(precompute, str):
         precompute = n_samples > n_features
     gram = None
     if hasattr(precompute, "__array__"):
-        gram = np.ascontiguousarray(precompute, dtype=X.dtype)
-        if gram.shape != (n_features, n_features):
+        gram = np.asarray(precompute)
+        if gram.dtype.kind not in "fiub":
+            raise TypeError(f"The Gram matrix must be numeric, got dtype {gram.dtype}.")
+        gram = np.ascontiguousarray(_scaled(gram.astype(X.dtype), x_scale, 2))
+        if not _check_gram(gram, Xs, "precompute"):
             raise ValueError(
-                f"The Gram matrix must have shape {(n_features, n_features)}, got "
-                f"{gram.shape}."
+                "The Gram matrix passed as precompute is not X^T X for this X (its "
+                "diagonal or a checked entry differs): compute it from the same X."
             )
     elif precompute:
-        gram = np.ascontiguousarray(X.T @ X)
+        gram = np.ascontiguousarray(Xs.T @ Xs)
     if Xy is not None:
         Xy = np.ascontiguousarray(np.asarray(Xy, dtype=X.dtype).reshape(-1))
         if Xy.shape[0] != n_features:
             raise ValueError(f"Xy must have {n_features} values, got {Xy.shape[0]}.")
+        Xy = _scaled(Xy, x_scale, 1)
     elif gram is not None or alphas is None or isinstance(alphas, numbers.Integral):
-        Xy = X.T @ y
+        Xy = Xs.T @ y
 
     if alphas is None or isinstance(alphas, numbers.Integral):
         count = n_alphas if alphas is None else alphas
@@ -162,7 +256,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
             raise ValueError(
                 "No automatic alpha grid for l1_ratio=0 (pure ridge): give alphas explicitly."
             )
-        alphas = _alpha_grid(Xy, n_samples, l1_ratio, positive, eps, count)
+        alphas = _alpha_grid(Xy, n_samples, l1_ratio, positive, eps, count) * x_scale
+        if not np.all(np.isfinite(alphas)):
+            raise ValueError(
+                "The automatic alpha grid overflows float64 (|X^T y| is too large): "
+                "rescale X and y, or give alphas explicitly."
+            )
     else:
         alphas = np.asarray(alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
@@ -171,51 +270,24 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
             alphas = np.sort(alphas)[::-1]
 
     rng = check_random_state(random_state)
-    random = selection == "random"
     if coef_init is None:
         w = np.zeros(n_features, dtype=X.dtype)
     else:
         w = np.array(coef_init, dtype=X.dtype).reshape(-1)
         if w.shape[0] != n_features:
             raise ValueError(f"coef_init must have {n_features} values, got {w.shape[0]}.")
-    X_fortran = None
-    if gram is None:
-        X_fortran = np.asfortranarray(X)
-    y_norm2 = float(y @ y)
-
-    coefs = np.empty((n_features, len(alphas)), dtype=X.dtype)
-    dual_gaps = np.empty(len(alphas))
-    n_iters = []
-    not_converged = []
-    for i, alpha in enumerate(alphas):
-        l1_reg = alpha * l1_ratio * n_samples
-        l2_reg = alpha * (1.0 - l1_ratio) * n_samples
-        seed = int(rng.randint(1, np.iinfo(np.int32).max))
-        if gram is not None:
-            w, gap, _, n_iter, converged = enet_cd_gram(
-                w, l1_reg, l2_reg, gram, Xy, y_norm2, max_iter, tol, seed, random, positive)
-        else:
-            w, gap, _, n_iter, converged = enet_cd_dense(
-                w, l1_reg, l2_reg, X_fortran, y, max_iter, tol, seed, random, positive)
-        coefs[:, i] = w
-        dual_gaps[i] = gap / n_samples
-        n_iters.append(n_iter)
-        if not converged:
-            not_converged.append((alpha, gap))
-        if verbose:
-            if verbose > 1:
-                print(f"Path: {i:03d} out of {len(alphas):03d}")
-            else:
-                sys.stderr.write(".")
-    if not_converged:
-        alpha, gap = not_converged[0]
-        msg = (f"Coordinate descent did not converge for {len(not_converged)} of "
-               f"{len(alphas)} alphas (first: alpha={alpha:.3g}, duality gap "
-               f"{gap / n_samples:.3g} > tol {tol * y_norm2 / n_samples:.3g}). Increase "
-               "max_iter, scale the features, or use a larger alpha.")
-        if alpha == 0 or l1_ratio * alpha < _RESOLUTION:
-            msg += " With alpha=0 use LinearRegression or Ridge instead."
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        w = w * x_scale
+    X_fortran = np.asfortranarray(Xs) if gram is None else None
+    l1_regs = [_scaled(a * l1_ratio * n_samples, x_scale, 1) for a in alphas]
+    l2_regs = [_scaled(a * (1.0 - l1_ratio) * n_samples, x_scale, 2) for a in alphas]
+    coefs, gaps, n_iters, not_converged = _cd_solve(
+        X_fortran, y, gram, Xy, l1_regs, l2_regs, w, tol=tol, max_iter=max_iter, rng=rng,
+        random=selection == "random", positive=positive, verbose=verbose)
+    coefs = _scaled(coefs, x_scale, 1)
+    _check_finite_fit(coefs, "Coordinate descent")
+    dual_gaps = gaps / n_samples
+    _warn_not_converged(not_converged, alphas, gaps, tol, float(np.dot(y, y)), n_samples,
+                        l1_ratio)
     if return_n_iter:
         return alphas, coefs, dual_gaps, n_iters
     return alphas, coefs, dual_gaps
@@ -270,7 +342,132 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", 
                      **params)
 
 
-class ElasticNet(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
+class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
+                      BaseEstimator):
+    """What ElasticNet and Lasso share (Lasso is the ``l1_ratio=1`` case): the
+    parameters other than ``l1_ratio``, and ``fit``."""
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "precompute": ["boolean", StrOptions({"auto"}), "array-like"],
+        # a C int in the kernel
+        "max_iter": [Interval(numbers.Integral, 1, 2**31 - 1, closed="both")],
+        "copy_X": ["boolean"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "positive": ["boolean"],
+        "random_state": ["random_state"],
+        "selection": [StrOptions({"cyclic", "random"})],
+    }
+
+    def fit(self, X, y, sample_weight=None, check_input=True):
+        """Fit the model by coordinate descent.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+        check_input : bool, default=True
+            Kept for compatibility; the input is always checked.
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        l1_ratio = self._get_l1_ratio()
+        if self.alpha == 0:
+            warnings.warn(
+                "With alpha=0 coordinate descent converges poorly; use LinearRegression.",
+                UserWarning, stacklevel=2)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        n_samples, n_features = X.shape
+        sw = check_sample_weight(sample_weight, n_samples)
+        sw = sw * (n_samples / sw.sum())
+        Y = y.reshape(n_samples, -1)
+        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
+        if sample_weight is not None:
+            root = np.sqrt(sw)
+            Xc *= root[:, None]
+            Yc *= root[:, None]
+        n_targets = Y.shape[1]
+        gram = self._gram(X, Xc, x_scale, sw if sample_weight is not None else None,
+                          n_samples, n_features)
+
+        coef = np.zeros((n_targets, n_features))
+        if self.warm_start and hasattr(self, "coef_"):
+            prev = np.asarray(self.coef_).reshape(-1, n_features)
+            if prev.shape == coef.shape:
+                coef[:] = prev * x_scale
+        rng = check_random_state(self.random_state)
+        X_fortran = np.asfortranarray(Xc) if gram is None else None
+        # on X / s: the L1 penalty becomes l1 / s, the L2 penalty l2 / s^2
+        l1_reg = _scaled(self.alpha * l1_ratio * n_samples, x_scale, 1)
+        l2_reg = _scaled(self.alpha * (1.0 - l1_ratio) * n_samples, x_scale, 2)
+        n_iter, gaps, not_converged = [], np.empty(n_targets), []
+        for k in range(n_targets):
+            yk = np.ascontiguousarray(Yc[:, k])
+            Xy = Xc.T @ yk if gram is not None else None
+            path_coef, gap, its, bad = _cd_solve(
+                X_fortran, yk, gram, Xy, [l1_reg], [l2_reg], coef[k].copy(), tol=self.tol,
+                max_iter=self.max_iter, rng=rng, random=self.selection == "random",
+                positive=self.positive)
+            coef[k] = path_coef[:, 0]
+            gaps[k] = gap[0] / n_samples
+            n_iter.append(its[0])
+            if bad:
+                not_converged.append((k, gap[0], float(yk @ yk)))
+        if not_converged:
+            k, gap, y_norm2 = not_converged[0]
+            _warn_not_converged([0], [self.alpha], [gap], self.tol, y_norm2, n_samples,
+                                l1_ratio)
+        single = y.ndim == 1
+        self._set_coef(coef[0] if single else coef, X_offset,
+                       y_offset[0] if single else y_offset, x_scale, type(self).__name__)
+        self.dual_gap_ = gaps[0] if single else gaps
+        self.n_iter_ = n_iter[0] if single else n_iter
+        return self
+
+    def _gram(self, X, Xc, x_scale, sw, n_samples, n_features):
+        """The Gram matrix of the (scaled, centred, weighted) design ``Xc``, or None.
+
+        A user's matrix (``precompute`` an array) must be that of the data the model is
+        fitted on: ``X^T X`` for ``fit_intercept=False``, the Gram of the centred ``X``
+        otherwise (both with rows multiplied by ``sqrt(sample_weight)``). A Gram of the
+        uncentred ``X`` given with ``fit_intercept=True`` is recomputed with a warning
+        (as scikit-learn does); any other matrix is an error.
+        """
+        precompute = self.precompute
+        if not isinstance(precompute, (str, bool, np.bool_)):
+            gram = np.asarray(precompute)
+            if gram.dtype.kind not in "fiub":
+                raise TypeError(f"The Gram matrix must be numeric, got dtype {gram.dtype}.")
+            gram = _scaled(gram.astype(np.float64), x_scale, 2)
+            if _check_gram(gram, Xc, "precompute"):
+                return np.ascontiguousarray(gram)
+            if self.fit_intercept:
+                Xu = X / x_scale if x_scale != 1.0 else X
+                if sw is not None:
+                    Xu = Xu * np.sqrt(sw)[:, None]
+                if _check_gram(gram, Xu, "precompute"):
+                    warnings.warn(
+                        "Gram matrix was provided but X was centered to fit intercept: "
+                        "recomputing Gram matrix.", UserWarning, stacklevel=3)
+                    return np.ascontiguousarray(Xc.T @ Xc)
+            raise ValueError(
+                "The Gram matrix passed as precompute does not match X: it must be X^T X "
+                "of the data the model is fitted on (centred when fit_intercept=True, rows "
+                "scaled by sqrt(sample_weight) when weights are given)."
+            )
+        if (isinstance(precompute, str) and n_samples > n_features) or precompute is True:
+            return np.ascontiguousarray(Xc.T @ Xc)
+        return None
+
+
+class ElasticNet(_ElasticNetBase):
     """Linear regression with combined L1 and L2 penalties, by coordinate descent.
 
     Minimises, as scikit-learn's ``ElasticNet``::
@@ -324,6 +521,10 @@ class ElasticNet(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEs
     True
     """
 
+    _parameter_constraints = {
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+    }
+
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic"):
@@ -342,78 +543,7 @@ class ElasticNet(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEs
     def _get_l1_ratio(self):
         return self.l1_ratio
 
-    def fit(self, X, y, sample_weight=None, check_input=True):
-        """Fit the model by coordinate descent.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-        check_input : bool, default=True
-            Kept for compatibility; the input is always checked.
-
-        Returns
-        -------
-        self
-        """
-        check_param(self.alpha, "alpha", types=(numbers.Real,), min_val=0)
-        l1_ratio = self._get_l1_ratio()
-        check_param(l1_ratio, "l1_ratio", types=(numbers.Real,), min_val=0, max_val=1)
-        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
-        check_param(self.warm_start, "warm_start", types=(bool, np.bool_))
-        check_param(self.positive, "positive", types=(bool, np.bool_))
-        _check_path_params(l1_ratio, 1.0, self.precompute, self.tol, self.max_iter,
-                           self.selection)
-        if self.alpha == 0:
-            warnings.warn(
-                "With alpha=0 coordinate descent converges poorly; use LinearRegression.",
-                UserWarning, stacklevel=2)
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
-        n_samples, n_features = X.shape
-        sw = _check_sample_weight(sample_weight, n_samples)
-        sw = sw * (n_samples / sw.sum())
-        Y = y.reshape(n_samples, -1)
-        Xc, Yc, X_offset, y_offset = _center(X, Y, sw, self.fit_intercept)
-        if sample_weight is not None:
-            root = np.sqrt(sw)
-            Xc *= root[:, None]
-            Yc *= root[:, None]
-        n_targets = Y.shape[1]
-
-        precompute = self.precompute
-        if hasattr(precompute, "__array__"):
-            gram = np.asarray(precompute, dtype=np.float64)
-        elif (precompute == "auto" and n_samples > n_features) or precompute is True:
-            gram = Xc.T @ Xc
-        else:
-            gram = False
-
-        coef = np.zeros((n_targets, n_features))
-        if self.warm_start and hasattr(self, "coef_"):
-            prev = np.asarray(self.coef_).reshape(-1, n_features)
-            if prev.shape == coef.shape:
-                coef[:] = prev
-        rng = check_random_state(self.random_state)
-        n_iter, gaps = [], np.empty(n_targets)
-        for k in range(n_targets):
-            _, path_coef, gap, its = enet_path(
-                Xc, Yc[:, k], l1_ratio=l1_ratio, alphas=[self.alpha],
-                precompute=gram, Xy=None, coef_init=coef[k], return_n_iter=True,
-                positive=self.positive, tol=self.tol, max_iter=self.max_iter,
-                selection=self.selection, random_state=rng)
-            coef[k] = path_coef[:, 0]
-            gaps[k] = gap[0]
-            n_iter.append(its[0])
-        single = y.ndim == 1
-        self.coef_ = coef[0] if single else coef
-        self.dual_gap_ = gaps[0] if single else gaps
-        self.n_iter_ = n_iter[0] if single else n_iter
-        self._set_intercept(X_offset, y_offset[0] if single else y_offset)
-        return self
-
-
-class Lasso(ElasticNet):
+class Lasso(_ElasticNetBase):
     """Linear regression with an L1 penalty (Definition 3.47 of the notes), by coordinate
     descent.
 

@@ -12,11 +12,21 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.linear_model._base import _check_sample_weight
+from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
 from skml.linear_model._optimize import bfgs, newton, prox_newton_l1
-from skml.utils import check_param, limit_blas_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_params,
+    check_sample_weight,
+    limit_blas_threads,
+)
 
 __all__ = ["LogisticRegression"]
+
+# A penalty weight (per unit of sample weight) beyond which the coefficients are 0 to
+# working precision: the data are then fitted with intercepts only.
+_HUGE_PENALTY = 1e250
 
 _SOLVER_PENALTIES = {
     "newton": ("l2", "l1", None),
@@ -238,23 +248,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.warm_start = warm_start
 
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2", "l1"}), None],
+        "C": [Interval(numbers.Real, 0, None, closed="neither")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "solver": [StrOptions(set(_SOLVER_PENALTIES))],
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+
     def _check_params(self):
-        check_param(self.solver, "solver", types=(str,), options=tuple(_SOLVER_PENALTIES))
-        check_param(self.penalty, "penalty", types=(str, type(None)), options=("l2", "l1"))
+        check_params(self)
         if self.penalty not in _SOLVER_PENALTIES[self.solver]:
             ok = [s for s, p in _SOLVER_PENALTIES.items() if self.penalty in p]
             raise ValueError(
                 f"solver={self.solver!r} does not support penalty={self.penalty!r}; use "
                 f"one of the solvers {ok}."
             )
-        check_param(self.C, "C", types=(numbers.Real,), min_val=0, closed="neither")
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=0)
-        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
-        check_param(self.warm_start, "warm_start", types=(bool, np.bool_))
-        cw = self.class_weight
-        if not (cw is None or isinstance(cw, dict) or (isinstance(cw, str) and cw == "balanced")):
-            raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {cw!r}.")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -279,7 +291,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "LogisticRegression needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {classes[0]!r}."
             )
-        sw = _check_sample_weight(sample_weight, X.shape[0])
+        sw = check_sample_weight(sample_weight, X.shape[0])
         if self.class_weight is not None:
             cw = compute_class_weight(self.class_weight, classes=classes, y=y,
                                       sample_weight=sample_weight)
@@ -288,24 +300,40 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("The sample weights times class weights sum to zero.")
         n_classes = len(classes)
         S = float(sw.sum())
-        l2 = 1.0 / (self.C * S) if self.penalty == "l2" else 0.0
+        # far from 1 in magnitude, work on X / s (s a power of two): the same model has
+        # coefficients s * w, an L2 penalty divided by s^2 and an L1 penalty by s
+        x_scale = magnitude_scale(X)
+        if x_scale != 1.0:
+            X = X / x_scale
+        strength = _scaled_penalty(1.0 / (self.C * S), x_scale, 2 if self.penalty == "l2" else 1)
+        n_features = X.shape[1]
+        if self.penalty is not None and not strength < _HUGE_PENALTY:
+            # the penalty overwhelms the loss (tiny data, or tiny C): the coefficients are
+            # 0 to working precision, only the intercepts are fitted (and nothing is left
+            # to penalise)
+            X = X[:, :0]
+            strength = 0.0
+        l2 = strength if self.penalty == "l2" else 0.0
         loss = _LogLoss(X, y_enc, n_classes, sw, self.fit_intercept, l2)
 
         theta0 = np.zeros(loss.size)
         prev = getattr(self, "classes_", None)
         if (self.warm_start and hasattr(self, "coef_") and prev is not None
                 and len(prev) == n_classes and np.array_equal(prev, classes)
-                and self.coef_.shape[1] == X.shape[1]):
-            W = np.hstack([self.coef_, self.intercept_[:, None]]) if self.fit_intercept \
-                else self.coef_
+                and self.coef_.shape[1] == X.shape[1]):  # (0 columns: no warm start)
+            W = np.hstack([self.coef_ * x_scale, self.intercept_[:, None]]) \
+                if self.fit_intercept else self.coef_ * x_scale
             theta0 = W.ravel().copy()
 
-        lam = (1.0 / (self.C * S)) * loss.pen if self.penalty == "l1" else None
+        lam = strength * loss.pen if self.penalty == "l1" else None
         # The solvers' work is matrix-vector products (memory-bound) and, for Newton, one
         # n x d^2 Gram product per iteration: single-threaded BLAS is as fast on an idle
         # machine and much faster on a busy one (no threads spinning for a core).
-        with limit_blas_threads():
-            theta, n_iter, converged = self._solve(loss, theta0, lam)
+        if loss.size == 0:  # nothing to fit (no coefficient, no intercept)
+            theta, n_iter, converged = theta0, 0, True
+        else:
+            with limit_blas_threads():
+                theta, n_iter, converged = self._solve(loss, theta0, lam)
         if not converged and self.max_iter > 0:
             if n_iter >= self.max_iter:
                 msg = (f"did not converge in {self.max_iter} iterations; increase max_iter "
@@ -317,7 +345,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(f"LogisticRegression (solver={self.solver!r}) {msg}",
                           ConvergenceWarning, stacklevel=2)
         W = theta.reshape(loss.K, loss.d)
-        coef = W[:, : X.shape[1]].copy()
+        coef = np.zeros((loss.K, n_features))
+        coef[:, : X.shape[1]] = W[:, : X.shape[1]] / x_scale
+        _check_finite_fit(coef, "LogisticRegression")
         intercept = W[:, -1].copy() if self.fit_intercept else np.zeros(loss.K)
         if not loss.binary:
             # softmax is unchanged by a common shift: pick the centred representative

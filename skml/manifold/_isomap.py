@@ -10,9 +10,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _graph
+from skml.decomposition._scaling import rescale
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
+from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
-from skml.utils import check_param, chunk_rows, effective_n_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    chunk_rows,
+    effective_n_threads,
+)
 
 __all__ = ["Isomap"]
 
@@ -118,7 +127,21 @@ class Isomap(TransformerMixin, BaseEstimator):
         self.metric = metric
         self.p = p
 
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None), None],
+        "radius": [Interval(numbers.Real, 0, None), None],
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "eigen_solver": [StrOptions({"auto", "arpack", "dense"})],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "max_iter": [Interval(numbers.Integral, 1, None), None],
+        "path_method": [StrOptions({"auto", "D", "FW"})],
+        "n_jobs": ["n_jobs"],
+        "metric": [StrOptions(set(PAIRWISE_METRICS))],
+        "p": [Interval(numbers.Real, 1, None)],
+    }
+
     def _check_params(self, n_samples):
+        check_params(self)
         if (self.n_neighbors is None) == (self.radius is None):
             raise ValueError(
                 "Give exactly one of n_neighbors and radius (the other must be None), got "
@@ -126,18 +149,8 @@ class Isomap(TransformerMixin, BaseEstimator):
         if self.radius is None:
             check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,),
                         min_val=1, max_val=n_samples - 1)
-        else:
-            check_param(self.radius, "radius", types=(numbers.Real,), min_val=0)
         check_param(self.n_components, "n_components", types=(numbers.Integral,),
                     min_val=1, max_val=n_samples)
-        check_param(self.eigen_solver, "eigen_solver", types=(str,),
-                    options=("auto", "arpack", "dense"))
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
-        if self.max_iter is not None:
-            check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.path_method, "path_method", types=(str,),
-                    options=("auto", "D", "FW"))
-        check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
 
     # ---------------------------------------------------------------- graph building
     def _euclidean(self):
@@ -163,6 +176,7 @@ class Isomap(TransformerMixin, BaseEstimator):
             k = self.n_neighbors + (1 if same else 0)
             dist, ind = kneighbors_brute(X, Y, k, metric=self.metric, p=self.p,
                                          n_jobs=self.n_jobs)
+            check_neighbour_graph(dist, ind, Y.shape[0], "Isomap")
             if same:  # drop the point itself (or, with duplicates, the farthest entry)
                 keep = ind != np.arange(n)[:, None]
                 keep[keep.all(axis=1), -1] = False
@@ -176,7 +190,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         for start in range(0, n, step):
             D = pairwise_distances(X[start:start + step], Y, metric=self.metric,
                                    n_jobs=self.n_jobs, p=self.p)
-            r, c = np.nonzero(D <= self.radius)
+            r, c = np.nonzero(D <= self._radius)
             if same:
                 off_diag = r + start != c
                 r, c = r[off_diag], c[off_diag]
@@ -237,18 +251,34 @@ class Isomap(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n = X.shape[0]
         self._check_params(n)
-        rows, cols, lengths = self._neighbours(X)
-        rows, cols, lengths = self._connect(X, rows, cols, lengths)
+        # Geodesic distances and the embedding scale with the data: compute on data
+        # centred and divided by a power of two (exact), then scale the results back, so
+        # that neither |x| ~ 1e160 (squares overflow) nor a far offset (lost digits)
+        # harms them. Cosine distances are not translation invariant: scaled only.
+        Xn, self._shift, self._exponent = rescale(X, centre=self.metric != "cosine")
+        self._radius = (None if self.radius is None
+                        else float(np.ldexp(float(self.radius), -self._exponent)))
+        rows, cols, lengths = self._neighbours(Xn)
+        rows, cols, lengths = self._connect(Xn, rows, cols, lengths)
         indptr, indices, weights = _symmetric_csr(rows, cols, lengths, n)
-        self.dist_matrix_ = self._geodesics(indptr, indices, weights)
+        dist = self._geodesics(indptr, indices, weights)
         emb, evals, evecs, row_means, grand_mean = _classical_scaling(
-            self.dist_matrix_**2, self.n_components, solver=self.eigen_solver,
-            tol=self.tol, max_iter=self.max_iter)
-        self.embedding_ = emb
-        self.eigenvalues_ = evals
+            dist**2, self.n_components, solver=self.eigen_solver, tol=self.tol,
+            max_iter=self.max_iter)
+        e = self._exponent
+        with np.errstate(over="ignore"):  # beyond float range: inf, as the true value
+            self.dist_matrix_ = np.ldexp(dist, e)
+            self.embedding_ = np.ldexp(emb, e)
+            self.eigenvalues_ = np.ldexp(evals, 2 * e)
         self._gower = (evals, evecs, row_means, grand_mean)
-        self._fit_X = X
+        self._fit_X = Xn
         return self
+
+    def _normalise(self, X):
+        """New points in the frame of the training data (see ``fit``)."""
+        if self._shift is not None:
+            X = X - self._shift
+        return np.ldexp(X, -self._exponent).astype(X.dtype, copy=False)
 
     def fit_transform(self, X, y=None):
         """Compute the embedding of X and return it.
@@ -282,23 +312,28 @@ class Isomap(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        dtype = X.dtype
         train = self._fit_X
         if X.dtype != train.dtype:
             X = X.astype(np.float64)
             train = train.astype(np.float64)
+        X = self._normalise(X)
+        D_geo = np.ldexp(self.dist_matrix_, -self._exponent)
         out = np.empty((X.shape[0], self.n_components), dtype=np.float64)
         for start in range(0, X.shape[0], _TRANSFORM_CHUNK):
             block = X[start:start + _TRANSFORM_CHUNK]
-            G = self._geodesics_to_training(block, train)
+            G = self._geodesics_to_training(block, train, D_geo)
             out[start:start + block.shape[0]] = _gower_project(G**2, *self._gower)
-        return out.astype(X.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            out = np.ldexp(out, self._exponent)
+        return out.astype(dtype, copy=False)
 
-    def _geodesics_to_training(self, block, train):
-        D_geo = self.dist_matrix_
+    def _geodesics_to_training(self, block, train, D_geo):
         G = np.full((block.shape[0], D_geo.shape[0]), np.inf)
         if self.radius is None:
             dist, ind = kneighbors_brute(block, train, self.n_neighbors, metric=self.metric,
                                          p=self.p, n_jobs=self.n_jobs)
+            check_neighbour_graph(dist, ind, train.shape[0], "Isomap")
             rows = np.repeat(np.arange(block.shape[0]), ind.shape[1])
             dist = self._lengths(block, train, rows, ind.ravel(), dist.ravel())
             dist = dist.reshape(ind.shape)
@@ -308,7 +343,7 @@ class Isomap(TransformerMixin, BaseEstimator):
         D = pairwise_distances(block, train, metric=self.metric, n_jobs=self.n_jobs,
                                p=self.p)
         for i in range(block.shape[0]):
-            nb = np.flatnonzero(D[i] <= self.radius)
+            nb = np.flatnonzero(D[i] <= self._radius)
             if nb.size == 0:  # nothing within radius: go through the nearest point
                 nb = np.array([np.argmin(D[i])])
             lengths = self._lengths(block, train, np.full(nb.size, i), nb, D[i, nb])
@@ -325,10 +360,14 @@ class Isomap(TransformerMixin, BaseEstimator):
         error : float
         """
         check_is_fitted(self)
-        K = -0.5 * self.dist_matrix_**2
+        # in the frame of fit (exact powers of two), so that squares do not overflow
+        e = self._exponent
+        K = -0.5 * np.ldexp(self.dist_matrix_, -e) ** 2
         _double_centre(K)
-        evals = np.maximum(self.eigenvalues_, 0.0)
-        return float(np.sqrt(max(np.sum(K**2) - np.sum(evals**2), 0.0)) / K.shape[0])
+        evals = np.maximum(self._gower[0], 0.0)
+        error = np.sqrt(max(np.sum(K**2) - np.sum(evals**2), 0.0)) / K.shape[0]
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(error, 2 * e))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

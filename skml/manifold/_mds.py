@@ -16,8 +16,9 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml.decomposition._scaling import power_of_two_exponent, rescale
 from skml.metrics import pairwise_distances
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_param, check_params
 
 __all__ = ["MDS"]
 
@@ -285,18 +286,21 @@ class MDS(TransformerMixin, BaseEstimator):
                     options=("classical", "metric", "nonmetric"))
         return metric
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "metric": [StrOptions({"classical", "metric", "nonmetric"}), "boolean"],
+        "n_init": [Interval(numbers.Integral, 1, None)],
+        "init": [StrOptions({"classical", "classical_mds", "random"}), "array-like"],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "eps": [Interval(numbers.Real, 0, None)],
+        "n_jobs": ["n_jobs"],
+        "random_state": ["random_state"],
+        "dissimilarity": [StrOptions({"euclidean", "precomputed"})],
+        "normalized_stress": [StrOptions({"auto"}), "boolean"],
+    }
+
     def _check_params(self):
-        check_param(self.n_components, "n_components", types=(numbers.Integral,), min_val=1)
-        check_param(self.n_init, "n_init", types=(numbers.Integral,), min_val=1)
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.eps, "eps", types=(numbers.Real,), min_val=0)
-        check_param(self.dissimilarity, "dissimilarity", types=(str,),
-                    options=("euclidean", "precomputed"))
-        check_param(self.normalized_stress, "normalized_stress", types=(bool, str),
-                    options=("auto",))
-        if not hasattr(self.init, "__array__"):
-            check_param(self.init, "init", types=(str,),
-                        options=("classical", "classical_mds", "random"))
+        check_params(self)
 
     def _dissimilarities(self, X, *, reset):
         precomputed = self.dissimilarity == "precomputed"
@@ -313,9 +317,20 @@ class MDS(TransformerMixin, BaseEstimator):
                                      "symmetric.")
             if np.any(X < 0):
                 raise ValueError("Dissimilarities must be non-negative.")
-            return X, np.asarray(X, dtype=np.float64)
-        Y = None if reset else self._fit_X
-        return X, pairwise_distances(X.astype(np.float64, copy=False), Y, n_jobs=self.n_jobs)
+            if reset:
+                self._shift = None
+                self._exponent = power_of_two_exponent(np.max(X, initial=0.0))
+            return X, np.ldexp(np.asarray(X, dtype=np.float64), -self._exponent)
+        # Dissimilarities (and the embedding) scale with the data: work on data centred
+        # and divided by a power of two (exact), so that the squares of classical
+        # scaling and of the stress neither overflow (|x| ~ 1e160) nor underflow.
+        if reset:
+            Xn, self._shift, self._exponent = rescale(X, centre=True, dtype=np.float64)
+            Y = None
+        else:
+            Xn = np.ldexp(X.astype(np.float64) - self._shift, -self._exponent)
+            Y = self._fit_X
+        return Xn, pairwise_distances(Xn, Y, n_jobs=self.n_jobs)
 
     def fit(self, X, y=None):
         """Compute the embedding of X.
@@ -357,11 +372,11 @@ class MDS(TransformerMixin, BaseEstimator):
             init = np.asarray(self.init, dtype=np.float64)
             if init.shape != (n, k):
                 raise ValueError(f"init must have shape {(n, k)}, got {init.shape}.")
+            init = np.ldexp(init, -self._exponent)  # in the units of the fit
         else:
             init = self.init
         # Classical scaling: the answer for "classical", the default start otherwise.
         emb, evals, evecs, row_means, grand_mean = _classical_scaling(delta**2, k)
-        self.eigenvalues_ = evals
         self._gower = (evals, evecs, row_means, grand_mean)
         n_threads = self.n_jobs
         if variant == "classical":
@@ -386,15 +401,21 @@ class MDS(TransformerMixin, BaseEstimator):
             X_emb, raw, n_iter, monotone = runs[best]
         normalise = (variant == "nonmetric" if self.normalized_stress == "auto"
                      else bool(self.normalized_stress))
-        self.stress_ = _normalise_stress(raw, X_emb, n_threads) if normalise else float(raw)
-        self.embedding_ = X_emb
+        e = self._exponent
+        with np.errstate(over="ignore"):  # beyond float range: inf, as the true value
+            self.stress_ = (_normalise_stress(raw, X_emb, n_threads) if normalise
+                            else float(np.ldexp(raw, 2 * e)))
+            self.embedding_ = np.ldexp(X_emb, e)
+            self.dissimilarity_matrix_ = np.ldexp(delta, e)
+            self.eigenvalues_ = np.ldexp(evals, 2 * e)
+        self._embedding = X_emb
+        self._delta = delta
         self.n_iter_ = int(n_iter)
-        self.dissimilarity_matrix_ = delta
         self._variant_ = variant
         self._monotone = monotone
         if self.dissimilarity != "precomputed":
-            self._fit_X = X
-        return X_emb
+            self._fit_X = X  # centred and rescaled
+        return self.embedding_
 
     def transform(self, X):
         """Place new points in the fitted embedding.
@@ -411,18 +432,21 @@ class MDS(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _, delta = self._dissimilarities(X, reset=False)
-        gower = _gower_project(delta**2, *self._gower)
+        with np.errstate(over="ignore"):
+            return np.ldexp(self._place(delta), self._exponent)
+
+    def _place(self, delta):
+        """New points from their dissimilarities, in the units of the fit."""
         if self._variant_ == "classical":
-            return gower
+            return _gower_project(delta**2, *self._gower)
         if self._monotone is not None:  # non-metric: dissimilarities -> disparities
             xs, ys = self._monotone
             disp = np.interp(delta, xs, ys) if len(xs) else np.zeros_like(delta)
             disp[delta == 0] = 0.0
         else:
             disp = delta
-        return _place_new_points(disp, self.embedding_, delta,
-                                 float(self.dissimilarity_matrix_.max()), self.max_iter,
-                                 self.n_jobs)
+        return _place_new_points(disp, self._embedding, delta, float(self._delta.max()),
+                                 self.max_iter, self.n_jobs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,8 +14,17 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tsne
+from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    effective_n_threads,
+    limit_blas_threads,
+)
 
 __all__ = ["TSNE"]
 
@@ -48,6 +57,9 @@ _TRANSFORM_MAX_GRAD_NORM = 1.0
 # iteration's parallel work on a few thousand points is worth.
 _POINTS_PER_THREAD = 4000
 _SCATTER_POINTS_PER_THREAD = 50_000
+
+_DIVERGED = ("t-SNE diverged: the map is no longer finite (or too wide to represent); "
+             "use a smaller learning_rate or early_exaggeration.")
 
 
 def _n_threads(n_jobs, n):
@@ -109,6 +121,7 @@ class _Affinities:
             ind = ind[keep].reshape(n, k)
         if metric != "sqeuclidean":
             dist = dist.astype(np.float64) ** 2
+        check_neighbour_graph(dist, ind, Y.shape[0] if Y is not None else n, "t-SNE")
         return np.ascontiguousarray(dist), np.ascontiguousarray(ind, dtype=np.intp)
 
     def conditional(self, sqdist):
@@ -145,10 +158,22 @@ class _Affinities:
         return ind, self.conditional(sqdist)
 
 
-def _csr_arrays(P):
-    return (np.ascontiguousarray(P.indptr, dtype=np.intp),
-            np.ascontiguousarray(P.indices, dtype=np.intp),
-            np.ascontiguousarray(P.data, dtype=np.float64))
+def _csr_arrays(P, n_cols):
+    """P's arrays for ``_tsne.descend``, after checking that its structure is valid and
+    that every column index names one of the ``n_cols`` points (the kernel indexes the
+    map with them unchecked, once per iteration)."""
+    indptr = np.ascontiguousarray(P.indptr, dtype=np.intp)
+    indices = np.ascontiguousarray(P.indices, dtype=np.intp)
+    data = np.ascontiguousarray(P.data, dtype=np.float64)
+    n_rows = P.shape[0]
+    if (indptr.shape != (n_rows + 1,) or indptr[0] != 0 or indptr[-1] != indices.size
+            or np.any(np.diff(indptr) < 0) or data.size != indices.size):
+        raise ValueError("The affinity matrix is not a valid CSR matrix.")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"The affinity matrix has a column index outside [0, {n_cols}).")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("The affinity matrix has non-finite entries.")
+    return indptr, indices, data
 
 
 # --------------------------------------------------------------------------------------
@@ -177,7 +202,7 @@ class _Repulsion:
     def __call__(self, Y, rep, zrow):
         no_p = np.zeros(len(Y) + 1, dtype=np.intp)
         return _tsne.descend(
-            Y, Y, True, no_p, no_p, np.zeros(1), 1.0, **self.prepare(Y), do_step=False,
+            Y, Y, True, no_p, no_p[:0], np.zeros(0), 1.0, **self.prepare(Y), do_step=False,
             coef=0.0, per_point=False, momentum=0.0, learning_rate=0.0, min_gain=0.0,
             max_grad_norm=0.0, update=rep, gains=rep, attr=np.empty_like(Y), rep=rep,
             zrow=zrow, grad_sq=zrow, kl_rows=zrow, compute_kl=False,
@@ -187,14 +212,14 @@ class _Repulsion:
 class _ExactRepulsion(_Repulsion):
     """All pairs, O(n^2) time per iteration, O(n) memory."""
 
-    code = 0
+    code = _tsne.METHOD_CODES["exact"]
 
 
 class _BarnesHutRepulsion(_Repulsion):
     """A 2^d-tree over the map rebuilt every iteration; cells with
     ``width < angle * distance`` are summarised by their centre of mass."""
 
-    code = 1
+    code = _tsne.METHOD_CODES["barnes_hut"]
 
     def __init__(self, angle, n_threads):
         super().__init__(n_threads)
@@ -225,7 +250,7 @@ class _FFTRepulsion(_Repulsion):
     deconvolved kernel's transform is cached while spacing and grid size stay put. Cost
     per iteration: O(n) plus FFTs of a (2 * extent / spacing)^dim grid."""
 
-    code = 2
+    code = _tsne.METHOD_CODES["fft"]
 
     def __init__(self, dim, n_threads, n_points=None):
         super().__init__(n_threads)
@@ -242,7 +267,11 @@ class _FFTRepulsion(_Repulsion):
         from the high side (room for its cubic stencil), with a node to spare on each
         side against rounding."""
         lo, hi = Y.min(axis=0), Y.max(axis=0)
-        extent = max(float((hi - lo).max()), 1e-8)
+        with np.errstate(over="ignore", invalid="ignore"):
+            extent = float((hi - lo).max())
+        if not np.isfinite(extent):
+            raise FloatingPointError(_DIVERGED)
+        extent = max(extent, 1e-8)
         h = _FFT_SPACING
         if extent < _FFT_MIN_NODES * h:  # a small map: finer nodes, from a fixed ladder
             h = 2.0 ** (np.floor(4 * np.log2(extent / _FFT_MIN_NODES)) / 4)
@@ -250,8 +279,14 @@ class _FFTRepulsion(_Repulsion):
         if extent / h > max_nodes - 8:  # a map blown up: coarser nodes, bounded cost
             h = extent / (max_nodes - 8)
         low = (np.floor(lo / h) - 2.0) * h
-        n_nodes = int(np.floor(float((hi - low).max()) / h)) + 4
+        span = float((hi - low).max()) / h
+        if not np.isfinite(span):
+            raise FloatingPointError(_DIVERGED)
+        n_nodes = int(np.floor(span)) + 4
         centre = low + 0.5 * n_nodes * h
+        # every stencil inside the grid (the kernels check it again, point by point)
+        if not (np.all((lo - low) / h >= 1.0) and np.all((hi - low) / h < n_nodes - 2)):
+            raise FloatingPointError(_DIVERGED)
         return np.ascontiguousarray(low), h, n_nodes, np.ascontiguousarray(centre)
 
     def _kernel(self, M, h):
@@ -514,38 +549,35 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ---- parameter checks -----------------------------------------------------------
 
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None)],
+        "perplexity": [Interval(numbers.Real, 0, None, closed="neither")],
+        "early_exaggeration": [Interval(numbers.Real, 1, None)],
+        "early_exaggeration_iter": [Interval(numbers.Integral, 0, None)],
+        "learning_rate": [StrOptions({"auto"}), Interval(numbers.Real, 0, None,
+                                                         closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "n_iter_without_progress": [Interval(numbers.Integral, -1, None)],
+        "min_grad_norm": [Interval(numbers.Real, 0, None)],
+        "metric": [StrOptions({*PAIRWISE_METRICS, "precomputed"})],
+        "metric_params": [dict, None],
+        "init": [StrOptions({"pca", "random"}), "array-like"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "method": [StrOptions({"auto", "exact", "barnes_hut", "fft"})],
+        "angle": [Interval(numbers.Real, 0, 1)],
+        "n_jobs": ["n_jobs"],
+        "transform_max_iter": [Interval(numbers.Integral, 0, None)],
+    }
+
     def _check_params(self):
-        Int, Real = (numbers.Integral,), (numbers.Real,)
-        check_param(self.n_components, "n_components", types=Int, min_val=1)
-        check_param(self.perplexity, "perplexity", types=Real, min_val=0, closed="right")
-        check_param(self.early_exaggeration, "early_exaggeration", types=Real, min_val=1)
-        check_param(self.early_exaggeration_iter, "early_exaggeration_iter", types=Int,
-                    min_val=0)
-        if isinstance(self.learning_rate, str):
-            check_param(self.learning_rate, "learning_rate", options=("auto",))
-        else:
-            check_param(self.learning_rate, "learning_rate", types=Real, min_val=0,
-                        closed="right")
-        check_param(self.max_iter, "max_iter", types=Int, min_val=1)
-        check_param(self.n_iter_without_progress, "n_iter_without_progress", types=Int,
-                    min_val=-1)
-        check_param(self.min_grad_norm, "min_grad_norm", types=Real, min_val=0)
-        check_param(self.metric, "metric", types=(str,),
-                    options=(*PAIRWISE_METRICS, "precomputed"))
-        check_param(self.metric_params, "metric_params", types=(dict, type(None)))
+        check_params(self)
         unknown = set(self.metric_params or {}) - {"p"}
         if unknown:
             raise ValueError(f"metric_params accepts only 'p', got {sorted(unknown)}.")
-        if isinstance(self.init, str):
-            check_param(self.init, "init", options=("pca", "random"))
-        elif not hasattr(self.init, "__array__") and not isinstance(self.init, list):
-            raise TypeError(f"init must be 'pca', 'random' or an array, got {self.init!r}.")
-        check_param(self.verbose, "verbose", types=(numbers.Integral, bool))
-        check_param(self.method, "method", types=(str,),
-                    options=("auto", "exact", "barnes_hut", "fft"))
-        check_param(self.angle, "angle", types=Real, min_val=0, max_val=1)
-        check_param(self.transform_max_iter, "transform_max_iter", types=Int, min_val=0)
-        effective_n_threads(self.n_jobs)  # checks n_jobs
+        if self.metric_params and "p" in self.metric_params:
+            check_param(self.metric_params["p"], "metric_params['p']",
+                        types=(numbers.Real,), min_val=1)
         if self.metric == "precomputed" and isinstance(self.init, str) \
                 and self.init == "pca":
             raise ValueError('The parameter init="pca" cannot be used with '
@@ -580,6 +612,25 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return X
 
     # ---- fitting --------------------------------------------------------------------
+
+    def _normalise(self, X, fit):
+        """X as the neighbour search sees it: centred on the training data's midrange
+        (except for ``"cosine"``, which is not translation invariant) and divided by a
+        power of two so that its entries lie in [-1, 1]; precomputed distances are only
+        divided. The affinities are invariant under both (each bandwidth is calibrated
+        to the perplexity), and the search neither overflows (|x| ~ 1e160) nor loses the
+        digits of data that lies far from the origin (float32 offset by 1e4)."""
+        if fit:
+            if self.metric == "precomputed":
+                self._shift = None
+                self._exponent = power_of_two_exponent(np.max(X, initial=0.0))
+            else:
+                Xn, self._shift, self._exponent = rescale(
+                    X, centre=self.metric != "cosine")
+                return Xn
+        if self._shift is not None:
+            X = X - self._shift
+        return np.ascontiguousarray(np.ldexp(X, -self._exponent), dtype=X.dtype)
 
     def _initial_map(self, X, n, random_state):
         d = self.n_components
@@ -631,12 +682,13 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                                  self.n_jobs)
         t0 = perf_counter()
         n_neighbors = n - 1 if method == "exact" else k  # exact: P over all pairs
-        P = affinities.fit(X, n_neighbors)
+        Xn = self._normalise(X, fit=True)
+        P = affinities.fit(Xn, n_neighbors)
         if self.verbose:
             print(f"[t-SNE] affinities of {n} points, {n_neighbors} neighbours each, in "
                   f"{perf_counter() - t0:.2f} s")
 
-        Y = self._initial_map(X, n, random_state)
+        Y = self._initial_map(Xn, n, random_state)
         if self.learning_rate == "auto":
             lr = max(n / self.early_exaggeration / 4.0, 50.0)
         else:
@@ -656,7 +708,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.perplexity_ = perplexity
         self.method_ = method
         self._affinities = affinities
-        self._fit_X = None if self.metric == "precomputed" else X
+        self._fit_X = None if self.metric == "precomputed" else Xn
         self._embedding64 = Y
         return self.embedding_
 
@@ -682,7 +734,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Gradient descent with early exaggeration, momentum and gains. Returns the
         map, its KL divergence and the number of iterations run."""
         n, d = Y.shape
-        indptr, indices, pdata = _csr_arrays(P)
+        indptr, indices, pdata = _csr_arrays(P, n)
         buffers = dict(update=np.zeros_like(Y), gains=np.ones_like(Y),
                        attr=np.empty_like(Y), rep=np.empty_like(Y), zrow=np.empty(n),
                        grad_sq=np.empty(n), kl_rows=np.empty(n))
@@ -704,6 +756,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 do_step=True, coef=4.0, per_point=False,
                 momentum=0.5 if exaggerating else 0.8, learning_rate=lr, min_gain=0.01,
                 max_grad_norm=0.0, **buffers, compute_kl=check, n_threads=n_threads)
+            if not np.isfinite(Y).all():  # O(n): next to an iteration's work, nothing
+                raise FloatingPointError(_DIVERGED)
             if not check:
                 continue
             kl = buffers["kl_rows"].sum() + np.log(Z)
@@ -728,9 +782,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             min_gain=0.01, max_grad_norm=0.0, **buffers, compute_kl=True,
             n_threads=n_threads)
         kl = buffers["kl_rows"].sum() + np.log(Z)
-        if not np.all(np.isfinite(Y)) or not np.isfinite(kl):
-            raise FloatingPointError("t-SNE diverged (non-finite map); try a smaller "
-                                     "learning_rate.")
+        if not np.isfinite(kl):
+            raise FloatingPointError(_DIVERGED)
         return Y, kl, n_iter
 
     # ---- new points -----------------------------------------------------------------
@@ -759,7 +812,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         E = self._embedding64
         m = X.shape[0]
         n_threads = _n_threads(self.n_jobs, m)
-        ind, cond = self._affinities.new(X, self._fit_X)
+        ind, cond = self._affinities.new(self._normalise(X, fit=False), self._fit_X)
         k = ind.shape[1]
         Y = np.ascontiguousarray(np.einsum("ik,ikd->id", cond, E[ind]))
         indptr = np.arange(0, m * k + 1, k, dtype=np.intp)

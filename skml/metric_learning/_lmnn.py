@@ -10,8 +10,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml.decomposition._scaling import rescale
+from skml.manifold._validation import check_neighbour_graph
 from skml.metrics import kneighbors_brute
-from skml.utils import check_param, chunk_rows
+from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 
 __all__ = ["LMNN"]
 
@@ -25,7 +27,8 @@ def _target_neighbours(X, y_idx, k, n_jobs):
         k_c = min(k, members.size - 1)
         if k_c < 1:
             continue
-        _, ind = kneighbors_brute(X[members], None, k_c + 1, n_jobs=n_jobs)
+        dist, ind = kneighbors_brute(X[members], None, k_c + 1, n_jobs=n_jobs)
+        check_neighbour_graph(dist, ind, members.size, "LMNN")
         own = ind == np.arange(members.size)[:, None]
         own[~own.any(axis=1), -1] = True  # duplicates: drop the farthest instead
         ind = ind[~own].reshape(members.size, k_c)
@@ -171,6 +174,17 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "n_components": [Interval(numbers.Integral, 1, None), None],
+        "init": [StrOptions({"pca", "identity", "random"}), "array-like"],
+        "push_weight": [Interval(numbers.Real, 0, 1)],
+        "max_iter": [Interval(numbers.Integral, 1, None)],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "random_state": ["random_state"],
+        "n_jobs": ["n_jobs"],
+    }
+
     def __init__(self, n_neighbors=3, *, n_components=None, init="pca", push_weight=0.5,
                  max_iter=100, tol=1e-5, random_state=None, n_jobs=None):
         self.n_neighbors = n_neighbors
@@ -182,18 +196,21 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _initial_map(self, X, scale, k):
+    def _initial_map(self, X, scale, k, exponent):
+        """The starting L for data X in fit's frame (``X_original = shift + X *
+        2**exponent``): maps given in the original units are multiplied by
+        ``2**exponent``, so that the distances they define are the same."""
         p = X.shape[1]
         if hasattr(self.init, "__array__"):
             L = np.array(self.init, dtype=np.float64)
             if L.shape != (k, p):
                 raise ValueError(f"init must have shape {(k, p)}, got {L.shape}.")
-            return L
-        check_param(self.init, "init", types=(str,), options=("pca", "identity", "random"))
+            return np.ldexp(L, exponent)
         if self.init == "identity":
-            return np.eye(k, p)
+            return np.ldexp(np.eye(k, p), exponent)
         if self.init == "random":
-            return check_random_state(self.random_state).standard_normal((k, p))
+            L = check_random_state(self.random_state).standard_normal((k, p))
+            return np.ldexp(L, exponent)
         Xs = X / scale
         _, _, Vt = np.linalg.svd(Xs - Xs.mean(axis=0), full_matrices=False)
         L = np.zeros((k, p))
@@ -214,11 +231,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : LMNN
         """
-        check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,), min_val=1)
-        check_param(self.push_weight, "push_weight", types=(numbers.Real,), min_val=0,
-                    max_val=1)
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0)
+        check_params(self)
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
@@ -228,12 +241,17 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         p = X.shape[1]
         k = p if self.n_components is None else self.n_components
         check_param(k, "n_components", types=(numbers.Integral,), min_val=1, max_val=p)
+        # The loss depends on differences only: work on X centred and divided by a power
+        # of two (exact), so that neither |x| ~ 1e160 (squares overflow) nor a far
+        # offset (cancellation in |a|^2 + |b|^2 - 2ab) harms the neighbour search or the
+        # loss; L in those units is L * 2**e, undone at the end.
+        X, _, e = rescale(X, centre=True)
         # Optimise over A = L diag(scale) on features scaled to unit variance: the same
         # loss, far better conditioned when the features' scales differ by orders of
         # magnitude.
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
-        L0 = self._initial_map(X, scale, int(k))
+        L0 = self._initial_map(X, scale, int(k), e)
         rows, cols = _target_neighbours(X, y_idx, int(self.n_neighbors), self.n_jobs)
         objective = _Objective(X / scale, y_idx, rows, cols, float(self.push_weight),
                                int(k))
@@ -242,7 +260,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if not result.success and result.nit >= self.max_iter:
             warnings.warn(f"LMNN did not converge in max_iter={self.max_iter} iterations; "
                           "increase max_iter.", ConvergenceWarning, stacklevel=2)
-        self.components_ = result.x.reshape(objective.shape) / scale
+        self.components_ = np.ldexp(result.x.reshape(objective.shape) / scale, -e)
         self.n_iter_ = max(int(result.nit), 1)
         self.loss_ = float(result.fun)
         return self

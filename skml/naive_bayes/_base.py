@@ -5,8 +5,6 @@ and class; the posterior follows from Bayes' rule (the notes' Definition 2.3: po
 proportional to likelihood times prior), normalised with log-sum-exp so that tiny
 likelihoods (products over hundreds of features) neither underflow nor overflow.
 """
-import numbers
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -14,24 +12,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = []
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """float64 weights of shape (n_samples,), finite and >= 0 (ones when None)."""
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=np.float64)
-    if isinstance(sample_weight, numbers.Number):
-        return np.full(n_samples, float(sample_weight))
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.ndim != 1 or w.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), got {w.shape}."
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    if n_samples and not np.any(w):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return w
 
 
 def _plain(label):
@@ -45,6 +25,12 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
     def _joint_log_likelihood(self, X):
         """(n_samples, n_classes) array of log P(x | c) + log P(c), X validated."""
         raise NotImplementedError
+
+    def _posterior_scores(self, X):
+        """The joint log-likelihood up to a term per sample (common to all classes),
+        which Bayes' rule cancels; a model may drop such a term to keep the scores
+        finite and their differences exact."""
+        return self._joint_log_likelihood(X)
 
     def _check_X(self, X):
         raise NotImplementedError
@@ -105,7 +91,8 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        jll = self.predict_joint_log_proba(X)
+        check_is_fitted(self)
+        jll = self._posterior_scores(self._check_X(X))
         return self.classes_[np.argmax(jll, axis=1)]
 
     def predict_log_proba(self, X):
@@ -119,7 +106,8 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        jll = self.predict_joint_log_proba(X)
+        check_is_fitted(self)
+        jll = self._posterior_scores(self._check_X(X))
         return jll - logsumexp(jll, axis=1, keepdims=True)
 
     def predict_proba(self, X):

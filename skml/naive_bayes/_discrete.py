@@ -6,8 +6,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import validate_data
 
-from skml.naive_bayes._base import _BaseNB, check_sample_weight
-from skml.utils import check_param
+from skml.naive_bayes._base import _BaseNB
+from skml.utils import Interval, check_params, check_sample_weight
 
 __all__ = ["BernoulliNB", "MultinomialNB"]
 
@@ -21,6 +21,13 @@ class _BaseDiscreteNB(_BaseNB):
     each feature; ``partial_fit`` adds a batch's sums to them and recomputes the
     log-probabilities, so batches give exactly the model of one fit on all the data.
     """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None), "array-like"],
+        "force_alpha": ["boolean"],
+        "fit_prior": ["boolean"],
+        "class_prior": ["array-like", None],
+    }
 
     def fit(self, X, y, sample_weight=None):
         """Count the features per class and turn the counts into log-probabilities.
@@ -63,8 +70,7 @@ class _BaseDiscreteNB(_BaseNB):
         return self._partial_fit(X, y, classes, sample_weight, first_call)
 
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
-        check_param(self.fit_prior, "fit_prior", types=(bool,))
-        check_param(self.force_alpha, "force_alpha", types=(bool,))
+        check_params(self)
         alpha = self._check_alpha(X.shape[1])
         self._check_fit_X(X)
         X = self._prepare_X(X)
@@ -83,8 +89,7 @@ class _BaseDiscreteNB(_BaseNB):
         return self
 
     def _check_alpha(self, n_features):
-        if isinstance(self.alpha, numbers.Real) and not isinstance(self.alpha, bool):
-            check_param(self.alpha, "alpha", types=(numbers.Real,), min_val=0)
+        if isinstance(self.alpha, numbers.Real):
             alpha = float(self.alpha)
         else:
             alpha = np.asarray(self.alpha, dtype=np.float64)
@@ -296,6 +301,10 @@ class BernoulliNB(_BaseDiscreteNB):
     array([0, 1])
     """
 
+    _parameter_constraints = {
+        "binarize": [None, Interval(numbers.Real, None, None)],
+    }
+
     def __init__(self, *, alpha=1.0, force_alpha=True, binarize=0.0, fit_prior=True,
                  class_prior=None):
         self.alpha = alpha
@@ -307,7 +316,6 @@ class BernoulliNB(_BaseDiscreteNB):
     def _prepare_X(self, X):
         if self.binarize is None:
             return X
-        check_param(self.binarize, "binarize", types=(numbers.Real,))
         if sparse.issparse(X):
             X = X.copy()
             X.data = (X.data > self.binarize).astype(np.float64)

@@ -4,10 +4,20 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from skml.naive_bayes._base import _BaseNB, check_sample_weight
-from skml.utils import check_param
+from skml.decomposition._scaling import power_of_two_exponent
+from skml.naive_bayes._base import _BaseNB
+from skml.utils import Interval, check_params, check_sample_weight, chunk_rows
 
 __all__ = ["GaussianNB"]
+
+# Least variance of a feature within a class, in the units of the fit (data divided by a
+# power of two into [-1, 1]): one rounding step of the data is then about one standard
+# deviation, so a feature constant within a class still ranks the classes by how far x
+# is from their values, instead of dividing 0 by 0.
+_VAR_FLOOR = np.finfo(np.float64).eps ** 2
+# Cap on each feature's squared standardised distance (a point 1e140 ranges away would
+# overflow them to inf in every class and turn the posterior into 0/0).
+_QUAD_CAP = 1e290
 
 
 def _merge_moments(n_past, mu_past, var_past, X, w):
@@ -48,7 +58,11 @@ class GaussianNB(_BaseNB):
     var_smoothing : float, default=1e-9
         ``var_smoothing`` times the largest feature variance is added to every
         variance, so a feature that is constant within a class does not give a zero
-        variance.
+        variance. Every variance is also floored at ``(eps * max|X|)**2`` (``eps`` the
+        float64 machine epsilon, ``max|X|`` over the first batch), so that even with
+        all features constant, or ``var_smoothing=0``, the posterior is defined: the
+        prior where the features say nothing, the class whose values x is closest to
+        otherwise (scikit-learn returns NaN there).
 
     Attributes
     ----------
@@ -95,6 +109,11 @@ class GaussianNB(_BaseNB):
            [ 1.5,  1. ]])
     """
 
+    _parameter_constraints = {
+        "priors": ["array-like", None],
+        "var_smoothing": [Interval(numbers.Real, 0, None)],
+    }
+
     def __init__(self, *, priors=None, var_smoothing=1e-9):
         self.priors = priors
         self.var_smoothing = var_smoothing
@@ -139,25 +158,36 @@ class GaussianNB(_BaseNB):
         return self._partial_fit(X, y, classes, sample_weight, first_call)
 
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
-        check_param(self.var_smoothing, "var_smoothing", types=(numbers.Real,), min_val=0)
+        check_params(self)
         w = check_sample_weight(sample_weight, X.shape[0])
         codes = self._first_classes(y, classes, first_call)
         n_classes, n_features = len(self.classes_), X.shape[1]
         if first_call:
-            self.theta_ = np.zeros((n_classes, n_features))
+            # The moments are kept for X divided by a power of two (exact) that brings
+            # the first batch into [-1, 1], so that variances of data at 1e160 do not
+            # overflow nor those of data at 1e-300 underflow; the posterior does not
+            # depend on the scale.
+            self._exponent = power_of_two_exponent(np.max(np.abs(X), initial=0.0))
+            self._theta = np.zeros((n_classes, n_features))
             self._raw_var = np.zeros((n_classes, n_features))
             self.class_count_ = np.zeros(n_classes)
             self.class_prior_ = self._check_priors(n_classes)
             self._seen = (0.0, np.zeros(n_features), np.zeros(n_features))
+        X = np.ldexp(X, -self._exponent)
         for c in np.unique(codes):
             mask = codes == c
-            self.class_count_[c], self.theta_[c], self._raw_var[c] = _merge_moments(
-                self.class_count_[c], self.theta_[c], self._raw_var[c], X[mask], w[mask]
+            self.class_count_[c], self._theta[c], self._raw_var[c] = _merge_moments(
+                self.class_count_[c], self._theta[c], self._raw_var[c], X[mask], w[mask]
             )
         # the unweighted variance of all rows seen so far sets the smoothing
         self._seen = _merge_moments(*self._seen, X, np.ones(X.shape[0]))
-        self.epsilon_ = float(self.var_smoothing * self._seen[2].max())
-        self.var_ = self._raw_var + self.epsilon_
+        epsilon = float(self.var_smoothing * self._seen[2].max())
+        self._var = np.maximum(self._raw_var + epsilon, _VAR_FLOOR)
+        e = self._exponent
+        with np.errstate(over="ignore", under="ignore"):
+            self.theta_ = np.ldexp(self._theta, e)
+            self.var_ = np.ldexp(self._var, 2 * e)
+            self.epsilon_ = float(np.ldexp(epsilon, 2 * e))
         if self.priors is None:
             self.class_prior_ = self.class_count_ / self.class_count_.sum()
         return self
@@ -180,12 +210,43 @@ class GaussianNB(_BaseNB):
     def _check_X(self, X):
         return validate_data(self, X, dtype=np.float64, reset=False)
 
-    def _joint_log_likelihood(self, X):
-        log_norm = -0.5 * np.sum(np.log(2.0 * np.pi * self.var_), axis=1)
-        jll = np.empty((X.shape[0], len(self.classes_)))
+    def _log_density_terms(self, X):
+        """``(base, common, quad)``: log P(c) + the Gaussians' log normalisers (per
+        class); and half the squared standardised distances of each sample to each
+        class, split into a part common to all classes (per sample) and the rest (per
+        sample and class).
+
+        Computed for X divided by 2**e as in the fit (each feature's density there is
+        2**e times larger, hence the last term of ``base``). The common part is, per
+        feature, the smallest distance over the classes: with tiny variances a feature
+        can put x ~1e30 standard deviations from every class, and summed as they are,
+        such terms would absorb the other features' differences, which decide the
+        posterior."""
+        X = np.ldexp(X, -self._exponent)
+        n, p = X.shape
+        n_classes = len(self.classes_)
         with np.errstate(divide="ignore"):
-            log_prior = np.log(self.class_prior_)
-        for c in range(len(self.classes_)):
-            quad = np.sum((X - self.theta_[c]) ** 2 / self.var_[c], axis=1)
-            jll[:, c] = log_prior[c] + log_norm[c] - 0.5 * quad
-        return jll
+            base = (np.log(self.class_prior_)
+                    - 0.5 * np.sum(np.log(2.0 * np.pi * self._var), axis=1)
+                    - p * self._exponent * np.log(2.0))
+        common = np.empty(n)
+        quad = np.empty((n, n_classes))
+        step = chunk_rows(8 * n_classes * p, preferred=1024)
+        for start in range(0, n, step):
+            block = X[start:start + step]
+            with np.errstate(over="ignore"):
+                terms = (block[:, None, :] - self._theta[None]) ** 2 / self._var[None]
+            np.minimum(terms, _QUAD_CAP, out=terms)
+            least = terms.min(axis=1, keepdims=True)
+            terms -= least
+            common[start:start + step] = 0.5 * least.sum(axis=(1, 2))
+            quad[start:start + step] = 0.5 * terms.sum(axis=2)
+        return base, common, quad
+
+    def _joint_log_likelihood(self, X):
+        base, common, quad = self._log_density_terms(X)
+        return base - quad - common[:, None]
+
+    def _posterior_scores(self, X):
+        base, _, quad = self._log_density_terms(X)
+        return base - quad

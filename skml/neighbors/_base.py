@@ -7,9 +7,16 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
+from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
+from skml.metrics._pairwise import _metric_code, radius_brute
 from skml.neighbors._kd_tree import KDTree
-from skml.utils import check_param, chunk_rows, effective_n_threads
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    effective_n_threads,
+)
 
 __all__ = ["AUTO_MAX_FEATURES", "KNeighborsMixin", "RadiusNeighborsMixin"]
 
@@ -22,8 +29,9 @@ AUTO_MAX_FEATURES = 15
 def _get_weights(dist, weights):
     """Neighbour weights from their distances: None for "uniform" (all equal), ``1/d``
     for "distance" (a query that sits on training points gets weight 1 on those points
-    and 0 on the others), or whatever the callable returns."""
-    if weights == "uniform":
+    and 0 on the others), or whatever the callable returns, checked: the right shape,
+    finite, and not all zero for any query (no vote or mean is defined then)."""
+    if weights is None or weights == "uniform":
         return None
     if weights == "distance":
         with np.errstate(divide="ignore"):
@@ -31,28 +39,44 @@ def _get_weights(dist, weights):
         on_point = np.isinf(w)
         rows = on_point.any(axis=1)
         w[rows] = on_point[rows]
-        return w
-    w = np.asarray(weights(dist), dtype=np.float64)
-    if w.shape != dist.shape:
+    else:
+        w = np.asarray(weights(dist), dtype=np.float64)
+        if w.shape != dist.shape:
+            raise ValueError(
+                f"The weights callable must return an array of the distances' shape "
+                f"{dist.shape}, got {w.shape}."
+            )
+        if not np.all(np.isfinite(w)):
+            raise ValueError("The weights callable returned NaN or infinite weights.")
+    if w.shape[1] and np.any(np.all(w == 0, axis=1)):
         raise ValueError(
-            f"The weights callable must return an array of the distances' shape "
-            f"{dist.shape}, got {w.shape}."
+            "All neighbors of some sample are getting zero weights; modify 'weights' "
+            "to avoid this case if you are using a user-defined function."
         )
     return w
 
 
-def _check_weights(weights):
-    if not callable(weights):
-        check_param(weights, "weights", options=("uniform", "distance"))
-    return weights
+#: The ``weights`` parameter of the classifiers and regressors.
+WEIGHTS_CONSTRAINT = [StrOptions({"uniform", "distance"}), callable, None]
 
 
 class _NeighborsBase(BaseEstimator):
     """Parameters, fit-time choice of algorithm and the fitted search structure.
 
     Subclasses define ``__init__`` with the parameters they expose; every one of them has
-    ``algorithm``, ``leaf_size``, ``metric``, ``p``, ``metric_params`` and ``n_jobs``.
+    ``n_neighbors``, ``algorithm``, ``leaf_size``, ``metric``, ``p``, ``metric_params``
+    and ``n_jobs``.
     """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "leaf_size": [Interval(numbers.Integral, 1, None)],
+        "metric": [StrOptions(set(PAIRWISE_METRICS))],
+        "p": [Interval(numbers.Real, 1, None)],
+        "metric_params": [dict, None],
+        "n_jobs": ["n_jobs"],
+    }
 
     def _effective_metric(self):
         """(effective_metric_, effective_metric_params_) as scikit-learn names them:
@@ -67,7 +91,6 @@ class _NeighborsBase(BaseEstimator):
             raise ValueError(
                 f"metric_params supports only the key 'p', got {sorted(params)}."
             )
-        check_param(self.metric, "metric", types=(str,), options=PAIRWISE_METRICS)
         check_param(p, "p", types=(numbers.Real,), min_val=1)
         metric, out = self.metric, {}
         if metric == "minkowski":
@@ -83,10 +106,7 @@ class _NeighborsBase(BaseEstimator):
 
     def _fit(self, X, y=None, **validate_kwargs):
         """Validate the parameters and X (and y), pick the algorithm, build the tree."""
-        check_param(self.algorithm, "algorithm", options=ALGORITHMS)
-        check_param(self.leaf_size, "leaf_size", types=(numbers.Integral,), min_val=1)
-        check_param(self.n_neighbors, "n_neighbors", types=(numbers.Integral,), min_val=1)
-        effective_n_threads(self.n_jobs)  # validates n_jobs
+        check_params(self)
         self.effective_metric_, self.effective_metric_params_ = self._effective_metric()
         if y is None:
             X = validate_data(self, X, dtype=np.float64, order="C")
@@ -260,30 +280,17 @@ class RadiusNeighborsMixin:
                                           sort_results=sort_results, n_jobs=self.n_jobs)
             ind, dist = out
         else:
-            dist, ind = self._radius_brute(X, radius, sort_results)
+            dist, ind = self._radius_brute(X, radius, sort_results, is_train)
         if is_train:
             for i in range(len(ind)):
                 keep = ind[i] != i
                 ind[i], dist[i] = ind[i][keep], dist[i][keep]
         return (dist, ind) if return_distance else ind
 
-    def _radius_brute(self, X, radius, sort_results):
-        n_q, n_fit = X.shape[0], self.n_samples_fit_
-        dist = np.empty(n_q, dtype=object)
-        ind = np.empty(n_q, dtype=object)
-        chunk = chunk_rows(8 * n_fit, preferred=1024)
-        for start in range(0, n_q, chunk):
-            D = pairwise_distances(X[start:start + chunk], self._fit_X,
-                                   metric=self.effective_metric_, p=self._p(),
-                                   n_jobs=self.n_jobs)
-            for r, row in enumerate(D):
-                j = np.flatnonzero(row <= radius)
-                d = row[j]
-                if sort_results:
-                    order = np.lexsort((j, d))
-                    j, d = j[order], d[order]
-                ind[start + r], dist[start + r] = j, d
-        return dist, ind
+    def _radius_brute(self, X, radius, sort_results, is_train):
+        code, p = _metric_code(self.effective_metric_, self._p())
+        return radius_brute(X, self._fit_X, radius, code, p,
+                            effective_n_threads(self.n_jobs), is_train, sort_results)
 
     def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity",
                                sort_results=False):

@@ -8,7 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from skml.neighbors._base import (
     KNeighborsMixin,
-    _check_weights,
+    WEIGHTS_CONSTRAINT,
     _get_weights,
     _NeighborsBase,
 )
@@ -49,7 +49,7 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
     ----------
     n_neighbors : int, default=5
         Neighbours that vote; at most the number of training samples.
-    weights : {"uniform", "distance"} or callable, default="uniform"
+    weights : {"uniform", "distance"}, callable or None, default="uniform"
         "uniform": every neighbour counts once. "distance": a neighbour counts
         ``1 / distance`` (a query lying on training points is decided by those points
         alone). A callable takes the distance array of shape (n_queries, n_neighbors)
@@ -114,6 +114,8 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
     array([[0.        , 0.33333333, 0.66666667]])
     """
 
+    _parameter_constraints = {"weights": WEIGHTS_CONSTRAINT}
+
     def __init__(self, n_neighbors=5, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
         self.n_neighbors = n_neighbors
@@ -138,7 +140,6 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
         -------
         self : KNeighborsClassifier
         """
-        _check_weights(self.weights)
         X, y = self._fit(X, y, multi_output=True)
         check_classification_targets(y)
         y2, self.outputs_2d_ = _targets_2d(y)
@@ -159,7 +160,7 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
 
     def _votes(self, X):
         """Weighted class votes: one (n_queries, n_classes) array per output."""
-        if self.weights == "uniform":
+        if self.weights is None or self.weights == "uniform":
             ind = self.kneighbors(X, return_distance=False)
             w = None
         else:
@@ -203,14 +204,17 @@ class KNeighborsClassifier(KNeighborsMixin, ClassifierMixin, _NeighborsBase):
         -------
         proba : ndarray of shape (n_queries, n_classes), or a list of those (one per
             output) for multi-output ``y``
-            Columns in the order of ``classes_``. A query whose weights are all zero
-            (possible with a callable ``weights``) gets a row of zeros.
+            Columns in the order of ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            If a callable ``weights`` gives some query all-zero (or non-finite) weights:
+            its class probabilities are undefined.
         """
         out = []
         for v in self._votes(X):
-            total = v.sum(axis=1, keepdims=True)
-            total[total == 0] = 1.0
-            out.append(v / total)
+            out.append(v / v.sum(axis=1, keepdims=True))
         return out if self.outputs_2d_ else out[0]
 
     def __sklearn_tags__(self):

@@ -9,8 +9,8 @@ from sklearn.utils import check_array
 
 from skml._kernels import _kdtree
 from skml.metrics import PAIRWISE_METRICS
-# the kernel uses skml.metrics' metric codes
-from skml.metrics._pairwise import _COSINE, _EUCLIDEAN, _MINKOWSKI, _metric_code
+# the kernel uses skml.metrics' metric codes and key forms
+from skml.metrics._pairwise import _COSINE, _metric_code, abs_range, key_form, radius_key
 from skml.utils import check_param, effective_n_threads
 
 __all__ = ["KDTree", "TREE_METRICS"]
@@ -101,6 +101,7 @@ class KDTree:
         self.node_end = np.empty(n_nodes, dtype=np.intp)
         self.node_bounds = np.empty((n_nodes, 2, d), dtype=X.dtype)
         self._data = np.array(X, order="C")  # the tree's own copy, reordered in place
+        self._range = abs_range(self._data)
         # a thread per 16k rows: below that the build takes well under a millisecond
         n_threads = max(1, min(effective_n_threads(n_jobs), n // 16384))
         _kdtree.build(self._data, self.idx_array, self.node_start, self.node_end,
@@ -120,6 +121,12 @@ class KDTree:
                 f"{self.n_features} features."
             )
         return X
+
+    def _key_form(self, X):
+        """(s, robust) of a query call: from the range of the tree's points and X's."""
+        qmax, qmin = abs_range(X)
+        return key_form(self._code, self._p, max(self._range[0], qmax),
+                        min(self._range[1], qmin), self.n_features, self._data.dtype)
 
     def _threads(self, n_jobs, n_queries):
         # one query costs ~microseconds: give each thread at least a few hundred
@@ -149,12 +156,13 @@ class KDTree:
         X = self._check_queries(X)
         dist = np.empty((X.shape[0], int(k)), dtype=np.float64)
         ind = np.empty((X.shape[0], int(k)), dtype=np.intp)
+        s, robust = self._key_form(X)
         _kdtree.query_knn(self._data, self.idx_array, self.node_start, self.node_end,
-                          self.node_bounds, X, dist, ind, self._code, self._p,
+                          self.node_bounds, X, dist, ind, self._code, self._p, s, robust,
                           self._threads(n_jobs, X.shape[0]))
         return (dist, ind) if return_distance else ind
 
-    def _radius_surrogate(self, r, n_queries):
+    def _radius_keys(self, r, n_queries, s, robust):
         r = np.asarray(r, dtype=np.float64)
         if r.ndim == 0:
             r = np.full(n_queries, float(r))
@@ -165,11 +173,7 @@ class KDTree:
             )
         if not np.all(np.isfinite(r)) or np.any(r < 0):
             raise ValueError("r must be finite and >= 0.")
-        if self._code == _EUCLIDEAN:
-            return r * r
-        if self._code == _MINKOWSKI:
-            return r ** self._p
-        return r
+        return np.array([radius_key(v, self._code, self._p, s, robust) for v in r])
 
     def query_radius(self, X, r, return_distance=False, count_only=False,
                      sort_results=False, n_jobs=None):
@@ -207,12 +211,14 @@ class KDTree:
             raise ValueError("return_distance must be True if sort_results is True.")
         X = self._check_queries(X)
         n_q = X.shape[0]
-        rs = self._radius_surrogate(r, n_q)
+        s, robust = self._key_form(X)
+        rs = self._radius_keys(r, n_q, s, robust)
         n_threads = self._threads(n_jobs, n_q)
         counts = np.zeros(n_q, dtype=np.intp)
         args = (self._data, self.idx_array, self.node_start, self.node_end,
                 self.node_bounds, X, rs)
-        _kdtree.query_radius_count(*args, counts, self._code, self._p, n_threads)
+        _kdtree.query_radius_count(*args, counts, self._code, self._p, s, robust,
+                                   n_threads)
         if count_only:
             return counts
         offsets = np.zeros(n_q + 1, dtype=np.intp)
@@ -220,7 +226,7 @@ class KDTree:
         ind = np.empty(offsets[-1], dtype=np.intp)
         dist = np.empty(offsets[-1] if return_distance else 0, dtype=np.float64)
         _kdtree.query_radius_fill(*args, offsets, ind, dist, return_distance,
-                                  sort_results, self._code, self._p, n_threads)
+                                  sort_results, self._code, self._p, s, robust, n_threads)
         ind = _split(ind, offsets)
         if return_distance:
             return ind, _split(dist, offsets)

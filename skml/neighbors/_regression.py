@@ -4,7 +4,7 @@ from sklearn.base import RegressorMixin
 
 from skml.neighbors._base import (
     KNeighborsMixin,
-    _check_weights,
+    WEIGHTS_CONSTRAINT,
     _get_weights,
     _NeighborsBase,
 )
@@ -24,7 +24,7 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
     ----------
     n_neighbors : int, default=5
         Neighbours averaged; at most the number of training samples.
-    weights : {"uniform", "distance"} or callable, default="uniform"
+    weights : {"uniform", "distance"}, callable or None, default="uniform"
         As in :class:`KNeighborsClassifier`.
     algorithm : {"auto", "brute", "kd_tree"}, default="auto"
         As in :class:`KNeighborsClassifier`.
@@ -66,6 +66,8 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
     array([0.5])
     """
 
+    _parameter_constraints = {"weights": WEIGHTS_CONSTRAINT}
+
     def __init__(self, n_neighbors=5, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
         self.n_neighbors = n_neighbors
@@ -89,7 +91,6 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
         -------
         self : KNeighborsRegressor
         """
-        _check_weights(self.weights)
         X, y = self._fit(X, y, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         self._y = y
@@ -107,7 +108,7 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
         -------
         y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
         """
-        if self.weights == "uniform":
+        if self.weights is None or self.weights == "uniform":
             ind = self.kneighbors(X, return_distance=False)
             return np.mean(self._y[ind], axis=1)
         dist, ind = self.kneighbors(X)

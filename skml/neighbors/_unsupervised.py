@@ -1,5 +1,8 @@
 """Unsupervised nearest-neighbour search."""
+import numbers
+
 from skml.neighbors._base import KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase
+from skml.utils import Interval
 
 __all__ = ["NearestNeighbors"]
 
@@ -68,6 +71,8 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
     >>> nn.radius_neighbors([[3.0, 0.5]], radius=0.6, return_distance=False)
     array([array([2, 3])], dtype=object)
     """
+
+    _parameter_constraints = {"radius": [Interval(numbers.Real, 0, None)]}
 
     def __init__(self, *, n_neighbors=5, radius=1.0, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):

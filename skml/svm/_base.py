@@ -7,9 +7,17 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from skml._kernels import _smo
-from skml.utils import check_param, chunk_rows, effective_n_threads
+from skml.linear_model._base import _scaled_penalty, magnitude_scale
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_params,
+    check_sample_weight,
+    chunk_rows,
+    effective_n_threads,
+)
 
-__all__ = ["KERNELS", "kernel_matrix"]
+__all__ = ["KERNELS", "kernel_matrix", "svm_sample_weight"]
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid", "laplace", "precomputed")
 KERNEL_CODES = _smo.KERNEL_CODES
@@ -34,63 +42,100 @@ def kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
     return out
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """Non-negative finite float64 weights of shape (n_samples,); ones when None."""
-    if sample_weight is None:
-        return np.ones(n_samples)
-    if np.isscalar(sample_weight):
-        sample_weight = np.full(n_samples, sample_weight)
-    sw = np.asarray(sample_weight, dtype=np.float64)
-    if sw.ndim != 1 or sw.shape[0] != n_samples:
+def svm_sample_weight(sample_weight, n_samples):
+    """Non-negative finite float64 weights (ones when None); all zeros are allowed here,
+    the estimators report them with their own message."""
+    return check_sample_weight(sample_weight, n_samples, allow_zero_sum=True)
+
+
+def _check_finite_model(*arrays):
+    """scikit-learn's error when the solution overflowed (values near float max)."""
+    if not all(np.all(np.isfinite(a)) for a in arrays):
         raise ValueError(
-            f"sample_weight.shape == {sw.shape}, expected ({n_samples},)."
+            "The dual coefficients or intercepts are not finite. The input data may "
+            "contain large values and need to be preprocessed."
         )
-    if not np.all(np.isfinite(sw)):
-        raise ValueError("sample_weight must be finite (no NaN or inf).")
-    if np.any(sw < 0):
-        raise ValueError("sample_weight must be non-negative; got negative values.")
-    return sw
 
 
 class _BaseSVM(BaseEstimator):
     """Kernel SVMs solved by SMO (``skml._kernels._smo``); not public."""
 
+    _parameter_constraints = {
+        "kernel": [StrOptions(set(KERNELS)), callable],
+        # a C int in the kernel
+        "degree": [Interval(numbers.Integral, 0, 2**31 - 1, closed="both")],
+        "gamma": [StrOptions({"scale", "auto"}),
+                  Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "coef0": [Interval(numbers.Real, -np.inf, np.inf, closed="neither")],
+        "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "shrinking": ["boolean"],
+        "cache_size": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "verbose": ["verbose"],
+        "max_iter": [Interval(numbers.Integral, -1, None, closed="left")],
+    }
+
     # ---- parameters -------------------------------------------------------------------
 
     def _check_params(self):
-        if callable(self.kernel):
-            kernel = "callable"
-        else:
-            kernel = check_param(self.kernel, "kernel", types=(str,), options=KERNELS)
-        check_param(self.degree, "degree", types=(numbers.Integral,), min_val=0)
-        if isinstance(self.gamma, str):
-            check_param(self.gamma, "gamma", options=("scale", "auto"))
-        else:
-            check_param(self.gamma, "gamma", types=(numbers.Real,), min_val=0.0,
-                        max_val=np.inf, closed="neither")
-        check_param(self.coef0, "coef0", types=(numbers.Real,), min_val=-np.inf,
-                    max_val=np.inf, closed="neither")
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0.0, max_val=np.inf,
-                    closed="neither")
-        check_param(self.C, "C", types=(numbers.Real,), min_val=0.0, max_val=np.inf,
-                    closed="neither")
-        check_param(self.shrinking, "shrinking", types=(bool, np.bool_))
-        check_param(self.cache_size, "cache_size", types=(numbers.Real,), min_val=0.0,
-                    max_val=np.inf, closed="neither")
-        check_param(self.verbose, "verbose", types=(bool, numbers.Integral))
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=-1)
+        check_params(self)
         if self.max_iter == 0:
             raise ValueError("max_iter must be -1 (no limit) or a positive int, got 0.")
-        return kernel
+
+    def _fit_kernel(self, X, sample_weight):
+        """Fix the kernel used by this fit: its name (or callable), coefficients, and the
+        power-of-two scale ``s`` of the data.
+
+        Data far from 1 in magnitude (|x| beyond 1e100 or below 1e-100) are read as
+        ``X / s``: squared distances and dot products then neither overflow nor vanish.
+        The kernel is the same function of the original data, with ``gamma`` multiplied by
+        ``s^2`` (``s`` for laplace). ``gamma="scale"`` is ``1 / (n_features * var)`` with
+        the sample-weighted variance of all entries of ``X`` (the plain ``X.var()`` when
+        the weights are equal, so an integer weight acts like repeating the sample),
+        computed on ``X / s``. The linear kernel's values cannot be rescaled away: a
+        linear kernel that overflows is an error.
+        """
+        kernel = self.kernel
+        self._kernel_fn = kernel  # what predictions use, whatever set_params does later
+        self._coef0 = float(self.coef0)
+        self._degree = int(self.degree)
+        self._x_scale = 1.0
+        if kernel == "precomputed" or callable(kernel):
+            self._gamma = self._kernel_gamma = 1.0  # unused
+            return X
+        if kernel == "linear":
+            amax = float(np.max(np.abs(X), initial=0.0))
+            if not np.isfinite(amax * amax * max(X.shape[1], 1)):
+                raise ValueError(
+                    f"The linear kernel overflows float64 on this data (max |x| = {amax:.3g}):"
+                    " rescale X (e.g. with StandardScaler) or use another kernel."
+                )
+            self._gamma = self._kernel_gamma = self._resolve_gamma(X, sample_weight)
+            return X
+        s = magnitude_scale(X)
+        Xs = X / s if s != 1.0 else X
+        gamma = self._resolve_gamma(Xs, sample_weight)
+        # gamma multiplies ||x - y||_1 (laplace) or a square (the others): on X / s it
+        # becomes gamma * s or gamma * s^2 (products, never s**2, which may overflow)
+        power = 1 if kernel == "laplace" else 2
+        if isinstance(self.gamma, str) and self.gamma == "scale":
+            self._kernel_gamma = gamma          # scale-free: computed on X / s
+            self._gamma = _scaled_penalty(gamma, s, power)
+        else:
+            self._gamma = gamma
+            self._kernel_gamma = _scaled_penalty(gamma, 1.0 / s, power)
+        if not np.isfinite(self._kernel_gamma):
+            raise ValueError(
+                f"The {kernel} kernel overflows float64 on this data: gamma={gamma:.3g} "
+                f"times the squared magnitude of X ({s:.3g}) is not finite. Rescale X "
+                "(e.g. with StandardScaler) or use gamma='scale'."
+            )
+        self._x_scale = s
+        return Xs
 
     def _resolve_gamma(self, X, sample_weight):
-        """The kernel coefficient; ``"scale"`` uses the sample-weighted variance of all
-        entries of ``X`` (the plain ``X.var()`` when weights are equal), so that an
-        integer weight acts exactly like repeating the sample."""
         if not isinstance(self.gamma, str):
             return float(self.gamma)
-        if self.kernel == "precomputed" or callable(self.kernel):
-            return 1.0  # unused
         if self.gamma == "auto":
             return 1.0 / X.shape[1]
         if np.all(sample_weight == sample_weight[0]):
@@ -105,20 +150,23 @@ class _BaseSVM(BaseEstimator):
     # ---- kernels ----------------------------------------------------------------------
 
     def _train_kernel_data(self, X):
-        """What the solver reads samples from: the data, or the full kernel matrix.
+        """What the solver reads samples from: the (scaled) data, or the full kernel
+        matrix. Call after :meth:`_fit_kernel`, with the ``X`` it returned.
 
         Returns ``(data, kernel code, negative_diagonal)``."""
-        if callable(self.kernel):
+        if callable(self._kernel_fn):
             K = self._call_kernel(X, X)
             neg = self._check_square_kernel(K, "the callable kernel's matrix")
             return K, KERNEL_CODES["precomputed"], neg
-        if self.kernel == "precomputed":
+        if self._kernel_fn == "precomputed":
+            if not np.all(np.isfinite(X)):
+                raise ValueError("The precomputed kernel matrix contains NaN or infinity.")
             neg = self._check_square_kernel(X, "the precomputed kernel matrix")
             return X, KERNEL_CODES["precomputed"], neg
-        return X, KERNEL_CODES[self.kernel], False
+        return X, KERNEL_CODES[self._kernel_fn], False
 
     def _call_kernel(self, X, Y):
-        K = np.ascontiguousarray(self.kernel(X, Y), dtype=np.float64)
+        K = np.ascontiguousarray(self._kernel_fn(X, Y), dtype=np.float64)
         if K.shape != (X.shape[0], Y.shape[0]):
             raise ValueError(
                 f"The kernel callable returned an array of shape {K.shape}, expected "
@@ -144,15 +192,20 @@ class _BaseSVM(BaseEstimator):
             )
         return bool(np.any(np.diag(K) < 0))
 
-    def _kernel_to(self, X, V):
+    def _kernel_to(self, X, V, scaled=False):
         """K(X, V) for prediction: ``V`` are the support vectors (or, for a precomputed
-        kernel, ``X`` already holds kernel values and ``V`` is unused)."""
-        if self.kernel == "precomputed":
+        kernel, ``X`` already holds kernel values and ``V`` is unused). ``scaled``: both
+        are already divided by the fit's scale."""
+        if self._kernel_fn == "precomputed":
             return X[:, self.support_]
-        if callable(self.kernel):
+        if callable(self._kernel_fn):
             return self._call_kernel(X, V)
-        return kernel_matrix(X, V, self.kernel, gamma=self._gamma, coef0=self.coef0,
-                             degree=self.degree, n_threads=effective_n_threads(None))
+        s = self._x_scale
+        if s != 1.0 and not scaled:
+            X, V = X / s, V / s
+        return kernel_matrix(X, V, self._kernel_fn, gamma=self._kernel_gamma,
+                             coef0=self._coef0, degree=self._degree,
+                             n_threads=effective_n_threads(None))
 
     def _row_chunks(self, n_rows, n_cols):
         step = chunk_rows(8 * max(1, n_cols), preferred=2048)
@@ -173,11 +226,11 @@ class _BaseSVM(BaseEstimator):
             data, index, np.ascontiguousarray(y, dtype=np.float64),
             np.ascontiguousarray(p, dtype=np.float64),
             np.ascontiguousarray(C, dtype=np.float64), np.zeros(index.shape[0]),
-            code, float(self._gamma), float(self.coef0), int(self.degree),
+            code, float(self._kernel_gamma), self._coef0, self._degree,
             float(self.tol), bool(self.shrinking), self._max_iter(index.shape[0]),
             float(self.cache_size),
         )
-        if res["status"] == 1:
+        if res["status"] == _smo.STATUS_CODES["max_iter"]:
             if self.max_iter == -1:
                 msg = (f"SMO stopped after {res['n_iter']} iterations without reaching "
                        f"tol={self.tol}.")
@@ -193,7 +246,7 @@ class _BaseSVM(BaseEstimator):
     def _warn_not_psd(self, n_negative, negative_diagonal):
         """Warn when a user-supplied kernel matrix showed it is not positive
         semi-definite (a negative diagonal entry, or negative curvature met by SMO)."""
-        if not (self.kernel == "precomputed" or callable(self.kernel)):
+        if not (self._kernel_fn == "precomputed" or callable(self._kernel_fn)):
             return
         if n_negative or negative_diagonal:
             evidence = ("it has a negative diagonal entry" if negative_diagonal else

@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
@@ -10,8 +11,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.svm import _platt
-from skml.svm._base import _BaseSVM, check_sample_weight
-from skml.utils import check_param
+from skml.svm._base import _BaseSVM, _check_finite_model, svm_sample_weight
+from skml.utils import Interval, StrOptions
 
 __all__ = ["SVC", "SVR"]
 
@@ -89,7 +90,9 @@ class SVC(ClassifierMixin, _BaseSVM):
         Use the shrinking heuristic.
     probability : bool, default=False
         Fit Platt's sigmoid on internally cross-validated (5-fold) decision values, so
-        ``predict_proba`` is available. Makes ``fit`` about six times slower.
+        ``predict_proba`` is available. Makes ``fit`` about six times slower. The sigmoid
+        is constrained to be increasing and to pass through 1/2 at decision value 0 (see
+        Notes).
     tol : float, default=1e-3
         Stop when the maximal KKT violation ``m(a) - M(a)`` is below ``tol``.
     cache_size : float, default=200
@@ -156,6 +159,17 @@ class SVC(ClassifierMixin, _BaseSVM):
     necessarily the global optimum; ``fit`` warns when the solver met negative
     curvature. The ``sigmoid`` kernel is not positive semi-definite in general either.
 
+    Platt's sigmoid ``1 / (1 + exp(A f + B))`` is fitted with ``A < 0`` and ``B = 0``
+    (libsvm leaves both free): probabilities increase with the decision value, and with
+    two classes ``argmax(predict_proba)`` always equals ``predict``. With more classes
+    the coupled probabilities' argmax can still differ from the one-vs-one vote when
+    the votes are close (much more rarely than in libsvm). ``probB_`` is 0.
+
+    Data whose largest magnitude is beyond 1e100 or below 1e-100 are read as ``X / s``
+    (``s`` a power of two) with ``gamma`` rescaled to match, so the kernel (and, with
+    ``gamma="scale"``, the whole model) is the same as at ordinary magnitudes; a linear
+    kernel that overflows, or a non-finite solution, raises ``ValueError``.
+
     Sparse input is not supported (dense arrays only). Expected failures of
     scikit-learn's estimator checks: none.
 
@@ -170,6 +184,14 @@ class SVC(ClassifierMixin, _BaseSVM):
     >>> round(clf.score(X, y), 3)
     0.973
     """
+
+    _parameter_constraints = {
+        "probability": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "decision_function_shape": [StrOptions({"ovr", "ovo"})],
+        "break_ties": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, *, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0,
                  shrinking=True, probability=False, tol=1e-3, cache_size=200,
@@ -210,13 +232,9 @@ class SVC(ClassifierMixin, _BaseSVM):
         self : SVC
         """
         self._check_params()
-        check_param(self.probability, "probability", types=(bool, np.bool_))
-        check_param(self.decision_function_shape, "decision_function_shape",
-                    types=(str,), options=("ovr", "ovo"))
-        check_param(self.break_ties, "break_ties", types=(bool, np.bool_))
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        sw = svm_sample_weight(sample_weight, X.shape[0])
         classes, y_ind = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
@@ -238,8 +256,7 @@ class SVC(ClassifierMixin, _BaseSVM):
             )
         self.classes_ = classes
         self.class_weight_ = class_weight
-        self._gamma = self._resolve_gamma(X, sw)
-        data, code, neg_diag = self._train_kernel_data(X)
+        data, code, neg_diag = self._train_kernel_data(self._fit_kernel(X, sw))
         self.shape_fit_ = X.shape
 
         n_classes = classes.shape[0]
@@ -283,9 +300,10 @@ class SVC(ClassifierMixin, _BaseSVM):
             dual[j - 1, position[index[:ni][nz_i]]] = coef[:ni][nz_i]
             dual[i, position[index[ni:][nz_j]]] = coef[ni:][nz_j]
 
+        _check_finite_model(dual, rhos)
         self.support_ = support
         self.n_support_ = n_support
-        if self.kernel == "precomputed":
+        if self._kernel_fn == "precomputed":
             self.support_vectors_ = np.empty((0, 0))
         else:
             self.support_vectors_ = X[support]
@@ -338,10 +356,10 @@ class SVC(ClassifierMixin, _BaseSVM):
         return np.asarray(probA), np.asarray(probB)
 
     def _pair_kernel(self, data, rows, cols):
-        if self.kernel == "precomputed" or callable(self.kernel):
+        if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
             return data[np.ix_(rows, cols)]
         return self._kernel_to(np.ascontiguousarray(data[rows]),
-                               np.ascontiguousarray(data[cols]))
+                               np.ascontiguousarray(data[cols]), scaled=True)
 
     # ---- prediction -------------------------------------------------------------------
 
@@ -442,6 +460,11 @@ class SVC(ClassifierMixin, _BaseSVM):
         proba : ndarray of shape (n_samples, n_classes)
         """
         X = self._validate_for_predict(X)
+        if self.probA_.size == 0 or self.probB_.size == 0:
+            raise NotFittedError(
+                "predict_proba is not available when fitted with probability=False: fit "
+                "again with probability=True."
+            )
         dec = self._decision_ovo(X)
         r = _platt.sigmoid_predict(dec, self.probA_[None, :], self.probB_[None, :])
         return _platt.couple(r, self.classes_.shape[0])
@@ -463,9 +486,9 @@ class SVC(ClassifierMixin, _BaseSVM):
     @property
     def coef_(self):
         """Primal weights ``w`` of each pairwise problem (``kernel="linear"`` only)."""
-        if self.kernel != "linear":
-            raise AttributeError("coef_ is only available when using a linear kernel")
         check_is_fitted(self, "support_")
+        if self._kernel_fn != "linear":
+            raise AttributeError("coef_ is only available when using a linear kernel")
         start = np.r_[0, np.cumsum(self.n_support_)]
         n_classes = self.classes_.shape[0]
         SV = self.support_vectors_
@@ -557,6 +580,10 @@ class SVR(RegressorMixin, _BaseSVM):
     True
     """
 
+    _parameter_constraints = {
+        "epsilon": [Interval(numbers.Real, 0.0, np.inf, closed="left")],
+    }
+
     def __init__(self, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, tol=1e-3,
                  C=1.0, epsilon=0.1, shrinking=True, cache_size=200, verbose=False,
                  max_iter=-1):
@@ -589,17 +616,14 @@ class SVR(RegressorMixin, _BaseSVM):
         self : SVR
         """
         self._check_params()
-        check_param(self.epsilon, "epsilon", types=(numbers.Real,), min_val=0.0,
-                    max_val=np.inf, closed="left")
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        sw = svm_sample_weight(sample_weight, X.shape[0])
         C_all = float(self.C) * sw
         keep = np.flatnonzero(C_all > 0)
         if keep.size == 0:
             raise ValueError("Invalid input - all samples have zero weight.")
-        self._gamma = self._resolve_gamma(X, sw)
-        data, code, neg_diag = self._train_kernel_data(X)
+        data, code, neg_diag = self._train_kernel_data(self._fit_kernel(X, sw))
         self.shape_fit_ = X.shape
         n = keep.size
         eps = float(self.epsilon)
@@ -607,10 +631,11 @@ class SVR(RegressorMixin, _BaseSVM):
                         np.r_[eps - y[keep], eps + y[keep]], np.r_[C_all[keep], C_all[keep]])
         self._warn_not_psd(res["n_negative_curvature"], neg_diag)
         coef = res["alpha"][:n] - res["alpha"][n:]
+        _check_finite_model(coef, res["rho"])
         nz = coef != 0
         self.support_ = keep[nz].astype(np.int32)
         self.n_support_ = np.array([self.support_.size], dtype=np.int32)
-        if self.kernel == "precomputed":
+        if self._kernel_fn == "precomputed":
             self.support_vectors_ = np.empty((0, 0))
         else:
             self.support_vectors_ = X[self.support_]
@@ -644,9 +669,9 @@ class SVR(RegressorMixin, _BaseSVM):
     @property
     def coef_(self):
         """Primal weights ``w`` (``kernel="linear"`` only)."""
-        if self.kernel != "linear":
-            raise AttributeError("coef_ is only available when using a linear kernel")
         check_is_fitted(self, "support_")
+        if self._kernel_fn != "linear":
+            raise AttributeError("coef_ is only available when using a linear kernel")
         coef = self.dual_coef_ @ self.support_vectors_
         coef.flags.writeable = False
         return coef

@@ -3,7 +3,7 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 from scipy.sparse.linalg import LinearOperator, cg
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -13,8 +13,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _smo
-from skml.svm._base import check_sample_weight
-from skml.utils import check_param
+from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
+from skml.svm._base import svm_sample_weight
+from skml.utils import Interval, StrOptions, check_params
 
 __all__ = ["LinearSVC"]
 
@@ -57,7 +58,10 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
             B = XA * np.sqrt(cA)[:, None]
             H = B.T @ B
             H[np.diag_indices(d)] += 1.0
-            step = cho_solve(cho_factor(H), -grad)
+            try:
+                step = cho_solve(cho_factor(H), -grad)
+            except LinAlgError:  # rounding at a huge C: the least-squares step
+                step = lstsq(H, -grad, lapack_driver="gelsd")[0]
         else:
             op = LinearOperator((d, d), matvec=lambda v: v + XA.T @ (cA * (XA @ v)),
                                 dtype=np.float64)
@@ -173,23 +177,23 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.max_iter = max_iter
 
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2"})],
+        "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "dual": [StrOptions({"auto"}), "boolean"],
+        "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "multi_class": [StrOptions({"ovr"})],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
     def _check_params(self):
-        check_param(self.penalty, "penalty", types=(str,), options=("l2",))
-        check_param(self.loss, "loss", types=(str,), options=("hinge", "squared_hinge"))
-        if isinstance(self.dual, str):
-            check_param(self.dual, "dual", options=("auto",))
-        else:
-            check_param(self.dual, "dual", types=(bool, np.bool_))
-        check_param(self.tol, "tol", types=(numbers.Real,), min_val=0.0, max_val=np.inf,
-                    closed="neither")
-        check_param(self.C, "C", types=(numbers.Real,), min_val=0.0, max_val=np.inf,
-                    closed="neither")
-        check_param(self.multi_class, "multi_class", types=(str,), options=("ovr",))
-        check_param(self.fit_intercept, "fit_intercept", types=(bool, np.bool_))
-        check_param(self.intercept_scaling, "intercept_scaling", types=(numbers.Real,),
-                    min_val=0.0, max_val=np.inf, closed="neither")
-        check_param(self.verbose, "verbose", types=(bool, numbers.Integral))
-        check_param(self.max_iter, "max_iter", types=(numbers.Integral,), min_val=1)
+        check_params(self)
         if self.dual is False and self.loss == "hinge":
             raise ValueError(
                 "Unsupported set of arguments: loss='hinge' is not supported with "
@@ -221,7 +225,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        sw = svm_sample_weight(sample_weight, X.shape[0])
         classes, y_ind = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
@@ -239,8 +243,17 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
                 "needs at least two classes."
             )
         self.classes_ = classes
+        # far from 1 in magnitude, solve on X / s (s a power of two): w = w' / s, and the
+        # objective times s^2 has C s^2 (the synthetic feature becomes scaling / s)
+        x_scale = magnitude_scale(X)
+        if x_scale != 1.0:
+            X = X / x_scale
+            # (capped: beyond ~1e150 the solution is the hard-margin one to precision,
+            # and the solvers' sums of C * loss must stay finite)
+            C_all = np.minimum(_scaled_penalty(C_all, 1.0 / x_scale, 2), 1e150)
+        scaling = float(self.intercept_scaling) / x_scale
         if self.fit_intercept:
-            Xa = np.hstack([X, np.full((X.shape[0], 1), float(self.intercept_scaling))])
+            Xa = np.hstack([X, np.full((X.shape[0], 1), scaling)])
         else:
             Xa = X
         use_dual = self._use_dual(*X.shape)
@@ -270,11 +283,13 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
                 "increase max_iter or scale the data.", ConvergenceWarning, stacklevel=2)
         W = np.asarray(W)
         if self.fit_intercept:
-            self.coef_ = np.ascontiguousarray(W[:, :-1])
-            self.intercept_ = float(self.intercept_scaling) * W[:, -1]
+            self.coef_ = np.ascontiguousarray(W[:, :-1]) / x_scale
+            self.intercept_ = scaling * W[:, -1]
         else:
-            self.coef_ = W
+            self.coef_ = W / x_scale
             self.intercept_ = 0.0
+        _check_finite_fit(self.coef_, "LinearSVC")
+        _check_finite_fit(self.intercept_, "LinearSVC")
         self.n_iter_ = int(n_iter)
         return self
 

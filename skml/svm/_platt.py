@@ -4,7 +4,9 @@ Platt (1999) maps a binary decision value f to P(y = +1 | f) = 1 / (1 + exp(A f 
 with A and B fitted by maximum likelihood on decision values the model did not see while
 training (internal cross-validation), against the smoothed targets (N+ + 1)/(N+ + 2) and
 1/(N- + 2). The fit is Newton's method with a backtracking line search on the convex
-negative log-likelihood, as recommended by Lin, Lin & Weng (2007).
+negative log-likelihood, as recommended by Lin, Lin & Weng (2007). skml constrains it to
+B = 0 and A < 0, so probabilities increase with the decision value and cross 1/2 on the
+decision boundary (see :func:`fit_sigmoid`).
 
 With k > 2 classes the k(k-1)/2 pairwise probabilities r_ij = P(i | i or j, x) are
 coupled into one distribution p by the second method of Wu, Lin & Weng (2004): minimise
@@ -17,8 +19,17 @@ __all__ = ["fit_sigmoid", "sigmoid_predict", "couple"]
 MIN_PROB = 1e-7
 
 
-def fit_sigmoid(dec, y_pos, *, max_iter=100, min_step=1e-10, ridge=1e-12, eps=1e-5):
-    """Fit (A, B) of P(+1 | f) = 1 / (1 + exp(A f + B)).
+def fit_sigmoid(dec, y_pos, *, max_iter=100, min_step=1e-10, eps=1e-5):
+    """Fit ``A`` of P(+1 | f) = 1 / (1 + exp(A f)), with ``A < 0`` (and ``B = 0``).
+
+    Platt's maximum-likelihood fit, constrained so the probability is 1/2 exactly where
+    the decision value is 0 and strictly increasing in it: ``argmax(predict_proba)`` then
+    always agrees with ``predict`` and the probabilities are monotone in
+    ``decision_function``. (libsvm fits a free ``B`` and an unconstrained ``A``: on data
+    without signal ``A`` can come out positive, and any ``B != 0`` moves the 1/2 level
+    away from the decision boundary.) ``A`` is at most ``-1e-6 / max |f|``: with no
+    signal in the decision values the probabilities stay within 1e-6 of 1/2 instead of
+    turning around.
 
     Parameters
     ----------
@@ -26,45 +37,47 @@ def fit_sigmoid(dec, y_pos, *, max_iter=100, min_step=1e-10, ridge=1e-12, eps=1e
         Decision values (positive means the positive class).
     y_pos : ndarray of bool, shape (n,)
         True for samples of the positive class.
+
+    Returns
+    -------
+    A, B : float
+        The slope (negative) and ``B = 0.0``.
     """
     dec = np.asarray(dec, dtype=np.float64)
     y_pos = np.asarray(y_pos, dtype=bool)
     n_pos = float(y_pos.sum())
     n_neg = float(y_pos.size - n_pos)
     target = np.where(y_pos, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    scale = float(np.max(np.abs(dec), initial=0.0))
+    if not scale > 0 or not np.isfinite(scale):
+        return -1.0, 0.0  # no decision values to calibrate on: any negative slope
+    A_max = -1e-6 / scale
 
-    def nll(A, B):
-        z = A * dec + B
+    def nll(A):
+        z = A * dec
         # -[t log P + (1 - t) log(1 - P)] with P = 1 / (1 + e^z)
         return float(np.sum(np.logaddexp(0.0, z) - (1.0 - target) * z))
 
-    A, B = 0.0, float(np.log((n_neg + 1.0) / (n_pos + 1.0)))
-    value = nll(A, B)
+    A = A_max
+    value = nll(A)
     for _ in range(max_iter):
-        z = A * dec + B
-        P = np.exp(-np.logaddexp(0.0, z))        # 1 / (1 + e^z), no overflow
-        d1 = target - P                          # d nll / d z
-        gA, gB = float(dec @ d1), float(d1.sum())
-        if abs(gA) < eps and abs(gB) < eps:
-            break
-        w = P * (1.0 - P)
-        h11 = float(dec * dec @ w) + ridge
-        h22 = float(w.sum()) + ridge
-        h21 = float(dec @ w)
-        det = h11 * h22 - h21 * h21
-        dA = -(h22 * gA - h21 * gB) / det
-        dB = -(-h21 * gA + h11 * gB) / det
-        slope = gA * dA + gB * dB
+        P = np.exp(-np.logaddexp(0.0, A * dec))  # 1 / (1 + e^z), no overflow
+        g = float(dec @ (target - P))             # d nll / d A
+        if abs(g) < eps or (A >= A_max and g <= 0):
+            break                                 # optimal, or optimal at the bound
+        h = float(dec * dec @ (P * (1.0 - P))) + 1e-12
         step = 1.0
+        dA = -g / h
         while step >= min_step:
-            new = nll(A + step * dA, B + step * dB)
-            if new < value + 1e-4 * step * slope:
-                A, B, value = A + step * dA, B + step * dB, new
+            A_new = min(A + step * dA, A_max)
+            new = nll(A_new)
+            if new < value + 1e-4 * g * (A_new - A):
+                A, value = A_new, new
                 break
             step /= 2.0
         else:
             break  # no decrease possible: at the optimum to rounding
-    return A, B
+    return A, 0.0
 
 
 def sigmoid_predict(dec, A, B):

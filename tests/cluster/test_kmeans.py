@@ -32,10 +32,13 @@ def test_same_labels_and_inertia_as_sklearn_on_blobs(seed, weighted):
     assert abs(ours.inertia_ - theirs.inertia_) <= 1e-6 * theirs.inertia_
     np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10,
                                atol=1e-10)
-    # the default tol stops on the largest centre move, sklearn's on the sum of them
-    ours, theirs = (est.fit(X, sample_weight=sw) for est in _pair(init))
-    assert ours.n_iter_ <= theirs.n_iter_
-    assert abs(ours.inertia_ - theirs.inertia_) <= 1e-3 * theirs.inertia_
+    # the default tol: sklearn's rule, the same stopping iteration (drop-in n_iter_)
+    for algorithm in ("lloyd", "elkan"):
+        ours, theirs = (est.set_params(algorithm=algorithm).fit(X, sample_weight=sw)
+                        for est in _pair(init))
+        assert ours.n_iter_ == theirs.n_iter_
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+        assert abs(ours.inertia_ - theirs.inertia_) <= 1e-9 * theirs.inertia_
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -159,22 +162,30 @@ def test_tol_is_scale_free():
     assert fits[1].n_iter_ <= full.n_iter_
 
 
-def test_tol_rule_is_the_largest_centre_move():
-    # with tol = (largest squared move at iteration t) / mean variance, the run stops at t
+@pytest.mark.parametrize("tol_rule", ["sum", "max"])
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_tol_rules(tol_rule, algorithm):
+    # "sum" (the default, sklearn's): the summed squared moves; "max" (the notes' Remark
+    # 3.10): the largest. With tol = (that move at iteration t) / mean variance, a run
+    # stops at t, as a plain NumPy Lloyd loop says.
     X, _ = make_blobs(n_samples=1500, centers=4, cluster_std=3.0, random_state=5)
     init = X[:4]
     moves, centers = [], init.copy()
     for _ in range(50):
         labels = ((X[:, None] - centers[None]) ** 2).sum(-1).argmin(1)
         new = np.array([X[labels == j].mean(0) for j in range(4)])
-        moves.append(((new - centers) ** 2).sum(1).max())
+        sq = ((new - centers) ** 2).sum(1)
+        moves.append(sq.sum() if tol_rule == "sum" else sq.max())
         centers = new
         if moves[-1] == 0:
             break
     assert len(moves) > 3
     t = 2  # stop after the third iteration
     tol = moves[t] * (1 + 1e-9) / X.var(axis=0).mean()
-    assert KMeans(4, init=init, tol=tol).fit(X).n_iter_ == t + 1
+    km = KMeans(4, init=init, tol=tol, tol_rule=tol_rule, algorithm=algorithm).fit(X)
+    assert km.n_iter_ == t + 1
+    if tol_rule == "sum":  # scikit-learn stops at the same iteration
+        assert SkKMeans(4, init=init, tol=tol, n_init=1).fit(X).n_iter_ == t + 1
 
 
 def test_n_init_keeps_the_best_run_and_is_reproducible():
@@ -249,8 +260,7 @@ def test_results_do_not_depend_on_the_openmp_thread_count():
 @pytest.mark.parametrize("Est", [KMeans, MiniBatchKMeans])
 def test_more_clusters_than_samples_is_a_clear_error(Est):
     X = np.random.RandomState(0).rand(5, 2)
-    with pytest.raises(ValueError, match=r"n_clusters=8 is larger than the number of "
-                                         r"samples \(n_samples=5\)"):
+    with pytest.raises(ValueError, match=r"n_samples=5 should be >= n_clusters=8"):
         Est(n_clusters=8).fit(X)
 
 
@@ -267,15 +277,18 @@ def test_nan_and_inf_are_clear_errors(Est, bad):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(n_clusters=0), r"n_clusters must be in \[1, inf\]"),
+    (dict(n_clusters=0), r"n_clusters must be in \[1, 2147483647\]"),
+    (dict(n_clusters=2**31), r"n_clusters must be in \[1, 2147483647\]"),
     (dict(n_clusters=2.5), "n_clusters must be int"),
     (dict(init="kmeans"), "init must be one of"),
-    (dict(init=3), "init must be 'k-means\\+\\+', 'random', an array"),
+    (dict(init=3), r"init must be one of \['k-means\+\+', 'random'\], a callable or an "
+                   "array-like"),
     (dict(n_init=0), r"n_init must be in \[1, inf\]"),
     (dict(n_init="many"), "n_init must be one of"),
     (dict(max_iter=0), r"max_iter must be in \[1, inf\]"),
     (dict(tol=-1.0), r"tol must be in \[0, inf\]"),
-    (dict(algorithm="elkan"), "algorithm must be one of \\['lloyd'\\]"),
+    (dict(algorithm="hamerly"), "algorithm must be one of \\['elkan', 'lloyd'\\]"),
+    (dict(tol_rule="mean"), "tol_rule must be one of \\['max', 'sum'\\]"),
 ])
 def test_bad_parameters_name_the_parameter(params, match):
     X = np.random.RandomState(0).rand(20, 2)
@@ -285,13 +298,17 @@ def test_bad_parameters_name_the_parameter(params, match):
 
 def test_bad_init_array_sample_weight_and_predict_shape():
     X = np.random.RandomState(0).rand(20, 3)
-    with pytest.raises(ValueError, match=r"init array must have shape .*\(3, 3\)"):
+    with pytest.raises(ValueError, match=r"initial centers \(2, 3\) does not match the "
+                                         "number of clusters 3"):
         KMeans(3, init=X[:2]).fit(X)
-    with pytest.raises(ValueError, match="sample_weight must not contain negative"):
+    with pytest.raises(ValueError, match=r"initial centers \(3, 2\) does not match the "
+                                         "number of features of the data 3"):
+        MiniBatchKMeans(3, init=X[:3, :2]).fit(X)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         KMeans(3).fit(X, sample_weight=-np.ones(20))
-    with pytest.raises(ValueError, match=r"sample_weight must have shape \(20,\)"):
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(19,\), expected \(20,\)"):
         KMeans(3).fit(X, sample_weight=np.ones(19))
-    with pytest.raises(ValueError, match="positive sum"):
+    with pytest.raises(ValueError, match="at least one positive weight"):
         KMeans(3).fit(X, sample_weight=np.zeros(20))
     with pytest.raises(ValueError, match="positive sample_weight"):
         KMeans(3).fit(X, sample_weight=np.r_[np.ones(2), np.zeros(18)])
@@ -357,3 +374,126 @@ def test_minibatch_options():
     w = np.r_[np.ones(500), np.zeros(500)]
     weighted = MiniBatchKMeans(3, random_state=0, batch_size=100).fit(X, sample_weight=w)
     assert np.isfinite(weighted.cluster_centers_).all()
+
+
+# --- drop-in: Elkan, verbose, k_means, sklearn's batches -------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("data", ["blobs", "normal", "digits"])
+def test_elkan_gives_lloyds_result(dtype, data):
+    if data == "digits":
+        X = load_digits().data[:800]
+    elif data == "blobs":
+        X = make_blobs(n_samples=2000, n_features=5, centers=6, random_state=0)[0]
+    else:
+        X = np.random.RandomState(0).normal(size=(2000, 5))
+    X = X.astype(dtype)
+    sw = np.random.RandomState(1).uniform(0.5, 2, len(X))
+    for params in (dict(random_state=0), dict(init="random", n_init=3, random_state=1,
+                                                 tol=0)):
+        lloyd = KMeans(8, **params).fit(X, sample_weight=sw)
+        elkan = KMeans(8, algorithm="elkan", **params).fit(X, sample_weight=sw)
+        np.testing.assert_array_equal(elkan.labels_, lloyd.labels_)
+        assert elkan.n_iter_ == lloyd.n_iter_
+        np.testing.assert_array_equal(elkan.cluster_centers_, lloyd.cluster_centers_)
+        assert elkan.inertia_ == lloyd.inertia_
+        np.testing.assert_array_equal(elkan.predict(X), elkan.labels_)
+
+
+def test_elkan_relocates_empty_clusters_as_lloyd():
+    X, _ = make_blobs(n_samples=500, centers=3, random_state=0)
+    init = np.vstack([X[:3], [[100.0, 100.0]]])
+    lloyd = KMeans(4, init=init, n_init=1).fit(X)
+    elkan = KMeans(4, init=init, n_init=1, algorithm="elkan").fit(X)
+    np.testing.assert_array_equal(elkan.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(elkan.cluster_centers_, lloyd.cluster_centers_)
+
+
+def test_elkan_with_one_cluster_runs_lloyd_with_a_warning():
+    X = np.random.RandomState(0).rand(50, 2)
+    with pytest.warns(RuntimeWarning, match="single cluster. Using 'lloyd'"):
+        km = KMeans(1, algorithm="elkan", n_init=1).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_, X.mean(0, keepdims=True))
+
+
+def test_default_tol_stops_where_sklearn_does():
+    X, _ = load_digits(return_X_y=True)
+    for seed in range(3):
+        init = X[np.random.RandomState(seed).choice(len(X), 10, replace=False)]
+        ours, theirs = (est.fit(X) for est in _pair(init))
+        assert ours.n_iter_ == theirs.n_iter_
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    # the seeding draws as sklearn's does: the same random_state, the same run
+    ours = KMeans(10, random_state=3).fit(X)
+    theirs = SkKMeans(10, random_state=3).fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_minibatch_draws_sklearns_batches(init, weighted):
+    from sklearn.cluster import MiniBatchKMeans as SkMiniBatchKMeans
+
+    X, _ = make_blobs(n_samples=3000, n_features=4, centers=5, random_state=0)
+    sw = np.random.RandomState(1).rand(len(X)) if weighted else None
+    params = dict(n_clusters=5, batch_size=100, max_iter=3, random_state=0,
+                  max_no_improvement=None, init=init)
+    ours = MiniBatchKMeans(**params).fit(X, sample_weight=sw)
+    theirs = SkMiniBatchKMeans(**params).fit(X, sample_weight=sw)
+    assert ours.n_steps_ == theirs.n_steps_
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, atol=1e-10)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+
+
+def test_minibatch_init_size_follows_sklearn():
+    X = np.random.RandomState(0).rand(500, 2)
+    mbk = MiniBatchKMeans(5, init_size=6, n_init=1, random_state=0).fit(X)
+    assert mbk._init_size == 6  # explicit and >= n_clusters: used as given
+    with pytest.warns(RuntimeWarning, match=r"init_size=3 should be larger than "
+                                            "n_clusters=5"):
+        mbk = MiniBatchKMeans(5, init_size=3, n_init=1, random_state=0).fit(X)
+    assert mbk._init_size == 15
+    mbk = MiniBatchKMeans(5, batch_size=1, n_init=1, random_state=0).fit(X)
+    assert mbk._init_size == 15  # 3 * batch_size < n_clusters: 3 * n_clusters
+    # without compute_labels, inertia_ is the smoothed batch inertia times the weight
+    mbk = MiniBatchKMeans(5, compute_labels=False, random_state=0, batch_size=50).fit(X)
+    full = MiniBatchKMeans(5, random_state=0, batch_size=50).fit(X)
+    assert 0.5 * full.inertia_ < mbk.inertia_ < 2 * full.inertia_
+
+
+def test_verbose_reports_milestones_and_is_silent_at_zero(capsys):
+    X = np.random.RandomState(0).normal(size=(600, 4))
+    KMeans(3, n_init=2, init="random", random_state=0, tol=0, verbose=1).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out and all(line.startswith("[KMeans] ") for line in out)
+    assert sum("Initialization complete" in line for line in out) == 2
+    assert sum(line.startswith("[KMeans] Run ") for line in out) == 2
+    iterations = [line for line in out if "Iteration" in line]
+    assert iterations and all(", inertia " in line for line in iterations)
+    assert any("strict convergence" in line for line in out)
+    KMeans(3, random_state=0, tol=1e-2, verbose=1, algorithm="elkan").fit(X)
+    assert "within tolerance" in capsys.readouterr().out
+    MiniBatchKMeans(3, random_state=0, batch_size=100, verbose=1).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out and all(line.startswith("[MiniBatchKMeans] ") for line in out)
+    assert any("Init 1/1 with method k-means++" in line for line in out)
+    assert any("Minibatch step 2/" in line and "ewa inertia" in line for line in out)
+    for est in (KMeans(3, random_state=0), MiniBatchKMeans(3, random_state=0),
+                KMeans(3, random_state=0, algorithm="elkan")):
+        est.fit(X)
+        est.partial_fit(X) if hasattr(est, "partial_fit") else est.predict(X)
+    assert capsys.readouterr().out == ""
+
+
+def test_k_means_function_is_kmeans():
+    from skml.cluster import k_means
+
+    X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    centers, labels, inertia, n_iter = k_means(X, 3, random_state=0, return_n_iter=True)
+    km = KMeans(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(centers, km.cluster_centers_)
+    np.testing.assert_array_equal(labels, km.labels_)
+    assert inertia == km.inertia_ and n_iter == km.n_iter_
+    assert len(k_means(X, 3, random_state=0)) == 3

@@ -2,6 +2,8 @@
 NumPy."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA as SkPCA
 
@@ -144,7 +146,7 @@ def test_parameter_errors():
         PCA(n_components=0.5, svd_solver="randomized").fit(X)
     with pytest.raises(ValueError, match="svd_solver must be one of"):
         PCA(svd_solver="magic").fit(X)
-    with pytest.raises(ValueError, match="n_components must be an int"):
+    with pytest.raises(ValueError, match=r"n_components must be in \(0, 1\), got 1.5"):
         PCA(n_components=1.5).fit(X)
 
 
@@ -156,3 +158,69 @@ def test_covariance_and_pca_do_not_depend_on_n_jobs():
     a = PCA(5, n_jobs=1).fit(X).components_
     b = PCA(5, n_jobs=4).fit(X).components_
     np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input (issue 11)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("solver", ["full", "covariance_eigh", "randomized", "arpack"])
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+def test_huge_and_tiny_data_match_sklearn_on_the_unscaled_data(solver, scale):
+    # the variances overflowed (ratios NaN at 1e160, all 0 for covariance_eigh; arpack
+    # failed to build its factorisation) or underflowed (ratios 0 at 1e-300)
+    X = np.random.RandomState(0).standard_normal((60, 4)) + [0.0, 1.0, 2.0, 3.0]
+    k = 3
+    ours = PCA(k, svd_solver=solver, random_state=0).fit(X * scale)
+    ref = SkPCA(k, svd_solver="full").fit(X)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-9)
+    np.testing.assert_allclose(ours.explained_variance_ratio_,
+                               ref.explained_variance_ratio_, rtol=1e-9)
+    np.testing.assert_allclose(ours.singular_values_ / scale, ref.singular_values_,
+                               rtol=1e-9)
+    np.testing.assert_allclose(ours.mean_ / scale, ref.mean_, rtol=1e-12)
+    with np.errstate(over="ignore", under="ignore"):  # inf / 0 beyond the float range
+        expected = ref.explained_variance_ * scale * scale
+    np.testing.assert_allclose(ours.explained_variance_, expected, rtol=1e-9)
+    np.testing.assert_allclose(ours.transform(X * scale) / scale, ref.transform(X),
+                               rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["full", "covariance_eigh"])
+def test_float32_huge_and_tiny_data(solver):
+    X = np.random.RandomState(0).standard_normal((60, 4))
+    ref = SkPCA(svd_solver="full").fit(X)
+    for scale in (1e30, 1e-30):
+        ours = PCA(svd_solver=solver).fit((X * scale).astype(np.float32))
+        assert ours.components_.dtype == np.float32
+        np.testing.assert_allclose(ours.explained_variance_ratio_,
+                                   ref.explained_variance_ratio_, rtol=1e-4)
+        np.testing.assert_allclose(np.abs(ours.components_), np.abs(ref.components_),
+                                   atol=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(3, 40), p=st.integers(1, 6),
+       scale=st.sampled_from([1e-300, 1e-150, 1e-20, 1.0, 1e20, 1e150, 1e300]),
+       offset=st.sampled_from([0.0, 1e3]), dtype=st.sampled_from(["f4", "f8"]),
+       solver=st.sampled_from(["full", "covariance_eigh"]), seed=st.integers(0, 2**31 - 1))
+def test_ratios_and_components_match_numpy_at_any_magnitude(n, p, scale, offset, dtype,
+                                                            solver, seed):
+    """PCA (and the covariance kernel under it) against a NumPy SVD of the unscaled,
+    centred data, for magnitudes from 1e-300 to 1e300, both dtypes."""
+    if dtype == "f4" and not 1e-30 <= scale <= 1e30:
+        return
+    rng = np.random.RandomState(seed)
+    spread = rng.uniform(0.5, 4.0, p)
+    X = rng.standard_normal((n, p)) * spread + offset
+    Xs = (X * scale).astype(dtype)
+    base = Xs.astype(np.float64) / scale  # the data as stored, unscaled
+    Xc = base - base.mean(0)
+    s = np.linalg.svd(Xc, compute_uv=False)
+    ours = PCA(svd_solver=solver).fit(Xs)
+    tol = 2e-3 if dtype == "f4" else 1e-7
+    ratio = s**2 / np.sum(s**2)
+    np.testing.assert_allclose(ours.explained_variance_ratio_, ratio[:ours.n_components_],
+                               atol=tol)
+    np.testing.assert_allclose(ours.singular_values_.astype(np.float64) / scale,
+                               s[:ours.n_components_], rtol=tol, atol=tol * s[0])

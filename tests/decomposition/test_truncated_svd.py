@@ -53,3 +53,23 @@ def test_float32_kept_and_errors():
         TruncatedSVD(30, algorithm="arpack").fit(X)
     with pytest.raises(ValueError, match="algorithm must be one of"):
         TruncatedSVD(2, algorithm="lanczos").fit(X)
+
+
+@pytest.mark.parametrize("algorithm", ["randomized", "arpack"])
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_huge_and_tiny_data_match_sklearn_on_the_unscaled_data(algorithm, scale, sparse):
+    # the variances overflowed (ratios NaN at 1e160) or underflowed (0 at 1e-300)
+    X = _low_rank_plus_noise()
+    ref = SkTruncatedSVD(3, algorithm=algorithm, random_state=0).fit(X)
+    Xs = X * scale
+    ours = TruncatedSVD(3, algorithm=algorithm, random_state=0).fit(
+        sp.csr_matrix(Xs) if sparse else Xs)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-8)
+    np.testing.assert_allclose(ours.explained_variance_ratio_,
+                               ref.explained_variance_ratio_, rtol=1e-8)
+    np.testing.assert_allclose(ours.singular_values_ / scale, ref.singular_values_,
+                               rtol=1e-9)
+    with np.errstate(over="ignore", under="ignore"):
+        expected = ref.explained_variance_ * scale * scale
+    np.testing.assert_allclose(ours.explained_variance_, expected, rtol=1e-8)

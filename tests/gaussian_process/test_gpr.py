@@ -178,3 +178,48 @@ def test_singular_kernel_matrix_gives_a_clear_error():
         GaussianProcessRegressor().fit(X, X[:, 0]).predict(X, return_std=True, return_cov=True)
     with pytest.raises(TypeError, match="kernel must be"):
         GaussianProcessRegressor(kernel="rbf").fit(X, X[:, 0])
+
+
+# ---- regressions (issue 11) -------------------------------------------------------------
+
+@pytest.mark.parametrize("normalize_y", [False, True])
+def test_one_target_as_a_column_predicts_like_sklearn(data, normalize_y):
+    """y of shape (n, 1): predict gives (n,), std (n,), cov (n, n) and sample_y
+    (n_test, n_samples), as scikit-learn (same values for the same fixed kernel)."""
+    X, y, Xt = data
+    params = dict(kernel=k.RBF(0.7), optimizer=None, normalize_y=normalize_y)
+    ours = GaussianProcessRegressor(**params).fit(X, y[:, None])
+    ref = SkGP(kernel=skk.RBF(0.7), optimizer=None, normalize_y=normalize_y).fit(X, y[:, None])
+    mean, std = ours.predict(Xt, return_std=True)
+    ref_mean, ref_std = ref.predict(Xt, return_std=True)
+    assert mean.shape == std.shape == ref_mean.shape == (Xt.shape[0],)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(std, ref_std, rtol=1e-6, atol=1e-8)
+    _, cov = ours.predict(Xt, return_cov=True)
+    np.testing.assert_allclose(cov, ref.predict(Xt, return_cov=True)[1], rtol=1e-6,
+                               atol=1e-10)
+    assert ours.sample_y(Xt, 3).shape == ref.sample_y(Xt, 3).shape == (Xt.shape[0], 3)
+    # the same as fitting the flat y
+    flat = GaussianProcessRegressor(**params).fit(X, y)
+    np.testing.assert_allclose(flat.predict(Xt), mean, rtol=1e-12)
+
+
+def test_integer_targets_are_fitted_as_floats(data):
+    X, y, Xt = data
+    y_int = np.round(5 * y).astype(np.int64)
+    ours = GaussianProcessRegressor(k.RBF(0.7), optimizer=None).fit(X, y_int)
+    ref = GaussianProcessRegressor(k.RBF(0.7), optimizer=None).fit(X, y_int.astype(float))
+    np.testing.assert_array_equal(ours.predict(Xt), ref.predict(Xt))
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(n_restarts_optimizer=-1), "n_restarts_optimizer must be in"),
+    (dict(n_restarts_optimizer=2**63), "n_restarts_optimizer must fit in a 64-bit"),
+    (dict(alpha=-1.0), "alpha must be"),
+    (dict(optimizer="adam"), "optimizer must be"),
+    (dict(n_targets=0), "n_targets must be"),
+])
+def test_out_of_range_parameters_are_clear_errors(data, params, match):
+    X, y, _ = data
+    with pytest.raises(ValueError, match=match):
+        GaussianProcessRegressor(**params).fit(X, y)

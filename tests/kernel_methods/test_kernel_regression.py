@@ -74,3 +74,28 @@ def test_multi_output_and_bad_parameters(data):
         KernelRegression("poly").fit(X, y)
     with pytest.raises(ValueError, match="bandwidth"):
         KernelRegression(bandwidth=0.0).fit(X, y)
+
+
+# ---- regressions (issue 11) -------------------------------------------------------------
+
+def test_changing_the_kernel_after_fit_does_not_change_predictions(data):
+    X, y, Xt = data
+    reg = KernelRegression(kernel="laplace", bandwidth=0.5).fit(X, y)
+    before = reg.predict(Xt)
+    reg.set_params(kernel="linear", bandwidth=5.0)
+    np.testing.assert_array_equal(reg.predict(Xt), before)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-160])
+@pytest.mark.parametrize("kernel", ["rbf", "laplace", "linear"])
+def test_predictions_do_not_depend_on_the_units_of_x(data, scale, kernel):
+    """Nadaraya-Watson with a bandwidth chosen from the data is unit-free: on X * scale
+    it predicts what it predicts on X (squared distances would over/underflow there)."""
+    X, y, Xt = data
+    ref = KernelRegression(kernel=kernel).fit(X, y)
+    ours = KernelRegression(kernel=kernel).fit(X * scale, y)
+    np.testing.assert_allclose(ours.predict(Xt * scale), ref.predict(Xt), rtol=1e-9)
+    assert ours.bandwidth_ == pytest.approx(ref.bandwidth_ * scale, rel=1e-9)
+    fixed = KernelRegression(kernel=kernel, bandwidth=0.7 * scale).fit(X * scale, y)
+    W = reference_weights(Xt, X, kernel, 0.7)
+    np.testing.assert_allclose(fixed.predict(Xt * scale), W @ y / W.sum(axis=1), rtol=1e-9)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import sklearn.linear_model as sk
 from sklearn.datasets import load_diabetes, make_regression
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from skml._kernels._cd import enet_cd_dense, enet_cd_gram
@@ -188,3 +190,84 @@ def test_edge_sizes_have_closed_form_answers(gram):
     # a single sample: the intercept takes y, every coefficient is 0
     one = Lasso(alpha=0.1, precompute=gram).fit(X[:1], [3.0])
     assert np.all(one.coef_ == 0) and one.intercept_ == pytest.approx(3.0)
+
+
+# ---- the CD kernels' entry points (issue 11) ----------------------------------------------
+
+def test_cd_kernels_reject_inconsistent_shapes():
+    from skml._kernels._cd import l1_quadratic_cd
+
+    rng = np.random.RandomState(0)
+    X = np.asfortranarray(rng.randn(10, 3))
+    y = rng.randn(10)
+    for w, yy, match in [(np.zeros(4), y, "w has 4 entries, expected 3"),
+                         (np.zeros(3), y[:9], "y has 9 entries, expected 10")]:
+        with pytest.raises(ValueError, match=match):
+            enet_cd_dense(w, 1.0, 0.0, X, yy, 10, 1e-4, 1, False, False)
+    Q = np.ascontiguousarray(X.T @ X)
+    for Qm, q, w, match in [(Q[:2], X.T @ y, np.zeros(3), "square"),
+                            (Q, (X.T @ y)[:2], np.zeros(3), "q has 2 entries"),
+                            (Q, X.T @ y, np.zeros(2), "w has 2 entries")]:
+        with pytest.raises(ValueError, match=match):
+            enet_cd_gram(w, 1.0, 0.0, np.ascontiguousarray(Qm), q, 1.0, 10, 1e-4, 1, False,
+                         False)
+    with pytest.raises(ValueError, match="max_iter must be >= 0"):
+        enet_cd_dense(np.zeros(3), 1.0, 0.0, X, y, -1, 1e-4, 1, False, False)
+    H = np.eye(3)
+    for args, match in [((H[:2].copy(), np.zeros(3), np.zeros(3), np.zeros(3)), "square"),
+                        ((H, np.zeros(2), np.zeros(3), np.zeros(3)), "b has 2"),
+                        ((H, np.zeros(3), np.zeros(4), np.zeros(3)), "z has 4"),
+                        ((H, np.zeros(3), np.zeros(3), np.zeros(1)), "lam has 1")]:
+        with pytest.raises(ValueError, match=match):
+            l1_quadratic_cd(*args, 10, 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 15), st.integers(1, 6),
+    st.sampled_from([np.float32, np.float64]),
+    st.booleans(),  # Gram solver
+    st.booleans(),  # read-only inputs
+    st.booleans(),  # positive
+    st.integers(-300, 300),  # magnitude of X: 10**k
+    st.integers(0, 2**31 - 1),
+)
+def test_cd_kernels_reach_the_kkt_point_or_stop_cleanly(n, p, dtype, gram, readonly,
+                                                       positive, exponent, seed):
+    """Within float range the solution satisfies the lasso's optimality conditions
+    (checked in NumPy, float64); at any magnitude the kernels stop within max_iter and
+    keep w's shape and dtype, never crashing."""
+    rng = np.random.RandomState(seed)
+    if dtype == np.float32:
+        exponent = exponent * 30 // 300
+    scale = np.float64(10.0) ** exponent
+    X = (rng.randn(n, p) * scale).astype(dtype)
+    y = rng.randn(n).astype(dtype)
+    alpha_user = 0.1 * scale
+    l1 = alpha_user * n
+    w = np.zeros(p, dtype=dtype)
+    with np.errstate(all="ignore"):
+        if gram:
+            Q = np.ascontiguousarray(X.T @ X)
+            q = X.T @ y
+            if readonly:
+                Q.setflags(write=False)
+                q.setflags(write=False)
+            w, gap, _, n_iter, converged = enet_cd_gram(
+                w, l1, 0.0, Q, q, float(y.astype(np.float64) @ y), 500, 1e-10, 3, False,
+                positive)
+        else:
+            Xf = np.asfortranarray(X)
+            if readonly:
+                Xf.setflags(write=False)
+                y.setflags(write=False)
+            w, gap, _, n_iter, converged = enet_cd_dense(w, l1, 0.0, Xf, y, 500, 1e-10, 3,
+                                                         False, positive)
+    assert w.shape == (p,) and w.dtype == dtype and 1 <= n_iter <= 500
+    if abs(exponent) <= (10 if dtype == np.float32 else 100) and converged:
+        X64, w64 = X.astype(np.float64) / scale, w.astype(np.float64) * scale
+        tol = 1e-3 if dtype == np.float32 else 1e-6
+        assert kkt_violation(X64, y.astype(np.float64), w64, 0.1,
+                             positive=positive) <= tol * max(1.0, np.abs(y).max())
+        if positive:
+            assert np.all(w >= 0)

@@ -142,3 +142,111 @@ def test_duplicate_points_are_at_geodesic_distance_zero():
     iso = Isomap(n_neighbors=8).fit(X)
     np.testing.assert_array_equal(iso.dist_matrix_[np.arange(20), 300 + np.arange(20)], 0)
     np.testing.assert_allclose(iso.embedding_[:20], iso.embedding_[300:], atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input (issue 11)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+@pytest.mark.parametrize("params", [dict(n_neighbors=8), dict(n_neighbors=None, radius=2.0)],
+                         ids=["knn", "radius"])
+def test_huge_and_tiny_magnitudes_match_sklearn_on_the_unscaled_data(scale, params):
+    # issue 11 §1: Isomap on |x| ~ 1e160 raised IndexError (the neighbour search's
+    # sentinel index); its geodesics and squares overflowed
+    X = np.random.RandomState(0).standard_normal((60, 4))
+    ref = SkIsomap(**params).fit(X)
+    if params.get("radius"):
+        params = {**params, "radius": params["radius"] * scale}
+    ours = Isomap(**params).fit(X * scale)
+    np.testing.assert_allclose(ours.dist_matrix_ / scale, ref.dist_matrix_, rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(np.abs(ours.embedding_ / scale), np.abs(ref.embedding_),
+                               rtol=1e-9, atol=1e-9)
+    new = X[:5] + 0.1 * np.random.RandomState(1).standard_normal((5, 4))
+    np.testing.assert_allclose(np.abs(ours.transform(new * scale) / scale),
+                               np.abs(ref.transform(new)), rtol=1e-9, atol=1e-9)
+    # in units of distance^2: inf where 1e320 is not a float, 0 where 1e-600 is not
+    with np.errstate(over="ignore", under="ignore"):
+        expected = ref.reconstruction_error() * scale * scale
+    np.testing.assert_allclose(ours.reconstruction_error(), expected, rtol=1e-9)
+
+
+def test_float32_far_from_the_origin_gives_the_geodesics_of_float64():
+    # issue 11 §2: float32 data offset by 1e4 gave geodesics 115% off the float64 run
+    X, _ = make_swiss_roll(400, random_state=0)
+    X32 = (X + 1e4).astype(np.float32)
+    g32 = Isomap(n_neighbors=10).fit(X32).dist_matrix_
+    g64 = Isomap(n_neighbors=10).fit(X32.astype(np.float64)).dist_matrix_
+    np.testing.assert_allclose(g32, g64, rtol=1e-6, atol=1e-6 * g64.max())
+    ref = SkIsomap(n_neighbors=10).fit(X32.astype(np.float64) - 1e4).dist_matrix_
+    np.testing.assert_allclose(g32, ref, rtol=1e-5, atol=1e-5 * ref.max())
+
+
+def test_the_neighbour_graph_is_checked_before_dijkstra_uses_it(monkeypatch):
+    import skml.manifold._isomap as I
+
+    X = np.random.RandomState(0).standard_normal((30, 3))
+    monkeypatch.setattr(I, "kneighbors_brute", lambda X, Y, k, **kw: (
+        np.ones((len(X), k)), np.full((len(X), k), len(Y))))
+    with pytest.raises(ValueError, match=r"index outside \[0, 30\).*Isomap cannot use it"):
+        Isomap(n_neighbors=5).fit(X)
+
+
+def test_dijkstra_kernel_refuses_what_it_cannot_search():
+    indptr = np.array([0, 2, 3, 3], dtype=np.intp)
+    indices = np.array([1, 2, 2], dtype=np.intp)
+    src = np.array([0], dtype=np.intp)
+    out = np.empty((1, 3))
+    for w, msg in (([1.0, -0.5, 1.0], "non-negative edge weights, got -0.5"),
+                   ([1.0, np.nan, 1.0], "non-negative edge weights, got nan")):
+        with pytest.raises(ValueError, match=msg):
+            _graph.dijkstra_rows(indptr, indices, np.array(w), src, out, 1)
+    w = np.ones(3)
+    with pytest.raises(ValueError, match="edge target 3 outside"):
+        _graph.dijkstra_rows(indptr, np.array([1, 3, 2], np.intp), w, src, out, 1)
+    with pytest.raises(ValueError, match="source 5 outside"):
+        _graph.dijkstra_rows(indptr, indices, w, np.array([5], np.intp), out, 1)
+    with pytest.raises(ValueError, match="out has shape"):
+        _graph.dijkstra_rows(indptr, indices, w, src, np.empty((1, 2)), 1)
+    with pytest.raises(ValueError, match="must not decrease"):
+        _graph.dijkstra_rows(np.array([0, 3, 1, 3], np.intp), indices, w, src, out, 1)
+    with pytest.raises(ValueError, match="start at 0 and end"):
+        _graph.dijkstra_rows(np.array([0, 2, 3, 2], np.intp), indices, w, src, out, 1)
+    # +inf is "no edge", not an error
+    _graph.dijkstra_rows(indptr, indices, np.array([1.0, np.inf, 1.0]), src, out, 1)
+    np.testing.assert_array_equal(out, [[0.0, 1.0, 2.0]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 20), st.floats(0.0, 0.4), st.sampled_from(
+    ["weight", "index", "source", "indptr", "none"]), st.integers(0, 2**31 - 1))
+def test_dijkstra_kernel_searches_or_refuses_corrupted_graphs(n, density, corruption,
+                                                             seed):
+    """Whatever the arrays, the kernel either returns the shortest paths or raises
+    ValueError (it never reads or writes out of bounds)."""
+    rng = np.random.RandomState(seed)
+    m = max(1, int(density * n * n))
+    rows, cols = np.sort(rng.randint(0, n, m)), rng.randint(0, n, m)
+    weights = rng.uniform(0, 3, m)
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    cols = cols.astype(np.intp)
+    sources = rng.randint(0, n, 3).astype(np.intp)
+    bad = rng.randint(0, m)
+    if corruption == "weight":
+        weights[bad] = rng.choice([-1e-300, -5.0, np.nan, -np.inf])
+    elif corruption == "index":
+        cols[bad] = rng.choice([-1, n, 2**40])
+    elif corruption == "source":
+        sources[0] = rng.choice([-1, n])
+    elif corruption == "indptr" and n > 1:
+        indptr[rng.randint(1, n)] = rng.choice([-1, m + 1])
+    out = np.empty((3, n))
+    if corruption == "none" or (corruption == "indptr" and n == 1):
+        _graph.dijkstra_rows(indptr, cols, weights, sources, out, 2)
+        ref = _floyd_warshall_reference(n, rows, cols, weights)[sources]
+        np.testing.assert_allclose(out, ref, rtol=1e-12)
+        return
+    with pytest.raises(ValueError):
+        _graph.dijkstra_rows(indptr, cols, weights, sources, out, 2)

@@ -134,3 +134,43 @@ def test_input_errors():
         MDS(metric="ordinal").fit(D)
     with pytest.raises(ValueError, match="init must have shape"):
         MDS(init=np.zeros((3, 2))).fit(D)
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input (issue 11)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+def test_classical_scaling_of_huge_and_tiny_data_matches_sklearn(scale):
+    # the squared dissimilarities overflowed (|x| ~ 1e160: "array must not contain infs")
+    from sklearn.manifold import ClassicalMDS
+
+    X = np.random.RandomState(0).standard_normal((40, 4))
+    ours = MDS(metric="classical").fit(X * scale)
+    ref = ClassicalMDS().fit(X)
+    np.testing.assert_allclose(np.abs(ours.embedding_ / scale), np.abs(ref.embedding_),
+                               rtol=1e-9, atol=1e-9)
+    with np.errstate(over="ignore", under="ignore"):
+        expected = ref.eigenvalues_ * scale * scale  # inf or 0 beyond the float range
+    np.testing.assert_allclose(ours.eigenvalues_, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("variant", ["metric", "nonmetric"])
+@pytest.mark.parametrize("exponent", [530, 996, -996])
+def test_smacof_of_huge_and_tiny_data_is_the_scaled_fit(variant, exponent):
+    # the stress is in units of distance^2: work in the data's own scale. With a power
+    # of two the whole run rounds the same way: equality is exact.
+    X = np.random.RandomState(0).standard_normal((40, 4))
+    ref = MDS(metric=variant, random_state=0).fit(X)
+    ours = MDS(metric=variant, random_state=0).fit(np.ldexp(X, exponent))
+    np.testing.assert_allclose(np.ldexp(ours.embedding_, -exponent), ref.embedding_,
+                               rtol=1e-12, atol=1e-12)
+    assert ours.n_iter_ == ref.n_iter_
+    with np.errstate(over="ignore", under="ignore"):
+        expected = ref.stress_ if variant == "nonmetric" else float(
+            np.ldexp(ref.stress_, 2 * exponent))
+    np.testing.assert_allclose(ours.stress_, expected, rtol=1e-12)
+    new = X[:3] + 0.1
+    np.testing.assert_allclose(np.ldexp(ours.transform(np.ldexp(new, exponent)),
+                                        -exponent), ref.transform(new), rtol=1e-10,
+                               atol=1e-10)

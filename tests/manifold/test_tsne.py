@@ -111,7 +111,7 @@ def test_attractive_forces_and_kl_rows_match_numpy(dim):
     P.data /= P.data.sum()
     Yq, Yr = rng.randn(30, dim) * 3, rng.randn(25, dim) * 3
     attr, kl = np.empty_like(Yq), np.empty(30)
-    K.attractive_forces(*T._csr_arrays(P), Yq, Yr, 2.5, attr, kl, True, 2)
+    K.attractive_forces(*T._csr_arrays(P, 25), Yq, Yr, 2.5, attr, kl, True, 2)
     ref_a, ref_k = ref_attraction(P, Yq, Yr, 2.5)
     np.testing.assert_allclose(attr, ref_a, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(kl, ref_k, rtol=1e-12, atol=1e-15)
@@ -504,7 +504,7 @@ def test_transform_in_a_pipeline(digits_split):
     (dict(n_components=3, method="fft"), ValueError, "n_components <= 2"),
     (dict(metric="precomputed"), ValueError, 'init="pca" cannot be used'),
     (dict(init=np.zeros((5, 2))), ValueError, "init array must have shape"),
-    (dict(n_jobs=0), ValueError, "n_jobs must not be 0"),
+    (dict(n_jobs=0), ValueError, "n_jobs must be None or a non-zero int"),
 ])
 def test_bad_parameters_raise_clear_errors(params, err, msg):
     X = np.random.RandomState(0).randn(30, 4)
@@ -527,3 +527,226 @@ def test_verbose_reports_progress(capsys):
     TSNE(verbose=1, max_iter=100, perplexity=10, random_state=0).fit(X)
     out = capsys.readouterr().out
     assert "[t-SNE] iteration 100: KL divergence" in out and "affinities" in out
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input: magnitudes, offsets, overflowing metrics, divergence (issue 11)
+# ---------------------------------------------------------------------------------------
+
+def ref_joint_affinities(D, perplexity, k):
+    """The joint P of a full distance matrix, plainly: each row's k nearest neighbours
+    (ties to the smaller index), bisection on beta until the entropy of p_{j|i} is
+    log(perplexity) to 1e-10, then (P + P^T) / sum."""
+    n = D.shape[0]
+    P = np.zeros((n, n))
+    for i in range(n):
+        d = D[i].astype(np.float64).copy()
+        d[i] = np.inf
+        nb = np.argsort(d, kind="stable")[:k]
+        sq = d[nb] ** 2
+        sq = (sq - sq.min()) / max(sq.max() - sq.min(), 1e-300)  # beta is scale-free
+        lo, hi = 0.0, 1e300
+        for _ in range(400):
+            beta = 0.5 * (lo + hi) if hi < 1e300 else max(2 * lo, 1.0)
+            p = np.exp(-beta * sq)
+            p /= p.sum()
+            H = -(p[p > 0] * np.log(p[p > 0])).sum()
+            if abs(H - np.log(perplexity)) < 1e-10:
+                break
+            lo, hi = (beta, hi) if H > np.log(perplexity) else (lo, beta)
+        P[i, nb] = p
+    P = P + P.T
+    return P / P.sum()
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+def test_huge_and_tiny_magnitudes_give_the_affinities_of_the_unscaled_data(scale):
+    # issue 11 §1: TSNE(perplexity=2).fit(X * 1e160) aborted the process (squared
+    # distances overflowed, the neighbour search returned the sentinel index n)
+    X = np.random.RandomState(0).standard_normal((30, 3))
+    tsne = TSNE(perplexity=2, random_state=0)
+    emb = tsne.fit_transform(X * scale)
+    assert np.all(np.isfinite(emb)) and np.isfinite(tsne.kl_divergence_)
+    # as good a map as scikit-learn's of the unscaled data (0.853; the map itself is
+    # chaotic in the last digits of P)
+    peer = SkTSNE(perplexity=2, random_state=0).fit_transform(X)
+    assert trustworthiness(X, emb, n_neighbors=3) > trustworthiness(X, peer, n_neighbors=3) - 0.05
+    aff = T._Affinities(2.0, 7, "euclidean", None, 1)
+    P = aff.fit(tsne._normalise(X * scale, fit=False), 7).toarray()
+    ref = ref_joint_affinities(pairwise_distances(X), 2.0, 7)
+    # the kernel's bisection stops at 1e-5 of the entropy
+    np.testing.assert_allclose(P, ref, rtol=1e-3, atol=1e-9)
+
+
+def test_float32_far_from_the_origin_is_as_trustworthy_as_float64():
+    # issue 11 §2: float32 data offset by 1e4 reached trustworthiness 0.86 against 0.98
+    X, _ = make_blobs(300, 10, centers=5, random_state=0)
+    X32 = (X + 1e4).astype(np.float32)
+    e32 = TSNE(random_state=0, max_iter=500).fit_transform(X32)
+    e64 = TSNE(random_state=0, max_iter=500).fit_transform(X32.astype(np.float64))
+    t32, t64 = (trustworthiness(X, e, n_neighbors=10) for e in (e32, e64))
+    assert e32.dtype == np.float32 and t32 > 0.97 and abs(t32 - t64) < 0.005
+    # the affinities themselves: float32 search on the offset data = exact ones
+    aff = T._Affinities(30.0, 91, "euclidean", None, 1)
+    tsne = TSNE(init="random", max_iter=1).fit(X32[:150])
+    P32 = aff.fit(tsne._normalise(X32[:150], fit=False), 91).toarray()
+    ref = ref_joint_affinities(pairwise_distances(X32[:150].astype(np.float64)), 30.0, 91)
+    np.testing.assert_allclose(P32, ref, rtol=2e-3, atol=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(8, 25), d=st.integers(1, 4),
+       scale=st.sampled_from([1e-300, 1e-150, 1e-8, 1.0, 1e8, 1e150, 1e300]),
+       offset=st.sampled_from([0.0, 1e4, 1e8]), dtype=st.sampled_from(["f4", "f8"]),
+       ties=st.booleans(), metric=st.sampled_from(["euclidean", "manhattan"]),
+       seed=st.integers(0, 2**31 - 1))
+def test_affinities_match_numpy_at_any_magnitude_and_offset(n, d, scale, offset, dtype,
+                                                              ties, metric, seed):
+    """The affinity pipeline (rescaling, neighbour search, calibration) against the
+    plain reference on the unscaled data, for data from 1e-300 to 1e300 in magnitude,
+    offsets up to 1e8 times the spread, both dtypes and tied distances."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    if ties:  # a duplicated point: exact ties at distance 0 and between its copies
+        X[n // 2] = X[0]
+    if dtype == "f4":
+        if scale * (1 + offset) > 1e30 or scale < 1e-30:
+            return  # not representable in float32
+        offset = min(offset, 1e4)
+    Xs = (X * scale + offset * scale).astype(dtype)
+    # the reference sees the data as stored (float32 rounding included), recentred
+    base = (Xs.astype(np.float64) / scale) - offset
+    k = min(n - 1, 7)
+    tsne = TSNE(perplexity=2.0, metric=metric, init="random", max_iter=1).fit(Xs)
+    P = T._Affinities(2.0, k, metric, None, 1).fit(tsne._normalise(Xs, fit=False),
+                                                    k).toarray()
+    from scipy.spatial.distance import cdist
+    D = cdist(base, base, "euclidean" if metric == "euclidean" else "cityblock")
+    np.testing.assert_allclose(P, ref_joint_affinities(D, 2.0, k), rtol=1e-3,
+                               atol=1e-4 if dtype == "f4" else 1e-7)
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_a_diverging_map_raises_instead_of_crashing(method):
+    # issue 11 §5: TSNE(method="fft", learning_rate=1e300) raised "cannot convert float
+    # NaN to integer" (and could index the grid out of bounds)
+    X = np.random.RandomState(0).standard_normal((100, 3))
+    with pytest.raises(FloatingPointError, match="t-SNE diverged"):
+        TSNE(method=method, learning_rate=1e300, random_state=0).fit(X)
+
+
+def test_the_neighbour_graph_is_checked_before_the_kernels_use_it(monkeypatch):
+    """A neighbour search that returns the sentinel index n (the bug behind the
+    aborts of issue 11) is refused with a clear error."""
+    X = np.random.RandomState(0).standard_normal((30, 3))
+
+    def broken(X, Y, k, **kw):
+        dist, ind = np.ones((X.shape[0], k)), np.full((X.shape[0], k), X.shape[0])
+        return dist, ind
+
+    monkeypatch.setattr(T, "kneighbors_brute", broken)
+    with pytest.raises(ValueError, match=r"index outside \[0, 30\)"):
+        TSNE(perplexity=2).fit(X)
+    monkeypatch.setattr(T, "kneighbors_brute",
+                        lambda X, Y, k, **kw: (np.full((len(X), k), np.inf),
+                                               np.tile(np.arange(k), (len(X), 1))))
+    with pytest.raises(ValueError, match="non-finite or negative distances"):
+        TSNE(perplexity=2).fit(X)
+
+
+def ref_grid_scatter(Y, low, h, centre, N):
+    """Cubic B-spline spreading of the charges (1, y - centre), plainly."""
+    def weights(u):
+        f = np.floor(u).astype(int)
+        t = u - f
+        b = np.stack([(1 - t) ** 3, 4 - 6 * t**2 + 3 * t**3,
+                      1 + 3 * t + 3 * t**2 - 3 * t**3, t**3], -1) / 6
+        return f, b
+    dim = Y.shape[1]
+    W = np.zeros((dim + 1, 1 if dim == 1 else N, N))
+    fx, bx = weights((Y[:, 0] - low[0]) / h)
+    if dim == 1:
+        for i in range(len(Y)):
+            for k in range(4):
+                W[0, 0, fx[i] - 1 + k] += bx[i, k]
+                W[1, 0, fx[i] - 1 + k] += bx[i, k] * (Y[i, 0] - centre[0])
+        return W
+    fy, by = weights((Y[:, 1] - low[1]) / h)
+    for i in range(len(Y)):
+        for kx in range(4):
+            for ky in range(4):
+                w = bx[i, kx] * by[i, ky]
+                g = (fx[i] - 1 + kx, fy[i] - 1 + ky)
+                W[(0,) + g] += w
+                W[(1,) + g] += w * (Y[i, 0] - centre[0])
+                W[(2,) + g] += w * (Y[i, 1] - centre[1])
+    return W
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 30), dim=st.integers(1, 2), N=st.integers(4, 24),
+       spread=st.floats(0.1, 30.0), shift=st.floats(-5.0, 5.0),
+       h=st.sampled_from([0.05, 0.5, 1.0, 1e-200, 1e30]), n_threads=st.integers(1, 3),
+       seed=st.integers(0, 2**31 - 1))
+def test_grid_scatter_matches_numpy_or_refuses_points_off_the_grid(n, dim, N, spread,
+                                                                   shift, h, n_threads,
+                                                                   seed):
+    """The grid kernel either spreads exactly like the reference (every stencil inside
+    the grid) or raises ValueError: it never writes outside W, whatever the points."""
+    rng = np.random.RandomState(seed)
+    Y = (rng.uniform(0, spread, (n, dim)) + shift) * h
+    low = np.full(dim, 0.0)
+    centre = np.full(dim, N * h / 2)
+    W = np.empty((dim + 1, 1 if dim == 1 else N, N), dtype=np.float32)
+    u = Y / h
+    inside = n == 0 or (u.min() >= 1 and u.max() < N - 2)
+    if not inside:
+        with pytest.raises(ValueError, match="outside the interpolation grid"):
+            K.grid_scatter(Y, low, h, centre, W, n_threads)
+        return
+    K.grid_scatter(Y, low, h, centre, W, n_threads)
+    ref = ref_grid_scatter(Y, low, h, centre, N)
+    np.testing.assert_allclose(W, ref, rtol=1e-5, atol=1e-5 * max(1.0, n * N * h))
+
+
+def test_kernels_refuse_mismatched_shapes_and_bad_grids():
+    Y = np.random.RandomState(0).rand(10, 2) + 2.0
+    low, centre = np.zeros(2), np.full(2, 4.0)
+    for W in (np.empty((2, 8, 8), np.float32), np.empty((3, 8, 6), np.float32)):
+        with pytest.raises(ValueError, match="W has shape"):
+            K.grid_scatter(Y, low, 1.0, centre, W, 1)
+    with pytest.raises(ValueError, match="grid spacing"):
+        K.grid_scatter(Y, low, np.nan, centre, np.empty((3, 8, 8), np.float32), 1)
+    bad = Y.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="outside the interpolation grid"):
+        K.grid_scatter(bad, low, 1.0, centre, np.empty((3, 8, 8), np.float32), 1)
+    # descend: CSR arrays, buffers and the potential grid are checked before use
+    n = len(Y)
+    bufs = dict(update=np.zeros_like(Y), gains=np.ones_like(Y), attr=np.empty_like(Y),
+                rep=np.empty_like(Y), zrow=np.empty(n), grad_sq=np.empty(n),
+                kl_rows=np.empty(n))
+    rep = T._FFTRepulsion(2, 1)
+    args = rep.prepare(Y)
+    indptr = np.zeros(n + 1, np.intp)
+    common = dict(do_step=False, coef=4.0, per_point=False, momentum=0.0,
+                  learning_rate=0.0, min_gain=0.01, max_grad_norm=0.0, compute_kl=False,
+                  n_threads=1)
+    with pytest.raises(ValueError, match="CSR arrays do not match"):
+        K.descend(Y, Y, True, indptr[:-1], indptr[:0], np.zeros(0), 1.0, **args,
+                  **bufs, **common)
+    with pytest.raises(ValueError, match="zrow has shape"):
+        K.descend(Y, Y, True, indptr, indptr[:0], np.zeros(0), 1.0, **args,
+                  **{**bufs, "zrow": np.empty(3)}, **common)
+    far = Y * 1e3  # off the grid prepared for Y
+    with pytest.raises(ValueError, match="outside the interpolation grid"):
+        K.descend(far, far, True, indptr, indptr[:0], np.zeros(0), 1.0, **args, **bufs,
+                  **common)
+    with pytest.raises(ValueError, match="column index 99 outside"):
+        K.attractive_forces(np.array([0, 1] + [1] * (n - 1), np.intp),
+                            np.array([99], np.intp), np.ones(1), Y, Y, 1.0,
+                            np.empty_like(Y), np.empty(n), False, 1)
+    with pytest.raises(ValueError, match="finite coordinates"):
+        K.SpaceTree(bad)
+    with pytest.raises(ValueError, match="P has shape"):
+        K.binary_search_perplexity(np.ones((4, 3)), 2.0, np.empty((4, 2)), np.empty(4), 1)

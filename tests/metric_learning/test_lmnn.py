@@ -86,3 +86,43 @@ def test_init_options_and_errors():
         LMNN().fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="Unknown label type"):
         LMNN().fit(X, X[:, 0] + 0.5)
+
+
+@pytest.mark.parametrize("exponent", [530, 996, -996])
+def test_huge_and_tiny_data_learn_the_same_metric(exponent):
+    # issue 11 §1: LMNN on |x| ~ 1e160 raised IndexError (the neighbour search's
+    # sentinel index), and at 1e-300 the loss was wrong. The loss depends on the
+    # differences only and L scales as 1/scale, an exact property: with a power of two
+    # (2**530 ~ 3.5e159, 2**996 ~ 6.7e299, 2**-996) every step rounds the same way.
+    X, y = load_iris(return_X_y=True)
+    ref = LMNN(random_state=0).fit(X, y)
+    ours = LMNN(random_state=0).fit(np.ldexp(X, exponent), y)
+    np.testing.assert_allclose(ours.loss_, ref.loss_, rtol=1e-12)
+    np.testing.assert_allclose(np.ldexp(ours.components_, exponent), ref.components_,
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.transform(np.ldexp(X, exponent)), ref.transform(X),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_data_far_from_the_origin_learns_as_good_a_metric():
+    # an offset of 1e8 times the spread cancelled in |a|^2 + |b|^2 - 2ab (loss 12101
+    # against 161 for the same data at the origin)
+    X, y = load_iris(return_X_y=True)
+    ref = LMNN(random_state=0).fit(X, y)
+    ours = LMNN(random_state=0).fit(X + 1e8, y)
+    assert ours.loss_ < 1.01 * ref.loss_
+    knn = KNeighborsClassifier(3)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    a = cross_val_score(knn, ours.transform(X + 1e8), y, cv=cv).mean()
+    b = cross_val_score(knn, ref.transform(X), y, cv=cv).mean()
+    assert a >= b - 0.01
+
+
+def test_target_neighbours_are_checked_before_use(monkeypatch):
+    import skml.metric_learning._lmnn as M
+
+    X, y = load_iris(return_X_y=True)
+    monkeypatch.setattr(M, "kneighbors_brute", lambda X, Y, k, **kw: (
+        np.ones((len(X), k)), np.full((len(X), k), len(X))))
+    with pytest.raises(ValueError, match="LMNN cannot use it"):
+        LMNN().fit(X, y)

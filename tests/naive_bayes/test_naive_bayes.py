@@ -189,7 +189,7 @@ def test_bad_input_gives_clear_errors():
             clf.partial_fit(X, y, classes=[0, 1, 2])
         with pytest.raises(ValueError, match="X has 2 features"):
             clf.predict(X[:, :2])
-        with pytest.raises(ValueError, match=r"sample_weight must have shape \(8,\)"):
+        with pytest.raises(ValueError, match=r"sample_weight.shape == \(3,\), expected \(8,\)"):
             cls().fit(X, y, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="The sum of the priors must be 1"):
         GaussianNB(priors=[0.5, 0.6]).fit(X, y)
@@ -203,3 +203,51 @@ def test_bad_input_gives_clear_errors():
         GaussianNB(var_smoothing=-1.0).fit(X, y)
     with pytest.warns(UserWarning, match="alpha too small"):
         MultinomialNB(alpha=0.0, force_alpha=False).fit(X, y)
+
+
+# ---------------------------------------------------------------------------------------
+# Degenerate variances and extreme magnitudes (issue 11 §6)
+# ---------------------------------------------------------------------------------------
+
+def test_gaussian_nb_all_constant_features_give_the_prior():
+    # scikit-learn returns NaN here (0 / 0 in the standardised distances)
+    X = np.ones((6, 2))
+    y = [0, 0, 0, 1, 1, 1]
+    for priors in (None, [0.3, 0.7]):
+        clf = GaussianNB(priors=priors).fit(X, y)
+        expected = [0.5, 0.5] if priors is None else priors
+        for x in ([1.0, 1.0], [5.0, -3.0]):
+            assert_allclose(clf.predict_proba([x]), [expected], rtol=1e-12)
+        assert np.all(np.isfinite(clf.predict_joint_log_proba([[5.0, -3.0]])))
+
+
+def test_gaussian_nb_zero_smoothing_with_features_constant_within_a_class():
+    # var_smoothing=0 and feature 0 constant within each class: the class whose value x
+    # has wins outright; where x says nothing (halfway, or far away), feature 1 decides
+    # exactly as the same model without feature 0 does
+    X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 1], [1, 5], [1, 3]])
+    y = [0, 0, 0, 1, 1, 1]
+    clf = GaussianNB(var_smoothing=0).fit(X, y)
+    assert_allclose(clf.predict_proba([[0.0, 2.0], [1.0, 2.0], [0.4, 2.0]]),
+                    [[1, 0], [0, 1], [1, 0]], atol=1e-12)
+    feature_1 = sk.GaussianNB(var_smoothing=0).fit(X[:, 1:], y)
+    for x0 in (0.5, 1e200):
+        assert_allclose(clf.predict_proba([[x0, 2.0]]),
+                        feature_1.predict_proba([[2.0]]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+def test_gaussian_nb_huge_and_tiny_data_give_the_posteriors_of_the_plain_data(scale):
+    # the variances overflowed or underflowed: NaN probabilities
+    X, y, X_test, _ = split("iris")
+    ref = sk.GaussianNB().fit(X, y)
+    ours = GaussianNB().fit(X * scale, y)
+    assert_allclose(ours.predict_proba(X_test * scale), ref.predict_proba(X_test),
+                    rtol=1e-9, atol=1e-12)
+    assert_allclose(ours.theta_ / scale, ref.theta_, rtol=1e-12)
+    with np.errstate(over="ignore", under="ignore"):
+        expected = ref.var_ * scale * scale
+    assert_allclose(ours.var_, expected, rtol=1e-9)
+    # the joint log-likelihood shifts by -n_features log(scale) per sample
+    assert_allclose(ours.predict_joint_log_proba(X_test * scale),
+                    ref.predict_joint_log_proba(X_test) - 4 * np.log(scale), rtol=1e-9)

@@ -235,3 +235,151 @@ def test_linear_dual_cd_reaches_the_primal_optimum(squared):
         inside = (alpha > 1e-9) & (alpha < C - 1e-9)
         np.testing.assert_allclose(margin[inside], 1.0, atol=1e-6)
         assert np.all(margin[alpha <= 1e-12] >= 1 - 1e-6)
+
+
+# ---- what the entry points accept (issue 11: no unchecked index reaches the C loops) ----
+
+def _small(n=6, d=2):
+    rng = np.random.RandomState(0)
+    return rng.randn(n, d), np.where(rng.rand(n) > 0.5, 1.0, -1.0)
+
+
+@pytest.mark.parametrize("index", [[0, 1, 6], [-1, 0, 1], [0, 10**9]])
+def test_smo_and_q_rows_reject_out_of_range_sample_indices(index):
+    X, y = _small()
+    idx = np.asarray(index, dtype=np.intp)
+    m = idx.shape[0]
+    for kind in ("rbf", "precomputed"):
+        data = np.ascontiguousarray(X @ X.T) if kind == "precomputed" else X
+        with pytest.raises(ValueError, match="index must lie in"):
+            _smo.smo_solve(data, idx, y[:m], -np.ones(m), np.ones(m), np.zeros(m),
+                           KERNEL_CODES[kind], 0.5, 0.0, 3, 1e-3, True, 100, 1.0)
+        with pytest.raises(ValueError, match="index must lie in"):
+            _smo.q_rows(data, idx, y[:m], np.zeros(1, dtype=np.intp), m,
+                        KERNEL_CODES[kind], 0.5, 0.0, 3, 1.0, np.zeros(0, dtype=np.intp))
+
+
+def test_entry_points_reject_inconsistent_inputs():
+    X, y = _small()
+    n = X.shape[0]
+    idx = np.arange(n, dtype=np.intp)
+    ok = dict(y=y, p=-np.ones(n), C=np.ones(n), a=np.zeros(n))
+
+    def solve(X=X, idx=idx, y=ok["y"], p=ok["p"], C=ok["C"], a=ok["a"], kind="rbf",
+              gamma=0.5, degree=3, tol=1e-3, max_iter=100, cache=1.0):
+        return _smo.smo_solve(X, idx, y, p, C, a, KERNEL_CODES.get(kind, kind), gamma, 0.0,
+                              degree, tol, True, max_iter, cache)
+
+    for kwargs, match in [
+        (dict(y=y[:-1]), "y has 5 entries, expected 6"),
+        (dict(C=np.ones(n + 1)), "C has 7 entries"),
+        (dict(y=2 * y), "only -1 and \\+1"),
+        (dict(C=-np.ones(n)), "C finite and >= 0"),
+        (dict(a=2 * np.ones(n)), "0 <= alpha <= C"),
+        (dict(p=np.full(n, np.nan)), "p must be finite"),
+        (dict(kind=17), "unknown kernel code 17"),
+        (dict(kind=-1), "unknown kernel code"),
+        (dict(gamma=np.inf), "gamma must be finite"),
+        (dict(degree=-2), "degree must be >= 0"),
+        (dict(tol=0.0), "tol must be finite and > 0"),
+        (dict(cache=np.inf), "cache_mb must be finite"),
+        (dict(max_iter=-1), "max_iter must be >= 0"),
+        (dict(X=np.ascontiguousarray(X[:4] @ X.T), kind="precomputed"), "must be square"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            solve(**kwargs)
+    # an empty problem and a huge cache are fine
+    assert solve(idx=idx[:0], y=y[:0], p=ok["p"][:0], C=ok["C"][:0],
+                 a=ok["a"][:0])["alpha"].shape == (0,)
+    assert solve(cache=1e300)["status"] == 0
+    z = np.zeros(0, dtype=np.intp)
+    for positions, length, swaps, batched, match in [
+        (np.array([n], dtype=np.intp), n, z, False, "positions must lie in"),
+        (np.array([0], dtype=np.intp), n + 1, z, False, "length must lie in"),
+        (np.array([0], dtype=np.intp), n, np.array([0, n], dtype=np.intp), False,
+         "swaps must lie in"),
+        (np.array([0], dtype=np.intp), n, np.array([0, 1, 2], dtype=np.intp), False,
+         "pairs"),
+        (np.array([0], dtype=np.intp), n, np.array([0, 1, 1, 2], dtype=np.intp), True,
+         "disjoint"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _smo.q_rows(X, idx, y, positions, length, KERNEL_CODES["rbf"], 0.5, 0.0, 3,
+                        1.0, swaps, batched)
+    out = np.empty((n, n))
+    with pytest.raises(ValueError, match="features"):
+        _smo.kernel_block(X, X[:, :1].copy(), out, KERNEL_CODES["rbf"], 0.5, 0.0, 3, 1)
+    with pytest.raises(ValueError, match="out has shape"):
+        _smo.kernel_block(X, X, out[:3], KERNEL_CODES["rbf"], 0.5, 0.0, 3, 1)
+    with pytest.raises(ValueError, match="unknown kernel code"):
+        _smo.kernel_block(X, X, out, KERNEL_CODES["precomputed"], 0.5, 0.0, 3, 1)
+    w, a = np.zeros(2), np.zeros(n)
+    for args, match in [((X, y[:-1], np.ones(n), w, a), "y has"),
+                        ((X, y, np.ones(n), np.zeros(3), a), "w has"),
+                        ((X, y, np.ones(n), w, np.zeros(2)), "alpha has"),
+                        ((X, y, -np.ones(n), w, a), "C must be >= 0")]:
+        with pytest.raises(ValueError, match=match):
+            _smo.linear_dual_cd(*args, True, 1e-3, 10, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 12),  # variables
+    st.integers(1, 4),  # features
+    st.sampled_from(KERNELS + ["precomputed"]),
+    st.integers(-300, 300),  # magnitude of the data: 10**k
+    st.sampled_from(["C", "readonly"]),
+    st.booleans(),  # repeated sample indices
+    st.integers(0, 2**31 - 1),
+)
+def test_solver_terminates_inside_the_box_at_any_magnitude(l, d, kernel, exponent, kind,
+                                                           repeats, seed):
+    """Whatever the magnitude (kernel values that overflow included), SMO returns a
+    feasible point (0 <= a <= C, y.a = 0) within max_iter, never crashing or hanging."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(max(l, 2), d) * 10.0**exponent
+    index = (rng.randint(0, X.shape[0], l) if repeats else np.arange(l)).astype(np.intp)
+    y = rng.choice([-1.0, 1.0], size=l)
+    data = X
+    if kernel == "precomputed":
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = X @ X.T
+    data = layout(data, kind) if kind == "readonly" else np.ascontiguousarray(data)
+    C = rng.uniform(0.1, 2.0, l)
+    res = _smo.smo_solve(data, index, y, -np.ones(l), C, np.zeros(l), KERNEL_CODES[kernel],
+                         0.5, 0.5, 2, 1e-3, bool(seed % 2), 2000, 1.0)
+    a = res["alpha"]
+    assert a.shape == (l,) and res["status"] in (0, 1) and res["n_iter"] <= 2000
+    finite = np.isfinite(a)
+    assert np.all((a[finite] >= 0) & (a[finite] <= C[finite]))
+    if np.all(finite):
+        assert abs(a @ y) <= 1e-9 * C.sum()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 8), st.integers(1, 8), st.integers(1, 4),
+    st.sampled_from(KERNELS),
+    st.integers(-300, 300),
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from(["C", "F", "strided", "readonly"]),
+    st.integers(0, 2**31 - 1),
+)
+def test_kernel_matrix_at_any_magnitude(n_x, n_y, d, kernel, exponent, dtype, kind, seed):
+    """Exact to rounding (against NumPy) wherever float64 products cannot overflow or turn
+    subnormal; beyond that the distance kernels still give values in [0, 1] (a sum of
+    squares or absolute values overflows to +inf, never to NaN), and nothing crashes."""
+    rng = np.random.RandomState(seed)
+    if dtype == np.float32:
+        exponent = exponent * 36 // 300  # float32's range
+    scale = np.float64(10.0) ** exponent
+    X = (rng.randn(n_x, d) * scale).astype(dtype)
+    Y = (rng.randn(n_y, d) * scale).astype(dtype)
+    K = kernel_matrix(layout(X, kind), layout(Y, kind), kernel, gamma=0.5, coef0=0.2,
+                      degree=2, n_threads=2)
+    assert K.shape == (n_x, n_y) and K.dtype == np.float64
+    if -150 <= exponent <= 148:
+        ref = reference_kernel(X, Y, kernel, 0.5, 0.2, 2)
+        np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-300)
+    if kernel in ("rbf", "laplace"):
+        assert np.all((K >= 0) & (K <= 1))

@@ -1,6 +1,6 @@
-"""The autoencoder network (Example 43 of the notes): an encoder MLP to a code, a decoder
-MLP back to the input space, and optional Gaussian input noise for denoising (Example 44)."""
-import torch
+"""The autoencoder network (Example 43 of the notes): an encoder MLP to a code and a
+decoder MLP back to the input space. (A denoising autoencoder, Example 44, corrupts its
+inputs in the estimator's training step, not here.)"""
 from torch import nn
 
 from skml.neural._modules.mlp import MLP
@@ -23,24 +23,18 @@ class AutoEncoderNet(nn.Module):
         Hidden activation (a key of ``skml.neural._modules.mlp.ACTIVATIONS``).
     code_activation, output_activation : str or None
         Activation applied to the code and to the reconstruction.
-    noise : float
-        Standard deviation of the Gaussian noise added to the input in training mode only
-        (a denoising autoencoder); 0 disables it.
 
     ``forward`` returns ``(code, reconstruction)``.
     """
 
     def __init__(self, n_features, encoder_hidden, n_components, decoder_hidden,
-                 activation="relu", code_activation=None, output_activation=None, noise=0.0):
+                 activation="relu", code_activation=None, output_activation=None):
         super().__init__()
         self.encoder = MLP(n_features, encoder_hidden, n_components, activation,
                            out_activation=code_activation)
         self.decoder = MLP(n_components, decoder_hidden, n_features, activation,
                            out_activation=output_activation)
-        self.noise = float(noise)
 
     def forward(self, x):
-        if self.training and self.noise > 0:
-            x = x + self.noise * torch.randn_like(x)
         code = self.encoder(x)
         return code, self.decoder(code)

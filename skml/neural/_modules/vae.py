@@ -29,10 +29,11 @@ class VAENet(nn.Module):
     activation : str
         Hidden activation (a key of ``skml.neural._modules.mlp.ACTIVATIONS``).
 
-    ``forward`` returns ``(decoder output, mu, log_var)``. In training mode the latent is
-    drawn with the reparameterisation trick ``z = mu + sigma * eps``, ``eps ~ N(0, I)``;
-    in eval mode ``z = mu``. The decoder output is the mean of a Gaussian likelihood or
-    the logits of a Bernoulli one (the loss decides which).
+    ``forward(x, eps=None)`` returns ``(decoder output, mu, log_var)``. Given standard
+    normal draws ``eps`` of shape ``(n, n_components)`` (the caller draws them, from its
+    own generator), the latent is ``z = mu + sigma * eps`` (the reparameterisation
+    trick); without them ``z = mu``. The decoder output is the mean of a Gaussian
+    likelihood or the logits of a Bernoulli one (the loss decides which).
     """
 
     def __init__(self, n_features, encoder_hidden, n_components, decoder_hidden,
@@ -50,12 +51,9 @@ class VAENet(nn.Module):
     def decode(self, z):
         return self.decoder(z)
 
-    def forward(self, x):
+    def forward(self, x, eps=None):
         mu, log_var = self.encode(x)
-        if self.training:
-            z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
-        else:
-            z = mu
+        z = mu if eps is None else mu + torch.exp(0.5 * log_var) * eps
         return self.decode(z), mu, log_var
 
 

@@ -1,0 +1,88 @@
+"""Exact rescaling of data by a power of two, so that squares and sums of squares neither
+overflow nor underflow.
+
+Distances, variances and Gram matrices square the data: float64 values beyond ~1e154
+(float32: ~1.8e19) overflow to inf, values below ~1e-154 underflow to 0, and an offset
+far larger than the spread costs the precision of every difference. The estimators of
+``skml.decomposition``, ``skml.manifold``, ``skml.metric_learning``,
+``skml.discriminant_analysis`` and ``skml.naive_bayes`` are covariant (or invariant)
+under a change of scale, so they compute on ``(X - shift) * 2**-exponent`` and map
+their results back. Multiplying by a power of two is exact (barring subnormals), so
+data already in a safe range gives the same bits as without rescaling.
+"""
+import numpy as np
+from scipy import sparse
+
+__all__ = ["needs_rescaling", "power_of_two_exponent", "rescale"]
+
+# |values| in [2**-_SAFE_EXP, 2**_SAFE_EXP] can be squared and summed over ~2**400
+# terms without overflow or underflow (float64 squares span 2**-1074 .. 2**1024;
+# float32 ones 2**-149 .. 2**128).
+_SAFE_EXP = 250
+_SAFE_EXP_FLOAT32 = 40
+
+
+def power_of_two_exponent(amax):
+    """The exponent e with ``amax * 2**-e`` in [0.5, 1) (0 for 0 or non-finite)."""
+    amax = float(amax)
+    if amax == 0.0 or not np.isfinite(amax):
+        return 0
+    return int(np.frexp(amax)[1])
+
+
+def _abs_max(X):
+    if sparse.issparse(X):
+        return float(np.max(np.abs(X.data), initial=0.0))
+    return float(np.max(np.abs(X), initial=0.0)) if X.size else 0.0
+
+
+def needs_rescaling(X):
+    """Whether the largest |value| of X (dense or sparse) lies outside the range where
+    its squares and sums of squares are safe: ``(needed, exponent)``."""
+    amax = _abs_max(X)
+    e = power_of_two_exponent(amax)
+    limit = _SAFE_EXP if X.dtype == np.float64 else _SAFE_EXP_FLOAT32
+    return bool(amax > 0 and abs(e) > limit), e
+
+
+def rescale(X, *, centre=False, dtype=None):
+    """``(Xs, shift, exponent)`` with ``Xs = (X - shift) * 2**-exponent`` and
+    ``max|Xs|`` in [0.5, 1) (or all zeros).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features) or scipy sparse matrix
+        Finite data. Sparse input is never centred.
+    centre : bool, default=False
+        Subtract the per-column midrange ``min/2 + max/2`` first (in X's dtype: each
+        difference is then exact to the rounding of the result, however far the data
+        lies from the origin).
+    dtype : numpy dtype, default=None
+        Dtype of ``Xs`` (X's when None).
+
+    Returns
+    -------
+    Xs : ndarray or sparse matrix
+        A new array (X is never modified).
+    shift : ndarray of shape (n_features,) or None
+        The subtracted centre (None unless ``centre``).
+    exponent : int
+        The power of two divided out.
+    """
+    dtype = X.dtype if dtype is None else np.dtype(dtype)
+    if sparse.issparse(X):
+        Xs = X.astype(dtype, copy=True)
+        e = power_of_two_exponent(_abs_max(Xs))
+        Xs.data = np.ldexp(Xs.data, -e).astype(dtype, copy=False)
+        return Xs, None, e
+    shift = None
+    if centre and X.shape[0]:
+        # half of each first: (min + max) / 2 overflows near the largest float
+        shift = (0.5 * X.min(axis=0) + 0.5 * X.max(axis=0)).astype(X.dtype)
+        Xs = (X - shift).astype(dtype, copy=False)
+    else:
+        Xs = np.array(X, dtype=dtype, copy=True)
+    e = power_of_two_exponent(_abs_max(Xs))
+    if e:
+        np.ldexp(Xs, -e, out=Xs, casting="unsafe")
+    return Xs, shift, e
