@@ -55,7 +55,8 @@ def _numeric_thresholds(col, w, max_bins):
     # differently, which moves a few quantiles that fall on a sample)
     percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
     if w is None:
-        thr = np.percentile(values, percentiles, method="averaged_inverted_cdf")
+        with np.errstate(invalid="ignore"):  # inf - inf between infinite samples
+            thr = np.percentile(values, percentiles, method="averaged_inverted_cdf")
     else:
         cum = np.cumsum(w)
         targets = percentiles / 100 * cum[-1]
@@ -63,7 +64,7 @@ def _numeric_thresholds(col, w, max_bins):
         nxt = np.minimum(idx + 1, values.size - 1)
         exact = np.isclose(cum[idx], targets, rtol=1e-12, atol=0.0)
         thr = np.where(exact, 0.5 * (values[idx] + values[nxt]), values[idx])
-    thr = np.unique(thr)
+    thr = np.unique(thr[~np.isnan(thr)])
     # a quantile equal to the largest value would leave an empty last bin
     return thr[thr < distinct[-1]]
 
