@@ -11,12 +11,13 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.metrics import DistanceMetric
 from sklearn.metrics import pairwise_distances as _sk_pairwise_distances
 from sklearn.neighbors import VALID_METRICS as _SK_VALID_METRICS
 from sklearn.utils import check_array
 
-from skml._kernels import _pairwise
+from skml._kernels import _pairwise, _sparse_pairwise
 from skml.utils import check_param, chunk_rows, effective_n_threads, limit_blas_threads
 
 __all__ = [
@@ -61,19 +62,21 @@ _U = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
 _ABS_FLOOR = {np.dtype(np.float32): 1e-36, np.dtype(np.float64): 1e-300}
 
 
-def _check_pair(X, Y, *, allow_empty_y=True):
-    """Validate X (and Y): 2-D, finite, float32/float64 C-contiguous, same width.
+def _check_pair(X, Y, *, allow_empty_y=True, accept_sparse=True):
+    """Validate X (and Y): 2-D, finite, float32/float64, same width; dense arrays
+    C-contiguous, sparse matrices CSR (other formats converted).
 
     Returns ``X, Y, same`` where ``same`` says Y was not given (X against itself)."""
+    sparse_ok = "csr" if accept_sparse else False
     X = check_array(
         X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=0,
-        input_name="X",
+        input_name="X", accept_sparse=sparse_ok,
     )
     if Y is None:
         return X, X, True
     Y = check_array(
         Y, dtype=[np.float64, np.float32], order="C", ensure_min_samples=0,
-        input_name="Y",
+        input_name="Y", accept_sparse=sparse_ok,
     )
     if X.dtype != Y.dtype:  # mixed precision: compute in float64
         X = X.astype(np.float64)
@@ -151,7 +154,12 @@ class MetricSpec:
             if self._scale.shape != (d,):
                 raise ValueError(f"The metric's weights must have {d} entries (one per "
                                  f"feature), got {self._scale.shape[0]}.")
+            if sp.issparse(A):
+                return sp.csr_matrix(A.multiply(self._scale.astype(A.dtype)[None, :]))
             return np.ascontiguousarray(A * self._scale.astype(A.dtype))
+        if sp.issparse(A):
+            raise ValueError(f"metric={self.name!r} with a matrix does not accept sparse "
+                             "input (its mapped rows would be dense).")
         if self._factor.shape != (d, d):
             raise ValueError(f"The metric's matrix must have shape ({d}, {d}), got "
                              f"{self._factor.shape}.")
@@ -400,14 +408,179 @@ def _pairwise_keys_or_distances(X, Y, code, p, same, n_threads, *, want_keys=Fal
     return out, call
 
 
+# --------------------------------------------------------------------------- sparse
+
+
+def canonical_csr(A, dtype=None):
+    """A as CSR with sorted, duplicate-free column indices and float data. A copy is made
+    only when A is not already that (another format, an integer dtype, duplicates or
+    unsorted indices); a dense array becomes its CSR form (its non-zeros)."""
+    if not sp.issparse(A):
+        A = sp.csr_matrix(A)
+    elif A.format != "csr":
+        A = A.tocsr()
+    want = np.dtype(dtype) if dtype is not None else (
+        A.dtype if A.dtype in (np.float32, np.float64) else np.dtype(np.float64))
+    if A.dtype != want:
+        A = A.astype(want)
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    return A
+
+
+class SparsePrep:
+    """The Y side of the sparse kernels, reusable across calls (an estimator keeps one):
+    canonical CSR, its CSC copy, row norms, cosine factors, range and the order of rows
+    by squared norm."""
+
+    def __init__(self, Y, index_dtype):
+        self.Y = Y
+        self.index_dtype = index_dtype
+        self.data, self.indices, self.indptr = _csr_arrays(Y, index_dtype)
+        C = Y.tocsc()
+        self.c_data, self.c_indices, self.c_indptr = _csr_arrays(C, index_dtype)
+        self.sqnorm, self.scale, self.inv = _csr_stats(self.data, self.indptr)
+        self.range = _sparse_pairwise.abs_range_1d(self.data) if Y.nnz else (0.0, math.inf)
+        self.order = np.argsort(self.sqnorm, kind="stable").astype(np.intp)
+
+
+def _csr_arrays(A, index_dtype):
+    return (np.ascontiguousarray(A.data),
+            np.ascontiguousarray(A.indices, dtype=index_dtype),
+            np.ascontiguousarray(A.indptr, dtype=index_dtype))
+
+
+def _csr_stats(data, indptr):
+    n = len(indptr) - 1
+    sq, scale, inv = np.empty(n), np.empty(n), np.empty(n)
+    _sparse_pairwise.row_stats_csr(data, indptr, sq, scale, inv)
+    return sq, scale, inv
+
+
+def _index_dtype(*mats):
+    big = max(max(m.nnz, *m.shape) for m in mats)
+    return np.dtype(np.int32) if big < 2**31 - 1 else np.dtype(np.int64)
+
+
+class _SparseCall:
+    """Everything the sparse kernels need for one call on (X, Y)."""
+
+    def __init__(self, X, Y, code, p, same, *, prep=None, form=None):
+        Yd = prep.Y if Y is None else Y
+        dtype = np.float32 if (X.dtype == np.float32 and Yd.dtype == np.float32) \
+            else np.float64
+        X = canonical_csr(X, dtype)
+        if prep is None or prep.Y.dtype != dtype:
+            Y = X if same else canonical_csr(Yd, dtype)
+            prep = SparsePrep(Y, _index_dtype(X, Y))
+        elif _index_dtype(X, prep.Y) != prep.index_dtype:
+            prep = SparsePrep(prep.Y, _index_dtype(X, prep.Y))
+        self.X, self.prep, self.code, self.p = X, prep, code, p
+        self.x = _csr_arrays(X, prep.index_dtype)
+        xx, xs, xi = (prep.sqnorm, prep.scale, prep.inv) if same else _csr_stats(
+            self.x[0], self.x[2])
+        d = X.shape[1]
+        xr = _sparse_pairwise.abs_range_1d(self.x[0]) if X.nnz else (0.0, math.inf)
+        vmax, vmin = max(xr[0], prep.range[0]), min(xr[1], prep.range[1])
+        # ``form``: the key form of a whole call that this one is a block of
+        self.s, self.robust = form or key_form(code, p, vmax, vmin, d, dtype)
+        self.use_dots = code in _pairwise.GEMM_CODES and not self.robust
+        n_x, n_y = X.shape[0], prep.Y.shape[0]
+        if code == _COSINE:
+            self.cs_x, self.ci_x, self.cs_y, self.ci_y = xs, xi, prep.scale, prep.inv
+            self.XX, self.YY = np.full(n_x, 0.5), np.full(n_y, 0.5)
+            self.wx, self.wy = xs * xi, prep.scale * prep.inv
+            self.alpha, self.order = -1.0, np.arange(n_y, dtype=np.intp)
+        else:
+            self.cs_x = self.ci_x = self.cs_y = self.ci_y = np.empty(0)
+            self.XX, self.YY = xx, prep.sqnorm
+            self.wx, self.wy = np.ones(n_x), np.ones(n_y)
+            self.alpha, self.order = -2.0, prep.order
+        self.yy_max = float(self.YY.max(initial=0.0))
+        self.cdu = 4.0 * (d + 8) * _U[np.dtype(np.float64)]
+        self.dabs = (d + 8) * _ABS_FLOOR[np.dtype(np.float64)]
+
+    def args(self):
+        pr = self.prep
+        return (*self.x, pr.data, pr.indices, pr.indptr, pr.c_data, pr.c_indices,
+                pr.c_indptr, self.XX, self.YY, self.wx, self.wy)
+
+    def scratch(self, n_threads):
+        n_y = self.prep.Y.shape[0]
+        return (np.empty((n_threads, max(n_y, 1))),
+                np.empty((n_threads, max(n_y, 1)), dtype=np.intp),
+                np.full((n_threads, max(n_y, 1)), -1, dtype=np.intp))
+
+
+def _sparse_threads(n_threads, n_rows):
+    return max(1, min(n_threads, n_rows // 16))
+
+
+def _topk_sparse(X, Y, k, code, p, n_threads, same, *, prep=None):
+    """(float64 distances, indices) of the k nearest rows of Y for each row of X, one
+    side at least sparse."""
+    call = _SparseCall(X, Y, code, p, same, prep=prep)
+    n_x, n_y = call.X.shape[0], call.prep.Y.shape[0]
+    dist = np.empty((n_x, k))
+    ind = np.empty((n_x, k), dtype=np.intp)
+    if n_x == 0:
+        return dist, ind
+    self_idx = np.arange(n_x, dtype=np.intp) if same else np.empty(0, dtype=np.intp)
+    kc = min(n_y, k + _EXTRA_CANDIDATES + k // 8) if call.use_dots else k
+    flags = _topk_sparse_pass(call, self_idx, dist, ind, kc, n_threads,
+                              rescan=not call.use_dots)
+    rows = np.flatnonzero(flags)
+    if rows.size:
+        sub = _SparseCall(call.X[rows], None, code, p, False, prep=call.prep,
+                          form=(call.s, call.robust))
+        d2, i2 = np.empty((rows.size, k)), np.empty((rows.size, k), dtype=np.intp)
+        _topk_sparse_pass(sub, self_idx[rows] if same else self_idx, d2, i2,
+                          min(n_y, 2 * k + _RETRY_CANDIDATES), n_threads, rescan=True)
+        dist[rows], ind[rows] = d2, i2
+    return dist, ind
+
+
+def _topk_sparse_pass(call, self_idx, dist, ind, kc, n_threads, *, rescan):
+    n_x = call.X.shape[0]
+    n_threads = _sparse_threads(n_threads, n_x)
+    flags = np.zeros(n_x, dtype=np.uint8)
+    _sparse_pairwise.topk_csr(
+        *call.args(), call.order, call.cs_x, call.ci_x, call.cs_y, call.ci_y, self_idx,
+        dist, ind, call.code, call.p, call.s, call.robust, call.use_dots, call.alpha,
+        call.cdu, call.dabs, call.yy_max, kc, rescan, flags, *call.scratch(n_threads),
+        np.empty((n_threads, kc)), np.empty((n_threads, kc), dtype=np.intp), n_threads)
+    return flags
+
+
+def _pairwise_sparse(X, Y, code, p, same, n_threads, *, want_keys=False,
+                     thresholds=None, call=None):
+    """The full matrix (float64) of distances, or of keys exact wherever <= the row's
+    threshold + bound, one side at least sparse. Returns (matrix, call)."""
+    if call is None:
+        call = _SparseCall(X, Y, code, p, same)
+    n_x, n_y = call.X.shape[0], call.prep.Y.shape[0]
+    out = np.empty((n_x, n_y))
+    if n_x == 0 or n_y == 0:
+        return out, call
+    n_threads = _sparse_threads(n_threads, n_x)
+    _sparse_pairwise.pairwise_csr(
+        *call.args(), call.cs_x, call.ci_x, call.cs_y, call.ci_y, out, call.code,
+        call.p, call.s, call.robust, call.use_dots, call.alpha, same, want_keys,
+        np.empty(0) if thresholds is None else thresholds, call.cdu, call.dabs,
+        *call.scratch(n_threads), n_threads)
+    return out, call
+
+
 def pairwise_distances(X, Y=None, metric="euclidean", n_jobs=None, **kwds):
     """Distances between the rows of X and the rows of Y.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features), or (n_samples_X, n_samples_Y)
-        when ``metric="precomputed"``
-    Y : array-like of shape (n_samples_Y, n_features), default=None
+    X : {array-like, sparse matrix} of shape (n_samples_X, n_features), or
+        (n_samples_X, n_samples_Y) when ``metric="precomputed"``
+        Sparse matrices are used as CSR (other formats are converted, never densified).
+    Y : {array-like, sparse matrix} of shape (n_samples_Y, n_features), default=None
         ``None`` means ``Y = X``; the diagonal is then exactly zero.
     metric : str, callable or DistanceMetric, default="euclidean"
         skml's kernels compute "euclidean" ("l2"), "sqeuclidean", "cosine", "manhattan"
@@ -470,6 +643,9 @@ def pairwise_distances(X, Y=None, metric="euclidean", n_jobs=None, **kwds):
     n_threads = effective_n_threads(n_jobs)
     Xt = spec.transform(X)
     Yt = Xt if same else spec.transform(Y)
+    if sp.issparse(Xt) or sp.issparse(Yt):
+        D = _pairwise_sparse(Xt, Yt, spec.code, spec.p, same, n_threads)[0]
+        return D.astype(X.dtype, copy=False)
     return _pairwise_keys_or_distances(Xt, Yt, spec.code, spec.p, same, n_threads)[0]
 
 
@@ -535,16 +711,24 @@ def topk_rows(D, k, n_threads):
     return dist, ind
 
 
-def kneighbors_spec(X, Y, k, spec, n_threads, same, *, out_dtype=np.float64, n_jobs=None):
+def kneighbors_spec(X, Y, k, spec, n_threads, same, *, out_dtype=np.float64, n_jobs=None,
+                    prep=None):
     """The k nearest rows of Y for each row of X under ``spec`` (native: the kernels on
-    the mapped rows; generic: blocks of scikit-learn distances; precomputed: X holds
-    the distances). Returns (distances, indices)."""
+    the mapped rows, the sparse ones when a side is sparse, with ``prep`` the cached Y
+    side; generic: blocks of scikit-learn distances; precomputed: X holds the
+    distances). Returns (distances, indices)."""
     if spec.kind == "native":
         Xt = spec.transform(X)
         Yt = Xt if same else spec.transform(Y)
+        if sp.issparse(Xt) or sp.issparse(Yt):
+            dist, ind = _topk_sparse(Xt, Yt, k, spec.code, spec.p, n_threads, same,
+                                     prep=prep)
+            return dist.astype(out_dtype, copy=False), ind
         dist, ind, _ = _topk(Xt, Yt, k, spec.code, spec.p, n_threads, same, out_dtype)
         return dist, ind
     if spec.kind == "precomputed":
+        if sp.issparse(X):
+            return _kneighbors_from_graph(X, k)
         return topk_rows(X, k, n_threads)
     n_x, n_y = X.shape[0], Y.shape[0]
     dist = np.empty((n_x, k))
@@ -557,6 +741,35 @@ def kneighbors_spec(X, Y, k, spec, n_threads, same, *, out_dtype=np.float64, n_j
     return dist, ind
 
 
+def check_precomputed_graph(G):
+    """A precomputed sparse neighbours graph as CSR with non-negative data, each row's
+    stored entries ordered by (distance, column). Its stored entries are the only
+    candidate neighbours (an explicit zero is a distance 0); DOK and BSR matrices, which
+    drop explicit zeros, are refused as scikit-learn does."""
+    if G.format in ("dok", "bsr"):
+        raise TypeError(f"A {G.format} matrix is not supported due to its handling of "
+                        "explicit zeros; use a CSR matrix.")
+    G = G.tocsr(copy=True)
+    if G.data.size and G.data.min() < 0:
+        raise ValueError("Negative values in data passed to precomputed distance matrix.")
+    rows = np.repeat(np.arange(G.shape[0]), np.diff(G.indptr))
+    order = np.lexsort((G.indices, G.data, rows))
+    G.data, G.indices = G.data[order], G.indices[order]
+    return G
+
+
+def _kneighbors_from_graph(G, k):
+    """The first k stored entries of each (sorted) row of a precomputed graph."""
+    counts = np.diff(G.indptr)
+    if G.shape[0] and counts.min() < k:
+        raise ValueError(
+            f"{k} neighbors per samples are required, but some samples have only "
+            f"{counts.min()} neighbors in precomputed graph matrix. Decrease number of "
+            "neighbors used or recompute the graph with more neighbors.")
+    at = G.indptr[:-1, None] + np.arange(k)[None, :]
+    return np.asarray(G.data[at], dtype=np.float64), G.indices[at].astype(np.intp)
+
+
 def pairwise_distances_argmin_min(X, Y, *, axis=1, metric="euclidean", metric_kwargs=None,
                                   n_jobs=None, p=None):
     """For each row of X, the nearest row of Y and the distance to it.
@@ -567,8 +780,9 @@ def pairwise_distances_argmin_min(X, Y, *, axis=1, metric="euclidean", metric_kw
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features)
-    Y : array-like of shape (n_samples_Y, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples_X, n_features)
+        Sparse matrices are used as CSR (other formats are converted).
+    Y : {array-like, sparse matrix} of shape (n_samples_Y, n_features)
         At least one row.
     axis : {0, 1}, default=1
         1: the nearest row of Y for each row of X; 0: the nearest row of X for each row
@@ -632,8 +846,9 @@ def kneighbors_brute(X, Y=None, k=1, *, metric="euclidean", n_jobs=None, p=2.0,
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features)
-    Y : array-like of shape (n_samples_Y, n_features), default=None
+    X : {array-like, sparse matrix} of shape (n_samples_X, n_features)
+        Sparse matrices are used as CSR (other formats are converted, never densified).
+    Y : {array-like, sparse matrix} of shape (n_samples_Y, n_features), default=None
         ``None`` searches X itself: each point's distance to itself is exactly 0, so it
         is its own first neighbour unless X holds a duplicate of it with a smaller index
         (ties go to the smaller index).
@@ -689,7 +904,8 @@ def kneighbors_brute(X, Y=None, k=1, *, metric="euclidean", n_jobs=None, p=2.0,
     return (dist, ind) if return_distance else ind
 
 
-def radius_spec(X, Y, radius, spec, n_threads, same, sort_results, *, n_jobs=None):
+def radius_spec(X, Y, radius, spec, n_threads, same, sort_results, *, n_jobs=None,
+                prep=None):
     """For each row i of X the rows of Y within ``radius[i]`` (exact keys at the
     boundary for native metrics). Returns (distances, indices) as object arrays of 1-D
     float64 / intp arrays; rows of X are processed in blocks of the working-memory
@@ -701,26 +917,46 @@ def radius_spec(X, Y, radius, spec, n_threads, same, sort_results, *, n_jobs=Non
     if n_x == 0:
         return dist, ind
     radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), (n_x,))
+    sparse = False
     if spec.kind == "native":
         X = spec.transform(X)
         Y = X if same else spec.transform(Y)
-        call = _Call(X, Y, spec.code, spec.p, same, n_threads, gemm_dtype=np.float64)
+        sparse = sp.issparse(X) or sp.issparse(Y)
+        if sparse:
+            X = canonical_csr(X)
+            call = _SparseCall(X, Y, spec.code, spec.p, same, prep=prep)
+        else:
+            call = _Call(X, Y, spec.code, spec.p, same, n_threads, gemm_dtype=np.float64)
         thr = np.array([radius_key(r, spec.code, spec.p, call.s, call.robust)
                         for r in radius])
     step = chunk_rows(8 * n_y, preferred=4096) * max(1, n_threads)
     for start in range(0, n_x, step):
         stop = min(n_x, start + step)
         if spec.kind == "native":
-            keys, _ = _pairwise_keys_or_distances(
-                X[start:stop], Y, spec.code, spec.p, False, n_threads, want_keys=True,
-                thresholds=np.ascontiguousarray(thr[start:stop]),
-                call=_SubCall(call, slice(start, stop)))
+            block_thr = np.ascontiguousarray(thr[start:stop])
+            if sparse:
+                keys, _ = _pairwise_sparse(
+                    X[start:stop], None, spec.code, spec.p, False, n_threads,
+                    want_keys=True, thresholds=block_thr,
+                    call=_SparseCall(X[start:stop], None, spec.code, spec.p, False,
+                                     prep=call.prep, form=(call.s, call.robust)))
+            else:
+                keys, _ = _pairwise_keys_or_distances(
+                    X[start:stop], Y, spec.code, spec.p, False, n_threads,
+                    want_keys=True, thresholds=block_thr,
+                    call=_SubCall(call, slice(start, stop)))
             if same:  # the diagonal of this block
                 keys[np.arange(stop - start), np.arange(start, stop)] = 0.0
             rows, cols = np.nonzero(keys <= thr[start:stop, None])
             d = np.empty(len(rows))
             _pairwise.keys_to_dist(np.ascontiguousarray(keys[rows, cols]), d, spec.code,
                                    spec.p, call.s, call.robust)
+        elif spec.kind == "precomputed" and sp.issparse(X):
+            G = X[start:stop].tocoo()  # stored entries only: a graph's candidates
+            keep = G.data <= radius[start:stop][G.row]
+            rows, cols, d = G.row[keep], G.col[keep], np.asarray(G.data[keep], float)
+            by_row = np.argsort(rows, kind="stable")
+            rows, cols, d = rows[by_row], cols[by_row], d[by_row]
         else:
             D = (X[start:stop] if spec.kind == "precomputed"
                  else spec.distances(X[start:stop], Y, n_jobs))

@@ -20,6 +20,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skml.metrics._pairwise import (
     ALL_METRIC_NAMES,
     TREE_METRICS,
+    SparsePrep,
+    _index_dtype,
+    canonical_csr,
+    check_precomputed_graph,
     kneighbors_spec,
     radius_spec,
     resolve_metric,
@@ -181,21 +185,44 @@ class _NeighborsBase(BaseEstimator):
             dtype = [np.float64, np.float32] if reset else self._fit_X.dtype
         else:
             dtype = "numeric"
+        common = dict(dtype=dtype, order="C", ensure_all_finite=finite,
+                      accept_sparse="csr")
+        if spec.kind == "precomputed" and sparse.issparse(X):
+            X = check_precomputed_graph(X)
+            common["accept_sparse"] = "csr"
         if y is not None:
-            return validate_data(self, X, y, dtype=dtype, order="C",
-                                 ensure_all_finite=finite, **kwargs)
+            X, y = validate_data(self, X, y, **common, **kwargs)
+            return self._check_sparse(X), y
         if reset:
-            return validate_data(self, X, dtype=dtype, order="C", ensure_all_finite=finite)
+            return self._check_sparse(validate_data(self, X, **common))
         if spec.kind == "precomputed":
-            X = check_array(X, dtype=dtype, order="C", input_name="X")
+            X = check_array(X, dtype=dtype, order="C", input_name="X", accept_sparse="csr")
             if X.shape[1] != self.n_samples_fit_:
                 raise ValueError(
                     f"Precomputed metric requires shape (n_queries, n_indexed). Got "
                     f"({X.shape[0]}, {X.shape[1]}) for {self.n_samples_fit_} indexed.")
-            _check_non_negative(X)
+            if not sparse.issparse(X):
+                _check_non_negative(X)
             return X
-        return validate_data(self, X, dtype=dtype, order="C", ensure_all_finite=finite,
-                             reset=False)
+        return self._check_sparse(validate_data(self, X, reset=False, **common))
+
+    def _check_sparse(self, X):
+        """A sparse X in canonical CSR form, if the metric takes sparse input: skml's
+        kernels compute the euclidean family, cosine, manhattan, chebyshev and
+        (weighted) Minkowski on CSR rows; scikit-learn's sparse metrics, callables and
+        DistanceMetric objects go through scikit-learn."""
+        spec = self._spec
+        if not sparse.issparse(X) or spec.kind == "precomputed":
+            return X
+        ok = (spec.kind == "native" and spec._factor is None) or callable(self.metric) \
+            or isinstance(self.metric, DistanceMetric) \
+            or self.metric in VALID_METRICS_SPARSE["brute"]
+        if not ok:
+            raise ValueError(
+                f"Metric '{self.effective_metric_}' not valid for sparse input. Use "
+                "sorted(skml.neighbors.VALID_METRICS_SPARSE['brute']) to get valid "
+                "options. Metric can also be a callable function.")
+        return canonical_csr(X) if spec.kind == "native" else X
 
     def _fit(self, X, y=None, **validate_kwargs):
         """Validate the parameters and X (and y), pick the algorithm, build the tree.
@@ -220,11 +247,21 @@ class _NeighborsBase(BaseEstimator):
             if X.shape[0] != X.shape[1]:
                 raise ValueError(f"Precomputed matrix must be square. Input is a "
                                  f"{X.shape[0]}x{X.shape[1]} matrix.")
-            _check_non_negative(X)
+            if not sparse.issparse(X):
+                _check_non_negative(X)
         elif spec.kind == "native":
             spec.transform(X[:0])  # the metric's weights/matrix fit the features
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
+        self._sparse_prep = None
+        if sparse.issparse(X) and spec.kind != "precomputed":
+            # no tree over sparse rows (as scikit-learn): brute force, on CSR rows
+            if self.algorithm not in ("auto", "brute"):
+                warnings.warn("cannot use tree with sparse input: using brute force",
+                              UserWarning, stacklevel=3)
+            self._fit_method = "brute"
+            self._tree = None
+            return X, y
         self._fit_method = self._choose_algorithm(X.shape)
         self._tree = None
         if self._fit_method in ("kd_tree", "ball_tree"):
@@ -283,6 +320,19 @@ class _NeighborsBase(BaseEstimator):
                 algorithm = "brute"  # a metric skml computes through scikit-learn
         return algorithm
 
+    def _prep(self, X):
+        """The sparse kernels' Y side of the training data, built once (for a sparse fit
+        under a native metric without a linear map)."""
+        spec = self._spec
+        if not (sparse.issparse(self._fit_X) and spec.kind == "native" and not spec.linear):
+            return None
+        prep = getattr(self, "_sparse_prep", None)
+        want = _index_dtype(self._fit_X, X) if sparse.issparse(X) else None
+        if prep is None or (want is not None and want != prep.index_dtype):
+            prep = SparsePrep(self._fit_X, want or _index_dtype(self._fit_X))
+            self._sparse_prep = prep
+        return prep
+
     def _check_query(self, X):
         """(X to search, whether it is the training set itself)."""
         check_is_fitted(self)
@@ -290,8 +340,14 @@ class _NeighborsBase(BaseEstimator):
             return self._fit_X, True
         return self._validate_X(X, reset=False), False
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_sparse_prep", None)  # rebuilt on demand
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         tags.input_tags.pairwise = self.metric == "precomputed"
         tags.input_tags.positive_only = tags.input_tags.pairwise
         tags.input_tags.allow_nan = self.metric == "nan_euclidean"
@@ -311,8 +367,8 @@ class KNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, default=None
             Query points. ``None`` queries every training point, and a point is then not
             its own neighbour (it is left out of its own list).
         n_neighbors : int, default=None
@@ -352,13 +408,13 @@ class KNeighborsMixin:
             raise ValueError(
                 f"Expected {relation}, but n_neighbors = {k - is_train}, n_samples_fit = "
                 f"{n}, n_samples = {X.shape[0]}")
-        if self._fit_method in ("kd_tree", "ball_tree"):
+        if self._fit_method in ("kd_tree", "ball_tree") and not sparse.issparse(X):
             dist, ind = self._tree.query(X, k, n_jobs=self.n_jobs)
         else:
             dist, ind = kneighbors_spec(
                 X, None if self._spec.kind == "precomputed" else self._fit_X, k,
                 self._spec, effective_n_threads(self.n_jobs), is_train,
-                n_jobs=self.n_jobs)
+                n_jobs=self.n_jobs, prep=self._prep(X))
         if is_train:
             dist, ind = _drop_self(dist, ind)
         return (dist, ind) if return_distance else ind
@@ -413,8 +469,8 @@ class RadiusNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, default=None
             Query points; ``None`` queries every training point, leaving out the point
             itself.
         radius : float or array-like of shape (n_queries,), default=None
@@ -450,7 +506,7 @@ class RadiusNeighborsMixin:
             raise ValueError(f"radius must be finite and >= 0, got {radius!r}.")
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True.")
-        if self._fit_method in ("kd_tree", "ball_tree"):
+        if self._fit_method in ("kd_tree", "ball_tree") and not sparse.issparse(X):
             ind, dist = self._tree.query_radius(X, r, return_distance=True,
                                                 sort_results=sort_results,
                                                 n_jobs=self.n_jobs)
@@ -458,7 +514,7 @@ class RadiusNeighborsMixin:
             dist, ind = radius_spec(
                 X, None if self._spec.kind == "precomputed" else self._fit_X, r,
                 self._spec, effective_n_threads(self.n_jobs), is_train, sort_results,
-                n_jobs=self.n_jobs)
+                n_jobs=self.n_jobs, prep=self._prep(X))
         if is_train:
             for i in range(len(ind)):
                 keep = ind[i] != i

@@ -62,8 +62,8 @@ class _ClassifierBase(ClassifierMixin, _NeighborsBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, or None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
             Queries; ``None`` predicts every training point from its neighbours other
             than itself.
 
@@ -90,8 +90,8 @@ class _ClassifierBase(ClassifierMixin, _NeighborsBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, or None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
             As in :meth:`predict`.
 
         Returns
@@ -201,8 +201,9 @@ class KNeighborsClassifier(KNeighborsMixin, _ClassifierBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) for
-            ``metric="precomputed"``; or a fitted neighbours estimator, KDTree or
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator, KDTree or
             BallTree, whose points are then used
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (numbers or strings).
@@ -314,8 +315,9 @@ class RadiusNeighborsClassifier(RadiusNeighborsMixin, _ClassifierBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) for
-            ``metric="precomputed"``; or a fitted neighbours estimator or tree
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator or tree
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels.
 

@@ -28,8 +28,9 @@ class _RegressorBase(RegressorMixin, _NeighborsBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) for
-            ``metric="precomputed"``; or a fitted neighbours estimator, KDTree or
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator, KDTree or
             BallTree, whose points are then used
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
@@ -113,8 +114,8 @@ class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, or None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
             Queries; ``None`` predicts every training point from its neighbours other
             than itself.
 
@@ -200,8 +201,8 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries, n_samples_fit)
-            for ``metric="precomputed"``, or None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
             As in :meth:`KNeighborsRegressor.predict`.
 
         Returns

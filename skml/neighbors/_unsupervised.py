@@ -83,8 +83,9 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) for
-            ``metric="precomputed"``; or a fitted neighbours estimator, KDTree or
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator, KDTree or
             BallTree, whose points are then used
         y : ignored
 
