@@ -3,14 +3,16 @@ import numbers
 from math import log
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
+from scipy.sparse.linalg import LinearOperator
 from scipy.special import gammaln
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _covariance
-from skml.decomposition._scaling import needs_rescaling
+from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
 from skml.utils import (
     Interval,
@@ -111,6 +113,50 @@ def _minka_dimension(spectrum, n_samples, exponent=0):
     return int(ranks[np.argmax(ll)])
 
 
+def sparse_centred_covariance(X):
+    """Mean and covariance (``ddof=1``, float64) of the rows of a sparse X without
+    densifying it: ``(X^T X - n m m^T) / (n - 1)`` from the sparse Gram matrix (p x p,
+    dense). As scikit-learn's ``covariance_eigh`` on sparse input, the identity loses
+    the digits of the small eigenvalues when the column means dwarf the spread (data
+    far from the origin, which sparse data rarely is)."""
+    n = X.shape[0]
+    X64 = X.astype(np.float64)
+    mean = np.asarray(X64.mean(axis=0)).ravel()
+    G = X64.T @ X64
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    C = (G - n * np.outer(mean, mean)) / max(n - 1, 1)
+    return mean, (C + C.T) / 2.0
+
+
+def _implicitly_centred(X):
+    """``(mean, total variance, X - 1 mean^T as a LinearOperator)`` for a sparse X: the
+    centred matrix is never formed (its products are ``X v - (mean . v) 1`` and ``X^T u -
+    mean (1 . u)``), as in scikit-learn >= 1.4."""
+    n, p = X.shape
+    mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+    sq = float(np.asarray(X.multiply(X).sum(dtype=np.float64)))
+    total = max(sq - n * float(mean @ mean), 0.0) / max(n - 1, 1)
+    X = X.tocsr()
+    XT = X.T.tocsr()
+    mean_t = mean.astype(X.dtype)
+
+    def matmat(V):
+        V = np.asarray(V)
+        return np.asarray(X @ V) - np.outer(np.ones(n, X.dtype), mean_t @ V).reshape(
+            (n,) + V.shape[1:])
+
+    def rmatmat(U):
+        U = np.asarray(U)
+        return np.asarray(XT @ U) - np.multiply.outer(mean_t, U.sum(axis=0))
+
+    op = LinearOperator(
+        (n, p), dtype=X.dtype,
+        matvec=lambda v: matmat(np.asarray(v).reshape(-1, 1)).ravel(),
+        rmatvec=lambda u: rmatmat(np.asarray(u).reshape(-1, 1)).ravel(),
+        matmat=matmat, rmatmat=rmatmat)
+    return mean.astype(X.dtype), total, op
+
+
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Principal component analysis: project on the directions of largest variance.
 
@@ -128,6 +174,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
       (Halko et al.), for a few components of a large matrix.
     * ``"arpack"``: Lanczos bidiagonalisation (``scipy.sparse.linalg.svds``);
       ``n_components`` must be below ``min(n_samples, n_features)``.
+    * Sparse input (CSR/CSC; as scikit-learn >= 1.4): ``"arpack"`` on the implicitly
+      centred matrix (a ``LinearOperator``: products with ``X - 1 mean^T`` without
+      forming it) and ``"covariance_eigh"`` on ``(X^T X - n mean mean^T) / (n - 1)``;
+      ``"auto"`` picks ``"arpack"``, the other solvers raise TypeError.
     * ``"auto"`` (scikit-learn's rule): ``"covariance_eigh"`` when ``n_features <= 1000``
       and ``n_samples >= 10 * n_features``; otherwise ``"full"`` for small data or a
       variance fraction, ``"randomized"`` when fewer than 80% of the components are
@@ -258,11 +308,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "n_jobs": ["n_jobs"],
     }
 
-    def _choose_solver(self, n, p):
+    def _choose_solver(self, n, p, sparse_input=False):
         solver = self.svd_solver
         k = self.n_components
         mle = isinstance(k, str)
         fraction = k is not None and not mle and not isinstance(k, numbers.Integral)
+        if solver == "auto" and sparse_input:  # scikit-learn's rule
+            solver = "arpack"
         if solver == "auto":
             if p <= 1000 and n >= 10 * p:
                 solver = "covariance_eigh"
@@ -310,7 +362,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse CSR/CSC input (never densified) with ``svd_solver`` ``"arpack"``,
+            ``"covariance_eigh"`` or ``"auto"`` (then ``"arpack"``, as scikit-learn).
         y : Ignored
 
         Returns
@@ -325,7 +379,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse CSR/CSC input (never densified) with ``svd_solver`` ``"arpack"``,
+            ``"covariance_eigh"`` or ``"auto"`` (then ``"arpack"``, as scikit-learn).
         y : Ignored
 
         Returns
@@ -345,9 +401,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X):
         check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          ensure_min_samples=2, ensure_all_finite=False)
+                          accept_sparse=("csr", "csc"), ensure_min_samples=2,
+                          ensure_all_finite=False)
         n, p = X.shape
-        solver = self._choose_solver(n, p)
+        if sp.issparse(X):
+            if self.svd_solver not in ("auto", "arpack", "covariance_eigh"):
+                raise TypeError(
+                    'PCA only support sparse inputs with the "arpack" and '
+                    f'"covariance_eigh" solvers, while "{self.svd_solver}" was passed. '
+                    "See TruncatedSVD for a possible alternative.")
+            assert_all_finite(X.data, input_name="X")
+        solver = self._choose_solver(n, p, sp.issparse(X))
         self._fit_svd_solver = solver
         if solver != "covariance_eigh":
             assert_all_finite(X, input_name="X")
@@ -355,8 +419,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # divided by a power of two (exact); the components and ratios do not change,
         # the mean and singular values scale back by 2**e, the variances by 4**e (inf
         # where the true value exceeds the float range).
-        rescaled, e = needs_rescaling(X) if np.isfinite(X).all() else (False, 0)
-        Xw = np.ldexp(X, -e).astype(X.dtype, copy=False) if rescaled else X
+        finite = np.isfinite(X.data if sp.issparse(X) else X).all()
+        rescaled, e = needs_rescaling(X) if finite else (False, 0)
+        Xw = rescale(X)[0] if rescaled else X
         self._exponent = e if rescaled else 0
         if solver in ("full", "covariance_eigh"):
             U = self._fit_full(Xw, solver)
@@ -382,7 +447,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             U, S, Vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
             explained = S**2 / (n - 1)
         else:
-            mean, C = centred_covariance(X, self.n_jobs)
+            mean, C = (sparse_centred_covariance(X) if sp.issparse(X)
+                       else centred_covariance(X, self.n_jobs))
             evals, evecs = linalg.eigh(C, check_finite=False)
             evals = np.maximum(evals[::-1], 0.0)
             explained = evals.astype(dtype)
@@ -411,6 +477,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = min(n, p) - (1 if solver == "arpack" else 0)
         k = k if self.n_components is None else int(self.n_components)
         rng = check_random_state(self.random_state)
+        if sp.issparse(X):  # arpack (the solvers that accept sparse input)
+            mean, total, Xc = _implicitly_centred(X)
+            U, S, Vt = arpack_svd(Xc, k, tol=self.tol, random_state=rng)
+            U, Vt = flip_rows(U, Vt)
+            self._store_truncated(mean, U, S, Vt, total, n, p, k)
+            return U
         mean = X.mean(axis=0)
         Xc = X - mean
         if solver == "arpack":
@@ -421,14 +493,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 power_iteration_normalizer=self.power_iteration_normalizer,
                 random_state=rng)
         U, Vt = flip_rows(U, Vt)
-        explained = S**2 / (n - 1)
         total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
+        self._store_truncated(mean, U, S, Vt, total, n, p, k)
+        return U
+
+    def _store_truncated(self, mean, U, S, Vt, total, n, p, k):
+        explained = S**2 / (n - 1)
         ratio = explained / total if total > 0 else np.zeros_like(explained)
         rest = min(n, p) - k
         self.noise_variance_ = (max(total - float(explained.sum()), 0.0) / rest
                                 if rest > 0 else 0.0)
         self._store(mean, Vt, explained, ratio, S, k)
-        return U
 
     def _store(self, mean, components, explained, ratio, singular, k):
         dtype = components.dtype
@@ -449,7 +524,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            CSR or CSC (never densified: ``X @ components_.T`` minus the projected
+            mean).
 
         Returns
         -------
@@ -457,8 +534,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Same float dtype as the fitted model.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        X_new = X @ self.components_.T
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=("csr", "csc"))
+        X_new = np.asarray(X @ self.components_.T)
         X_new -= self.mean_ @ self.components_.T
         if self.whiten:
             X_new /= self._scale()
@@ -547,5 +625,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.svd_solver in ("auto", "arpack", "covariance_eigh")
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

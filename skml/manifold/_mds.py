@@ -529,6 +529,9 @@ class MDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    Sparse input is not accepted (as in scikit-learn): SMACOF needs every one of the
+    n^2 dissimilarities.
+
     Differences from ``sklearn.manifold.MDS`` (results are otherwise equal for the same
     start): where two points of the configuration coincide, the Guttman transform uses
     ``b_ij = 0`` (its definition) where scikit-learn divides by a distance of 1e-5,

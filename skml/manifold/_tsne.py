@@ -13,9 +13,9 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tsne
-from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.decomposition._scaling import power_of_two_exponent, rescale, rescale_sparse
 from skml.manifold._progress import Progress
-from skml.manifold._validation import check_neighbour_graph
+from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
 from skml.utils import (
     Interval,
@@ -92,19 +92,9 @@ class _Affinities:
         training points and Y is not used."""
         n = X.shape[0]
         if self.metric == "precomputed":
-            D = X
-            if exclude_self:
-                D = X.astype(np.float64, copy=True)
-                np.fill_diagonal(D, np.inf)
-            if k < D.shape[1]:
-                ind = np.argpartition(D, k - 1, axis=1)[:, :k]
-            else:
-                ind = np.broadcast_to(np.arange(D.shape[1]), (n, D.shape[1])).copy()
-            dist = np.take_along_axis(D, ind, axis=1).astype(np.float64)
-            order = np.lexsort((ind, dist), axis=1)
-            ind = np.take_along_axis(ind, order, axis=1)
-            dist = np.take_along_axis(dist, order, axis=1)
-            return np.ascontiguousarray(dist * dist), np.ascontiguousarray(ind, np.intp)
+            dist, ind = precomputed_neighbours(X, k, exclude_self)
+            dist = dist.astype(np.float64)
+            return np.ascontiguousarray(dist * dist), ind
         metric = "sqeuclidean" if self.metric == "euclidean" else self.metric
         p = (self.metric_params or {}).get("p", 2.0)
         if not exclude_self:
@@ -125,7 +115,16 @@ class _Affinities:
         return np.ascontiguousarray(dist), np.ascontiguousarray(ind, dtype=np.intp)
 
     def conditional(self, sqdist):
-        """Row-stochastic p_{j|i} over each row's neighbours, at the perplexity."""
+        """Row-stochastic p_{j|i} over each row's neighbours, at the perplexity.
+
+        Each row is first divided by the power of two that brings its spread into
+        [0.5, 1) (exactly): p_{j|i} does not depend on the distances' unit, and the
+        bisection then runs through the same steps whatever the unit, so the dense and
+        sparse forms of the same data (or the data times 2**k) give the same P."""
+        spread = sqdist.max(axis=1, initial=0.0) - sqdist.min(axis=1, initial=0.0) \
+            if sqdist.shape[1] else np.zeros(sqdist.shape[0])
+        exponents = np.where(spread > 0, np.frexp(spread)[1], 0)
+        sqdist = np.ascontiguousarray(np.ldexp(sqdist, -exponents[:, None]))
         n, k = sqdist.shape
         P = np.empty((n, k), dtype=np.float64)
         betas = np.empty(n, dtype=np.float64)
@@ -346,11 +345,20 @@ def _pca_init(X, n_components, random_state):
 
     Columns beyond the rank of X (fewer features than components) are filled with
     Gaussian noise of standard deviation 1e-4. Returns None when X has no spread at all
-    (the caller then falls back to a random start)."""
+    (the caller then falls back to a random start). Sparse X is never densified: its
+    scores come from :class:`skml.decomposition.PCA` (implicit centring)."""
+    n, d = X.shape
+    r = min(n_components, n, d)
+    if sparse.issparse(X):
+        from skml.decomposition import PCA
+
+        solver = "arpack" if r < min(n, d) else "covariance_eigh"
+        Y = PCA(r, svd_solver=solver, random_state=random_state).fit_transform(X)
+        Y = np.asarray(Y, dtype=np.float64)
+        spread = float(np.abs(X.data).max(initial=0.0))
+        return _scaled_start(Y, r, n_components, spread, random_state)
     X = np.asarray(X, dtype=np.float64)
     Xc = X - X.mean(axis=0)
-    n, d = Xc.shape
-    r = min(n_components, n, d)
     with limit_blas_threads():
         if min(n, d) > 200 and r < 0.1 * min(n, d):
             U, s, Vt = randomized_svd(Xc, r, random_state=random_state)
@@ -358,9 +366,13 @@ def _pca_init(X, n_components, random_state):
             U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
             U, Vt = svd_flip(U, Vt)
             U, s = U[:, :r], s[:r]
-    Y = U * s
+    return _scaled_start(U * s, r, n_components, float(np.abs(Xc).max()), random_state)
+
+
+def _scaled_start(Y, r, n_components, spread, random_state):
+    n = Y.shape[0]
     std = float(np.std(Y[:, 0])) if r else 0.0
-    if not np.isfinite(std) or std <= 1e-12 * max(1.0, float(np.abs(Xc).max())):
+    if not np.isfinite(std) or std <= 1e-12 * max(1.0, spread):
         return None
     Y = Y / std * 1e-4
     if r < n_components:
@@ -487,7 +499,10 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Differences from ``sklearn.manifold.TSNE``: the Student-t has one degree of freedom
     for every ``n_components`` (the notes' q_ij; scikit-learn uses ``n_components - 1``
     from 3 dimensions on); small data lowers the perplexity instead of raising an
-    error; sparse input is not accepted; ``transform`` exists.
+    error; ``transform`` exists. With a sparse precomputed graph that does not store
+    each point's zero distance to itself, scikit-learn drops each point's nearest
+    neighbour (taking it for the point itself); skml keeps it (with a
+    ``KNeighborsTransformer`` graph, which stores them, both agree).
 
     ``transform(X_new)`` places new points into the fitted map without moving it: their
     conditional affinities p_{j|i} to the training points (same perplexity and number of
@@ -607,12 +622,16 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset):
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          order="C", ensure_min_samples=2 if reset else 1)
+                          order="C", accept_sparse=["csr", "csc", "coo"],
+                          ensure_min_samples=2 if reset else 1)
+        if sparse.issparse(X):
+            X = X.tocsr()
+            X.sum_duplicates()
         if self.metric == "precomputed":
             if reset and X.shape[0] != X.shape[1]:
                 raise ValueError(f"With metric='precomputed' X must be a square distance "
                                  f"matrix, got shape {X.shape}.")
-            if np.any(X < 0):
+            if np.any((X.data if sparse.issparse(X) else X) < 0):
                 raise ValueError("With metric='precomputed' X must hold non-negative "
                                  "distances.")
         return X
@@ -629,11 +648,16 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if fit:
             if self.metric == "precomputed":
                 self._shift = None
-                self._exponent = power_of_two_exponent(np.max(X, initial=0.0))
-            else:
+                values = X.data if sparse.issparse(X) else X
+                self._exponent = power_of_two_exponent(np.max(values, initial=0.0))
+            else:  # sparse data is only scaled (centring would densify it)
                 Xn, self._shift, self._exponent = rescale(
                     X, centre=self.metric != "cosine")
                 return Xn
+        if sparse.issparse(X):
+            if self._shift is None:
+                return rescale_sparse(X, self._exponent)
+            X = X.toarray()  # new points for a map fitted on dense (centred) data
         if self._shift is not None:
             X = X - self._shift
         return np.ascontiguousarray(np.ldexp(X, -self._exponent), dtype=X.dtype)
@@ -660,8 +684,14 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances with ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``. Sparse CSR, CSC
+            or COO input is taken as CSR (never densified): features go to the sparse
+            neighbour search; a precomputed sparse matrix is a neighbours graph whose
+            stored entries are the candidates (each row needs ``min(n_samples - 1,
+            3 * perplexity + 1)`` of them besides the diagonal; not with
+            ``method="exact"``).
         y : None
             Ignored.
 
@@ -676,6 +706,10 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         method = self._resolve_method(n)
         n_threads = _n_threads(self.n_jobs, n)
+        if method == "exact" and self.metric == "precomputed" and sparse.issparse(X):
+            raise TypeError('TSNE with method="exact" does not accept sparse precomputed '
+                            'distance matrix. Use method="barnes_hut" or provide the '
+                            "dense distance matrix.")
 
         perplexity = float(self.perplexity)
         if 3 * perplexity + 1 > n:
@@ -722,8 +756,14 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances with ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``. Sparse CSR, CSC
+            or COO input is taken as CSR (never densified): features go to the sparse
+            neighbour search; a precomputed sparse matrix is a neighbours graph whose
+            stored entries are the candidates (each row needs ``min(n_samples - 1,
+            3 * perplexity + 1)`` of them besides the diagonal; not with
+            ``method="exact"``).
         y : None
             Ignored.
 
@@ -806,9 +846,12 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or (n_queries, n_samples_fit)
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
+                (n_queries, n_samples_fit)
             New points, or their distances to the training points with
-            ``metric="precomputed"``.
+            ``metric="precomputed"`` (sparse: stored entries are the candidates). Sparse
+            new points for a map fitted on dense data are densified (the map works in
+            the training data's centred frame).
 
         Returns
         -------

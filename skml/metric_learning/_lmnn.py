@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import rescale
 from skml.manifold._progress import Progress
-from skml.manifold._validation import check_neighbour_graph
+from skml.manifold._neighbours import check_neighbour_graph
 from skml.metrics import kneighbors_brute
 from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 

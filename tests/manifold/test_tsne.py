@@ -790,3 +790,57 @@ def test_minkowski_with_a_huge_p_gives_the_exact_affinities():
     P = T._Affinities(30.0, k, "minkowski", {"p": 600.0}, 1).fit(
         tsne._normalise(X, fit=False), k).toarray()
     np.testing.assert_allclose(P, ref_joint_affinities(D, 30.0, k), rtol=1e-3, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# Sparse input (issue 14)
+# ---------------------------------------------------------------------------------------
+
+def knn_graph_of(D, k, explicit_self=True, shuffle_rows=None):
+    """The k-nearest-neighbour graph of a distance matrix as CSR (with the diagonal as
+    stored zeros, as KNeighborsTransformer makes it), indices unsorted."""
+    from scipy import sparse
+
+    n = D.shape[0]
+    off = D + np.diag(np.full(n, np.inf))
+    nb = np.argsort(off, axis=1, kind="stable")[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    cols, vals = nb.ravel(), off[np.arange(n)[:, None], nb].ravel()
+    if explicit_self:
+        rows = np.concatenate([rows, np.arange(n)])
+        cols = np.concatenate([cols, np.arange(n)])
+        vals = np.concatenate([vals, np.zeros(n)])
+    order = np.random.RandomState(0).permutation(rows.size)
+    G = sparse.csr_matrix((vals[order], (rows[order], cols[order])), shape=(n, n))
+    G.has_sorted_indices = False
+    return G
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_precomputed_sparse_graph_gives_the_map_of_the_dense_matrix(dtype, fmt):
+    X, _ = make_blobs(200, 5, random_state=0)
+    X[7] = X[3]  # a duplicate: distance 0, stored explicitly in the graph
+    D = pairwise_distances(X).astype(dtype)
+    np.fill_diagonal(D, 0)
+    k = min(199, int(3 * 30.0 + 1))
+    G = knn_graph_of(D, k + 5).astype(dtype)
+    a = TSNE(metric="precomputed", init="random", random_state=0).fit(G.asformat(fmt))
+    b = TSNE(metric="precomputed", init="random", random_state=0).fit(D)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert a.embedding_.dtype == dtype
+    # new points: their (sparse) distances to the training points, the same as dense
+    np.testing.assert_array_equal(a.transform(G[:10]), b.transform(D[:10]))
+
+
+def test_precomputed_sparse_graph_errors_as_sklearn():
+    D = pairwise_distances(np.random.RandomState(0).randn(60, 3))
+    with pytest.raises(TypeError, match='method="exact" does not accept sparse'):
+        TSNE(metric="precomputed", init="random", method="exact").fit(knn_graph_of(D, 20))
+    with pytest.raises(ValueError, match="16 neighbors per samples are required, but some "
+                                         "samples have only 10 neighbors"):
+        TSNE(metric="precomputed", init="random", perplexity=5).fit(knn_graph_of(D, 10))
+    G = knn_graph_of(D, 20)
+    G.data[5] = -1.0
+    with pytest.raises(ValueError, match="non-negative"):
+        TSNE(metric="precomputed", init="random").fit(G)
