@@ -140,7 +140,8 @@ cdef void _log_cols(const floating[:, ::1] M, const double* f, const double* b,
 def sinkhorn(const floating[:, ::1] M, const double[::1] a, const double[::1] b,
              double reg, double tol, Py_ssize_t max_iter, double[::1] f, double[::1] g,
              floating[:, ::1] K, floating[:, ::1] acc, int n_threads):
-    """Run Sinkhorn until the L2 norm of the marginal violation is <= tol or max_iter iterations.
+    """Run Sinkhorn until the L2 norm of the marginal violation is <= tol, or for
+    max_iter iterations.
 
     On return ``K`` holds the plan, ``f``/``g`` the dual potentials (``P[i, j] =
     exp((f[i] + g[j] - M[i, j]) / reg)``). Returns ``(n_iter, violation, cost, n_rebuilds)``
