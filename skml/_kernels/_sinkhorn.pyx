@@ -153,9 +153,11 @@ def sinkhorn(const floating[:, ::1] M, const double[::1] a, const double[::1] b,
     if n < 1 or m < 1:
         raise ValueError(f"M must have at least one row and one column, got ({n}, {m}).")
     if a.shape[0] != n or f.shape[0] != n:
-        raise ValueError(f"a and f must have {n} entries, got {a.shape[0]} and {f.shape[0]}.")
+        raise ValueError(f"a and f must have {n} entries, got {a.shape[0]} and "
+                         f"{f.shape[0]}.")
     if b.shape[0] != m or g.shape[0] != m:
-        raise ValueError(f"b and g must have {m} entries, got {b.shape[0]} and {g.shape[0]}.")
+        raise ValueError(f"b and g must have {m} entries, got {b.shape[0]} and "
+                         f"{g.shape[0]}.")
     if K.shape[0] != n or K.shape[1] != m:
         raise ValueError(f"K must have shape ({n}, {m}), got ({K.shape[0]}, {K.shape[1]}).")
     if n_groups < 1 or acc.shape[1] != m:
