@@ -69,8 +69,8 @@ def _check_masks(y_true, y_pred, ignore_index):
         keep = y_true != ignore_index
         y_true, y_pred = y_true[keep], y_pred[keep]
         if y_true.size == 0:
-            raise ValueError(f"every element of y_true equals ignore_index={ignore_index!r}:"
-                             " nothing is left to score.")
+            raise ValueError(f"every element of y_true equals "
+                             f"ignore_index={ignore_index!r}: nothing is left to score.")
     return y_true, y_pred
 
 
