@@ -38,7 +38,7 @@ from skml._kernels._heap cimport (
 
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, MINKOWSKI, CHEBYSHEV,
-    key_dense, key_to_dist, key_is_scaled,
+    key_dense, key_to_dist, key_is_scaled, sq_euclid_plain,
 )
 
 cnp.import_array()
@@ -225,9 +225,21 @@ cdef inline double _far(double q, double lo, double hi) noexcept nogil:
     return a if a > b else b
 
 
-cdef inline double _box_key(const floating* q, const floating* box, Py_ssize_t d,
-                            int metric, double p, double s, int robust,
-                            bint farthest) noexcept nogil:
+cdef inline double _box_euclid_min(const floating* q, const floating* box,
+                                   Py_ssize_t d) noexcept nogil:
+    """The common case, kept small so that it inlines: the squared euclidean key from q
+    to the nearest point of the box, s == 1 (the same operations as _box_key's)."""
+    cdef Py_ssize_t j
+    cdef double acc = 0.0, t
+    for j in range(d):
+        t = _gap(q[j], box[j], box[d + j])
+        acc += t * t
+    return acc
+
+
+cdef double _box_key(const floating* q, const floating* box, Py_ssize_t d,
+                     int metric, double p, double s, int robust,
+                     bint farthest) noexcept nogil:
     """Key from q to the nearest (``farthest``: the farthest) point of the box
     (lo = box, hi = box + d), on coordinates scaled by ``s`` as the point keys are.
 
@@ -237,38 +249,42 @@ cdef inline double _box_key(const floating* q, const floating* box, Py_ssize_t d
     scaled forms divide by a per-pair maximum and lose that monotonicity by a few
     roundings: their callers widen the bound by ``slack``."""
     cdef Py_ssize_t j
-    cdef double acc = 0.0, t, m, inv, qq
+    cdef double acc = 0.0, t, m, inv, qq, qj, lo, hi
+    cdef int kind
     if (metric == EUCLIDEAN or metric == SQEUCLIDEAN) and robust == 0:
-        for j in range(d):
-            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-            acc += t * t
-        return acc
-    if metric == MANHATTAN:
-        for j in range(d):
-            acc += _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-        return acc
-    if metric == CHEBYSHEV:
-        for j in range(d):
-            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-            if t > acc:
-                acc = t
-        return acc
-    qq = 2.0 if metric != MINKOWSKI else p
+        kind = 0
+    elif metric == MANHATTAN:
+        kind = 1
+    elif metric == CHEBYSHEV:
+        kind = 2
+    else:
+        kind = 3
     m = 0.0
     for j in range(d):
-        t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-            _gap(q[j] * s, box[j] * s, box[d + j] * s)
-        if t > m:
+        if s == 1.0:  # (x * 1.0 == x: the same numbers, fewer operations)
+            qj, lo, hi = q[j], box[j], box[d + j]
+        else:
+            qj, lo, hi = q[j] * s, box[j] * s, box[d + j] * s
+        t = _far(qj, lo, hi) if farthest else _gap(qj, lo, hi)
+        if kind == 0:
+            acc += t * t
+        elif kind == 1:
+            acc += t
+        elif t > m:
             m = t
-    if m == 0.0:
-        return 0.0
+    if kind == 0 or kind == 1:
+        return acc
+    if kind == 2 or m == 0.0:
+        return m
+    # scaled form: a second pass with the maximum known
+    qq = 2.0 if metric != MINKOWSKI else p
     inv = 1.0 / m
     for j in range(d):
-        t = (_far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else
-             _gap(q[j] * s, box[j] * s, box[d + j] * s)) * inv
+        if s == 1.0:
+            qj, lo, hi = q[j], box[j], box[d + j]
+        else:
+            qj, lo, hi = q[j] * s, box[j] * s, box[d + j] * s
+        t = (_far(qj, lo, hi) if farthest else _gap(qj, lo, hi)) * inv
         acc += t * t if qq == 2.0 else pow(t, qq)
     return m * sqrt(acc) if qq == 2.0 else m * pow(acc, 1.0 / qq)
 
@@ -277,6 +293,10 @@ cdef inline double _box_min(const floating* q, const floating* box, Py_ssize_t d
                             int metric, double p, double s, int robust,
                             double slack) noexcept nogil:
     """A lower bound of the key of q to any point of the box."""
+    if slack == 0.0:
+        if s == 1.0 and robust == 0 and (metric == EUCLIDEAN or metric == SQEUCLIDEAN):
+            return _box_euclid_min(q, box, d)
+        return _box_key(q, box, d, metric, p, s, robust, False)
     return _box_key(q, box, d, metric, p, s, robust, False) * (1.0 - slack)
 
 
@@ -284,6 +304,8 @@ cdef inline double _box_max(const floating* q, const floating* box, Py_ssize_t d
                             int metric, double p, double s, int robust,
                             double slack) noexcept nogil:
     """An upper bound of the key of q to any point of the box."""
+    if slack == 0.0:
+        return _box_key(q, box, d, metric, p, s, robust, True)
     return _box_key(q, box, d, metric, p, s, robust, True) * (1.0 + slack)
 
 
@@ -390,6 +412,7 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
     cdef Py_ssize_t top = 0, node, r, left, right, h
     cdef double md, key, ml, mr
     cdef double slack = _slack(d, metric, p, robust)
+    cdef bint plain = metric == EUCLIDEAN and robust == 0 and s == 1.0
     cdef intp_t j
     for h in range(k):
         hd[h] = INFINITY
@@ -406,7 +429,10 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
             continue
         if node >= n_internal:
             for r in range(node_start[node], node_end[node]):
-                key = key_dense(q, data + r * d, d, metric, p, s, robust)
+                if plain:  # (key_dense's own loop for this case, inlined here)
+                    key = sq_euclid_plain(q, data + r * d, d)
+                else:
+                    key = key_dense(q, data + r * d, d, metric, p, s, robust)
                 if key <= hd[0]:
                     j = idx[r]
                     if key < hd[0] or j < hi[0]:

@@ -50,6 +50,11 @@ _DENSE_CHUNK_Y = 512
 _REDUCTION_CHUNK_X = 256
 _REDUCTION_CHUNK_Y = 512
 _NORM_ELEMENTS_PER_THREAD = 2**16
+# A thread is only worth starting for a few milliseconds of work: on a busy machine an
+# OpenMP region with more threads than work stalls at its barrier. Units: one scalar
+# coordinate operation; BLAS does _GEMM_SPEEDUP of them in the time of one.
+_WORK_PER_THREAD = 2**22
+_GEMM_SPEEDUP = 8
 
 # Extra candidates the top-k reduction keeps beyond k, to absorb near-ties at the k-th
 # place: 2 + k // 8 in the first pass (a small heap is fast), 32 + k in the second pass
@@ -257,6 +262,12 @@ def _no_more(metric, params):
         raise ValueError(f"metric={metric!r} takes no parameter {sorted(params)}.")
 
 
+def _work_threads(n_threads, work, n_chunks):
+    """Threads for ``work`` units split in ``n_chunks`` tasks: at most one per task and
+    per ``_WORK_PER_THREAD`` units, at least one."""
+    return int(max(1, min(n_threads, n_chunks, work // _WORK_PER_THREAD)))
+
+
 def _norm_threads(A, n_threads):
     # a pass over the rows is cheap: only large inputs are worth waking threads for
     return max(1, min(n_threads, A.size // _NORM_ELEMENTS_PER_THREAD))
@@ -395,7 +406,8 @@ def _pairwise_keys_or_distances(X, Y, code, p, same, n_threads, *, want_keys=Fal
     chunk_y = n_y if direct else min(_DENSE_CHUNK_Y, n_y)
     chunk_x = chunk_rows(chunk_y * 8, preferred=_DENSE_CHUNK_X_DIRECT if direct
                          else _DENSE_CHUNK_X)
-    n_threads = max(1, min(n_threads, -(-n_x // chunk_x)))
+    work = n_x * n_y * X.shape[1] // (_GEMM_SPEEDUP if call.use_gemm else 1)
+    n_threads = _work_threads(n_threads, work, -(-n_x // chunk_x))
     buffers = call.buffers(n_threads, chunk_x * chunk_y)
     if thresholds is None:
         thresholds = np.empty(0)
@@ -513,8 +525,14 @@ class _SparseCall:
                 np.full((n_threads, max(n_y, 1)), -1, dtype=np.intp))
 
 
-def _sparse_threads(n_threads, n_rows):
-    return max(1, min(n_threads, n_rows // 16))
+def _sparse_threads(call, n_threads, full):
+    """Threads for a sparse call: its work is the dot products (about nnz(X) times the
+    mean column count of Y) plus, for a full matrix, one entry per pair."""
+    n_x, (n_y, d) = call.X.shape[0], call.prep.Y.shape
+    work = call.X.nnz * max(1, call.prep.Y.nnz // max(1, d)) + (n_x * n_y if full else 0)
+    if not call.use_dots:
+        work += n_x * n_y * max(1, (call.X.nnz + call.prep.Y.nnz) // max(1, n_x + n_y))
+    return _work_threads(n_threads, work, n_x)
 
 
 def _topk_sparse(X, Y, k, code, p, n_threads, same, *, prep=None):
@@ -543,7 +561,7 @@ def _topk_sparse(X, Y, k, code, p, n_threads, same, *, prep=None):
 
 def _topk_sparse_pass(call, self_idx, dist, ind, kc, n_threads, *, rescan):
     n_x = call.X.shape[0]
-    n_threads = _sparse_threads(n_threads, n_x)
+    n_threads = _sparse_threads(call, n_threads, False)
     flags = np.zeros(n_x, dtype=np.uint8)
     _sparse_pairwise.topk_csr(
         *call.args(), call.order, call.cs_x, call.ci_x, call.cs_y, call.ci_y, self_idx,
@@ -563,7 +581,7 @@ def _pairwise_sparse(X, Y, code, p, same, n_threads, *, want_keys=False,
     out = np.empty((n_x, n_y))
     if n_x == 0 or n_y == 0:
         return out, call
-    n_threads = _sparse_threads(n_threads, n_x)
+    n_threads = _sparse_threads(call, n_threads, True)
     _sparse_pairwise.pairwise_csr(
         *call.args(), call.cs_x, call.ci_x, call.cs_y, call.ci_y, out, call.code,
         call.p, call.s, call.robust, call.use_dots, call.alpha, same, want_keys,
@@ -683,7 +701,8 @@ def _topk_pass(call, X, Y, self_idx, dist, ind, kc, n_threads, *, rescan):
     chunk_y = min(_REDUCTION_CHUNK_Y, n_y)
     per_row = (chunk_y * call.work.itemsize if call.use_gemm else 0) + kc * 16
     chunk_x = chunk_rows(per_row, preferred=_REDUCTION_CHUNK_X)
-    n_threads = max(1, min(n_threads, -(-n_x // chunk_x)))
+    work = n_x * n_y * X.shape[1] // (_GEMM_SPEEDUP if call.use_gemm else 1)
+    n_threads = _work_threads(n_threads, work, -(-n_x // chunk_x))
     buffers = call.buffers(n_threads, chunk_x * chunk_y)
     cand_d = np.empty((n_threads, chunk_x * kc))
     cand_i = np.empty((n_threads, chunk_x * kc), dtype=np.intp)
@@ -707,7 +726,7 @@ def topk_rows(D, k, n_threads):
     dist = np.empty((D.shape[0], k))
     ind = np.empty((D.shape[0], k), dtype=np.intp)
     if D.shape[0]:
-        _pairwise.topk_rows(D, dist, ind, max(1, min(n_threads, D.shape[0] // 64)))
+        _pairwise.topk_rows(D, dist, ind, _work_threads(n_threads, D.size, D.shape[0]))
     return dist, ind
 
 
