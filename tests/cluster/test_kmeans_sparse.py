@@ -208,3 +208,29 @@ def test_csr_kernels_match_numpy(n, d, k, density, dtype, index_dtype, zeros, se
     ref_rows = ((D[:, None, :] - D[idx][None]) ** 2).sum(-1)
     np.testing.assert_allclose(out, ref_rows, atol=1e-12 * scale.max())
     assert np.all(out[idx, np.arange(len(idx))] == 0)
+
+
+@pytest.mark.skipif(_kmeans.simd_level() == "baseline", reason="CPU without AVX2")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_csr_simd_and_baseline_loops_agree_bit_for_bit(dtype):
+    from skml.cluster._kmeans import _CSR
+
+    rows = _CSR(random_csr(500, 60, 0.1, dtype, 11))
+    rng = np.random.RandomState(0)
+    for k in (1, 3, 4, 5, 16, 17, 33):
+        C = rng.normal(size=(k, 60)).astype(dtype)
+        w = np.ones(500, dtype=dtype)
+        out = []
+        try:
+            for simd in (True, False):
+                _kmeans._set_simd(simd)
+                labels = np.full(500, -1, dtype=np.int32)
+                sums, weights, sq = np.empty((k, 60)), np.empty(k), np.empty(500)
+                _kmeans.lloyd_pass_csr(rows.data, rows.indices, rows.indptr, w, C, labels,
+                                       sums, weights, 64, 2, True, True, rows.sq, sq)
+                out.append((labels, sums, sq))
+        finally:
+            _kmeans._set_simd(True)
+        np.testing.assert_array_equal(out[0][0], out[1][0])
+        assert out[0][1].tobytes() == out[1][1].tobytes()
+        assert out[0][2].tobytes() == out[1][2].tobytes()
