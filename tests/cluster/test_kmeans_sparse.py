@@ -234,3 +234,20 @@ def test_csr_simd_and_baseline_loops_agree_bit_for_bit(dtype):
         np.testing.assert_array_equal(out[0][0], out[1][0])
         assert out[0][1].tobytes() == out[1][1].tobytes()
         assert out[0][2].tobytes() == out[1][2].tobytes()
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
+    from threadpoolctl import threadpool_limits
+
+    # 20,000 rows x 20 stored values x 8 centres: enough work for 3 threads
+    X = random_csr(20_000, 400, 0.05, np.float64, 4)
+    fits = []
+    for n in (1, 3):
+        with threadpool_limits(limits=n, user_api="openmp"):
+            fits.append(KMeans(8, algorithm=algorithm, n_init=1, max_iter=5, tol=0,
+                               random_state=0).fit(X))
+    for f in fits[1:]:
+        assert f.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
+        assert f.inertia_ == fits[0].inertia_
+        np.testing.assert_array_equal(f.labels_, fits[0].labels_)
