@@ -47,7 +47,9 @@ def _sparse_data(shape, dtype):
     def make():
         import scipy.sparse as sp
 
-        rng = np.random.RandomState(0)
+        # a Generator: with a legacy RandomState, scipy draws the positions through a
+        # permutation of all n x d cells (16 GB here)
+        rng = np.random.default_rng(0)
         X = sp.random(*shape, density=SPARSE_DENSITY, format="csr", random_state=rng,
                       dtype=dtype)
         init = X[rng.choice(shape[0], N_CLUSTERS, replace=False)].toarray()

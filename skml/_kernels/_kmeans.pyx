@@ -1,13 +1,15 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # distutils: depends = skml/_kernels/_kmeans_lloyd.h
 """k-means passes: Lloyd's assignment (E) and accumulation for the update (M), Elkan's
-bounded assignment, the inertia, and the squared distances that k-means++ and
-``transform`` need.
+bounded assignment, the M-step, the inertia, and the squared distances that k-means++
+and ``transform`` need; each for dense rows and for CSR rows (``*_csr``, see the CSR
+section below).
 
 Private and dumb: ``skml.cluster._kmeans`` validates the inputs and hands over
-C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype), int32
-labels, float64 accumulators, the chunk size, the group count and the thread count.
-Nothing here writes into X, the weights or the centres.
+C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype; CSR as
+canonical data/indices/indptr with int32 or int64 indices), int32 labels, float64
+accumulators, the chunk size, the group count and the thread count. Nothing here writes
+into X, the weights or the centres.
 
 One pass over the data works through chunks of ``chunk`` rows. For each chunk one GEMM
 (``scipy.linalg.cython_blas``) gives ``-2 x.c`` for every row and centre into a small

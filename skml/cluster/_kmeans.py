@@ -1,16 +1,19 @@
-"""k-means clustering: Lloyd's algorithm (``KMeans``) and its mini-batch variant
-(``MiniBatchKMeans``), with greedy k-means++ seeding.
+"""k-means clustering: Lloyd's and Elkan's algorithms (``KMeans``, ``k_means``) and the
+mini-batch variant (``MiniBatchKMeans``), with greedy k-means++ seeding.
 
 The passes over the data run in ``skml._kernels._kmeans``: chunked GEMM distances to the
 centres, a fused argmin per row, and per-group accumulators for the new centres, merged
-in a fixed order so that results do not depend on the number of threads.
+in a fixed order so that results do not depend on the number of threads; Elkan's pass
+prunes distances by the triangle inequality and accumulates the same way. Sparse input
+goes through CSR passes (``_CSR``), never densified.
 
-Every pass sees the data in a *frame* ``t(x) = (x - shift) * scale``: centred (the GEMM
-identity ||x||^2 + ||c||^2 - 2 x.c keeps its digits only when the norms are of the
+Every dense pass sees the data in a *frame* ``t(x) = (x - shift) * scale``: centred (the
+GEMM identity ||x||^2 + ||c||^2 - 2 x.c keeps its digits only when the norms are of the
 order of the distances) and, when its squares would overflow or underflow, scaled by a
 power of two (exact, and undone exactly). ``fit`` works on a centred copy, as
 scikit-learn's KMeans does; ``predict``, ``score``, ``transform`` and
 ``kmeans_plusplus`` transform rows chunk by chunk inside the kernel, with no copy.
+Sparse rows are only scaled (a shift would fill them); their passes compute in float64.
 """
 import numbers
 import warnings
@@ -248,7 +251,6 @@ class _Frame:
             return float(np.float64(value) / np.float64(self.scale) / np.float64(self.scale))
 
 
-
 class _CSR:
     """A sparse matrix in the form the CSR passes take: canonical CSR (sorted indices,
     no duplicates: a copy only if it was not), float32/float64 data, index arrays of
@@ -256,7 +258,8 @@ class _CSR:
     in their order)."""
 
     def __init__(self, X, n_threads=1):
-        X = sp.csr_matrix(X) if not sp.isspmatrix_csr(X) else X
+        if not (sp.issparse(X) and X.format == "csr"):
+            X = sp.csr_matrix(X)
         if not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()

@@ -208,3 +208,46 @@ def test_csr_kernels_match_numpy(n, d, k, density, dtype, index_dtype, zeros, se
     ref_rows = ((D[:, None, :] - D[idx][None]) ** 2).sum(-1)
     np.testing.assert_allclose(out, ref_rows, atol=1e-12 * scale.max())
     assert np.all(out[idx, np.arange(len(idx))] == 0)
+
+
+@pytest.mark.skipif(_kmeans.simd_level() == "baseline", reason="CPU without AVX2")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_csr_simd_and_baseline_loops_agree_bit_for_bit(dtype):
+    from skml.cluster._kmeans import _CSR
+
+    rows = _CSR(random_csr(500, 60, 0.1, dtype, 11))
+    rng = np.random.RandomState(0)
+    for k in (1, 3, 4, 5, 16, 17, 33):
+        C = rng.normal(size=(k, 60)).astype(dtype)
+        w = np.ones(500, dtype=dtype)
+        out = []
+        try:
+            for simd in (True, False):
+                _kmeans._set_simd(simd)
+                labels = np.full(500, -1, dtype=np.int32)
+                sums, weights, sq = np.empty((k, 60)), np.empty(k), np.empty(500)
+                _kmeans.lloyd_pass_csr(rows.data, rows.indices, rows.indptr, w, C, labels,
+                                       sums, weights, 64, 2, True, True, rows.sq, sq)
+                out.append((labels, sums, sq))
+        finally:
+            _kmeans._set_simd(True)
+        np.testing.assert_array_equal(out[0][0], out[1][0])
+        assert out[0][1].tobytes() == out[1][1].tobytes()
+        assert out[0][2].tobytes() == out[1][2].tobytes()
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
+    from threadpoolctl import threadpool_limits
+
+    # 20,000 rows x 20 stored values x 8 centres: enough work for 3 threads
+    X = random_csr(20_000, 400, 0.05, np.float64, 4)
+    fits = []
+    for n in (1, 3):
+        with threadpool_limits(limits=n, user_api="openmp"):
+            fits.append(KMeans(8, algorithm=algorithm, n_init=1, max_iter=5, tol=0,
+                               random_state=0).fit(X))
+    for f in fits[1:]:
+        assert f.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
+        assert f.inertia_ == fits[0].inertia_
+        np.testing.assert_array_equal(f.labels_, fits[0].labels_)
