@@ -1223,3 +1223,137 @@ cdef _dual_cd(_Rows* R, Py_ssize_t n, const double[::1] y, const double[::1] C,
             PGmax_old = PGmax_new if PGmax_new > 0.0 else INFINITY
             PGmin_old = PGmin_new if PGmin_new < 0.0 else -INFINITY
     return int(epoch), bool(converged)
+
+
+# --------------------------------------------------------------------------------------
+# LinearSVC(multi_class="crammer_singer"): the sequential dual method
+# --------------------------------------------------------------------------------------
+
+cdef void _cs_sub_problem(double A, Py_ssize_t yi, double Ci, Py_ssize_t K,
+                          const double* B, double* D, double* alpha_new) noexcept nogil:
+    """min_a sum_m (A/2 a_m^2 + B_m a_m) s.t. sum_m a_m = 0, a_m <= C_m (C_yi = Ci,
+    0 otherwise): a_m = min(C_m, (beta - B_m) / A), beta from the sorted breakpoints
+    (Crammer & Singer 2001; Keerthi et al. 2008)."""
+    cdef Py_ssize_t m, r, j
+    cdef double beta, tmp
+    for m in range(K):
+        D[m] = B[m]
+    D[yi] += A * Ci
+    # sort D descending (K is small: insertion sort)
+    for m in range(1, K):
+        tmp = D[m]
+        j = m - 1
+        while j >= 0 and D[j] < tmp:
+            D[j + 1] = D[j]
+            j -= 1
+        D[j + 1] = tmp
+    beta = D[0] - A * Ci
+    r = 1
+    while r < K and beta < r * D[r]:
+        beta += D[r]
+        r += 1
+    beta /= r
+    for m in range(K):
+        if m == yi:
+            alpha_new[m] = min(Ci, (beta - B[m]) / A)
+        else:
+            alpha_new[m] = min(0.0, (beta - B[m]) / A)
+
+
+def linear_crammer_singer(X, const intp_t[::1] y, Py_ssize_t n_classes,
+                          const double[::1] C, double[:, ::1] W, double tol,
+                          Py_ssize_t max_iter, unsigned long long seed, double bias=0.0):
+    """Crammer and Singer's multi-class linear SVM,
+    min 1/2 sum_m ||w_m||^2 + sum_i C_i max_m (e_i^m + w_m.x_i - w_(y_i).x_i),
+    by the sequential dual method of Keerthi, Sundararajan, Chang, Hsieh and Lin (2008):
+    each step solves the dual sub-problem of one sample over its ``n_classes``
+    variables exactly and updates the rows of ``W`` (``n_classes x (n_features [+1])``,
+    in place). ``X``: a C-ordered float64 array or a CSR tuple ``(data, indices, indptr,
+    n_features)``; ``y`` class indices; ``bias`` as in :func:`linear_dual_cd`. Stops when
+    the largest KKT violation of a sweep is at most ``tol``. Returns (epochs, converged).
+    """
+    cdef _Rows R
+    cdef double[::1] dummy = np.zeros(1)
+    cdef intp_t[::1] idummy = np.zeros(1, dtype=np.intp)
+    cdef const double[:, ::1] Xd
+    cdef const double[::1] data
+    cdef const intp_t[::1] indices, indptr
+    cdef Py_ssize_t n, K = n_classes, i, m, s, k, epoch = 0
+    if isinstance(X, tuple):
+        data, indices, indptr, n_features = X
+        n = _check_csr(data, indices, indptr, n_features, "X")
+        R.X = NULL
+        R.data = &data[0] if data.shape[0] else &dummy[0]
+        R.indices = &indices[0] if indices.shape[0] else &idummy[0]
+        R.indptr = &indptr[0]
+        R.d = n_features
+    else:
+        Xd = X
+        n = Xd.shape[0]
+        R.X = &Xd[0, 0] if Xd.shape[0] * Xd.shape[1] else &dummy[0]
+        R.data = NULL
+        R.indices = NULL
+        R.indptr = NULL
+        R.d = Xd.shape[1]
+    R.bias = bias
+    _check_length(y, n, "y")
+    _check_length(C, n, "C")
+    _check_indices(y, K, "y")
+    if W.shape[0] != K or W.shape[1] != R.d + (1 if bias != 0.0 else 0):
+        raise ValueError(f"W has shape {(W.shape[0], W.shape[1])}, expected "
+                         f"{(K, R.d + (1 if bias != 0.0 else 0))}.")
+    if np.any(np.isnan(np.asarray(C))) or np.any(np.asarray(C) < 0):
+        raise ValueError("C must be >= 0 (and not NaN).")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
+    if n == 0 or K < 2:
+        return 0, True
+    cdef double[:, ::1] alpha = np.zeros((n, K))
+    cdef double[::1] QD = np.zeros(n)
+    cdef double[::1] G = np.zeros(K)
+    cdef double[::1] B = np.zeros(K)
+    cdef double[::1] D = np.zeros(K)
+    cdef double[::1] a_new = np.zeros(K)
+    cdef intp_t[::1] order = np.arange(n, dtype=np.intp)
+    cdef uint64_t state = seed
+    cdef double A, maxG, minG, violation, delta
+    cdef bint converged = False
+    cdef intp_t tmp
+    with nogil:
+        for i in range(n):
+            QD[i] = _row_sq(&R, i)
+        while epoch < max_iter:
+            epoch += 1
+            violation = 0.0
+            for s in range(n - 1, 0, -1):
+                k = rand_int(&state, s + 1)
+                tmp = order[s]; order[s] = order[k]; order[k] = tmp
+            for s in range(n):
+                i = order[s]
+                A = QD[i]
+                if A <= 0.0 or C[i] <= 0.0:
+                    continue
+                maxG = -INFINITY
+                minG = INFINITY
+                for m in range(K):
+                    G[m] = _row_dot(&R, i, &W[m, 0]) + (0.0 if m == y[i] else 1.0)
+                    if G[m] > maxG:
+                        maxG = G[m]
+                    if alpha[i, m] < (C[i] if m == y[i] else 0.0) and G[m] < minG:
+                        minG = G[m]
+                if maxG - minG > violation:
+                    violation = maxG - minG
+                if maxG - minG <= 1e-12:
+                    continue
+                for m in range(K):
+                    B[m] = G[m] - A * alpha[i, m]
+                _cs_sub_problem(A, y[i], C[i], K, &B[0], &D[0], &a_new[0])
+                for m in range(K):
+                    delta = a_new[m] - alpha[i, m]
+                    alpha[i, m] = a_new[m]
+                    if delta != 0.0:
+                        _row_axpy(&R, i, delta, &W[m, 0])
+            if violation <= tol:
+                converged = True
+                break
+    return int(epoch), bool(converged)

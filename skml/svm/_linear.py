@@ -202,8 +202,10 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         Stopping tolerance (see the solvers above).
     C : float, default=1.0
         Weight of the loss (> 0; ``np.inf`` is the hard margin).
-    multi_class : {"ovr"}, default="ovr"
-        One-vs-rest; Crammer-Singer is not implemented.
+    multi_class : {"ovr", "crammer_singer"}, default="ovr"
+        One-vs-rest, or Crammer and Singer's joint multi-class SVM (solved by the
+        sequential dual method; ``penalty``, ``loss`` and ``dual`` are then ignored, as
+        in liblinear; two classes give ``w_1 - w_0``).
     fit_intercept : bool, default=True
         Learn an intercept.
     intercept_scaling : float, default=1.0
@@ -288,7 +290,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         "dual": [StrOptions({"auto"}), "boolean"],
         "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "C": [Interval(numbers.Real, 0.0, None, closed="neither")],
-        "multi_class": [StrOptions({"ovr"})],
+        "multi_class": [StrOptions({"ovr", "crammer_singer"})],
         "fit_intercept": ["boolean"],
         "intercept_scaling": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -299,7 +301,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         check_params(self)
-        if self.dual != "auto":
+        if self.dual != "auto" and self.multi_class == "ovr":
             _check_combination(self.penalty, self.loss, bool(self.dual))
 
     def _use_dual(self, n_samples, n_features):
@@ -357,14 +359,19 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         # the intercept's constant feature stays implicit (no copy of X)
         D = _Design(X, scaling if self.fit_intercept else 0.0)
         use_dual = self._use_dual(*X.shape)
-        _check_combination(self.penalty, self.loss, use_dual)
+        if self.multi_class == "ovr":
+            _check_combination(self.penalty, self.loss, use_dual)
         rng = check_random_state(self.random_state)
         targets = [1] if classes.shape[0] == 2 else range(classes.shape[0])
         # the solvers' BLAS work is small factorisations and matrix-vector products:
         # single-threaded BLAS is as fast idle and far faster on a busy machine
         with limit_blas_threads():
-            W, n_iter, converged = self._fit_targets(D, X, targets, y_ind, C_all, use_dual,
-                                                     rng, classes)
+            if self.multi_class == "crammer_singer":
+                W, n_iter, converged = self._fit_crammer_singer(D, X, y_ind, C_all, rng,
+                                                                classes.shape[0])
+            else:
+                W, n_iter, converged = self._fit_targets(D, X, targets, y_ind, C_all,
+                                                         use_dual, rng, classes)
         if not converged:
             warnings.warn(
                 "Liblinear failed to converge, increase the number of iterations. "
@@ -381,6 +388,28 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         _check_finite_fit(self.intercept_, "LinearSVC")
         self.n_iter_ = int(n_iter)
         return self
+
+    def _fit_crammer_singer(self, D, X, y_ind, C_all, rng, n_classes):
+        """One joint multi-class problem (penalty, loss and dual are ignored, as in
+        liblinear); with two classes the weight vector is w_1 - w_0."""
+        W = np.zeros((n_classes, D.d))
+        if sp.issparse(X):
+            csr = sp.csr_matrix(X)
+            data = (np.ascontiguousarray(csr.data, dtype=np.float64),
+                    np.ascontiguousarray(csr.indices, dtype=np.intp),
+                    np.ascontiguousarray(csr.indptr, dtype=np.intp), X.shape[1])
+        else:
+            data = np.ascontiguousarray(X, dtype=np.float64)
+        it, ok = _smo.linear_crammer_singer(
+            data, np.ascontiguousarray(y_ind, dtype=np.intp), n_classes, C_all, W,
+            float(self.tol), int(self.max_iter), int(rng.randint(np.iinfo(np.int32).max)),
+            D.bias)
+        if self.verbose:
+            print(f"[LinearSVC] Crammer-Singer: {it} epochs"
+                  f"{'' if ok else ' (not converged)'}")
+        if n_classes == 2:
+            W = W[1:] - W[:1]
+        return list(W), it, ok
 
     def _fit_targets(self, D, X, targets, y_ind, C_all, use_dual, rng, classes):
         """One binary problem per target class: (weights, max iterations, converged)."""
