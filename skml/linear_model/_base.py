@@ -145,6 +145,11 @@ class _LinearPredictorMixin:
     """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
     and ``intercept_``."""
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def predict(self, X):
         """Predict with the fitted linear model.
 
@@ -220,6 +225,12 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
     singular_ : ndarray of shape (min(n_samples, n_features),)
         Singular values of the (centred, weighted) ``X``; not set when ``positive=True``.
     n_features_in_ : int
+
+    Notes
+    -----
+    Sparse ``X`` (CSR, CSC or COO, used as is) is fitted by LSQR on the implicitly
+    centred operator (``tol``), never densified; ``rank_`` and ``singular_`` are then not
+    set.
 
     Raises
     ------
@@ -379,6 +390,11 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     Notes
     -----
+    Sparse ``X`` (CSR, CSC or COO) is never densified: with an intercept the centring
+    stays implicit in a ``LinearOperator`` (solvers "lsqr", "sparse_cg", "sag"
+    and "lbfgs"; "auto" is "sparse_cg"), without one "cholesky" forms the dense
+    ``X^T X`` as scikit-learn does; "svd" refuses sparse input.
+
     Expected failure of scikit-learn's estimator checks:
     ``check_non_transformer_estimators_n_iter`` (``n_iter_`` is None for the direct
     solvers, as in scikit-learn, which declares the same).

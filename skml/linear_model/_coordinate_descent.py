@@ -600,6 +600,13 @@ class ElasticNet(_ElasticNetBase):
         Final duality gap(s).
     n_features_in_ : int
 
+    Notes
+    -----
+    Sparse ``X`` (CSC; CSR and COO are converted to CSC) is fitted by coordinate descent
+    over its columns with the centring (and the sample weights) kept implicit: only
+    stored entries are read or updated, nothing is densified, and ``precompute`` is not
+    used (as in scikit-learn).
+
     Raises
     ------
     ValueError

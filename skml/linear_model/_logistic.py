@@ -306,6 +306,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
+    Notes
+    -----
+    Sparse ``X`` (CSR; other formats are converted to CSR) is used as is by every solver
+    through products ``X v`` and ``X^T r`` ("newton-cholesky" and "newton" form the dense
+    ``(n_features + 1)``-square Hessian, as scikit-learn's newton-cholesky does).
+
     Raises
     ------
     ValueError
@@ -614,6 +620,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             theta = split(res.x)
         n_iter = int(min(res.nit, max_iter))
         return theta, n_iter, bool(res.success) and res.nit <= max_iter
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def sparsify(self):
         """Store ``coef_`` as a ``scipy.sparse`` CSR matrix (worth it when most

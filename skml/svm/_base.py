@@ -382,4 +382,5 @@ class _BaseSVM(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.input_tags.sparse = not (self.kernel == "precomputed" or callable(self.kernel))
         return tags

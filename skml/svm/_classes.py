@@ -158,6 +158,11 @@ class SVC(ClassifierMixin, _BaseSVM):
     scikit-learn; ``support_vectors_`` is then empty and predictions call it against the
     training ``X``.
 
+    Sparse ``X`` (CSR; other formats are converted to CSR, indices sorted on a copy when
+    they are not) is never densified: SMO computes kernel rows by merging CSR rows, and
+    ``support_vectors_`` and ``dual_coef_`` are CSR matrices (as in scikit-learn). A
+    model fitted on dense data refuses sparse input at prediction.
+
     Differences from scikit-learn 1.9, argued: ``probability`` is kept (not deprecated)
     because skml's Platt scaling is consistent with ``predict``; near float max skml fits
     the right model instead of raising; a kernel callable's output shape is checked at
@@ -610,7 +615,7 @@ class SVR(RegressorMixin, _BaseSVM):
     Notes
     -----
     Samples with a zero or negative ``sample_weight`` are left out (libsvm's rule).
-    Kernel matrices and callables are handled as in :class:`SVC`. Expected failures of scikit-learn's
+    Kernel matrices, callables and sparse input are handled as in :class:`SVC`. Expected failures of scikit-learn's
     estimator checks: none.
 
     Raises

@@ -234,6 +234,10 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    Sparse ``X`` (CSR; other formats are converted) is used as is: the dual solvers read
+    CSR rows, the primal Newton works on sparse products, and the intercept's constant
+    feature is never materialised.
+
     With ``class_weight`` and more than two classes, each sample keeps the weight of its
     own class in every one-vs-rest problem (liblinear gives the "rest" side weight 1).
     Sparse input is not supported. Expected failures of scikit-learn's estimator checks:
@@ -388,6 +392,11 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         _check_finite_fit(self.intercept_, "LinearSVC")
         self.n_iter_ = int(n_iter)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _fit_crammer_singer(self, D, X, y_ind, C_all, rng, n_classes):
         """One joint multi-class problem (penalty, loss and dual are ignored, as in
