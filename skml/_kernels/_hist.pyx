@@ -323,7 +323,17 @@ def build_histograms(const uint8_t[::1, :] X_binned, const uint32_t[::1] sample_
     cdef int threads
     if n_feat == 0:
         return
+    # cheap guards: a wrong segment or shape must raise, never read out of bounds
+    if not is_root and not (0 <= start <= stop <= sample_indices.shape[0]):
+        raise ValueError("build_histograms: bad sample segment.")
     m = X_binned.shape[0] if is_root else stop - start
+    if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4 or ordered.shape[0] < m
+            or (m and ordered.shape[1] != 4) or hist.shape[0] < X_binned.shape[1]
+            or hist.shape[1] < 1024):
+        raise ValueError("build_histograms: inconsistent shapes.")
+    for j in range(n_feat):
+        if not 0 <= features[j] < X_binned.shape[1]:
+            raise ValueError("build_histograms: feature index out of range.")
     # a parallel region costs more than a small histogram (and far more on a loaded
     # machine): one thread per 2**17 sample-features of work at most
     threads = max(1, min(n_threads, n_feat, <int>(m * n_feat // 131072)))
@@ -561,6 +571,15 @@ def find_split(const double[:, ::1] hist, const int32_t[::1] features,
     cdef int threads
     if n_feat == 0:
         return None
+    if hist.shape[1] < 4 * (missing_bin + 1) or bitset_out.shape[0] < 8:
+        raise ValueError("find_split: histogram too small for missing_bin.")
+    for j in range(n_feat):
+        if not (0 <= features[j] < hist.shape[0]
+                and features[j] < n_bins_non_missing.shape[0]
+                and features[j] < is_categorical.shape[0]
+                and features[j] < monotonic_cst.shape[0]
+                and n_bins_non_missing[features[j]] <= <uint32_t>missing_bin):
+            raise ValueError("find_split: feature index or bin count out of range.")
     recs = <SplitRec*>malloc(n_feat * sizeof(SplitRec))
     bitsets = <uint32_t*>malloc(n_feat * 8 * sizeof(uint32_t))
     cats = <CatStat*>malloc(n_feat * 257 * sizeof(CatStat))
@@ -623,13 +642,17 @@ def partition(uint32_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
     first, each side keeping its order; return how many go left. ``buffer`` is scratch
     space of at least ``stop - start`` entries."""
     cdef Py_ssize_t m = stop - start, i, t, lo, hi, nl = 0, nr = 0, pos_l, pos_r
-    cdef const uint8_t* col = &X_binned[0, feature]
+    cdef const uint8_t* col
     cdef const uint32_t* bs = &bitset[0]
     cdef uint32_t s
     cdef Py_ssize_t* counts
     cdef int T
+    if not (0 <= start <= stop <= sample_indices.shape[0]) or buffer.shape[0] < m \
+            or not 0 <= feature < X_binned.shape[1] or bitset.shape[0] < 8:
+        raise ValueError("partition: bad segment, buffer, feature or bitset.")
     if m <= 0:
         return 0
+    col = &X_binned[0, feature]
     T = max(1, min(n_threads, <int>(m // 65536)))
     cdef bint go
     if T == 1:
@@ -689,6 +712,11 @@ def add_leaf_values(double[::1] raw, const uint32_t[::1] sample_indices,
     leaves' sample sets are disjoint)."""
     cdef Py_ssize_t j, i, n_leaves = starts.shape[0]
     cdef int threads = max(1, min(n_threads, <int>(raw.shape[0] // 32768)))
+    if stops.shape[0] != n_leaves or values.shape[0] != n_leaves:
+        raise ValueError("add_leaf_values: inconsistent leaf arrays.")
+    for j in range(n_leaves):
+        if not (0 <= starts[j] <= stops[j] <= sample_indices.shape[0]):
+            raise ValueError("add_leaf_values: bad leaf segment.")
     for j in prange(n_leaves, nogil=True, schedule="dynamic", num_threads=threads):
         for i in range(starts[j], stops[j]):
             raw[sample_indices[i]] += values[j]
@@ -826,8 +854,24 @@ def predict_packed(const x_t[:, ::1] X, const PackedNode[::1] nodes,
     cdef int threads
     cdef const skml_pnode* nd
     cdef const uint32_t* bs = &bitsets[0, 0]
-    if n == 0 or tree_stop <= tree_start or nodes.shape[0] == 0:
+    cdef Py_ssize_t j, n_nodes = nodes.shape[0]
+    if n == 0 or tree_stop <= tree_start or n_nodes == 0:
         return
+    # guards (one pass over the nodes): every index the walk follows is in range
+    if not (0 <= tree_start and tree_stop <= roots.shape[0]) or values.shape[0] < n_nodes \
+            or out.shape[0] < n or K < 1:
+        raise ValueError("predict_packed: inconsistent trees or output.")
+    for j in range(roots.shape[0]):
+        if not 0 <= roots[j] < n_nodes:
+            raise ValueError("predict_packed: root out of range.")
+    for j in range(n_nodes):
+        if nodes[j].threshold != nodes[j].threshold:
+            continue  # a leaf
+        if (<Py_ssize_t>(nodes[j].info & 0x0FFFFFFF) >= p or not 0 <= nodes[j].right < n_nodes
+                or j + 1 >= n_nodes):
+            raise ValueError("predict_packed: node out of range.")
+        if nodes[j].info & 0x20000000 and not 0 <= nodes[j].threshold < bitsets.shape[0]:
+            raise ValueError("predict_packed: category set out of range.")
     nd = <const skml_pnode*>&nodes[0]
     block = max(256, min(8192, (1 << 20) // max(1, p * <Py_ssize_t>sizeof(x_t))))
     n_blocks = (n + block - 1) // block

@@ -9,6 +9,7 @@ cluster-based pruning (below) skips most of the ``n * m`` distances.
 import numbers
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
 from skml.metrics._classification import (
@@ -17,7 +18,7 @@ from skml.metrics._classification import (
     _check_zero_division,
     _divide,
 )
-from skml.utils import check_param
+from skml.utils import check_param, effective_n_threads
 
 __all__ = ["dice_score", "hausdorff_distance", "iou_score"]
 
@@ -68,8 +69,8 @@ def _check_masks(y_true, y_pred, ignore_index):
         keep = y_true != ignore_index
         y_true, y_pred = y_true[keep], y_pred[keep]
         if y_true.size == 0:
-            raise ValueError(f"every element of y_true equals ignore_index={ignore_index!r}:"
-                             " nothing is left to score.")
+            raise ValueError(f"every element of y_true equals "
+                             f"ignore_index={ignore_index!r}: nothing is left to score.")
     return y_true, y_pred
 
 
@@ -383,53 +384,73 @@ def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
     lab_a, dist_a = nearest(A, cl.centers)
     order_a = np.argsort(lab_a, kind="stable")
     start_a = np.searchsorted(lab_a[order_a], np.arange(n_clusters + 1))
+    # The clusters' blocks are small and independent: threads take whole blocks (each
+    # block's reduction runs on one thread, releasing the GIL), which costs no OpenMP
+    # start-up or barrier per block. Results do not depend on the thread count.
+    n_threads = min(effective_n_threads(n_jobs), n_clusters)
+
+    def per_cluster(func, ks):
+        if n_threads > 1:
+            return Parallel(n_jobs=n_threads, backend="threading")(
+                delayed(func)(k) for k in ks)
+        return [func(k) for k in ks]
+
     # upper bounds: the nearest centre (a point of B), then the nearest point of B in
     # the same cluster
-    upper = dist_a.copy()
-    for k in range(n_clusters):
+    def own_cluster(k):
         rows = order_a[start_a[k]:start_a[k + 1]]
         if rows.size == 0 or cl.start[k + 1] == cl.start[k]:
-            continue
-        _, d = nearest(A[rows], cl.points[cl.start[k]:cl.start[k + 1]])
-        upper[rows] = np.minimum(upper[rows], d)
+            return rows, None
+        return rows, nearest(A[rows], cl.points[cl.start[k]:cl.start[k + 1]])[1]
 
-    best, best_i, best_j = lb, -1, -1
-    if not need_all:
-        # a lower bound from the exact distances of the most promising points
-        top = np.argpartition(-upper, min(_N_TOP, n) - 1)[:_N_TOP]
-        j, d = nearest(A[top], B)
-        t = int(np.argmax(d))
-        if d[t] > best:
-            best, best_i, best_j = float(d[t]), int(top[t]), int(j[t])
-    exact = np.full(n, np.nan) if need_all else None
-    exact_j = np.full(n, -1, dtype=np.intp) if need_all else None
+    upper = dist_a.copy()
+    for rows, d in per_cluster(own_cluster, range(n_clusters)):
+        if d is not None:
+            upper[rows] = np.minimum(upper[rows], d)
 
-    center_dist = pairwise_distances(cl.centers, metric=metric, p=p, n_jobs=n_jobs)
-    # clusters with the largest upper bounds first: they raise the lower bound early
-    cluster_upper = _cluster_max(upper[order_a], start_a)
-    for k in np.argsort(-cluster_upper, kind="stable"):
-        rows = order_a[start_a[k]:start_a[k + 1]]
-        if rows.size == 0:
-            continue
-        if not need_all:
-            rows = rows[upper[rows] > best]
-            if rows.size == 0:
-                continue
+    center_dist = pairwise_distances(cl.centers, metric=metric, p=p, n_jobs=1)
+
+    def exact_search(rows, k):
+        """Exact nearest points of B for ``rows`` (all in cluster k): every point of B
+        within ``reach`` of one of them lies in the clusters kept here."""
         reach = upper[rows].max()
         spread = dist_a[rows].max()
-        # every point of B within `reach` of one of `rows` lies in these clusters
         near = np.flatnonzero(center_dist[k] - spread - cl.radius <= reach + slack)
         points, index = cl.members(near)
         j, d = nearest(A[rows], points)
-        if need_all:
-            exact[rows] = d
-            exact_j[rows] = index[j]
-        else:
-            t = int(np.argmax(d))
-            if d[t] > best:
-                best, best_i, best_j = float(d[t]), int(rows[t]), int(index[j[t]])
+        return d, index[j]
+
     if need_all:
+        def search(k):
+            rows = order_a[start_a[k]:start_a[k + 1]]
+            return (rows, *exact_search(rows, k)) if rows.size else (rows, None, None)
+
+        exact = np.empty(n)
+        exact_j = np.empty(n, dtype=np.intp)
+        for rows, d, j in per_cluster(search, range(n_clusters)):
+            if rows.size:
+                exact[rows], exact_j[rows] = d, j
         return exact, exact_j
+
+    # a lower bound from the exact distances of the most promising points
+    best, best_i, best_j = lb, -1, -1
+    top = np.argpartition(-upper, min(_N_TOP, n) - 1)[:_N_TOP]
+    j, d = nearest(A[top], B)
+    t = int(np.argmax(d))
+    if d[t] > best:
+        best, best_i, best_j = float(d[t]), int(top[t]), int(j[t])
+    # only points whose upper bound beats the lower bound can matter; clusters with the
+    # largest upper bounds first, as they raise the lower bound early
+    cluster_upper = _cluster_max(upper[order_a], start_a)
+    for k in np.argsort(-cluster_upper, kind="stable"):
+        if cluster_upper[k] <= best:
+            break
+        rows = order_a[start_a[k]:start_a[k + 1]]
+        rows = rows[upper[rows] > best]
+        d, j = exact_search(rows, k)
+        t = int(np.argmax(d))
+        if d[t] > best:
+            best, best_i, best_j = float(d[t]), int(rows[t]), int(j[t])
     return best, best_i, best_j
 
 

@@ -608,6 +608,7 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             seed = self._seed
         else:  # warm start / partial_fit: a new shuffling stream per call
             seed = _derived_seed(self._seed, len(self.history_))
+            self._continue_stopping_state(incremental)
         self._train(data, seed, fresh=fresh, incremental=incremental)
         return self
 
@@ -628,6 +629,19 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
+
+    def _continue_stopping_state(self, incremental):
+        """A warm start may switch ``early_stopping``: start the bookkeeping the rule
+        now in force needs (the other rule's is kept as it was)."""
+        if self.early_stopping and not incremental and self.solver != "lbfgs":
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self._no_improvement_count = 0
+            self.best_loss_ = None
+        elif self.best_loss_ is None:
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
+            self._no_improvement_count = 0
 
     @staticmethod
     def _drop_zero_weights(data):

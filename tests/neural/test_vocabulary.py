@@ -379,3 +379,14 @@ def test_same_seed_same_network_whatever_the_thread_count(blobs):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5)
     assert state_dicts_equal(a, _quiet_fit(MLPClassifier(
         hidden_layer_sizes=(8,), max_iter=3, random_state=0, n_jobs=1), X, y))
+
+
+def test_warm_start_may_switch_early_stopping(blobs):
+    X, y = blobs
+    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, warm_start=True,
+                                   random_state=0), X, y)
+    assert clf.validation_scores_ is None and clf.best_loss_ is not None
+    _quiet_fit(clf.set_params(early_stopping=True), X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ and clf.best_loss_ is None
+    _quiet_fit(clf.set_params(early_stopping=False), X, y)
+    assert clf.best_loss_ == min(clf.loss_curve_)
