@@ -1007,7 +1007,8 @@ def smo_solve(X, const intp_t[::1] index, const double[::1] y,
         raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
     if index.shape[0] == 0:
         return {"alpha": np.zeros(0), "gradient": np.zeros(0), "rho": 0.0,
-                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED, "n_negative_curvature": 0}
+                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED,
+                "n_negative_curvature": 0}
     solver = _Solver(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol, cache_mb)
     return solver.solve(shrinking, max_iter)
 
