@@ -616,8 +616,7 @@ class SVR(RegressorMixin, _BaseSVM):
     -----
     Samples with a zero or negative ``sample_weight`` are left out (libsvm's rule).
     Kernel matrices, callables and sparse input are handled as in :class:`SVC`.
-    Expected failures of scikit-learn's
-    estimator checks: none.
+    Expected failures of scikit-learn's estimator checks: none.
 
     Raises
     ------
