@@ -41,7 +41,8 @@ class Kernel:
     """Base class of the kernels: parameters, log-space hyper-parameters and algebra.
 
     It provides ``get_params``/``set_params``, ``theta`` and ``bounds`` (in log space),
-    ``clone_with_theta``, and the ``+`` and ``*`` operators. A subclass lists its hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
+    ``clone_with_theta``, and the ``+`` and ``*`` operators. A subclass lists its
+    hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
     pairs and implements ``__call__(X, Y=None, eval_gradient=False)`` and ``diag(X)``.
     """
 

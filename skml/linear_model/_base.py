@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg, optimize
 from scipy.sparse import linalg as sparse_linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
@@ -88,6 +89,49 @@ def _preprocess(X, y, sample_weight, fit_intercept):
     return np.array(Xs, copy=True), y.copy(), X_offset, y_offset, x_scale
 
 
+def _preprocess_sparse(X, y, sample_weight, fit_intercept):
+    """The sparse counterpart of :func:`_preprocess`: centring stays implicit.
+
+    Returns ``(op, yc, X_offset, y_offset, x_scale)`` where ``op`` is a
+    ``LinearOperator`` for ``diag(sqrt(w)) (X / s - 1 X_offset^T)`` (``X`` is never
+    densified or copied, except its stored values when ``s != 1``) and ``yc`` is
+    ``sqrt(w) (y - y_offset)``.
+    """
+    x_scale = magnitude_scale(X)
+    Xs = X / x_scale if x_scale != 1.0 else X
+    y = np.asarray(y, dtype=np.float64)
+    root = np.sqrt(sample_weight)
+    if fit_intercept:
+        w = sample_weight / sample_weight.sum()
+        X_offset = np.asarray(Xs.T @ w).ravel()
+        y_offset = w @ y
+    else:
+        X_offset = np.zeros(X.shape[1])
+        y_offset = np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
+    yc = (y - y_offset) * (root if y.ndim == 1 else root[:, None])
+    return _centered_operator(Xs, X_offset, root), yc, X_offset, y_offset, x_scale
+
+
+def _centered_operator(Xs, offset, root):
+    """``diag(root) (Xs - 1 offset^T)`` as a ``LinearOperator`` (products only)."""
+    n, p = Xs.shape
+
+    def matmat(V):
+        V = np.asarray(V)
+        out = np.asarray(Xs @ V) - (offset @ V)
+        return out * (root if out.ndim == 1 else root[:, None])
+
+    def rmatmat(U):
+        U = np.asarray(U)
+        RU = U * (root if U.ndim == 1 else root[:, None])
+        return np.asarray(Xs.T @ RU) - (np.multiply.outer(offset, RU.sum(axis=0))
+                                        if RU.ndim > 1 else offset * RU.sum())
+
+    return sparse_linalg.LinearOperator(
+        (n, p), matvec=lambda v: matmat(np.ravel(v)), rmatvec=lambda u: rmatmat(np.ravel(u)),
+        matmat=matmat, rmatmat=rmatmat, dtype=np.float64)
+
+
 def _check_finite_fit(coef, what):
     if not np.all(np.isfinite(coef)):
         raise ValueError(
@@ -100,6 +144,11 @@ def _check_finite_fit(coef, what):
 class _LinearPredictorMixin:
     """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
     and ``intercept_``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def predict(self, X):
         """Predict with the fitted linear model.
@@ -118,8 +167,9 @@ class _LinearPredictorMixin:
             If the model is not fitted.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=["csr", "csc", "coo"])
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def _set_coef(self, coef_scaled, X_offset, y_offset, x_scale, what):
         """``coef_`` and ``intercept_`` from the coefficients fitted on the scaled,
@@ -135,7 +185,7 @@ class _LinearPredictorMixin:
 
 def _validate_regression_data(est, X, y, *, reset=True):
     X, y = validate_data(est, X, y, reset=reset, multi_output=True, y_numeric=True,
-                         dtype=np.float64)
+                         dtype=np.float64, accept_sparse=["csr", "csc", "coo"])
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError("y has no target column.")
     # integer (or bool) targets become float64: every solver works in floating point
@@ -175,6 +225,12 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
     singular_ : ndarray of shape (min(n_samples, n_features),)
         Singular values of the (centred, weighted) ``X``; not set when ``positive=True``.
     n_features_in_ : int
+
+    Notes
+    -----
+    Sparse ``X`` (CSR, CSC or COO, used as is) is fitted by LSQR on the implicitly
+    centred operator (``tol``), never densified; ``rank_`` and ``singular_`` are then not
+    set.
 
     Raises
     ------
@@ -230,6 +286,8 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
         check_params(self)
         X, y = _validate_regression_data(self, X, y)
         sw = check_sample_weight(sample_weight, X.shape[0])
+        if sp.issparse(X):
+            return self._fit_sparse(X, y, sw)
         Xc, yc, X_offset, y_offset, x_scale = _preprocess(X, y, sw, self.fit_intercept)
         root = np.sqrt(sw)
         Xc *= root[:, None]
@@ -248,6 +306,26 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
             with np.errstate(over="ignore"):  # (inf when X's are beyond float max)
                 self.singular_ = sv * x_scale
         self._set_coef(coef, X_offset, y_offset, x_scale, "LinearRegression")
+        return self
+
+    def _fit_sparse(self, X, y, sw):
+        """Sparse ``X``: LSQR (``atol = btol = tol``, as scikit-learn) on the implicitly
+        centred, weighted operator; bounded least squares (``lsq_linear`` with LSMR)
+        for ``positive=True``."""
+        op, yc, X_offset, y_offset, x_scale = _preprocess_sparse(X, y, sw,
+                                                                 self.fit_intercept)
+        Y = yc.reshape(len(yc), -1)
+        coef = np.empty((Y.shape[1], X.shape[1]))
+        for k in range(Y.shape[1]):
+            if self.positive:
+                coef[k] = optimize.lsq_linear(op, Y[:, k], bounds=(0, np.inf),
+                                              lsq_solver="lsmr", tol=max(self.tol, 1e-10)).x
+            else:
+                coef[k] = sparse_linalg.lsqr(op, Y[:, k], atol=self.tol, btol=self.tol)[0]
+        for name in ("rank_", "singular_"):
+            self.__dict__.pop(name, None)
+        self._set_coef(coef[0] if y.ndim == 1 else coef, X_offset, y_offset, x_scale,
+                       "LinearRegression")
         return self
 
 
@@ -312,6 +390,11 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     Notes
     -----
+    Sparse ``X`` (CSR, CSC or COO) is never densified: with an intercept the centring
+    stays implicit in a ``LinearOperator`` (solvers "lsqr", "sparse_cg", "sag"
+    and "lbfgs"; "auto" is "sparse_cg"), without one "cholesky" forms the dense
+    ``X^T X`` as scikit-learn does; "svd" refuses sparse input.
+
     Expected failure of scikit-learn's estimator checks:
     ``check_non_transformer_estimators_n_iter`` (``n_iter_`` is None for the direct
     solvers, as in scikit-learn, which declares the same).
@@ -369,7 +452,7 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
             raise ValueError(f"alpha must be finite and >= 0, got {self.alpha!r}.")
         return np.broadcast_to(alpha, (n_targets,)).copy()
 
-    def _resolve_solver(self):
+    def _resolve_solver(self, sparse=False):
         """The solver to run (scikit-learn's rules and messages)."""
         if self.solver == "lbfgs" and not self.positive:
             raise ValueError(
@@ -381,6 +464,15 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
                     f"solver='{self.solver}' does not support positive fitting. Please set "
                     "the solver to 'auto' or 'lbfgs', or set `positive=False`")
             return "lbfgs"
+        if sparse and self.fit_intercept:
+            if self.solver not in ("auto", "lbfgs", "lsqr", "sag", "sparse_cg"):
+                raise ValueError(
+                    f"solver='{self.solver}' does not support fitting the intercept on "
+                    "sparse data. Please set the solver to 'auto' or 'lsqr', 'sparse_cg', "
+                    "'sag', 'lbfgs' or set `fit_intercept=False`")
+            return "sparse_cg" if self.solver == "auto" else self.solver
+        if sparse and self.solver == "auto":
+            return "sparse_cg"
         return "cholesky" if self.solver == "auto" else self.solver
 
     def fit(self, X, y, sample_weight=None):
@@ -404,22 +496,35 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         check_params(self)
         if sample_weight is not None and np.asarray(sample_weight).ndim > 1:
             raise ValueError("Sample weights must be 1D array or scalar")
-        solver = self._resolve_solver()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=[np.float64, np.float32])
+                             dtype=[np.float64, np.float32],
+                             accept_sparse=["csr", "csc", "coo"])
+        sparse = sp.issparse(X)
+        solver = self._resolve_solver(sparse)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError("y has no target column.")
         dtype = X.dtype
         # the solvers work in float64 (float32 data gets float32 coefficients back)
-        X = np.asarray(X, dtype=np.float64)
+        X = X.astype(np.float64) if sparse else np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(len(y), -1)
         alphas = self._alphas(Y.shape[1])
         sw = check_sample_weight(sample_weight, X.shape[0])
-        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
-        root = np.sqrt(sw)
-        Xc *= root[:, None]
-        Yc *= root[:, None]
+        if sparse and (self.fit_intercept or solver not in ("cholesky", "svd")):
+            # centring (and the weights) stay implicit in a LinearOperator
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess_sparse(
+                X, Y, sw, self.fit_intercept)
+        elif sparse:  # a direct solver without intercept: the weighted sparse matrix
+            x_scale = magnitude_scale(X)
+            root = np.sqrt(sw)
+            Xc = sp.diags(root) @ (X / x_scale if x_scale != 1.0 else X)
+            Yc = Y * root[:, None]
+            X_offset, y_offset = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        else:
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
+            root = np.sqrt(sw)
+            Xc *= root[:, None]
+            Yc *= root[:, None]
         # on X / s the same model has the penalty alpha / s^2
         coef, n_iter = _RIDGE_SOLVERS[solver](
             Xc, Yc, _scaled_penalty(alphas, x_scale, 2), tol=float(self.tol),
@@ -532,10 +637,14 @@ def _ridge_solve(X, Y, alphas, solver):
     """Coefficients ``(n_targets, n_features)`` of ridge regression on centred data."""
     n, p = X.shape
     coef = np.empty((Y.shape[1], p))
+    if sp.issparse(X) and solver == "svd":
+        raise TypeError("SVD solver does not support sparse inputs currently")
     if solver != "svd":
         dual = p > n
         A = X @ X.T if dual else X.T @ X
-        B = Y if dual else X.T @ Y
+        B = Y if dual else np.asarray(X.T @ Y)
+        if sp.issparse(A):  # (p x p or n x n: dense, as scikit-learn's cholesky)
+            A = A.toarray()
         same = np.all(alphas == alphas[0])
         groups = [np.arange(len(alphas))] if same else [[k] for k in range(len(alphas))]
         try:
@@ -549,7 +658,7 @@ def _ridge_solve(X, Y, alphas, solver):
                 d = np.abs(np.diag(factor[0]))
                 if d.min() <= np.sqrt(np.finfo(float).eps) * d.max():
                     raise linalg.LinAlgError("ill-conditioned normal equations")
-                coef[idx] = (X.T @ sol).T if dual else sol.T
+                coef[idx] = np.asarray(X.T @ sol).T if dual else sol.T
             return coef
         except linalg.LinAlgError:
             pass  # singular or nearly so: the SVD below gives the (minimum-norm) answer

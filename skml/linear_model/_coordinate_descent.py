@@ -5,12 +5,13 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import validate_data
 
-from skml._kernels._cd import enet_cd_dense, enet_cd_gram
+from skml._kernels._cd import enet_cd_dense, enet_cd_gram, enet_cd_sparse
 from skml.linear_model._base import (
     _check_finite_fit,
     _LinearPredictorMixin,
@@ -80,6 +81,21 @@ def _check_gram(gram, X, what):
     return bool(np.isclose(gram[f1, f2], expected, rtol=rtol, atol=1e-5 + rtol * scale))
 
 
+class _SparseDesign:
+    """A CSC design for :func:`enet_cd_sparse`: its rows already multiplied by ``u``
+    (the square roots of the sample weights, or ones), and the implicit centring
+    ``X - u xmean^T`` (``xmean`` zeros without intercept)."""
+
+    def __init__(self, X, u, xmean):
+        X = sp.csc_matrix(X, dtype=np.float64)
+        self.data = np.ascontiguousarray(X.data)
+        self.indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+        self.indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+        self.n_samples = X.shape[0]
+        self.u = np.ascontiguousarray(u, dtype=np.float64)
+        self.xmean = np.ascontiguousarray(xmean, dtype=np.float64)
+
+
 def _cd_solve(X_fortran, y, gram, Xy, l1_regs, l2_regs, w, *, tol, max_iter, rng,
               random, positive, verbose=False):
     """Coordinate descent for each ``(l1_regs[i], l2_regs[i])`` (the n-scaled penalties of
@@ -104,6 +120,11 @@ def _cd_solve(X_fortran, y, gram, Xy, l1_regs, l2_regs, w, *, tol, max_iter, rng
         if gram is not None:
             w, gap, _, n_iter, converged = enet_cd_gram(
                 w, l1_reg, l2_reg, gram, Xy, y_norm2, max_iter, tol, seed, random, positive)
+        elif isinstance(X_fortran, _SparseDesign):
+            D = X_fortran
+            w, gap, _, n_iter, converged = enet_cd_sparse(
+                w, l1_reg, l2_reg, D.data, D.indices, D.indptr, D.n_samples, y, D.u,
+                D.xmean, max_iter, tol, seed, random, positive)
         else:
             w, gap, _, n_iter, converged = enet_cd_dense(
                 w, l1_reg, l2_reg, X_fortran, y, max_iter, tol, seed, random, positive)
@@ -232,8 +253,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
     if params:
         raise ValueError(f"Unexpected parameters in params: {sorted(params)}")
     _check_path_params(l1_ratio, eps, precompute, tol, max_iter, selection)
-    X = check_array(X, dtype=[np.float64, np.float32], order=None)
+    X = check_array(X, dtype=[np.float64, np.float32], order=None,
+                    accept_sparse=["csc", "csr", "coo"])
     y = check_array(y, dtype=X.dtype, ensure_2d=False)
+    sparse = sp.issparse(X)
+    if sparse:
+        # coordinate descent over CSC columns (float64); a Gram matrix is not used
+        X = X.tocsc()
+        precompute = False
     if y.ndim != 1:
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -302,13 +329,19 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
         if w.shape[0] != n_features:
             raise ValueError(f"coef_init must have {n_features} values, got {w.shape[0]}.")
         w = w * x_scale
-    X_fortran = np.asfortranarray(Xs) if gram is None else None
+    if sparse:
+        y64 = np.asarray(y, dtype=np.float64)
+        X_fortran = _SparseDesign(Xs, np.ones(n_samples), np.zeros(n_features))
+        w = w.astype(np.float64)
+    else:
+        y64 = y
+        X_fortran = np.asfortranarray(Xs) if gram is None else None
     l1_regs = [_scaled(a * l1_ratio * n_samples, x_scale, 1) for a in alphas]
     l2_regs = [_scaled(a * (1.0 - l1_ratio) * n_samples, x_scale, 2) for a in alphas]
     coefs, gaps, n_iters, not_converged = _cd_solve(
-        X_fortran, y, gram, Xy, l1_regs, l2_regs, w, tol=tol, max_iter=max_iter, rng=rng,
+        X_fortran, y64, gram, Xy, l1_regs, l2_regs, w, tol=tol, max_iter=max_iter, rng=rng,
         random=selection == "random", positive=positive, verbose=verbose)
-    coefs = _scaled(coefs, x_scale, 1)
+    coefs = _scaled(coefs, x_scale, 1).astype(X.dtype, copy=False)
     _check_finite_fit(coefs, "Coordinate descent")
     dual_gaps = gaps / n_samples
     _warn_not_converged(not_converged, alphas, gaps, tol, float(np.dot(y, y)), n_samples,
@@ -408,20 +441,28 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
             warnings.warn(
                 "With alpha=0 coordinate descent converges poorly; use LinearRegression.",
                 UserWarning, stacklevel=2)
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64,
+                             accept_sparse=["csc", "csr", "coo"])
         y = np.asarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
         sw = check_sample_weight(sample_weight, n_samples)
         sw = sw * (n_samples / sw.sum())
         Y = y.reshape(n_samples, -1)
-        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
-        if sample_weight is not None:
-            root = np.sqrt(sw)
-            Xc *= root[:, None]
-            Yc *= root[:, None]
+        if sp.issparse(X):
+            # CSC columns, centring implicit (never densified); no Gram matrix (as
+            # scikit-learn, precompute is not used for sparse X)
+            Xc, Yc, X_offset, y_offset, x_scale = self._sparse_design(X, Y, sw,
+                                                                      sample_weight)
+            gram = None
+        else:
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
+            if sample_weight is not None:
+                root = np.sqrt(sw)
+                Xc *= root[:, None]
+                Yc *= root[:, None]
+            gram = self._gram(X, Xc, x_scale, sw if sample_weight is not None else None,
+                              n_samples, n_features)
         n_targets = Y.shape[1]
-        gram = self._gram(X, Xc, x_scale, sw if sample_weight is not None else None,
-                          n_samples, n_features)
 
         coef = np.zeros((n_targets, n_features))
         if self.warm_start and hasattr(self, "coef_"):
@@ -429,14 +470,17 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
             if prev.shape == coef.shape:
                 coef[:] = prev * x_scale
         rng = check_random_state(self.random_state)
-        X_fortran = np.asfortranarray(Xc) if gram is None else None
+        if isinstance(Xc, _SparseDesign):
+            X_fortran = Xc
+        else:
+            X_fortran = np.asfortranarray(Xc) if gram is None else None
         # on X / s: the L1 penalty becomes l1 / s, the L2 penalty l2 / s^2
         l1_reg = _scaled(self.alpha * l1_ratio * n_samples, x_scale, 1)
         l2_reg = _scaled(self.alpha * (1.0 - l1_ratio) * n_samples, x_scale, 2)
         n_iter, gaps, not_converged = [], np.empty(n_targets), []
         for k in range(n_targets):
             yk = np.ascontiguousarray(Yc[:, k])
-            Xy = Xc.T @ yk if gram is not None else None
+            Xy = Xc.T @ yk if gram is not None else None  # (dense Xc only)
             path_coef, gap, its, bad = _cd_solve(
                 X_fortran, yk, gram, Xy, [l1_reg], [l2_reg], coef[k].copy(), tol=self.tol,
                 max_iter=self.max_iter, rng=rng, random=self.selection == "random",
@@ -456,6 +500,25 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
         self.dual_gap_ = gaps[0] if single else gaps
         self.n_iter_ = n_iter[0] if single else n_iter
         return self
+
+    def _sparse_design(self, X, Y, sw, sample_weight):
+        """``(design, Yc, X_offset, y_offset, x_scale)`` for sparse ``X``: rows scaled by
+        ``sqrt(sw)`` only when weights are given, centring left implicit."""
+        x_scale = magnitude_scale(X)
+        Xs = X / x_scale if x_scale != 1.0 else X
+        Xs = sp.csc_matrix(Xs)
+        u = np.sqrt(sw)
+        if self.fit_intercept:
+            w = sw / sw.sum()
+            X_offset = np.asarray(Xs.T @ w).ravel()
+            y_offset = w @ Y
+        else:
+            X_offset = np.zeros(X.shape[1])
+            y_offset = np.zeros(Y.shape[1])
+        if sample_weight is not None:
+            Xs = sp.csc_matrix(Xs.multiply(u[:, None]))
+        Yc = (Y - y_offset) * u[:, None]
+        return _SparseDesign(Xs, u, X_offset), Yc, X_offset, y_offset, x_scale
 
     def _gram(self, X, Xc, x_scale, sw, n_samples, n_features):
         """The Gram matrix of the (scaled, centred, weighted) design ``Xc``, or None.
@@ -536,6 +599,13 @@ class ElasticNet(_ElasticNetBase):
     dual_gap_ : float or ndarray of shape (n_targets,)
         Final duality gap(s).
     n_features_in_ : int
+
+    Notes
+    -----
+    Sparse ``X`` (CSC; CSR and COO are converted to CSC) is fitted by coordinate descent
+    over its columns with the centring (and the sample weights) kept implicit: only
+    stored entries are read or updated, nothing is densified, and ``precompute`` is not
+    used (as in scikit-learn).
 
     Raises
     ------

@@ -71,7 +71,9 @@ def _binary_loss_and_proba(z, y):
 
 def _weighted_gram(X, h, fit_intercept):
     """``Xa^T diag(h) Xa`` for ``Xa = [X, 1]`` (or ``X``), without forming ``Xa``."""
-    if np.all(h >= 0):
+    if sp.issparse(X):  # (a dense p x p result, as scikit-learn's newton-cholesky)
+        G = (X.T @ sp.csr_matrix(X.multiply(h[:, None]))).toarray()
+    elif np.all(h >= 0):
         A = X * np.sqrt(h)[:, None]
         G = A.T @ A  # symmetric rank-k update
     else:
@@ -145,7 +147,7 @@ class _LogLoss:
         if self.binary:
             g = self.X.T @ R
             return np.append(g, R.sum()) if self.fit_intercept else g
-        G = R.T @ self.X
+        G = np.asarray(self.X.T @ R).T
         if self.fit_intercept:
             G = np.hstack([G, R.sum(axis=0)[:, None]])
         return G.ravel()
@@ -304,6 +306,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
+    Notes
+    -----
+    Sparse ``X`` (CSR; other formats are converted to CSR) is used as is by every solver
+    through products ``X v`` and ``X^T r`` ("newton-cholesky" and "newton" form the dense
+    ``(n_features + 1)``-square Hessian, as scikit-learn's newton-cholesky does).
+
     Raises
     ------
     ValueError
@@ -459,11 +467,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_params(self)
         l2_part, l1_part = self._resolve_penalty()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], accept_sparse="csr")
         # the solvers work in float64; float32 data get float32 results (except with
-        # liblinear, float64 as in scikit-learn)
+        # liblinear, float64 as in scikit-learn). Sparse X stays CSR: every solver works
+        # with products X v and X^T r (newton-cholesky forms the dense p x p Hessian).
         dtype = np.float64 if self.solver == "liblinear" else X.dtype
-        X = np.asarray(X, dtype=np.float64)
+        X = X.astype(np.float64, copy=False) if sp.issparse(X) else \
+            np.asarray(X, dtype=np.float64)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -495,7 +505,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scaling = float(self.intercept_scaling) / x_scale
         if liblinear and fit_intercept:
             # liblinear's intercept: the penalised weight of a constant feature
-            X = np.hstack([X, np.full((X.shape[0], 1), scaling)])
+            col = np.full((X.shape[0], 1), scaling)
+            X = sp.hstack([X, col], format="csr") if sp.issparse(X) else np.hstack([X, col])
             fit_intercept = False
         inv_CS = 0.0 if self.C == np.inf else 1.0 / (self.C * S)
         l2 = _scaled_penalty(inv_CS * l2_part, x_scale, 2)
@@ -610,6 +621,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         n_iter = int(min(res.nit, max_iter))
         return theta, n_iter, bool(res.success) and res.nit <= max_iter
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def sparsify(self):
         """Store ``coef_`` as a ``scipy.sparse`` CSR matrix (worth it when most
         coefficients are zero, e.g. with an L1 penalty); returns self."""
@@ -637,7 +653,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse="csr")
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 

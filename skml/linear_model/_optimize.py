@@ -58,8 +58,11 @@ def newton(fun_grad, hess, x0, *, tol=1e-4, max_iter=100, fun=None):
             t *= 0.5
         else:
             return x, it + 1, False  # no decrease possible: numerically at the optimum
+        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
         x = x_new
         f, g = fun_grad(x)
+        if stalled:  # no decrease floating point can resolve: tol is below precision
+            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
     return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
 
 
@@ -114,8 +117,11 @@ def newton_cg(fun_grad, hessp_at, x0, *, tol=1e-4, max_iter=100, fun=None):
             t *= 0.5
         else:
             return x, it + 1, False
+        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
         x = x_new
         f, g = fun_grad(x)
+        if stalled:
+            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
     return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
 
 
@@ -161,9 +167,12 @@ def prox_newton_l1(fun_grad, hess, x0, lam, *, tol=1e-4, max_iter=100, fun=None)
             t *= 0.5
         else:
             return x, it + 1, False
+        stalled = F - F_new <= 4.0 * np.finfo(float).eps * abs(F)
         x = x_new
         f, g = fun_grad(x)
         F = f + float(lam @ np.abs(x))
+        if stalled:  # no decrease floating point can resolve: tol is below precision
+            return x, it + 1, _l1_optimality(x, g, lam) <= tol
     return x, max_iter, _l1_optimality(x, g, lam) <= tol
 
 

@@ -20,7 +20,8 @@ from skml.utils import (
     effective_n_threads,
 )
 
-__all__ = ["KERNELS", "box_bounds", "kernel_matrix", "svm_sample_weight"]
+__all__ = ["KERNELS", "box_bounds", "kernel_matrix", "sparse_kernel_matrix",
+           "svm_sample_weight"]
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid", "laplace", "precomputed")
 KERNEL_CODES = _smo.KERNEL_CODES
@@ -42,6 +43,36 @@ def kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
     out = np.empty((X.shape[0], Y.shape[0]), dtype=np.float64)
     _smo.kernel_block(X, Y, out, KERNEL_CODES[kernel], float(gamma), float(coef0),
                       int(degree), int(n_threads))
+    return out
+
+
+def _canonical_csr(X):
+    """CSR float64 with sorted, duplicate-free column indices (the kernels merge rows);
+    a copy only when ``X`` is not already so."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def _csr_tuple(X):
+    """``(data, indices, indptr, n_features)`` of a canonical CSR matrix, with intp
+    indices (what the Cython kernels index with)."""
+    return (np.ascontiguousarray(X.data, dtype=np.float64),
+            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indptr, dtype=np.intp), X.shape[1])
+
+
+def sparse_kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
+    """:func:`kernel_matrix` for sparse (CSR) ``X`` and/or ``Y``; float64 result."""
+    X = _canonical_csr(X)
+    Y = _canonical_csr(Y)
+    out = np.empty((X.shape[0], Y.shape[0]), dtype=np.float64)
+    xd, xi, xp, d = _csr_tuple(X)
+    yd, yi, yp, _ = _csr_tuple(Y)
+    _smo.kernel_block_sparse(xd, xi, xp, yd, yi, yp, d, out, KERNEL_CODES[kernel],
+                             float(gamma), float(coef0), int(degree), int(n_threads))
     return out
 
 
@@ -127,7 +158,8 @@ class _BaseSVM(BaseEstimator):
             self._gamma = self._kernel_gamma = 1.0  # unused
             return X
         if kernel == "linear":
-            amax = float(np.max(np.abs(X), initial=0.0))
+            values = X.data if sp.issparse(X) else X
+            amax = float(np.max(np.abs(values), initial=0.0))
             if not np.isfinite(amax * amax * max(X.shape[1], 1)):
                 raise ValueError(
                     f"The linear kernel overflows float64 on this data (max |x| = {amax:.3g}):"
@@ -161,7 +193,16 @@ class _BaseSVM(BaseEstimator):
             return float(self.gamma)
         if self.gamma == "auto":
             return 1.0 / X.shape[1]
-        if np.all(sample_weight == sample_weight[0]):
+        if sp.issparse(X):
+            # E[x^2] - E[x]^2 over all entries (weighted by row), as scikit-learn does
+            # for sparse data; never densified
+            d = X.shape[1]
+            w = sample_weight / sample_weight.sum()
+            row_sum = np.asarray(X.sum(axis=1)).ravel()
+            row_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+            mean = float(w @ row_sum) / d
+            var = max(float(w @ row_sq) / d - mean * mean, 0.0)
+        elif np.all(sample_weight == sample_weight[0]):
             var = float(X.var())
         else:
             row_mean = X.mean(axis=1)
@@ -181,20 +222,34 @@ class _BaseSVM(BaseEstimator):
         if callable(self.kernel):
             check_consistent_length(X, y)
             self._X_fit = X  # the callable's second argument at prediction time
+            self._sparse = False
             n = X.shape[0] if hasattr(X, "shape") else len(X)
             return X, np.asarray(y), n
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", **kwargs)
+        precomputed = isinstance(self.kernel, str) and self.kernel == "precomputed"
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C",
+                             accept_sparse=False if precomputed else "csr", **kwargs)
+        self._sparse = sp.issparse(X)
+        if self._sparse:
+            X = _canonical_csr(X)
         return X, y, X.shape[0]
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
         if callable(self._kernel_fn):
             return X
-        return validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        X = validate_data(self, X, dtype=np.float64, order="C", reset=False,
+                          accept_sparse="csr")
+        if sp.issparse(X):
+            if not self._sparse:
+                raise ValueError(
+                    f"cannot use sparse input in {type(self).__name__!r} trained on dense "
+                    "data")
+            return _canonical_csr(X)
+        return sp.csr_matrix(X) if self._sparse else X
 
     def _support_vectors(self, X):
-        """``support_vectors_``: the support rows, or an empty (0, 0) array for a
-        precomputed or callable kernel (as scikit-learn)."""
+        """``support_vectors_``: the support rows (CSR for sparse data, as scikit-learn),
+        or an empty (0, 0) array for a precomputed or callable kernel."""
         if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
             return np.empty((0, 0))
         return X[self.support_]
@@ -215,6 +270,8 @@ class _BaseSVM(BaseEstimator):
                 raise ValueError("The precomputed kernel matrix contains NaN or infinity.")
             neg = self._check_square_kernel(X, "the precomputed kernel matrix")
             return X, KERNEL_CODES["precomputed"], neg
+        if sp.issparse(X):  # the solver reads CSR rows (never densified)
+            return _csr_tuple(X), KERNEL_CODES[self._kernel_fn], False
         return X, KERNEL_CODES[self._kernel_fn], False
 
     def _call_kernel(self, X, Y):
@@ -260,6 +317,10 @@ class _BaseSVM(BaseEstimator):
         s = self._x_scale
         if s != 1.0 and not scaled:
             X, V = X / s, V / s
+        if sp.issparse(X) or sp.issparse(V):
+            return sparse_kernel_matrix(X, V, self._kernel_fn, gamma=self._kernel_gamma,
+                                        coef0=self._coef0, degree=self._degree,
+                                        n_threads=effective_n_threads(None))
         return kernel_matrix(X, V, self._kernel_fn, gamma=self._kernel_gamma,
                              coef0=self._coef0, degree=self._degree,
                              n_threads=effective_n_threads(None))
@@ -321,4 +382,5 @@ class _BaseSVM(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.input_tags.sparse = not (self.kernel == "precomputed" or callable(self.kernel))
         return tags

@@ -2,6 +2,7 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
@@ -157,6 +158,11 @@ class SVC(ClassifierMixin, _BaseSVM):
     scikit-learn; ``support_vectors_`` is then empty and predictions call it against the
     training ``X``.
 
+    Sparse ``X`` (CSR; other formats are converted to CSR, indices sorted on a copy when
+    they are not) is never densified: SMO computes kernel rows by merging CSR rows, and
+    ``support_vectors_`` and ``dual_coef_`` are CSR matrices (as in scikit-learn). A
+    model fitted on dense data refuses sparse input at prediction.
+
     Differences from scikit-learn 1.9, argued: ``probability`` is kept (not deprecated)
     because skml's Platt scaling is consistent with ``predict``; near float max skml fits
     the right model instead of raising; a kernel callable's output shape is checked at
@@ -291,7 +297,8 @@ class SVC(ClassifierMixin, _BaseSVM):
             )
         self.classes_ = classes
         self.class_weight_ = class_weight
-        data, code, neg_diag = self._train_kernel_data(self._fit_kernel(X, sw))
+        Xs = self._fit_kernel(X, sw)
+        data, code, neg_diag = self._train_kernel_data(Xs)
         self.shape_fit_ = X.shape if hasattr(X, "shape") else (n_samples,)
 
         n_classes = classes.shape[0]
@@ -349,17 +356,20 @@ class SVC(ClassifierMixin, _BaseSVM):
         else:
             self.dual_coef_ = dual
             self.intercept_ = self._intercept_.copy()
+        if self._sparse:  # as scikit-learn: sparse fits give sparse coefficients
+            self.dual_coef_ = sp.csr_matrix(self.dual_coef_)
         self.n_iter_ = np.asarray(n_iter, dtype=np.int32)
         self.fit_status_ = int(status)
 
         if self.probability:
-            self.probA_, self.probB_ = self._fit_platt(data, code, members, pairs, C_all)
+            self.probA_, self.probB_ = self._fit_platt(data, Xs, code, members, pairs,
+                                                       C_all)
         else:
             self.probA_ = np.empty(0)
             self.probB_ = np.empty(0)
         return self
 
-    def _fit_platt(self, data, code, members, pairs, C_all):
+    def _fit_platt(self, data, Xs, code, members, pairs, C_all):
         """Platt's sigmoid per pair, on decision values from a 5-fold internal CV."""
         rng = check_random_state(self.random_state)
         probA, probB = [], []
@@ -383,18 +393,21 @@ class SVC(ClassifierMixin, _BaseSVM):
                                 -np.ones(train.size), C_all[index[train]], report=False)
                 coef = ys[train] * res["alpha"]
                 nz = coef != 0
-                K = self._pair_kernel(data, index[test], index[train][nz])
+                K = self._pair_kernel(data, Xs, index[test], index[train][nz])
                 dec[test] = K @ coef[nz] - res["rho"]
             A, B = _platt.fit_sigmoid(dec, ys > 0)
             probA.append(A)
             probB.append(B)
         return np.asarray(probA), np.asarray(probB)
 
-    def _pair_kernel(self, data, rows, cols):
+    def _pair_kernel(self, data, Xs, rows, cols):
+        """K between training samples ``rows`` and ``cols`` (``Xs``: the scaled data)."""
         if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
             return data[np.ix_(rows, cols)]
-        return self._kernel_to(np.ascontiguousarray(data[rows]),
-                               np.ascontiguousarray(data[cols]), scaled=True)
+        if sp.issparse(Xs):
+            return self._kernel_to(Xs[rows], Xs[cols], scaled=True)
+        return self._kernel_to(np.ascontiguousarray(Xs[rows]),
+                               np.ascontiguousarray(Xs[cols]), scaled=True)
 
     # ---- prediction -------------------------------------------------------------------
 
@@ -602,8 +615,8 @@ class SVR(RegressorMixin, _BaseSVM):
     Notes
     -----
     Samples with a zero or negative ``sample_weight`` are left out (libsvm's rule).
-    Kernel matrices and callables are handled as in :class:`SVC`. Expected failures of scikit-learn's
-    estimator checks: none.
+    Kernel matrices, callables and sparse input are handled as in :class:`SVC`.
+    Expected failures of scikit-learn's estimator checks: none.
 
     Raises
     ------
@@ -688,7 +701,9 @@ class SVR(RegressorMixin, _BaseSVM):
         self.support_ = keep[nz].astype(np.int32)
         self.n_support_ = np.array([self.support_.size], dtype=np.int32)
         self.support_vectors_ = self._support_vectors(X)
-        self.dual_coef_ = coef[nz][None, :]
+        self._dual = coef[nz]
+        self.dual_coef_ = sp.csr_matrix(self._dual[None, :]) if self._sparse \
+            else self._dual[None, :]
         self.intercept_ = np.array([-res["rho"]])
         self.n_iter_ = int(res["n_iter"])
         self.fit_status_ = int(res["status"])
@@ -712,7 +727,7 @@ class SVR(RegressorMixin, _BaseSVM):
         out = np.empty(n_rows)
         for rows in self._row_chunks(n_rows, self.support_.size):
             K = self._kernel_to(X[rows], self.support_vectors_)
-            out[rows] = K @ self.dual_coef_[0] + self.intercept_[0]
+            out[rows] = K @ self._dual + self.intercept_[0]
         return out
 
     @property
@@ -721,6 +736,6 @@ class SVR(RegressorMixin, _BaseSVM):
         check_is_fitted(self, "support_")
         if self._kernel_fn != "linear":
             raise AttributeError("coef_ is only available when using a linear kernel")
-        coef = self.dual_coef_ @ self.support_vectors_
+        coef = np.asarray(self._dual[None, :] @ self.support_vectors_)
         coef.flags.writeable = False
         return coef

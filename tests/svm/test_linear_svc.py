@@ -116,7 +116,7 @@ def test_dual_auto_picks_the_primal_for_tall_data_and_the_dual_for_wide():
      "Unsupported set of arguments.*penalty='l1'.*loss='squared_hinge'.*dual=True"),
     (dict(penalty="l1", loss="hinge"), "combination of penalty='l1' and loss='hinge' is not"),
     (dict(penalty="l3"), "penalty must be one of"),
-    (dict(multi_class="crammer_singer"), "multi_class must be one of"),
+    (dict(multi_class="ovo"), "multi_class must be one of"),
     (dict(C=0.0), r"C must be in \(0.0, inf\)"),
     (dict(dual="maybe"), "dual must be one of"),
     (dict(max_iter=0), r"max_iter must be in \[1"),
@@ -141,7 +141,7 @@ def test_l1_penalty_matches_liblinear(intercept_scaling):
     scikit-learn's liblinear solution, and its optimality conditions."""
     X, y = _data("iris")
     y = (y == 1).astype(int)
-    kw = dict(penalty="l1", dual=False, C=0.5, tol=1e-10, max_iter=10_000,
+    kw = dict(penalty="l1", dual=False, C=0.5, tol=1e-8, max_iter=10_000,
               intercept_scaling=intercept_scaling)
     ours = LinearSVC(**kw).fit(X, y)
     ref = sk_svm.LinearSVC(**kw).fit(X, y)
@@ -155,3 +155,23 @@ def test_l1_penalty_matches_liblinear(intercept_scaling):
     nz = w != 0
     np.testing.assert_allclose(g[nz], -np.sign(w[nz]), atol=1e-4)
     assert np.all(np.abs(g[~nz]) <= 1 + 1e-4)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(fit_intercept=False), dict(class_weight="balanced")])
+@pytest.mark.parametrize("binary", [False, True])
+def test_crammer_singer_matches_liblinear(kw, binary):
+    """The joint multi-class SVM by the sequential dual method: liblinear's solution
+    (dense and CSR), and w_1 - w_0 with two classes."""
+    import scipy.sparse as sp
+
+    X, y = _data("iris")
+    if binary:
+        y = (y == 1).astype(int)
+    params = dict(multi_class="crammer_singer", tol=1e-10, max_iter=100_000, **kw)
+    ours = LinearSVC(**params).fit(X, y)
+    ref = sk_svm.LinearSVC(**params).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-7)
+    np.testing.assert_allclose(LinearSVC(**params).fit(sp.csr_matrix(X), y).coef_,
+                               ours.coef_, atol=1e-7)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
