@@ -32,18 +32,18 @@ def _quiet_fit(est, *args, **kwargs):
 def _plain_torch_loop(X, y, *, solver, lr, batch_size, epochs, alpha, random_state,
                       momentum=0.9, nesterov=True):
     """What a user writes by hand: scikit-learn's initialisation, equal-size shuffled
-    batches, the cross-entropy plus scikit-learn's L2 term, torch's optimiser."""
+    batches, the cross-entropy plus scikit-learn's L2 term, torch's (fused) optimiser."""
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     Xt = torch.as_tensor(X, dtype=torch.float32)
     yt = torch.as_tensor(y)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = glorot_uniform_(MLP(X.shape[1], (16,), int(y.max()) + 1))
-    if solver == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if solver == "adam":  # skml takes torch's fused update where there is one
+        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     else:
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                              nesterov=nesterov and momentum > 0)
+                              nesterov=nesterov and momentum > 0, fused=True)
     n = len(X)
     n_batches = -(-n // batch_size)
     bounds = [round(i * n / n_batches) for i in range(n_batches + 1)]
