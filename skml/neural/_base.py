@@ -299,8 +299,9 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
       so a GAN may give its discriminator twice the generator's rate;
     * ``_train_step(batch, optimizers)`` takes one step and returns a dict of scalar
       tensors holding at least ``"loss"`` (what the loop monitors for ``tol``); every
-      key is averaged over the epoch, weighted by batch size, into ``history_``. It
-      optimises through ``self._optimizer_step(optimizer, compute_loss, n_samples)``,
+      key is averaged into ``history_``, weighted by batch size, over the epoch's
+      batches that reported it. It optimises through
+      ``self._optimizer_step(optimizer, compute_loss, n_samples)``,
       which runs ``optimizer.step(closure)`` (so ``solver="lbfgs"`` can re-evaluate the
       loss in its line search) and adds the ``alpha``/``l1`` penalties of the weights
       that optimiser updates. Training-only randomness (input noise, a VAE's draws,
@@ -486,15 +487,30 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         l2 = 0.0 if self.solver == "adamw" else float(self.alpha)
         weights = ([p for g in optimizer.param_groups for p in g["params"] if p.ndim > 1]
                    if l1 > 0 or l2 > 0 else [])
+        torch = _torch()
 
         def closure():
             optimizer.zero_grad(set_to_none=True)
             loss = compute_loss()
-            if l2 > 0:
-                loss = loss + (0.5 * l2) * sum((w * w).sum() for w in weights) / n_samples
             if l1 > 0:
                 loss = loss + l1 * sum(w.abs().sum() for w in weights)
             loss.backward()
+            if l2 > 0:
+                # the L2 term's gradient coef * W added directly, and its value for the
+                # reported loss: a third of the kernels autograd would run for it
+                with torch.no_grad():
+                    coef = l2 / n_samples
+                    square = 0.0
+                    for w in weights:
+                        if w.grad is None:
+                            w.grad = coef * w
+                        elif torch.is_tensor(coef):
+                            w.grad.addcmul_(w, coef)
+                        else:
+                            w.grad.add_(w, alpha=coef)
+                        flat = w.reshape(-1)
+                        square = square + flat @ flat
+                    loss = loss.detach() + 0.5 * coef * square
             return loss
 
         return optimizer.step(closure).detach()
@@ -939,19 +955,22 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                 lr = self._set_learning_rate(state, epoch, incremental)
                 before = self._lbfgs_state(state)
                 module.train()
-                totals = {}
+                # the step's losses stay tensors until the epoch ends: no device sync and
+                # no extra kernel per batch
+                losses = {}
                 for b, batch in enumerate(self._batches(data, gen)):
                     out = self._train_step(batch, optimizers)
                     nb = self._n_samples(batch)
                     for k, v in out.items():
-                        v = v.detach() * nb
-                        totals[k] = totals[k] + v if k in totals else v
+                        losses.setdefault(k, ([], []))
+                        losses[k][0].append(v.detach())
+                        losses[k][1].append(nb)
                     if batch_hooks:
                         logs = {"epoch": len(self.history_) + 1, "batch": b + 1,
                                 "n_samples": nb, **{k: float(v) for k, v in out.items()}}
                         for hook in batch_hooks:
                             hook(self, logs)
-                means = {k: float(v) / n for k, v in totals.items()}
+                means = self._epoch_means(losses)
                 loss = means.pop("loss")
                 diverged = not math.isfinite(loss)
                 if diverged and (valid is None or self._best_state is None):
@@ -1005,6 +1024,18 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
                    if stopped == "max_fun" else
                    f"maximum iterations ({self.max_iter}) reached")
                 + " and the optimization hasn't converged yet.", ConvergenceWarning)
+
+    @staticmethod
+    def _epoch_means(losses):
+        """Each step loss averaged over the batches that reported it, weighted by their
+        sizes: ``{key: ([values], [sizes])}`` -> ``{key: float}``."""
+        torch = _torch()
+        means = {}
+        for key, (values, sizes) in losses.items():
+            stacked = torch.stack([v.to(torch.float64) for v in values])
+            weights = torch.tensor(sizes, dtype=torch.float64, device=stacked.device)
+            means[key] = float((stacked * weights).sum()) / sum(sizes)
+        return means
 
     def _lbfgs_stop(self, before, after):
         """Why L-BFGS stops after this iteration, or None: its gradient is below

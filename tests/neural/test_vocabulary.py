@@ -390,3 +390,17 @@ def test_warm_start_may_switch_early_stopping(blobs):
     assert len(clf.validation_scores_) == clf.n_iter_ and clf.best_loss_ is None
     _quiet_fit(clf.set_params(early_stopping=False), X, y)
     assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_reported_loss_includes_scikit_learns_l2_term(solver, blobs):
+    # a step too small to move the weights: the recorded loss is the log-loss of the
+    # fitted network plus alpha / (2 n) * sum ||W||^2, computed here with NumPy
+    X, y = blobs
+    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(6,), solver=solver, alpha=3.0,
+                                   learning_rate_init=1e-12, momentum=0.0, max_iter=1,
+                                   random_state=0), X, y)
+    proba = clf.predict_proba(X)
+    log_loss = -np.mean(np.log(proba[np.arange(len(y)), y]))
+    l2 = 3.0 / (2 * len(X)) * sum(np.sum(W ** 2) for W in clf.coefs_)
+    assert clf.loss_curve_[0] == pytest.approx(log_loss + l2, rel=1e-5)
