@@ -30,6 +30,7 @@ the iterations follow libsvm's step for step. ``kernel_block`` (prediction) is p
 with the hinge or squared hinge loss (used by ``LinearSVC``).
 """
 from cython cimport floating
+from libc.stdint cimport uint64_t
 from cython.parallel cimport prange
 from libc.math cimport exp, tanh, fabs, INFINITY
 from libc.stdlib cimport malloc, free
@@ -38,11 +39,13 @@ import numpy as np
 
 cimport numpy as cnp
 
+from skml._kernels._random cimport rand_int
+
 cnp.import_array()
 
 ctypedef cnp.intp_t intp_t
 
-# Kernel codes shared with skml/svm/_base.py (keep in sync: KERNEL_CODES there).
+# Kernel codes; Python reads them from KERNEL_CODES (below), never as bare numbers.
 cdef enum:
     K_LINEAR = 0
     K_POLY = 1
@@ -53,6 +56,13 @@ cdef enum:
 
 KERNEL_CODES = {"linear": K_LINEAR, "poly": K_POLY, "rbf": K_RBF, "sigmoid": K_SIGMOID,
                 "laplace": K_LAPLACE, "precomputed": K_PRECOMPUTED}
+
+# What ``smo_solve`` reports in its "status" entry.
+cdef enum:
+    S_CONVERGED = 0
+    S_MAX_ITER = 1
+
+STATUS_CODES = {"converged": S_CONVERGED, "max_iter": S_MAX_ITER}
 
 cdef double TAU = 1e-12
 
@@ -696,7 +706,7 @@ cdef class _Solver:
         cdef Py_ssize_t t, u, l = self.l, i = 0, j = 0, counter
         cdef float* row
         cdef double a
-        cdef int status = 0
+        cdef int status = S_CONVERGED
         self.active_size = l
         self.unshrink = False
         for t in range(l):
@@ -716,7 +726,7 @@ cdef class _Solver:
         counter = min(l, 1000) + 1
         while True:
             if self.n_iter >= max_iter:
-                status = 1
+                status = S_MAX_ITER
                 break
             counter -= 1
             if counter == 0:
@@ -771,8 +781,8 @@ def _check_solver_input(X, index, y, p, C, alpha, int kind, double gamma, double
     y_a, p_a, C_a, a_a = (np.asarray(v) for v in (y, p, C, alpha))
     if l and not np.all(np.abs(y_a) == 1.0):
         raise ValueError("y must contain only -1 and +1.")
-    if not (np.all(np.isfinite(p_a)) and np.all(np.isfinite(C_a)) and np.all(C_a >= 0)):
-        raise ValueError("p must be finite and C finite and >= 0.")
+    if not (np.all(np.isfinite(p_a)) and np.all(C_a >= 0)):   # (C = inf: hard margin)
+        raise ValueError("p must be finite and C >= 0 (not NaN).")
     if not np.all((a_a >= 0) & (a_a <= C_a)):
         raise ValueError("the starting alpha must satisfy 0 <= alpha <= C.")
     if not (tol > 0 and np.isfinite(tol)):
@@ -853,7 +863,7 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
         raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
     if index.shape[0] == 0:
         return {"alpha": np.zeros(0), "gradient": np.zeros(0), "rho": 0.0,
-                "objective": 0.0, "n_iter": 0, "status": 0, "n_negative_curvature": 0}
+                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED, "n_negative_curvature": 0}
     solver = _Solver(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol, cache_mb)
     return solver.solve(shrinking, max_iter)
 
@@ -861,16 +871,6 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
 # --------------------------------------------------------------------------------------
 # LinearSVC: dual coordinate descent (Hsieh, Chang, Lin, Keerthi & Sundararajan 2008)
 # --------------------------------------------------------------------------------------
-
-cdef inline unsigned long long _next_random(unsigned long long* state) noexcept nogil:
-    """splitmix64: a small, good, reproducible generator for the epoch shuffles."""
-    cdef unsigned long long z
-    state[0] += 0x9E3779B97F4A7C15ULL
-    z = state[0]
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
-
 
 def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1] C,
                    double[::1] w, double[::1] alpha, bint squared_hinge, double tol,
@@ -892,7 +892,7 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
     cdef double[::1] Dii = np.zeros(n)
     cdef double G, PG, PGmax_old = INFINITY, PGmin_old = -INFINITY
     cdef double PGmax_new, PGmin_new, a_old, step, dot
-    cdef unsigned long long state = seed
+    cdef uint64_t state = seed
     cdef bint converged = False
     cdef intp_t tmp
     for arr, name in ((y, "y"), (C, "C"), (alpha, "alpha")):
@@ -925,7 +925,7 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
             PGmax_new = -INFINITY
             PGmin_new = INFINITY
             for s in range(active - 1, 0, -1):       # Fisher-Yates on the active prefix
-                k = <Py_ssize_t>(_next_random(&state) % <unsigned long long>(s + 1))
+                k = rand_int(&state, s + 1)
                 tmp = order[s]; order[s] = order[k]; order[k] = tmp
             s = 0
             while s < active:

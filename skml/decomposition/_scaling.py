@@ -13,7 +13,7 @@ data already in a safe range gives the same bits as without rescaling.
 import numpy as np
 from scipy import sparse
 
-__all__ = ["needs_rescaling", "power_of_two_exponent", "rescale"]
+__all__ = ["needs_rescaling", "power_of_two_exponent", "rescale", "rescale_sparse"]
 
 # |values| in [2**-_SAFE_EXP, 2**_SAFE_EXP] can be squared and summed over ~2**400
 # terms without overflow or underflow (float64 squares span 2**-1074 .. 2**1024;
@@ -45,6 +45,13 @@ def needs_rescaling(X):
     return bool(amax > 0 and abs(e) > limit), e
 
 
+def rescale_sparse(X, exponent, dtype=None):
+    """A copy of the sparse X with its stored values divided by ``2**exponent``."""
+    Xs = X.astype(X.dtype if dtype is None else dtype, copy=True)
+    Xs.data = np.ldexp(Xs.data, -exponent).astype(Xs.dtype, copy=False)
+    return Xs
+
+
 def rescale(X, *, centre=False, dtype=None):
     """``(Xs, shift, exponent)`` with ``Xs = (X - shift) * 2**-exponent`` and
     ``max|Xs|`` in [0.5, 1) (or all zeros).
@@ -71,10 +78,8 @@ def rescale(X, *, centre=False, dtype=None):
     """
     dtype = X.dtype if dtype is None else np.dtype(dtype)
     if sparse.issparse(X):
-        Xs = X.astype(dtype, copy=True)
-        e = power_of_two_exponent(_abs_max(Xs))
-        Xs.data = np.ldexp(Xs.data, -e).astype(dtype, copy=False)
-        return Xs, None, e
+        e = power_of_two_exponent(_abs_max(X))
+        return rescale_sparse(X, e, dtype), None, e
     shift = None
     if centre and X.shape[0]:
         # half of each first: (min + max) / 2 overflows near the largest float

@@ -12,11 +12,19 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tree
-from skml.ensemble._base import bootstrap_indices, check_n_jobs, draw_seeds, n_drawn
+from skml.ensemble._base import bootstrap_indices, draw_bootstrap, draw_seeds, n_drawn
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from skml.tree._classes import CRITERIA_REG, check_sample_weight
+from skml.tree._classes import (
+    _TREE_CONSTRAINTS,
+    CRITERIA_CLF,
+    CRITERIA_REG,
+    check_int_fraction_params,
+    prepare_split_data,
+    regression_targets,
+    validate_tree_X,
+)
 from skml.tree._tree_model import pack_trees
-from skml.utils import check_param
+from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor"]
 
@@ -26,21 +34,23 @@ _TREE_PARAMS = ("criterion", "max_depth", "min_samples_split", "min_samples_leaf
                 "ccp_alpha")
 
 
-def _fit_tree(tree, X, y_codes, y_values, sample_weight, n_classes, seed, n_bootstrap,
-              y_rank, balanced_subsample):
+def _fit_tree(tree, data, y_codes, y_values, sample_weight, n_classes, seed, n_bootstrap,
+              y_rank, balanced_subsample, y_exp):
     """Fit one member; module level so that joblib (threads, processes or dask) can ship
     it. The bootstrap is a vector of counts used as sample weights, so X is never copied."""
     rs = np.random.RandomState(seed)
+    n_samples = data[0].shape[0]
+    n_redraws = 0
     if n_bootstrap is not None:
-        idx = rs.randint(0, X.shape[0], n_bootstrap)
-        w = sample_weight * np.bincount(idx, minlength=X.shape[0])
+        idx, n_redraws = draw_bootstrap(rs, n_samples, n_bootstrap, sample_weight)
+        w = sample_weight * np.bincount(idx, minlength=n_samples)
         if balanced_subsample:
             w *= compute_sample_weight("balanced", y_codes, indices=idx)
     else:
         w = sample_weight
-    tree._grow(X, y_codes, y_values, w, n_classes, rs.randint(_MAX_SEED, dtype=np.int64),
-               y_rank)
-    return tree
+    tree._grow(data, y_codes, y_values, w, n_classes, rs.randint(_MAX_SEED, dtype=np.int64),
+               y_rank, y_exp)
+    return tree, n_redraws
 
 
 def _row_blocks(n_rows, n_jobs):
@@ -53,39 +63,48 @@ class _BaseForest(BaseEstimator):
     """Shared code of the two forests; not public."""
 
     _tree_class = None
+    _parameter_constraints = {
+        **_TREE_CONSTRAINTS,
+        "n_estimators": [Interval(numbers.Integral, 1, None)],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean"],
+        "n_jobs": ["n_jobs"],
+        "max_samples": [None, Interval(numbers.Integral, 1, None),
+                        Interval(numbers.Real, 0.0, 1.0, closed="right")],
+    }
 
     def _make_tree(self, random_state=None):
         params = {name: getattr(self, name) for name in _TREE_PARAMS}
         return self._tree_class(random_state=random_state, **params)
 
     def _check_forest_params(self):
-        check_param(self.n_estimators, "n_estimators", types=(numbers.Integral,), min_val=1)
-        check_param(self.bootstrap, "bootstrap", types=(bool,))
-        check_param(self.oob_score, "oob_score", types=(bool,))
-        check_n_jobs(self.n_jobs)
+        check_params(self)
+        check_int_fraction_params(self)
         if self.oob_score and not self.bootstrap:
             raise ValueError("oob_score=True needs bootstrap=True: without bootstrap there "
                              "are no out-of-bag samples.")
         if self.max_samples is not None and not self.bootstrap:
             raise ValueError("max_samples can only be set with bootstrap=True.")
-        self._make_tree()._check_params()
 
-    def _fit(self, X, y_codes, y_values, sample_weight, n_classes):
+    def _fit(self, X, y_codes, y_values, sample_weight, n_classes, y_exp=0):
         n_samples = X.shape[0]
         n_bootstrap = (n_drawn(self.max_samples, n_samples, "max_samples")
                        if self.bootstrap else None)
         y_rank = None
-        if self.criterion in CRITERIA_REG and CRITERIA_REG[self.criterion] == 4:
+        if self.criterion == "absolute_error":
             y_rank = np.empty(n_samples, dtype=np.intp)
             y_rank[np.argsort(y_values, kind="stable")] = np.arange(n_samples)
         balanced_subsample = getattr(self, "class_weight", None) == "balanced_subsample"
         seeds = draw_seeds(self.random_state, self.n_estimators)
         trees = [self._make_tree(random_state=int(s)) for s in seeds]
+        data = prepare_split_data(X)
         trees = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_tree)(tree, X, y_codes, y_values, sample_weight, n_classes, int(s),
-                               n_bootstrap, y_rank, balanced_subsample)
+            delayed(_fit_tree)(tree, data, y_codes, y_values, sample_weight, n_classes, int(s),
+                               n_bootstrap, y_rank, balanced_subsample, y_exp)
             for tree, s in zip(trees, seeds)
         )
+        self._redraws = [r for _, r in trees]
+        trees = [t for t, _ in trees]
         for tree in trees:
             tree.n_features_in_ = X.shape[1]
             if y_codes is not None:
@@ -96,24 +115,26 @@ class _BaseForest(BaseEstimator):
         self.n_outputs_ = 1
         self._seeds = seeds
         self._n_bootstrap = n_bootstrap
-        self._pack()
         return self
 
-    def _pack(self):
-        """All trees in one array of 16-byte nodes, for the prediction kernel."""
-        self._packed = pack_trees([t.tree_ for t in self.estimators_],
-                                  classifier=self._is_classifier_forest())
-
-    def _is_classifier_forest(self):
-        return isinstance(self, ClassifierMixin)
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        if not self.estimators_:
+            raise ValueError("the forest has no trees (estimators_ is empty).")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                          ensure_all_finite="allow-nan", reset=False)
+        # the training data's precision (thresholds of float32 data compare float32 values)
+        return np.ascontiguousarray(X, dtype=self.estimators_[0].tree_.input_dtype)
 
     def _mean_over_trees(self, X):
         """Average of the trees' leaf values (class fractions or targets), computed by the
-        Cython kernel on blocks of rows in joblib threads (shared memory)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, order="C",
-                          ensure_all_finite="allow-nan", reset=False)
-        packed = self._packed
+        Cython kernel on blocks of rows in joblib threads (shared memory).
+
+        The trees are packed for the kernel at every call (O(total nodes), without the
+        GIL), so the result always reflects ``estimators_`` as it is now: after merging
+        forests (``a.estimators_ += b.estimators_``), slicing, or refitting a member."""
+        X = self._validate_X_predict(X)
+        packed = pack_trees([t.tree_ for t in self.estimators_])
         out = np.zeros((X.shape[0], packed[-1].shape[1]), dtype=np.float64)
         blocks = _row_blocks(X.shape[0], self.n_jobs)
         Parallel(n_jobs=len(blocks), require="sharedmem")(
@@ -135,9 +156,7 @@ class _BaseForest(BaseEstimator):
         -------
         X_leaves : ndarray of shape (n_samples, n_estimators)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, order="C",
-                          ensure_all_finite="allow-nan", reset=False)
+        X = self._validate_X_predict(X)
         return np.column_stack([t.tree_.apply(X) for t in self.estimators_])
 
     @property
@@ -157,9 +176,9 @@ class _BaseForest(BaseEstimator):
         Xc = np.ascontiguousarray(X)
         sums = np.zeros((n, width))
         counts = np.zeros(n, dtype=np.intp)
-        for tree, seed in zip(self.estimators_, self._seeds):
+        for tree, seed, redraws in zip(self.estimators_, self._seeds, self._redraws):
             drawn = np.zeros(n, dtype=bool)
-            drawn[bootstrap_indices(int(seed), n, self._n_bootstrap)] = True
+            drawn[bootstrap_indices(int(seed), n, self._n_bootstrap, redraws)] = True
             oob = np.flatnonzero(~drawn)
             if oob.size == 0:
                 continue
@@ -276,6 +295,10 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
     """
 
     _tree_class = DecisionTreeClassifier
+    _parameter_constraints = {
+        "criterion": [StrOptions(set(CRITERIA_CLF))],
+        "class_weight": [dict, list, StrOptions({"balanced", "balanced_subsample"}), None],
+    }
 
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None,
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
@@ -304,7 +327,8 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (converted to float32); NaN marks a missing value.
+            Training data (float32 stays float32, anything else becomes float64; the
+            thresholds keep that precision); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -315,13 +339,12 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
         self : RandomForestClassifier
         """
         self._check_forest_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="F",
-                             ensure_all_finite="allow-nan")
+        X, y = validate_tree_X(self, X, y)
         check_classification_targets(y)
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         self.n_classes_ = len(self.classes_)
         y_codes = y_codes.astype(np.intp)
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
         if self.class_weight is not None and self.class_weight != "balanced_subsample":
             sw *= compute_sample_weight(self.class_weight, y)
         self._fit(X, y_codes, None, sw, self.n_classes_)
@@ -457,6 +480,7 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
     """
 
     _tree_class = DecisionTreeRegressor
+    _parameter_constraints = {"criterion": [StrOptions(set(CRITERIA_REG))]}
 
     def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None,
                  min_samples_split=2, min_samples_leaf=5, min_weight_fraction_leaf=0.0,
@@ -484,7 +508,8 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (converted to float32); NaN marks a missing value.
+            Training data (float32 stays float32, anything else becomes float64; the
+            thresholds keep that precision); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -495,17 +520,14 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
         self : RandomForestRegressor
         """
         self._check_forest_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="F",
-                             ensure_all_finite="allow-nan", y_numeric=True)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y must be finite.")
-        sw = check_sample_weight(sample_weight, X.shape[0])
-        self._fit(X, None, y, sw, 1)
+        X, y = validate_tree_X(self, X, y, y_numeric=True)
+        y_scaled, y_exp = regression_targets(y)
+        sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
+        self._fit(X, None, y_scaled, sw, 1, y_exp)
         if self.oob_score:
             pred, seen = self._oob_sums(X, 1)
             self.oob_prediction_ = pred[:, 0]
-            self.oob_score_ = r2_score(y[seen], pred[seen, 0])
+            self.oob_score_ = r2_score(np.asarray(y, dtype=np.float64)[seen], pred[seen, 0])
         return self
 
     def predict(self, X):

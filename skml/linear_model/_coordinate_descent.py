@@ -134,7 +134,30 @@ def _warn_not_converged(not_converged, alphas, gaps, tol, y_norm2, n_samples, l1
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)
 
 
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
+def _resolve_alphas(n_alphas, alphas):
+    """scikit-learn 1.9's deprecation of ``n_alphas`` (and of ``alphas=None``): the grid
+    size or the explicit alphas to use."""
+    count = 100
+    if not (isinstance(n_alphas, str) and n_alphas == "deprecated"):
+        warnings.warn(
+            "'n_alphas' was deprecated in 1.9 and will be removed in 1.11. 'alphas' now "
+            "accepts an integer value which removes the need to pass 'n_alphas'. The "
+            "default value of 'alphas' will change from None to 100 in 1.11. Pass an "
+            "explicit value to 'alphas' and leave 'n_alphas' to its default value to "
+            "silence this warning.", FutureWarning, stacklevel=3)
+        count = n_alphas
+    if isinstance(alphas, str) and alphas == "warn":
+        return count
+    if alphas is None:
+        warnings.warn(
+            "'alphas=None' is deprecated and will be removed in 1.11, at which point the "
+            "default value will be set to 100. Set 'alphas=100' to silence this warning.",
+            FutureWarning, stacklevel=3)
+        return count
+    return alphas
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="warn",
               precompute="auto", Xy=None, copy_X=True, coef_init=None, verbose=False,
               return_n_iter=False, positive=False, check_input=True, **params):
     """Elastic-net coefficients along a decreasing grid of penalties (warm-started).
@@ -157,11 +180,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         ``alphas``.
     eps : float, default=1e-3
         ``alpha_min / alpha_max`` of the automatic grid.
-    n_alphas : int, default=100
-        Length of the automatic grid.
-    alphas : int or array-like, default=None
-        The penalties (sorted into decreasing order), or their number for the automatic
-        grid; ``None`` uses ``n_alphas``.
+    n_alphas : int, default="deprecated"
+        Length of the automatic grid; deprecated in scikit-learn 1.9 (as here, with a
+        ``FutureWarning``): pass the length as ``alphas``.
+    alphas : int or array-like, default="warn"
+        The penalties (sorted into decreasing order), or the length of the automatic grid
+        (100 by default). ``None`` is deprecated (``FutureWarning``), as in scikit-learn.
     precompute : "auto", bool or array-like of shape (n_features, n_features), default="auto"
         Work on the Gram matrix ``X^T X`` (given, or computed when True; "auto" computes it
         when ``n_samples > n_features``) instead of on ``X``.
@@ -200,6 +224,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     >>> coefs.shape
     (2, 3)
     """
+    alphas = _resolve_alphas(n_alphas, alphas)
     tol = params.pop("tol", 1e-4)
     max_iter = params.pop("max_iter", 1000)
     selection = params.pop("selection", "cyclic")
@@ -246,12 +271,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         if Xy.shape[0] != n_features:
             raise ValueError(f"Xy must have {n_features} values, got {Xy.shape[0]}.")
         Xy = _scaled(Xy, x_scale, 1)
-    elif gram is not None or alphas is None or isinstance(alphas, numbers.Integral):
+    elif gram is not None or isinstance(alphas, numbers.Integral):
         Xy = Xs.T @ y
 
-    if alphas is None or isinstance(alphas, numbers.Integral):
-        count = n_alphas if alphas is None else alphas
-        check_param(count, "n_alphas", types=(numbers.Integral,), min_val=1)
+    if isinstance(alphas, numbers.Integral):
+        count = alphas
+        check_param(count, "alphas", types=(numbers.Integral,), min_val=1)
         if l1_ratio == 0:
             raise ValueError(
                 "No automatic alpha grid for l1_ratio=0 (pure ridge): give alphas explicitly."
@@ -293,8 +318,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     return alphas, coefs, dual_gaps
 
 
-def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", Xy=None,
-               copy_X=True, coef_init=None, verbose=False, return_n_iter=False,
+def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto",
+               Xy=None, copy_X=True, coef_init=None, verbose=False, return_n_iter=False,
                positive=False, **params):
     """Lasso coefficients along a decreasing grid of penalties (warm-started).
 
@@ -307,8 +332,9 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", 
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     eps : float, default=1e-3
-    n_alphas : int, default=100
-    alphas : int or array-like, default=None
+    n_alphas : int, default="deprecated"
+    alphas : int or array-like, default="warn"
+        See :func:`enet_path` (scikit-learn 1.9's deprecations).
     precompute : "auto", bool or array-like, default="auto"
     Xy : array-like of shape (n_features,), default=None
     copy_X : bool, default=True
@@ -511,6 +537,22 @@ class ElasticNet(_ElasticNetBase):
         Final duality gap(s).
     n_features_in_ : int
 
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, bad sample weights, a ``precompute``
+        Gram matrix of the wrong shape, not symmetric or not that of the (centred,
+        weighted) ``X``, or coefficients that overflow float64.
+
+    References
+    ----------
+    H. Zou and T. Hastie, "Regularization and variable selection via the elastic net",
+    J. R. Stat. Soc. B 67(2), 2005. J. Friedman, T. Hastie and R. Tibshirani,
+    "Regularization paths for generalized linear models via coordinate descent", J. Stat.
+    Softw. 33(1), 2010. O. Fercoq, A. Gramfort and J. Salmon, "Mind the duality gap: safer
+    rules for the lasso", ICML 2015. H. Dai, "Note on Machine Learning" (preprint),
+    Definitions 3.47 and 3.48.
+
     Examples
     --------
     >>> import numpy as np
@@ -539,6 +581,8 @@ class ElasticNet(_ElasticNetBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+
+    path = staticmethod(enet_path)
 
     def _get_l1_ratio(self):
         return self.l1_ratio
@@ -571,6 +615,18 @@ class Lasso(_ElasticNetBase):
     dual_gap_ : float or ndarray of shape (n_targets,)
     n_features_in_ : int
 
+    Raises
+    ------
+    ValueError
+        As :class:`ElasticNet`.
+
+    References
+    ----------
+    R. Tibshirani, "Regression shrinkage and selection via the lasso", J. R. Stat. Soc. B
+    58(1), 1996. J. Friedman, T. Hastie and R. Tibshirani, "Regularization paths for
+    generalized linear models via coordinate descent", J. Stat. Softw. 33(1), 2010.
+    H. Dai, "Note on Machine Learning" (preprint), Definition 3.47.
+
     Examples
     --------
     >>> import numpy as np
@@ -593,6 +649,9 @@ class Lasso(_ElasticNetBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+
+    # scikit-learn's Lasso.path is enet_path (l1_ratio defaults to 0.5 there): the same
+    path = staticmethod(enet_path)
 
     def _get_l1_ratio(self):
         return 1.0

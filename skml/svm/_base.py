@@ -3,11 +3,14 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_consistent_length
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _smo
-from skml.linear_model._base import _scaled_penalty, magnitude_scale
+from skml.linear_model._base import _scaled_penalty, magnitude_scale, progress
 from skml.utils import (
     Interval,
     StrOptions,
@@ -17,7 +20,7 @@ from skml.utils import (
     effective_n_threads,
 )
 
-__all__ = ["KERNELS", "kernel_matrix", "svm_sample_weight"]
+__all__ = ["KERNELS", "box_bounds", "kernel_matrix", "svm_sample_weight"]
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid", "laplace", "precomputed")
 KERNEL_CODES = _smo.KERNEL_CODES
@@ -43,9 +46,29 @@ def kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
 
 
 def svm_sample_weight(sample_weight, n_samples):
-    """Non-negative finite float64 weights (ones when None); all zeros are allowed here,
-    the estimators report them with their own message."""
+    """Finite float64 weights (ones when None). As in libsvm, a sample whose weight is
+    zero or negative is left out of the problem: negative weights become 0 here (the
+    estimators report "all weights non-positive" with libsvm's message)."""
+    if isinstance(sample_weight, numbers.Number):
+        if sample_weight < 0:
+            sample_weight = 0.0
+    elif sample_weight is not None:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind in "biuf":
+            sample_weight = np.where(sw < 0, 0.0, sw)
     return check_sample_weight(sample_weight, n_samples, allow_zero_sum=True)
+
+
+def box_bounds(C, sample_weight, class_factor=1.0):
+    """Per-sample box bounds ``C * weight * class_factor``: exactly 0 where the weight
+    is 0 (also for ``C=inf``, the hard margin, where ``inf * 0`` would be NaN)."""
+    with np.errstate(invalid="ignore"):
+        C_all = float(C) * sample_weight * class_factor
+    return np.where(sample_weight * class_factor > 0, C_all, 0.0)
+
+
+def _n_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _check_finite_model(*arrays):
@@ -68,7 +91,7 @@ class _BaseSVM(BaseEstimator):
                   Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "coef0": [Interval(numbers.Real, -np.inf, np.inf, closed="neither")],
         "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
-        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "C": [Interval(numbers.Real, 0.0, None, closed="neither")],  # inf: hard margin
         "shrinking": ["boolean"],
         "cache_size": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "verbose": ["verbose"],
@@ -147,6 +170,35 @@ class _BaseSVM(BaseEstimator):
             var = float(np.average(row_sq, weights=sample_weight))
         return 1.0 / (X.shape[1] * var) if var != 0 else 1.0
 
+    # ---- data -------------------------------------------------------------------------
+
+    def _validate_fit_data(self, X, y, **kwargs):
+        """``(X, y, n_samples)``. A callable kernel receives ``X`` as given (any
+        container it understands, e.g. a list of strings), as in scikit-learn; otherwise
+        ``X`` becomes a C-ordered float64 array."""
+        if sp.issparse(X) and isinstance(self.kernel, str) and self.kernel == "precomputed":
+            raise TypeError("Sparse precomputed kernels are not supported.")
+        if callable(self.kernel):
+            check_consistent_length(X, y)
+            self._X_fit = X  # the callable's second argument at prediction time
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            return X, np.asarray(y), n
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C", **kwargs)
+        return X, y, X.shape[0]
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        if callable(self._kernel_fn):
+            return X
+        return validate_data(self, X, dtype=np.float64, order="C", reset=False)
+
+    def _support_vectors(self, X):
+        """``support_vectors_``: the support rows, or an empty (0, 0) array for a
+        precomputed or callable kernel (as scikit-learn)."""
+        if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
+            return np.empty((0, 0))
+        return X[self.support_]
+
     # ---- kernels ----------------------------------------------------------------------
 
     def _train_kernel_data(self, X):
@@ -166,11 +218,13 @@ class _BaseSVM(BaseEstimator):
         return X, KERNEL_CODES[self._kernel_fn], False
 
     def _call_kernel(self, X, Y):
-        K = np.ascontiguousarray(self._kernel_fn(X, Y), dtype=np.float64)
-        if K.shape != (X.shape[0], Y.shape[0]):
+        K = self._kernel_fn(X, Y)
+        K = np.ascontiguousarray(K.toarray() if sp.issparse(K) else K, dtype=np.float64)
+        expected = (_n_rows(X), _n_rows(Y))
+        if K.shape != expected:
             raise ValueError(
                 f"The kernel callable returned an array of shape {K.shape}, expected "
-                f"{(X.shape[0], Y.shape[0])}."
+                f"{expected}."
             )
         if not np.all(np.isfinite(K)):
             raise ValueError("The kernel callable returned NaN or infinite values.")
@@ -199,7 +253,10 @@ class _BaseSVM(BaseEstimator):
         if self._kernel_fn == "precomputed":
             return X[:, self.support_]
         if callable(self._kernel_fn):
-            return self._call_kernel(X, V)
+            fitted = self._X_fit
+            if isinstance(fitted, np.ndarray):
+                return self._call_kernel(X, fitted[self.support_])
+            return self._call_kernel(X, fitted)[:, self.support_]
         s = self._x_scale
         if s != 1.0 and not scaled:
             X, V = X / s, V / s
@@ -219,7 +276,7 @@ class _BaseSVM(BaseEstimator):
             return max(_DEFAULT_MAX_ITER, 100 * n_vars)
         return int(self.max_iter)
 
-    def _smo(self, data, code, index, y, p, C):
+    def _smo(self, data, code, index, y, p, C, report=True):
         """One SMO run; warns when it stopped at the iteration limit."""
         index = np.ascontiguousarray(index, dtype=np.intp)
         res = _smo.smo_solve(
@@ -230,17 +287,18 @@ class _BaseSVM(BaseEstimator):
             float(self.tol), bool(self.shrinking), self._max_iter(index.shape[0]),
             float(self.cache_size),
         )
-        if res["status"] == 1:
+        if res["status"] == _smo.STATUS_CODES["max_iter"]:
             if self.max_iter == -1:
                 msg = (f"SMO stopped after {res['n_iter']} iterations without reaching "
                        f"tol={self.tol}.")
             else:
-                msg = (f"Solver terminated early (max_iter={self.max_iter}). Consider "
+                msg = (f"Solver terminated early (max_iter={self.max_iter}).  Consider "
                        "pre-processing your data with StandardScaler or MinMaxScaler.")
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-        if self.verbose:
-            print(f"[{type(self).__name__}] SMO: {res['n_iter']} iterations, "
-                  f"objective {res['objective']:.6g}, rho {res['rho']:.6g}")
+        if self.verbose and report:
+            print(f"[{type(self).__name__}] SMO on {index.shape[0]} variables: "
+                  f"{res['n_iter']} iterations, objective {res['objective']:.6g}, "
+                  f"rho {res['rho']:.6g}", flush=True)
         return res
 
     def _warn_not_psd(self, n_negative, negative_diagonal):

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _smo
 from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
-from skml.svm._base import svm_sample_weight
+from skml.linear_model._optimize import prox_newton_l1
+from skml.svm._base import box_bounds, svm_sample_weight
 from skml.utils import Interval, StrOptions, check_params
 
 __all__ = ["LinearSVC"]
@@ -78,6 +79,47 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
     return w, max_iter, bool(np.linalg.norm(grad) <= stop)
 
 
+# (penalty, loss, dual) combinations that have a solver, as in liblinear
+_SUPPORTED = {("l2", "hinge", True): True, ("l2", "squared_hinge", True): True,
+              ("l2", "squared_hinge", False): True, ("l1", "squared_hinge", False): True}
+
+
+def _check_combination(penalty, loss, dual):
+    """scikit-learn's (liblinear's) error for an unsupported combination."""
+    if (penalty, loss, dual) in _SUPPORTED:
+        return
+    if not any(p == penalty and lo == loss for p, lo, _ in _SUPPORTED):
+        why = f"The combination of penalty='{penalty}' and loss='{loss}' is not supported"
+    else:
+        why = (f"The combination of penalty='{penalty}' and loss='{loss}' are not "
+               f"supported when dual={dual}")
+    raise ValueError(f"Unsupported set of arguments: {why}, Parameters: "
+                     f"penalty={penalty!r}, loss={loss!r}, dual={dual!r}")
+
+
+def _l1_squared_hinge(X, y, c, tol, max_iter):
+    """min_w ||w||_1 + sum_i c_i max(0, 1 - y_i w.x_i)^2 (liblinear's L1-regularised
+    L2-loss SVM) by proximal Newton on the generalised Hessian 2 X_A^T diag(c_A) X_A
+    (coordinate descent on each quadratic model); the objective is divided by sum(c)
+    so that ``tol`` is relative. Returns (w, iterations, converged)."""
+    total = float(c.sum())
+
+    def fun_grad(w):
+        margin = 1.0 - y * (X @ w)
+        active = (margin > 0) & (c > 0)
+        cm = np.where(active, c * margin, 0.0)
+        return float(cm @ margin) / total, -2.0 * (X.T @ (cm * y)) / total
+
+    def hess(w):
+        active = ((1.0 - y * (X @ w)) > 0) & (c > 0)
+        B = X[active] * np.sqrt(2.0 * c[active] / total)[:, None]
+        return B.T @ B
+
+    lam = np.full(X.shape[1], 1.0 / total)
+    return prox_newton_l1(fun_grad, hess, np.zeros(X.shape[1]), lam, tol=tol,
+                          max_iter=max_iter)
+
+
 class LinearSVC(ClassifierMixin, BaseEstimator):
     """Linear support vector classification on the primal hinge-type objective.
 
@@ -101,17 +143,19 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2"}, default="l2"
-        Only the L2 penalty is implemented.
+    penalty : {"l1", "l2"}, default="l2"
+        ``"l1"`` (squared hinge, ``dual=False`` only, as in liblinear) minimises
+        ``||w||_1 + sum_i C_i loss`` by proximal Newton.
     loss : {"hinge", "squared_hinge"}, default="squared_hinge"
         The loss on y (w.x + b).
     dual : "auto" or bool, default="auto"
-        Solve the dual (coordinate descent) or the primal (Newton). ``"auto"`` picks the
-        primal when n_samples >= n_features and the loss allows it (squared hinge).
+        Solve the dual (coordinate descent) or the primal (Newton). ``"auto"`` is
+        scikit-learn's rule: the dual when n_samples < n_features, unless the combination
+        of penalty and loss only has the other form.
     tol : float, default=1e-4
         Stopping tolerance (see the solvers above).
     C : float, default=1.0
-        Weight of the loss (positive, finite).
+        Weight of the loss (> 0; ``np.inf`` is the hard margin).
     multi_class : {"ovr"}, default="ovr"
         One-vs-rest; Crammer-Singer is not implemented.
     fit_intercept : bool, default=True
@@ -122,7 +166,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
     class_weight : dict or "balanced", default=None
         Multiply ``C`` by ``class_weight[c]`` for the samples of class ``c``.
     verbose : int, default=0
-        Print a line per binary problem.
+        Print a line per one-vs-rest problem (iterations, convergence).
     random_state : int, RandomState instance or None, default=None
         Order of the coordinate-descent sweeps (``dual=True``).
     max_iter : int, default=1000
@@ -146,6 +190,21 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
     own class in every one-vs-rest problem (liblinear gives the "rest" side weight 1).
     Sparse input is not supported. Expected failures of scikit-learn's estimator checks:
     none.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters or an unsupported (penalty, loss, dual) combination
+        (liblinear's message), NaN/infinite input, a single class, or all weights
+        non-positive.
+
+    References
+    ----------
+    C.-J. Hsieh, K.-W. Chang, C.-J. Lin, S. S. Keerthi and S. Sundararajan, "A dual
+    coordinate descent method for large-scale linear SVM", ICML 2008. R.-E. Fan, K.-W.
+    Chang, C.-J. Hsieh, X.-R. Wang and C.-J. Lin, "LIBLINEAR: a library for large linear
+    classification", JMLR 9, 2008. H. Dai, "Note on Machine Learning" (preprint),
+    Definition 3.71.
 
     Examples
     --------
@@ -178,11 +237,11 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2"})],
+        "penalty": [StrOptions({"l1", "l2"})],
         "loss": [StrOptions({"hinge", "squared_hinge"})],
         "dual": [StrOptions({"auto"}), "boolean"],
         "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
-        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "C": [Interval(numbers.Real, 0.0, None, closed="neither")],
         "multi_class": [StrOptions({"ovr"})],
         "fit_intercept": ["boolean"],
         "intercept_scaling": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
@@ -194,19 +253,16 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         check_params(self)
-        if self.dual is False and self.loss == "hinge":
-            raise ValueError(
-                "Unsupported set of arguments: loss='hinge' is not supported with "
-                "dual=False (the primal hinge loss is not differentiable); use "
-                "dual=True or loss='squared_hinge'."
-            )
+        if self.dual != "auto":
+            _check_combination(self.penalty, self.loss, bool(self.dual))
 
     def _use_dual(self, n_samples, n_features):
+        """scikit-learn's rule for ``dual="auto"``: the dual when there are fewer samples
+        than features, unless the combination only has the other form."""
         if self.dual != "auto":
             return bool(self.dual)
-        if self.loss == "hinge":
-            return True
-        return n_samples < n_features
+        prefer = n_samples < n_features
+        return prefer if _SUPPORTED.get((self.penalty, self.loss, prefer)) else not prefer
 
     def fit(self, X, y, sample_weight=None):
         """Fit one linear SVM per class (one for two classes).
@@ -234,7 +290,9 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             )
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y,
                                             sample_weight=sw)
-        C_all = float(self.C) * sw * class_weight[y_ind]
+        # (C = inf is the hard margin: capped where the solvers' sums must stay finite;
+        # beyond ~1e150 the solution is the hard-margin one to precision)
+        C_all = np.minimum(box_bounds(self.C, sw, class_weight[y_ind]), 1e150)
         if not np.any(C_all > 0):
             raise ValueError("Invalid input - all samples have zero weight.")
         if np.unique(y_ind[C_all > 0]).shape[0] < 2:
@@ -248,8 +306,6 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         x_scale = magnitude_scale(X)
         if x_scale != 1.0:
             X = X / x_scale
-            # (capped: beyond ~1e150 the solution is the hard-margin one to precision,
-            # and the solvers' sums of C * loss must stay finite)
             C_all = np.minimum(_scaled_penalty(C_all, 1.0 / x_scale, 2), 1e150)
         scaling = float(self.intercept_scaling) / x_scale
         if self.fit_intercept:
@@ -257,12 +313,16 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         else:
             Xa = X
         use_dual = self._use_dual(*X.shape)
+        _check_combination(self.penalty, self.loss, use_dual)
         rng = check_random_state(self.random_state)
         targets = [1] if classes.shape[0] == 2 else range(classes.shape[0])
         W, n_iter, converged = [], 0, True
         for k in targets:
             ys = np.where(y_ind == k, 1.0, -1.0)
-            if use_dual:
+            if self.penalty == "l1":
+                w, it, ok = _l1_squared_hinge(Xa, ys, C_all, float(self.tol),
+                                              int(self.max_iter))
+            elif use_dual:
                 w = np.zeros(Xa.shape[1])
                 alpha = np.zeros(Xa.shape[0])
                 it, ok = _smo.linear_dual_cd(
@@ -279,8 +339,9 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             converged &= ok
         if not converged:
             warnings.warn(
-                f"LinearSVC did not converge in max_iter={self.max_iter} iterations; "
-                "increase max_iter or scale the data.", ConvergenceWarning, stacklevel=2)
+                "Liblinear failed to converge, increase the number of iterations. "
+                f"(LinearSVC did not converge in max_iter={self.max_iter} iterations; "
+                "scaling the data helps too.)", ConvergenceWarning, stacklevel=2)
         W = np.asarray(W)
         if self.fit_intercept:
             self.coef_ = np.ascontiguousarray(W[:, :-1]) / x_scale

@@ -10,97 +10,137 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tree
 from skml.tree._tree_model import Tree
-from skml.utils import check_param
+from skml.utils import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    check_param,
+    check_params,
+    check_sample_weight,
+)
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor"]
 
-# Criterion codes of skml/_kernels/_tree.pyx (keep in sync with its enum).
-CRITERIA_CLF = {"gini": 0, "entropy": 1, "log_loss": 1, "gain_ratio": 2}
-CRITERIA_REG = {"squared_error": 3, "absolute_error": 4}
+# name -> code of the kernel's criteria (the kernel exports them)
+CRITERIA_CLF = _tree.CLASSIFICATION_CRITERIA
+CRITERIA_REG = _tree.REGRESSION_CRITERIA
 
 _MAX_SEED = np.iinfo(np.int64).max
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """Float64 copy of ``sample_weight`` (ones when None); errors for a wrong shape,
-    non-finite or negative entries."""
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=np.float64)
-    sw = np.asarray(sample_weight)
-    if sw.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
-    sw = sw.astype(np.float64)  # always a copy: the caller's array is never modified
-    if sw.ndim == 0:
-        sw = np.full(n_samples, float(sw))
-    if sw.ndim != 1 or sw.shape[0] != n_samples:
-        raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({n_samples},).")
-    if not np.all(np.isfinite(sw)):
-        raise ValueError("sample_weight must be finite.")
-    if np.any(sw < 0):
-        raise ValueError("sample_weight must be non-negative: negative weights are not "
-                         "supported by decision trees.")
-    return sw
+_DTYPES = [np.float64, np.float32]
 
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def scale_pow2(values, safe_range=None):
+    """(values * 2**-e, e) with e the binary exponent of max |values| (0 for all zeros):
+    an exact rescaling that brings the largest magnitude into [0.5, 1), so that sums of
+    squares of targets (or of weights) neither overflow (values ~1e200) nor underflow
+    (denormal weights ~1e-320). With ``safe_range=(lo, hi)``, values whose largest
+    magnitude is within it are returned as they are (e = 0)."""
+    top = float(np.max(np.abs(values))) if values.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return values, 0
+    if safe_range is not None and safe_range[0] <= top <= safe_range[1]:
+        return values, 0
+    e = int(np.frexp(top)[1])
+    return (np.ldexp(values, -e) if e else values), e
+
+
 def resolve_max_features(max_features, n_features):
-    """Number of features drawn at each split for ``max_features``."""
+    """Number of features drawn at each split for ``max_features`` (already checked
+    against the constraints; the bound that depends on the data is checked here)."""
     if max_features is None:
         return n_features
     if isinstance(max_features, str):
-        check_param(max_features, "max_features", options=("sqrt", "log2"))
         fn = np.sqrt if max_features == "sqrt" else np.log2
         return max(1, int(fn(n_features)))
-    check_param(max_features, "max_features", types=(numbers.Integral, numbers.Real, str,
-                                                     type(None)))
     if _is_int(max_features):
         check_param(max_features, "max_features", min_val=1, max_val=n_features)
         return int(max_features)
-    check_param(max_features, "max_features", min_val=0.0, max_val=1.0, closed="right")
     # p/3 "rounded down" must not become p/3 - 1 through rounding of 1/3
     return max(1, int(max_features * n_features + 1e-9))
+
+
+def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
+    """X as float64, or float32 when given float32 (thresholds stay in the input's
+    precision), in its own memory layout; NaN allowed (missing values)."""
+    if isinstance(y, str) and y == "no_validation":
+        return validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
+                             reset=reset)
+    X, y = validate_data(est, X, y, dtype=_DTYPES, ensure_all_finite="allow-nan",
+                         y_numeric=y_numeric)
+    if X.shape[0] >= 2**32 - 1:
+        raise ValueError("skml trees support fewer than 2**32 - 1 samples.")
+    return X, y
+
+
+def prepare_split_data(X):
+    """What the builder reads: (X32, X64). X32 is X rounded to float32 in Fortran order
+    (one feature is one contiguous column: what the splitter gathers and sorts); X64 is
+    float64 X itself (any layout, not copied), read where two values share a float32
+    image and for the thresholds, or None for float32 X. Built once and shared by all
+    the trees of a forest."""
+    if X.dtype == np.float32:
+        return np.asfortranarray(X), None
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, ordered by X64
+        return np.asfortranarray(X, dtype=np.float32), X
+
+
+def regression_targets(y):
+    """Float64 targets scaled by a power of two (see ``scale_pow2``) and the exponent."""
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite.")
+    return scale_pow2(y)
+
+
+_TREE_CONSTRAINTS = {
+    "max_depth": [Interval(numbers.Integral, 1, None), None],
+    "min_samples_split": [Interval(numbers.Integral, 2, None),
+                          Interval(numbers.Real, 0.0, 1.0, closed="right")],
+    "min_samples_leaf": [Interval(numbers.Integral, 1, None),
+                         Interval(numbers.Real, 0.0, 1.0, closed="neither")],
+    "min_weight_fraction_leaf": [Interval(numbers.Real, 0.0, 0.5)],
+    "max_features": [Interval(numbers.Integral, 1, None),
+                     Interval(numbers.Real, 0.0, 1.0, closed="right"),
+                     StrOptions({"sqrt", "log2"}), None],
+    "random_state": ["random_state"],
+    "min_impurity_decrease": [Interval(numbers.Real, 0.0, None)],
+    "ccp_alpha": [Interval(numbers.Real, 0.0, None)],
+}
+
+
+def check_int_fraction_params(est):
+    """The integer forms of min_samples_split / min_samples_leaf (an int 1 also passes the
+    float constraint (0, 1], as 1.0 would)."""
+    if _is_int(est.min_samples_split) and est.min_samples_split < 2:
+        raise InvalidParameterError(
+            f"min_samples_split must be an int in [2, inf] or a float in (0.0, 1.0], got "
+            f"{est.min_samples_split!r}.")
 
 
 class _BaseDecisionTree(BaseEstimator):
     """Shared fitting code; not public."""
 
     _criteria = {}
+    _parameter_constraints = dict(_TREE_CONSTRAINTS)
 
     def _check_params(self):
-        check_param(self.criterion, "criterion", types=(str,), options=tuple(self._criteria))
-        check_param(self.max_depth, "max_depth", types=(numbers.Integral, type(None)))
-        if self.max_depth is not None:
-            check_param(self.max_depth, "max_depth", min_val=1)
-        check_param(self.min_samples_split, "min_samples_split",
-                    types=(numbers.Integral, numbers.Real))
-        if _is_int(self.min_samples_split):
-            check_param(self.min_samples_split, "min_samples_split", min_val=2)
-        else:
-            check_param(self.min_samples_split, "min_samples_split", min_val=0.0, max_val=1.0,
-                        closed="right")
-        check_param(self.min_samples_leaf, "min_samples_leaf",
-                    types=(numbers.Integral, numbers.Real))
-        if _is_int(self.min_samples_leaf):
-            check_param(self.min_samples_leaf, "min_samples_leaf", min_val=1)
-        else:
-            check_param(self.min_samples_leaf, "min_samples_leaf", min_val=0.0, max_val=1.0,
-                        closed="neither")
-        check_param(self.min_weight_fraction_leaf, "min_weight_fraction_leaf",
-                    types=(numbers.Real,), min_val=0.0, max_val=0.5)
-        check_param(self.min_impurity_decrease, "min_impurity_decrease",
-                    types=(numbers.Real,), min_val=0.0)
-        check_param(self.ccp_alpha, "ccp_alpha", types=(numbers.Real,), min_val=0.0)
-        if self.max_features is not None and not isinstance(self.max_features, str):
-            check_param(self.max_features, "max_features",
-                        types=(numbers.Integral, numbers.Real))
+        check_params(self)
+        check_int_fraction_params(self)
 
-    def _grow(self, X, y_codes, y_values, sample_weight, n_classes, seed, y_rank=None):
-        """Grow ``tree_`` on prepared data: ``X`` Fortran float32, targets, weights (float64,
-        non-negative). Used by ``fit`` and, without any re-validation, by the forests."""
-        n_samples, n_features = X.shape
+    def _grow(self, data, y_codes, y_values, sample_weight, n_classes, seed, y_rank=None,
+              y_exp=0):
+        """Grow ``tree_`` on prepared data: ``data`` from ``prepare_split_data``, targets
+        (scaled by 2**-y_exp for regression), weights (float64, non-negative). Used by
+        ``fit`` and, without any re-validation, by the forests."""
+        X32, X64 = data
+        n_samples, n_features = X32.shape
+        # weights are rescaled only when extreme: entropies (c log c) of rescaled counts
+        # round differently, which would break exact ties differently
+        sample_weight, w_exp = scale_pow2(sample_weight, safe_range=(2.0**-200, 2.0**200))
         samples = np.flatnonzero(sample_weight > 0).astype(np.intp)
         if samples.size == 0:
             raise ValueError("sample_weight is zero for every sample: there is nothing to fit.")
@@ -117,13 +157,17 @@ class _BaseDecisionTree(BaseEstimator):
         max_depth = np.iinfo(np.int32).max if self.max_depth is None else int(self.max_depth)
         self.max_features_ = resolve_max_features(self.max_features, n_features)
         criterion = self._criteria[self.criterion]
+        # impurities are in units of y**2 (squared error), of y (absolute error), or none
+        impurity_exp = {CRITERIA_REG["squared_error"]: 2 * y_exp,
+                        CRITERIA_REG["absolute_error"]: y_exp}.get(criterion, 0)
         dummy_i = np.zeros(1, dtype=np.intp)
         dummy_f = np.zeros(1, dtype=np.float64)
         if criterion == CRITERIA_REG["absolute_error"] and y_rank is None:
             y_rank = np.empty(n_samples, dtype=np.intp)
             y_rank[np.argsort(y_values, kind="stable")] = np.arange(n_samples)
         out = _tree.build_tree(
-            X,
+            X32,
+            X64,
             dummy_i if y_codes is None else y_codes,
             dummy_f if y_values is None else y_values,
             sample_weight,
@@ -135,15 +179,20 @@ class _BaseDecisionTree(BaseEstimator):
             min_samples_split,
             min_samples_leaf,
             min_weight_leaf,
-            float(self.min_impurity_decrease),
+            float(np.ldexp(self.min_impurity_decrease, -impurity_exp)),
             self.max_features_,
             int(seed),
         )
-        tree = Tree(n_features, n_classes, out, out["max_depth"])
+        if y_exp and y_codes is None:
+            out["value"] = np.ldexp(out["value"], y_exp)
+        tree = Tree(n_features, n_classes, out, out["max_depth"],
+                    input_dtype=np.float32 if X64 is None else np.float64,
+                    impurity_exp=impurity_exp, weight_exp=w_exp)
         if self.ccp_alpha > 0.0:
             keep, leaf = _tree.ccp_prune(tree.children_left, tree.children_right,
-                                         tree.weighted_n_node_samples, tree.impurity,
-                                         float(self.ccp_alpha), False)
+                                         tree._weight_scaled, tree._impurity_scaled,
+                                         float(np.ldexp(self.ccp_alpha, -impurity_exp)),
+                                         False)
             tree = tree.pruned(keep, leaf)
         self.tree_ = tree
         self.n_outputs_ = 1
@@ -151,8 +200,10 @@ class _BaseDecisionTree(BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float32, order="C",
-                             ensure_all_finite="allow-nan", reset=False)
+        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
+                          reset=False)
+        # the training data's precision: a tree fitted on float32 compares float32 values
+        return np.ascontiguousarray(X, dtype=self.tree_.input_dtype)
 
     def apply(self, X):
         """Index of the leaf that each sample ends up in.
@@ -167,7 +218,8 @@ class _BaseDecisionTree(BaseEstimator):
         X_leaves : ndarray of shape (n_samples,)
             Node ids (pre-order numbering of ``tree_``).
         """
-        return self.tree_.apply(self._validate_X_predict(X))
+        X = self._validate_X_predict(X)
+        return self.tree_.apply(X)
 
     def decision_path(self, X):
         """Nodes each sample goes through.
@@ -182,7 +234,8 @@ class _BaseDecisionTree(BaseEstimator):
         indicator : scipy.sparse.csr_matrix of shape (n_samples, n_nodes)
             ``indicator[i, j]`` is 1 when sample ``i`` goes through node ``j``.
         """
-        return self.tree_.decision_path(self._validate_X_predict(X))
+        X = self._validate_X_predict(X)
+        return self.tree_.decision_path(X)
 
     def get_depth(self):
         """Depth of the tree (a single leaf has depth 0).
@@ -239,21 +292,14 @@ class _BaseDecisionTree(BaseEstimator):
         est.fit(X, y, sample_weight=sample_weight)
         t = est.tree_
         alphas, impurities = _tree.ccp_prune(t.children_left, t.children_right,
-                                             t.weighted_n_node_samples, t.impurity, 0.0, True)
-        return Bunch(ccp_alphas=alphas, impurities=impurities)
+                                             t._weight_scaled, t._impurity_scaled, 0.0, True)
+        return Bunch(ccp_alphas=np.ldexp(alphas, t._impurity_exp),
+                     impurities=np.ldexp(impurities, t._impurity_exp))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-
-def _validate_fit_input(est, X, y, y_numeric):
-    X, y = validate_data(est, X, y, dtype=np.float32, order="F",
-                         ensure_all_finite="allow-nan", y_numeric=y_numeric)
-    if X.shape[0] >= 2**32 - 1:
-        raise ValueError("skml trees support fewer than 2**32 - 1 samples.")
-    return X, y
 
 
 _MISSING_DOC = """
@@ -359,6 +405,10 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     """
 
     _criteria = CRITERIA_CLF
+    _parameter_constraints = {
+        "criterion": [StrOptions(set(CRITERIA_CLF))],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+    }
 
     def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None,
@@ -381,7 +431,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (converted to float32); NaN marks a missing value.
+            Training data (float32 stays float32, anything else becomes float64; the
+            thresholds keep that precision); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -392,15 +443,16 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         self : DecisionTreeClassifier
         """
         self._check_params()
-        X, y = _validate_fit_input(self, X, y, y_numeric=False)
+        X, y = validate_tree_X(self, X, y)
         check_classification_targets(y)
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         self.n_classes_ = len(self.classes_)
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
         if self.class_weight is not None:
             sw *= compute_sample_weight(self.class_weight, y)
         seed = check_random_state(self.random_state).randint(_MAX_SEED, dtype=np.int64)
-        return self._grow(X, y_codes.astype(np.intp), None, sw, self.n_classes_, seed)
+        return self._grow(prepare_split_data(X), y_codes.astype(np.intp), None, sw,
+                          self.n_classes_, seed)
 
     def predict_proba(self, X):
         """Class fractions (weighted) of the leaf each sample reaches.
@@ -513,6 +565,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     """
 
     _criteria = CRITERIA_REG
+    _parameter_constraints = {"criterion": [StrOptions(set(CRITERIA_REG))]}
 
     def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None,
@@ -533,7 +586,8 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (converted to float32); NaN marks a missing value.
+            Training data (float32 stays float32, anything else becomes float64; the
+            thresholds keep that precision); NaN marks a missing value.
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -544,13 +598,11 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         self : DecisionTreeRegressor
         """
         self._check_params()
-        X, y = _validate_fit_input(self, X, y, y_numeric=True)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y must be finite.")
-        sw = check_sample_weight(sample_weight, X.shape[0])
+        X, y = validate_tree_X(self, X, y, y_numeric=True)
+        y, y_exp = regression_targets(y)
+        sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
         seed = check_random_state(self.random_state).randint(_MAX_SEED, dtype=np.int64)
-        return self._grow(X, None, y, sw, 1, seed)
+        return self._grow(prepare_split_data(X), None, y, sw, 1, seed, y_exp=y_exp)
 
     def predict(self, X):
         """Leaf value (weighted mean or median of the training targets there).

@@ -47,9 +47,13 @@ class Tree:
         Their total weight.
     value : ndarray of shape (node_count, n_outputs, max_n_classes)
         Class fractions (classification) or the mean / median target (regression).
+    input_dtype : numpy.dtype
+        dtype of the training data (float32 or float64); the thresholds are midpoints of
+        its values, and prediction converts its input to this dtype.
     """
 
-    def __init__(self, n_features, n_classes, arrays, max_depth):
+    def __init__(self, n_features, n_classes, arrays, max_depth, *, input_dtype=np.float64,
+                 impurity_exp=0, weight_exp=0):
         self.n_features = int(n_features)
         self.n_outputs = 1
         self.n_classes = np.array([n_classes], dtype=np.intp)
@@ -57,6 +61,22 @@ class Tree:
         for name in _ARRAYS:
             setattr(self, name, arrays[name])
         self.max_depth = int(max_depth)
+        self.input_dtype = np.dtype(input_dtype)
+        # The builder works on targets and weights scaled by powers of two (exact), so
+        # that squares and sums neither overflow nor underflow. ``impurity`` and
+        # ``weighted_n_node_samples`` are given in the user's units (which may overflow
+        # to inf, e.g. variances of targets ~1e200); the scaled arrays are kept for the
+        # computations that only need ratios (importances, pruning).
+        self._impurity_exp = int(impurity_exp)
+        self._weight_exp = int(weight_exp)
+        self._impurity_scaled = self.impurity
+        self._weight_scaled = self.weighted_n_node_samples
+        with np.errstate(over="ignore", under="ignore"):
+            if self._impurity_exp:
+                self.impurity = np.ldexp(self.impurity, self._impurity_exp)
+            if self._weight_exp:
+                self.weighted_n_node_samples = np.ldexp(self.weighted_n_node_samples,
+                                                        self._weight_exp)
 
     @property
     def node_count(self):
@@ -75,7 +95,7 @@ class Tree:
                 self.missing_go_to_left)
 
     def apply(self, X):
-        """Leaf id of each row of ``X`` (C-contiguous float32)."""
+        """Leaf id of each row of ``X`` (C-contiguous float32 or float64)."""
         out = np.empty(X.shape[0], dtype=np.intp)
         _tree.apply_tree(X, *self._args(), out)
         return out
@@ -104,12 +124,15 @@ class Tree:
         importances = np.zeros(self.n_features, dtype=np.float64)
         inner = np.flatnonzero(self.children_left != TREE_LEAF)
         if inner.size:
-            w = self.weighted_n_node_samples
-            imp = self.impurity
+            # in the builder's scaled units: finite even where the user's units overflow
+            w = self._weight_scaled
+            imp = self._impurity_scaled
             left, right = self.children_left[inner], self.children_right[inner]
             decrease = w[inner] * imp[inner] - w[left] * imp[left] - w[right] * imp[right]
             np.add.at(importances, self.feature[inner], decrease)
             importances /= w[0]
+            if self._impurity_exp and not normalize:
+                importances = np.ldexp(importances, self._impurity_exp)
         if normalize:
             total = importances.sum()
             if total > 0.0:
@@ -121,6 +144,8 @@ class Tree:
         new_id = np.cumsum(keep) - 1
         old = np.flatnonzero(keep)
         arrays = {name: getattr(self, name)[old].copy() for name in _ARRAYS}
+        arrays["impurity"] = self._impurity_scaled[old].copy()
+        arrays["weighted_n_node_samples"] = self._weight_scaled[old].copy()
         is_leaf = leaf[old]
         for side in ("children_left", "children_right"):
             child = arrays[side]
@@ -129,33 +154,17 @@ class Tree:
         arrays["feature"][is_leaf] = TREE_UNDEFINED
         arrays["threshold"][is_leaf] = TREE_UNDEFINED
         arrays["missing_go_to_left"][is_leaf] = 0
-        tree = Tree(self.n_features, self.max_n_classes, arrays, 0)
+        tree = Tree(self.n_features, self.max_n_classes, arrays, 0,
+                    input_dtype=self.input_dtype, impurity_exp=self._impurity_exp,
+                    weight_exp=self._weight_exp)
         tree.max_depth = int(tree.compute_node_depths().max())
         return tree
 
 
-def pack_trees(trees, classifier):
-    """Pack fitted trees for ``_tree.forest_accumulate``: (roots, nodes, values)."""
-    sizes = np.array([t.node_count for t in trees], dtype=np.intp)
-    total = int(sizes.sum())
-    if total >= 2**31:
-        raise ValueError("the forest has too many nodes (>= 2**31) to be packed.")
-    roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-    nodes = np.empty(total, dtype=_tree.PACKED_NODE_DTYPE)
-    for t, off in zip(trees, roots):
-        block = nodes[off:off + t.node_count]
-        inner = t.children_left != TREE_LEAF
-        if np.any(t.children_left[inner] != np.flatnonzero(inner) + 1):
-            raise ValueError("trees must be numbered in pre-order (left child next).")
-        thr = t.threshold.astype(np.float32)
-        above = thr.astype(np.float64) > t.threshold
-        thr[above] = np.nextafter(thr[above], np.float32(-np.inf))
-        own = np.arange(off, off + t.node_count)
-        # leaves are fixed points of the kernel's step: never <= -inf, NaN goes right
-        block["threshold"] = np.where(inner, thr, np.float32(-np.inf))
-        block["feature"] = np.where(inner, t.feature, 0)
-        block["right"] = np.where(inner, t.children_right + off, own)
-        block["missing_left"] = np.where(inner, t.missing_go_to_left, 0)
-    width = trees[0].value.shape[2] if classifier else 1
-    values = np.ascontiguousarray(np.concatenate([t.value[:, 0, :width] for t in trees]))
-    return roots, nodes, values
+def pack_trees(trees):
+    """Pack fitted trees for ``_tree.forest_accumulate``: (roots, nodes, values), values
+    being the trees' ``value`` rows flattened (n_outputs * max_n_classes columns)."""
+    stride = trees[0].value.shape[1] * trees[0].value.shape[2]
+    return _tree.pack_forest(
+        [(t.children_left, t.children_right, t.feature, t.threshold, t.missing_go_to_left,
+          t.value.reshape(t.node_count, stride)) for t in trees], stride)

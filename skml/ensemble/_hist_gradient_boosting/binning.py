@@ -51,17 +51,20 @@ def _numeric_thresholds(col, w, max_bins):
     distinct = values[new]
     if distinct.size <= max_bins:
         return _midpoints(distinct)
-    qs = np.arange(1, max_bins) / max_bins
+    # the percentiles exactly as scikit-learn spells them (100 k / max_bins rounds
+    # differently, which moves a few quantiles that fall on a sample)
+    percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
     if w is None:
-        thr = np.percentile(values, 100 * qs, method="averaged_inverted_cdf")
+        with np.errstate(invalid="ignore"):  # inf - inf between infinite samples
+            thr = np.percentile(values, percentiles, method="averaged_inverted_cdf")
     else:
         cum = np.cumsum(w)
-        targets = qs * cum[-1]
+        targets = percentiles / 100 * cum[-1]
         idx = np.minimum(np.searchsorted(cum, targets, side="left"), values.size - 1)
         nxt = np.minimum(idx + 1, values.size - 1)
         exact = np.isclose(cum[idx], targets, rtol=1e-12, atol=0.0)
         thr = np.where(exact, 0.5 * (values[idx] + values[nxt]), values[idx])
-    thr = np.unique(thr)
+    thr = np.unique(thr[~np.isnan(thr)])
     # a quantile equal to the largest value would leave an empty last bin
     return thr[thr < distinct[-1]]
 
