@@ -137,23 +137,25 @@ def _implicitly_centred(X):
     sq = float(np.asarray(X.multiply(X).sum(dtype=np.float64)))
     total = max(sq - n * float(mean @ mean), 0.0) / max(n - 1, 1)
     X = X.tocsr()
-    XT = X.T.tocsr()
+    XT = X.T.tocsr()  # X^T u as a CSR product: row-parallel, no scattered writes
     mean_t = mean.astype(X.dtype)
 
+    def matvec(v):
+        v = np.ravel(v)
+        return X @ v - mean_t @ v
+
+    def rmatvec(u):
+        u = np.ravel(u)
+        return XT @ u - mean_t * u.sum()
+
     def matmat(V):
-        V = np.asarray(V)
-        return np.asarray(X @ V) - np.outer(np.ones(n, X.dtype), mean_t @ V).reshape(
-            (n,) + V.shape[1:])
+        return np.asarray(X @ V) - mean_t @ V  # (mean @ V) broadcast over the rows
 
     def rmatmat(U):
-        U = np.asarray(U)
-        return np.asarray(XT @ U) - np.multiply.outer(mean_t, U.sum(axis=0))
+        return np.asarray(XT @ U) - np.outer(mean_t, U.sum(axis=0))
 
-    op = LinearOperator(
-        (n, p), dtype=X.dtype,
-        matvec=lambda v: matmat(np.asarray(v).reshape(-1, 1)).ravel(),
-        rmatvec=lambda u: rmatmat(np.asarray(u).reshape(-1, 1)).ravel(),
-        matmat=matmat, rmatmat=rmatmat)
+    op = LinearOperator((n, p), dtype=X.dtype, matvec=matvec, rmatvec=rmatvec,
+                        matmat=matmat, rmatmat=rmatmat)
     return mean.astype(X.dtype), total, op
 
 
@@ -419,8 +421,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # divided by a power of two (exact); the components and ratios do not change,
         # the mean and singular values scale back by 2**e, the variances by 4**e (inf
         # where the true value exceeds the float range).
-        finite = np.isfinite(X.data if sp.issparse(X) else X).all()
-        rescaled, e = needs_rescaling(X) if finite else (False, 0)
+        rescaled, e = needs_rescaling(X)
         Xw = rescale(X)[0] if rescaled else X
         self._exponent = e if rescaled else 0
         if solver in ("full", "covariance_eigh"):

@@ -31,14 +31,17 @@ def power_of_two_exponent(amax):
 
 
 def _abs_max(X):
-    if sparse.issparse(X):
-        return float(np.max(np.abs(X.data), initial=0.0))
-    return float(np.max(np.abs(X), initial=0.0)) if X.size else 0.0
+    """max |x| (NaN if X holds one), without an |X| temporary."""
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return max(abs(float(values.max())), abs(float(values.min())))
 
 
 def needs_rescaling(X):
     """Whether the largest |value| of X (dense or sparse) lies outside the range where
-    its squares and sums of squares are safe: ``(needed, exponent)``."""
+    its squares and sums of squares are safe: ``(needed, exponent)``; ``(False, 0)``
+    for X with NaN or infinite values (the caller's finiteness check reports them)."""
     amax = _abs_max(X)
     e = power_of_two_exponent(amax)
     limit = _SAFE_EXP if X.dtype == np.float64 else _SAFE_EXP_FLOAT32

@@ -149,8 +149,8 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     References
     ----------
     J. B. Tenenbaum, V. de Silva and J. C. Langford, A global geometric framework for
-    nonlinear dimensionality reduction, Science 290 (2000). H. Dai, "Note on Machine
-    Learning" (preprint), Definition 2.34.
+    nonlinear dimensionality reduction, Science 290 (2000).
+    H. Dai, "Note on Machine Learning" (preprint), Definition 2.34.
 
     Examples
     --------

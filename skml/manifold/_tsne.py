@@ -494,6 +494,17 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen in ``fit``.
 
+    Raises
+    ------
+    ValueError
+        For parameters out of range, ``init="pca"`` with ``metric="precomputed"``, a
+        precomputed matrix that is not square and non-negative (or a sparse one with too
+        few entries per row), or a neighbour search that returned an invalid neighbour.
+    TypeError
+        For a sparse precomputed matrix with ``method="exact"``.
+    FloatingPointError
+        If the map diverges (e.g. a huge ``learning_rate``).
+
     Notes
     -----
     Differences from ``sklearn.manifold.TSNE``: the Student-t has one degree of freedom
@@ -527,6 +538,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     References
     ----------
+    H. Dai, "Note on Machine Learning" (preprint), Definition 2.38 and Example 18.
     L. van der Maaten and G. Hinton, Visualizing data using t-SNE, JMLR 9 (2008).
     L. van der Maaten, Accelerating t-SNE using tree-based algorithms, JMLR 15 (2014).
     G. Linderman et al., Fast interpolation-based t-SNE for improved visualization of

@@ -166,6 +166,25 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Columns seen in ``fit``.
 
+    Raises
+    ------
+    ValueError
+        If y has a single class, ``n_components > n_features``, an ``init`` array has
+        the wrong shape, or X has NaN / infinite values.
+
+    Notes
+    -----
+    The loss depends only on differences of points: it is computed on X centred and
+    divided by a power of two (exactly), and ``components_`` scaled back, so data of any
+    magnitude (1e-300 to 1e300) or far from the origin learns the metric of the plain
+    data.
+
+    References
+    ----------
+    K. Q. Weinberger and L. K. Saul, Distance metric learning for large margin nearest
+    neighbor classification, JMLR 10 (2009). H. Dai, "Note on Machine Learning"
+    (preprint), Remark 2.24.
+
     Examples
     --------
     >>> from sklearn.datasets import load_wine
