@@ -327,8 +327,9 @@ def build_histograms(const uint8_t[::1, :] X_binned, const uint32_t[::1] sample_
     if not is_root and not (0 <= start <= stop <= sample_indices.shape[0]):
         raise ValueError("build_histograms: bad sample segment.")
     m = X_binned.shape[0] if is_root else stop - start
-    if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4 or ordered.shape[0] < m
-            or (m and ordered.shape[1] != 4) or hist.shape[0] < X_binned.shape[1]
+    if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4
+            or (not is_root and (ordered.shape[0] < m or (m and ordered.shape[1] != 4)))
+            or hist.shape[0] < X_binned.shape[1]
             or hist.shape[1] < 1024):
         raise ValueError("build_histograms: inconsistent shapes.")
     for j in range(n_feat):
