@@ -492,13 +492,18 @@ cdef inline void _try_free(SplitRec* best, double* best_score, double gl, double
                            double min_hess, double msl, int32_t b,
                            uint8_t missing_left) noexcept nogil:
     """_try without bounds or constraint: the children's scores g^2 / (h + l2) only."""
-    cdef double cr = sc - cl, hr = sh - hl, gr, score
+    cdef double cr = sc - cl, hr = sh - hl, gr, a, c, num, den
     if cl < msl or cr < msl or hl < min_hess or hr < min_hess:
         return
     gr = sg - gl
-    score = gl * gl / (hl + l2) + gr * gr / (hr + l2)
-    if score > best_score[0]:
-        best_score[0] = score
+    # gl^2 / a + gr^2 / c = num / den with den > 0: compared without dividing, the
+    # division is done only for a new best
+    a = hl + l2
+    c = hr + l2
+    num = gl * gl * c + gr * gr * a
+    den = a * c
+    if num > best_score[0] * den:
+        best_score[0] = num / den
         best.g_left = gl
         best.h_left = hl
         best.c_left = cl
@@ -627,6 +632,7 @@ def find_split(const double[:, ::1] hist, const int32_t[::1] features,
     cdef CatStat* cats
     cdef double smooth = cat_smooth * (sum_h / count if count > 0 else 1.0)
     cdef int threads
+    cdef Py_ssize_t n_cat
     if n_feat == 0:
         return None
     if hist.shape[1] < 4 * (missing_bin + 1) or bitset_out.shape[0] < 8:
@@ -638,9 +644,13 @@ def find_split(const double[:, ::1] hist, const int32_t[::1] features,
                 and features[j] < monotonic_cst.shape[0]
                 and n_bins_non_missing[features[j]] <= <uint32_t>missing_bin):
             raise ValueError("find_split: feature index or bin count out of range.")
+    n_cat = 0
+    for j in range(n_feat):
+        n_cat += is_categorical[features[j]] != 0
     recs = <SplitRec*>malloc(n_feat * sizeof(SplitRec))
-    bitsets = <uint32_t*>malloc(n_feat * 8 * sizeof(uint32_t))
-    cats = <CatStat*>malloc(n_feat * 257 * sizeof(CatStat))
+    # per-feature scratch of the categorical scans only when there are categoricals
+    bitsets = <uint32_t*>malloc((n_feat * 8 if n_cat else 8) * sizeof(uint32_t))
+    cats = <CatStat*>malloc((n_feat * 257 if n_cat else 1) * sizeof(CatStat))
     if recs == NULL or bitsets == NULL or cats == NULL:
         free(recs)
         free(bitsets)
@@ -711,7 +721,7 @@ def partition(uint32_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
     if m <= 0:
         return 0
     col = &X_binned[0, feature]
-    T = max(1, min(n_threads, <int>(m // 65536)))
+    T = max(1, min(n_threads, <int>(m // 32768)))
     cdef bint go
     if T == 1:
         with nogil:
