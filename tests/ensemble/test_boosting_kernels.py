@@ -243,7 +243,7 @@ def test_categorical_split_finds_the_best_subset():
 def test_partition_is_a_stable_partition(n, seed, cat, ml, big):
     rng = np.random.RandomState(seed)
     if big:
-        n = 140_000  # the two-pass parallel path (2 threads)
+        n = 70_000  # the two-pass parallel path (2 threads)
     col = rng.randint(0, 256, n).astype(np.uint8)
     X = np.asfortranarray(col[:, None])
     idx = rng.permutation(n).astype(np.uint32)

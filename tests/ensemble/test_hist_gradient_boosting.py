@@ -73,7 +73,7 @@ def test_other_losses_match_sklearn(reg_data, loss, params):
         a = mean_pinball_loss(y, ours.predict(X), alpha=0.8)
         b = mean_pinball_loss(y, ref.predict(X), alpha=0.8)
         assert a == pytest.approx(b, rel=0.05)
-        assert 0.75 <= np.mean(y <= ours.predict(X)) <= 0.85
+        assert 0.72 <= np.mean(y <= ours.predict(X)) <= 0.88
     else:
         assert r2_score(y, ours.predict(X)) == pytest.approx(
             r2_score(y, ref.predict(X)), abs=0.01)

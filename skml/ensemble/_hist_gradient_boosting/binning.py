@@ -34,14 +34,16 @@ def _midpoints(values):
 
 
 def _numeric_thresholds(col, w, max_bins):
-    """Sorted thresholds of one numeric column (NaN already removed)."""
+    """Sorted thresholds of one numeric column (NaN already removed; ``col`` is a
+    private copy, sorted in place)."""
     if w is not None:
         keep = w > 0
         col, w = col[keep], w[keep]
     if col.size == 0:
         return np.zeros(0)
     if w is None:
-        values = np.sort(col)
+        col.sort()
+        values = col
     else:
         order = np.argsort(col, kind="stable")
         values, w = col[order], w[order]
@@ -100,17 +102,17 @@ class BinMapper:
             rows = np.sort(self.random_state.choice(n, self.subsample, replace=False))
 
         def one(f):
-            col = X[:, f] if rows is None else X[rows, f]
-            col = np.asarray(col, dtype=np.float64)
+            if is_cat[f]:
+                return self._categories(X[:, f], f)
+            # one private float64 copy of the column (sorted in place later)
+            col = np.array(X[:, f] if rows is None else X[rows, f], dtype=np.float64)
             w = None
             if sample_weight is not None:
                 w = sample_weight if rows is None else sample_weight[rows]
-            known = ~np.isnan(col)
-            col = col[known]
-            if w is not None:
-                w = w[known]
-            if is_cat[f]:
-                return self._categories(X[:, f], f)
+            nan = np.isnan(col)
+            if nan.any():
+                col = col[~nan]
+                w = None if w is None else w[~nan]
             return _numeric_thresholds(col, w, self.max_bins)
 
         if self.n_threads > 1 and p > 1:
