@@ -177,6 +177,8 @@ def _failure_group(file, test, message):
         if key in DIFFERENCES.get(file, {}):
             return "documented difference: " + DIFFERENCES[file][key]
     low = message.lower()
+    if "has no attribute '_" in message:
+        return "reads a sklearn-private attribute"
     if "sparse" in low:
         return "sparse input (issue 14)"
     return "other"
