@@ -22,6 +22,7 @@ _SUBPACKAGES = (
     "naive_bayes",
     "neighbors",
     "neural",
+    "semi_supervised",
     "svm",
     "tree",
     "utils",

@@ -10,9 +10,10 @@ hands over
   holds the missing values of every feature;
 * gradients and hessians as contiguous float32 vectors (one per tree of an iteration);
 * sample indices as uint32 (the Python layer rejects 2**32 or more samples);
-* histograms as C-ordered float64 arrays of shape (n_features, 3 * n_bins): for bin ``b``
-  the sum of gradients at ``3b``, of hessians at ``3b + 1`` and the sample count at
-  ``3b + 2`` (a float64 count is exact up to 2**53 samples);
+* per-sample records (gradient, hessian, 1, 0) as a C-ordered (n, 4) float32 array;
+* histograms as C-ordered float64 arrays of shape (n_features, 4 * n_bins): for bin ``b``
+  the sum of gradients at ``4b``, of hessians at ``4b + 1`` and the sample count at
+  ``4b + 2`` (a float64 count is exact up to 2**53 samples), ``4b + 3`` is padding;
 * for prediction, C-contiguous float32/float64 rows and the nodes of every tree in one
   array of ``NODE_DTYPE`` records (children are absolute indices into that array).
 
@@ -38,8 +39,8 @@ feature listed first, then to the lowest bin.
 import numpy as np
 
 cimport numpy as cnp
-from cython.parallel cimport prange
-from libc.math cimport INFINITY, exp, isnan, log, log1p
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY, NAN, exp, isnan, log, log1p
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy, memset
@@ -84,75 +85,124 @@ cdef extern from *:
     #include <stdint.h>
     #include <stddef.h>
 
-    /* Histogram passes. The four loads of a group of samples are issued before the
-       four updates, so that the random reads of the bin codes overlap; every bin is
-       still summed in sample order (same rounding as a plain loop). */
-    static void skml_hist_root(const uint8_t* __restrict col, const float* __restrict g,
-                               const float* __restrict h, ptrdiff_t n,
+    /* Histogram passes. A bin is 4 doubles (gradient, hessian, count, 0) and a sample
+       4 floats (gradient, hessian, 1, 0), so that one vector add updates a whole bin: AVX
+       where the CPU has it (chosen at run time; the extension targets the baseline
+       ISA), two SSE2 adds otherwise, scalar code off x86-64. Every path adds the same
+       doubles in the same (sample) order, so all give identical sums. idx == NULL: the
+       samples are 0..n-1 (the root). */
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #define SKML_HIST_X86 1
+    #include <immintrin.h>
+    #endif
+
+    static int skml_hist_avx = 0;
+
+    static void skml_hist_detect_cpu(void) {
+    #ifdef SKML_HIST_X86
+        __builtin_cpu_init();
+        skml_hist_avx = __builtin_cpu_supports("avx") ? 1 : 0;
+    #endif
+    }
+
+    #ifdef SKML_HIST_X86
+    __attribute__((target("avx")))
+    static void skml_hist_avx_(const uint8_t* __restrict col, const uint32_t* __restrict idx,
+                               const float* __restrict gh4, ptrdiff_t n,
                                double* __restrict hist) {
         ptrdiff_t i = 0;
-        if (h != NULL) {
-            for (; i + 4 <= n; i += 4) {
-                unsigned b0 = 3u * col[i], b1 = 3u * col[i + 1];
-                unsigned b2 = 3u * col[i + 2], b3 = 3u * col[i + 3];
-                hist[b0] += g[i]; hist[b0 + 1] += h[i]; hist[b0 + 2] += 1.0;
-                hist[b1] += g[i + 1]; hist[b1 + 1] += h[i + 1]; hist[b1 + 2] += 1.0;
-                hist[b2] += g[i + 2]; hist[b2 + 1] += h[i + 2]; hist[b2 + 2] += 1.0;
-                hist[b3] += g[i + 3]; hist[b3 + 1] += h[i + 3]; hist[b3 + 2] += 1.0;
-            }
-            for (; i < n; i++) {
-                unsigned b = 3u * col[i];
-                hist[b] += g[i]; hist[b + 1] += h[i]; hist[b + 2] += 1.0;
-            }
-        } else {
-            for (; i + 4 <= n; i += 4) {
-                unsigned b0 = 3u * col[i], b1 = 3u * col[i + 1];
-                unsigned b2 = 3u * col[i + 2], b3 = 3u * col[i + 3];
-                hist[b0] += g[i]; hist[b0 + 2] += 1.0;
-                hist[b1] += g[i + 1]; hist[b1 + 2] += 1.0;
-                hist[b2] += g[i + 2]; hist[b2 + 2] += 1.0;
-                hist[b3] += g[i + 3]; hist[b3 + 2] += 1.0;
-            }
-            for (; i < n; i++) {
-                unsigned b = 3u * col[i];
-                hist[b] += g[i]; hist[b + 2] += 1.0;
-            }
+        for (; i + 2 <= n; i += 2) {
+            size_t b0 = 4u * (size_t)col[idx ? idx[i] : (uint32_t)i];
+            size_t b1 = 4u * (size_t)col[idx ? idx[i + 1] : (uint32_t)(i + 1)];
+            __m256d v0 = _mm256_cvtps_pd(_mm_loadu_ps(gh4 + 4 * i));
+            __m256d v1 = _mm256_cvtps_pd(_mm_loadu_ps(gh4 + 4 * i + 4));
+            _mm256_storeu_pd(hist + b0, _mm256_add_pd(_mm256_loadu_pd(hist + b0), v0));
+            _mm256_storeu_pd(hist + b1, _mm256_add_pd(_mm256_loadu_pd(hist + b1), v1));
+        }
+        for (; i < n; i++) {
+            size_t b = 4u * (size_t)col[idx ? idx[i] : (uint32_t)i];
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(gh4 + 4 * i));
+            _mm256_storeu_pd(hist + b, _mm256_add_pd(_mm256_loadu_pd(hist + b), v));
         }
     }
 
-    static void skml_hist_idx(const uint8_t* __restrict col,
-                              const uint32_t* __restrict idx,
-                              const float* __restrict g, const float* __restrict h,
-                              ptrdiff_t n, double* __restrict hist) {
-        ptrdiff_t i = 0;
-        if (h != NULL) {
-            for (; i + 4 <= n; i += 4) {
-                unsigned b0 = 3u * col[idx[i]], b1 = 3u * col[idx[i + 1]];
-                unsigned b2 = 3u * col[idx[i + 2]], b3 = 3u * col[idx[i + 3]];
-                hist[b0] += g[i]; hist[b0 + 1] += h[i]; hist[b0 + 2] += 1.0;
-                hist[b1] += g[i + 1]; hist[b1 + 1] += h[i + 1]; hist[b1 + 2] += 1.0;
-                hist[b2] += g[i + 2]; hist[b2 + 1] += h[i + 2]; hist[b2 + 2] += 1.0;
-                hist[b3] += g[i + 3]; hist[b3 + 1] += h[i + 3]; hist[b3 + 2] += 1.0;
-            }
-            for (; i < n; i++) {
-                unsigned b = 3u * col[idx[i]];
-                hist[b] += g[i]; hist[b + 1] += h[i]; hist[b + 2] += 1.0;
-            }
-        } else {
-            for (; i + 4 <= n; i += 4) {
-                unsigned b0 = 3u * col[idx[i]], b1 = 3u * col[idx[i + 1]];
-                unsigned b2 = 3u * col[idx[i + 2]], b3 = 3u * col[idx[i + 3]];
-                hist[b0] += g[i]; hist[b0 + 2] += 1.0;
-                hist[b1] += g[i + 1]; hist[b1 + 2] += 1.0;
-                hist[b2] += g[i + 2]; hist[b2 + 2] += 1.0;
-                hist[b3] += g[i + 3]; hist[b3 + 2] += 1.0;
-            }
-            for (; i < n; i++) {
-                unsigned b = 3u * col[idx[i]];
-                hist[b] += g[i]; hist[b + 2] += 1.0;
-            }
+    static void skml_hist_sse_(const uint8_t* __restrict col, const uint32_t* __restrict idx,
+                               const float* __restrict gh4, ptrdiff_t n,
+                               double* __restrict hist) {
+        ptrdiff_t i;
+        for (i = 0; i < n; i++) {
+            size_t b = 4u * (size_t)col[idx ? idx[i] : (uint32_t)i];
+            __m128 q = _mm_loadu_ps(gh4 + 4 * i);
+            _mm_storeu_pd(hist + b, _mm_add_pd(_mm_loadu_pd(hist + b), _mm_cvtps_pd(q)));
+            _mm_storeu_pd(hist + b + 2, _mm_add_pd(_mm_loadu_pd(hist + b + 2),
+                                                   _mm_cvtps_pd(_mm_movehl_ps(q, q))));
         }
     }
+    #endif
+
+    static void skml_hist(const uint8_t* col, const uint32_t* idx, const float* gh4,
+                          ptrdiff_t n, double* hist) {
+    #ifdef SKML_HIST_X86
+        if (skml_hist_avx) { skml_hist_avx_(col, idx, gh4, n, hist); return; }
+        skml_hist_sse_(col, idx, gh4, n, hist);
+    #else
+        ptrdiff_t i;
+        for (i = 0; i < n; i++) {
+            size_t b = 4u * (size_t)col[idx ? idx[i] : (uint32_t)i];
+            hist[b] += (double)gh4[4 * i];
+            hist[b + 1] += (double)gh4[4 * i + 1];
+            hist[b + 2] += (double)gh4[4 * i + 2];
+        }
+    #endif
+    }
+
+    /* Prediction of a block of n_rows rows of a row-major matrix, tree by tree: every
+       row of the block walks tree t before any walks tree t + 1. The tree's nodes stay
+       in L1, the block's rows in L2, and the branch predictor sees the same tree again
+       and again (measured 1.4x faster than walking all trees row by row). A numeric node
+       sends x left when x <= threshold, NaN by its missing_left bit; a categorical node
+       by a bit of its category set (threshold = the set's row); a leaf has a NaN
+       threshold. */
+    typedef struct { double threshold; int32_t right; uint32_t info; } skml_pnode;
+
+    #define SKML_PREDICT_BLOCK(NAME, T, TO_DOUBLE)                                     \
+    static void NAME(const T* X, ptrdiff_t ld, ptrdiff_t n_rows,                        \
+                     const skml_pnode* nodes, const double* values,                     \
+                     const int32_t* roots, ptrdiff_t t0, ptrdiff_t t1,                  \
+                     const uint32_t* bitsets, int missing_bin, double* out,             \
+                     ptrdiff_t K) {                                                    \
+        ptrdiff_t t, r;                                                                \
+        (void)missing_bin;                                                             \
+        for (t = t0; t < t1; t++) {                                                    \
+            const skml_pnode* root = nodes + roots[t];                                 \
+            double* o = out + t % K;                                                   \
+            for (r = 0; r < n_rows; r++) {                                             \
+                const T* xr = X + r * ld;                                              \
+                const skml_pnode* nd = root;                                           \
+                while (nd->threshold == nd->threshold) {                               \
+                    uint32_t info = nd->info;                                          \
+                    double x = TO_DOUBLE(xr[info & 0x0FFFFFFFu]);                      \
+                    int left;                                                          \
+                    if (info & 0x20000000u) {                                          \
+                        if (!(x >= 0 && x <= 255)) left = (info >> 28) & 1;            \
+                        else {                                                         \
+                            int b = (int)x, row = (int)nd->threshold;                  \
+                            left = (bitsets[8 * row + (b >> 5)] >> (b & 31)) & 1;      \
+                        }                                                              \
+                    } else {                                                           \
+                        left = (x <= nd->threshold) | ((x != x) & ((info >> 28) & 1)); \
+                    }                                                                  \
+                    nd = left ? nd + 1 : nodes + nd->right;                            \
+                }                                                                      \
+                o[r * K] += values[nd - nodes];                                        \
+            }                                                                          \
+        }                                                                              \
+    }
+    #define SKML_ID(v) ((double)(v))
+    #define SKML_BIN(v) ((int)(v) == missing_bin ? NAN : (double)(v))
+    SKML_PREDICT_BLOCK(skml_predict_block_f, float, SKML_ID)
+    SKML_PREDICT_BLOCK(skml_predict_block_d, double, SKML_ID)
+    SKML_PREDICT_BLOCK(skml_predict_block_b, uint8_t, SKML_BIN)
 
     /* Index of the first of the n sorted thresholds that is >= x (the number of
        thresholds < x), without data-dependent branches. */
@@ -161,17 +211,85 @@ cdef extern from *:
         if (n <= 0) return 0;
         while (n > 1) {
             int half = n >> 1;
-            base = (base[half - 1] < x) ? base + half : base;
+            base += (base[half - 1] < x) * half;
             n -= half;
         }
         return (int)(base - a) + (*base < x);
     }
+
+    /* Four searches in lockstep (the same n, so the same steps): their loads overlap.
+       NaN compares false and lands on 0; the caller maps it to the missing bin. */
+    static inline void skml_lower_bound4(const double* a, int n, const double* x,
+                                         int* out) {
+        const double *b0 = a, *b1 = a, *b2 = a, *b3 = a;
+        if (n <= 0) { out[0] = out[1] = out[2] = out[3] = 0; return; }
+        while (n > 1) {
+            int half = n >> 1;
+            /* arithmetic, not ?: (which compilers may turn into a branch) */
+            b0 += (b0[half - 1] < x[0]) * half;
+            b1 += (b1[half - 1] < x[1]) * half;
+            b2 += (b2[half - 1] < x[2]) * half;
+            b3 += (b3[half - 1] < x[3]) * half;
+            n -= half;
+        }
+        out[0] = (int)(b0 - a) + (*b0 < x[0]);
+        out[1] = (int)(b1 - a) + (*b1 < x[1]);
+        out[2] = (int)(b2 - a) + (*b2 < x[2]);
+        out[3] = (int)(b3 - a) + (*b3 < x[3]);
+    }
+
+    /* Bins of rows i0..i1-1 of one numeric column (element i at col + i * stride bytes),
+       four rows at a time. */
+    #define SKML_BIN_COLUMN(NAME, T)                                                   \
+    static void NAME(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,     \
+                     const double* thr, int nt, int missing_bin, uint8_t* out) {        \
+        ptrdiff_t i = i0;                                                              \
+        int k, b[4];                                                                   \
+        double x[4];                                                                   \
+        for (; i + 4 <= i1; i += 4) {                                                  \
+            for (k = 0; k < 4; k++) x[k] = (double)*(const T*)(col + (i + k) * stride); \
+            skml_lower_bound4(thr, nt, x, b);                                          \
+            for (k = 0; k < 4; k++)                                                    \
+                out[i + k] = (uint8_t)(x[k] != x[k] ? missing_bin : b[k]);             \
+        }                                                                              \
+        for (; i < i1; i++) {                                                          \
+            double v = (double)*(const T*)(col + i * stride);                          \
+            out[i] = (uint8_t)(v != v ? missing_bin : skml_lower_bound(thr, nt, v));   \
+        }                                                                              \
+    }
+    SKML_BIN_COLUMN(skml_bin_column_f, float)
+    SKML_BIN_COLUMN(skml_bin_column_d, double)
     """
-    void skml_hist_root(const uint8_t* col, const float* g, const float* h, ptrdiff_t n,
-                        double* hist) noexcept nogil
-    void skml_hist_idx(const uint8_t* col, const uint32_t* idx, const float* g,
-                       const float* h, ptrdiff_t n, double* hist) noexcept nogil
+    void skml_hist_detect_cpu() noexcept nogil
+    void skml_hist(const uint8_t* col, const uint32_t* idx, const float* gh4, ptrdiff_t n,
+                   double* hist) noexcept nogil
     int skml_lower_bound(const double* a, int n, double x) noexcept nogil
+    void skml_bin_column_f(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,
+                           const double* thr, int nt, int missing_bin,
+                           uint8_t* out) noexcept nogil
+    void skml_bin_column_d(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,
+                           const double* thr, int nt, int missing_bin,
+                           uint8_t* out) noexcept nogil
+    ctypedef struct skml_pnode:
+        pass
+    void skml_predict_block_f(const float* X, ptrdiff_t ld, ptrdiff_t n_rows,
+                              const skml_pnode* nodes, const double* values,
+                              const int32_t* roots, ptrdiff_t t0, ptrdiff_t t1,
+                              const uint32_t* bitsets, int missing_bin, double* out,
+                              ptrdiff_t K) noexcept nogil
+    void skml_predict_block_d(const double* X, ptrdiff_t ld, ptrdiff_t n_rows,
+                              const skml_pnode* nodes, const double* values,
+                              const int32_t* roots, ptrdiff_t t0, ptrdiff_t t1,
+                              const uint32_t* bitsets, int missing_bin, double* out,
+                              ptrdiff_t K) noexcept nogil
+    void skml_predict_block_b(const uint8_t* X, ptrdiff_t ld, ptrdiff_t n_rows,
+                              const skml_pnode* nodes, const double* values,
+                              const int32_t* roots, ptrdiff_t t0, ptrdiff_t t1,
+                              const uint32_t* bitsets, int missing_bin, double* out,
+                              ptrdiff_t K) noexcept nogil
+
+
+skml_hist_detect_cpu()
 
 
 # --------------------------------------------------------------------------- binning
@@ -190,11 +308,17 @@ def bin_columns(const floating_t[:, :] X, const double[::1] thresholds,
     cdef Py_ssize_t n = X.shape[0], p = X.shape[1]
     cdef Py_ssize_t block = 4096, n_blocks = (n + block - 1) // block
     cdef Py_ssize_t blk, i, i0, i1, f
+    cdef Py_ssize_t s0 = X.strides[0], s1 = X.strides[1]
     cdef int nt, b
     cdef const double* thr
+    cdef const char* base
     cdef double x
     if n == 0 or p == 0:
         return
+    if offsets.shape[0] != p + 1 or is_categorical.shape[0] < p or out.shape[0] != n \
+            or out.shape[1] != p or offsets[p] > thresholds.shape[0]:
+        raise ValueError("bin_columns: inconsistent shapes.")
+    base = <const char*>&X[0, 0]
     n_threads = max(1, min(n_threads, n_blocks))
     # Row blocks (not features) in parallel: a block of a C-ordered X stays in cache
     # while every feature of it is binned.
@@ -204,101 +328,104 @@ def bin_columns(const floating_t[:, :] X, const double[::1] thresholds,
         for f in range(p):
             thr = &thresholds[offsets[f]] if offsets[f + 1] > offsets[f] else NULL
             nt = <int>(offsets[f + 1] - offsets[f])
-            for i in range(i0, i1):
-                x = X[i, f]
-                if isnan(x):
-                    out[i, f] = <uint8_t>missing_bin
-                elif is_categorical[f]:
+            if is_categorical[f]:
+                for i in range(i0, i1):
+                    x = X[i, f]
                     b = skml_lower_bound(thr, nt, x)
-                    if b < nt and thr[b] == x:
+                    if not isnan(x) and b < nt and thr[b] == x:
                         out[i, f] = <uint8_t>b
                     else:
                         out[i, f] = <uint8_t>missing_bin
-                else:
-                    out[i, f] = <uint8_t>skml_lower_bound(thr, nt, x)
+            elif floating_t is float:
+                skml_bin_column_f(base + f * s1, s0, i0, i1, thr, nt, missing_bin,
+                                  &out[0, f])
+            else:
+                skml_bin_column_d(base + f * s1, s0, i0, i1, thr, nt, missing_bin,
+                                  &out[0, f])
 
 
 # ------------------------------------------------------------------------ histograms
 
+def pack_gradients(const float[::1] gradients, const float[::1] hessians,
+                   double constant_hessian, float[:, ::1] gh4, int n_threads):
+    """``gh4[i] = (g_i, h_i, 1, 0)``: the per-sample record the histograms add up;
+    ``hessians`` of size 0 means every hessian is ``constant_hessian``."""
+    cdef Py_ssize_t i, n = gradients.shape[0]
+    cdef bint has_h = hessians.shape[0] > 0
+    cdef float hc = <float>constant_hessian
+    cdef int threads = max(1, min(n_threads, <int>(n // 65536)))
+    for i in prange(n, nogil=True, schedule="static", num_threads=threads):
+        gh4[i, 0] = gradients[i]
+        gh4[i, 1] = hessians[i] if has_h else hc
+        gh4[i, 2] = 1.0
+        gh4[i, 3] = 0.0
+
+
 def build_histograms(const uint8_t[::1, :] X_binned, const uint32_t[::1] sample_indices,
-                     Py_ssize_t start, Py_ssize_t stop, const float[::1] gradients,
-                     const float[::1] hessians, float[::1] ordered_g,
-                     float[::1] ordered_h, const int32_t[::1] features,
-                     double[:, ::1] hist, double constant_hessian, int is_root,
-                     int n_threads):
-    """Fill ``hist[f]`` for every ``f`` in ``features`` with the node's sums.
+                     Py_ssize_t start, Py_ssize_t stop, const float[:, ::1] gh4,
+                     float[:, ::1] ordered, const int32_t[::1] features,
+                     double[:, ::1] hist, int is_root, int n_threads):
+    """Fill ``hist[f]`` for every ``f`` in ``features`` with the node's sums: bin b of
+    feature f holds (sum of gradients, sum of hessians, count, 0) at ``4b..4b+3``.
 
     The node's samples are ``sample_indices[start:stop]``, or every sample when
-    ``is_root``. ``hessians`` of size 0 means a constant hessian: only gradients and
-    counts are summed and each bin's hessian is its count times ``constant_hessian``.
-    ``ordered_g`` / ``ordered_h`` are scratch buffers of at least ``stop - start``
-    entries.
+    ``is_root``; ``gh4`` holds each sample's (g, h, 1, 0) (see :func:`pack_gradients`)
+    and ``ordered`` is scratch space of at least ``stop - start`` rows.
     """
-    cdef Py_ssize_t n_feat = features.shape[0], n_bins3 = hist.shape[1]
-    cdef Py_ssize_t m, i, j, f, b
-    cdef bint has_h = hessians.shape[0] > 0
-    cdef const float* g_ptr
-    cdef const float* h_ptr
+    cdef Py_ssize_t n_feat = features.shape[0], n_bins4 = hist.shape[1]
+    cdef Py_ssize_t m, i, j, f
     cdef const uint32_t* idx_ptr = NULL
+    cdef const float* src
     cdef double* hf
     cdef int threads
     if n_feat == 0:
         return
-    if is_root:
-        m = X_binned.shape[0]
-    else:
-        m = stop - start
+    # cheap guards: a wrong segment or shape must raise, never read out of bounds
+    if not is_root and not (0 <= start <= stop <= sample_indices.shape[0]):
+        raise ValueError("build_histograms: bad sample segment.")
+    m = X_binned.shape[0] if is_root else stop - start
+    if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4
+            or (not is_root and (ordered.shape[0] < m or (m and ordered.shape[1] != 4)))
+            or hist.shape[0] < X_binned.shape[1]
+            or hist.shape[1] < 1024):
+        raise ValueError("build_histograms: inconsistent shapes.")
+    for j in range(n_feat):
+        if not 0 <= features[j] < X_binned.shape[1]:
+            raise ValueError("build_histograms: feature index out of range.")
     # a parallel region costs more than a small histogram (and far more on a loaded
     # machine): one thread per 2**17 sample-features of work at most
     threads = max(1, min(n_threads, n_feat, <int>(m * n_feat // 131072)))
     with nogil:
-        if is_root:
-            g_ptr = &gradients[0] if m > 0 else NULL
-            h_ptr = &hessians[0] if (has_h and m > 0) else NULL
-        else:
-            if m > 0:
-                idx_ptr = &sample_indices[start]
-                # gradients in node order: each feature pass then reads them contiguously
-                if m >= 65536 and threads > 1:
-                    for i in prange(m, schedule="static", num_threads=threads):
-                        ordered_g[i] = gradients[idx_ptr[i]]
-                        if has_h:
-                            ordered_h[i] = hessians[idx_ptr[i]]
-                else:
-                    for i in range(m):
-                        ordered_g[i] = gradients[idx_ptr[i]]
-                    if has_h:
-                        for i in range(m):
-                            ordered_h[i] = hessians[idx_ptr[i]]
-            g_ptr = &ordered_g[0] if m > 0 else NULL
-            h_ptr = &ordered_h[0] if (has_h and m > 0) else NULL
+        if m > 0 and not is_root:
+            idx_ptr = &sample_indices[start]
+            # gradients in node order: each feature pass then reads them contiguously
+            if m >= 65536 and threads > 1:
+                for i in prange(m, schedule="static", num_threads=threads):
+                    memcpy(&ordered[i, 0], &gh4[idx_ptr[i], 0], 4 * sizeof(float))
+            else:
+                for i in range(m):
+                    memcpy(&ordered[i, 0], &gh4[idx_ptr[i], 0], 4 * sizeof(float))
+        src = (&gh4[0, 0] if is_root else &ordered[0, 0]) if m > 0 else NULL
         for j in prange(n_feat, schedule="dynamic", num_threads=threads):
             f = features[j]
             hf = &hist[f, 0]
-            memset(hf, 0, n_bins3 * sizeof(double))
+            memset(hf, 0, n_bins4 * sizeof(double))
             if m > 0:
-                if is_root:
-                    skml_hist_root(&X_binned[0, f], g_ptr, h_ptr, m, hf)
-                else:
-                    skml_hist_idx(&X_binned[0, f], idx_ptr, g_ptr, h_ptr, m, hf)
-            if not has_h:
-                for b in range(0, n_bins3, 3):
-                    hf[b + 1] = hf[b + 2] * constant_hessian
+                skml_hist(&X_binned[0, f], NULL if is_root else idx_ptr, src, m, hf)
 
 
 def subtract_histograms(double[:, ::1] parent, const double[:, ::1] child,
                         const int32_t[::1] features):
     """``parent[f] -= child[f]`` for ``f`` in ``features``: the parent's histogram
-    becomes the sibling's. Counts are clipped at 0 against rounding."""
-    cdef Py_ssize_t j, f, b, n_bins3 = parent.shape[1]
+    becomes the sibling's. An emptied bin gets exact zeros (no rounding residue)."""
+    cdef Py_ssize_t j, f, b, n_bins4 = parent.shape[1]
     with nogil:
         for j in range(features.shape[0]):
             f = features[j]
-            for b in range(n_bins3):
+            for b in range(n_bins4):
                 parent[f, b] -= child[f, b]
-            for b in range(2, n_bins3, 3):
+            for b in range(2, n_bins4, 4):
                 if parent[f, b] < 0.5:
-                    # an empty bin: no rounding residue in its sums
                     parent[f, b] = 0.0
                     parent[f, b - 1] = 0.0
                     parent[f, b - 2] = 0.0
@@ -360,25 +487,62 @@ cdef inline void _try(SplitRec* best, double gl, double hl, double cl, double sg
         best.found = 1
 
 
+cdef inline void _try_free(SplitRec* best, double* best_score, double gl, double hl,
+                           double cl, double sg, double sh, double sc, double l2,
+                           double min_hess, double msl, int32_t b,
+                           uint8_t missing_left) noexcept nogil:
+    """_try without bounds or constraint: the children's scores g^2 / (h + l2) only."""
+    cdef double cr = sc - cl, hr = sh - hl, gr, a, c, num, den
+    if cl < msl or cr < msl or hl < min_hess or hr < min_hess:
+        return
+    gr = sg - gl
+    # gl^2 / a + gr^2 / c = num / den with den > 0: compared without dividing, the
+    # division is done only for a new best
+    a = hl + l2
+    c = hr + l2
+    num = gl * gl * c + gr * gr * a
+    den = a * c
+    if num > best_score[0] * den:
+        best_score[0] = num / den
+        best.g_left = gl
+        best.h_left = hl
+        best.c_left = cl
+        best.bin = b
+        best.missing_left = missing_left
+        best.found = 1
+
+
 cdef void _scan_numeric(const double* hf, int nb, int missing_bin, double sg, double sh,
                         double sc, int8_t cst, double l2, double lo, double hi,
                         double min_hess, double msl, double parent_score,
                         SplitRec* best) noexcept nogil:
-    cdef double gm = hf[3 * missing_bin], hm = hf[3 * missing_bin + 1]
-    cdef double cm = hf[3 * missing_bin + 2]
-    cdef double gl = 0.0, hl = 0.0, cl = 0.0
+    cdef double gm = hf[4 * missing_bin], hm = hf[4 * missing_bin + 1]
+    cdef double cm = hf[4 * missing_bin + 2]
+    cdef double gl = 0.0, hl = 0.0, cl = 0.0, best_score
     cdef int b, last = nb - 1 if cm > 0 else nb - 2
+    cdef bint free = cst == 0 and lo == -INFINITY and hi == INFINITY
+    if free:
+        best_score = best.gain + parent_score
     for b in range(last + 1):
-        gl += hf[3 * b]
-        hl += hf[3 * b + 1]
-        cl += hf[3 * b + 2]
-        # missing values to the right child
-        _try(best, gl, hl, cl, sg, sh, sc, cst, l2, lo, hi, min_hess, msl, parent_score,
-             b, 0)
-        if cm > 0 and b < nb - 1:
-            # ... and to the left child
-            _try(best, gl + gm, hl + hm, cl + cm, sg, sh, sc, cst, l2, lo, hi, min_hess,
-                 msl, parent_score, b, 1)
+        if hf[4 * b + 2] == 0:
+            continue  # an empty bin splits the node as the bin before it
+        gl += hf[4 * b]
+        hl += hf[4 * b + 1]
+        cl += hf[4 * b + 2]
+        if free:
+            # missing values to the right child, then to the left one
+            _try_free(best, &best_score, gl, hl, cl, sg, sh, sc, l2, min_hess, msl, b, 0)
+            if cm > 0 and b < nb - 1:
+                _try_free(best, &best_score, gl + gm, hl + hm, cl + cm, sg, sh, sc, l2,
+                          min_hess, msl, b, 1)
+        else:
+            _try(best, gl, hl, cl, sg, sh, sc, cst, l2, lo, hi, min_hess, msl,
+                 parent_score, b, 0)
+            if cm > 0 and b < nb - 1:
+                _try(best, gl + gm, hl + hm, cl + cm, sg, sh, sc, cst, l2, lo, hi,
+                     min_hess, msl, parent_score, b, 1)
+    if free and best.found:
+        best.gain = best_score - parent_score
 
 
 cdef int _cmp_cat(const void* a, const void* b) noexcept nogil:
@@ -399,14 +563,14 @@ cdef void _scan_categorical(const double* hf, int nb, int missing_bin, double sg
     cdef double gl, hl, cl, c, before
     cdef uint8_t ml
     for b in range(nb):
-        c = hf[3 * b + 2]
+        c = hf[4 * b + 2]
         if c >= min_support:
-            cats[n_used].key = hf[3 * b] / (hf[3 * b + 1] + smooth)
+            cats[n_used].key = hf[4 * b] / (hf[4 * b + 1] + smooth)
             cats[n_used].bin = b
             n_used += 1
-    c = hf[3 * missing_bin + 2]
+    c = hf[4 * missing_bin + 2]
     if c >= min_support:
-        cats[n_used].key = hf[3 * missing_bin] / (hf[3 * missing_bin + 1] + smooth)
+        cats[n_used].key = hf[4 * missing_bin] / (hf[4 * missing_bin + 1] + smooth)
         cats[n_used].bin = missing_bin
         n_used += 1
     if n_used <= 1:
@@ -422,9 +586,9 @@ cdef void _scan_categorical(const double* hf, int nb, int missing_bin, double sg
         for k in range(n_used - 1):
             pos = k if direction == 0 else n_used - 1 - k
             b = cats[pos].bin
-            gl += hf[3 * b]
-            hl += hf[3 * b + 1]
-            cl += hf[3 * b + 2]
+            gl += hf[4 * b]
+            hl += hf[4 * b + 1]
+            cl += hf[4 * b + 2]
             if b == missing_bin:
                 ml = 1
             before = best.gain
@@ -468,11 +632,25 @@ def find_split(const double[:, ::1] hist, const int32_t[::1] features,
     cdef CatStat* cats
     cdef double smooth = cat_smooth * (sum_h / count if count > 0 else 1.0)
     cdef int threads
+    cdef Py_ssize_t n_cat
     if n_feat == 0:
         return None
+    if hist.shape[1] < 4 * (missing_bin + 1) or bitset_out.shape[0] < 8:
+        raise ValueError("find_split: histogram too small for missing_bin.")
+    for j in range(n_feat):
+        if not (0 <= features[j] < hist.shape[0]
+                and features[j] < n_bins_non_missing.shape[0]
+                and features[j] < is_categorical.shape[0]
+                and features[j] < monotonic_cst.shape[0]
+                and n_bins_non_missing[features[j]] <= <uint32_t>missing_bin):
+            raise ValueError("find_split: feature index or bin count out of range.")
+    n_cat = 0
+    for j in range(n_feat):
+        n_cat += is_categorical[features[j]] != 0
     recs = <SplitRec*>malloc(n_feat * sizeof(SplitRec))
-    bitsets = <uint32_t*>malloc(n_feat * 8 * sizeof(uint32_t))
-    cats = <CatStat*>malloc(n_feat * 257 * sizeof(CatStat))
+    # per-feature scratch of the categorical scans only when there are categoricals
+    bitsets = <uint32_t*>malloc((n_feat * 8 if n_cat else 8) * sizeof(uint32_t))
+    cats = <CatStat*>malloc((n_feat * 257 if n_cat else 1) * sizeof(CatStat))
     if recs == NULL or bitsets == NULL or cats == NULL:
         free(recs)
         free(bitsets)
@@ -532,25 +710,30 @@ def partition(uint32_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
     first, each side keeping its order; return how many go left. ``buffer`` is scratch
     space of at least ``stop - start`` entries."""
     cdef Py_ssize_t m = stop - start, i, t, lo, hi, nl = 0, nr = 0, pos_l, pos_r
-    cdef const uint8_t* col = &X_binned[0, feature]
+    cdef const uint8_t* col
     cdef const uint32_t* bs = &bitset[0]
     cdef uint32_t s
     cdef Py_ssize_t* counts
     cdef int T
+    if not (0 <= start <= stop <= sample_indices.shape[0]) or buffer.shape[0] < m \
+            or not 0 <= feature < X_binned.shape[1] or bitset.shape[0] < 8:
+        raise ValueError("partition: bad segment, buffer, feature or bitset.")
     if m <= 0:
         return 0
-    T = max(1, min(n_threads, <int>(m // 65536)))
+    col = &X_binned[0, feature]
+    T = max(1, min(n_threads, <int>(m // 32768)))
+    cdef bint go
     if T == 1:
         with nogil:
+            # branch-free: each index is written to both places, one count advances
             for i in range(start, stop):
                 s = sample_indices[i]
-                if _goes_left(col[s], bin_threshold, missing_left, missing_bin,
-                              is_categorical, bs):
-                    sample_indices[start + nl] = s
-                    nl += 1
-                else:
-                    buffer[nr] = s
-                    nr += 1
+                go = _goes_left(col[s], bin_threshold, missing_left, missing_bin,
+                                is_categorical, bs)
+                sample_indices[start + nl] = s
+                buffer[nr] = s
+                nl += go
+                nr += 1 - go
             if nr:
                 memcpy(&sample_indices[start + nl], &buffer[0], nr * sizeof(uint32_t))
         return nl
@@ -597,6 +780,11 @@ def add_leaf_values(double[::1] raw, const uint32_t[::1] sample_indices,
     leaves' sample sets are disjoint)."""
     cdef Py_ssize_t j, i, n_leaves = starts.shape[0]
     cdef int threads = max(1, min(n_threads, <int>(raw.shape[0] // 32768)))
+    if stops.shape[0] != n_leaves or values.shape[0] != n_leaves:
+        raise ValueError("add_leaf_values: inconsistent leaf arrays.")
+    for j in range(n_leaves):
+        if not (0 <= starts[j] <= stops[j] <= sample_indices.shape[0]):
+            raise ValueError("add_leaf_values: bad leaf segment.")
     for j in prange(n_leaves, nogil=True, schedule="dynamic", num_threads=threads):
         for i in range(starts[j], stops[j]):
             raw[sample_indices[i]] += values[j]
@@ -693,108 +881,78 @@ def softmax_loss(const double[::1] y, const double[::1, :] raw,
 
 # ------------------------------------------------------------------------ prediction
 
-cdef inline bint _bit(const uint32_t* bitsets, int row, int b) noexcept nogil:
-    return (bitsets[8 * row + (b >> 5)] >> (b & 31)) & 1
+cdef struct PackedNode:
+    # One node of the prediction layout (16 bytes), trees numbered in pre-order so the
+    # left child is the next node. ``threshold``: x <= threshold goes left (numeric),
+    # the row of the category bitset (categorical), NaN for a leaf; ``right`` is the
+    # right child, the node itself for a leaf (a leaf is a fixed point of a step: NaN
+    # compares false); ``info`` = feature | missing_left << 28 | categorical << 29.
+    double threshold
+    int32_t right
+    uint32_t info
 
 
-def predict_raw(const floating_t[:, ::1] X, const Node[::1] nodes,
-                const int32_t[::1] roots, Py_ssize_t tree_start, Py_ssize_t tree_stop,
-                const uint32_t[:, ::1] bitsets, double[:, ::1] out, int n_threads):
-    """``out[i, t % K] += value of the leaf row i reaches in tree t`` for trees
-    ``tree_start <= t < tree_stop``, with ``K = out.shape[1]`` trees per iteration.
+PACKED_NODE_DTYPE = np.dtype([("threshold", np.float64), ("right", np.int32),
+                              ("info", np.uint32)])
+assert PACKED_NODE_DTYPE.itemsize == sizeof(PackedNode)
+FEATURE_MASK = (1 << 28) - 1
+MISSING_LEFT_FLAG = 1 << 28
+CATEGORICAL_FLAG = 1 << 29
 
-    Categorical features must hold bin codes (0..max_bins-1) or NaN: the Python layer
-    maps categories to their codes and unknown ones to NaN before the call.
-    """
-    cdef Py_ssize_t n = X.shape[0], K = out.shape[1], i, t
-    cdef int32_t node
-    cdef double x, acc
-    cdef int threads = max(1, min(n_threads, <int>(n // 8192)))
-    cdef const Node* nd
-    cdef const uint32_t* bs = &bitsets[0, 0]
-    if n == 0 or tree_stop <= tree_start:
-        return
-    for i in prange(n, nogil=True, schedule="static", num_threads=threads):
-        for t in range(tree_start, tree_stop):
-            node = roots[t]
-            nd = &nodes[node]
-            while not nd.is_leaf:
-                x = X[i, nd.feature]
-                if isnan(x):
-                    node = nd.left if nd.missing_left else nd.right
-                elif nd.is_categorical:
-                    if x < 0 or x > 255:  # not a category code: as missing
-                        node = nd.left if nd.missing_left else nd.right
-                    else:
-                        node = nd.left if _bit(bs, nd.bitset, <int>x) else nd.right
-                elif x <= nd.threshold:
-                    node = nd.left
-                else:
-                    node = nd.right
-                nd = &nodes[node]
-            out[i, t % K] += nd.value
+ctypedef fused x_t:
+    float
+    double
+    uint8_t
 
-
-def predict_binned(const uint8_t[:, :] X_binned, const Node[::1] nodes,
-                   const int32_t[::1] roots, Py_ssize_t tree_start, Py_ssize_t tree_stop,
+def predict_packed(const x_t[:, ::1] X, const PackedNode[::1] nodes,
+                   const double[::1] values, const int32_t[::1] roots,
+                   Py_ssize_t tree_start, Py_ssize_t tree_stop,
                    const uint32_t[:, ::1] bitsets, int missing_bin, double[:, ::1] out,
                    int n_threads):
-    """As :func:`predict_raw` on binned data (the training data during early stopping):
-    bins <= ``bin_threshold`` go left, the missing bin follows ``missing_left``."""
-    cdef Py_ssize_t n = X_binned.shape[0], K = out.shape[1], i, t
-    cdef int32_t node
-    cdef uint8_t b
-    cdef int threads = max(1, min(n_threads, <int>(n // 8192)))
-    cdef const Node* nd
-    cdef const uint32_t* bs = &bitsets[0, 0]
-    if n == 0 or tree_stop <= tree_start:
-        return
-    for i in prange(n, nogil=True, schedule="static", num_threads=threads):
-        for t in range(tree_start, tree_stop):
-            node = roots[t]
-            nd = &nodes[node]
-            while not nd.is_leaf:
-                b = X_binned[i, nd.feature]
-                if b == missing_bin:
-                    node = nd.left if nd.missing_left else nd.right
-                elif nd.is_categorical:
-                    node = nd.left if _bit(bs, nd.bitset, b) else nd.right
-                elif b <= nd.bin_threshold:
-                    node = nd.left
-                else:
-                    node = nd.right
-                nd = &nodes[node]
-            out[i, t % K] += nd.value
+    """``out[i, t % K] += values[leaf of row i in tree t]`` for trees
+    ``tree_start <= t < tree_stop`` (``K = out.shape[1]``).
 
-
-def apply_trees(const floating_t[:, ::1] X, const Node[::1] nodes,
-                const int32_t[::1] roots, const uint32_t[:, ::1] bitsets,
-                int32_t[:, ::1] out, int n_threads):
-    """``out[i, t]``: the index (in ``nodes``) of the leaf row i reaches in tree t."""
-    cdef Py_ssize_t n = X.shape[0], n_trees = roots.shape[0], i, t
-    cdef int32_t node
-    cdef double x
-    cdef int threads = max(1, min(n_threads, <int>(n // 8192)))
-    cdef const Node* nd
+    ``X`` is float32/float64 rows (categorical features as bin codes, NaN or anything
+    outside 0..255 meaning missing) with thresholds in the data's units, or uint8 bins
+    with bin thresholds, ``missing_bin`` marking a missing value. Blocks of about 1 MiB
+    of rows are spread over the OpenMP threads; each block goes tree by tree.
+    """
+    cdef Py_ssize_t n = X.shape[0], p = X.shape[1], K = out.shape[1], n_blocks, blk, r0
+    cdef Py_ssize_t block, m
+    cdef int threads
+    cdef const skml_pnode* nd
     cdef const uint32_t* bs = &bitsets[0, 0]
-    if n == 0 or n_trees == 0:
+    cdef Py_ssize_t j, n_nodes = nodes.shape[0]
+    if n == 0 or tree_stop <= tree_start or n_nodes == 0:
         return
-    for i in prange(n, nogil=True, schedule="static", num_threads=threads):
-        for t in range(n_trees):
-            node = roots[t]
-            nd = &nodes[node]
-            while not nd.is_leaf:
-                x = X[i, nd.feature]
-                if isnan(x):
-                    node = nd.left if nd.missing_left else nd.right
-                elif nd.is_categorical:
-                    if x < 0 or x > 255:  # not a category code: as missing
-                        node = nd.left if nd.missing_left else nd.right
-                    else:
-                        node = nd.left if _bit(bs, nd.bitset, <int>x) else nd.right
-                elif x <= nd.threshold:
-                    node = nd.left
-                else:
-                    node = nd.right
-                nd = &nodes[node]
-            out[i, t] = node
+    # guards (one pass over the nodes): every index the walk follows is in range
+    if not (0 <= tree_start and tree_stop <= roots.shape[0]) or values.shape[0] < n_nodes \
+            or out.shape[0] < n or K < 1:
+        raise ValueError("predict_packed: inconsistent trees or output.")
+    for j in range(roots.shape[0]):
+        if not 0 <= roots[j] < n_nodes:
+            raise ValueError("predict_packed: root out of range.")
+    for j in range(n_nodes):
+        if nodes[j].threshold != nodes[j].threshold:
+            continue  # a leaf
+        if (<Py_ssize_t>(nodes[j].info & 0x0FFFFFFF) >= p or not 0 <= nodes[j].right < n_nodes
+                or j + 1 >= n_nodes):
+            raise ValueError("predict_packed: node out of range.")
+        if nodes[j].info & 0x20000000 and not 0 <= nodes[j].threshold < bitsets.shape[0]:
+            raise ValueError("predict_packed: category set out of range.")
+    nd = <const skml_pnode*>&nodes[0]
+    block = max(256, min(8192, (1 << 20) // max(1, p * <Py_ssize_t>sizeof(x_t))))
+    n_blocks = (n + block - 1) // block
+    threads = max(1, min(n_threads, <int>n_blocks, <int>(n // 4096)))
+    for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=threads):
+        r0 = blk * block
+        m = min(block, n - r0)
+        if x_t is float:
+            skml_predict_block_f(&X[r0, 0], p, m, nd, &values[0], &roots[0], tree_start,
+                                 tree_stop, bs, missing_bin, &out[r0, 0], K)
+        elif x_t is double:
+            skml_predict_block_d(&X[r0, 0], p, m, nd, &values[0], &roots[0], tree_start,
+                                 tree_stop, bs, missing_bin, &out[r0, 0], K)
+        else:
+            skml_predict_block_b(&X[r0, 0], p, m, nd, &values[0], &roots[0], tree_start,
+                                 tree_stop, bs, missing_bin, &out[r0, 0], K)

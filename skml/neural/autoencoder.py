@@ -80,6 +80,13 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     ----------
     %(training_attributes)s
 
+    Raises
+    ------
+    ValueError
+        At ``fit``: invalid parameters, values beyond float32, a network too large for
+        memory, a diverging loss. At ``transform``/``inverse_transform``: a wrong number
+        of features or of code units, or inputs that overflow the network.
+
     See Also
     --------
     VAE : The variational autoencoder, a generative model.
@@ -87,14 +94,27 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
     Notes
     -----
+    The validation score of ``early_stopping`` is minus the training loss (the
+    reconstruction error plus the sparsity penalty) on the held-out samples.
+
     %(float32_note)s
+
+    References
+    ----------
+    .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.3.1: Example 43 (the
+       autoencoder), Example 44 (sparse and denoising variants), Remark 3.68 (PCA).
+    .. [2] G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of Data
+       with Neural Networks", Science 313, 2006.
+    .. [3] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
+       Composing Robust Features with Denoising Autoencoders", ICML 2008.
+    .. [4] A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford, 2011.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> from skml.neural import AutoEncoder
     >>> X = load_digits().data / 16.0
-    >>> ae = AutoEncoder(n_components=2, output_activation="sigmoid", max_epochs=5,
+    >>> ae = AutoEncoder(n_components=2, output_activation="sigmoid", max_iter=5,
     ...                  random_state=0).fit(X)
     >>> ae.transform(X).shape
     (1797, 2)
@@ -105,16 +125,22 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     def __init__(self, hidden_layer_sizes=(128, 64), n_components=2, *,
                  decoder_layer_sizes=None, activation="relu", output_activation=None,
                  sparsity=None, sparsity_weight=1e-3, rho=0.05, denoising=0.0,
-                 optimizer="adam", lr=1e-3, weight_decay=0.0, l1=0.0, batch_size=200,
-                 max_epochs=100, lr_schedule=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, device="auto", random_state=None,
-                 verbose=0, callbacks=None):
+                 solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
+                 n_jobs=None, callbacks=None):
         super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, l1=l1,
-            batch_size=batch_size, max_epochs=max_epochs, lr_schedule=lr_schedule,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks)
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
+            device=device, n_jobs=n_jobs, callbacks=callbacks)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_components = n_components
         self.decoder_layer_sizes = decoder_layer_sizes
@@ -142,9 +168,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         _decoder_sizes(self)
 
-    def _prepare_fit_data(self, X, y, *, reset):
+    def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
-        return as_float32(X), None
+        return as_float32(X), None, self._sample_weight(sample_weight, X.shape[0])
 
     def _build_module(self):
         from skml.neural._modules.autoencoder import AutoEncoderNet
@@ -158,11 +184,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
     def _train_step(self, batch, optimizers):
         """The default step, on inputs corrupted by Gaussian noise of standard deviation
         ``denoising`` (drawn from the loop's generator) against the clean inputs."""
-        x = batch[0]
+        x, _, weight = batch
         if self.denoising > 0:
             noise = _torch().randn(x.shape, generator=self._rng, device=x.device)
-            noisy = x + float(self.denoising) * noise
-            return super()._train_step((noisy, x), optimizers)
+            return super()._train_step((x + float(self.denoising) * noise, x, weight),
+                                       optimizers)
         return super()._train_step(batch, optimizers)
 
     def _build_loss(self, device):
@@ -172,10 +198,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
         def loss(out, x):
             code, recon = out
-            value = F.mse_loss(recon, x)
+            value = (recon - x).square().mean(1)  # per sample
             if sparsity == "l1" and weight > 0:
-                value = value + weight * code.abs().sum(1).mean()
-            elif sparsity == "kl" and weight > 0:
+                value = value + weight * code.abs().sum(1)
+            elif sparsity == "kl" and weight > 0:  # a property of the batch: one value
                 rho_j = code.mean(0).clamp(_KL_EPS, 1 - _KL_EPS)
                 kl = rho * torch.log(rho / rho_j) + (1 - rho) * torch.log((1 - rho) / (1 - rho_j))
                 value = value + weight * kl.sum()

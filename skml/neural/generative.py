@@ -67,6 +67,15 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     ----------
     %(training_attributes)s
 
+    Raises
+    ------
+    ValueError
+        At ``fit``: invalid parameters, data outside [0, 1] with
+        ``likelihood="bernoulli"``, values beyond float32, a network too large for
+        memory, a diverging loss. At ``transform``/``score_samples``: a wrong number of
+        features, or inputs that overflow the network. At ``sample``: a sample count
+        too large for memory.
+
     See Also
     --------
     AutoEncoder : The deterministic autoencoder (Remark 3.71).
@@ -76,16 +85,27 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     ``score_samples`` estimates ``E_q[log p(x|z)]`` with 16 latent draws per sample from
     a fixed set of standard normal vectors, so repeated calls (and a pickled copy) give
     identical values. Training losses in ``history_`` are ``-ELBO`` per sample with the
-    ``beta`` weight.
+    ``beta`` weight; the validation score of ``early_stopping`` is minus that loss (at
+    ``z = mu``) on the held-out samples. Training draws one latent noise vector per row,
+    so integer sample weights are not equivalent to repeated rows (an expected failure
+    of scikit-learn's ``check_sample_weight_equivalence_on_dense_data``).
 
     %(float32_note)s
+
+    References
+    ----------
+    .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.4.3: Definition 3.92 (the
+       VAE), Remark 3.69 (the evidence lower bound), Example 47 (Bernoulli decoder).
+    .. [2] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    .. [3] I. Higgins et al., "beta-VAE: Learning Basic Visual Concepts with a
+       Constrained Variational Framework", ICLR 2017.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> from skml.neural import VAE
     >>> X = load_digits().data / 16.0
-    >>> vae = VAE(n_components=2, likelihood="bernoulli", max_epochs=5,
+    >>> vae = VAE(n_components=2, likelihood="bernoulli", max_iter=5,
     ...           random_state=0).fit(X)
     >>> vae.transform(X).shape
     (1797, 2)
@@ -95,16 +115,22 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
 
     def __init__(self, hidden_layer_sizes=(128,), n_components=2, *,
                  decoder_layer_sizes=None, activation="relu", likelihood="gaussian",
-                 beta=1.0, optimizer="adam", lr=1e-3, weight_decay=0.0, l1=0.0,
-                 batch_size=200, max_epochs=100, lr_schedule=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, device="auto", random_state=None,
-                 verbose=0, callbacks=None):
+                 beta=1.0, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
+                 n_jobs=None, callbacks=None):
         super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, l1=l1,
-            batch_size=batch_size, max_epochs=max_epochs, lr_schedule=lr_schedule,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks)
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
+            device=device, n_jobs=n_jobs, callbacks=callbacks)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_components = n_components
         self.decoder_layer_sizes = decoder_layer_sizes
@@ -134,10 +160,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
                 "likelihood='gaussian'."
             )
 
-    def _prepare_fit_data(self, X, y, *, reset):
+    def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
         self._check_range(X)
-        return as_float32(X), None
+        return as_float32(X), None, self._sample_weight(sample_weight, X.shape[0])
 
     def _build_module(self):
         from skml.neural._modules.vae import VAENet
@@ -148,12 +174,17 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
     def _train_step(self, batch, optimizers):
         """The default step with the reparameterised latent ``z = mu + sigma * eps``,
         ``eps ~ N(0, I)`` drawn from the loop's generator."""
-        x = batch[0]
+        x, _, weight = batch
         eps = _torch().randn((x.shape[0], int(self.n_components)), generator=self._rng,
                              device=x.device)
         (optimizer,) = optimizers.values()
         module, loss_fn = self.module_, self._loss_fn
-        return {"loss": self._optimizer_step(optimizer, lambda: loss_fn(module(x, eps), x))}
+
+        def compute_loss():
+            return self._weighted_mean(loss_fn(module(x, eps), x), weight)
+
+        n = x.shape[0] if weight is None else weight.sum()
+        return {"loss": self._optimizer_step(optimizer, compute_loss, n)}
 
     def _build_loss(self, device):
         from skml.neural._modules.vae import gaussian_kl, log_likelihood
@@ -163,7 +194,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         def loss(out, x):
             decoded, mu, log_var = out
             nll = -log_likelihood(decoded, x, likelihood)
-            return (nll + beta * gaussian_kl(mu, log_var)).mean()
+            return nll + beta * gaussian_kl(mu, log_var)  # per sample
 
         return loss
 

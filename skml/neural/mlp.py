@@ -1,14 +1,23 @@
-"""Multilayer perceptrons for classification and regression on the torch backend."""
+"""Multilayer perceptrons for classification and regression on the torch backend, with
+scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` constructor and fitted attributes."""
 import numbers
 
 import numpy as np
-from scipy.special import expit, softmax
+from scipy.special import expit, softmax, xlogy
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _is_stochastic,
+    _torch,
+    as_float32,
+)
 from skml.neural._docs import fill
 from skml.utils import Interval, StrOptions, check_param
 
@@ -19,17 +28,36 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
                "gelu", "silu", "softplus")
 NORMS = (None, "batch", "layer")
-REGRESSION_LOSSES = ("mse", "l1", "huber")
+#: ``loss=`` of MLPRegressor: scikit-learn's two, then skml's two.
+REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
 # Without normalize_y the network trains on y itself in float32, where squared errors
 # overflow (float32 max ~3.4e38) once |y| reaches ~1.8e19: refuse targets beyond this.
 _Y_MAX_UNSCALED = 1e18
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT64_MAX = float(np.finfo(np.float64).max)
 
+_REFERENCES = """\
+    .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.2: the multilayer
+       perceptron, activations (§3.2.5), losses, dropout (Remarks 3.31-3.32),
+       normalisation (Remarks 3.58-3.61), optimisers (Definitions 3.79-3.83).
+    .. [2] D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning representations
+       by back-propagating errors", Nature 323, 1986.
+    .. [3] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015.
+    .. [4] D. C. Liu and J. Nocedal, "On the limited memory BFGS method for large
+       scale optimization", Mathematical Programming 45, 1989.
+    .. [5] X. Glorot and Y. Bengio, "Understanding the difficulty of training deep
+       feedforward neural networks", AISTATS 2010 (the initialisation).
+    .. [6] N. Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks
+       from Overfitting", JMLR 15, 2014; S. Ioffe and C. Szegedy, "Batch
+       Normalization", ICML 2015."""
 
-def target_scaling(Y, standardize):
+
+def target_scaling(Y, standardize, center=True, sample_weight=None):
     """``(norm, shift, unit)`` per column with ``Y = norm * (shift + unit * T)`` for the
-    training targets ``T``: mean 0 and variance 1 when ``standardize``, else ``T = Y``.
+    training targets ``T``: (weighted) mean 0 and variance 1 when ``standardize`` (with
+    ``center=False``, for the Poisson loss: ``shift = 0`` and ``T`` of mean 1), else
+    ``T = Y``.
 
     Computed on ``Y / norm`` with ``norm = max |Y|``, so that neither ``Y**2`` (in the
     variance) nor ``Y - mean`` can overflow, whatever the magnitude of ``Y`` (up to the
@@ -41,7 +69,12 @@ def target_scaling(Y, standardize):
     norm = np.max(np.abs(Y), axis=0).astype(np.float64)
     norm[~(norm > 0)] = 1.0
     Ys = Y / norm
-    shift, unit = Ys.mean(axis=0), Ys.std(axis=0)
+    mean = np.average(Ys, axis=0, weights=sample_weight)
+    if center:
+        var = np.average((Ys - mean) ** 2, axis=0, weights=sample_weight)
+        shift, unit = mean, np.sqrt(var)
+    else:
+        shift, unit = np.zeros(n_out), mean
     unit[~(unit > 0)] = 1.0
     return norm, shift, unit
 
@@ -75,36 +108,69 @@ class _BaseMLP(NeuralEstimator):
         check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _check_batch_norm_data(self, n_samples):
-        if self.norm == "batch" and (n_samples < 2 or self.batch_size < 2):
+        small = n_samples < 2 or (self.solver != "lbfgs" and self.batch_size != "auto"
+                                  and self.batch_size < 2)
+        if self.norm == "batch" and small:
             raise ValueError(
                 "norm='batch' needs batches of at least 2 samples; got "
                 f"n_samples={n_samples} and batch_size={self.batch_size}."
             )
 
-    def _build_module(self):
-        from skml.neural._modules.mlp import MLP
+    def _fit_attributes(self, X, n_outputs):
+        """The architecture attributes scikit-learn's MLPs have."""
+        self._fit_dtype = X.dtype
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(check_hidden_layer_sizes(self.hidden_layer_sizes)) + 2
 
-        return MLP(self.n_features_in_, check_hidden_layer_sizes(self.hidden_layer_sizes),
-                   self._n_module_outputs(), activation=self.activation, norm=self.norm,
-                   dropout=float(self.dropout))
+    def _build_module(self):
+        from skml.neural._modules.mlp import MLP, glorot_uniform_
+
+        module = MLP(self.n_features_in_, check_hidden_layer_sizes(self.hidden_layer_sizes),
+                     self.n_outputs_, activation=self.activation, norm=self.norm,
+                     dropout=float(self.dropout))
+        return glorot_uniform_(module, self.activation)  # scikit-learn's initialisation
+
+    def _linear_layers(self):
+        check_is_fitted(self, "module_")
+        torch = _torch()
+        return [m for m in self.module_.modules() if isinstance(m, torch.nn.Linear)]
+
+    @property
+    def coefs_(self):
+        """list of ndarray: the weight matrix of each layer, ``coefs_[i]`` of shape
+        ``(units of layer i, units of layer i + 1)`` as in scikit-learn, in the dtype of
+        the training data (a copy of the network's float32 weights)."""
+        return [m.weight.detach().cpu().numpy().T.astype(self._fit_dtype)
+                for m in self._linear_layers()]
+
+    @property
+    def intercepts_(self):
+        """list of ndarray: the bias vector of each layer, ``intercepts_[i]`` of shape
+        ``(units of layer i + 1,)``, in the dtype of the training data."""
+        return [m.bias.detach().cpu().numpy().astype(self._fit_dtype)
+                for m in self._linear_layers()]
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier trained with PyTorch.
 
     A fully connected network (``Linear -> [norm] -> activation -> [dropout]`` per hidden
-    layer, then a linear output layer) trained on the cross-entropy: softmax
-    cross-entropy for three or more classes, and a single output unit with the logistic
-    (BCE-with-logits) loss for two. Labels may be of any type (strings included).
+    layer, then a linear output layer) trained on the log-loss: a softmax over the
+    classes for three or more, a single logistic unit for two, and one logistic unit per
+    label for multilabel targets (an indicator matrix ``y``). Labels may be of any type
+    (strings included). The constructor, defaults, stopping rules and fitted attributes
+    are scikit-learn's ``MLPClassifier``'s; ``norm``, ``dropout``, ``class_weight``,
+    ``l1``, ``device``, ``n_jobs`` and ``callbacks`` are skml's additions.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
+    hidden_layer_sizes : int or array-like of int, default=(100,)
         Width of each hidden layer (an empty tuple gives logistic regression).
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", \
-            "softplus", "logistic", "identity"}, default="relu"
-        Hidden-layer activation, the ``torch.nn`` layer of that name ("logistic" is
-        an alias of "sigmoid").
+    activation : {"relu", "logistic", "tanh", "identity", "sigmoid", "leaky_relu", \
+"elu", "gelu", "silu", "softplus"}, default="relu"
+        Hidden-layer activation, the ``torch.nn`` layer of that name (``"logistic"`` is
+        scikit-learn's name of ``"sigmoid"``).
+    %(training_params)s
     norm : {None, "batch", "layer"}, default=None
         Normalisation after each hidden linear layer: ``torch.nn.BatchNorm1d`` (running
         statistics are used at prediction) or ``torch.nn.LayerNorm``.
@@ -112,14 +178,32 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Dropout probability after each hidden activation, in [0, 1). Dropout is active
         only in training.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn.
-    %(training_params)s
+        Weights of the classes in the loss, as in scikit-learn's linear models; they
+        multiply ``sample_weight``. Not for multilabel targets.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels (for multilabel targets, the label indices).
+    n_outputs_ : int
+        Output units: 1 for two classes, else the number of classes or labels.
+    n_layers_ : int
+        Layers, input and output included (``len(hidden_layer_sizes) + 2``).
+    out_activation_ : str
+        ``"logistic"`` (two classes, multilabel) or ``"softmax"``.
+    coefs_ : list of ndarray
+        Weight matrix of each layer, shape ``(units in, units out)``.
+    intercepts_ : list of ndarray
+        Bias vector of each layer.
     %(training_attributes)s
+
+    Raises
+    ------
+    ValueError
+        At ``fit``: invalid parameters, labels unseen in ``classes_``
+        (``partial_fit``, ``warm_start``), values beyond float32, a network too large
+        for memory, a diverging loss. At prediction: a wrong number of features, or
+        inputs that overflow the network.
 
     See Also
     --------
@@ -128,42 +212,56 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    ``predict_proba`` is computed in float64 from the network's float32 logits. Fitting
-    with ``norm="batch"`` needs at least two samples per batch.
+    The weights are initialised as scikit-learn's (Glorot-uniform), drawn by torch: the
+    same ``random_state`` gives a different draw than scikit-learn. Batches are of equal
+    size (scikit-learn's last batch is the remainder). ``predict_proba`` is computed in float64 from the
+    network's float32 logits. With a single class in ``y`` (as scikit-learn allows),
+    that class is always predicted with probability 1. Fitting with ``norm="batch"``
+    needs at least two samples per batch.
 
     %(float32_note)s
+
+    References
+    ----------
+%(references)s
 
     Examples
     --------
     >>> from sklearn.datasets import load_iris
     >>> from skml.neural import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), lr=0.01, max_epochs=50,
-    ...                     random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+    ...                     max_iter=50, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 3)
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, norm=None,
-                 dropout=0.0, class_weight=None, optimizer="adam", lr=1e-3,
-                 weight_decay=0.0, l1=0.0, batch_size=200, max_epochs=100,
-                 lr_schedule=None, early_stopping=False, validation_fraction=0.1,
-                 patience=10, device="auto", random_state=None, verbose=0, callbacks=None):
+    _parameter_constraints = {
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, norm=None, dropout=0.0,
+                 class_weight=None, l1=0.0, device="auto", n_jobs=None, callbacks=None):
         super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, l1=l1,
-            batch_size=batch_size, max_epochs=max_epochs, lr_schedule=lr_schedule,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks)
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
+            device=device, n_jobs=n_jobs, callbacks=callbacks)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.norm = norm
         self.dropout = dropout
         self.class_weight = class_weight
-
-    _parameter_constraints = {
-        "class_weight": [None, StrOptions({"balanced"}), dict],
-    }
 
     def _check_params(self):
         cw = self.class_weight
@@ -175,65 +273,101 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         super()._check_params()
 
-    def _n_module_outputs(self):
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
-
-    def _prepare_fit_data(self, X, y, *, reset, classes=None):
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32))
+    def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        multilabel = type_of_target(y) == "multilabel-indicator"
         if reset:
-            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-            if len(labels) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {labels[0]!r}."
-                )
+            if multilabel:
+                labels = np.arange(y.shape[1])
+            else:
+                labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             self.classes_ = labels
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            self._multilabel = multilabel
+            self._fit_attributes(X, y.shape[1] if multilabel
+                                 else (1 if len(labels) == 2 else len(labels)))
+            self.out_activation_ = ("softmax" if self.n_outputs_ > 1 and not multilabel
+                                    else "logistic")
+        elif multilabel != self._multilabel or (multilabel
+                                                and y.shape[1] != len(self.classes_)):
             raise ValueError(
-                f"classes={classes!r} is not the same as on the first call to partial_fit "
-                f"({self.classes_!r})."
+                f"y is {'a' if multilabel else 'not a'} multilabel indicator matrix"
+                f"{' of ' + str(y.shape[1]) + ' labels' if multilabel else ''}, unlike "
+                "the data the network was fitted on."
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unknown):
-            raise ValueError(
-                f"y contains labels {unknown!r} that are not in classes_ {self.classes_!r}."
-            )
+        elif not multilabel:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to "
+                    f"partial_fit ({self.classes_!r})."
+                )
+            seen = np.unique(y)
+            if not self._incremental and not np.array_equal(seen, self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                    f"{seen}"
+                )
+            unknown = np.setdiff1d(seen, self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"y contains labels {unknown!r} that are not in classes_ "
+                    f"{self.classes_!r}."
+                )
         self._check_batch_norm_data(X.shape[0])
-        if self.class_weight is None:
-            self._class_weight = None
+        weight = self._sample_weight(sample_weight, X.shape[0])
+        if self.class_weight is not None:
+            if multilabel:
+                raise ValueError("class_weight is not supported for multilabel targets.")
+            cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            per_sample = cw[np.searchsorted(self.classes_, y)].astype(np.float32)
+            weight = per_sample if weight is None else weight * per_sample
+        if multilabel:
+            target = np.ascontiguousarray(y, dtype=np.float32)
         else:
-            self._class_weight = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y).astype(np.float32)
-        codes = np.searchsorted(self.classes_, y)
-        dtype = np.float32 if len(self.classes_) == 2 else np.int64
-        return as_float32(X), codes.astype(dtype)
+            codes = np.searchsorted(self.classes_, y)
+            target = codes.astype(np.float32 if self.n_outputs_ == 1 else np.int64)
+        return as_float32(X), target, weight
 
     def _build_loss(self, device):
-        torch = _torch()
-        F = torch.nn.functional
-        w = None
-        if self._class_weight is not None:
-            w = torch.as_tensor(self._class_weight, device=device)
-        if len(self.classes_) > 2:
+        F = _torch().nn.functional
+        if self._multilabel:
             def loss(out, t):
-                return F.cross_entropy(out, t, weight=w)
-        elif w is None:
+                return F.binary_cross_entropy_with_logits(out, t, reduction="none").sum(1)
+        elif self.n_outputs_ == 1:
             def loss(out, t):
-                return F.binary_cross_entropy_with_logits(out[:, 0], t)
+                return F.binary_cross_entropy_with_logits(out[:, 0], t, reduction="none")
         else:
             def loss(out, t):
-                per = F.binary_cross_entropy_with_logits(out[:, 0], t, reduction="none")
-                wi = w[t.long()]
-                return (wi * per).sum() / wi.sum()
+                return F.cross_entropy(out, t, reduction="none")
         return loss
 
-    def _validation_metric(self, out, t):
-        pred = (out[:, 0] > 0).to(t.dtype) if out.shape[1] == 1 else out.argmax(1)
-        return float((pred == t).float().mean())
+    def _codes(self, logits):
+        """Predicted class codes (indicator rows for multilabel) from logits."""
+        if self._multilabel:
+            return (logits > 0).astype(np.int64)
+        if len(self.classes_) == 1:  # one class seen: it is always the answer
+            return np.zeros(len(logits), dtype=np.intp)
+        if logits.shape[1] == 1:
+            return (logits[:, 0] > 0).astype(np.intp)
+        return np.argmax(logits, axis=1)
+
+    def _validation_score(self, data):
+        X32, target, weight = data
+        logits = self._forward(X32, check_finite=False)
+        if not np.all(np.isfinite(logits)):
+            return float("nan")
+        return float(accuracy_score(target.astype(np.int64), self._codes(logits),
+                                    sample_weight=weight))
 
     def _stratify_target(self, target):
-        return target
+        if self._multilabel:
+            return None
+        # binary codes as bools, as scikit-learn's binarised labels (same split rule)
+        return target.astype(bool) if self.n_outputs_ == 1 else target
 
     def _logits(self, X):
         X, X32 = self._validate_X(X)
@@ -250,10 +384,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_`` order, in the dtype of ``X``.
+            Probability of each class in ``classes_`` order (of each label, for
+            multilabel targets: rows need not sum to 1), in the dtype of ``X``.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            On a wrong number of features or non-finite network outputs.
         """
         dtype, logits = self._logits(X)
-        if logits.shape[1] == 1:
+        if self._multilabel:
+            proba = expit(logits)
+        elif len(self.classes_) == 1:
+            proba = np.ones((len(logits), 1))
+        elif logits.shape[1] == 1:
             p = expit(logits[:, 0])
             proba = np.column_stack([1.0 - p, p])
         else:
@@ -286,37 +432,60 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            The most probable class of each sample.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class of each sample (an indicator matrix for multilabel
+            targets).
         """
         _, logits = self._logits(X)
-        if logits.shape[1] == 1:
-            return self.classes_[(logits[:, 0] > 0).astype(np.intp)]
-        return self.classes_[np.argmax(logits, axis=1)]
+        codes = self._codes(logits)
+        return codes if self._multilabel else self.classes_[codes]
 
-    def partial_fit(self, X, y, classes=None):
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``; see :meth:`NeuralEstimator.fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    @available_if(_is_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One more epoch over ``(X, y)``, continuing from the current weights.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
         classes : array-like of shape (n_classes,), default=None
             All the labels, needed on the first call when ``y`` lacks some of them;
-            ignored (but checked) later.
+            checked against ``classes_`` later.
 
         Returns
         -------
         self : object
             The estimator.
         """
-        return super().partial_fit(X, y, classes=classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         classes=classes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
@@ -324,37 +493,62 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor trained with PyTorch.
 
     The network of :class:`MLPClassifier` with a linear output layer of one unit per
-    target, trained on the mean squared error, the mean absolute error or the Huber loss.
-    Multi-output targets are supported.
+    target (exponentiated for the Poisson loss), trained on half the squared error as
+    scikit-learn, or on the Poisson deviance, the absolute error or the Huber loss.
+    Multi-output targets are supported. The constructor, defaults, stopping rules and
+    fitted attributes are scikit-learn's ``MLPRegressor``'s; ``normalize_y``, ``norm``,
+    ``dropout``, ``l1``, ``device``, ``n_jobs`` and ``callbacks`` are skml's additions.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
-        Width of each hidden layer (an empty tuple gives linear regression).
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", \
-            "softplus", "logistic", "identity"}, default="relu"
+    loss : {"squared_error", "poisson", "absolute_error", "huber"}, \
+default="squared_error"
+        ``"squared_error"``: half the squared error (as scikit-learn); ``"poisson"``:
+        half the Poisson deviance with a log link (the output is ``exp`` of the last
+        layer; needs ``y >= 0``); ``"absolute_error"`` and ``"huber"`` (delta 1, on the
+        training scale of ``y``): ``torch.nn.L1Loss`` and ``HuberLoss``. Averaged over
+        the outputs (summed for ``"poisson"``, as scikit-learn).
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Width of each hidden layer (an empty tuple gives a linear model).
+    activation : {"relu", "logistic", "tanh", "identity", "sigmoid", "leaky_relu", \
+"elu", "gelu", "silu", "softplus"}, default="relu"
         Hidden-layer activation.
+    %(training_params)s
     norm : {None, "batch", "layer"}, default=None
         Normalisation after each hidden linear layer.
     dropout : float, default=0.0
         Dropout probability after each hidden activation, in [0, 1).
-    loss : {"mse", "l1", "huber"}, default="mse"
-        ``torch.nn.MSELoss``, ``L1Loss`` or ``HuberLoss`` (delta 1, on the
-        standardised targets when ``normalize_y``).
-    normalize_y : bool, default=True
-        Standardise each target (mean 0, variance 1, from the data of ``fit`` or of the
-        first ``partial_fit``) for training and map predictions back. Unscaled targets
-        of large magnitude otherwise need many more epochs. The losses in ``history_``
-        are on the standardised scale. The scaling is computed on ``y / max|y|``, so it
-        is exact at any magnitude up to the float64 maximum; without it, targets beyond
-        ``|y| = 1e18`` are refused (their squared errors overflow float32).
-    %(training_params)s
+    normalize_y : bool, default=False
+        Train on standardised targets (mean 0, variance 1 per output, from the data of
+        ``fit`` or of the first ``partial_fit``; for ``"poisson"`` divided by the mean
+        only) and map predictions back. Recommended for targets far from unit scale,
+        which otherwise need many more epochs; off by default, as scikit-learn does not
+        scale ``y``. The losses in ``history_`` are then on the standardised scale. The
+        scaling is computed on ``y / max|y|``, exact at any magnitude up to the float64
+        maximum; without it, targets beyond ``|y| = 1e18`` are refused (their squared
+        errors overflow float32).
 
     Attributes
     ----------
     n_outputs_ : int
         Number of targets.
+    n_layers_ : int
+        Layers, input and output included (``len(hidden_layer_sizes) + 2``).
+    out_activation_ : str
+        ``"identity"``, or ``"exp"`` for the Poisson loss.
+    coefs_ : list of ndarray
+        Weight matrix of each layer, shape ``(units in, units out)``.
+    intercepts_ : list of ndarray
+        Bias vector of each layer.
     %(training_attributes)s
+
+    Raises
+    ------
+    ValueError
+        At ``fit``: invalid parameters, negative ``y`` with ``loss="poisson"``, values
+        beyond float32 (or ``|y| > 1e18`` without ``normalize_y``), a network too large
+        for memory, a diverging loss. At prediction: a wrong number of features, or
+        inputs that overflow the network.
 
     See Also
     --------
@@ -363,53 +557,71 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Notes
     -----
+    Predictions are in the dtype of ``X`` (float64 when the training targets exceed the
+    float32 range). The weights are initialised as scikit-learn's (Glorot-uniform),
+    drawn by torch.
+
     %(float32_note)s
+
+    References
+    ----------
+%(references)s
 
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
     >>> from skml.neural import MLPRegressor
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_epochs=20,
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=20, normalize_y=True,
     ...                    random_state=0).fit(X, y)
     >>> reg.predict(X[:3]).shape
     (3,)
     """
-
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, norm=None,
-                 dropout=0.0, loss="mse", normalize_y=True, optimizer="adam", lr=1e-3,
-                 weight_decay=0.0, l1=0.0, batch_size=200, max_epochs=100,
-                 lr_schedule=None, early_stopping=False, validation_fraction=0.1,
-                 patience=10, device="auto", random_state=None, verbose=0, callbacks=None):
-        super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, l1=l1,
-            batch_size=batch_size, max_epochs=max_epochs, lr_schedule=lr_schedule,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks)
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.dropout = dropout
-        self.loss = loss
-        self.normalize_y = normalize_y
 
     _parameter_constraints = {
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "normalize_y": ["boolean"],
     }
 
-    def _n_module_outputs(self):
-        return self.n_outputs_
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
+                 *, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, norm=None, dropout=0.0,
+                 normalize_y=False, l1=0.0, device="auto", n_jobs=None, callbacks=None):
+        super().__init__(
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
+            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.norm = norm
+        self.dropout = dropout
+        self.normalize_y = normalize_y
 
-    def _prepare_fit_data(self, X, y, *, reset):
+    def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
                              y_numeric=True, multi_output=True)
         Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64, copy=False)
+        poisson = self.loss == "poisson"
+        if poisson and np.any(Y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
+        weight = self._sample_weight(sample_weight, X.shape[0])
         if reset:
-            self.n_outputs_ = Y.shape[1]
+            self._fit_attributes(X, Y.shape[1])
+            self.out_activation_ = "exp" if poisson else "identity"
             self._y_1d = y.ndim == 1
-            self._y_norm, self._y_shift, self._y_unit = target_scaling(Y, self.normalize_y)
+            self._y_norm, self._y_shift, self._y_unit = target_scaling(
+                Y, self.normalize_y, center=not poisson, sample_weight=weight)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but {type(self).__name__} was fitted with "
@@ -428,21 +640,36 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._y_peak = peak
         self._check_batch_norm_data(X.shape[0])
         target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
-        return as_float32(X), np.ascontiguousarray(target)
+        return as_float32(X), np.ascontiguousarray(target), weight
 
     def _build_loss(self, device):
         F = _torch().nn.functional
-        if self.loss == "mse":
-            return F.mse_loss
-        if self.loss == "l1":
-            return F.l1_loss
-        return F.huber_loss
+        loss = self.loss
+        if loss == "squared_error":
+            def fn(out, t):
+                return 0.5 * (out - t).square().mean(1)
+        elif loss == "absolute_error":
+            def fn(out, t):
+                return (out - t).abs().mean(1)
+        elif loss == "huber":
+            def fn(out, t):
+                return F.huber_loss(out, t, reduction="none").mean(1)
+        else:  # half the Poisson deviance, log link, constant terms included
+            def fn(out, t):
+                return (out.exp() - t * out + _torch().xlogy(t, t) - t).sum(1)
+        return fn
 
-    def _validation_metric(self, out, t):
-        # R^2 averaged over the outputs (invariant to the target standardisation)
-        sse = ((out - t) ** 2).sum(0)
-        sst = ((t - t.mean(0)) ** 2).sum(0).clamp_min(1e-12)
-        return float((1 - sse / sst).mean())
+    def _link(self, out):
+        """The prediction on the training scale from the last layer's output."""
+        return np.exp(out) if self.loss == "poisson" else out
+
+    def _validation_score(self, data):
+        X32, target, weight = data
+        with np.errstate(over="ignore"):
+            pred = self._link(self._forward(X32, check_finite=False).astype(np.float64))
+        if not np.all(np.isfinite(pred)):
+            return float("nan")
+        return float(r2_score(target, pred, sample_weight=weight))
 
     def predict(self, X):
         """Predicted targets.
@@ -457,17 +684,45 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, in the dtype of ``X`` (float64 when the training targets
             exceed the float32 range).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            On a wrong number of features or non-finite network outputs.
         """
         X, X32 = self._validate_X(X)
-        out = self._forward(X32).astype(np.float64) * self._y_unit + self._y_shift
         with np.errstate(over="ignore"):
+            out = self._link(self._forward(X32).astype(np.float64))
+            out = out * self._y_unit + self._y_shift
             out = np.clip(out * self._y_norm, -_FLOAT64_MAX, _FLOAT64_MAX)
         if self._y_1d:
             out = out[:, 0]
         dtype = X.dtype if self._y_peak <= _FLOAT32_MAX else np.float64
         return out.astype(dtype, copy=False)
 
-    def partial_fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``; see :meth:`NeuralEstimator.fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    @available_if(_is_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
         """One more epoch over ``(X, y)``, continuing from the current weights.
 
         Parameters
@@ -476,13 +731,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
 
         Returns
         -------
         self : object
             The estimator.
         """
-        return super().partial_fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -491,5 +748,5 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return tags
 
 
-MLPClassifier.__doc__ = fill(MLPClassifier.__doc__)
-MLPRegressor.__doc__ = fill(MLPRegressor.__doc__)
+for _cls in (MLPClassifier, MLPRegressor):
+    _cls.__doc__ = fill(_cls.__doc__).replace("%(references)s", _REFERENCES)

@@ -6,6 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+# fixed-length trainings are what these tests want: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 from sklearn.decomposition import PCA  # noqa: E402
 
 from skml.neural import AutoEncoder  # noqa: E402
@@ -15,7 +18,7 @@ from skml.neural import AutoEncoder  # noqa: E402
 def ae_2d(digits_split):
     Xtr = digits_split[0]
     return AutoEncoder(hidden_layer_sizes=(128, 64), n_components=2,
-                       output_activation="sigmoid", lr=1e-2, batch_size=128, max_epochs=25,
+                       output_activation="sigmoid", learning_rate_init=1e-2, batch_size=128, max_iter=25,
                        random_state=0).fit(Xtr)
 
 
@@ -46,11 +49,11 @@ def test_transformer_api(ae_2d, digits_split):
 
 def test_decoder_mirrors_the_encoder_unless_given(digits_split):
     Xtr = digits_split[0][:200]
-    ae = AutoEncoder(hidden_layer_sizes=(32, 16), n_components=3, max_epochs=1).fit(Xtr)
+    ae = AutoEncoder(hidden_layer_sizes=(32, 16), n_components=3, max_iter=1).fit(Xtr)
     widths = [m.out_features for m in ae.module_.decoder if isinstance(m, torch.nn.Linear)]
     assert widths == [16, 32, 64]
     ae = AutoEncoder(hidden_layer_sizes=(32, 16), n_components=3, decoder_layer_sizes=(8,),
-                     max_epochs=1).fit(Xtr)
+                     max_iter=1).fit(Xtr)
     widths = [m.out_features for m in ae.module_.decoder if isinstance(m, torch.nn.Linear)]
     assert widths == [8, 64]
 
@@ -58,7 +61,7 @@ def test_decoder_mirrors_the_encoder_unless_given(digits_split):
 def test_denoising_autoencoder_removes_added_noise(digits_split):
     Xtr, Xte = digits_split[:2]
     dae = AutoEncoder(hidden_layer_sizes=(128,), n_components=16, denoising=0.3,
-                      output_activation="sigmoid", lr=3e-3, batch_size=64, max_epochs=30,
+                      output_activation="sigmoid", learning_rate_init=3e-3, batch_size=64, max_iter=30,
                       random_state=0).fit(Xtr)
     noisy = Xte + 0.3 * np.random.RandomState(1).randn(*Xte.shape)
     mse_noisy = np.mean((noisy - Xte) ** 2)
@@ -71,8 +74,8 @@ def test_denoising_autoencoder_removes_added_noise(digits_split):
 @pytest.mark.parametrize("sparsity", ["l1", "kl"])
 def test_sparsity_penalties_make_the_code_sparse(sparsity, digits_split):
     Xtr = digits_split[0]
-    params = dict(hidden_layer_sizes=(64,), n_components=32, lr=3e-3, batch_size=64,
-                  max_epochs=10, random_state=0)
+    params = dict(hidden_layer_sizes=(64,), n_components=32, learning_rate_init=3e-3, batch_size=64,
+                  max_iter=10, random_state=0)
     weight = 0.05 if sparsity == "l1" else 0.5
     plain = AutoEncoder(**params, sparsity=sparsity, sparsity_weight=0.0).fit(Xtr)
     sparse = AutoEncoder(**params, sparsity=sparsity, sparsity_weight=weight, rho=0.05).fit(Xtr)

@@ -8,7 +8,11 @@ torch = pytest.importorskip("torch")
 from skml.neural import VAE, AutoEncoder, MLPClassifier, MLPRegressor  # noqa: E402
 from skml.neural._base import MAX_WIDTH  # noqa: E402
 
-SMALL = dict(hidden_layer_sizes=(8,), batch_size=16, lr=0.01, max_epochs=5, random_state=0)
+SMALL = dict(hidden_layer_sizes=(8,), batch_size=16, learning_rate_init=0.01, max_iter=5,
+             random_state=0)
+SCALED = dict(SMALL, normalize_y=True)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +27,8 @@ def test_regressor_target_scaling_is_exact_at_any_magnitude(scale, linear_data):
     # Standardising y is scale-equivariant: the network trains on the same float32
     # targets, so the predictions are the unscaled fit's times `scale` (the reference).
     X, y = linear_data
-    ref = MLPRegressor(**SMALL).fit(X, y).predict(X)
-    pred = MLPRegressor(**SMALL).fit(X, y * scale).predict(X)
+    ref = MLPRegressor(**SCALED).fit(X, y).predict(X)
+    pred = MLPRegressor(**SCALED).fit(X, y * scale).predict(X)
     assert np.all(np.isfinite(pred))
     np.testing.assert_allclose(pred, ref * scale, rtol=1e-5)
 
@@ -33,18 +37,18 @@ def test_regressor_multi_output_with_one_huge_and_one_constant_target(linear_dat
     X, y = linear_data
     # equivariance per column: the same fit as on (y, 1), each column rescaled
     Y = np.column_stack([y * 1e250, np.full_like(y, 7e-300)])
-    pred = MLPRegressor(**SMALL).fit(X, Y).predict(X)
+    pred = MLPRegressor(**SCALED).fit(X, Y).predict(X)
     assert np.all(np.isfinite(pred))
-    ref = MLPRegressor(**SMALL).fit(X, np.column_stack([y, np.ones_like(y)])).predict(X)
+    ref = MLPRegressor(**SCALED).fit(X, np.column_stack([y, np.ones_like(y)])).predict(X)
     np.testing.assert_allclose(pred, ref * [1e250, 7e-300], rtol=1e-5)
 
 
 def test_targets_beyond_float32_come_back_in_float64(linear_data):
     X, y = linear_data
-    reg = MLPRegressor(**SMALL).fit(X.astype(np.float32), y * 1e100)
+    reg = MLPRegressor(**SCALED).fit(X.astype(np.float32), y * 1e100)
     pred = reg.predict(X.astype(np.float32))
     assert pred.dtype == np.float64 and np.all(np.isfinite(pred))
-    small = MLPRegressor(**SMALL).fit(X.astype(np.float32), y)
+    small = MLPRegressor(**SCALED).fit(X.astype(np.float32), y)
     assert small.predict(X.astype(np.float32)).dtype == np.float32
 
 
@@ -58,7 +62,7 @@ def test_unscaled_targets_too_large_for_float32_are_refused(linear_data):
 def test_inputs_beyond_float32_are_refused_at_fit_and_predict(cls, linear_data):
     X, y = linear_data
     target = y > 0 if cls is MLPClassifier else y
-    est = cls(max_epochs=2, random_state=0)
+    est = cls(max_iter=2, random_state=0)
     with pytest.raises(ValueError, match="beyond the float32 range"):
         est.fit(X * 1e160, target)
     est.fit(X, target)
@@ -88,7 +92,7 @@ def test_network_overflow_at_predict_is_an_error_not_nan(linear_data):
 def test_layer_widths_have_an_upper_bound(cls, params, linear_data):
     X, y = linear_data
     with pytest.raises(ValueError, match=rf"must be in \[1, {MAX_WIDTH}\]"):
-        cls(**params, max_epochs=1).fit(X, y > 0)
+        cls(**params, max_iter=1).fit(X, y > 0)
 
 
 @pytest.mark.parametrize("cls, params", [
@@ -100,12 +104,12 @@ def test_networks_too_large_for_memory_are_refused_before_allocation(cls, params
                                                                      linear_data):
     X, y = linear_data
     with pytest.raises(ValueError, match="reduce the layer sizes"):
-        cls(**params, max_epochs=1).fit(X, y > 0)
+        cls(**params, max_iter=1).fit(X, y > 0)
 
 
 def test_vae_sample_count_too_large_for_memory(linear_data):
     X, _ = linear_data
-    vae = VAE(hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X)
+    vae = VAE(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match="sample\\(n_samples=1099511627776\\) needs"):
         vae.sample(2**40)
 
@@ -142,8 +146,8 @@ def test_any_finite_magnitude_gives_finite_predictions_or_a_clear_error(x_exp, y
     X = rng.randn(20, 2) * 10.0**x_exp
     y = rng.randn(20) * 10.0**y_exp
     try:
-        reg = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=2, batch_size=10,
-                           random_state=0).fit(X, y)
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, batch_size=10,
+                           normalize_y=True, random_state=0).fit(X, y)
         pred = reg.predict(X)
     except ValueError as exc:
         assert any(text in str(exc) for text in (

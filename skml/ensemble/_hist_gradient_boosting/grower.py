@@ -34,6 +34,7 @@ __all__ = ["GrowContext", "grow_tree"]
 _CAT_MIN_SUPPORT = 10.0  # categories with fewer samples in a node go right, unsorted
 _CAT_SMOOTH = 10.0       # ordering key g / (h + 10 average hessians)
 _NO_BITS = np.zeros(_hist.BITSET_WORDS, dtype=np.uint32)
+_NO_HESSIANS = np.zeros(0, dtype=np.float32)
 
 
 class GrowContext:
@@ -69,10 +70,11 @@ class GrowContext:
         self.arange = np.arange(n, dtype=np.uint32)
         self.sample_indices = np.empty(n, dtype=np.uint32)
         self.buffer = np.empty(n, dtype=np.uint32)
-        self.ordered_g = np.empty(n, dtype=np.float32)
-        self.ordered_h = np.empty(n, dtype=np.float32)
+        self.gh4 = np.empty((n, 4), dtype=np.float32)
+        # only the smaller child is gathered: at most half of the samples
+        self.ordered = np.empty((n // 2 + 1, 4), dtype=np.float32)
         self._pool = []
-        self._hist_shape = (p, 3 * self.n_bins)
+        self._hist_shape = (p, 4 * self.n_bins)
 
     def get_hist(self):
         return self._pool.pop() if self._pool else np.empty(self._hist_shape)
@@ -135,7 +137,8 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
     X_binned, idx, nt = ctx.X_binned, ctx.sample_indices, ctx.n_threads
     n, p = X_binned.shape
     np.copyto(idx, ctx.arange)
-    h_arr = hessians if hessians is not None else np.zeros(0, dtype=np.float32)
+    _hist.pack_gradients(gradients, hessians if hessians is not None else _NO_HESSIANS,
+                         constant_hessian, ctx.gh4, nt)
     l2, msl, min_hess = ctx.l2, ctx.min_samples_leaf, ctx.min_hessian
     max_depth, max_leaves = ctx.max_depth, ctx.max_leaf_nodes
     mono, mb = ctx.monotonic_cst, ctx.missing_bin
@@ -146,9 +149,8 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
 
     def build(node, is_root):
         hist = ctx.get_hist()
-        _hist.build_histograms(X_binned, idx, node.start, node.stop, gradients, h_arr,
-                               ctx.ordered_g, ctx.ordered_h, node.allowed, hist,
-                               constant_hessian, 1 if is_root else 0, nt)
+        _hist.build_histograms(X_binned, idx, node.start, node.stop, ctx.gh4, ctx.ordered,
+                               node.allowed, hist, 1 if is_root else 0, nt)
         return hist
 
     def splittable(node):
@@ -180,8 +182,8 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
     heap = []
     root.hist = build(root, True)
     f0 = root.allowed[0]
-    root.g = float(root.hist[f0, 0::3].sum())
-    root.h = float(root.hist[f0, 1::3].sum())
+    root.g = float(root.hist[f0, 0::4].sum())
+    root.h = float(root.hist[f0, 1::4].sum())
     den = root.h + l2
     root.value = -root.g / den if den > 0 else 0.0
     if splittable(root):
@@ -196,7 +198,7 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
         _, _, node = heapq.heappop(heap)
         gain, f, b, ml, gl, hl, cl = node.split
         is_cat = bool(ctx.is_categorical[f])
-        if node.hist[f, 3 * mb + 2] == 0:
+        if node.hist[f, 4 * mb + 2] == 0:
             # no missing value of f here: at prediction they go to the bigger child
             ml = cl >= node.c - cl
         bits = node.bitset if is_cat else _NO_BITS

@@ -1,7 +1,10 @@
 """Fully connected networks: the building block of the MLP, autoencoder and VAE modules."""
+import math
+
+import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "NORMS", "MLP", "hidden_stack"]
+__all__ = ["ACTIVATIONS", "NORMS", "MLP", "glorot_uniform_", "hidden_stack"]
 
 # Names accepted by ``activation=`` (§3.2.5 of the notes), mapped onto torch's own layers.
 # "logistic" and "identity" are scikit-learn's names, accepted for drop-in use.
@@ -70,3 +73,19 @@ class MLP(nn.Sequential):
             layers.append(ACTIVATIONS[out_activation]())
         super().__init__(*layers)
 
+
+
+def glorot_uniform_(module, activation="relu"):
+    """Initialise every ``nn.Linear`` of ``module`` as scikit-learn's MLPs do (Glorot and
+    Bengio, 2010): weights and biases uniform in ``[-b, b]``, ``b = sqrt(6 / (fan_in +
+    fan_out))``, or ``sqrt(2 / ...)`` after logistic units. Draws from torch's global
+    generator, layer by layer; returns ``module``."""
+    factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                bound = math.sqrt(factor / (layer.in_features + layer.out_features))
+                layer.weight.uniform_(-bound, bound)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound)
+    return module

@@ -1,0 +1,86 @@
+"""The Frechet distance against the closed form for Gaussians and against the
+(non-symmetric) sqrtm formula of pytorch-fid; FID with a transformer and a callable."""
+import numpy as np
+import pytest
+from scipy.linalg import sqrtm
+from sklearn.decomposition import PCA
+
+from skml.metrics import fid_score, frechet_distance
+
+RNG = np.random.RandomState(0)
+
+
+def _population_gaussian(mean, cov, n):
+    """n points whose sample mean and (ddof=1) covariance are exactly mean and cov."""
+    Z = RNG.randn(n, len(mean))
+    Z -= Z.mean(axis=0)
+    L = np.linalg.cholesky(np.cov(Z, rowvar=False))
+    Z = Z @ np.linalg.inv(L).T  # identity sample covariance
+    return Z @ np.linalg.cholesky(cov).T + mean
+
+
+def test_closed_form_for_commuting_gaussians():
+    # diagonal covariances commute: d^2 = |mu1 - mu2|^2 + sum (sqrt(s1) - sqrt(s2))^2
+    s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, -1.0, 2.0])
+    A = _population_gaussian(mu1, np.diag(s1), 500)
+    B = _population_gaussian(mu2, np.diag(s2), 400)
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(s1) - np.sqrt(s2)) ** 2)
+    assert frechet_distance(A, B) == pytest.approx(expected, rel=1e-10)
+    assert frechet_distance(A, B, squared=False) == pytest.approx(np.sqrt(expected))
+
+
+def test_general_covariances_match_the_sqrtm_formula_and_are_symmetric():
+    C1 = np.cov(RNG.randn(50, 6) @ RNG.randn(6, 6), rowvar=False)
+    C2 = np.cov(RNG.randn(50, 6) @ RNG.randn(6, 6), rowvar=False)
+    A = _population_gaussian(np.zeros(6), C1, 300)
+    B = _population_gaussian(np.ones(6), C2, 300)
+    ref = 6.0 + np.trace(C1) + np.trace(C2) - 2 * np.trace(sqrtm(C1 @ C2).real)
+    assert frechet_distance(A, B) == pytest.approx(ref, rel=1e-8)
+    assert frechet_distance(B, A) == pytest.approx(ref, rel=1e-8)
+
+
+def test_singular_covariances_stay_real_and_non_negative():
+    # fewer samples than features: rank-deficient covariances
+    A = RNG.randn(5, 40)
+    assert frechet_distance(A, A) == pytest.approx(0.0, abs=1e-9)
+    B = RNG.randn(5, 40)
+    d = frechet_distance(A, B)
+    assert np.isfinite(d) and d > 0
+    # one feature
+    assert frechet_distance(RNG.randn(100, 1), RNG.randn(100, 1) + 2.0) > 3.0
+
+
+def test_fid_with_a_transformer_and_a_callable():
+    real = RNG.randn(400, 10)
+    pca = PCA(n_components=3).fit(real)
+    fake = real[::-1] * 1.5 + 0.5
+    expected = frechet_distance(pca.transform(real), pca.transform(fake))
+    assert fid_score(real, fake, pca) == pytest.approx(expected)
+    assert fid_score(real, fake, pca.transform) == pytest.approx(expected)
+    assert fid_score(real, real[::-1], pca) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fid_with_a_torch_hidden_layer():
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Sequential(torch.nn.Linear(10, 4), torch.nn.Tanh())
+
+    def hidden(X):
+        with torch.no_grad():
+            return layer(torch.as_tensor(X, dtype=torch.float32))
+
+    real = RNG.randn(200, 10)
+    assert fid_score(real, real + 2.0, hidden) > fid_score(real, real + 0.1, hidden)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="same number of features"):
+        frechet_distance(RNG.randn(10, 3), RNG.randn(10, 4))
+    with pytest.raises(ValueError, match="minimum of 2"):
+        frechet_distance(RNG.randn(1, 3), RNG.randn(10, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance([[np.nan, 1.0], [0.0, 1.0]], RNG.randn(10, 2))
+    with pytest.raises(TypeError, match="feature_extractor must be"):
+        fid_score(RNG.randn(10, 3), RNG.randn(10, 3), "inception")
+    with pytest.raises(ValueError, match="2-D array"):
+        fid_score(RNG.randn(10, 3), RNG.randn(10, 3), lambda X: X.sum(axis=1))
