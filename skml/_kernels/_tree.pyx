@@ -56,12 +56,12 @@ import numpy as np
 cimport cython
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport INFINITY, fabs, isnan, log2
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.math cimport INFINITY, fabs, isnan, log, log2
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy, memset
 
-from skml._kernels._random cimport rand_int
+from skml._kernels._random cimport rand_int, rand_uniform
 from skml._kernels._sort cimport (
     f32_from_key,
     f32_key,
@@ -77,16 +77,20 @@ ctypedef cnp.float32_t float32_t
 ctypedef cnp.float64_t float64_t
 
 cdef enum:
+    # classification criteria first (codes <= GAIN_RATIO)
     GINI = 0
     ENTROPY = 1
     GAIN_RATIO = 2
     SQUARED_ERROR = 3
     ABSOLUTE_ERROR = 4
+    FRIEDMAN_MSE = 5
+    POISSON = 6
 
 # The criterion codes, exported to the Python layer (``skml.tree._classes``).
 CLASSIFICATION_CRITERIA = {"gini": GINI, "entropy": ENTROPY, "log_loss": ENTROPY,
                            "gain_ratio": GAIN_RATIO}
-REGRESSION_CRITERIA = {"squared_error": SQUARED_ERROR, "absolute_error": ABSOLUTE_ERROR}
+REGRESSION_CRITERIA = {"squared_error": SQUARED_ERROR, "absolute_error": ABSOLUTE_ERROR,
+                       "friedman_mse": FRIEDMAN_MSE, "poisson": POISSON}
 
 cdef intp_t TREE_LEAF = -1
 cdef intp_t TREE_UNDEFINED = -2
@@ -172,20 +176,23 @@ cdef inline float64_t _entropy(const float64_t* c, intp_t K, float64_t w) noexce
     return s
 
 
-cdef inline float64_t _weighted_entropy(const float64_t* c, intp_t K,
-                                        float64_t w) noexcept nogil:
-    """w * entropy(c / w) in the form the scans use (no division by w inside)."""
+cdef inline float64_t _sum_clog2c(const float64_t* c, intp_t K) noexcept nogil:
     cdef intp_t k
     cdef float64_t s = 0.0
     for k in range(K):
         if c[k] > 0.0:
             s += c[k] * log2(c[k])
-    return w * log2(w) - s
+    return s
 
 
 cdef inline float64_t _plogp(float64_t p) noexcept nogil:
     """-p log2 p, 0 at p = 0."""
     return -p * log2(p) if p > 0.0 else 0.0
+
+
+cdef inline float64_t _xlogy(float64_t x, float64_t y) noexcept nogil:
+    """x log y, 0 at x = 0."""
+    return x * log(y) if x != 0.0 else 0.0
 
 
 # --- Fenwick tree over node-local target ranks (absolute error) ------------------------------
@@ -201,8 +208,10 @@ cdef inline void _fen_add(float64_t* fw, float64_t* fwy, intp_t n, intp_t pos, f
 
 cdef inline float64_t _fen_abs_error(const float64_t* fw, const float64_t* fwy,
                                      const float64_t* sorted_y, intp_t n, intp_t top_bit,
-                                     float64_t tw, float64_t twy) noexcept nogil:
-    """sum w |y - median| of the inserted values (total weight tw, total w*y twy)."""
+                                     float64_t tw, float64_t twy,
+                                     float64_t* median) noexcept nogil:
+    """sum w |y - median| of the inserted values (total weight tw, total w*y twy); the
+    lower weighted median in ``median``."""
     cdef intp_t pos = 0, nxt, bit = top_bit
     cdef float64_t cw = 0.0, cwy = 0.0, half = 0.5 * tw, m
     while bit != 0:
@@ -215,12 +224,39 @@ cdef inline float64_t _fen_abs_error(const float64_t* fw, const float64_t* fwy,
     if pos >= n:
         pos = n - 1
     m = sorted_y[pos]
+    median[0] = m
     return (m * cw - cwy) + ((twy - cwy) - m * (tw - cw))
+
+
+cdef inline float64_t _fen_median(const float64_t* fw, const float64_t* sorted_y, intp_t n,
+                                  intp_t top_bit, float64_t tw,
+                                  float64_t lower) noexcept nogil:
+    """The weighted median of the inserted values as scikit-learn defines it: the midpoint
+    of the two middle values when the cumulative weight hits exactly half (``lower``:
+    the lower weighted median, from ``_fen_abs_error``)."""
+    cdef intp_t pos = 0, nxt, bit = top_bit
+    cdef float64_t cw = 0.0, half = 0.5 * tw
+    while bit != 0:                 # the largest prefix of weight <= half
+        nxt = pos + bit
+        if nxt <= n and cw + fw[nxt] <= half:
+            pos = nxt
+            cw += fw[nxt]
+        bit >>= 1
+    if cw == half and pos < n:
+        return 0.5 * (lower + sorted_y[pos])
+    return lower
 
 
 # ----------------------------------------------------------------------------------------
 # Criteria
 # ----------------------------------------------------------------------------------------
+
+cdef enum:
+    # where a scan puts the samples whose value of the feature is missing
+    MISSING_EXCLUDED = 0    # left out (C4.5's rule: gain on the known samples)
+    MISSING_LEFT = 1        # in the left child (scikit-learn's rule: both are tried)
+    MISSING_RIGHT = 2       # in the right child
+
 
 cdef class Criterion:
     """A split criterion: the statistics of one node and the running statistics of a scan
@@ -229,19 +265,24 @@ cdef class Criterion:
     The builder calls, per node, ``init(samples, n)`` (gather the node's targets and
     weights into node-local arrays, indexed by the position ``j`` in ``samples``), then
     ``node_value`` / ``node_impurity`` / ``is_pure``. The splitter calls, per candidate
-    feature, ``set_missing`` (the node-local ids whose value is missing: they are left out
-    of the scan, C4.5's rule), ``reset(order, n_known)`` (``order[q] & 0xFFFFFFFF`` is the
-    node-local id of the q-th smallest known value; everything starts in the right child),
-    then ``update(pos)`` (move ``order[self.pos:pos]`` to the left child) and
+    feature, ``set_missing`` (the node-local ids whose value is missing), then per scan
+    ``reset(order, n_known, missing_mode)`` (``order[q] & 0xFFFFFFFF`` is the node-local
+    id of the q-th smallest known value; the left child starts with the missing samples
+    (``MISSING_LEFT``) or empty, the right child holds the rest of the scan's samples:
+    all of the node's, or only its known ones (``MISSING_EXCLUDED``, C4.5)), then
+    ``update(pos)`` (move ``order[self.pos:pos]`` to the left child) and
     ``proxy_impurity_improvement()`` at every candidate threshold. The proxy is the
-    weighted impurity decrease over the known samples (a weight times an impurity), so it
-    is comparable across features whose known samples differ: the C4.5 gain times the
-    known fraction of the node's weight. Once a split is chosen, ``children_impurity``
-    computes both children from scratch (missing samples included on one side).
+    weighted impurity decrease of the scan's samples (a weight times an impurity, summed
+    over the outputs), so it is comparable across features whose known samples differ
+    (C4.5's gain times the known fraction). Once a split is chosen, ``children_impurity``
+    computes both children from scratch and ``impurity_improvement`` the decrease.
 
-    One subclass per criterion; adding one (friedman_mse, poisson) is one class.
+    One class per criterion (``Gini``, ``Entropy``, ``GainRatio``, ``SquaredError``,
+    ``FriedmanMSE``, ``AbsoluteError``, ``Poisson``), each final: adding one is a class
+    and a line in ``_make_criterion`` and the ``ScanCriterion`` fused type.
     """
     cdef const float64_t* sw        # sample weights (global, read only)
+    cdef intp_t n_outputs
     cdef intp_t n_max               # capacity of the node-local buffers
     cdef const intp_t* samples      # the node's samples (global ids)
     cdef intp_t n_node
@@ -251,15 +292,17 @@ cdef class Criterion:
     cdef const uint64_t* order
     cdef intp_t n_known
     cdef intp_t pos
-    cdef float64_t w_known          # weight of the samples whose value is known
+    cdef int missing_mode
+    cdef float64_t w_scan           # weight of the scan's samples (node, or known only)
     cdef float64_t w_missing
     cdef float64_t w_left
     cdef float64_t w_right
-    cdef bint c45_selection         # gain ratio: the splitter selects features as C4.5
+    cdef bint c45_selection         # gain ratio: C4.5's missing values and selection
     cdef int code                   # the criterion's code (which class it is)
 
-    def __cinit__(self, intp_t n_max, *args):
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
         self.n_max = n_max
+        self.n_outputs = n_outputs
         safe_realloc(<void**>&self.wl, n_max, sizeof(float64_t))
 
     def __dealloc__(self):
@@ -273,13 +316,17 @@ cdef class Criterion:
         """The node-local ids whose value of the current feature is missing."""
         pass
 
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        """Start a scan over ``order``: every known sample in the right child."""
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        """Start a scan over ``order`` (see the class docstring)."""
         self.order = order
         self.n_known = n_known
         self.pos = 0
-        self.w_left = 0.0
-        self.w_right = self.w_known
+        self.missing_mode = missing_mode
+        self.w_scan = (self.w_node - self.w_missing if missing_mode == MISSING_EXCLUDED
+                       else self.w_node)
+        self.w_left = self.w_missing if missing_mode == MISSING_LEFT else 0.0
+        self.w_right = self.w_scan - self.w_left
         return 0
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
@@ -287,12 +334,21 @@ cdef class Criterion:
         pass
 
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
-        """Weighted impurity decrease of the current split of the known samples."""
+        """Weighted impurity decrease of the current split of the scan's samples."""
+        return 0.0
+
+    cdef float64_t left_value(self) noexcept nogil:
+        """The left child's value of output 0 in the current scan (monotonic
+        constraints): the mean target, or the fraction of class 1."""
+        return 0.0
+
+    cdef float64_t right_value(self) noexcept nogil:
         return 0.0
 
     cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
                                     intp_t n2, float64_t* w_out) noexcept nogil:
-        """Impurity of the union of two lists of global sample ids; weight in w_out."""
+        """Impurity of the union of two lists of global sample ids (the mean over the
+        outputs); their weight in w_out."""
         return 0.0
 
     cdef void children_impurity(self, const intp_t* left, intp_t n_left,
@@ -310,6 +366,17 @@ cdef class Criterion:
             impurity_right[0] = self.samples_impurity(right, n_right, extra, n_extra,
                                                       w_right)
 
+    cdef float64_t impurity_improvement(self, float64_t impurity, float64_t impurity_left,
+                                        float64_t impurity_right, float64_t w_left,
+                                        float64_t w_right,
+                                        float64_t w_total) noexcept nogil:
+        """The weighted impurity decrease of the split last given to
+        ``children_impurity``, as a fraction of the training weight ``w_total``:
+        N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)."""
+        return (self.w_node / w_total) * (
+            impurity - w_right / self.w_node * impurity_right
+            - w_left / self.w_node * impurity_left)
+
     cdef float64_t node_impurity(self) noexcept nogil:
         cdef float64_t w
         return self.samples_impurity(self.samples, self.n_node, NULL, 0, &w)
@@ -317,112 +384,148 @@ cdef class Criterion:
     cdef void node_value(self, float64_t* dest) noexcept nogil:
         pass
 
+    cdef void clip_value(self, float64_t* dest, float64_t lower,
+                         float64_t upper) noexcept nogil:
+        """Clip the value of output 0 to [lower, upper] (monotonic constraints)."""
+        if dest[0] < lower:
+            dest[0] = lower
+        elif dest[0] > upper:
+            dest[0] = upper
+
     cdef bint is_pure(self, float64_t impurity) noexcept nogil:
         """Whether the node cannot be improved by any split."""
         return impurity <= EPSILON
 
 
 cdef class ClassificationCriterion(Criterion):
-    """Weighted class counts."""
-    cdef const intp_t* ycls         # class codes (global)
+    """Weighted class counts, per output (``K`` counts per output: the largest number
+    of classes; the counts of the classes an output lacks stay 0)."""
+    cdef const intp_t* ycls         # class codes (global, n_rows x n_outputs)
     cdef intp_t K
-    cdef intp_t* yl                 # node-local class codes
-    cdef float64_t* cnode           # K, class weights of the node
-    cdef float64_t* cmiss           # K, of its missing samples
-    cdef float64_t* cK              # K, of its known samples
-    cdef float64_t* cL              # K, of the left child
-    cdef float64_t* ctmp            # K
+    cdef intp_t* yl                 # node-local class codes (n x n_outputs)
+    cdef float64_t* cnode           # n_outputs x K, class weights of the node
+    cdef float64_t* cmiss           # of its missing samples
+    cdef float64_t* cT              # of the scan's samples
+    cdef float64_t* cL              # of the left child
+    cdef float64_t* ctmp
 
-    def __cinit__(self, intp_t n_max, intp_t n_classes, *args):
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, intp_t n_classes, *args):
         self.K = n_classes
-        safe_realloc(<void**>&self.yl, n_max, sizeof(intp_t))
-        safe_realloc(<void**>&self.cnode, n_classes, sizeof(float64_t))
-        safe_realloc(<void**>&self.cmiss, n_classes, sizeof(float64_t))
-        safe_realloc(<void**>&self.cK, n_classes, sizeof(float64_t))
-        safe_realloc(<void**>&self.cL, n_classes, sizeof(float64_t))
-        safe_realloc(<void**>&self.ctmp, n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.yl, n_max * n_outputs, sizeof(intp_t))
+        safe_realloc(<void**>&self.cnode, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cmiss, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cT, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cL, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.ctmp, n_outputs * n_classes, sizeof(float64_t))
 
     def __dealloc__(self):
         free(self.yl)
         free(self.cnode)
         free(self.cmiss)
-        free(self.cK)
+        free(self.cT)
         free(self.cL)
         free(self.ctmp)
 
     cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
-        cdef intp_t j, s
+        cdef intp_t j, s, o, no = self.n_outputs, K = self.K
         cdef float64_t w, tot = 0.0
         self.samples = samples
         self.n_node = n
-        memset(self.cnode, 0, self.K * sizeof(float64_t))
+        memset(self.cnode, 0, no * K * sizeof(float64_t))
         for j in range(n):
             s = samples[j]
             w = self.sw[s]
-            self.yl[j] = self.ycls[s]
             self.wl[j] = w
-            self.cnode[self.yl[j]] += w
+            for o in range(no):
+                self.yl[j * no + o] = self.ycls[s * no + o]
+                self.cnode[o * K + self.yl[j * no + o]] += w
             tot += w
         self.w_node = tot
         return 0
 
     cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
-        cdef intp_t q, j, k
-        memcpy(self.cK, self.cnode, self.K * sizeof(float64_t))
+        cdef intp_t q, j, o, no = self.n_outputs, K = self.K
         self.w_missing = 0.0
-        if n_missing > 0:
-            memset(self.cmiss, 0, self.K * sizeof(float64_t))
-            for q in range(n_missing):
-                j = miss[q]
-                self.cmiss[self.yl[j]] += self.wl[j]
-                self.w_missing += self.wl[j]
-            for k in range(self.K):
-                self.cK[k] -= self.cmiss[k]
-        self.w_known = self.w_node - self.w_missing
+        memset(self.cmiss, 0, no * K * sizeof(float64_t))
+        for q in range(n_missing):
+            j = miss[q]
+            for o in range(no):
+                self.cmiss[o * K + self.yl[j * no + o]] += self.wl[j]
+            self.w_missing += self.wl[j]
 
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        Criterion.reset(self, order, n_known)
-        memset(self.cL, 0, self.K * sizeof(float64_t))
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t i, m = self.n_outputs * self.K
+        Criterion.reset(self, order, n_known, missing_mode)
+        if missing_mode == MISSING_EXCLUDED:
+            for i in range(m):
+                self.cT[i] = self.cnode[i] - self.cmiss[i]
+        else:
+            memcpy(self.cT, self.cnode, m * sizeof(float64_t))
+        if missing_mode == MISSING_LEFT:
+            memcpy(self.cL, self.cmiss, m * sizeof(float64_t))
+        else:
+            memset(self.cL, 0, m * sizeof(float64_t))
         return 0
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
         _class_update(self, new_pos)
 
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.cL[1] / self.w_left
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return (self.cT[1] - self.cL[1]) / self.w_right
+
     cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
                                     intp_t n2, float64_t* w_out) noexcept nogil:
-        cdef intp_t i
-        cdef float64_t w = 0.0, wi
-        memset(self.ctmp, 0, self.K * sizeof(float64_t))
+        cdef intp_t i, o, no = self.n_outputs, K = self.K
+        cdef float64_t w = 0.0, wi, imp = 0.0
+        memset(self.ctmp, 0, no * K * sizeof(float64_t))
         for i in range(n1):
             wi = self.sw[ids1[i]]
-            self.ctmp[self.ycls[ids1[i]]] += wi
+            for o in range(no):
+                self.ctmp[o * K + self.ycls[ids1[i] * no + o]] += wi
             w += wi
         for i in range(n2):
             wi = self.sw[ids2[i]]
-            self.ctmp[self.ycls[ids2[i]]] += wi
+            for o in range(no):
+                self.ctmp[o * K + self.ycls[ids2[i] * no + o]] += wi
             w += wi
         w_out[0] = w
-        return self.counts_impurity(self.ctmp, w)
+        for o in range(no):
+            imp += self.counts_impurity(self.ctmp + o * K, w)
+        return imp / no
 
     cdef float64_t counts_impurity(self, const float64_t* c, float64_t w) noexcept nogil:
         return 0.0
 
     cdef void node_value(self, float64_t* dest) noexcept nogil:
-        cdef intp_t k
-        for k in range(self.K):
-            dest[k] = self.cnode[k] / self.w_node
+        cdef intp_t i
+        for i in range(self.n_outputs * self.K):
+            dest[i] = self.cnode[i] / self.w_node
+
+    cdef void clip_value(self, float64_t* dest, float64_t lower,
+                         float64_t upper) noexcept nogil:
+        # binary, single output: the constraint bounds the fraction of class 1
+        if dest[1] < lower:
+            dest[1] = lower
+        elif dest[1] > upper:
+            dest[1] = upper
+        dest[0] = 1.0 - dest[1]
 
 
 cdef inline void _class_update(ClassificationCriterion c, intp_t new_pos) noexcept nogil:
-    cdef intp_t q, j
+    cdef intp_t q, j, o, no = c.n_outputs, K = c.K
     cdef float64_t w
     for q in range(c.pos, new_pos):
         j = <intp_t>(c.order[q] & LOW_MASK)
         w = c.wl[j]
         c.w_left += w
-        c.cL[c.yl[j]] += w
+        for o in range(no):
+            c.cL[o * K + c.yl[j * no + o]] += w
     c.pos = new_pos
-    c.w_right = c.w_known - c.w_left
+    c.w_right = c.w_scan - c.w_left
 
 
 # The final classes below define ``update`` and ``proxy_impurity_improvement`` themselves
@@ -431,27 +534,28 @@ cdef inline void _class_update(ClassificationCriterion c, intp_t new_pos) noexce
 
 @cython.final
 cdef class Gini(ClassificationCriterion):
-    """CART's Gini impurity 1 - sum_k p_k^2."""
-    cdef float64_t base             # sum_k cK^2 / wK
+    """CART's Gini impurity 1 - sum_k p_k^2 (averaged over the outputs)."""
+    cdef float64_t base             # sum cT^2 / wT
 
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        cdef intp_t k
-        ClassificationCriterion.reset(self, order, n_known)
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t i
+        ClassificationCriterion.reset(self, order, n_known, missing_mode)
         self.base = 0.0
-        for k in range(self.K):
-            self.base += self.cK[k] * self.cK[k]
-        self.base /= self.w_known   # decrease * w = sum cL^2/wL + sum cR^2/wR - sum cK^2/wK
+        for i in range(self.n_outputs * self.K):
+            self.base += self.cT[i] * self.cT[i]
+        self.base /= self.w_scan    # decrease * w = sum cL^2/wL + sum cR^2/wR - sum cT^2/wT
         return 0
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
         _class_update(self, new_pos)
 
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
-        cdef intp_t k
+        cdef intp_t i
         cdef float64_t sL = 0.0, sR = 0.0, a, r
-        for k in range(self.K):
-            a = self.cL[k]
-            r = self.cK[k] - a
+        for i in range(self.n_outputs * self.K):
+            a = self.cL[i]
+            r = self.cT[i] - a
             sL += a * a
             sR += r * r
         return sL / self.w_left + sR / self.w_right - self.base
@@ -461,12 +565,14 @@ cdef class Gini(ClassificationCriterion):
 
 
 cdef class _EntropyCriterion(ClassificationCriterion):
-    """Shannon entropy in bits (ID3 / C4.5's information gain)."""
-    cdef float64_t wimp_known       # wK * entropy of the known samples
+    """Shannon entropy in bits (ID3 / C4.5's information gain), averaged over outputs."""
+    cdef float64_t wimp_scan        # wT * entropy of the scan's samples, summed over outputs
 
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        ClassificationCriterion.reset(self, order, n_known)
-        self.wimp_known = _weighted_entropy(self.cK, self.K, self.w_known)
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        ClassificationCriterion.reset(self, order, n_known, missing_mode)
+        self.wimp_scan = (self.n_outputs * self.w_scan * log2(self.w_scan)
+                          - _sum_clog2c(self.cT, self.n_outputs * self.K))
         return 0
 
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
@@ -477,16 +583,17 @@ cdef class _EntropyCriterion(ClassificationCriterion):
 
 
 cdef inline float64_t _entropy_proxy(_EntropyCriterion c) noexcept nogil:
-    cdef intp_t k
+    cdef intp_t i
     cdef float64_t sL = 0.0, sR = 0.0, a, r, wL = c.w_left, wR = c.w_right
-    for k in range(c.K):
-        a = c.cL[k]
-        r = c.cK[k] - a
+    cdef float64_t no = c.n_outputs
+    for i in range(c.n_outputs * c.K):
+        a = c.cL[i]
+        r = c.cT[i] - a
         if a > 0.0:
             sL += a * log2(a)
         if r > 0.0:
             sR += r * log2(r)
-    return c.wimp_known - (wL * log2(wL) - sL) - (wR * log2(wR) - sR)
+    return c.wimp_scan - (no * wL * log2(wL) - sL) - (no * wR * log2(wR) - sR)
 
 
 @cython.final
@@ -502,9 +609,10 @@ cdef class Entropy(_EntropyCriterion):
 
 @cython.final
 cdef class GainRatio(_EntropyCriterion):
-    """C4.5's gain ratio: the entropy criterion, with C4.5's selection of the feature
-    (the best gain / split information among the features of at least average gain),
-    which the splitter applies when ``c45_selection`` is set."""
+    """C4.5's gain ratio: the entropy criterion with C4.5's rules, which the splitter
+    applies when ``c45_selection`` is set: missing values left out of each feature's gain
+    (which is weighted by the known fraction), and among the features of at least average
+    gain, the best gain / split information."""
 
     def __cinit__(self, *args):
         self.c45_selection = True
@@ -517,159 +625,330 @@ cdef class GainRatio(_EntropyCriterion):
 
 
 cdef class RegressionCriterion(Criterion):
-    """Weighted sums of the targets."""
-    cdef const float64_t* yreg      # targets (global, scaled so that |y| < 1)
-    cdef float64_t* yv              # node-local targets
-    cdef float64_t s_node
+    """Weighted sums of the targets, per output."""
+    cdef const float64_t* yreg      # targets (global, n_rows x n_outputs, |y| < 1)
+    cdef float64_t* yv              # node-local targets (n x n_outputs), minus ``shift``
+    cdef float64_t* shift           # n_outputs: subtracted from the node's targets
+    cdef float64_t* mean_node       # n_outputs
+    cdef float64_t* s_node          # n_outputs: sum w yv over the node
+    cdef float64_t* s_miss          # over its missing samples
+    cdef float64_t* sT              # over the scan's samples
+    cdef float64_t* sL              # over the left child
     cdef bint constant_y            # every target of the node is equal
 
-    def __cinit__(self, intp_t n_max, *args):
-        safe_realloc(<void**>&self.yv, n_max, sizeof(float64_t))
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
+        safe_realloc(<void**>&self.yv, n_max * n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.shift, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.mean_node, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.s_node, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.s_miss, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.sT, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.sL, n_outputs, sizeof(float64_t))
 
     def __dealloc__(self):
         free(self.yv)
+        free(self.shift)
+        free(self.mean_node)
+        free(self.s_node)
+        free(self.s_miss)
+        free(self.sT)
+        free(self.sL)
 
     cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
-        cdef intp_t j, s
-        cdef float64_t w, tot = 0.0, ssum = 0.0, ymin = INFINITY, ymax = -INFINITY
+        """Gather; means; constancy; the node's targets minus ``shift_targets()``."""
+        cdef intp_t j, s, o, no = self.n_outputs
+        cdef float64_t w, tot = 0.0, ymin, ymax
         self.samples = samples
         self.n_node = n
+        for o in range(no):
+            self.s_node[o] = 0.0
         for j in range(n):
             s = samples[j]
             w = self.sw[s]
-            self.yv[j] = self.yreg[s]
             self.wl[j] = w
-            ssum += w * self.yv[j]
+            for o in range(no):
+                self.yv[j * no + o] = self.yreg[s * no + o]
+                self.s_node[o] += w * self.yv[j * no + o]
             tot += w
-        for j in range(n):
-            if self.yv[j] < ymin:
-                ymin = self.yv[j]
-            if self.yv[j] > ymax:
-                ymax = self.yv[j]
         self.w_node = tot
-        self.s_node = ssum
-        self.constant_y = ymin == ymax
+        self.constant_y = True
+        for o in range(no):
+            ymin = INFINITY
+            ymax = -INFINITY
+            for j in range(n):
+                if self.yv[j * no + o] < ymin:
+                    ymin = self.yv[j * no + o]
+                if self.yv[j * no + o] > ymax:
+                    ymax = self.yv[j * no + o]
+            self.constant_y = self.constant_y and ymin == ymax
+            self.mean_node[o] = self.s_node[o] / tot
+            self.shift[o] = ymin if self.shift_targets() else 0.0
+            if self.shift[o] != 0.0:
+                self.s_node[o] = 0.0
+                for j in range(n):
+                    self.yv[j * no + o] -= self.shift[o]
+                    self.s_node[o] += self.wl[j] * self.yv[j * no + o]
         return 0
 
+    cdef bint shift_targets(self) noexcept nogil:
+        """Whether the scan works on targets minus the node's smallest one."""
+        return False
+
     cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
-        cdef intp_t q
+        cdef intp_t q, j, o, no = self.n_outputs
         self.w_missing = 0.0
+        for o in range(no):
+            self.s_miss[o] = 0.0
         for q in range(n_missing):
-            self.w_missing += self.wl[miss[q]]
-        self.w_known = self.w_node - self.w_missing
+            j = miss[q]
+            self.w_missing += self.wl[j]
+            for o in range(no):
+                self.s_miss[o] += self.wl[j] * self.yv[j * no + o]
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t o
+        Criterion.reset(self, order, n_known, missing_mode)
+        for o in range(self.n_outputs):
+            self.sT[o] = (self.s_node[o] - self.s_miss[o]
+                          if missing_mode == MISSING_EXCLUDED else self.s_node[o])
+            self.sL[o] = self.s_miss[o] if missing_mode == MISSING_LEFT else 0.0
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.sL[0] / self.w_left + self.shift[0]
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return (self.sT[0] - self.sL[0]) / self.w_right + self.shift[0]
+
+    cdef void node_value(self, float64_t* dest) noexcept nogil:
+        memcpy(dest, self.mean_node, self.n_outputs * sizeof(float64_t))
 
     cdef bint is_pure(self, float64_t impurity) noexcept nogil:
         return self.constant_y
 
 
+cdef inline void _reg_update(RegressionCriterion c, intp_t new_pos) noexcept nogil:
+    cdef intp_t q, j, o, no = c.n_outputs
+    cdef float64_t w
+    for q in range(c.pos, new_pos):
+        j = <intp_t>(c.order[q] & LOW_MASK)
+        w = c.wl[j]
+        c.w_left += w
+        for o in range(no):
+            c.sL[o] += w * c.yv[j * no + o]
+    c.pos = new_pos
+    c.w_right = c.w_scan - c.w_left
+
+
+cdef inline float64_t _squared_error_proxy(RegressionCriterion c) noexcept nogil:
+    """sum over outputs of sL^2/wL + sR^2/wR - sT^2/wT."""
+    cdef intp_t o
+    cdef float64_t g = 0.0, base = 0.0, sR
+    for o in range(c.n_outputs):
+        sR = c.sT[o] - c.sL[o]
+        g += c.sL[o] * c.sL[o] / c.w_left + sR * sR / c.w_right
+        base += c.sT[o] * c.sT[o] / c.w_scan
+    return g - base
+
+
+cdef inline float64_t _variance(RegressionCriterion c, const intp_t* ids1, intp_t n1,
+                                const intp_t* ids2, intp_t n2,
+                                float64_t* w_out) noexcept nogil:
+    """Mean over the outputs of the weighted variance; two passes (mean, then squared
+    deviations): no cancellation for targets far from zero, unlike E[y^2] - mean^2."""
+    cdef intp_t i, o, no = c.n_outputs
+    cdef float64_t w = 0.0, s, sq, y, wi, total = 0.0
+    for i in range(n1):
+        w += c.sw[ids1[i]]
+    for i in range(n2):
+        w += c.sw[ids2[i]]
+    for o in range(no):
+        s = 0.0
+        sq = 0.0
+        for i in range(n1):
+            s += c.sw[ids1[i]] * c.yreg[ids1[i] * no + o]
+        for i in range(n2):
+            s += c.sw[ids2[i]] * c.yreg[ids2[i] * no + o]
+        s /= w
+        for i in range(n1):
+            y = c.yreg[ids1[i] * no + o] - s
+            sq += c.sw[ids1[i]] * y * y
+        for i in range(n2):
+            y = c.yreg[ids2[i] * no + o] - s
+            sq += c.sw[ids2[i]] * y * y
+        total += sq / w
+    w_out[0] = w
+    return total / no
+
+
 @cython.final
 cdef class SquaredError(RegressionCriterion):
-    """Variance reduction; leaves hold the weighted mean."""
-    cdef float64_t mean_node
-    cdef float64_t sK               # sum w (y - min y) over the known samples
-    cdef float64_t sL
-    cdef float64_t base             # sK^2 / wK
+    """Variance reduction; leaves hold the weighted mean. The scan's sums are of
+    w (y - min y): exact for integer targets (as the sums of w y they replace), and of
+    the order of the node's spread, so that targets far from zero do not cancel in
+    sL^2/wL + sR^2/wR - sT^2/wT (which is invariant to the shift)."""
 
-    cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
-        cdef intp_t j
-        cdef float64_t ymin = INFINITY, ssum = 0.0
-        RegressionCriterion.init(self, samples, n)
-        for j in range(n):
-            if self.yv[j] < ymin:
-                ymin = self.yv[j]
-        # the scan's sums are of w (y - min y): exact for integer targets (as the sums of
-        # w y they replace), and of the order of the node's spread, so that targets far
-        # from zero do not cancel in sL^2/wL + sR^2/wR - sK^2/wK (invariant to the shift)
-        self.mean_node = self.s_node / self.w_node
-        for j in range(n):
-            self.yv[j] -= ymin
-            ssum += self.wl[j] * self.yv[j]
-        self.s_node = ssum
-        return 0
-
-    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
-        cdef intp_t q, j
-        self.sK = self.s_node
-        self.w_missing = 0.0
-        for q in range(n_missing):
-            j = miss[q]
-            self.w_missing += self.wl[j]
-            self.sK -= self.wl[j] * self.yv[j]
-        self.w_known = self.w_node - self.w_missing
-        self.base = self.sK * self.sK / self.w_known
-
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        Criterion.reset(self, order, n_known)
-        self.sL = 0.0
-        return 0
+    cdef bint shift_targets(self) noexcept nogil:
+        return True
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
-        cdef intp_t q, j
-        cdef float64_t w
-        for q in range(self.pos, new_pos):
-            j = <intp_t>(self.order[q] & LOW_MASK)
-            w = self.wl[j]
-            self.w_left += w
-            self.sL += w * self.yv[j]
-        self.pos = new_pos
-        self.w_right = self.w_known - self.w_left
+        _reg_update(self, new_pos)
 
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
-        cdef float64_t sR = self.sK - self.sL
-        return self.sL * self.sL / self.w_left + sR * sR / self.w_right - self.base
+        return _squared_error_proxy(self)
 
     cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
                                     intp_t n2, float64_t* w_out) noexcept nogil:
-        # two passes (mean, then squared deviations): no cancellation for targets far
-        # from zero, unlike sum(w y^2)/w - mean^2
-        cdef intp_t i
-        cdef float64_t w = 0.0, s = 0.0, sq = 0.0, y, wi
-        for i in range(n1):
-            wi = self.sw[ids1[i]]
-            w += wi
-            s += wi * self.yreg[ids1[i]]
-        for i in range(n2):
-            wi = self.sw[ids2[i]]
-            w += wi
-            s += wi * self.yreg[ids2[i]]
-        s /= w
-        for i in range(n1):
-            y = self.yreg[ids1[i]] - s
-            sq += self.sw[ids1[i]] * y * y
-        for i in range(n2):
-            y = self.yreg[ids2[i]] - s
-            sq += self.sw[ids2[i]] * y * y
-        w_out[0] = w
-        return sq / w
+        return _variance(self, ids1, n1, ids2, n2, w_out)
 
-    cdef void node_value(self, float64_t* dest) noexcept nogil:
-        dest[0] = self.mean_node
+
+@cython.final
+cdef class FriedmanMSE(RegressionCriterion):
+    """Friedman's improvement score (Friedman, "Greedy function approximation", 2001):
+    wL wR (meanL - meanR)^2 / (wL + wR), which orders the splits of a node exactly as the
+    variance reduction does; the improvement reported (for ``min_impurity_decrease``) is
+    wL wR (meanL - meanR)^2 / (w_node W) with W the training weight (the diff of the sums
+    of the outputs, as scikit-learn <= 1.8 computed it). Impurities are variances."""
+    cdef float64_t sum_left         # of the children given to children_impurity: sum w y
+    cdef float64_t sum_right        # over their samples and the outputs
+
+    cdef bint shift_targets(self) noexcept nogil:
+        return True
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        cdef intp_t o
+        cdef float64_t tl = 0.0, tr = 0.0, diff
+        for o in range(self.n_outputs):
+            tl += self.sL[o]
+            tr += self.sT[o] - self.sL[o]
+        diff = self.w_right * tl - self.w_left * tr
+        return diff * diff / (self.w_left * self.w_right)
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        return _variance(self, ids1, n1, ids2, n2, w_out)
+
+    cdef void children_impurity(self, const intp_t* left, intp_t n_left,
+                                const intp_t* right, intp_t n_right, const intp_t* extra,
+                                intp_t n_extra, bint extra_left, float64_t* impurity_left,
+                                float64_t* impurity_right, float64_t* w_left,
+                                float64_t* w_right) noexcept nogil:
+        cdef intp_t i, o, no = self.n_outputs
+        RegressionCriterion.children_impurity(
+            self, left, n_left, right, n_right, extra, n_extra, extra_left,
+            impurity_left, impurity_right, w_left, w_right)
+        self.sum_left = 0.0
+        self.sum_right = 0.0
+        for i in range(n_left):
+            for o in range(no):
+                self.sum_left += self.sw[left[i]] * self.yreg[left[i] * no + o]
+        for i in range(n_right):
+            for o in range(no):
+                self.sum_right += self.sw[right[i]] * self.yreg[right[i] * no + o]
+        for i in range(n_extra):
+            for o in range(no):
+                if extra_left:
+                    self.sum_left += self.sw[extra[i]] * self.yreg[extra[i] * no + o]
+                else:
+                    self.sum_right += self.sw[extra[i]] * self.yreg[extra[i] * no + o]
+
+    cdef float64_t impurity_improvement(self, float64_t impurity, float64_t impurity_left,
+                                        float64_t impurity_right, float64_t w_left,
+                                        float64_t w_right,
+                                        float64_t w_total) noexcept nogil:
+        cdef float64_t diff = (w_right * self.sum_left - w_left * self.sum_right) / self.n_outputs
+        return diff * diff / (w_left * w_right * w_total)
+
+
+@cython.final
+cdef class Poisson(RegressionCriterion):
+    """Half Poisson deviance, sum w (y log(y / mean) - y + mean) / sum w (targets >= 0);
+    leaves hold the weighted mean. A split leaving a child whose targets sum to (almost)
+    zero is not allowed (its prediction would be 0, of infinite deviance)."""
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        # decrease * w = sum_children s log(s / w) - sT log(sT / wT)
+        cdef intp_t o
+        cdef float64_t g = 0.0, sR
+        for o in range(self.n_outputs):
+            sR = self.sT[o] - self.sL[o]
+            if self.sL[o] <= EPSILON or sR <= EPSILON:
+                return -INFINITY
+            g += (self.sL[o] * log(self.sL[o] / self.w_left)
+                  + sR * log(sR / self.w_right)
+                  - self.sT[o] * log(self.sT[o] / self.w_scan))
+        return g
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        cdef intp_t i, o, no = self.n_outputs
+        cdef float64_t w = 0.0, s, mean, loss = 0.0, y
+        for i in range(n1):
+            w += self.sw[ids1[i]]
+        for i in range(n2):
+            w += self.sw[ids2[i]]
+        w_out[0] = w
+        for o in range(no):
+            s = 0.0
+            for i in range(n1):
+                s += self.sw[ids1[i]] * self.yreg[ids1[i] * no + o]
+            for i in range(n2):
+                s += self.sw[ids2[i]] * self.yreg[ids2[i] * no + o]
+            if s <= EPSILON:
+                return INFINITY
+            mean = s / w
+            for i in range(n1):
+                y = self.yreg[ids1[i] * no + o]
+                loss += self.sw[ids1[i]] * _xlogy(y, y / mean)
+            for i in range(n2):
+                y = self.yreg[ids2[i] * no + o]
+                loss += self.sw[ids2[i]] * _xlogy(y, y / mean)
+        return loss / (w * no)
 
 
 @cython.final
 cdef class AbsoluteError(RegressionCriterion):
-    """Reduction of the weighted absolute deviation from the weighted median; leaves hold
-    the weighted median. Prefix and suffix deviations of a scan come from a Fenwick tree
-    over the node's target ranks (O(n log n) per node and feature)."""
+    """Reduction of the weighted absolute deviation from the weighted median (summed over
+    the outputs); leaves hold the weighted medians. Prefix and suffix deviations of a
+    scan come from a Fenwick tree over the node's target ranks (O(n log n) per node,
+    feature and output)."""
     cdef const intp_t* yrank        # rank of every target in the training set (global)
-    cdef intp_t* lrank              # node-local rank of the target
-    cdef float64_t* sorted_y        # the node's targets in increasing order
+    cdef intp_t* lrank              # node-local rank of the target (n x n_outputs)
+    cdef float64_t* sorted_y        # the node's targets of each output in increasing order
     cdef float64_t* fw              # n + 1, Fenwick tree of weights
     cdef float64_t* fwy             # n + 1, Fenwick tree of weight * target
     cdef float64_t* left_ae         # n, absolute deviation of each prefix of the scan
-    cdef float64_t* right_ae        # n, of each suffix
+    cdef float64_t* right_ae        # n + 1, of each suffix
+    cdef float64_t* left_med        # n, output 0's median of each prefix (monotonic)
+    cdef float64_t* right_med       # n + 1
+    cdef float64_t* median_node     # n_outputs
     cdef uint64_t* keys             # n
     cdef uint64_t* tmpk             # n
-    cdef float64_t median_node
-    cdef float64_t ae_known
+    cdef float64_t ae_scan
+    cdef const intp_t* miss
+    cdef intp_t n_missing
+    cdef bint need_medians          # monotonic constraints read the children's medians
 
-    def __cinit__(self, intp_t n_max, *args):
-        safe_realloc(<void**>&self.lrank, n_max, sizeof(intp_t))
-        safe_realloc(<void**>&self.sorted_y, n_max, sizeof(float64_t))
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
+        safe_realloc(<void**>&self.lrank, n_max * n_outputs, sizeof(intp_t))
+        safe_realloc(<void**>&self.sorted_y, n_max * n_outputs, sizeof(float64_t))
         safe_realloc(<void**>&self.fw, n_max + 1, sizeof(float64_t))
         safe_realloc(<void**>&self.fwy, n_max + 1, sizeof(float64_t))
-        safe_realloc(<void**>&self.left_ae, n_max, sizeof(float64_t))
-        safe_realloc(<void**>&self.right_ae, n_max, sizeof(float64_t))
+        safe_realloc(<void**>&self.left_ae, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.right_ae, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.left_med, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.right_med, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.median_node, n_outputs, sizeof(float64_t))
         safe_realloc(<void**>&self.keys, n_max, sizeof(uint64_t))
         safe_realloc(<void**>&self.tmpk, n_max, sizeof(uint64_t))
 
@@ -680,61 +959,101 @@ cdef class AbsoluteError(RegressionCriterion):
         free(self.fwy)
         free(self.left_ae)
         free(self.right_ae)
+        free(self.left_med)
+        free(self.right_med)
+        free(self.median_node)
         free(self.keys)
         free(self.tmpk)
 
     cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
-        cdef intp_t j, q
-        cdef float64_t half, cum = 0.0
+        cdef intp_t j, q, o, no = self.n_outputs
+        cdef float64_t half, cum
         RegressionCriterion.init(self, samples, n)
-        # node-local ranks of the targets (ties in y broken by the global rank)
-        for j in range(n):
-            self.keys[j] = (<uint64_t>self.yrank[samples[j]] << 32) | <uint64_t>j
-        sort_u64_high(self.keys, self.tmpk, n)
         half = 0.5 * self.w_node
-        self.median_node = INFINITY
-        for q in range(n):
-            j = <intp_t>(self.keys[q] & LOW_MASK)
-            self.lrank[j] = q
-            self.sorted_y[q] = self.yv[j]
-            if self.median_node == INFINITY:
-                cum += self.wl[j]
-                if cum >= half:
-                    self.median_node = self.yv[j]
-                    if cum == half and q + 1 < n:
-                        self.median_node = 0.5 * (
-                            self.yv[j] + self.yv[<intp_t>(self.keys[q + 1] & LOW_MASK)])
+        for o in range(no):
+            # node-local ranks of the targets (ties in y broken by the global rank)
+            for j in range(n):
+                self.keys[j] = (<uint64_t>self.yrank[samples[j] * no + o] << 32) | <uint64_t>j
+            sort_u64_high(self.keys, self.tmpk, n)
+            cum = 0.0
+            self.median_node[o] = INFINITY
+            for q in range(n):
+                j = <intp_t>(self.keys[q] & LOW_MASK)
+                self.lrank[j * no + o] = q
+                self.sorted_y[o * n + q] = self.yv[j * no + o]
+                if self.median_node[o] == INFINITY:
+                    cum += self.wl[j]
+                    if cum >= half:
+                        self.median_node[o] = self.yv[j * no + o]
+                        if cum == half and q + 1 < n:
+                            self.median_node[o] = 0.5 * (
+                                self.yv[j * no + o]
+                                + self.yv[<intp_t>(self.keys[q + 1] & LOW_MASK) * no + o])
         return 0
 
-    cdef int reset(self, const uint64_t* order, intp_t n_known) except -1 nogil:
-        cdef intp_t q, j, n = self.n_node, top_bit = 1
-        cdef float64_t tw = 0.0, twy = 0.0
-        Criterion.reset(self, order, n_known)
+    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
+        RegressionCriterion.set_missing(self, miss, n_missing)
+        self.miss = miss
+        self.n_missing = n_missing
+
+    cdef void _fen_insert(self, intp_t j, intp_t o, float64_t* tw,
+                          float64_t* twy) noexcept nogil:
+        cdef intp_t no = self.n_outputs
+        cdef float64_t w = self.wl[j], y = self.yv[j * no + o]
+        _fen_add(self.fw, self.fwy, self.n_node, self.lrank[j * no + o], w, w * y)
+        tw[0] += w
+        twy[0] += w * y
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t q, j, o, n = self.n_node, top_bit = 1, no = self.n_outputs
+        cdef float64_t tw, twy, med, ae
+        cdef const float64_t* sy
+        Criterion.reset(self, order, n_known, missing_mode)
         while top_bit * 2 <= n:
             top_bit *= 2
-        memset(self.fw, 0, (n + 1) * sizeof(float64_t))
-        memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
-        for q in range(n_known):
-            j = <intp_t>(order[q] & LOW_MASK)
-            _fen_add(self.fw, self.fwy, n, self.lrank[j], self.wl[j], self.wl[j] * self.yv[j])
-            tw += self.wl[j]
-            twy += self.wl[j] * self.yv[j]
-            self.left_ae[q] = _fen_abs_error(self.fw, self.fwy, self.sorted_y, n, top_bit,
-                                             tw, twy)
-        self.ae_known = self.left_ae[n_known - 1]
-        memset(self.fw, 0, (n + 1) * sizeof(float64_t))
-        memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
-        tw = 0.0
-        twy = 0.0
-        q = n_known - 1
-        while q >= 0:
-            j = <intp_t>(order[q] & LOW_MASK)
-            _fen_add(self.fw, self.fwy, n, self.lrank[j], self.wl[j], self.wl[j] * self.yv[j])
-            tw += self.wl[j]
-            twy += self.wl[j] * self.yv[j]
-            self.right_ae[q] = _fen_abs_error(self.fw, self.fwy, self.sorted_y, n, top_bit,
-                                              tw, twy)
-            q -= 1
+        memset(self.left_ae, 0, (n_known + 1) * sizeof(float64_t))
+        memset(self.right_ae, 0, (n_known + 1) * sizeof(float64_t))
+        for o in range(no):
+            sy = self.sorted_y + o * n
+            # prefixes: the missing samples first when they go left
+            memset(self.fw, 0, (n + 1) * sizeof(float64_t))
+            memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
+            tw = 0.0
+            twy = 0.0
+            if missing_mode == MISSING_LEFT:
+                for q in range(self.n_missing):
+                    self._fen_insert(self.miss[q], o, &tw, &twy)
+            for q in range(n_known):
+                self._fen_insert(<intp_t>(order[q] & LOW_MASK), o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.left_ae[q] += ae
+                if o == 0 and self.need_medians:
+                    self.left_med[q] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+            # suffixes: the missing samples first when they go right (right_ae[n_known]:
+            # the missing samples alone)
+            memset(self.fw, 0, (n + 1) * sizeof(float64_t))
+            memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
+            tw = 0.0
+            twy = 0.0
+            if missing_mode == MISSING_RIGHT and self.n_missing > 0:
+                for q in range(self.n_missing):
+                    self._fen_insert(self.miss[q], o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.right_ae[n_known] += ae
+                if o == 0 and self.need_medians:
+                    self.right_med[n_known] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+            q = n_known - 1
+            while q >= 0:
+                self._fen_insert(<intp_t>(order[q] & LOW_MASK), o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.right_ae[q] += ae
+                if o == 0 and self.need_medians:
+                    self.right_med[q] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+                q -= 1
+        self.ae_scan = (self.right_ae[0]
+                        if missing_mode == MISSING_RIGHT and self.n_missing > 0
+                        else self.left_ae[n_known - 1])
         return 0
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
@@ -742,80 +1061,97 @@ cdef class AbsoluteError(RegressionCriterion):
         for q in range(self.pos, new_pos):
             self.w_left += self.wl[<intp_t>(self.order[q] & LOW_MASK)]
         self.pos = new_pos
-        self.w_right = self.w_known - self.w_left
+        self.w_right = self.w_scan - self.w_left
 
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
-        return self.ae_known - self.left_ae[self.pos - 1] - self.right_ae[self.pos]
+        return self.ae_scan - self.left_ae[self.pos - 1] - self.right_ae[self.pos]
+
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.left_med[self.pos - 1]
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return self.right_med[self.pos]
 
     cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
                                     intp_t n2, float64_t* w_out) noexcept nogil:
-        """Mean absolute deviation from the weighted median (the midpoint of the two
-        middle values when the cumulative weight hits exactly half)."""
-        cdef intp_t i, q, n = n1 + n2, s, s2
-        cdef float64_t w = 0.0, half, cum = 0.0, med, ae = 0.0
+        """Mean over the outputs of the mean absolute deviation from the weighted median
+        (the midpoint of the two middle values when the cumulative weight hits exactly
+        half)."""
+        cdef intp_t i, q, n = n1 + n2, s, s2, o, no = self.n_outputs
+        cdef float64_t w = 0.0, half, cum, med, ae = 0.0
         for i in range(n1):
-            self.keys[i] = (<uint64_t>self.yrank[ids1[i]] << 32) | <uint64_t>i
             w += self.sw[ids1[i]]
         for i in range(n2):
-            self.keys[n1 + i] = (<uint64_t>self.yrank[ids2[i]] << 32) | <uint64_t>(n1 + i)
             w += self.sw[ids2[i]]
-        sort_u64_high(self.keys, self.tmpk, n)
         half = 0.5 * w
-        med = 0.0
-        for q in range(n):
-            i = <intp_t>(self.keys[q] & LOW_MASK)
-            s = ids1[i] if i < n1 else ids2[i - n1]
-            cum += self.sw[s]
-            if cum >= half:
-                med = self.yreg[s]
-                if cum == half and q + 1 < n:
-                    i = <intp_t>(self.keys[q + 1] & LOW_MASK)
-                    s2 = ids1[i] if i < n1 else ids2[i - n1]
-                    med = 0.5 * (med + self.yreg[s2])
-                break
-        for i in range(n1):
-            ae += self.sw[ids1[i]] * fabs(self.yreg[ids1[i]] - med)
-        for i in range(n2):
-            ae += self.sw[ids2[i]] * fabs(self.yreg[ids2[i]] - med)
+        for o in range(no):
+            for i in range(n1):
+                self.keys[i] = (<uint64_t>self.yrank[ids1[i] * no + o] << 32) | <uint64_t>i
+            for i in range(n2):
+                self.keys[n1 + i] = ((<uint64_t>self.yrank[ids2[i] * no + o] << 32)
+                                     | <uint64_t>(n1 + i))
+            sort_u64_high(self.keys, self.tmpk, n)
+            med = 0.0
+            cum = 0.0
+            for q in range(n):
+                i = <intp_t>(self.keys[q] & LOW_MASK)
+                s = ids1[i] if i < n1 else ids2[i - n1]
+                cum += self.sw[s]
+                if cum >= half:
+                    med = self.yreg[s * no + o]
+                    if cum == half and q + 1 < n:
+                        i = <intp_t>(self.keys[q + 1] & LOW_MASK)
+                        s2 = ids1[i] if i < n1 else ids2[i - n1]
+                        med = 0.5 * (med + self.yreg[s2 * no + o])
+                    break
+            for i in range(n1):
+                ae += self.sw[ids1[i]] * fabs(self.yreg[ids1[i] * no + o] - med)
+            for i in range(n2):
+                ae += self.sw[ids2[i]] * fabs(self.yreg[ids2[i] * no + o] - med)
         w_out[0] = w
-        return ae / w
+        return ae / w / no
 
     cdef void node_value(self, float64_t* dest) noexcept nogil:
-        dest[0] = self.median_node
+        memcpy(dest, self.median_node, self.n_outputs * sizeof(float64_t))
 
 
-cdef Criterion _make_criterion(int code, intp_t n_max, intp_t n_classes,
-                               const intp_t[::1] y_codes, const float64_t[::1] y_values,
+cdef Criterion _make_criterion(int code, intp_t n_max, intp_t n_outputs, intp_t n_classes,
+                               const intp_t[:, ::1] y_codes,
+                               const float64_t[:, ::1] y_values,
                                const float64_t[::1] sample_weight,
-                               const intp_t[::1] y_rank):
+                               const intp_t[:, ::1] y_rank):
     """The criterion object of ``code``, bound to the targets and weights (the memoryviews
     are kept alive by the caller for the whole build)."""
     cdef Criterion crit
-    cdef ClassificationCriterion clf
-    cdef RegressionCriterion reg
     if code == GINI:
-        crit = Gini(n_max, n_classes)
+        crit = Gini(n_max, n_outputs, n_classes)
     elif code == ENTROPY:
-        crit = Entropy(n_max, n_classes)
+        crit = Entropy(n_max, n_outputs, n_classes)
     elif code == GAIN_RATIO:
-        crit = GainRatio(n_max, n_classes)
+        crit = GainRatio(n_max, n_outputs, n_classes)
     elif code == SQUARED_ERROR:
-        crit = SquaredError(n_max)
+        crit = SquaredError(n_max, n_outputs)
+    elif code == FRIEDMAN_MSE:
+        crit = FriedmanMSE(n_max, n_outputs)
+    elif code == POISSON:
+        crit = Poisson(n_max, n_outputs)
     elif code == ABSOLUTE_ERROR:
-        crit = AbsoluteError(n_max)
-        (<AbsoluteError>crit).yrank = &y_rank[0]
+        crit = AbsoluteError(n_max, n_outputs)
+        (<AbsoluteError>crit).yrank = &y_rank[0, 0]
     else:
         raise ValueError(f"unknown criterion code {code}")
     crit.code = code
     crit.sw = &sample_weight[0]
-    if isinstance(crit, ClassificationCriterion):
-        clf = <ClassificationCriterion>crit
-        clf.ycls = &y_codes[0]
+    if code <= GAIN_RATIO:
+        (<ClassificationCriterion>crit).ycls = &y_codes[0, 0]
     else:
-        reg = <RegressionCriterion>crit
-        reg.yreg = &y_values[0]
+        (<RegressionCriterion>crit).yreg = &y_values[0, 0]
     return crit
 
+
+# ----------------------------------------------------------------------------------------
+# The scan
+# ----------------------------------------------------------------------------------------
 
 # The scan below is compiled once per criterion class (a fused type over the final
 # classes), so that ``update`` and ``proxy_impurity_improvement`` are direct calls the C
@@ -825,63 +1161,99 @@ ctypedef fused ScanCriterion:
     Entropy
     GainRatio
     SquaredError
+    FriedmanMSE
+    Poisson
     AbsoluteError
 
 
-cdef intp_t _scan(ScanCriterion crit, const uint64_t* keys, intp_t nk,
-                  const float64_t* col64, const intp_t* samples, intp_t rs, intp_t msl,
-                  float64_t mwl, float64_t* best_out, float64_t* w_left_out,
-                  float64_t* w_right_out) noexcept nogil:
+cdef struct ScanBest:
+    float64_t proxy         # -inf: no valid split
+    intp_t pos              # the first pos samples of the sorted known ones go left
+    float64_t w_left
+    float64_t w_right
+    float64_t value_left    # output 0's values of the children (monotonic constraints)
+    float64_t value_right
+
+
+cdef inline bint _monotonic_ok(int8_t cst, float64_t lower, float64_t upper,
+                               float64_t value_left, float64_t value_right) noexcept nogil:
+    """Both children within the node's bounds, and ordered as the constraint says."""
+    return (value_left >= lower and value_right >= lower and value_left <= upper
+            and value_right <= upper and (value_left - value_right) * cst <= 0)
+
+
+cdef void _scan(ScanCriterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
+                int missing_mode, const float64_t* col64, const intp_t* samples, intp_t rs,
+                intp_t msl, float64_t mwl, int8_t cst, float64_t lower, float64_t upper,
+                ScanBest* best) noexcept nogil:
     """Evaluate every threshold between two distinct consecutive values of the sorted
     ``keys`` (float32 keys; ``col64`` the float64 column, or NULL for float32 data) that
-    leaves ``msl`` samples and ``mwl`` weight in each child. Returns the position q of the
-    best one (between keys q and q + 1; the first of equal proxies), or -1."""
-    cdef intp_t q, nL, best_q = -1
+    leaves ``msl`` samples and ``mwl`` weight in each child (and respects a monotonic
+    constraint ``cst``); with the missing samples on the right, also the split of the
+    known samples from the missing ones (pos = nk). Updates ``best`` where the proxy is
+    strictly larger (the first of equal ones wins)."""
+    cdef intp_t q, p, n_left, n_right
+    cdef intp_t extra_left = nm if missing_mode == MISSING_LEFT else 0
+    cdef intp_t extra_right = nm if missing_mode == MISSING_RIGHT else 0
+    cdef intp_t last = nk if extra_right > 0 else nk - 1
     cdef uint64_t ku, kn
-    cdef float64_t best = -INFINITY, gain
-    for q in range(nk - 1):
-        ku = keys[q] >> 32
-        kn = keys[q + 1] >> 32
-        if ku == kn and (col64 == NULL
-                         or col64[samples[<intp_t>(keys[q] & LOW_MASK)] * rs]
-                         == col64[samples[<intp_t>(keys[q + 1] & LOW_MASK)] * rs]):
-            continue                # no threshold between equal values
-        nL = q + 1
-        if nL < msl:
+    cdef float64_t gain
+    for q in range(last):
+        p = q + 1
+        if p < nk:
+            ku = keys[q] >> 32
+            kn = keys[q + 1] >> 32
+            if ku == kn and (col64 == NULL
+                             or col64[samples[<intp_t>(keys[q] & LOW_MASK)] * rs]
+                             == col64[samples[<intp_t>(keys[q + 1] & LOW_MASK)] * rs]):
+                continue            # no threshold between equal values
+        n_left = p + extra_left
+        if n_left < msl:
             continue
-        if nk - nL < msl:
+        n_right = nk - p + extra_right
+        if n_right < msl:
             break
-        crit.update(nL)
+        crit.update(p)
         if crit.w_left < mwl or crit.w_right < mwl:
             continue
+        if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
+                                          crit.right_value()):
+            continue
         gain = crit.proxy_impurity_improvement()
-        if gain > best:
-            best = gain
-            w_left_out[0] = crit.w_left
-            w_right_out[0] = crit.w_right
-            best_q = q
-    best_out[0] = best
-    return best_q
+        if gain > best.proxy:
+            best.proxy = gain
+            best.pos = p
+            best.w_left = crit.w_left
+            best.w_right = crit.w_right
+            best.value_left = crit.left_value() if cst != 0 else 0.0
+            best.value_right = crit.right_value() if cst != 0 else 0.0
 
 
-cdef intp_t _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk,
-                           const float64_t* col64, const intp_t* samples, intp_t rs,
-                           intp_t msl, float64_t mwl, float64_t* best_out,
-                           float64_t* w_left_out, float64_t* w_right_out) noexcept nogil:
+cdef void _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
+                         int missing_mode, const float64_t* col64, const intp_t* samples,
+                         intp_t rs, intp_t msl, float64_t mwl, int8_t cst, float64_t lower,
+                         float64_t upper, ScanBest* best) noexcept nogil:
     if crit.code == GINI:
-        return _scan(<Gini>crit, keys, nk, col64, samples, rs, msl, mwl, best_out,
-                     w_left_out, w_right_out)
-    if crit.code == ENTROPY:
-        return _scan(<Entropy>crit, keys, nk, col64, samples, rs, msl, mwl, best_out,
-                     w_left_out, w_right_out)
-    if crit.code == GAIN_RATIO:
-        return _scan(<GainRatio>crit, keys, nk, col64, samples, rs, msl, mwl, best_out,
-                     w_left_out, w_right_out)
-    if crit.code == SQUARED_ERROR:
-        return _scan(<SquaredError>crit, keys, nk, col64, samples, rs, msl, mwl, best_out,
-                     w_left_out, w_right_out)
-    return _scan(<AbsoluteError>crit, keys, nk, col64, samples, rs, msl, mwl, best_out,
-                 w_left_out, w_right_out)
+        _scan(<Gini>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    elif crit.code == ENTROPY:
+        _scan(<Entropy>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    elif crit.code == GAIN_RATIO:
+        _scan(<GainRatio>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == SQUARED_ERROR:
+        _scan(<SquaredError>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == FRIEDMAN_MSE:
+        _scan(<FriedmanMSE>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == POISSON:
+        _scan(<Poisson>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    else:
+        _scan(<AbsoluteError>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl,
+              mwl, cst, lower, upper, best)
 
 
 # ----------------------------------------------------------------------------------------
@@ -891,9 +1263,12 @@ cdef intp_t _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk,
 cdef struct FeatureSplit:
     intp_t feature
     float64_t threshold
-    float64_t gain          # C4.5 gain: known fraction x gain on the known samples
-    float64_t split_info    # over left / right / missing weights
+    int missing_left        # -1: decided after the partition (C4.5)
+    float64_t gain          # weighted decrease / w_node (C4.5: known fraction x gain)
+    float64_t split_info    # over left / right / missing weights (C4.5)
     float64_t ratio
+    float64_t value_left
+    float64_t value_right
     int valid
 
 
@@ -906,6 +1281,7 @@ cdef struct SplitResult:
     float64_t improvement
     float64_t impurity_left
     float64_t impurity_right
+    float64_t middle        # between the children's values (monotonic constraints)
 
 
 cdef inline float64_t _midpoint(float64_t lo, float64_t hi) noexcept nogil:
@@ -918,9 +1294,17 @@ cdef inline float64_t _midpoint(float64_t lo, float64_t hi) noexcept nogil:
 
 
 cdef class Splitter:
-    """Finds the best split of a node: for each candidate feature (all, in index order,
-    or ``max_features`` drawn at random), sort the node's known values and scan them with
-    the criterion. Owns its work buffers."""
+    """Finds the split of a node: for each candidate feature (all, in index order, or
+    ``max_features`` drawn at random), either sort the node's known values and scan them
+    with the criterion (the best split), or draw one threshold uniformly between their
+    minimum and maximum (``random_splits``, the extremely randomized trees of Geurts et
+    al., 2006). Owns its work buffers.
+
+    Missing values: with C4.5's rule (``criterion.c45_selection``) they are left out of
+    each feature's gain and sent, once the split is chosen, to the child that gives the
+    lower impurity; otherwise (scikit-learn's rule) each feature is scanned with the
+    missing samples in the right child (including the split of the known values from the
+    missing ones) and in the left child, and the better split keeps its direction."""
     cdef Criterion crit
     # data (read only): X32 in Fortran order, X32[i + f * n_rows], is what the splitter
     # gathers and sorts; for float64 data it is the float32 rounding of X64 (any strides:
@@ -937,6 +1321,8 @@ cdef class Splitter:
     cdef intp_t max_features
     cdef float64_t min_weight_leaf
     cdef uint64_t rng
+    cdef bint random_splits
+    cdef const int8_t* monotonic_cst    # n_features, or NULL
     # work buffers (n: number of active samples, p: number of features)
     cdef uint64_t* keys             # n
     cdef uint64_t* tmpk             # n
@@ -969,6 +1355,12 @@ cdef class Splitter:
         free(self.features)
         free(self.fsplits)
 
+    cdef inline float64_t value(self, intp_t s, intp_t f) noexcept nogil:
+        """X[s, f] in the data's precision."""
+        if self.X64 != NULL:
+            return self.X64[s * self.rs64 + f * self.cs64]
+        return self.X32[s + f * self.n_rows]
+
     cdef void order_f64_runs(self, intp_t nk, const float64_t* col,
                              const intp_t* samples) noexcept nogil:
         """After sorting float64 data by its float32 keys: put each run of keys that share
@@ -999,24 +1391,40 @@ cdef class Splitter:
                     memcpy(self.keys + a, self.tmpk, (e - a) * sizeof(uint64_t))
             a = e
 
-    cdef int eval_feature(self, intp_t start, intp_t end, intp_t f,
-                          FeatureSplit* out) except -1 nogil:
+    cdef void finish(self, FeatureSplit* out, intp_t f, ScanBest* best) noexcept nogil:
+        out.valid = 1
+        out.feature = f
+        out.gain = best.proxy / self.crit.w_node
+        out.split_info = (_plogp(best.w_left / self.crit.w_node)
+                          + _plogp(best.w_right / self.crit.w_node)
+                          + (_plogp(self.crit.w_missing / self.crit.w_node)
+                             if self.crit.c45_selection else 0.0))
+        out.ratio = out.gain / out.split_info if out.split_info > 1e-12 else 0.0
+        out.value_left = best.value_left
+        out.value_right = best.value_right
+
+    cdef int eval_feature(self, intp_t start, intp_t end, intp_t f, float64_t lower,
+                          float64_t upper, FeatureSplit* out) except -1 nogil:
         """Best threshold of feature ``f`` at the node. Returns 0 when the feature is
-        constant (or all missing) there, 1 otherwise; ``out.valid`` tells whether a split
-        satisfying the leaf constraints exists."""
-        cdef intp_t n = end - start, nk = 0, nm = 0, j, q, nL
+        constant there (or all missing, or, under C4.5's rule, constant where known), 1
+        otherwise; ``out.valid`` tells whether a split satisfying the constraints
+        exists."""
+        cdef intp_t n = end - start, nk = 0, nm = 0, j, q, m, n_modes
         cdef const intp_t* samples = self.samples + start
         cdef const float32_t* col32 = self.X32 + f * self.n_rows
         cdef const float64_t* col64 = NULL
         cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
-        cdef float64_t d, vq, vn, best = -INFINITY, gain, best_wL = 0.0, best_wR = 0.0
-        cdef uint64_t ku, kn
-        cdef intp_t msl = self.min_samples_leaf, best_q = -1, rs = self.rs64
-        cdef float64_t mwl = self.min_weight_leaf
-        cdef bint is64 = self.X64 != NULL
+        cdef float64_t d, vq, vn
+        cdef intp_t msl = self.min_samples_leaf, rs = self.rs64
+        cdef bint c45 = self.crit.c45_selection, known_constant = False
+        cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
+        cdef int modes[2]
+        cdef int best_mode
+        cdef float64_t before
+        cdef ScanBest best
 
         out.valid = 0
-        if is64:
+        if self.X64 != NULL:
             col64 = self.X64 + f * self.cs64
         for j in range(n):
             v = col32[samples[j]]
@@ -1035,46 +1443,138 @@ cdef class Splitter:
         # any two distinct values can be split (scikit-learn treats values closer than
         # 1e-7 as one, which cannot split [0, 1e-7] or timestamps in float32)
         if vmax <= vmin:
-            if not is64:
+            known_constant = True
+            if col64 != NULL:
+                # one float32 image: the float64 values may still differ
+                d = col64[samples[<intp_t>(self.keys[0] & LOW_MASK)] * rs]
+                for q in range(1, nk):
+                    if col64[samples[<intp_t>(self.keys[q] & LOW_MASK)] * rs] != d:
+                        known_constant = False
+                        break
+            if known_constant and (c45 or nm == 0):
                 return 0
-            # one float32 image: the float64 values may still differ
-            d = col64[samples[<intp_t>(self.keys[0] & LOW_MASK)] * rs]
-            for q in range(1, nk):
-                if col64[samples[<intp_t>(self.keys[q] & LOW_MASK)] * rs] != d:
-                    break
-            else:
-                return 0
-        if nk < 2 * msl:
+        if c45 and nk < 2 * msl:
             return 1
-        sort_u64_high(self.keys, self.tmpk, nk)
-        if is64:
-            self.order_f64_runs(nk, col64, samples)
+        if not known_constant:
+            sort_u64_high(self.keys, self.tmpk, nk)
+            if col64 != NULL:
+                self.order_f64_runs(nk, col64, samples)
 
         self.crit.set_missing(self.miss, nm)
-        self.crit.reset(self.keys, nk)
-        best_q = _scan_dispatch(self.crit, self.keys, nk, col64, samples, rs, msl, mwl,
-                                &best, &best_wL, &best_wR)
-        if best == -INFINITY:
-            return 1
-        if is64:
-            vq = col64[samples[<intp_t>(self.keys[best_q] & LOW_MASK)] * rs]
-            vn = col64[samples[<intp_t>(self.keys[best_q + 1] & LOW_MASK)] * rs]
+        if c45:
+            modes[0] = MISSING_EXCLUDED
+            n_modes = 1
         else:
-            vq = f32_from_key(<uint32_t>(self.keys[best_q] >> 32))
-            vn = f32_from_key(<uint32_t>(self.keys[best_q + 1] >> 32))
-        out.threshold = _midpoint(vq, vn)
-        out.valid = 1
-        out.feature = f
-        out.gain = best / self.crit.w_node
-        out.split_info = (_plogp(best_wL / self.crit.w_node) + _plogp(best_wR / self.crit.w_node)
-                          + _plogp(self.crit.w_missing / self.crit.w_node))
-        out.ratio = out.gain / out.split_info if out.split_info > 1e-12 else 0.0
+            # scikit-learn's order: missing values right first (with the split of the
+            # known values from the missing ones), then left
+            modes[0] = MISSING_RIGHT
+            modes[1] = MISSING_LEFT
+            n_modes = 2 if nm > 0 else 1
+        best.proxy = -INFINITY
+        best_mode = -1
+        for m in range(n_modes):
+            before = best.proxy
+            self.crit.reset(self.keys, nk, modes[m])
+            _scan_dispatch(self.crit, self.keys, nk, nm, modes[m], col64, samples, rs, msl,
+                           self.min_weight_leaf, cst, lower, upper, &best)
+            if best.proxy > before:
+                best_mode = modes[m]
+        # -1: decided at the partition (C4.5, or no missing value: the larger child)
+        out.missing_left = best_mode == MISSING_LEFT if (not c45 and nm > 0) else -1
+        if best.proxy == -INFINITY:
+            return 1
+        if best.pos == nk:
+            out.threshold = INFINITY        # known values left, missing ones right
+        else:
+            if col64 != NULL:
+                vq = col64[samples[<intp_t>(self.keys[best.pos - 1] & LOW_MASK)] * rs]
+                vn = col64[samples[<intp_t>(self.keys[best.pos] & LOW_MASK)] * rs]
+            else:
+                vq = f32_from_key(<uint32_t>(self.keys[best.pos - 1] >> 32))
+                vn = f32_from_key(<uint32_t>(self.keys[best.pos] >> 32))
+            out.threshold = _midpoint(vq, vn)
+        self.finish(out, f, &best)
+        return 1
+
+    cdef int eval_feature_random(self, intp_t start, intp_t end, intp_t f, float64_t lower,
+                                 float64_t upper, FeatureSplit* out) except -1 nogil:
+        """One random threshold of feature ``f``, uniform between the node's smallest and
+        largest known values; with missing values (scikit-learn's rule) they go to a
+        random side. Returns 0 when the feature is constant (as ``eval_feature``)."""
+        cdef intp_t n = end - start, nk = 0, nm = 0, j, s, n_left = 0, a, b, n_l, n_r
+        cdef const intp_t* samples = self.samples + start
+        cdef float64_t d, vmin = INFINITY, vmax = -INFINITY, thr
+        cdef bint c45 = self.crit.c45_selection
+        cdef int mode = MISSING_EXCLUDED
+        cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
+        cdef ScanBest best
+
+        out.valid = 0
+        for j in range(n):
+            d = self.value(samples[j], f)
+            if isnan(d):
+                self.miss[nm] = j
+                nm += 1
+            else:
+                nk += 1
+                if d < vmin:
+                    vmin = d
+                if d > vmax:
+                    vmax = d
+        if nk == 0 or (vmax <= vmin and (c45 or nm == 0)):
+            return 0
+        thr = rand_uniform(&self.rng, vmin, vmax)
+        if thr >= vmax:
+            thr = vmin
+        if nm > 0 and not c45:
+            mode = MISSING_LEFT if rand_int(&self.rng, 2) else MISSING_RIGHT
+            if vmax <= vmin:
+                # one known value: the only split is the known values from the missing ones
+                mode = MISSING_RIGHT
+        # the known samples, those that go left first
+        a = 0
+        b = nk - 1
+        for j in range(n):
+            d = self.value(samples[j], f)
+            if isnan(d):
+                continue
+            if d <= thr:
+                self.keys[a] = <uint64_t>j
+                a += 1
+            else:
+                self.keys[b] = <uint64_t>j
+                b -= 1
+        n_left = a
+        n_l = n_left + (nm if mode == MISSING_LEFT else 0)
+        n_r = nk - n_left + (nm if mode == MISSING_RIGHT else 0)
+        if n_l < self.min_samples_leaf or n_r < self.min_samples_leaf:
+            return 1
+        self.crit.set_missing(self.miss, nm)
+        self.crit.reset(self.keys, nk, mode)
+        self.crit.update(n_left)
+        if (self.crit.w_left < self.min_weight_leaf
+                or self.crit.w_right < self.min_weight_leaf):
+            return 1
+        best.value_left = self.crit.left_value() if cst != 0 else 0.0
+        best.value_right = self.crit.right_value() if cst != 0 else 0.0
+        if cst != 0 and not _monotonic_ok(cst, lower, upper, best.value_left,
+                                          best.value_right):
+            return 1
+        best.proxy = self.crit.proxy_impurity_improvement()
+        if best.proxy == -INFINITY:
+            return 1
+        best.w_left = self.crit.w_left
+        best.w_right = self.crit.w_right
+        out.threshold = thr
+        out.missing_left = (-1 if c45 or nm == 0 else mode == MISSING_LEFT)
+        self.finish(out, f, &best)
         return 1
 
     cdef int node_split(self, intp_t start, intp_t end, float64_t impurity,
-                        float64_t w_total, SplitResult* res) except -1 nogil:
-        """Best split of the node ``samples[start:end]`` (``self.crit.init`` done); partitions
-        the node's samples into [left | right] and fills ``res``."""
+                        float64_t w_total, float64_t lower, float64_t upper,
+                        SplitResult* res) except -1 nogil:
+        """Split of the node ``samples[start:end]`` (``crit.init`` done); partitions the
+        node's samples into [left | right] and fills ``res``."""
         cdef intp_t p = self.n_features, f_i, f_j, f, visited = 0, n_const = 0, i, j, tmp
         cdef intp_t n_valid = 0, n = end - start, nl = 0, nr = 0, nm = 0, best_i = -1
         cdef int deterministic = self.max_features >= p, status
@@ -1083,8 +1583,6 @@ cdef class Splitter:
         cdef float64_t avg = 0.0, tol, best_ratio = -INFINITY, best_gain = -INFINITY
         cdef float64_t w_a1, w_a2, w_b1, w_b2, imp_a1, imp_a2, imp_b1, imp_b2, wl, wr
         cdef float64_t v
-        cdef const float32_t* col32
-        cdef const float64_t* col64
         cdef intp_t* samples = self.samples + start
 
         res.found = 0
@@ -1102,7 +1600,10 @@ cdef class Splitter:
                 self.features[f_i - 1] = f
             f_i -= 1
             visited += 1
-            status = self.eval_feature(start, end, f, &fs)
+            if self.random_splits:
+                status = self.eval_feature_random(start, end, f, lower, upper, &fs)
+            else:
+                status = self.eval_feature(start, end, f, lower, upper, &fs)
             if status == 0:
                 n_const += 1
                 continue
@@ -1132,12 +1633,10 @@ cdef class Splitter:
                     best_i = i
         best = &self.fsplits[best_i]
 
-        # partition the node's samples on the chosen feature; decide where missing go
-        col32 = self.X32 + best.feature * self.n_rows
-        col64 = self.X64 + best.feature * self.cs64
+        # partition the node's samples on the chosen feature
         for i in range(n):
             j = samples[i]
-            v = col64[j * self.rs64] if self.X64 != NULL else col32[j]
+            v = self.value(j, best.feature)
             if isnan(v):
                 self.miss[nm] = j
                 nm += 1
@@ -1148,14 +1647,21 @@ cdef class Splitter:
                 self.buf_r[nr] = j
                 nr += 1
         if nm == 0:
+            # at prediction, missing values follow the larger child
             res.missing_left = nl > nr
             self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, NULL, 0, False,
-                                   &res.impurity_left, &res.impurity_right, &wl, &wr)
+                                        &res.impurity_left, &res.impurity_right, &wl, &wr)
+        elif best.missing_left >= 0:
+            res.missing_left = best.missing_left
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        res.missing_left, &res.impurity_left,
+                                        &res.impurity_right, &wl, &wr)
         else:
-            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm, True,
-                                   &imp_a1, &imp_a2, &w_a1, &w_a2)
-            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm, False,
-                                   &imp_b1, &imp_b2, &w_b1, &w_b2)
+            # C4.5: the missing samples join the child that gives the lower impurity
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        True, &imp_a1, &imp_a2, &w_a1, &w_a2)
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        False, &imp_b1, &imp_b2, &w_b1, &w_b2)
             if w_a1 * imp_a1 + w_a2 * imp_a2 < w_b1 * imp_b1 + w_b2 * imp_b2:
                 res.missing_left = 1
             elif w_a1 * imp_a1 + w_a2 * imp_a2 > w_b1 * imp_b1 + w_b2 * imp_b2:
@@ -1185,14 +1691,14 @@ cdef class Splitter:
         res.found = 1
         res.feature = best.feature
         res.threshold = best.threshold
-        res.improvement = (self.crit.w_node / w_total) * (
-            impurity - wr / self.crit.w_node * res.impurity_right
-            - wl / self.crit.w_node * res.impurity_left)
+        res.improvement = self.crit.impurity_improvement(
+            impurity, res.impurity_left, res.impurity_right, wl, wr, w_total)
+        res.middle = 0.5 * best.value_left + 0.5 * best.value_right
         return 0
 
 
 # ----------------------------------------------------------------------------------------
-# The tree under construction, and depth-first growth
+# The tree under construction
 # ----------------------------------------------------------------------------------------
 
 cdef struct Node:
@@ -1213,10 +1719,12 @@ cdef class NodeStore:
     cdef float64_t* values
     cdef intp_t node_count
     cdef intp_t capacity
+    cdef intp_t n_outputs
     cdef intp_t value_stride
 
-    def __cinit__(self, intp_t value_stride):
-        self.value_stride = value_stride
+    def __cinit__(self, intp_t n_outputs, intp_t n_classes):
+        self.n_outputs = n_outputs
+        self.value_stride = n_outputs * n_classes
 
     def __dealloc__(self):
         free(self.nodes)
@@ -1235,7 +1743,6 @@ cdef class NodeStore:
         """Append a node (a leaf, or a split on ``feature`` at ``threshold``), link it to
         its parent and return its id."""
         cdef intp_t node_id = self.node_count
-        cdef Node* node
         if node_id >= self.capacity:
             self.grow()
         if parent != TREE_UNDEFINED:
@@ -1243,22 +1750,26 @@ cdef class NodeStore:
                 self.nodes[parent].left_child = node_id
             else:
                 self.nodes[parent].right_child = node_id
-        node = &self.nodes[node_id]
-        node.left_child = TREE_LEAF
-        node.right_child = TREE_LEAF
+        self.nodes[node_id].left_child = TREE_LEAF
+        self.nodes[node_id].right_child = TREE_LEAF
+        self.nodes[node_id].impurity = impurity
+        self.nodes[node_id].n_node_samples = n_samples
+        self.nodes[node_id].weighted_n_node_samples = weight
         if is_leaf:
-            node.feature = TREE_UNDEFINED
-            node.threshold = TREE_UNDEFINED
-            node.missing_go_to_left = 0
+            self.make_leaf(node_id)
         else:
-            node.feature = feature
-            node.threshold = threshold
-            node.missing_go_to_left = missing_left
-        node.impurity = impurity
-        node.n_node_samples = n_samples
-        node.weighted_n_node_samples = weight
+            self.nodes[node_id].feature = feature
+            self.nodes[node_id].threshold = threshold
+            self.nodes[node_id].missing_go_to_left = missing_left
         self.node_count += 1
         return node_id
+
+    cdef void make_leaf(self, intp_t node_id) noexcept nogil:
+        self.nodes[node_id].left_child = TREE_LEAF
+        self.nodes[node_id].right_child = TREE_LEAF
+        self.nodes[node_id].feature = TREE_UNDEFINED
+        self.nodes[node_id].threshold = TREE_UNDEFINED
+        self.nodes[node_id].missing_go_to_left = 0
 
     def arrays(self):
         """The flat node arrays (scikit-learn's ``tree_`` attribute names)."""
@@ -1272,7 +1783,8 @@ cdef class NodeStore:
             "n_node_samples": np.empty(nc, dtype=np.intp),
             "weighted_n_node_samples": np.empty(nc, dtype=np.float64),
             "missing_go_to_left": np.empty(nc, dtype=np.uint8),
-            "value": np.empty((nc, 1, stride), dtype=np.float64),
+            "value": np.empty((nc, self.n_outputs, stride // self.n_outputs),
+                              dtype=np.float64),
         }
         cdef intp_t[::1] left = out["children_left"]
         cdef intp_t[::1] right = out["children_right"]
@@ -1297,14 +1809,9 @@ cdef class NodeStore:
         return out
 
 
-cdef struct StackRecord:
-    intp_t start
-    intp_t end
-    intp_t depth
-    intp_t parent
-    int is_left
-    float64_t impurity
-
+# ----------------------------------------------------------------------------------------
+# Growth: depth first (pre-order numbering) or best first (max_leaf_nodes)
+# ----------------------------------------------------------------------------------------
 
 cdef struct GrowthParams:
     intp_t max_depth
@@ -1313,101 +1820,262 @@ cdef struct GrowthParams:
     float64_t min_weight_leaf
     float64_t min_impurity_decrease
     float64_t w_total
+    intp_t max_leaf_nodes       # best-first growth when > 0
 
 
-cdef class _Stack:
-    """The explicit stack of depth-first growth (owns its records)."""
-    cdef StackRecord* records
-    cdef intp_t top
+cdef struct NodeRecord:
+    # a node to add (depth first), or a node added and waiting in the frontier (best
+    # first) with its split already computed
+    intp_t start
+    intp_t end
+    intp_t depth
+    intp_t parent
+    int is_left
+    float64_t impurity
+    float64_t lower             # bounds of the node's value (monotonic constraints)
+    float64_t upper
+    # filled when the node is added
+    intp_t node_id
+    int is_leaf
+    intp_t pos
+    intp_t feature
+    float64_t improvement
+    float64_t impurity_left
+    float64_t impurity_right
+    float64_t middle
+
+
+cdef class _Records:
+    """A growable array of node records: the stack of depth-first growth, or the
+    max-heap (by improvement, then smaller node id) of best-first growth's frontier."""
+    cdef NodeRecord* records
+    cdef intp_t size
     cdef intp_t capacity
 
     def __dealloc__(self):
         free(self.records)
 
-    cdef int push(self, intp_t start, intp_t end, intp_t depth, intp_t parent, int is_left,
-                  float64_t impurity) except -1 nogil:
-        cdef StackRecord* r
-        if self.top >= self.capacity:
+    cdef int push(self, NodeRecord* rec) except -1 nogil:
+        if self.size >= self.capacity:
             self.capacity = 2 * self.capacity if self.capacity > 0 else 64
-            safe_realloc(<void**>&self.records, self.capacity, sizeof(StackRecord))
-        r = &self.records[self.top]
-        r.start = start
-        r.end = end
-        r.depth = depth
-        r.parent = parent
-        r.is_left = is_left
-        r.impurity = impurity
-        self.top += 1
+            safe_realloc(<void**>&self.records, self.capacity, sizeof(NodeRecord))
+        self.records[self.size] = rec[0]
+        self.size += 1
         return 0
+
+    cdef inline bint _before(self, intp_t a, intp_t b) noexcept nogil:
+        cdef NodeRecord* ra = &self.records[a]
+        cdef NodeRecord* rb = &self.records[b]
+        return (ra.improvement > rb.improvement
+                or (ra.improvement == rb.improvement and ra.node_id < rb.node_id))
+
+    cdef int heap_push(self, NodeRecord* rec) except -1 nogil:
+        cdef intp_t i, parent
+        cdef NodeRecord tmp
+        self.push(rec)
+        i = self.size - 1
+        while i > 0:
+            parent = (i - 1) // 2
+            if not self._before(i, parent):
+                break
+            tmp = self.records[i]
+            self.records[i] = self.records[parent]
+            self.records[parent] = tmp
+            i = parent
+        return 0
+
+    cdef NodeRecord heap_pop(self) noexcept nogil:
+        cdef NodeRecord top = self.records[0], tmp
+        cdef intp_t i = 0, child
+        self.size -= 1
+        self.records[0] = self.records[self.size]
+        while True:
+            child = 2 * i + 1
+            if child >= self.size:
+                break
+            if child + 1 < self.size and self._before(child + 1, child):
+                child += 1
+            if not self._before(child, i):
+                break
+            tmp = self.records[i]
+            self.records[i] = self.records[child]
+            self.records[child] = tmp
+            i = child
+        return top
+
+
+cdef int _add_node(Splitter splitter, Criterion crit, NodeStore store,
+                   const GrowthParams* prm, NodeRecord* rec, bint is_first) except -1 nogil:
+    """Evaluate the node ``rec`` describes (its split, unless it must be a leaf), add it
+    to ``store`` and fill in the rest of ``rec``."""
+    cdef SplitResult split
+    cdef intp_t n = rec.end - rec.start
+    cdef bint is_leaf
+    crit.init(splitter.samples + rec.start, n)
+    if is_first:
+        rec.impurity = crit.node_impurity()
+    is_leaf = (rec.depth >= prm.max_depth or n < prm.min_samples_split
+               or n < 2 * prm.min_samples_leaf or crit.w_node < 2 * prm.min_weight_leaf
+               or crit.is_pure(rec.impurity))
+    split.found = 0
+    split.feature = 0
+    split.threshold = 0.0
+    split.missing_left = 0
+    if not is_leaf:
+        splitter.node_split(rec.start, rec.end, rec.impurity, prm.w_total, rec.lower,
+                            rec.upper, &split)
+        is_leaf = (not split.found
+                   or split.improvement + EPSILON < prm.min_impurity_decrease)
+    rec.node_id = store.add_node(rec.parent, rec.is_left, is_leaf, split.feature,
+                                 split.threshold, rec.impurity, n, crit.w_node,
+                                 split.missing_left)
+    crit.node_value(store.values + rec.node_id * store.value_stride)
+    if splitter.monotonic_cst != NULL:
+        crit.clip_value(store.values + rec.node_id * store.value_stride, rec.lower,
+                        rec.upper)
+    rec.is_leaf = is_leaf
+    if not is_leaf:
+        rec.pos = split.pos
+        rec.feature = split.feature
+        rec.improvement = split.improvement
+        rec.impurity_left = split.impurity_left
+        rec.impurity_right = split.impurity_right
+        rec.middle = split.middle
+    else:
+        rec.improvement = 0.0
+    return 0
+
+
+cdef inline void _child_record(NodeRecord* parent, bint left, const int8_t* cst,
+                               NodeRecord* child) noexcept nogil:
+    """The record of a child of a split node (its bounds follow a monotonic constraint
+    on the split feature: the left child below the middle value for an increasing one)."""
+    cdef int8_t c = cst[parent.feature] if cst != NULL else 0
+    child.start = parent.start if left else parent.pos
+    child.end = parent.pos if left else parent.end
+    child.depth = parent.depth + 1
+    child.parent = parent.node_id
+    child.is_left = left
+    child.impurity = parent.impurity_left if left else parent.impurity_right
+    child.lower = parent.lower
+    child.upper = parent.upper
+    if c == 1:
+        if left:
+            child.upper = parent.middle
+        else:
+            child.lower = parent.middle
+    elif c == -1:
+        if left:
+            child.lower = parent.middle
+        else:
+            child.upper = parent.middle
 
 
 cdef intp_t _grow_depth_first(Splitter splitter, Criterion crit, NodeStore store,
-                              _Stack stack, const GrowthParams* prm,
+                              _Records stack, const GrowthParams* prm,
                               intp_t n_active) except -1 nogil:
     """Depth-first growth with an explicit stack; nodes are numbered in pre-order, left
     child first. Returns the maximal depth."""
-    cdef StackRecord rec
-    cdef SplitResult split
-    cdef intp_t node, n, max_depth_seen = 0
-    cdef bint is_leaf, first = True
-    stack.push(0, n_active, 0, TREE_UNDEFINED, 0, INFINITY)
-    while stack.top > 0:
-        stack.top -= 1
-        rec = stack.records[stack.top]
-        n = rec.end - rec.start
-        crit.init(splitter.samples + rec.start, n)
-        if first:
-            rec.impurity = crit.node_impurity()
-            first = False
-        is_leaf = (rec.depth >= prm.max_depth or n < prm.min_samples_split
-                   or n < 2 * prm.min_samples_leaf or crit.w_node < 2 * prm.min_weight_leaf
-                   or crit.is_pure(rec.impurity))
-        split.found = 0
-        if not is_leaf:
-            splitter.node_split(rec.start, rec.end, rec.impurity, prm.w_total, &split)
-            is_leaf = (not split.found
-                       or split.improvement + EPSILON < prm.min_impurity_decrease)
-        node = store.add_node(rec.parent, rec.is_left, is_leaf, split.feature,
-                              split.threshold, rec.impurity, n, crit.w_node,
-                              split.missing_left)
-        crit.node_value(store.values + node * store.value_stride)
+    cdef NodeRecord rec, child
+    cdef intp_t max_depth_seen = 0
+    cdef bint first = True
+    rec.start = 0
+    rec.end = n_active
+    rec.depth = 0
+    rec.parent = TREE_UNDEFINED
+    rec.is_left = 0
+    rec.impurity = INFINITY
+    rec.lower = -INFINITY
+    rec.upper = INFINITY
+    stack.push(&rec)
+    while stack.size > 0:
+        stack.size -= 1
+        rec = stack.records[stack.size]
+        _add_node(splitter, crit, store, prm, &rec, first)
+        first = False
         if rec.depth > max_depth_seen:
             max_depth_seen = rec.depth
-        if not is_leaf:
+        if not rec.is_leaf:
             # right first, so that the left child is popped (and numbered) next
-            stack.push(split.pos, rec.end, rec.depth + 1, node, 0, split.impurity_right)
-            stack.push(rec.start, split.pos, rec.depth + 1, node, 1, split.impurity_left)
+            _child_record(&rec, False, splitter.monotonic_cst, &child)
+            stack.push(&child)
+            _child_record(&rec, True, splitter.monotonic_cst, &child)
+            stack.push(&child)
     return max_depth_seen
 
 
-def build_tree(const float32_t[::1, :] X32, object X64_obj, const intp_t[::1] y_codes,
-               const float64_t[::1] y_values, const float64_t[::1] sample_weight,
-               const intp_t[::1] y_rank, intp_t[::1] samples, int criterion,
-               intp_t n_classes, intp_t max_depth, intp_t min_samples_split,
-               intp_t min_samples_leaf, float64_t min_weight_leaf,
-               float64_t min_impurity_decrease, intp_t max_features, uint64_t seed):
+cdef intp_t _grow_best_first(Splitter splitter, Criterion crit, NodeStore store,
+                             _Records frontier, const GrowthParams* prm,
+                             intp_t n_active) except -1 nogil:
+    """Best-first growth (``max_leaf_nodes``): the frontier node whose split decreases
+    the impurity most is split next, until ``max_leaf_nodes`` leaves; each node's split
+    is computed when it is added. Nodes are numbered in the order they are added (a
+    split's two children together). Returns the maximal depth."""
+    cdef NodeRecord rec, child
+    cdef intp_t max_depth_seen = 0, max_split_nodes = prm.max_leaf_nodes - 1
+    rec.start = 0
+    rec.end = n_active
+    rec.depth = 0
+    rec.parent = TREE_UNDEFINED
+    rec.is_left = 0
+    rec.impurity = INFINITY
+    rec.lower = -INFINITY
+    rec.upper = INFINITY
+    _add_node(splitter, crit, store, prm, &rec, True)
+    frontier.heap_push(&rec)
+    while frontier.size > 0:
+        rec = frontier.heap_pop()
+        if rec.is_leaf or max_split_nodes <= 0:
+            store.make_leaf(rec.node_id)
+        else:
+            max_split_nodes -= 1
+            _child_record(&rec, True, splitter.monotonic_cst, &child)
+            _add_node(splitter, crit, store, prm, &child, False)
+            frontier.heap_push(&child)
+            _child_record(&rec, False, splitter.monotonic_cst, &child)
+            _add_node(splitter, crit, store, prm, &child, False)
+            frontier.heap_push(&child)
+        if rec.depth > max_depth_seen:
+            max_depth_seen = rec.depth
+    return max_depth_seen
+
+
+def build_tree(const float32_t[::1, :] X32, object X64_obj,
+               const intp_t[:, ::1] y_codes, const float64_t[:, ::1] y_values,
+               const float64_t[::1] sample_weight, const intp_t[:, ::1] y_rank,
+               intp_t[::1] samples, int criterion, intp_t n_classes, intp_t max_depth,
+               intp_t min_samples_split, intp_t min_samples_leaf, float64_t min_weight_leaf,
+               float64_t min_impurity_decrease, intp_t max_features, uint64_t seed,
+               bint random_splits=False, intp_t max_leaf_nodes=-1,
+               object monotonic_cst=None):
     """Grow a tree; returns a dict of the flat node arrays and ``max_depth``.
 
     ``samples`` (modified) lists the samples with a positive weight; ``y_codes`` /
-    ``y_values`` / ``y_rank`` have one entry per row of ``X`` (unused ones may hold
-    anything). ``X32`` is the data in float32 (Fortran order); for float64 data,
-    ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and splits and
-    thresholds are exact in float64, else None. Thresholds are midpoints (float64) of
-    two consecutive values. ``criterion`` is a code of ``CLASSIFICATION_CRITERIA`` /
-    ``REGRESSION_CRITERIA``. The GIL is released for the whole growth."""
+    ``y_values`` / ``y_rank`` have one row per row of ``X`` and one column per output
+    (unused ones may hold anything). ``X32`` is the data in float32 (Fortran order); for
+    float64 data, ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and
+    splits and thresholds are exact in float64, else None. Thresholds are midpoints
+    (float64) of two consecutive values. ``criterion`` is a code of
+    ``CLASSIFICATION_CRITERIA`` / ``REGRESSION_CRITERIA``; ``n_classes`` the largest
+    number of classes of an output (1 for regression). ``random_splits``: one random
+    threshold per feature (extremely randomized trees); ``max_leaf_nodes`` > 0: best-first
+    growth; ``monotonic_cst``: int8 array (n_features,) of -1 / 0 / 1 (single output;
+    binary classification). The GIL is released for the whole growth."""
     cdef const float64_t[:, :] X64
-    cdef intp_t n = samples.shape[0], p = X32.shape[1], depth, i
+    cdef const int8_t[::1] cst
+    cdef intp_t n = samples.shape[0], p = X32.shape[1], n_outputs, depth, i
     cdef Criterion crit
     cdef Splitter splitter
     cdef NodeStore store
-    cdef _Stack stack
+    cdef _Records records
     cdef GrowthParams prm
+    n_outputs = y_values.shape[1] if criterion > GAIN_RATIO else y_codes.shape[1]
     if n == 0 or p == 0:
         raise ValueError("build_tree needs at least one sample and one feature")
     if n >= 0xFFFFFFFF:
         raise ValueError("build_tree supports fewer than 2**32 samples")
-    crit = _make_criterion(criterion, n, n_classes, y_codes, y_values, sample_weight,
-                           y_rank)
+    crit = _make_criterion(criterion, n, n_outputs, n_classes, y_codes, y_values,
+                           sample_weight, y_rank)
     splitter = Splitter(crit, n, p)
     splitter.X32 = &X32[0, 0]
     splitter.n_rows = X32.shape[0]
@@ -1418,23 +2086,35 @@ def build_tree(const float32_t[::1, :] X32, object X64_obj, const intp_t[::1] y_
         splitter.X64 = &X64[0, 0]
         splitter.rs64 = X64.strides[0] // sizeof(float64_t)
         splitter.cs64 = X64.strides[1] // sizeof(float64_t)
+    if monotonic_cst is not None:
+        cst = monotonic_cst
+        if cst.shape[0] != p:
+            raise ValueError("monotonic_cst must have one entry per feature")
+        splitter.monotonic_cst = &cst[0]
+        if criterion == ABSOLUTE_ERROR:
+            (<AbsoluteError>crit).need_medians = True
     splitter.samples = &samples[0]
     splitter.min_samples_leaf = min_samples_leaf
     splitter.max_features = max_features
     splitter.min_weight_leaf = min_weight_leaf
     splitter.rng = seed
-    store = NodeStore(n_classes)
+    splitter.random_splits = random_splits
+    store = NodeStore(n_outputs, n_classes)
     prm.max_depth = max_depth
     prm.min_samples_split = min_samples_split
     prm.min_samples_leaf = min_samples_leaf
     prm.min_weight_leaf = min_weight_leaf
     prm.min_impurity_decrease = min_impurity_decrease
+    prm.max_leaf_nodes = max_leaf_nodes
     prm.w_total = 0.0
     for i in range(n):
         prm.w_total += sample_weight[samples[i]]
-    stack = _Stack()
+    records = _Records()
     with nogil:
-        depth = _grow_depth_first(splitter, crit, store, stack, &prm, n)
+        if max_leaf_nodes > 0:
+            depth = _grow_best_first(splitter, crit, store, records, &prm, n)
+        else:
+            depth = _grow_depth_first(splitter, crit, store, records, &prm, n)
     out = store.arrays()
     out["max_depth"] = depth
     return out

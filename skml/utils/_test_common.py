@@ -147,6 +147,8 @@ _TEST_PARAMS = {
     "DecisionTreeRegressor": [dict(), dict(criterion="absolute_error")],
     "RandomForestClassifier": [dict(n_estimators=10)],
     "RandomForestRegressor": [dict(n_estimators=10)],
+    "ExtraTreesClassifier": [dict(n_estimators=10)],
+    "ExtraTreesRegressor": [dict(n_estimators=10)],
     # exact gradient boosting: 10 stages keep the checks fast (100 trees per fit x 3
     # classes otherwise)
     "GradientBoostingClassifier": [dict(n_estimators=10)],
