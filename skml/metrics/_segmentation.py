@@ -404,6 +404,10 @@ def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
     leaves = _kd_leaves(np.concatenate([AT, BT], axis=1), n_leaves)
     a_rows = [idx[idx < n] for idx in leaves]
     b_rows = [idx[idx >= n] - n for idx in leaves]
+    # B's points leaf by leaf, so that a leaf is a contiguous slice (no copy per call)
+    b_order = np.concatenate(b_rows)
+    b_start = np.cumsum([0] + [r.size for r in b_rows])
+    B_by_leaf = B[b_order]
     d = A.shape[1]
     b_lo = np.full((n_leaves, d), np.inf)
     b_hi = np.full((n_leaves, d), -np.inf)
@@ -425,7 +429,7 @@ def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
     def own_leaf(k):
         if a_rows[k].size == 0 or b_rows[k].size == 0:
             return None
-        j, d = nearest(A[a_rows[k]], B[b_rows[k]])
+        j, d = nearest(A[a_rows[k]], B_by_leaf[b_start[k]:b_start[k + 1]])
         return d, b_rows[k][j]
 
     upper = np.full(n, np.inf)
