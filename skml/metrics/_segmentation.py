@@ -4,7 +4,7 @@ point sets or binary masks (H. Dai, "Note on Machine Learning" (preprint), Defin
 
 The Hausdorff distance goes through skml's chunked nearest-neighbour reduction
 (:func:`skml.metrics.pairwise_distances_argmin_min`), so memory stays O(n + m); a
-cluster-based pruning (below) skips most of the ``n * m`` distances.
+pruning over the leaves of a k-d tree (below) skips most of the ``n * m`` distances.
 """
 import numbers
 
@@ -611,7 +611,7 @@ def hausdorff_distance(A, B, *, directed=False, percentile=100, metric="euclidea
         return (Z - mid) / scale
 
     # rounding of the reduction's distances (~1e-8 of the diameter) must never exclude a
-    # cluster that can hold a nearest point
+    # leaf that can hold a nearest point
     slack = 1e-6 * 2 * every[0].shape[1]
     if percentile < 100:
         values = []
