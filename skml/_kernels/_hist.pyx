@@ -211,16 +211,65 @@ cdef extern from *:
         if (n <= 0) return 0;
         while (n > 1) {
             int half = n >> 1;
-            base = (base[half - 1] < x) ? base + half : base;
+            base += (base[half - 1] < x) * half;
             n -= half;
         }
         return (int)(base - a) + (*base < x);
     }
+
+    /* Four searches in lockstep (the same n, so the same steps): their loads overlap.
+       NaN compares false and lands on 0; the caller maps it to the missing bin. */
+    static inline void skml_lower_bound4(const double* a, int n, const double* x,
+                                         int* out) {
+        const double *b0 = a, *b1 = a, *b2 = a, *b3 = a;
+        if (n <= 0) { out[0] = out[1] = out[2] = out[3] = 0; return; }
+        while (n > 1) {
+            int half = n >> 1;
+            /* arithmetic, not ?: (which compilers may turn into a branch) */
+            b0 += (b0[half - 1] < x[0]) * half;
+            b1 += (b1[half - 1] < x[1]) * half;
+            b2 += (b2[half - 1] < x[2]) * half;
+            b3 += (b3[half - 1] < x[3]) * half;
+            n -= half;
+        }
+        out[0] = (int)(b0 - a) + (*b0 < x[0]);
+        out[1] = (int)(b1 - a) + (*b1 < x[1]);
+        out[2] = (int)(b2 - a) + (*b2 < x[2]);
+        out[3] = (int)(b3 - a) + (*b3 < x[3]);
+    }
+
+    /* Bins of rows i0..i1-1 of one numeric column (element i at col + i * stride bytes),
+       four rows at a time. */
+    #define SKML_BIN_COLUMN(NAME, T)                                                   \
+    static void NAME(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,     \
+                     const double* thr, int nt, int missing_bin, uint8_t* out) {        \
+        ptrdiff_t i = i0;                                                              \
+        int k, b[4];                                                                   \
+        double x[4];                                                                   \
+        for (; i + 4 <= i1; i += 4) {                                                  \
+            for (k = 0; k < 4; k++) x[k] = (double)*(const T*)(col + (i + k) * stride); \
+            skml_lower_bound4(thr, nt, x, b);                                          \
+            for (k = 0; k < 4; k++)                                                    \
+                out[i + k] = (uint8_t)(x[k] != x[k] ? missing_bin : b[k]);             \
+        }                                                                              \
+        for (; i < i1; i++) {                                                          \
+            double v = (double)*(const T*)(col + i * stride);                          \
+            out[i] = (uint8_t)(v != v ? missing_bin : skml_lower_bound(thr, nt, v));   \
+        }                                                                              \
+    }
+    SKML_BIN_COLUMN(skml_bin_column_f, float)
+    SKML_BIN_COLUMN(skml_bin_column_d, double)
     """
     void skml_hist_detect_cpu() noexcept nogil
     void skml_hist(const uint8_t* col, const uint32_t* idx, const float* gh4, ptrdiff_t n,
                    double* hist) noexcept nogil
     int skml_lower_bound(const double* a, int n, double x) noexcept nogil
+    void skml_bin_column_f(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,
+                           const double* thr, int nt, int missing_bin,
+                           uint8_t* out) noexcept nogil
+    void skml_bin_column_d(const char* col, ptrdiff_t stride, ptrdiff_t i0, ptrdiff_t i1,
+                           const double* thr, int nt, int missing_bin,
+                           uint8_t* out) noexcept nogil
     ctypedef struct skml_pnode:
         pass
     void skml_predict_block_f(const float* X, ptrdiff_t ld, ptrdiff_t n_rows,
@@ -259,11 +308,17 @@ def bin_columns(const floating_t[:, :] X, const double[::1] thresholds,
     cdef Py_ssize_t n = X.shape[0], p = X.shape[1]
     cdef Py_ssize_t block = 4096, n_blocks = (n + block - 1) // block
     cdef Py_ssize_t blk, i, i0, i1, f
+    cdef Py_ssize_t s0 = X.strides[0], s1 = X.strides[1]
     cdef int nt, b
     cdef const double* thr
+    cdef const char* base
     cdef double x
     if n == 0 or p == 0:
         return
+    if offsets.shape[0] != p + 1 or is_categorical.shape[0] < p or out.shape[0] != n \
+            or out.shape[1] != p or offsets[p] > thresholds.shape[0]:
+        raise ValueError("bin_columns: inconsistent shapes.")
+    base = <const char*>&X[0, 0]
     n_threads = max(1, min(n_threads, n_blocks))
     # Row blocks (not features) in parallel: a block of a C-ordered X stays in cache
     # while every feature of it is binned.
@@ -273,18 +328,20 @@ def bin_columns(const floating_t[:, :] X, const double[::1] thresholds,
         for f in range(p):
             thr = &thresholds[offsets[f]] if offsets[f + 1] > offsets[f] else NULL
             nt = <int>(offsets[f + 1] - offsets[f])
-            for i in range(i0, i1):
-                x = X[i, f]
-                if isnan(x):
-                    out[i, f] = <uint8_t>missing_bin
-                elif is_categorical[f]:
+            if is_categorical[f]:
+                for i in range(i0, i1):
+                    x = X[i, f]
                     b = skml_lower_bound(thr, nt, x)
-                    if b < nt and thr[b] == x:
+                    if not isnan(x) and b < nt and thr[b] == x:
                         out[i, f] = <uint8_t>b
                     else:
                         out[i, f] = <uint8_t>missing_bin
-                else:
-                    out[i, f] = <uint8_t>skml_lower_bound(thr, nt, x)
+            elif floating_t is float:
+                skml_bin_column_f(base + f * s1, s0, i0, i1, thr, nt, missing_bin,
+                                  &out[0, f])
+            else:
+                skml_bin_column_d(base + f * s1, s0, i0, i1, thr, nt, missing_bin,
+                                  &out[0, f])
 
 
 # ------------------------------------------------------------------------ histograms
@@ -323,7 +380,18 @@ def build_histograms(const uint8_t[::1, :] X_binned, const uint32_t[::1] sample_
     cdef int threads
     if n_feat == 0:
         return
+    # cheap guards: a wrong segment or shape must raise, never read out of bounds
+    if not is_root and not (0 <= start <= stop <= sample_indices.shape[0]):
+        raise ValueError("build_histograms: bad sample segment.")
     m = X_binned.shape[0] if is_root else stop - start
+    if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4
+            or (not is_root and (ordered.shape[0] < m or (m and ordered.shape[1] != 4)))
+            or hist.shape[0] < X_binned.shape[1]
+            or hist.shape[1] < 1024):
+        raise ValueError("build_histograms: inconsistent shapes.")
+    for j in range(n_feat):
+        if not 0 <= features[j] < X_binned.shape[1]:
+            raise ValueError("build_histograms: feature index out of range.")
     # a parallel region costs more than a small histogram (and far more on a loaded
     # machine): one thread per 2**17 sample-features of work at most
     threads = max(1, min(n_threads, n_feat, <int>(m * n_feat // 131072)))
@@ -424,13 +492,18 @@ cdef inline void _try_free(SplitRec* best, double* best_score, double gl, double
                            double min_hess, double msl, int32_t b,
                            uint8_t missing_left) noexcept nogil:
     """_try without bounds or constraint: the children's scores g^2 / (h + l2) only."""
-    cdef double cr = sc - cl, hr = sh - hl, gr, score
+    cdef double cr = sc - cl, hr = sh - hl, gr, a, c, num, den
     if cl < msl or cr < msl or hl < min_hess or hr < min_hess:
         return
     gr = sg - gl
-    score = gl * gl / (hl + l2) + gr * gr / (hr + l2)
-    if score > best_score[0]:
-        best_score[0] = score
+    # gl^2 / a + gr^2 / c = num / den with den > 0: compared without dividing, the
+    # division is done only for a new best
+    a = hl + l2
+    c = hr + l2
+    num = gl * gl * c + gr * gr * a
+    den = a * c
+    if num > best_score[0] * den:
+        best_score[0] = num / den
         best.g_left = gl
         best.h_left = hl
         best.c_left = cl
@@ -559,11 +632,25 @@ def find_split(const double[:, ::1] hist, const int32_t[::1] features,
     cdef CatStat* cats
     cdef double smooth = cat_smooth * (sum_h / count if count > 0 else 1.0)
     cdef int threads
+    cdef Py_ssize_t n_cat
     if n_feat == 0:
         return None
+    if hist.shape[1] < 4 * (missing_bin + 1) or bitset_out.shape[0] < 8:
+        raise ValueError("find_split: histogram too small for missing_bin.")
+    for j in range(n_feat):
+        if not (0 <= features[j] < hist.shape[0]
+                and features[j] < n_bins_non_missing.shape[0]
+                and features[j] < is_categorical.shape[0]
+                and features[j] < monotonic_cst.shape[0]
+                and n_bins_non_missing[features[j]] <= <uint32_t>missing_bin):
+            raise ValueError("find_split: feature index or bin count out of range.")
+    n_cat = 0
+    for j in range(n_feat):
+        n_cat += is_categorical[features[j]] != 0
     recs = <SplitRec*>malloc(n_feat * sizeof(SplitRec))
-    bitsets = <uint32_t*>malloc(n_feat * 8 * sizeof(uint32_t))
-    cats = <CatStat*>malloc(n_feat * 257 * sizeof(CatStat))
+    # per-feature scratch of the categorical scans only when there are categoricals
+    bitsets = <uint32_t*>malloc((n_feat * 8 if n_cat else 8) * sizeof(uint32_t))
+    cats = <CatStat*>malloc((n_feat * 257 if n_cat else 1) * sizeof(CatStat))
     if recs == NULL or bitsets == NULL or cats == NULL:
         free(recs)
         free(bitsets)
@@ -623,14 +710,18 @@ def partition(uint32_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
     first, each side keeping its order; return how many go left. ``buffer`` is scratch
     space of at least ``stop - start`` entries."""
     cdef Py_ssize_t m = stop - start, i, t, lo, hi, nl = 0, nr = 0, pos_l, pos_r
-    cdef const uint8_t* col = &X_binned[0, feature]
+    cdef const uint8_t* col
     cdef const uint32_t* bs = &bitset[0]
     cdef uint32_t s
     cdef Py_ssize_t* counts
     cdef int T
+    if not (0 <= start <= stop <= sample_indices.shape[0]) or buffer.shape[0] < m \
+            or not 0 <= feature < X_binned.shape[1] or bitset.shape[0] < 8:
+        raise ValueError("partition: bad segment, buffer, feature or bitset.")
     if m <= 0:
         return 0
-    T = max(1, min(n_threads, <int>(m // 65536)))
+    col = &X_binned[0, feature]
+    T = max(1, min(n_threads, <int>(m // 32768)))
     cdef bint go
     if T == 1:
         with nogil:
@@ -689,6 +780,11 @@ def add_leaf_values(double[::1] raw, const uint32_t[::1] sample_indices,
     leaves' sample sets are disjoint)."""
     cdef Py_ssize_t j, i, n_leaves = starts.shape[0]
     cdef int threads = max(1, min(n_threads, <int>(raw.shape[0] // 32768)))
+    if stops.shape[0] != n_leaves or values.shape[0] != n_leaves:
+        raise ValueError("add_leaf_values: inconsistent leaf arrays.")
+    for j in range(n_leaves):
+        if not (0 <= starts[j] <= stops[j] <= sample_indices.shape[0]):
+            raise ValueError("add_leaf_values: bad leaf segment.")
     for j in prange(n_leaves, nogil=True, schedule="dynamic", num_threads=threads):
         for i in range(starts[j], stops[j]):
             raw[sample_indices[i]] += values[j]
@@ -826,8 +922,24 @@ def predict_packed(const x_t[:, ::1] X, const PackedNode[::1] nodes,
     cdef int threads
     cdef const skml_pnode* nd
     cdef const uint32_t* bs = &bitsets[0, 0]
-    if n == 0 or tree_stop <= tree_start or nodes.shape[0] == 0:
+    cdef Py_ssize_t j, n_nodes = nodes.shape[0]
+    if n == 0 or tree_stop <= tree_start or n_nodes == 0:
         return
+    # guards (one pass over the nodes): every index the walk follows is in range
+    if not (0 <= tree_start and tree_stop <= roots.shape[0]) or values.shape[0] < n_nodes \
+            or out.shape[0] < n or K < 1:
+        raise ValueError("predict_packed: inconsistent trees or output.")
+    for j in range(roots.shape[0]):
+        if not 0 <= roots[j] < n_nodes:
+            raise ValueError("predict_packed: root out of range.")
+    for j in range(n_nodes):
+        if nodes[j].threshold != nodes[j].threshold:
+            continue  # a leaf
+        if (<Py_ssize_t>(nodes[j].info & 0x0FFFFFFF) >= p or not 0 <= nodes[j].right < n_nodes
+                or j + 1 >= n_nodes):
+            raise ValueError("predict_packed: node out of range.")
+        if nodes[j].info & 0x20000000 and not 0 <= nodes[j].threshold < bitsets.shape[0]:
+            raise ValueError("predict_packed: category set out of range.")
     nd = <const skml_pnode*>&nodes[0]
     block = max(256, min(8192, (1 << 20) // max(1, p * <Py_ssize_t>sizeof(x_t))))
     n_blocks = (n + block - 1) // block

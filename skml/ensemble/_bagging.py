@@ -10,7 +10,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from skml.ensemble._base import draw_seeds, n_drawn
+from skml.ensemble._base import _MAX_REDRAWS, draw_seeds, n_drawn
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from skml.utils import HasMethods, Interval, check_params, check_sample_weight
 
@@ -18,18 +18,32 @@ __all__ = ["BaggingClassifier", "BaggingRegressor"]
 
 
 def _draw(seed, n_samples, n_features, n_samples_drawn, n_features_drawn, bootstrap,
-          bootstrap_features):
-    """Features and samples of the member with this seed (regenerated for OOB scores)."""
+          bootstrap_features, sample_weight=None, n_redraws=None):
+    """Features and samples of the member with this seed: (features, samples, number of
+    redraws). The samples are drawn again while they all have zero weight (no member can
+    be fitted to zero total weight), at most 100 times; ``n_redraws`` replays a member's
+    draws (for OOB scores)."""
     rs = np.random.RandomState(seed)
     if bootstrap_features:
         features = rs.randint(0, n_features, n_features_drawn)
     else:
         features = rs.permutation(n_features)[:n_features_drawn]
-    if bootstrap:
-        samples = rs.randint(0, n_samples, n_samples_drawn)
+    for redraw in range(_MAX_REDRAWS + 1):
+        if bootstrap:
+            samples = rs.randint(0, n_samples, n_samples_drawn)
+        else:
+            samples = rs.permutation(n_samples)[:n_samples_drawn]
+        if n_redraws is not None:
+            if redraw == n_redraws:
+                break
+        elif sample_weight is None or np.any(sample_weight[samples] > 0):
+            break
     else:
-        samples = rs.permutation(n_samples)[:n_samples_drawn]
-    return features, samples  # drawn order: ties between columns break differently per member
+        raise ValueError(
+            f"{_MAX_REDRAWS + 1} draws of {n_samples_drawn} samples drew only samples of "
+            "zero weight; give more samples a positive weight or draw more (max_samples).")
+    # drawn order: ties between columns break differently per member
+    return features, samples, redraw
 
 
 def _fit_member(estimator, X, y, sample_weight, seed, draws):
@@ -37,7 +51,8 @@ def _fit_member(estimator, X, y, sample_weight, seed, draws):
 
     Estimators whose ``fit`` takes ``sample_weight`` get the bootstrap as integer weights
     (the rows are not copied); the others get the drawn rows."""
-    features, samples = _draw(seed, X.shape[0], X.shape[1], *draws)
+    features, samples, n_redraws = _draw(seed, X.shape[0], X.shape[1], *draws,
+                                         sample_weight=sample_weight)
     if "random_state" in estimator.get_params(deep=False):
         estimator.set_params(random_state=int(seed))
     Xf = X[:, features]
@@ -48,7 +63,7 @@ def _fit_member(estimator, X, y, sample_weight, seed, draws):
         estimator.fit(Xf, y, sample_weight=w)
     else:
         estimator.fit(Xf[samples], y[samples])
-    return estimator, features
+    return estimator, features, n_redraws
 
 
 class _BaseBagging(BaseEstimator):
@@ -105,8 +120,9 @@ class _BaseBagging(BaseEstimator):
             delayed(_fit_member)(clone(base), X, y, sample_weight, int(s), draws)
             for s in seeds
         )
-        self.estimators_ = [est for est, _ in fitted]
-        self.estimators_features_ = [feat for _, feat in fitted]
+        self.estimators_ = [est for est, _, _ in fitted]
+        self.estimators_features_ = [feat for _, feat, _ in fitted]
+        self._redraws = [r for _, _, r in fitted]
         self.estimator_ = clone(base)
         self._seeds = seeds
         self._draws = draws
@@ -126,8 +142,10 @@ class _BaseBagging(BaseEstimator):
 
     def _oob_members(self, n_samples):
         """(member, features, out-of-bag rows) for each member."""
-        for est, feats, seed in zip(self.estimators_, self.estimators_features_, self._seeds):
-            _, samples = _draw(int(seed), n_samples, self.n_features_in_, *self._draws)
+        for est, feats, seed, redraws in zip(self.estimators_, self.estimators_features_,
+                                             self._seeds, self._redraws):
+            _, samples, _ = _draw(int(seed), n_samples, self.n_features_in_, *self._draws,
+                                  n_redraws=redraws)
             mask = np.ones(n_samples, dtype=bool)
             mask[samples] = False
             yield est, feats, np.flatnonzero(mask)

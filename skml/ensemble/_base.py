@@ -6,7 +6,7 @@ from sklearn.utils import check_random_state
 
 from skml.utils import check_param
 
-__all__ = ["draw_seeds", "n_drawn", "bootstrap_counts"]
+__all__ = ["draw_seeds", "n_drawn", "draw_bootstrap", "bootstrap_indices"]
 
 _MAX_INT = np.iinfo(np.int32).max
 
@@ -29,11 +29,26 @@ def n_drawn(value, total, name, default_all=True):
     return max(1, int(round(value * total, 9)))
 
 
-def bootstrap_indices(seed, n_samples, n_drawn_samples):
-    """The bootstrap sample of the member with this seed (regenerated for OOB scores)."""
-    return np.random.RandomState(seed).randint(0, n_samples, n_drawn_samples)
+_MAX_REDRAWS = 100
 
 
-def bootstrap_counts(seed, n_samples, n_drawn_samples):
-    return np.bincount(bootstrap_indices(seed, n_samples, n_drawn_samples),
-                       minlength=n_samples)
+def draw_bootstrap(rs, n_samples, n_drawn_samples, sample_weight=None):
+    """One bootstrap sample (indices drawn with replacement) from the generator ``rs``,
+    drawn again while every drawn sample has zero weight (no member can be fitted to
+    zero total weight). Returns (indices, number of redraws); at most 100 redraws."""
+    for n_redraws in range(_MAX_REDRAWS + 1):
+        idx = rs.randint(0, n_samples, n_drawn_samples)
+        if sample_weight is None or np.any(sample_weight[idx] > 0):
+            return idx, n_redraws
+    raise ValueError(
+        f"{_MAX_REDRAWS + 1} bootstrap samples of {n_drawn_samples} drew only samples of "
+        "zero weight; give more samples a positive weight or draw more (max_samples).")
+
+
+def bootstrap_indices(seed, n_samples, n_drawn_samples, n_redraws=0):
+    """The bootstrap sample of the member with this seed, which took ``n_redraws``
+    redraws (regenerated for OOB scores and ``estimators_samples_``)."""
+    rs = np.random.RandomState(seed)
+    for _ in range(n_redraws + 1):
+        idx = rs.randint(0, n_samples, n_drawn_samples)
+    return idx

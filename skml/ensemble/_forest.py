@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tree
-from skml.ensemble._base import bootstrap_indices, draw_seeds, n_drawn
+from skml.ensemble._base import bootstrap_indices, draw_bootstrap, draw_seeds, n_drawn
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from skml.tree._classes import (
     _TREE_CONSTRAINTS,
@@ -40,8 +40,9 @@ def _fit_tree(tree, data, y_codes, y_values, sample_weight, n_classes, seed, n_b
     it. The bootstrap is a vector of counts used as sample weights, so X is never copied."""
     rs = np.random.RandomState(seed)
     n_samples = data[0].shape[0]
+    n_redraws = 0
     if n_bootstrap is not None:
-        idx = rs.randint(0, n_samples, n_bootstrap)
+        idx, n_redraws = draw_bootstrap(rs, n_samples, n_bootstrap, sample_weight)
         w = sample_weight * np.bincount(idx, minlength=n_samples)
         if balanced_subsample:
             w *= compute_sample_weight("balanced", y_codes, indices=idx)
@@ -49,7 +50,7 @@ def _fit_tree(tree, data, y_codes, y_values, sample_weight, n_classes, seed, n_b
         w = sample_weight
     tree._grow(data, y_codes, y_values, w, n_classes, rs.randint(_MAX_SEED, dtype=np.int64),
                y_rank, y_exp)
-    return tree
+    return tree, n_redraws
 
 
 def _row_blocks(n_rows, n_jobs):
@@ -90,7 +91,7 @@ class _BaseForest(BaseEstimator):
         n_bootstrap = (n_drawn(self.max_samples, n_samples, "max_samples")
                        if self.bootstrap else None)
         y_rank = None
-        if self.criterion in CRITERIA_REG and CRITERIA_REG[self.criterion] == 4:
+        if self.criterion == "absolute_error":
             y_rank = np.empty(n_samples, dtype=np.intp)
             y_rank[np.argsort(y_values, kind="stable")] = np.arange(n_samples)
         balanced_subsample = getattr(self, "class_weight", None) == "balanced_subsample"
@@ -102,6 +103,8 @@ class _BaseForest(BaseEstimator):
                                n_bootstrap, y_rank, balanced_subsample, y_exp)
             for tree, s in zip(trees, seeds)
         )
+        self._redraws = [r for _, r in trees]
+        trees = [t for t, _ in trees]
         for tree in trees:
             tree.n_features_in_ = X.shape[1]
             if y_codes is not None:
@@ -173,9 +176,9 @@ class _BaseForest(BaseEstimator):
         Xc = np.ascontiguousarray(X)
         sums = np.zeros((n, width))
         counts = np.zeros(n, dtype=np.intp)
-        for tree, seed in zip(self.estimators_, self._seeds):
+        for tree, seed, redraws in zip(self.estimators_, self._seeds, self._redraws):
             drawn = np.zeros(n, dtype=bool)
-            drawn[bootstrap_indices(int(seed), n, self._n_bootstrap)] = True
+            drawn[bootstrap_indices(int(seed), n, self._n_bootstrap, redraws)] = True
             oob = np.flatnonzero(~drawn)
             if oob.size == 0:
                 continue

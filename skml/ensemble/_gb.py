@@ -45,8 +45,9 @@ from skml.utils import (
 __all__ = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
 
 _MAX_SEED = np.iinfo(np.int32).max
-# the dtype skml's trees split on (and so the dtype predictions compare in)
-_TREE_DTYPE = np.float32
+# skml's trees keep the input's precision: float32 stays float32, anything else is
+# float64 (thresholds and predictions compare in that dtype)
+_DTYPES = [np.float64, np.float32]
 
 
 def _tree_criteria():
@@ -107,8 +108,9 @@ class BaseGradientBoosting(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, converted to float32 (the dtype of skml's trees); NaN marks a
-            missing value (see :class:`skml.tree.DecisionTreeRegressor`).
+            Training data: float32 stays float32, anything else becomes float64, and the
+            trees' thresholds keep that precision; NaN marks a missing value (see
+            :class:`skml.tree.DecisionTreeRegressor`).
         y : array-like of shape (n_samples,)
             Targets (class labels for the classifier), finite.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -124,10 +126,15 @@ class BaseGradientBoosting(BaseEstimator):
         check_params(self)
         if not self.warm_start:
             self._clear_state()
-        X, y = validate_data(self, X, y, dtype=_TREE_DTYPE, ensure_all_finite="allow-nan",
-                             y_numeric=not is_classifier(self),
-                             reset=not (self.warm_start and self._is_fitted()))
+        warm = self.warm_start and self._is_fitted()
+        X, y = validate_data(self, X, y, dtype=_DTYPES, ensure_all_finite="allow-nan",
+                             y_numeric=not is_classifier(self), reset=not warm)
+        if warm:
+            X = X.astype(self._fit_dtype, copy=False)
+        else:
+            self._fit_dtype = X.dtype
         n_samples = X.shape[0]
+        self._unweighted = sample_weight is None
         sample_weight = check_sample_weight(sample_weight, n_samples)
         y = self._encode_y(y, sample_weight)
         tree_params = self._tree_params()
@@ -194,7 +201,9 @@ class BaseGradientBoosting(BaseEstimator):
                           DummyRegressor(strategy="mean"))
             self.init_.fit(X, self._decode_y(y) if is_classifier(self) else y,
                            sample_weight=w)
-            self._baseline = loss.baseline(y, w)
+            # unweighted: numpy's percentile for the median / quantile baselines, as
+            # scikit-learn's DummyRegressor fitted without weights
+            self._baseline = loss.baseline(y, None if self._unweighted else w)
         elif isinstance(self.init, str):  # "zero"
             self.init_ = "zero"
             self._baseline = np.zeros(K)
@@ -379,8 +388,9 @@ class BaseGradientBoosting(BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=_TREE_DTYPE, order="C",
-                             ensure_all_finite="allow-nan", reset=False)
+        X = validate_data(self, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
+                          reset=False)
+        return np.ascontiguousarray(X, dtype=self._fit_dtype)
 
     def _raw_predict_C(self, X_C):
         raw = self._init_raw(X_C, self._loss)

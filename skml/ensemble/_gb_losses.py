@@ -31,10 +31,12 @@ def weighted_quantile(values, weights, q, average=True):
     """The q-quantile (``0 <= q <= 1``) of ``values`` under ``weights``: the smallest
     value whose cumulative weight reaches ``q`` times the total, averaged with the next
     value when it is reached exactly if ``average`` (numpy's ``"averaged_inverted_cdf"``
-    for unit weights, else ``"inverted_cdf"``). Zero weights are ignored."""
+    for unit weights, else ``"inverted_cdf"``). Zero weights are ignored. Without
+    weights: numpy's default (linear) percentile, as scikit-learn's unweighted losses
+    and ``DummyRegressor`` use."""
     values = np.asarray(values, dtype=np.float64)
     if weights is None:
-        weights = np.ones_like(values)
+        return float(np.percentile(values, 100.0 * q)) if values.size else 0.0
     keep = weights > 0
     values, weights = values[keep], np.asarray(weights, dtype=np.float64)[keep]
     if values.size == 0:

@@ -21,9 +21,9 @@ from skml.utils import (
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor"]
 
-# Criterion codes of skml/_kernels/_tree.pyx (keep in sync with its enum).
-CRITERIA_CLF = {"gini": 0, "entropy": 1, "log_loss": 1, "gain_ratio": 2}
-CRITERIA_REG = {"squared_error": 3, "absolute_error": 4}
+# name -> code of the kernel's criteria (the kernel exports them)
+CRITERIA_CLF = _tree.CLASSIFICATION_CRITERIA
+CRITERIA_REG = _tree.REGRESSION_CRITERIA
 
 _MAX_SEED = np.iinfo(np.int64).max
 _DTYPES = [np.float64, np.float32]
@@ -158,7 +158,8 @@ class _BaseDecisionTree(BaseEstimator):
         self.max_features_ = resolve_max_features(self.max_features, n_features)
         criterion = self._criteria[self.criterion]
         # impurities are in units of y**2 (squared error), of y (absolute error), or none
-        impurity_exp = {3: 2 * y_exp, 4: y_exp}.get(criterion, 0)
+        impurity_exp = {CRITERIA_REG["squared_error"]: 2 * y_exp,
+                        CRITERIA_REG["absolute_error"]: y_exp}.get(criterion, 0)
         dummy_i = np.zeros(1, dtype=np.intp)
         dummy_f = np.zeros(1, dtype=np.float64)
         if criterion == CRITERIA_REG["absolute_error"] and y_rank is None:

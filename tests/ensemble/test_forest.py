@@ -134,3 +134,28 @@ def test_gain_ratio_and_absolute_error_forests():
     Xd, yd = load_diabetes(return_X_y=True)
     reg = RandomForestRegressor(n_estimators=10, criterion="absolute_error", random_state=0)
     assert reg.fit(Xd, yd).score(Xd, yd) > 0.5
+
+
+def test_a_bootstrap_of_zero_weight_samples_is_drawn_again():
+    """A bootstrap that draws only zero-weight samples cannot be fitted (it happens to 1
+    tree in 1,000 of sklearn's check_classifiers_one_label_sample_weights): it is drawn
+    again, and the OOB estimate replays the same draws."""
+    from skml.ensemble import BaggingClassifier
+    from skml.ensemble._base import bootstrap_indices
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(10, 3))
+    y = np.arange(10) % 2
+    w = np.zeros(10)
+    w[[1, 3]] = 1.0                         # 2 of 10 samples have weight: with 2 draws,
+    forest = RandomForestClassifier(        # 64% of the bootstraps are all zero-weight
+        n_estimators=20, max_samples=2, random_state=0).fit(X, y, sample_weight=w)
+    assert sum(forest._redraws) > 0
+    for tree, seed, r in zip(forest.estimators_, forest._seeds, forest._redraws):
+        drawn = bootstrap_indices(int(seed), 10, 2, r)
+        assert tree.tree_.weighted_n_node_samples[0] == w[drawn].sum() > 0
+    np.testing.assert_array_equal(forest.predict(X), np.ones(10))
+    bag = BaggingClassifier(n_estimators=20, max_samples=2, random_state=0)
+    bag.fit(X, y, sample_weight=w)
+    assert sum(bag._redraws) > 0
+    np.testing.assert_array_equal(bag.predict(X), np.ones(10))

@@ -34,14 +34,16 @@ def _midpoints(values):
 
 
 def _numeric_thresholds(col, w, max_bins):
-    """Sorted thresholds of one numeric column (NaN already removed)."""
+    """Sorted thresholds of one numeric column (NaN already removed; ``col`` is a
+    private copy, sorted in place)."""
     if w is not None:
         keep = w > 0
         col, w = col[keep], w[keep]
     if col.size == 0:
         return np.zeros(0)
     if w is None:
-        values = np.sort(col)
+        col.sort()
+        values = col
     else:
         order = np.argsort(col, kind="stable")
         values, w = col[order], w[order]
@@ -51,17 +53,20 @@ def _numeric_thresholds(col, w, max_bins):
     distinct = values[new]
     if distinct.size <= max_bins:
         return _midpoints(distinct)
-    qs = np.arange(1, max_bins) / max_bins
+    # the percentiles exactly as scikit-learn spells them (100 k / max_bins rounds
+    # differently, which moves a few quantiles that fall on a sample)
+    percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
     if w is None:
-        thr = np.percentile(values, 100 * qs, method="averaged_inverted_cdf")
+        with np.errstate(invalid="ignore"):  # inf - inf between infinite samples
+            thr = np.percentile(values, percentiles, method="averaged_inverted_cdf")
     else:
         cum = np.cumsum(w)
-        targets = qs * cum[-1]
+        targets = percentiles / 100 * cum[-1]
         idx = np.minimum(np.searchsorted(cum, targets, side="left"), values.size - 1)
         nxt = np.minimum(idx + 1, values.size - 1)
         exact = np.isclose(cum[idx], targets, rtol=1e-12, atol=0.0)
         thr = np.where(exact, 0.5 * (values[idx] + values[nxt]), values[idx])
-    thr = np.unique(thr)
+    thr = np.unique(thr[~np.isnan(thr)])
     # a quantile equal to the largest value would leave an empty last bin
     return thr[thr < distinct[-1]]
 
@@ -97,17 +102,17 @@ class BinMapper:
             rows = np.sort(self.random_state.choice(n, self.subsample, replace=False))
 
         def one(f):
-            col = X[:, f] if rows is None else X[rows, f]
-            col = np.asarray(col, dtype=np.float64)
+            if is_cat[f]:
+                return self._categories(X[:, f], f)
+            # one private float64 copy of the column (sorted in place later)
+            col = np.array(X[:, f] if rows is None else X[rows, f], dtype=np.float64)
             w = None
             if sample_weight is not None:
                 w = sample_weight if rows is None else sample_weight[rows]
-            known = ~np.isnan(col)
-            col = col[known]
-            if w is not None:
-                w = w[known]
-            if is_cat[f]:
-                return self._categories(X[:, f], f)
+            nan = np.isnan(col)
+            if nan.any():
+                col = col[~nan]
+                w = None if w is None else w[~nan]
             return _numeric_thresholds(col, w, self.max_bins)
 
         if self.n_threads > 1 and p > 1:

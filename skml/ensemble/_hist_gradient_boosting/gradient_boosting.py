@@ -136,13 +136,12 @@ class BaseHistGradientBoosting(BaseEstimator):
                 }
                 self.is_categorical_ = mask
             if self._pandas_categories:
-                import pandas as pd
-
                 arr = np.empty(X.shape, dtype=np.float64)
                 for j in range(X.shape[1]):
                     if j in self._pandas_categories:
-                        codes = pd.Categorical(X.iloc[:, j],
-                                               categories=self._pandas_categories[j]).codes
+                        # the code of fit's categories; -1 (unknown or missing) -> NaN
+                        codes = self._pandas_categories[j].get_indexer(
+                            np.asarray(X.iloc[:, j], dtype=object))
                         arr[:, j] = np.where(codes < 0, np.nan, codes)
                     else:
                         arr[:, j] = X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)

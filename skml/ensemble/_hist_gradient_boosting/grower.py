@@ -71,7 +71,8 @@ class GrowContext:
         self.sample_indices = np.empty(n, dtype=np.uint32)
         self.buffer = np.empty(n, dtype=np.uint32)
         self.gh4 = np.empty((n, 4), dtype=np.float32)
-        self.ordered = np.empty((n, 4), dtype=np.float32)
+        # only the smaller child is gathered: at most half of the samples
+        self.ordered = np.empty((n // 2 + 1, 4), dtype=np.float32)
         self._pool = []
         self._hist_shape = (p, 4 * self.n_bins)
 
