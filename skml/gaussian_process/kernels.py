@@ -191,6 +191,21 @@ def _fmt(v):
     return "[" + ", ".join(f"{float(x):.3g}" for x in np.ravel(v)) + "]"
 
 
+def _far_zero(G, K):
+    """Kernel gradients with 0 where the kernel value is 0: for points infinitely far
+    apart (a distance that overflows) ``0 * inf`` would give NaN; the limit is 0."""
+    bad = ~np.isfinite(G)
+    if np.any(bad):
+        G = np.where(bad & (K == 0)[..., None] if G.ndim == 3 else bad & (K == 0), 0.0, G)
+    return G
+
+
+def _sq_diffs(X):
+    """``(x_if - x_jf)^2`` for every pair and feature (inf where it overflows)."""
+    with np.errstate(over="ignore"):
+        return (X[:, None, :] - X[None, :, :]) ** 2
+
+
 def _as_2d(X):
     X = np.asarray(X, dtype=np.float64)
     return X[:, None] if X.ndim == 1 else X
@@ -340,10 +355,12 @@ class RBF(_Stationary):
         if isinstance(self.length_scale_bounds, str):
             return K, np.empty((X.shape[0], X.shape[0], 0))
         if not self.anisotropic:
-            return K, (K * d2)[:, :, None]
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(K * d2, K)[:, :, None]
         # d K / d log l_f = K * (x_f - y_f)^2 / l_f^2  (X already divided by l)
-        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
-        return K, diff2 * K[:, :, None]
+        diff2 = _sq_diffs(X)
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(diff2 * K[:, :, None], K)
 
 
 class Laplace(_Stationary):
@@ -379,12 +396,14 @@ class Laplace(_Stationary):
         if isinstance(self.length_scale_bounds, str):
             return K, np.empty((X.shape[0], X.shape[0], 0))
         if not self.anisotropic:
-            return K, (K * d)[:, :, None]
-        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(K * d, K)[:, :, None]
+        diff2 = _sq_diffs(X)
         with np.errstate(divide="ignore", invalid="ignore"):
             G = diff2 / d[:, :, None]
         G[~np.isfinite(G)] = 0.0
-        return K, G * K[:, :, None]
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(G * K[:, :, None], K)
 
 
 class Linear(Kernel):
@@ -502,7 +521,16 @@ class Matern(_Stationary):
         self.nu = nu
 
     def _profile(self, r):
-        """``(k(r), -k'(r) / r)``: the value and the factor of the gradient."""
+        """``(k(r), -k'(r) / r)``: the value and the factor of the gradient (both 0 at
+        an infinite distance: an overflowing ``r`` would give ``inf * 0``)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            K, G = self._profile_values(r)
+        far = ~np.isfinite(r)
+        if np.any(far):
+            K, G = np.where(far, 0.0, K), np.where(far, 0.0, G)
+        return K, G
+
+    def _profile_values(self, r):
         nu = float(self.nu)
         if nu <= 0 or not np.isfinite(nu) and nu != np.inf:
             raise ValueError(f"nu must be > 0, got {self.nu!r}.")
@@ -544,9 +572,11 @@ class Matern(_Stationary):
             return K, np.empty((Xs.shape[0], Xs.shape[0], 0))
         # d k / d log l_f = -k'(r) / r * (x_f - y_f)^2 / l_f^2
         if not self.anisotropic:
-            return K, (G * D2)[:, :, None]
-        diff2 = (Xs[:, None, :] - Xs[None, :, :]) ** 2
-        return K, diff2 * G[:, :, None]
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(G * D2, K)[:, :, None]
+        diff2 = _sq_diffs(Xs)
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(diff2 * G[:, :, None], K)
 
     def __repr__(self):
         return (f"Matern(length_scale={_fmt(self.length_scale)}, "
@@ -601,13 +631,14 @@ class RationalQuadratic(_Stationary):
         if not eval_gradient:
             return K
         grads = []
-        if not isinstance(self.alpha_bounds, str):              # d k / d log alpha
-            grads.append(K * (-a * np.log(base) + d2 / (2.0 * ls * ls * base)))
-        if not isinstance(self.length_scale_bounds, str):       # d k / d log l
-            grads.append(d2 * K / (ls * ls * base))
+        with np.errstate(invalid="ignore"):  # (inf / inf far away: see _far_zero)
+            if not isinstance(self.alpha_bounds, str):              # d k / d log alpha
+                grads.append(K * (-a * np.log(base) + d2 / (2.0 * ls * ls * base)))
+            if not isinstance(self.length_scale_bounds, str):       # d k / d log l
+                grads.append(d2 * K / (ls * ls * base))
         if not grads:
             return K, np.empty((X.shape[0], X.shape[0], 0))
-        return K, np.dstack(grads)
+        return K, _far_zero(np.dstack(grads), K)
 
 
 class ExpSineSquared(_Stationary):
@@ -661,7 +692,8 @@ class ExpSineSquared(_Stationary):
             grads.append(4.0 * arg / (ls * ls) * np.cos(arg) * sin_arg * K)
         if not grads:
             return K, np.empty((X.shape[0], X.shape[0], 0))
-        return K, np.dstack(grads)
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(np.dstack(grads), K)
 
 
 class _Binary(Kernel):

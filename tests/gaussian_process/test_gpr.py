@@ -316,3 +316,20 @@ def test_verbose_shows_the_optimiser_runs(data, capsys):
                              verbose=1).fit(X, y)
     err = capsys.readouterr().err
     assert "optimiser runs" in err and "3/3" in err
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("kern", [k.RBF(1.0), k.RBF([1.0, 2.0, 0.5]), k.Laplace([1.0, 2.0, 0.5]),
+                                  k.Matern(1.0, nu=2.5), k.Matern([1.0, 2.0, 0.5], nu=1.7),
+                                  k.RationalQuadratic(1.0, 2.0)],
+                         ids=lambda kern: repr(kern))
+def test_kernels_at_overflowing_distances_have_their_limits(data, kern):
+    """Points 1e160 apart: squared distances overflow to inf; the decaying kernels are 0
+    there and so are their gradients (not NaN from 0 * inf), and the GP fits."""
+    X = data[0] * 1e160
+    K, G = kern(X, eval_gradient=True)
+    np.testing.assert_array_equal(K, np.eye(len(X)))
+    np.testing.assert_array_equal(G, 0.0)
+    gp = GaussianProcessRegressor(kern, alpha=1e-2).fit(X, data[1])
+    np.testing.assert_allclose(gp.predict(X), data[1] / (1 + 1e-2 / kern.diag(X[:1])[0]),
+                               rtol=1e-10)

@@ -346,3 +346,26 @@ def test_precomputed_sparse_graph_equals_the_dense_matrix_and_errors_as_sklearn(
         Isomap(metric="precomputed", n_neighbors=3).fit(nb2)
     with pytest.raises(RuntimeError, match="cannot be completed with metric='precomputed'"):
         SkIsomap(metric="precomputed", n_neighbors=3).fit(nb2)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", [dict(n_neighbors=8), dict(n_neighbors=None, radius=6.0)],
+                         ids=["knn", "radius"])
+def test_sparse_features_give_the_geodesics_of_the_dense_copy(fmt, dtype, params):
+    from scipy import sparse
+
+    rng = np.random.RandomState(0)
+    X = sparse.random(200, 30, density=0.2, random_state=rng, format="csr") * 4
+    X = X.tolil()
+    X[::23] = 0  # empty rows (duplicates of each other: geodesic distance 0)
+    X = X.tocsr().astype(dtype)
+    X.data[::7] = 0  # explicit zeros
+    X.has_sorted_indices = False
+    a = Isomap(**params).fit(X.asformat(fmt))
+    b = Isomap(**params).fit(X.toarray())
+    np.testing.assert_allclose(a.dist_matrix_, b.dist_matrix_, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.abs(a.embedding_), np.abs(b.embedding_), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(np.abs(a.transform(X[:5])), np.abs(b.transform(
+        X[:5].toarray())), rtol=1e-5, atol=1e-5)
