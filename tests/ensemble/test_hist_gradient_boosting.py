@@ -285,6 +285,9 @@ def test_validation_data_bad_input(reg_data):
         HGBR().fit(X, y, y_val=y[:10])
     with pytest.raises(ValueError, match="early_stopping=False"):
         HGBR(early_stopping=False).fit(X, y, X_val=X[:10], y_val=y[:10])
+    # "auto" stops on given validation data even below 10,001 samples
+    reg = HGBR(max_iter=3).fit(X, y, X_val=X[:10], y_val=y[:10])
+    assert reg.do_early_stopping_ and len(reg.validation_score_) == reg.n_iter_ + 1
 
 
 # ------------------------------------------------------------------- other features
