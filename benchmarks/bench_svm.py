@@ -7,6 +7,7 @@ the solver (kernel rows, cache, shrinking, working-set selection).
 import numpy as np
 
 from benchmarks._harness import Case
+from benchmarks.bench_linear import tfidf_like
 
 NAME = "svm"
 PEER = "sklearn"
@@ -76,5 +77,10 @@ def cases(quick):
                "test R^2", repeats=3)
     n = 5000 if quick else 100000
     yield Case(f"LinearSVC fit {n}x50", _classification(n, n // 4, 50),
+               _fit(svm.LinearSVC), _fit(sk_svm.LinearSVC), _accuracy, "test accuracy %",
+               repeats=3)
+    n, p = (20_000, 20_000) if quick else (200_000, 100_000)
+    yield Case(f"LinearSVC fit sparse TF-IDF-like {n}x{p}",
+               lambda: tfidf_like(n, n // 10, p),
                _fit(svm.LinearSVC), _fit(sk_svm.LinearSVC), _accuracy, "test accuracy %",
                repeats=3)

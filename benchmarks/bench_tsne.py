@@ -10,10 +10,12 @@ sides; scikit-learn's Barnes-Hut gradient takes its thread count from OpenMP rat
 perplexity 30 and each side's defaults otherwise:
 
 * vs scikit-learn: ``TSNE(method="barnes_hut")`` with its defaults (1000 iterations,
-  250 of them with early exaggeration 12) against skml's defaults (the same schedule;
-  ``method="auto"`` picks the FFT at this size).
+  250 of them with early exaggeration 12) against skml's default (``"barnes_hut"``, the
+  same schedule) and against skml's recommended ``method="auto"`` (the FFT at both
+  sizes), float64 and float32 data.
 * vs openTSNE: openTSNE's defaults (FFT gradients, 250 + 500 iterations, its own
-  learning rates) against skml with the same 750 iterations (250 exaggerated).
+  learning rates) against skml's ``method="fft"`` with the same 750 iterations (250
+  exaggerated), float64 (openTSNE computes in float64).
 
 On a busy machine the one-thread figures are the steadier ones: every iteration of a
 threaded t-SNE (any of the three) synchronises its threads, and each synchronisation
@@ -34,7 +36,8 @@ PEER = "sklearn / openTSNE"
 
 THREADS = sorted({1, os.cpu_count() or 1})
 SIZE = (10_000, 50)
-QUICK_SIZE = (1_500, 50)
+# above _AUTO_BH_MAX (3,500), so that method="auto" picks the FFT at the quick size too
+QUICK_SIZE = (4_000, 50)
 
 
 def make_data(n, d, seed=0):
@@ -74,26 +77,42 @@ def cases(quick):
     def make():
         return make_data(n, d)
 
-    for n_jobs in THREADS:
-        label = f"{n}x{d} perplexity 30, n_jobs={n_jobs}"
+    for n_jobs in [1] if quick else THREADS:  # quick: the steadier one-thread figures
+        for dtype in (np.float64, np.float32):
+            name = np.dtype(dtype).name
+            label = f"{n}x{d} {name} perplexity 30, n_jobs={n_jobs}"
 
-        def skml_default(X, n_jobs=n_jobs):
-            return TSNE(random_state=0, n_jobs=n_jobs).fit_transform(X)
+            def make(dtype=dtype):
+                return make_data(n, d).astype(dtype)
 
-        def sklearn_bh(X, n_jobs=n_jobs):
-            est = SkTSNE(method="barnes_hut", random_state=0, n_jobs=n_jobs)
-            if n_jobs == 1:
-                with threadpool_limits(limits=1, user_api="openmp"):
-                    return est.fit_transform(X)
-            return est.fit_transform(X)
+            def skml_bh(X, n_jobs=n_jobs):
+                return TSNE(method="barnes_hut", random_state=0,
+                            n_jobs=n_jobs).fit_transform(X)
 
-        def skml_750(X, n_jobs=n_jobs):
-            return TSNE(max_iter=750, random_state=0, n_jobs=n_jobs).fit_transform(X)
+            def skml_auto(X, n_jobs=n_jobs):
+                return TSNE(method="auto", random_state=0, n_jobs=n_jobs).fit_transform(X)
 
-        def open_tsne(X, n_jobs=n_jobs):
-            return np.asarray(OpenTSNE(n_jobs=n_jobs, random_state=0).fit(X))
+            def sklearn_bh(X, n_jobs=n_jobs):
+                est = SkTSNE(method="barnes_hut", random_state=0, n_jobs=n_jobs)
+                if n_jobs == 1:
+                    with threadpool_limits(limits=1, user_api="openmp"):
+                        return est.fit_transform(X)
+                return est.fit_transform(X)
 
-        yield Case(f"TSNE 1000 it vs sklearn barnes_hut, {label}", make, skml_default,
-                   sklearn_bh, _trustworthiness, "trustworthiness k=5", repeats=2)
-        yield Case(f"TSNE 750 it vs openTSNE fft, {label}", make, skml_750, open_tsne,
-                   _trustworthiness, "trustworthiness k=5", repeats=2)
+            def skml_fft_750(X, n_jobs=n_jobs):
+                return TSNE(method="fft", max_iter=750, random_state=0,
+                            n_jobs=n_jobs).fit_transform(X)
+
+            def open_tsne(X, n_jobs=n_jobs):
+                return np.asarray(OpenTSNE(n_jobs=n_jobs, random_state=0).fit(X))
+
+            yield Case(f"TSNE barnes_hut (default) vs sklearn barnes_hut, {label}", make,
+                       skml_bh, sklearn_bh, _trustworthiness, "trustworthiness k=5",
+                       repeats=2)
+            yield Case(f"TSNE method='auto' vs sklearn barnes_hut, {label}", make,
+                       skml_auto, sklearn_bh, _trustworthiness, "trustworthiness k=5",
+                       repeats=2)
+            if dtype == np.float64:  # openTSNE computes in float64
+                yield Case(f"TSNE fft 750 it vs openTSNE fft, {label}", make,
+                           skml_fft_750, open_tsne, _trustworthiness,
+                           "trustworthiness k=5", repeats=2)

@@ -26,12 +26,16 @@ up to date with BLAS ``axpy``/``dot``. ``enet_cd_gram`` works on the Gram matrix
 ``w`` is updated in place (warm start); nothing else is written.
 """
 from cython cimport floating
+from libc.stdint cimport uint64_t
 from libc.math cimport fabs, sqrt
 from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
 import numpy as np
+import scipy.sparse as sp
 
 cimport numpy as cnp
+
+from skml._kernels._random cimport rand_int
 
 cnp.import_array()
 
@@ -85,15 +89,6 @@ cdef inline double _soft(double z, double alpha, double denom, bint positive) no
     return 0.0
 
 
-cdef inline unsigned int _xorshift(unsigned int* state) noexcept nogil:
-    cdef unsigned int x = state[0]
-    x ^= x << 13
-    x ^= x >> 17
-    x ^= x << 5
-    state[0] = x
-    return x
-
-
 cdef double _gap_from_parts(double R_norm2, double Ry, double l1, double w_norm2,
                             double dual_norm, double alpha, double beta,
                             double* scale) noexcept nogil:
@@ -113,21 +108,53 @@ cdef double _gap_from_parts(double R_norm2, double Ry, double l1, double w_norm2
     return gap
 
 
+cdef struct _SparseX:
+    # a CSC design (float64) with implicit centring: the true design is
+    # X - u xmean^T, with u the offset direction (sqrt of the sample weights, or ones)
+    # and xmean the column offsets (0 without intercept). The solver keeps
+    # R' = y - X w; the true residual is R = R' + c u with c = xmean . w.
+    const double* data
+    const intp_t* indices
+    const intp_t* indptr
+    const double* u
+    const double* xmean
+    const double* colU      # u . X_j for each column
+    double S                # u . u
+    double RS               # u . R'
+    double c                # xmean . w
+    double uy               # u . y
+
+
 cdef inline double _corr(bint gram, Py_ssize_t j, const floating* X, const floating* R,
-                         int n, const floating* Qw, const floating* q) noexcept nogil:
+                         int n, const floating* Qw, const floating* q,
+                         _SparseX* spx) noexcept nogil:
     """X_j^T R, the correlation of feature j with the residual: ``q_j - (Q w)_j`` (Gram
-    solver) or a dot product over the samples (design solver, Fortran ``X``)."""
+    solver), a dot product over the samples (design solver, Fortran ``X``) or over the
+    stored entries of a CSC column, corrected for the implicit centring."""
+    cdef Py_ssize_t k
+    cdef double s = 0.0
     if gram:
         return q[j] - Qw[j]
+    if spx != NULL:
+        for k in range(spx.indptr[j], spx.indptr[j + 1]):
+            s += spx.data[k] * R[spx.indices[k]]
+        return s + spx.c * spx.colU[j] - spx.xmean[j] * (spx.RS + spx.c * spx.S)
     return _dot(n, &X[j * n], R)
 
 
 cdef inline void _move(bint gram, Py_ssize_t j, double delta, const floating* X,
-                       floating* R, int n, const floating* Q, floating* Qw,
-                       int p) noexcept nogil:
-    """Account for ``w_j += delta``: ``Qw += delta Q_j`` or ``R -= delta X_j``."""
+                       floating* R, int n, const floating* Q, floating* Qw, int p,
+                       _SparseX* spx) noexcept nogil:
+    """Account for ``w_j += delta``: ``Qw += delta Q_j`` or ``R -= delta X_j`` (for a
+    sparse column only its stored entries, plus the scalar bookkeeping)."""
+    cdef Py_ssize_t k
     if gram:
         _axpy(p, <floating>delta, &Q[j * p], Qw)
+    elif spx != NULL:
+        for k in range(spx.indptr[j], spx.indptr[j + 1]):
+            R[spx.indices[k]] -= <floating>(delta * spx.data[k])
+        spx.RS -= delta * spx.colU[j]
+        spx.c += delta * spx.xmean[j]
     else:
         _axpy(n, <floating>(-delta), &X[j * n], R)
 
@@ -136,7 +163,7 @@ cdef int _screen(bint gram, floating* w, const floating* XtA, const floating* co
                  double dual_norm, double gap, double alpha, double beta,
                  unsigned char* excluded, intp_t* screened,
                  const floating* X, floating* R, int n, const floating* Q, floating* Qw,
-                 Py_ssize_t n_features) noexcept nogil:
+                 Py_ssize_t n_features, _SparseX* spx) noexcept nogil:
     """Gap-safe sphere test: exclude features with a provably zero optimal coefficient.
 
     Returns the number of features kept, listed in ``screened``. A removed non-zero
@@ -154,7 +181,7 @@ cdef int _screen(bint gram, floating* w, const floating* XtA, const floating* co
         d_j = (1.0 - fabs(xj_theta)) / sqrt(col_norm2[j] + beta)
         if d_j > radius:
             if w[j] != 0:
-                _move(gram, j, -w[j], X, R, n, Q, Qw, <int>n_features)
+                _move(gram, j, -w[j], X, R, n, Q, Qw, <int>n_features, spx)
                 w[j] = 0
             excluded[j] = 1
         else:
@@ -168,9 +195,9 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
                         unsigned char* excluded, intp_t* screened, intp_t* active,
                         const floating* X, floating* R, const floating* y, int n,
                         const floating* Q, floating* Qw, const floating* q, double y_norm2,
-                        int max_iter, double tol, unsigned int* state, bint random,
+                        int max_iter, double tol, uint64_t* state, bint random,
                         bint positive, bint screening, double* gap_out,
-                        int* n_iter_out) noexcept nogil:
+                        int* n_iter_out, _SparseX* spx) noexcept nogil:
     """The sweeps, duality gap, screening and active set shared by both solvers.
 
     The design solver (``gram`` False) reads ``X`` (Fortran-ordered, ``n`` samples),
@@ -195,15 +222,15 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
         for idx in range(k):
             f = idx
             if random:
-                f = <int>(_xorshift(state) % <unsigned int>k)
+                f = <int>rand_int(state, k)
             j = screened[f] if full else active[f]
             if col_norm2[j] == 0.0:
                 continue
             w_j = w[j]
-            tmp = _corr(gram, j, X, R, n, Qw, q) + w_j * col_norm2[j]
+            tmp = _corr(gram, j, X, R, n, Qw, q, spx) + w_j * col_norm2[j]
             new_w = _soft(tmp, alpha, col_norm2[j] + beta, positive)
             if new_w != w_j:
-                _move(gram, j, new_w - w_j, X, R, n, Q, Qw, p)
+                _move(gram, j, new_w - w_j, X, R, n, Q, Qw, p, spx)
                 w[j] = <floating>new_w
             if fabs(new_w - w_j) > d_w_max:
                 d_w_max = fabs(new_w - w_j)
@@ -227,7 +254,7 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
                 if gram:
                     qw += q[j] * w[j]
                     wQw += w[j] * Qw[j]
-                v = _corr(gram, j, X, R, n, Qw, q) - beta * w[j]
+                v = _corr(gram, j, X, R, n, Qw, q, spx) - beta * w[j]
                 XtA[j] = <floating>v
                 if positive:
                     if v > dual_norm:
@@ -245,13 +272,16 @@ cdef bint _enet_cd_loop(bint gram, floating* w, double alpha, double beta,
                 Ry = 0.0
                 for j in range(n):
                     Ry += R[j] * y[j]
+                if spx != NULL:  # R = R' + c u
+                    R_norm2 += 2.0 * spx.c * spx.RS + spx.c * spx.c * spx.S
+                    Ry += spx.c * spx.uy
             gap = _gap_from_parts(R_norm2, Ry, l1, w_norm2, dual_norm, alpha, beta, &s)
             if gap <= gap_tol:
                 converged = True
                 break
             if screening:
                 n_screened = _screen(gram, w, XtA, col_norm2, dual_norm, gap, alpha, beta,
-                                     excluded, screened, X, R, n, Q, Qw, n_features)
+                                     excluded, screened, X, R, n, Q, Qw, n_features, spx)
         # next: sweeps over the non-zero coefficients until they settle
         n_active = 0
         for f in range(n_screened):
@@ -300,6 +330,68 @@ def enet_cd_dense(floating[::1] w, double alpha, double beta,
                 NULL, NULL, NULL, y_norm2, max_iter, tol, seed, random, positive, screening)
 
 
+def enet_cd_sparse(double[::1] w, double alpha, double beta, const double[::1] data,
+                   const intp_t[::1] indices, const intp_t[::1] indptr, Py_ssize_t n_samples,
+                   const double[::1] y, const double[::1] u, const double[::1] xmean,
+                   int max_iter, double tol, unsigned int seed, bint random, bint positive,
+                   bint screening=True):
+    """Elastic-net coordinate descent on a CSC ``X`` (``data``, row ``indices``,
+    ``indptr``) whose true design is ``X - u xmean^T``: the centring (and, through
+    ``u = sqrt(weights)``, the weighting) stays implicit, so only stored entries are read
+    or updated. ``X``'s rows must already be multiplied by ``u``; ``y`` is the
+    (weighted, centred) target. Returns ``(w, gap, tol_used, n_iter, converged)``.
+    """
+    cdef Py_ssize_t n_features = indptr.shape[0] - 1
+    cdef Py_ssize_t j, k
+    if n_features < 0:
+        raise ValueError("indptr must have n_features + 1 entries.")
+    _check_shapes("w", n_features, w.shape[0])
+    _check_shapes("xmean", n_features, xmean.shape[0])
+    _check_shapes("y", n_samples, y.shape[0])
+    _check_shapes("u", n_samples, u.shape[0])
+    _check_shapes("indices", data.shape[0], indices.shape[0])
+    _check_blas_size(n_samples, "n_samples")
+    _check_blas_size(n_features, "n_features")
+    _check_common(max_iter, tol)
+    ip = np.asarray(indptr)
+    if ip.size and (ip[0] != 0 or ip[ip.size - 1] != data.shape[0] or np.any(np.diff(ip) < 0)):
+        raise ValueError("indptr must rise from 0 to the number of stored entries.")
+    idx = np.asarray(indices)
+    if idx.size and (idx.min() < 0 or idx.max() >= n_samples):
+        raise ValueError(f"row indices must lie in [0, {n_samples}).")
+    X = sp.csc_matrix((np.asarray(data), idx, ip), shape=(n_samples, n_features))
+    ua = np.asarray(u)
+    xm = np.asarray(xmean)
+    colU_arr = np.asarray(X.T @ ua).ravel()
+    col_sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+    S = float(ua @ ua)
+    cdef double[::1] col_norm2 = np.maximum(col_sq - 2.0 * xm * colU_arr + xm * xm * S, 0.0)
+    cdef double[::1] colU = colU_arr
+    # R' = y - X w and the bookkeeping of the implicit offset
+    wa = np.asarray(w)
+    R_arr = np.zeros(max(n_samples, 1))
+    R_arr[:n_samples] = np.asarray(y) - X @ wa
+    cdef double[::1] R = R_arr
+    cdef double[::1] dummy = np.zeros(1)
+    cdef _SparseX spx
+    spx.data = &data[0] if data.shape[0] else &dummy[0]
+    spx.indices = &indices[0] if indices.shape[0] else <const intp_t*>&indptr[0]
+    spx.indptr = &indptr[0]
+    spx.u = &u[0] if n_samples else &dummy[0]
+    spx.xmean = &xmean[0] if n_features else &dummy[0]
+    spx.colU = &colU[0] if n_features else &dummy[0]
+    spx.S = S
+    spx.RS = float(ua @ R_arr[:n_samples])
+    spx.c = float(xm @ wa)
+    spx.uy = float(ua @ np.asarray(y))
+    ya = np.asarray(y)
+    # ||R||^2 of the true residual at w = 0 is ||y||^2 (y is centred by the caller)
+    cdef double y_norm2 = float(ya @ ya)
+    return _run(False, w, alpha, beta, col_norm2, &dummy[0], &R[0],
+                &y[0] if n_samples else &dummy[0], <int>n_samples, NULL, NULL, NULL,
+                y_norm2, max_iter, tol, seed, random, positive, screening, &spx)
+
+
 def enet_cd_gram(floating[::1] w, double alpha, double beta,
                  const floating[:, ::1] Q, const floating[::1] q, double y_norm2,
                  int max_iter, double tol, unsigned int seed, bint random,
@@ -329,7 +421,7 @@ cdef _run(bint gram, floating[::1] w, double alpha, double beta,
           floating[::1] col_norm2, const floating* X, floating* R, const floating* y,
           int n, const floating* Q, floating* Qw, const floating* q, double y_norm2,
           int max_iter, double tol, unsigned int seed, bint random, bint positive,
-          bint screening):
+          bint screening, _SparseX* spx=NULL):
     """Allocate the work arrays, run the shared loop, package the result."""
     cdef Py_ssize_t n_features = w.shape[0]
     if n_features == 0:
@@ -339,7 +431,7 @@ cdef _run(bint gram, floating[::1] w, double alpha, double beta,
     cdef unsigned char[::1] excluded = np.zeros(n_features, dtype=np.uint8)
     cdef intp_t[::1] screened = np.arange(n_features, dtype=np.intp)
     cdef intp_t[::1] active = np.empty(n_features, dtype=np.intp)
-    cdef unsigned int state = seed if seed != 0 else 2463534242u
+    cdef uint64_t state = seed
     cdef double gap = 0.0
     cdef int n_iter = 0
     cdef bint converged
@@ -349,7 +441,7 @@ cdef _run(bint gram, floating[::1] w, double alpha, double beta,
         converged = _enet_cd_loop(gram, &w[0], alpha, beta, n_features, &col_norm2[0],
                                   &XtA[0], &excluded[0], &screened[0], &active[0], X, R, y,
                                   n, Q, Qw, q, y_norm2, max_iter, tol, &state, random,
-                                  positive, screening, &gap, &n_iter)
+                                  positive, screening, &gap, &n_iter, spx)
     return np.asarray(w), gap, tol * y_norm2, n_iter, converged
 
 

@@ -48,6 +48,18 @@ cdef inline double _scaled_pnorm_of_max(double acc, double m, double p) noexcept
     return m * pow(acc, 1.0 / p)
 
 
+cdef inline double sq_euclid_plain(const floating* x, const floating* y,
+                                   Py_ssize_t d) noexcept nogil:
+    """The plain euclidean key (s == 1, not robust): sum (x_j - y_j)^2 in order. Small,
+    so that hot loops inline it; ``key_dense`` uses it for that case."""
+    cdef Py_ssize_t j
+    cdef double acc = 0.0, t
+    for j in range(d):
+        t = <double>x[j] - <double>y[j]
+        acc += t * t
+    return acc
+
+
 cdef inline double key_dense(const floating* x, const floating* y, Py_ssize_t d,
                              int metric, double p, double s, int robust) noexcept nogil:
     """The key of rows x and y (``d`` features, contiguous); see the module docstring."""
@@ -56,9 +68,7 @@ cdef inline double key_dense(const floating* x, const floating* y, Py_ssize_t d,
     if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
         if robust == 0:
             if s == 1.0:
-                for j in range(d):
-                    t = <double>x[j] - <double>y[j]
-                    acc += t * t
+                return sq_euclid_plain(x, y, d)
             else:
                 for j in range(d):
                     t = <double>x[j] * s - <double>y[j] * s
@@ -66,12 +76,17 @@ cdef inline double key_dense(const floating* x, const floating* y, Py_ssize_t d,
             return acc
         q = 2.0
     elif metric == MANHATTAN:
-        for j in range(d):
-            acc += fabs(<double>x[j] * s - <double>y[j] * s)
+        if s == 1.0:  # (x * 1.0 == x: the same numbers, fewer operations)
+            for j in range(d):
+                acc += fabs(<double>x[j] - <double>y[j])
+        else:
+            for j in range(d):
+                acc += fabs(<double>x[j] * s - <double>y[j] * s)
         return acc
     elif metric == CHEBYSHEV:
         for j in range(d):
-            t = fabs(<double>x[j] * s - <double>y[j] * s)
+            t = fabs(<double>x[j] * s - <double>y[j] * s) if s != 1.0 else \
+                fabs(<double>x[j] - <double>y[j])
             if t > acc:
                 acc = t
         return acc

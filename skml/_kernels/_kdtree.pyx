@@ -38,7 +38,7 @@ from skml._kernels._heap cimport (
 
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, MINKOWSKI, CHEBYSHEV,
-    key_dense, key_to_dist, key_is_scaled,
+    key_dense, key_to_dist, key_is_scaled, sq_euclid_plain,
 )
 
 cnp.import_array()
@@ -49,6 +49,19 @@ ctypedef cnp.intp_t intp_t
 # grows by at most one entry per level.
 cdef enum:
     STACK_SIZE = 160
+
+# The kinds of node bounds: KD (boxes) or BALL (centroid and radius).
+cdef enum:
+    KD = 0
+    BALL = 1
+
+#: Tree kind name -> code of the ``kind`` argument of the queries.
+TREE_KINDS = {"kd_tree": KD, "ball_tree": BALL}
+
+cdef double _U = 1.1102230246251565e-16  # unit roundoff of double
+# per feature, the relative widening of a ball bound: a few roundings of each of the
+# two distances it adds (each a sum of d terms)
+cdef double _BALL_SLACK_PER_FEATURE = 4.0 * 1.1102230246251565e-16
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,9 +225,21 @@ cdef inline double _far(double q, double lo, double hi) noexcept nogil:
     return a if a > b else b
 
 
-cdef inline double _box_key(const floating* q, const floating* box, Py_ssize_t d,
-                            int metric, double p, double s, int robust,
-                            bint farthest) noexcept nogil:
+cdef inline double _box_euclid_min(const floating* q, const floating* box,
+                                   Py_ssize_t d) noexcept nogil:
+    """The common case, kept small so that it inlines: the squared euclidean key from q
+    to the nearest point of the box, s == 1 (the same operations as _box_key's)."""
+    cdef Py_ssize_t j
+    cdef double acc = 0.0, t
+    for j in range(d):
+        t = _gap(q[j], box[j], box[d + j])
+        acc += t * t
+    return acc
+
+
+cdef double _box_key(const floating* q, const floating* box, Py_ssize_t d,
+                     int metric, double p, double s, int robust,
+                     bint farthest) noexcept nogil:
     """Key from q to the nearest (``farthest``: the farthest) point of the box
     (lo = box, hi = box + d), on coordinates scaled by ``s`` as the point keys are.
 
@@ -224,38 +249,42 @@ cdef inline double _box_key(const floating* q, const floating* box, Py_ssize_t d
     scaled forms divide by a per-pair maximum and lose that monotonicity by a few
     roundings: their callers widen the bound by ``slack``."""
     cdef Py_ssize_t j
-    cdef double acc = 0.0, t, m, inv, qq
+    cdef double acc = 0.0, t, m, inv, qq, qj, lo, hi
+    cdef int kind
     if (metric == EUCLIDEAN or metric == SQEUCLIDEAN) and robust == 0:
-        for j in range(d):
-            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-            acc += t * t
-        return acc
-    if metric == MANHATTAN:
-        for j in range(d):
-            acc += _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-        return acc
-    if metric == CHEBYSHEV:
-        for j in range(d):
-            t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-                _gap(q[j] * s, box[j] * s, box[d + j] * s)
-            if t > acc:
-                acc = t
-        return acc
-    qq = 2.0 if metric != MINKOWSKI else p
+        kind = 0
+    elif metric == MANHATTAN:
+        kind = 1
+    elif metric == CHEBYSHEV:
+        kind = 2
+    else:
+        kind = 3
     m = 0.0
     for j in range(d):
-        t = _far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else \
-            _gap(q[j] * s, box[j] * s, box[d + j] * s)
-        if t > m:
+        if s == 1.0:  # (x * 1.0 == x: the same numbers, fewer operations)
+            qj, lo, hi = q[j], box[j], box[d + j]
+        else:
+            qj, lo, hi = q[j] * s, box[j] * s, box[d + j] * s
+        t = _far(qj, lo, hi) if farthest else _gap(qj, lo, hi)
+        if kind == 0:
+            acc += t * t
+        elif kind == 1:
+            acc += t
+        elif t > m:
             m = t
-    if m == 0.0:
-        return 0.0
+    if kind == 0 or kind == 1:
+        return acc
+    if kind == 2 or m == 0.0:
+        return m
+    # scaled form: a second pass with the maximum known
+    qq = 2.0 if metric != MINKOWSKI else p
     inv = 1.0 / m
     for j in range(d):
-        t = (_far(q[j] * s, box[j] * s, box[d + j] * s) if farthest else
-             _gap(q[j] * s, box[j] * s, box[d + j] * s)) * inv
+        if s == 1.0:
+            qj, lo, hi = q[j], box[j], box[d + j]
+        else:
+            qj, lo, hi = q[j] * s, box[j] * s, box[d + j] * s
+        t = (_far(qj, lo, hi) if farthest else _gap(qj, lo, hi)) * inv
         acc += t * t if qq == 2.0 else pow(t, qq)
     return m * sqrt(acc) if qq == 2.0 else m * pow(acc, 1.0 / qq)
 
@@ -264,6 +293,10 @@ cdef inline double _box_min(const floating* q, const floating* box, Py_ssize_t d
                             int metric, double p, double s, int robust,
                             double slack) noexcept nogil:
     """A lower bound of the key of q to any point of the box."""
+    if slack == 0.0:
+        if s == 1.0 and robust == 0 and (metric == EUCLIDEAN or metric == SQEUCLIDEAN):
+            return _box_euclid_min(q, box, d)
+        return _box_key(q, box, d, metric, p, s, robust, False)
     return _box_key(q, box, d, metric, p, s, robust, False) * (1.0 - slack)
 
 
@@ -271,14 +304,94 @@ cdef inline double _box_max(const floating* q, const floating* box, Py_ssize_t d
                             int metric, double p, double s, int robust,
                             double slack) noexcept nogil:
     """An upper bound of the key of q to any point of the box."""
+    if slack == 0.0:
+        return _box_key(q, box, d, metric, p, s, robust, True)
     return _box_key(q, box, d, metric, p, s, robust, True) * (1.0 + slack)
 
 
 cdef inline double _slack(Py_ssize_t d, int metric, double p, int robust) noexcept nogil:
     """Relative widening of box bounds for the scaled forms (0 for the others)."""
     if key_is_scaled(metric, p, robust):
-        return 4.0 * (<double>d + 8.0) * 1.1102230246251565e-16
+        return 4.0 * (<double>d + 8.0) * _U
     return 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# ball-tree bounds: the triangle inequality around each node's centroid
+# ---------------------------------------------------------------------------------------
+
+cdef inline double _dist_to_key(double dist, int metric, double p, double s,
+                                int robust) noexcept nogil:
+    """The key of a distance (the inverse of key_to_dist for the tree metrics)."""
+    if (metric == EUCLIDEAN or metric == SQEUCLIDEAN) and robust == 0:
+        return (dist * s) * (dist * s)
+    return dist * s
+
+
+cdef inline double _ball_bound(const floating* q, const floating* center, double radius,
+                               Py_ssize_t d, int metric, double p, double s, int robust,
+                               bint upper) noexcept nogil:
+    """A lower (``upper``: upper) bound of the key of q to any point within ``radius``
+    of ``center``: dist(q, c) -/+ radius, widened by a relative slack that covers the
+    roundings of both distances (ball-tree metrics are metrics: p >= 1)."""
+    cdef double dqc = key_to_dist(key_dense(q, center, d, metric, p, s, robust),
+                                  metric, p, s, robust)
+    cdef double width = _BALL_SLACK_PER_FEATURE * (<double>d + 8.0) * (dqc + radius)
+    cdef double b
+    if upper:
+        return _dist_to_key(dqc + radius + width, metric, p, s, robust) * (1.0 + 4.0 * _U)
+    b = dqc - radius - width
+    if not b > 0.0:  # (also NaN, from inf - inf)
+        return 0.0
+    return _dist_to_key(b, metric, p, s, robust) * (1.0 - 4.0 * _U)
+
+
+def ball_centers(const floating[:, ::1] data, const intp_t[::1] node_start,
+                 const intp_t[::1] node_end, floating[:, ::1] centers,
+                 double[::1] radii, int metric, double p, double s, int robust,
+                 int n_threads):
+    """For each node the mean of its rows (in the tree's dtype) and the largest distance
+    from it to one of them (the rows of ``data`` are in tree order). The tree metrics
+    keep the same keys for euclidean and sqeuclidean, so both use euclidean radii."""
+    cdef Py_ssize_t n_nodes = node_start.shape[0], d = data.shape[1]
+    cdef Py_ssize_t node, r, j
+    cdef double acc, m, dist
+    cdef int bmetric = EUCLIDEAN if metric == SQEUCLIDEAN else metric
+    for node in prange(n_nodes, nogil=True, schedule="dynamic", num_threads=n_threads):
+        for j in range(d):
+            acc = 0.0
+            for r in range(node_start[node], node_end[node]):
+                acc = acc + <double>data[r, j]
+            centers[node, j] = <floating>(acc / (node_end[node] - node_start[node]))
+        m = 0.0
+        for r in range(node_start[node], node_end[node]):
+            dist = key_to_dist(key_dense(&data[r, 0], &centers[node, 0], d, bmetric, p,
+                                         s, robust), bmetric, p, s, robust)
+            if dist > m:
+                m = dist
+        radii[node] = m
+
+
+# ---------------------------------------------------------------------------------------
+# node bounds of either kind of tree
+# ---------------------------------------------------------------------------------------
+
+cdef inline double _node_min(const floating* q, Py_ssize_t node, int kind,
+                             const floating* bounds, const floating* centers,
+                             const double* radii, Py_ssize_t d, int metric, double p,
+                             double s, int robust, double slack) noexcept nogil:
+    if kind == KD:
+        return _box_min(q, bounds + node * 2 * d, d, metric, p, s, robust, slack)
+    return _ball_bound(q, centers + node * d, radii[node], d, metric, p, s, robust, False)
+
+
+cdef inline double _node_max(const floating* q, Py_ssize_t node, int kind,
+                             const floating* bounds, const floating* centers,
+                             const double* radii, Py_ssize_t d, int metric, double p,
+                             double s, int robust, double slack) noexcept nogil:
+    if kind == KD:
+        return _box_max(q, bounds + node * 2 * d, d, metric, p, s, robust, slack)
+    return _ball_bound(q, centers + node * d, radii[node], d, metric, p, s, robust, True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -286,23 +399,27 @@ cdef inline double _slack(Py_ssize_t d, int metric, double p, int robust) noexce
 # ---------------------------------------------------------------------------------------
 
 cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
-                   const intp_t* node_start, const intp_t* node_end, const floating* bounds,
+                   const intp_t* node_start, const intp_t* node_end, int kind,
+                   const floating* bounds, const floating* centers, const double* radii,
                    Py_ssize_t n_nodes, Py_ssize_t d, int metric, double p, double s,
                    int robust, double* hd, intp_t* hi, Py_ssize_t k,
                    intp_t sentinel) noexcept nogil:
-    """The k nearest rows of the tree to q, into hd/hi (ascending (distance, index))."""
+    """The k nearest rows of the tree to q, into hd/hi (ascending (distance, index)).
+    ``metric`` is the traversal metric (sqeuclidean traverses as euclidean: same keys)."""
     cdef Py_ssize_t n_internal = n_nodes // 2
     cdef Py_ssize_t stack_node[STACK_SIZE]
     cdef double stack_key[STACK_SIZE]
     cdef Py_ssize_t top = 0, node, r, left, right, h
     cdef double md, key, ml, mr
     cdef double slack = _slack(d, metric, p, robust)
+    cdef bint plain = metric == EUCLIDEAN and robust == 0 and s == 1.0
     cdef intp_t j
     for h in range(k):
         hd[h] = INFINITY
         hi[h] = sentinel  # after every real index; replaced by the first k points
     stack_node[0] = 0
-    stack_key[0] = _box_min(q, bounds, d, metric, p, s, robust, slack)
+    stack_key[0] = _node_min(q, 0, kind, bounds, centers, radii, d, metric, p, s, robust,
+                             slack)
     top = 1
     while top > 0:
         top = top - 1
@@ -312,7 +429,10 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
             continue
         if node >= n_internal:
             for r in range(node_start[node], node_end[node]):
-                key = key_dense(q, data + r * d, d, metric, p, s, robust)
+                if plain:  # (key_dense's own loop for this case, inlined here)
+                    key = sq_euclid_plain(q, data + r * d, d)
+                else:
+                    key = key_dense(q, data + r * d, d, metric, p, s, robust)
                 if key <= hd[0]:
                     j = idx[r]
                     if key < hd[0] or j < hi[0]:
@@ -320,8 +440,10 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
         else:
             left = 2 * node + 1
             right = left + 1
-            ml = _box_min(q, bounds + left * 2 * d, d, metric, p, s, robust, slack)
-            mr = _box_min(q, bounds + right * 2 * d, d, metric, p, s, robust, slack)
+            ml = _node_min(q, left, kind, bounds, centers, radii, d, metric, p, s, robust,
+                           slack)
+            mr = _node_min(q, right, kind, bounds, centers, radii, d, metric, p, s,
+                           robust, slack)
             # push the far child first so the near one is searched first
             if ml <= mr:
                 if mr <= hd[0]:
@@ -342,28 +464,31 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
                     stack_key[top] = mr
                     top = top + 1
     _heap_sort(hd, hi, k)  # by (key, index), the order kept after the last step
-    for h in range(k):
-        hd[h] = key_to_dist(hd[h], metric, p, s, robust)
 
 
 def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
-              const intp_t[::1] node_start, const intp_t[::1] node_end,
-              const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+              const intp_t[::1] node_start, const intp_t[::1] node_end, int kind,
+              const floating[:, :, ::1] bounds, const floating[:, ::1] centers,
+              const double[::1] radii, const floating[:, ::1] Q,
               double[:, ::1] out_dist, intp_t[:, ::1] out_ind, int metric, double p,
               double s, int robust, int n_threads):
     """For each row of Q, its k = out_dist.shape[1] nearest rows (``data`` in tree order;
-    the indices written are rows of the original X), one query per task. ``s`` and
-    ``robust`` give the key form (``_dist_keys.pxd``)."""
+    the indices written are rows of the original X), one query per task. ``kind``: KD
+    (``bounds`` used) or BALL (``centers``/``radii`` used); ``s`` and ``robust`` give the
+    key form (``_dist_keys.pxd``)."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], k = out_dist.shape[1]
-    cdef Py_ssize_t n_nodes = node_start.shape[0], i
+    cdef Py_ssize_t n_nodes = node_start.shape[0], i, h
     cdef intp_t sentinel = data.shape[0]
+    cdef int tmetric = EUCLIDEAN if metric == SQEUCLIDEAN else metric
     if n_q == 0:
         return
     for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
-        _knn_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0], &node_end[0],
-                 &bounds[0, 0, 0], n_nodes, d, metric, p, s, robust, &out_dist[i, 0],
-                 &out_ind[i, 0], k, sentinel)
+        _knn_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0], &node_end[0], kind,
+                 &bounds[0, 0, 0], &centers[0, 0], &radii[0], n_nodes, d, tmetric, p, s,
+                 robust, &out_dist[i, 0], &out_ind[i, 0], k, sentinel)
+        for h in range(k):
+            out_dist[i, h] = key_to_dist(out_dist[i, h], metric, p, s, robust)
 
 
 # ---------------------------------------------------------------------------------------
@@ -371,40 +496,41 @@ def query_knn(const floating[:, ::1] data, const intp_t[::1] idx,
 # ---------------------------------------------------------------------------------------
 
 cdef Py_ssize_t _radius_one(const floating* q, const floating* data, const intp_t* idx,
-                            const intp_t* node_start, const intp_t* node_end,
-                            const floating* bounds, Py_ssize_t n_nodes, Py_ssize_t d,
-                            int metric, double p, double s, int robust, double rs,
-                            bint fill, bint with_dist, intp_t* out_ind,
+                            const intp_t* node_start, const intp_t* node_end, int kind,
+                            const floating* bounds, const floating* centers,
+                            const double* radii, Py_ssize_t n_nodes, Py_ssize_t d,
+                            int metric, int tmetric, double p, double s, int robust,
+                            double rs, bint fill, bint with_dist, intp_t* out_ind,
                             double* out_dist) noexcept nogil:
     """Count (fill=False) or write (fill=True) the rows whose key to q is <= ``rs``. A
-    node whose farthest corner is within the radius is taken whole."""
+    node whose farthest point is within the radius is taken whole."""
     cdef Py_ssize_t n_internal = n_nodes // 2
     cdef Py_ssize_t stack[STACK_SIZE]
     cdef Py_ssize_t top = 1, node, r, count = 0
-    cdef const floating* box
     cdef double key
-    cdef double slack = _slack(d, metric, p, robust)
+    cdef double slack = _slack(d, tmetric, p, robust)
     stack[0] = 0
     while top > 0:
         top = top - 1
         node = stack[top]
-        box = bounds + node * 2 * d
-        if _box_min(q, box, d, metric, p, s, robust, slack) > rs:
+        if _node_min(q, node, kind, bounds, centers, radii, d, tmetric, p, s, robust,
+                     slack) > rs:
             continue
-        if _box_max(q, box, d, metric, p, s, robust, slack) <= rs:
+        if _node_max(q, node, kind, bounds, centers, radii, d, tmetric, p, s, robust,
+                     slack) <= rs:
             if fill:
                 for r in range(node_start[node], node_end[node]):
                     out_ind[count] = idx[r]
                     if with_dist:
                         out_dist[count] = key_to_dist(
-                            key_dense(q, data + r * d, d, metric, p, s, robust),
+                            key_dense(q, data + r * d, d, tmetric, p, s, robust),
                             metric, p, s, robust)
                     count = count + 1
             else:
                 count = count + node_end[node] - node_start[node]
         elif node >= n_internal:
             for r in range(node_start[node], node_end[node]):
-                key = key_dense(q, data + r * d, d, metric, p, s, robust)
+                key = key_dense(q, data + r * d, d, tmetric, p, s, robust)
                 if key <= rs:
                     if fill:
                         out_ind[count] = idx[r]
@@ -419,24 +545,28 @@ cdef Py_ssize_t _radius_one(const floating* q, const floating* data, const intp_
 
 
 def query_radius_count(const floating[:, ::1] data, const intp_t[::1] idx,
-                       const intp_t[::1] node_start, const intp_t[::1] node_end,
-                       const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+                       const intp_t[::1] node_start, const intp_t[::1] node_end, int kind,
+                       const floating[:, :, ::1] bounds, const floating[:, ::1] centers,
+                       const double[::1] radii, const floating[:, ::1] Q,
                        const double[::1] radius_key, intp_t[::1] counts, int metric,
                        double p, double s, int robust, int n_threads):
     """counts[i] = number of tree rows whose key to Q[i] is <= ``radius_key[i]``."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], n_nodes = node_start.shape[0], i
+    cdef int tmetric = EUCLIDEAN if metric == SQEUCLIDEAN else metric
     if n_q == 0:
         return
     for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
         counts[i] = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
-                                &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p,
-                                s, robust, radius_key[i], False, False, NULL, NULL)
+                                &node_end[0], kind, &bounds[0, 0, 0], &centers[0, 0],
+                                &radii[0], n_nodes, d, metric, tmetric, p, s, robust,
+                                radius_key[i], False, False, NULL, NULL)
 
 
 def query_radius_fill(const floating[:, ::1] data, const intp_t[::1] idx,
-                      const intp_t[::1] node_start, const intp_t[::1] node_end,
-                      const floating[:, :, ::1] bounds, const floating[:, ::1] Q,
+                      const intp_t[::1] node_start, const intp_t[::1] node_end, int kind,
+                      const floating[:, :, ::1] bounds, const floating[:, ::1] centers,
+                      const double[::1] radii, const floating[:, ::1] Q,
                       const double[::1] radius_key, const intp_t[::1] offsets,
                       intp_t[::1] out_ind, double[::1] out_dist, bint with_dist,
                       bint sort_results, int metric, double p, double s, int robust,
@@ -447,13 +577,15 @@ def query_radius_fill(const floating[:, ::1] data, const intp_t[::1] idx,
     (distance, index)."""
     cdef Py_ssize_t n_q = Q.shape[0], d = data.shape[1], n_nodes = node_start.shape[0], i
     cdef Py_ssize_t count
+    cdef int tmetric = EUCLIDEAN if metric == SQEUCLIDEAN else metric
     if n_q == 0:
         return
     for i in prange(n_q, nogil=True, schedule="dynamic", chunksize=32,
                     num_threads=n_threads):
         count = _radius_one(&Q[i, 0], &data[0, 0], &idx[0], &node_start[0],
-                            &node_end[0], &bounds[0, 0, 0], n_nodes, d, metric, p, s,
-                            robust, radius_key[i], True, with_dist, &out_ind[offsets[i]],
+                            &node_end[0], kind, &bounds[0, 0, 0], &centers[0, 0],
+                            &radii[0], n_nodes, d, metric, tmetric, p, s, robust,
+                            radius_key[i], True, with_dist, &out_ind[offsets[i]],
                             &out_dist[offsets[i]] if with_dist else NULL)
         if with_dist and sort_results:
             _sort_pairs(&out_dist[offsets[i]], &out_ind[offsets[i]], count)

@@ -1,13 +1,15 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # distutils: depends = skml/_kernels/_kmeans_lloyd.h
 """k-means passes: Lloyd's assignment (E) and accumulation for the update (M), Elkan's
-bounded assignment, the inertia, and the squared distances that k-means++ and
-``transform`` need.
+bounded assignment, the M-step, the inertia, and the squared distances that k-means++
+and ``transform`` need; each for dense rows and for CSR rows (``*_csr``, see the CSR
+section below).
 
 Private and dumb: ``skml.cluster._kmeans`` validates the inputs and hands over
-C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype), int32
-labels, float64 accumulators, the chunk size, the group count and the thread count.
-Nothing here writes into X, the weights or the centres.
+C-contiguous float32/float64 arrays (X, sample weights and centres of one dtype; CSR as
+canonical data/indices/indptr with int32 or int64 indices), int32 labels, float64
+accumulators, the chunk size, the group count and the thread count. Nothing here writes
+into X, the weights or the centres.
 
 One pass over the data works through chunks of ``chunk`` rows. For each chunk one GEMM
 (``scipy.linalg.cython_blas``) gives ``-2 x.c`` for every row and centre into a small
@@ -67,11 +69,24 @@ cdef extern from "_kmeans_lloyd.h":
                            double* sums, double* wsum) noexcept nogil
     double skml_sqdist_d(const double* x, const double* c, int d) noexcept nogil
     double skml_sqdist_f(const float* x, const float* c, int d) noexcept nogil
+    void skml_row_dots_d32(const double* data, const cnp.int32_t* idx, Py_ssize_t p0,
+                           Py_ssize_t p1, const double* cT, int k, double* dot) noexcept nogil
+    void skml_row_dots_d64(const double* data, const cnp.int64_t* idx, Py_ssize_t p0,
+                           Py_ssize_t p1, const double* cT, int k, double* dot) noexcept nogil
+    void skml_row_dots_f32(const float* data, const cnp.int32_t* idx, Py_ssize_t p0,
+                           Py_ssize_t p1, const float* cT, int k, double* dot) noexcept nogil
+    void skml_row_dots_f64(const float* data, const cnp.int64_t* idx, Py_ssize_t p0,
+                           Py_ssize_t p1, const float* cT, int k, double* dot) noexcept nogil
 
 
 ctypedef fused out_t:
     float
     double
+
+# CSR index arrays (scipy uses int32, or int64 for large matrices)
+ctypedef fused idx_t:
+    cnp.int32_t
+    cnp.int64_t
 
 
 skml_kmeans_detect_cpu()
@@ -587,11 +602,48 @@ cdef inline floating _up(double v, floating kind) noexcept nogil:
         return v
 
 
-cdef inline int _elkan_row(const floating* x, const floating* C, Py_ssize_t k,
-                           Py_ssize_t d, const double* half, const double* s_near,
-                           int lab, floating* up, floating* low, bint init) noexcept nogil:
-    """The nearest centre of x (exact distances, ties to the smaller index), pruned by
-    the triangle inequality; updates x's upper bound ``up`` and lower bounds ``low``.
+cdef struct _CsrRow:
+    # one CSR row for Elkan's distances: its entries, its squared norm, and the centres'
+    # squared norms; p0 == -1 means a dense row
+    Py_ssize_t p0
+    Py_ssize_t p1
+    double x_sq
+    const double* cc
+
+
+cdef inline _CsrRow _csr_row(Py_ssize_t p0, Py_ssize_t p1, double x_sq,
+                             const double* cc) noexcept nogil:
+    # built whole (not field by field) so that a prange makes the variable private
+    cdef _CsrRow row
+    row.p0 = p0
+    row.p1 = p1
+    row.x_sq = x_sq
+    row.cc = cc
+    return row
+
+
+cdef inline double _elkan_dist(const floating* x, const idx_t* indices, _CsrRow* row,
+                               const floating* C, Py_ssize_t j, Py_ssize_t d) noexcept nogil:
+    """Distance from the row to centre j: from the differences for a dense row (x its
+    values); by the identity in float64 for a CSR row (x its data, clipped at 0)."""
+    cdef Py_ssize_t p
+    cdef double s = 0.0
+    cdef const floating* c = C + j * d
+    if row.p0 < 0:
+        return sqrt(_sqdist(x, c, d))
+    for p in range(row.p0, row.p1):
+        s = s + <double>x[p] * <double>c[indices[p]]
+    s = row.x_sq + row.cc[j] - 2.0 * s
+    return sqrt(s) if s > 0 else 0.0
+
+
+cdef inline int _elkan_row(const floating* x, const idx_t* indices, _CsrRow* row,
+                           const floating* C, Py_ssize_t k, Py_ssize_t d,
+                           const double* half, const double* s_near, int lab,
+                           floating* up, floating* low, bint init) noexcept nogil:
+    """The nearest centre of the row (exact distances, ties to the smaller index),
+    pruned by the triangle inequality; updates its upper bound ``up`` and lower bounds
+    ``low``.
 
     ``half[l * k + j]`` is half the distance between centres l and j, ``s_near[l]``
     the smallest of those over j != l. A centre j is skipped only when it cannot be
@@ -604,17 +656,17 @@ cdef inline int _elkan_row(const floating* x, const floating* C, Py_ssize_t k,
     cdef floating kind = 0
     if init:
         lab = 0
-        u = sqrt(_sqdist(x, C, d))
+        u = _elkan_dist(x, indices, row, C, 0, d)
         low[0] = _down(u, kind)
         for j in range(1, k):
             # d(x, c_j) >= 2 half - u >= u: neither nearer nor a tie with a smaller index
             if u <= half[lab * k + j]:
                 low[j] = 0
                 continue
-            dj = sqrt(_sqdist(x, C + j * d, d))
+            dj = _elkan_dist(x, indices, row, C, j, d)
             low[j] = _down(dj, kind)
             if dj < u:
-                lab = j
+                lab = <int>j
                 u = dj
         up[0] = _up(u, kind)
         return lab
@@ -627,18 +679,49 @@ cdef inline int _elkan_row(const floating* x, const floating* C, Py_ssize_t k,
         if u < low[j] or u < half[lab * k + j]:
             continue
         if not tight:
-            u = sqrt(_sqdist(x, C + lab * d, d))
+            u = _elkan_dist(x, indices, row, C, lab, d)
             low[lab] = _down(u, kind)
             tight = True
             if u < low[j] or u < half[lab * k + j]:
                 continue
-        dj = sqrt(_sqdist(x, C + j * d, d))
+        dj = _elkan_dist(x, indices, row, C, j, d)
         low[j] = _down(dj, kind)
         if dj < u or (dj == u and j < lab):
             lab = <int>j
             u = dj
     up[0] = _up(u, kind)
     return lab
+
+
+def _half_distances(const floating[:, ::1] centers):
+    """Half the distances between centres (k, k) and each centre's smallest (k,)."""
+    cdef Py_ssize_t k = centers.shape[0], d = centers.shape[1], j, jj
+    cdef double v
+    cdef double[:, ::1] half = np.zeros((k, k))
+    cdef double[::1] s_near = np.full(k, np.inf)
+    with nogil:
+        for j in range(k):
+            for jj in range(j + 1, k):
+                v = 0.5 * sqrt(_sqdist(&centers[j, 0], &centers[jj, 0], d))
+                half[j, jj] = v
+                half[jj, j] = v
+                if v < s_near[j]:
+                    s_near[j] = v
+                if v < s_near[jj]:
+                    s_near[jj] = v
+    return np.asarray(half), np.asarray(s_near)
+
+
+cdef inline void _loosen(floating* up, floating* low, int lab, const double* shifts,
+                         Py_ssize_t k) noexcept nogil:
+    """Loosen a row's bounds by the centres' moves since they were computed."""
+    cdef Py_ssize_t j
+    cdef double v
+    cdef floating kind = 0
+    up[0] = _up(<double>up[0] + shifts[lab], kind)
+    for j in range(k):
+        v = <double>low[j] - shifts[j]
+        low[j] = _down(v, kind) if v > 0 else 0
 
 
 def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -687,20 +770,10 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef floating* low
     cdef floating kind = 0
     cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
-    cdef double[:, ::1] half = np.zeros((k, k))
-    cdef double[::1] s_near = np.full(k, np.inf)
-
-    # half distances between centres, and each centre's nearest half distance
-    with nogil:
-        for j in range(k):
-            for jj in range(j + 1, k):
-                v = 0.5 * sqrt(_sqdist(&centers[j, 0], &centers[jj, 0], d))
-                half[j, jj] = v
-                half[jj, j] = v
-                if v < s_near[j]:
-                    s_near[j] = v
-                if v < s_near[jj]:
-                    s_near[jj] = v
+    cdef _CsrRow dense_row = _csr_row(-1, -1, 0.0, NULL)
+    half_arr, s_near_arr = _half_distances(centers)
+    cdef double[:, ::1] half = half_arr
+    cdef double[::1] s_near = s_near_arr
     if update:
         if G < 1 or workspace.shape[1] != stride:
             raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
@@ -724,13 +797,10 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                     low = &lower[i, 0]
                     lab = labels[i]
                     if not init:
-                        # loosen the bounds by the centres' moves
-                        upper[i] = _up(<double>upper[i] + shifts[lab], kind)
-                        for j in range(k):
-                            v = <double>low[j] - shifts[j]
-                            low[j] = _down(v, kind) if v > 0 else 0
-                    lab = _elkan_row(&X[i, 0], &centers[0, 0], k, d, &half[0, 0],
-                                     &s_near[0], lab, &upper[i], low, init)
+                        _loosen(&upper[i], low, lab, &shifts[0], k)
+                    lab = _elkan_row(&X[i, 0], <cnp.int32_t*>NULL, &dense_row,
+                                     &centers[0, 0], k, d, &half[0, 0], &s_near[0], lab,
+                                     &upper[i], low, init)
                     if lab != labels[i]:
                         changed = changed + 1
                         labels[i] = lab
@@ -752,4 +822,296 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     total = 0
     for g in range(G):
         total += changed_per_group[g]
+    return total
+
+
+# --------------------------------------------------------------------------- CSR rows
+#
+# Sparse input is never densified: a row's dot products with every centre are summed
+# over its stored entries, from the centres transposed to (n_features, k) float64 so
+# that each entry adds one contiguous k-vector. Distances use the identity in float64,
+# ||x||^2 + ||c||^2 - 2 x.c, with ||x||^2 summed over the stored entries in their order
+# (the caller hands canonical CSR: sorted indices, no duplicates), so a row at a centre
+# equal to it is at distance exactly 0. Sparse data are not centred (that would fill
+# them), and the identity in float64 keeps ~1e-16 of the norms: float32 input gets the
+# float64 labels. The labels are computed in parallel over chunks of rows; the sums for
+# the update are then made in parallel over the centres, each centre adding its rows in
+# row order (a counting sort by label gives the order): a fixed summation order whatever
+# the thread count, with no per-thread copy of the (k, n_features) sums.
+
+cdef inline void _row_dots(const floating* data, const idx_t* indices, Py_ssize_t p0,
+                           Py_ssize_t p1, const floating* cT, Py_ssize_t k,
+                           double* dot) noexcept nogil:
+    """dot[j] = x . c_j (float64) for the CSR row with entries p0:p1 (cT: the centres
+    transposed, in the data's dtype); the C loops of ``_kmeans_lloyd.h``."""
+    if floating is double:
+        if idx_t is cnp.int32_t:
+            skml_row_dots_d32(data, indices, p0, p1, cT, <int>k, dot)
+        else:
+            skml_row_dots_d64(data, indices, p0, p1, cT, <int>k, dot)
+    else:
+        if idx_t is cnp.int32_t:
+            skml_row_dots_f32(data, indices, p0, p1, cT, <int>k, dot)
+        else:
+            skml_row_dots_f64(data, indices, p0, p1, cT, <int>k, dot)
+
+
+cdef void _accumulate_by_centre(const floating* data, const idx_t* indices,
+                                const idx_t* indptr, const floating* sample_weight,
+                                bint unit_weights, const int* labels, Py_ssize_t n,
+                                Py_ssize_t k, Py_ssize_t d, double[:, ::1] sums,
+                                double[::1] weights, int n_threads) noexcept:
+    """sums[j] = sum of w_i x_i and weights[j] = sum of w_i over the rows labelled j,
+    each centre's rows added in row order, centres in parallel."""
+    cdef Py_ssize_t[::1] start = np.zeros(k + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] order = np.empty(max(n, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] fill = np.empty(k, dtype=np.intp)
+    cdef Py_ssize_t i, j, q, p
+    cdef double w, wsum
+    cdef double* s
+    with nogil:
+        for i in range(n):
+            start[labels[i] + 1] += 1
+        for j in range(k):
+            start[j + 1] += start[j]
+            fill[j] = start[j]
+        for i in range(n):
+            order[fill[labels[i]]] = i
+            fill[labels[i]] += 1
+        for j in prange(k, schedule="dynamic", num_threads=n_threads):
+            s = &sums[j, 0]
+            memset(s, 0, d * sizeof(double))
+            wsum = 0.0
+            for q in range(start[j], start[j + 1]):
+                i = order[q]
+                w = 1.0 if unit_weights else <double>sample_weight[i]
+                wsum = wsum + w
+                for p in range(indptr[i], indptr[i + 1]):
+                    s[indices[p]] += w * <double>data[p]
+            weights[j] = wsum
+
+
+def _transposed(const floating[:, ::1] centers):
+    """(n_features, k) copy of the centres in their dtype (blocked, so that both sides
+    stay in cache), and their squared norms in float64."""
+    cdef Py_ssize_t k = centers.shape[0], d = centers.shape[1], j, f, f0, f1
+    cdef double s
+    cT_arr = np.empty((d, k), dtype=np.asarray(centers).dtype)
+    cc_arr = np.empty(k, dtype=np.float64)
+    cdef floating[:, ::1] cT = cT_arr
+    cdef double[::1] cc = cc_arr
+    with nogil:
+        for f0 in range(0, d, 256):
+            f1 = min(f0 + 256, d)
+            for j in range(k):
+                for f in range(f0, f1):
+                    cT[f, j] = centers[j, f]
+        for j in range(k):
+            s = 0.0
+            for f in range(d):
+                s = s + <double>centers[j, f] * <double>centers[j, f]
+            cc[j] = s
+    return cT_arr, cc_arr
+
+
+def update_centers(const double[:, ::1] sums, const double[::1] weights,
+                   const floating[:, ::1] old, floating[:, ::1] new, double[::1] moves):
+    """The M-step in one pass: new[j] = sums[j] / weights[j] rounded to the dtype (old[j]
+    where weights[j] == 0), and moves[j] = ||new[j] - old[j]|| in float64."""
+    cdef Py_ssize_t k = old.shape[0], d = old.shape[1], j, f
+    cdef double s, t, w
+    with nogil:
+        for j in range(k):
+            w = weights[j]
+            s = 0.0
+            for f in range(d):
+                if w > 0:
+                    new[j, f] = <floating>(sums[j, f] / w)
+                else:
+                    new[j, f] = old[j, f]
+                t = <double>new[j, f] - <double>old[j, f]
+                s = s + t * t
+            moves[j] = sqrt(s)
+
+
+def csr_sq_norms(const floating[::1] data, const idx_t[::1] indptr, double[::1] out,
+                 int n_threads):
+    """out[i] = ||x_i||^2 over the stored entries of row i, in float64."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, i, p
+    cdef double s
+    for i in prange(n, nogil=True, num_threads=n_threads, schedule="static"):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            s = s + <double>data[p] * <double>data[p]
+        out[i] = s
+
+
+def lloyd_pass_csr(const floating[::1] data, const idx_t[::1] indices,
+                   const idx_t[::1] indptr, const floating[::1] sample_weight,
+                   const floating[:, ::1] centers, int[::1] labels,
+                   double[:, ::1] sums, double[::1] weights, Py_ssize_t chunk,
+                   int n_threads, bint update, bint unit_weights,
+                   const double[::1] x_sq_norms=None, double[::1] sq_dist=None):
+    """``lloyd_pass`` for the CSR matrix (data, indices, indptr), canonical.
+
+    With ``sq_dist`` (n,), each row's squared distance to its new centre (float64,
+    clipped at 0; needs ``x_sq_norms``) is written too: the inertia in the same pass.
+    Returns the number of labels that changed."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, k = centers.shape[0], d = centers.shape[1]
+    if n == 0:
+        return 0
+    if sq_dist is not None and (x_sq_norms is None or sq_dist.shape[0] != n
+                                or x_sq_norms.shape[0] != n):
+        raise ValueError("sq_dist needs x_sq_norms, both of shape (n_samples,)")
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i, i0, i1, j, total
+    cdef double* dot = NULL
+    cdef double* vals = NULL
+    cdef int* lab_buf = NULL
+    cdef int lab
+    cdef double best, v
+    cdef bint want_dist = sq_dist is not None
+    cdef Py_ssize_t[::1] changed_per_chunk = np.zeros(n_chunks, dtype=np.intp)
+    cT_arr, cc_arr = _transposed(centers)
+    cdef floating[:, ::1] cT = cT_arr
+    cdef double[::1] cc = cc_arr
+    if n_threads > n_chunks:
+        n_threads = <int>n_chunks
+    cdef double[:, ::1] dots = np.empty((n_threads, chunk * k))
+    cdef int[:, ::1] lab_bufs = np.empty((n_threads, chunk), dtype=np.int32)
+
+    with nogil, parallel(num_threads=n_threads):
+        dot = &dots[threadid(), 0]
+        lab_buf = &lab_bufs[threadid(), 0]
+        for c in prange(n_chunks, schedule="dynamic"):
+            i0 = c * chunk
+            i1 = min(i0 + chunk, n)
+            for i in range(i0, i1):
+                vals = dot + (i - i0) * k
+                _row_dots(&data[0], &indices[0], indptr[i], indptr[i + 1], &cT[0, 0], k,
+                          vals)
+                for j in range(k):
+                    vals[j] = -2.0 * vals[j]
+            # the first index of the smallest -2 x.c + ||c||^2 (float64)
+            skml_argmin_rows_d(dot, &cc[0], <int>(i1 - i0), <int>k, lab_buf)
+            for i in range(i0, i1):
+                lab = lab_buf[i - i0]
+                if lab != labels[i]:
+                    changed_per_chunk[c] += 1
+                    labels[i] = lab
+                if want_dist:
+                    v = x_sq_norms[i] + (dot[(i - i0) * k + lab] + cc[lab])
+                    sq_dist[i] = v if v > 0 else 0.0
+
+    if update:
+        _accumulate_by_centre(&data[0], &indices[0], &indptr[0], &sample_weight[0],
+                              unit_weights, &labels[0], n, k, d, sums, weights, n_threads)
+    total = 0
+    for c in range(n_chunks):
+        total += changed_per_chunk[c]
+    return total
+
+
+def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
+                     const idx_t[::1] indptr, const double[::1] x_sq_norms,
+                     const floating[:, ::1] Y, const double[::1] y_sq_norms,
+                     out_t[:, ::1] out, bint take_sqrt, int n_threads):
+    """out[i, j] = ||x_i - y_j||^2 (or its root) for CSR rows x and dense rows y (of X's
+    dtype), by the identity in float64, clipped at 0. With ``y_sq_norms`` summed as
+    ``x_sq_norms`` are (a row of X densified: the same entries, the same order), a row
+    against its own dense copy is at exactly 0."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, k = Y.shape[0], d = Y.shape[1], i, j
+    if out.shape[0] != n or out.shape[1] != k:
+        raise ValueError("out must have shape (n_samples_X, n_samples_Y)")
+    if n == 0 or k == 0:
+        return
+    cdef floating[:, ::1] YT = np.ascontiguousarray(np.asarray(Y).T)
+    cdef double[:, ::1] dots = np.empty((max(1, n_threads), k))
+    cdef double* dot = NULL
+    cdef double v
+    with nogil, parallel(num_threads=n_threads):
+        dot = &dots[threadid(), 0]
+        for i in prange(n, schedule="static"):
+            _row_dots(&data[0], &indices[0], indptr[i], indptr[i + 1], &YT[0, 0], k, dot)
+            for j in range(k):
+                v = x_sq_norms[i] + y_sq_norms[j] - 2.0 * dot[j]
+                if v < 0:
+                    v = 0.0
+                if take_sqrt:
+                    v = sqrt(v)
+                out[i, j] = <out_t>v
+
+
+def assigned_sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
+                              const idx_t[::1] indptr, const double[::1] x_sq_norms,
+                              const floating[:, ::1] centers, const int[::1] labels,
+                              double[::1] out, int n_threads):
+    """out[i] = ||x_i - c_{labels_i}||^2 for CSR rows (the identity in float64, >= 0)."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, d = centers.shape[1], i, p
+    cdef double s, v
+    cc_arr = np.einsum("ij,ij->i", np.asarray(centers, dtype=np.float64),
+                       np.asarray(centers, dtype=np.float64))
+    cdef double[::1] cc = cc_arr
+    for i in prange(n, nogil=True, num_threads=n_threads, schedule="static"):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            s = s + <double>data[p] * <double>centers[labels[i], indices[p]]
+        v = x_sq_norms[i] + cc[labels[i]] - 2.0 * s
+        out[i] = v if v > 0 else 0.0
+
+
+def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
+                   const idx_t[::1] indptr, const double[::1] x_sq_norms,
+                   const floating[::1] sample_weight, const floating[:, ::1] centers,
+                   const double[::1] shifts, int[::1] labels, floating[::1] upper,
+                   floating[:, ::1] lower, double[:, ::1] sums, double[::1] weights,
+                   Py_ssize_t chunk, int n_threads, bint update, bint unit_weights,
+                   bint init):
+    """``elkan_pass`` for the CSR matrix (data, indices, indptr), canonical; the
+    distances by the identity in float64 (``x_sq_norms`` as ``csr_sq_norms`` gives), the
+    sums as in ``lloyd_pass_csr``."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, k = centers.shape[0], d = centers.shape[1]
+    if n == 0:
+        return 0
+    if upper.shape[0] != n or lower.shape[0] != n or lower.shape[1] != k:
+        raise ValueError("upper and lower must have shapes (n,) and (n, k)")
+    if shifts.shape[0] != k or x_sq_norms.shape[0] != n:
+        raise ValueError("shifts must have shape (k,), x_sq_norms (n,)")
+    cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i, i0, i1, total
+    cdef int lab
+    cdef floating* low
+    cdef _CsrRow row
+    cdef Py_ssize_t[::1] changed_per_chunk = np.zeros(n_chunks, dtype=np.intp)
+    half_arr, s_near_arr = _half_distances(centers)
+    cdef double[:, ::1] half = half_arr
+    cdef double[::1] s_near = s_near_arr
+    cc_arr = np.einsum("ij,ij->i", np.asarray(centers, dtype=np.float64),
+                       np.asarray(centers, dtype=np.float64))
+    cdef double[::1] cc = cc_arr
+    if n_threads > n_chunks:
+        n_threads = <int>n_chunks
+
+    with nogil:
+        for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+            i0 = c * chunk
+            i1 = min(i0 + chunk, n)
+            for i in range(i0, i1):
+                low = &lower[i, 0]
+                lab = labels[i]
+                if not init:
+                    _loosen(&upper[i], low, lab, &shifts[0], k)
+                row = _csr_row(indptr[i], indptr[i + 1], x_sq_norms[i], &cc[0])
+                lab = _elkan_row(&data[0], &indices[0], &row, &centers[0, 0], k, d,
+                                 &half[0, 0], &s_near[0], lab, &upper[i], low, init)
+                if lab != labels[i]:
+                    changed_per_chunk[c] += 1
+                    labels[i] = lab
+
+    if update:
+        _accumulate_by_centre(&data[0], &indices[0], &indptr[0], &sample_weight[0],
+                              unit_weights, &labels[0], n, k, d, sums, weights, n_threads)
+    total = 0
+    for c in range(n_chunks):
+        total += changed_per_chunk[c]
     return total

@@ -22,6 +22,9 @@
        double, in one fixed summation order (the exact distances of the float32
        tie-break and of Elkan's algorithm).
 
+   skml_row_dots_{d,f}{32,64}: a CSR row's dot products with every centre (centres
+       transposed), in double, in one fixed order (see below).
+
    skml_accumulate_{d,f}: for each row r < m of a chunk, sums[lab[r]] += w[r] * x[r] and
        wsum[lab[r]] += w[r], in double (no fused multiply-add, in either path); w NULL
        means unit weights (the same sums, without the multiplications).
@@ -35,6 +38,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define SKML_X86_DISPATCH 1
@@ -349,5 +353,97 @@ static void skml_accumulate_f(const float* X, const float* w, const int* lab, in
 #endif
     accumulate_f_base(X, w, lab, m, d, sums, wsum);
 }
+
+/* ------------------------------------------------------------------ CSR row dots */
+
+/* dot[j] = x . c_j for one CSR row (entries p0:p1 of data/idx) and centres held
+   transposed, cT[f * k + j] (in the data's dtype), summed in double: for each j the
+   products are added in the row's stored order, starting from 0, with no fused
+   multiply-add, in both paths (so they give the same sums). The AVX2 path keeps 16
+   (then 4) running sums in registers while it streams the row's entries. */
+#define SKML_ROW_DOTS_BASE(NAME, TD, TI)                                        \
+    static void NAME##_base(const TD* data, const TI* idx, ptrdiff_t p0,       \
+                            ptrdiff_t p1, const TD* cT, int k, double* dot) {  \
+        int j;                                                                \
+        ptrdiff_t p;                                                          \
+        for (j = 0; j < k; j++) dot[j] = 0.0;                                 \
+        for (p = p0; p < p1; p++) {                                           \
+            double v = (double)data[p];                                       \
+            const TD* col = cT + (size_t)idx[p] * k;                          \
+            for (j = 0; j < k; j++) dot[j] += v * (double)col[j];             \
+        }                                                                     \
+    }
+
+SKML_ROW_DOTS_BASE(skml_row_dots_d32, double, int32_t)
+SKML_ROW_DOTS_BASE(skml_row_dots_d64, double, int64_t)
+SKML_ROW_DOTS_BASE(skml_row_dots_f32, float, int32_t)
+SKML_ROW_DOTS_BASE(skml_row_dots_f64, float, int64_t)
+
+#ifdef SKML_X86_DISPATCH
+/* LOAD4(ptr): four centres' values as doubles */
+#define SKML_LOAD4_d(ptr) _mm256_loadu_pd(ptr)
+#define SKML_LOAD4_f(ptr) _mm256_cvtps_pd(_mm_loadu_ps(ptr))
+#define SKML_ROW_DOTS_AVX2(NAME, TD, TI, L)                                     \
+    __attribute__((target("avx2")))                                           \
+    static void NAME##_avx2(const TD* data, const TI* idx, ptrdiff_t p0,       \
+                            ptrdiff_t p1, const TD* cT, int k, double* dot) {  \
+        int j = 0;                                                            \
+        ptrdiff_t p;                                                          \
+        for (; j + 16 <= k; j += 16) {                                        \
+            __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, v;   \
+            for (p = p0; p < p1; p++) {                                       \
+                const TD* col = cT + (size_t)idx[p] * k + j;                  \
+                v = _mm256_set1_pd((double)data[p]);                          \
+                a0 = _mm256_add_pd(a0, _mm256_mul_pd(v, SKML_LOAD4_##L(col)));      \
+                a1 = _mm256_add_pd(a1, _mm256_mul_pd(v, SKML_LOAD4_##L(col + 4)));  \
+                a2 = _mm256_add_pd(a2, _mm256_mul_pd(v, SKML_LOAD4_##L(col + 8)));  \
+                a3 = _mm256_add_pd(a3, _mm256_mul_pd(v, SKML_LOAD4_##L(col + 12))); \
+            }                                                                 \
+            _mm256_storeu_pd(dot + j, a0);                                    \
+            _mm256_storeu_pd(dot + j + 4, a1);                                \
+            _mm256_storeu_pd(dot + j + 8, a2);                                \
+            _mm256_storeu_pd(dot + j + 12, a3);                               \
+        }                                                                     \
+        for (; j + 4 <= k; j += 4) {                                          \
+            __m256d a0 = _mm256_setzero_pd();                                 \
+            for (p = p0; p < p1; p++)                                         \
+                a0 = _mm256_add_pd(a0, _mm256_mul_pd(                         \
+                    _mm256_set1_pd((double)data[p]),                          \
+                    SKML_LOAD4_##L(cT + (size_t)idx[p] * k + j)));            \
+            _mm256_storeu_pd(dot + j, a0);                                    \
+        }                                                                     \
+        for (; j < k; j++) {                                                  \
+            double s = 0.0;                                                   \
+            for (p = p0; p < p1; p++)                                         \
+                s += (double)data[p] * (double)cT[(size_t)idx[p] * k + j];    \
+            dot[j] = s;                                                       \
+        }                                                                     \
+    }
+
+SKML_ROW_DOTS_AVX2(skml_row_dots_d32, double, int32_t, d)
+SKML_ROW_DOTS_AVX2(skml_row_dots_d64, double, int64_t, d)
+SKML_ROW_DOTS_AVX2(skml_row_dots_f32, float, int32_t, f)
+SKML_ROW_DOTS_AVX2(skml_row_dots_f64, float, int64_t, f)
+#endif
+
+#ifdef SKML_X86_DISPATCH
+#define SKML_ROW_DOTS(NAME, TD, TI)                                             \
+    static inline void NAME(const TD* data, const TI* idx, ptrdiff_t p0,       \
+                            ptrdiff_t p1, const TD* cT, int k, double* dot) {  \
+        if (skml_avx2 && k >= 4) NAME##_avx2(data, idx, p0, p1, cT, k, dot);   \
+        else NAME##_base(data, idx, p0, p1, cT, k, dot);                      \
+    }
+#else
+#define SKML_ROW_DOTS(NAME, TD, TI)                                             \
+    static inline void NAME(const TD* data, const TI* idx, ptrdiff_t p0,       \
+                            ptrdiff_t p1, const TD* cT, int k, double* dot) {  \
+        NAME##_base(data, idx, p0, p1, cT, k, dot);                           \
+    }
+#endif
+
+SKML_ROW_DOTS(skml_row_dots_d32, double, int32_t)
+SKML_ROW_DOTS(skml_row_dots_d64, double, int64_t)
+SKML_ROW_DOTS(skml_row_dots_f32, float, int32_t)
+SKML_ROW_DOTS(skml_row_dots_f64, float, int64_t)
 
 #endif  /* SKML_KMEANS_LLOYD_H */

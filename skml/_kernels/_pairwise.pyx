@@ -177,7 +177,7 @@ cdef void _finish_row(const floating[:, ::1] X, const floating[:, ::1] Y,
                       double p, double s, int robust, bint want_keys, double threshold,
                       double cdu, double dabs) noexcept nogil:
     """GEMM values vals[0:j1-j0] of row i (may alias dst) -> dst[0:j1-j0]: distances, or
-    keys when ``want_keys`` (exact wherever <= threshold + bound)."""
+    keys when ``want_keys`` (exact wherever <= threshold + bound: row i's threshold)."""
     cdef Py_ssize_t j
     cdef double xx = XXw[i], t, a, key
     cdef double gc = _GUARD * cdu, ga = _GUARD * dabs
@@ -225,9 +225,9 @@ def pairwise_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
                    const double[::1] cs_x, const double[::1] ci_x,
                    const double[::1] cs_y, const double[::1] ci_y,
                    out_t[:, ::1] out, int metric, double p, double s, int robust,
-                   bint use_gemm, bint same, bint want_keys, double threshold, double u,
-                   double dabs, Py_ssize_t chunk_x, Py_ssize_t chunk_y,
-                   work_t[:, ::1] buffers):
+                   bint use_gemm, bint same, bint want_keys,
+                   const double[::1] thresholds, double u, double dabs,
+                   Py_ssize_t chunk_x, Py_ssize_t chunk_y, work_t[:, ::1] buffers):
     """Fill ``out`` (n_x x n_y) with distances, or with keys when ``want_keys``.
 
     With ``use_gemm`` each task (``chunk_x`` rows of X) runs its GEMM into its rows of
@@ -235,8 +235,8 @@ def pairwise_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
     ignored), and otherwise one GEMM per block of ``chunk_y`` rows of Y into its
     thread's row of ``buffers``; the values are finished while in cache. Entries the
     fast value cannot be trusted for get their exact key (near zero; with ``want_keys``,
-    every entry at most ``threshold + bound``, the others keep a fast key that is
-    certainly above ``threshold``). Without ``use_gemm`` every entry is exact. ``same``:
+    every entry at most ``thresholds[i] + bound``, the others keep a fast key that is
+    certainly above the row's threshold). Without ``use_gemm`` every entry is exact. ``same``:
     X is Y, and the diagonal is exactly 0.
     """
     cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0], d = X.shape[1]
@@ -267,14 +267,16 @@ def pairwise_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
                     for i in range(i0, i1):
                         _finish_row(X, Y, <work_t*>&out[i, 0], &out[i, 0], i, 0, n_y,
                                     XXw, YYw, cs_x, ci_x, cs_y, ci_y, metric, p, s,
-                                    robust, want_keys, threshold, cdu, dabs)
+                                    robust, want_keys,
+                                    thresholds[i] if want_keys else 0.0, cdu, dabs)
                 elif use_gemm:
                     _gemm_abt(&Xw[i0, 0], &Yw[j0, 0], buf, <int>(i1 - i0), <int>cy,
                               <int>Xw.shape[1], <int>cy, alpha)
                     for i in range(i0, i1):
                         _finish_row(X, Y, buf + (i - i0) * cy, &out[i, j0], i, j0, j1,
                                     XXw, YYw, cs_x, ci_x, cs_y, ci_y, metric, p, s,
-                                    robust, want_keys, threshold, cdu, dabs)
+                                    robust, want_keys,
+                                    thresholds[i] if want_keys else 0.0, cdu, dabs)
                 else:
                     for i in range(i0, i1):
                         _exact_row(X, Y, &out[i, j0], i, j0, j1, cs_x, ci_x, cs_y, ci_y,
@@ -470,3 +472,22 @@ def keys_to_dist(const double[::1] keys, double[::1] out, int metric, double p, 
     with nogil:
         for i in range(keys.shape[0]):
             out[i] = key_to_dist(keys[i], metric, p, s, robust)
+
+
+def topk_rows(const floating[:, ::1] D, double[:, ::1] out_dist, intp_t[:, ::1] out_ind,
+              int n_threads):
+    """For each row of a distance matrix (precomputed, or from a metric without a kernel),
+    its k = out_dist.shape[1] smallest entries ascending by (value, index); NaN ranks as
+    +inf (after every number), so every index written is a real column."""
+    cdef Py_ssize_t n = D.shape[0], m = D.shape[1], k = out_dist.shape[1], i, j, h
+    cdef double v
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
+        for h in range(k):
+            out_dist[i, h] = INFINITY
+            out_ind[i, h] = m
+        for j in range(m):
+            v = <double>D[i, j]
+            if v != v:
+                v = INFINITY
+            _admit_exact(&out_dist[i, 0], &out_ind[i, 0], k, v, j)
+        sort_pairs(&out_dist[i, 0], &out_ind[i, 0], k)

@@ -30,6 +30,7 @@ the iterations follow libsvm's step for step. ``kernel_block`` (prediction) is p
 with the hinge or squared hinge loss (used by ``LinearSVC``).
 """
 from cython cimport floating
+from libc.stdint cimport uint64_t
 from cython.parallel cimport prange
 from libc.math cimport exp, tanh, fabs, INFINITY
 from libc.stdlib cimport malloc, free
@@ -37,6 +38,8 @@ from libc.stdlib cimport malloc, free
 import numpy as np
 
 cimport numpy as cnp
+
+from skml._kernels._random cimport rand_int
 
 cnp.import_array()
 
@@ -208,6 +211,96 @@ cdef void _dots_in_order(const double* x, const double* rows, Py_ssize_t n, Py_s
         k += 1
 
 
+cdef inline double _csr_dot(const double* ad, const intp_t* ai, Py_ssize_t a0,
+                           Py_ssize_t a1, const double* bd, const intp_t* bi,
+                           Py_ssize_t b0, Py_ssize_t b1) noexcept nogil:
+    """The dot product of two CSR rows with sorted column indices (a merge)."""
+    cdef double s = 0.0
+    while a0 < a1 and b0 < b1:
+        if ai[a0] == bi[b0]:
+            s += ad[a0] * bd[b0]
+            a0 += 1
+            b0 += 1
+        elif ai[a0] < bi[b0]:
+            a0 += 1
+        else:
+            b0 += 1
+    return s
+
+
+cdef inline double _csr_kernel(int kind, const double* ad, const intp_t* ai,
+                               Py_ssize_t a0, Py_ssize_t a1, const double* bd,
+                               const intp_t* bi, Py_ssize_t b0, Py_ssize_t b1,
+                               double gamma, double coef0, int degree) noexcept nogil:
+    """K(a, b) for two sorted CSR rows: rbf and laplace from the differences over the
+    union of their columns (exact, as the dense kernel), the others from the dot."""
+    cdef double s = 0.0, t
+    if kind != K_RBF and kind != K_LAPLACE:
+        return _from_dot(kind, _csr_dot(ad, ai, a0, a1, bd, bi, b0, b1), 0.0, 0.0, gamma,
+                         coef0, degree)
+    while a0 < a1 or b0 < b1:
+        if b0 >= b1 or (a0 < a1 and ai[a0] < bi[b0]):
+            t = ad[a0]
+            a0 += 1
+        elif a0 >= a1 or bi[b0] < ai[a0]:
+            t = -bd[b0]
+            b0 += 1
+        else:
+            t = ad[a0] - bd[b0]
+            a0 += 1
+            b0 += 1
+        s += t * t if kind == K_RBF else fabs(t)
+    return exp(-gamma * s)
+
+
+def _check_csr(data, indices, indptr, Py_ssize_t n_features, str name):
+    """A CSR triple the kernels can index: lengths, monotone indptr, column range."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1
+    if n < 0:
+        raise ValueError(f"{name}: indptr must have n_rows + 1 entries.")
+    _check_length(indices, data.shape[0], f"{name} indices")
+    ip = np.asarray(indptr)
+    if ip[0] != 0 or ip[n] != data.shape[0] or np.any(np.diff(ip) < 0):
+        raise ValueError(f"{name}: indptr must rise from 0 to the number of stored entries.")
+    _check_indices(indices, n_features, f"{name} column indices")
+    return n
+
+
+def kernel_block_sparse(const double[::1] xd, const intp_t[::1] xi, const intp_t[::1] xp,
+                        const double[::1] yd, const intp_t[::1] yi, const intp_t[::1] yp,
+                        Py_ssize_t n_features, double[:, ::1] out, int kind, double gamma,
+                        double coef0, int degree, int n_threads):
+    """out[i, j] = K(X[i], Y[j]) for CSR ``X`` and ``Y`` (sorted, duplicate-free column
+    indices), each value from its definition as :func:`kernel_block`."""
+    cdef Py_ssize_t n_x, n_y, i, j
+    cdef double[::1] dd = np.zeros(1)
+    cdef intp_t[::1] di = np.zeros(1, dtype=np.intp)
+    cdef const double* xdp
+    cdef const double* ydp
+    cdef const intp_t* xip
+    cdef const intp_t* yip
+    _check_kind(kind, allow_precomputed=False)
+    _check_kernel_coefficients(gamma, coef0, degree)
+    n_x = _check_csr(xd, xi, xp, n_features, "X")
+    n_y = _check_csr(yd, yi, yp, n_features, "Y")
+    if out.shape[0] != n_x or out.shape[1] != n_y:
+        raise ValueError(f"out has shape {(out.shape[0], out.shape[1])}, expected "
+                         f"{(n_x, n_y)}.")
+    if n_x == 0 or n_y == 0:
+        return
+    xdp = &xd[0] if xd.shape[0] else &dd[0]
+    ydp = &yd[0] if yd.shape[0] else &dd[0]
+    xip = &xi[0] if xi.shape[0] else &di[0]
+    yip = &yi[0] if yi.shape[0] else &di[0]
+    if n_threads < 1:
+        n_threads = 1
+    for i in prange(n_x, nogil=True, schedule="static",
+                    num_threads=n_threads if n_x * n_y > 20000 else 1):
+        for j in range(n_y):
+            out[i, j] = _csr_kernel(kind, xdp, xip, xp[i], xp[i + 1], ydp, yip, yp[j],
+                                    yp[j + 1], gamma, coef0, degree)
+
+
 # --------------------------------------------------------------------------------------
 # the SMO solver
 # --------------------------------------------------------------------------------------
@@ -233,6 +326,12 @@ cdef class _Solver:
     cdef intp_t[::1] orig, sample, pair_a, pair_b
     cdef double[:, ::1] Xw            # working copy of the rows, permuted with positions
     cdef const double[:, ::1] Kpre    # the precomputed kernel matrix (kind == PRECOMPUTED)
+    # CSR data (sparse mode): the rows are never copied; rs/re (the start and end of
+    # each position's row in Sdata/Sind) are permuted with the positions instead
+    cdef bint sparse
+    cdef const double[::1] Sdata
+    cdef const intp_t[::1] Sind
+    cdef intp_t[::1] rs, re
 
     # kernel-row cache: fixed slots of l floats, least recently used rows evicted first
     cdef float* pool                  # n_slots rows of l floats (malloc: only the
@@ -241,11 +340,14 @@ cdef class _Solver:
     cdef Py_ssize_t n_free
     cdef double[::1] scratch
 
-    def __init__(self, const double[:, ::1] X, const intp_t[::1] index,
+    def __init__(self, X, const intp_t[::1] index,
                  const double[::1] y, const double[::1] p, const double[::1] C,
                  const double[::1] alpha, int kind, double gamma, double coef0, int degree,
                  double tol, double cache_mb):
-        cdef Py_ssize_t l = index.shape[0], t, f, n_slots
+        """``X``: a C-contiguous float64 array (the data, or the precomputed kernel
+        matrix), or a CSR tuple ``(data, indices, indptr, n_features)`` with sorted,
+        duplicate-free column indices."""
+        cdef Py_ssize_t l = index.shape[0], t, f, n_slots, k
         self.l = l
         self.kind = kind
         self.gamma = gamma
@@ -266,7 +368,22 @@ cdef class _Solver:
         self.pair_a = np.zeros(max(l, 1), dtype=np.intp)
         self.pair_b = np.zeros(max(l, 1), dtype=np.intp)
         self.scratch = np.zeros(l)
-        if kind == K_PRECOMPUTED:
+        self.sparse = isinstance(X, tuple)
+        self.rs = np.zeros(1, dtype=np.intp)
+        self.re = np.zeros(1, dtype=np.intp)
+        if self.sparse:
+            data, indices, indptr, n_features = X
+            self.Sdata = data if len(data) else np.zeros(1)
+            self.Sind = indices if len(indices) else np.zeros(1, dtype=np.intp)
+            self.d = n_features
+            self.Xw = np.zeros((1, 1))
+            idx = np.asarray(index)
+            self.rs = np.ascontiguousarray(np.asarray(indptr)[idx], dtype=np.intp)
+            self.re = np.ascontiguousarray(np.asarray(indptr)[idx + 1], dtype=np.intp)
+            for t in range(l):
+                for k in range(self.rs[t], self.re[t]):
+                    self.sq[t] += self.Sdata[k] * self.Sdata[k]
+        elif kind == K_PRECOMPUTED:
             self.Kpre = X
             self.d = 0
             self.Xw = np.zeros((1, 1))
@@ -300,9 +417,18 @@ cdef class _Solver:
 
     # ---- kernel rows ------------------------------------------------------------------
 
+    cdef inline double _sparse_dot(self, Py_ssize_t t, Py_ssize_t u) noexcept nogil:
+        """x_t . x_u by merging the two sorted rows."""
+        return _csr_dot(&self.Sdata[0], &self.Sind[0], self.rs[t], self.re[t],
+                        &self.Sdata[0], &self.Sind[0], self.rs[u], self.re[u])
+
     cdef inline double _kernel(self, Py_ssize_t t, Py_ssize_t u) noexcept nogil:
         if self.kind == K_PRECOMPUTED:
             return self.Kpre[self.sample[t], self.sample[u]]
+        if self.sparse:
+            return _csr_kernel(self.kind, &self.Sdata[0], &self.Sind[0], self.rs[t],
+                               self.re[t], &self.Sdata[0], &self.Sind[0], self.rs[u],
+                               self.re[u], self.gamma, self.coef0, self.degree)
         return _kernel_pair(self.kind, &self.Xw[t, 0], &self.Xw[u, 0], self.d,
                             self.gamma, self.coef0, self.degree)
 
@@ -314,7 +440,15 @@ cdef class _Solver:
         cdef double* dots
         if u1 <= u0:
             return
-        if self.kind == K_PRECOMPUTED or self.kind == K_LAPLACE or self.d == 0:
+        if self.sparse and self.kind != K_LAPLACE:
+            # libsvm's sparse arithmetic: the merged dot product, ||x||^2 + ||y||^2 - 2 x.y
+            for u in range(u0, u1):
+                row[u] = <float>(yt * self.y[u] * _from_dot(
+                    self.kind, self._sparse_dot(t, u), sq_t, self.sq[u], self.gamma,
+                    self.coef0, self.degree))
+            return
+        if self.kind == K_PRECOMPUTED or self.kind == K_LAPLACE or self.d == 0 \
+                or self.sparse:
             for u in range(u0, u1):
                 row[u] = <float>(yt * self.y[u] * self._kernel(t, u))
             return
@@ -393,8 +527,12 @@ cdef class _Solver:
         tc = self.status[i]; self.status[i] = self.status[j]; self.status[j] = tc
         ti = self.orig[i]; self.orig[i] = self.orig[j]; self.orig[j] = ti
         ti = self.sample[i]; self.sample[i] = self.sample[j]; self.sample[j] = ti
-        for f in range(self.d):
-            td = self.Xw[i, f]; self.Xw[i, f] = self.Xw[j, f]; self.Xw[j, f] = td
+        if self.sparse:
+            ti = self.rs[i]; self.rs[i] = self.rs[j]; self.rs[j] = ti
+            ti = self.re[i]; self.re[i] = self.re[j]; self.re[j] = ti
+        else:
+            for f in range(self.d):
+                td = self.Xw[i, f]; self.Xw[i, f] = self.Xw[j, f]; self.Xw[j, f] = td
         # the rows of i and j change owners
         if self.slot_of[i] >= 0:
             self._lru_unlink(i)
@@ -766,20 +904,27 @@ cdef class _Solver:
 def _check_solver_input(X, index, y, p, C, alpha, int kind, double gamma, double coef0,
                         int degree, double tol, double cache_mb):
     """What ``_Solver`` indexes with: lengths, sample indices, labels, bounds, codes."""
-    cdef Py_ssize_t l = index.shape[0]
+    cdef Py_ssize_t l = index.shape[0], n_rows
     _check_kind(kind)
     _check_kernel_coefficients(gamma, coef0, degree)
     for arr, name in ((y, "y"), (p, "p"), (C, "C"), (alpha, "alpha")):
         _check_length(arr, l, name)
-    if kind == K_PRECOMPUTED and X.shape[0] != X.shape[1]:
-        raise ValueError(f"a precomputed kernel matrix must be square, got "
-                         f"{X.shape[0]}x{X.shape[1]}.")
-    _check_indices(index, X.shape[0], "index")
+    if isinstance(X, tuple):
+        if kind == K_PRECOMPUTED:
+            raise ValueError("a precomputed kernel matrix must be dense.")
+        data, indices, indptr, n_features = X
+        n_rows = _check_csr(data, indices, indptr, n_features, "X")
+    else:
+        if kind == K_PRECOMPUTED and X.shape[0] != X.shape[1]:
+            raise ValueError(f"a precomputed kernel matrix must be square, got "
+                             f"{X.shape[0]}x{X.shape[1]}.")
+        n_rows = X.shape[0]
+    _check_indices(index, n_rows, "index")
     y_a, p_a, C_a, a_a = (np.asarray(v) for v in (y, p, C, alpha))
     if l and not np.all(np.abs(y_a) == 1.0):
         raise ValueError("y must contain only -1 and +1.")
-    if not (np.all(np.isfinite(p_a)) and np.all(np.isfinite(C_a)) and np.all(C_a >= 0)):
-        raise ValueError("p must be finite and C finite and >= 0.")
+    if not (np.all(np.isfinite(p_a)) and np.all(C_a >= 0)):   # (C = inf: hard margin)
+        raise ValueError("p must be finite and C >= 0 (not NaN).")
     if not np.all((a_a >= 0) & (a_a <= C_a)):
         raise ValueError("the starting alpha must satisfy 0 <= alpha <= C.")
     if not (tol > 0 and np.isfinite(tol)):
@@ -788,7 +933,7 @@ def _check_solver_input(X, index, y, p, C, alpha, int kind, double gamma, double
         raise ValueError(f"cache_mb must be finite and > 0, got {cache_mb}.")
 
 
-def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
+def q_rows(X, const intp_t[::1] index, const double[::1] y,
            const intp_t[::1] positions, Py_ssize_t length, int kind, double gamma,
            double coef0, int degree, double cache_mb, const intp_t[::1] swaps,
            bint batched=False):
@@ -840,14 +985,16 @@ def q_rows(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
     return out
 
 
-def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1] y,
+def smo_solve(X, const intp_t[::1] index, const double[::1] y,
               const double[::1] p, const double[::1] C, const double[::1] alpha, int kind,
               double gamma, double coef0, int degree, double tol, bint shrinking,
               Py_ssize_t max_iter, double cache_mb):
     """Solve min 1/2 a^T Q a + p^T a, y^T a = y^T alpha, 0 <= a <= C, by SMO.
 
-    ``index[t]`` is the sample of variable ``t``: a row of ``X`` (the data), or for
-    ``kind == PRECOMPUTED`` a row and column of the square kernel matrix ``X``. ``alpha``
+    ``index[t]`` is the sample of variable ``t``: a row of ``X`` (the data, a C-ordered
+    float64 array or a CSR tuple ``(data, indices, indptr, n_features)`` with intp
+    indices sorted within each row), or for ``kind == PRECOMPUTED`` a row and column of
+    the square kernel matrix ``X``. ``alpha``
     is the (feasible) starting point. Returns a dict with the solution ``alpha``, the
     gradient ``Q alpha + p``, ``rho`` (the decision function is
     ``sum_t y_t alpha_t K(x_t, x) - rho``), the objective, the iteration count, ``status``
@@ -860,7 +1007,8 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
         raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
     if index.shape[0] == 0:
         return {"alpha": np.zeros(0), "gradient": np.zeros(0), "rho": 0.0,
-                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED, "n_negative_curvature": 0}
+                "objective": 0.0, "n_iter": 0, "status": S_CONVERGED,
+                "n_negative_curvature": 0}
     solver = _Solver(X, index, y, p, C, alpha, kind, gamma, coef0, degree, tol, cache_mb)
     return solver.solve(shrinking, max_iter)
 
@@ -869,19 +1017,65 @@ def smo_solve(const double[:, ::1] X, const intp_t[::1] index, const double[::1]
 # LinearSVC: dual coordinate descent (Hsieh, Chang, Lin, Keerthi & Sundararajan 2008)
 # --------------------------------------------------------------------------------------
 
-cdef inline unsigned long long _next_random(unsigned long long* state) noexcept nogil:
-    """splitmix64: a small, good, reproducible generator for the epoch shuffles."""
-    cdef unsigned long long z
-    state[0] += 0x9E3779B97F4A7C15ULL
-    z = state[0]
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
+cdef struct _Rows:
+    # the rows x_i of LinearSVC's design, with an optional constant feature `bias` (the
+    # intercept's, weight w[d]) appended implicitly: dense (X, d) or CSR (data, indices,
+    # indptr)
+    const double* X
+    const double* data
+    const intp_t* indices
+    const intp_t* indptr
+    Py_ssize_t d
+    double bias
+
+
+cdef inline double _row_dot(_Rows* R, Py_ssize_t i, const double* w) noexcept nogil:
+    cdef Py_ssize_t f, k
+    cdef double s = 0.0
+    cdef const double* x
+    if R.X != NULL:
+        x = R.X + i * R.d
+        for f in range(R.d):
+            s += w[f] * x[f]
+    else:
+        for k in range(R.indptr[i], R.indptr[i + 1]):
+            s += w[R.indices[k]] * R.data[k]
+    if R.bias != 0.0:
+        s += w[R.d] * R.bias
+    return s
+
+
+cdef inline void _row_axpy(_Rows* R, Py_ssize_t i, double a, double* w) noexcept nogil:
+    cdef Py_ssize_t f, k
+    cdef const double* x
+    if R.X != NULL:
+        x = R.X + i * R.d
+        for f in range(R.d):
+            w[f] += a * x[f]
+    else:
+        for k in range(R.indptr[i], R.indptr[i + 1]):
+            w[R.indices[k]] += a * R.data[k]
+    if R.bias != 0.0:
+        w[R.d] += a * R.bias
+
+
+cdef inline double _row_sq(_Rows* R, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t f, k
+    cdef double s = R.bias * R.bias
+    cdef const double* x
+    if R.X != NULL:
+        x = R.X + i * R.d
+        for f in range(R.d):
+            s += x[f] * x[f]
+    else:
+        for k in range(R.indptr[i], R.indptr[i + 1]):
+            s += R.data[k] * R.data[k]
+    return s
 
 
 def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1] C,
                    double[::1] w, double[::1] alpha, bint squared_hinge, double tol,
-                   Py_ssize_t max_iter, unsigned long long seed):
+                   Py_ssize_t max_iter, unsigned long long seed, double bias=0.0):
     """Dual coordinate descent for min_w 1/2 ||w||^2 + sum_i C_i loss(y_i w.x_i).
 
     The dual is min_a 1/2 a^T (Qbar) a - e^T a with 0 <= a_i <= U_i, Qbar = Q + D:
@@ -889,26 +1083,72 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
     minimises exactly over one a_i and keeps w = sum_i a_i y_i x_i. Variables at a bound
     whose projected gradient points outwards are shrunk; the run stops when the spread of
     the projected gradient over all variables is at most ``tol``. Samples with C_i = 0
-    are left out. Returns (epochs, converged).
+    are left out. With ``bias != 0`` each row has a constant feature ``bias`` appended
+    (``w`` then has ``n_features + 1`` entries, the last the intercept's weight).
+    Returns (epochs, converged).
     """
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
-    cdef Py_ssize_t i, s, k, f, active, n_in, epoch = 0
-    cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
-    cdef double[::1] QD = np.zeros(n)
-    cdef double[::1] U = np.zeros(n)
-    cdef double[::1] Dii = np.zeros(n)
+    cdef _Rows R
+    cdef double[::1] dummy = np.zeros(1)
+    R.X = &X[0, 0] if X.shape[0] * X.shape[1] else &dummy[0]
+    R.data = NULL
+    R.indices = NULL
+    R.indptr = NULL
+    R.d = X.shape[1]
+    R.bias = bias
+    return _dual_cd(&R, X.shape[0], y, C, w, alpha, squared_hinge, tol, max_iter, seed)
+
+
+def linear_dual_cd_sparse(const double[::1] data, const intp_t[::1] indices,
+                          const intp_t[::1] indptr, Py_ssize_t n_features,
+                          const double[::1] y, const double[::1] C, double[::1] w,
+                          double[::1] alpha, bint squared_hinge, double tol,
+                          Py_ssize_t max_iter, unsigned long long seed, double bias=0.0):
+    """:func:`linear_dual_cd` on CSR rows (``data``, column ``indices``, ``indptr``):
+    each step reads and updates only the stored entries of its row."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1
+    if n < 0:
+        raise ValueError("indptr must have n_samples + 1 entries.")
+    _check_length(indices, data.shape[0], "indices")
+    ip = np.asarray(indptr)
+    if ip[0] != 0 or ip[n] != data.shape[0] or np.any(np.diff(ip) < 0):
+        raise ValueError("indptr must rise from 0 to the number of stored entries.")
+    _check_indices(indices, n_features, "indices")
+    cdef _Rows R
+    cdef double[::1] dummy = np.zeros(1)
+    cdef intp_t[::1] idummy = np.zeros(1, dtype=np.intp)
+    R.X = NULL
+    R.data = &data[0] if data.shape[0] else &dummy[0]
+    R.indices = &indices[0] if indices.shape[0] else &idummy[0]
+    R.indptr = &indptr[0]
+    R.d = n_features
+    R.bias = bias
+    return _dual_cd(&R, n, y, C, w, alpha, squared_hinge, tol, max_iter, seed)
+
+
+cdef _dual_cd(_Rows* R, Py_ssize_t n, const double[::1] y, const double[::1] C,
+              double[::1] w, double[::1] alpha, bint squared_hinge, double tol,
+              Py_ssize_t max_iter, unsigned long long seed):
+    cdef Py_ssize_t i, s, k, active, n_in, epoch = 0
+    cdef intp_t[::1] order = np.empty(max(n, 1), dtype=np.intp)
+    cdef double[::1] QD = np.zeros(max(n, 1))
+    cdef double[::1] U = np.zeros(max(n, 1))
+    cdef double[::1] Dii = np.zeros(max(n, 1))
     cdef double G, PG, PGmax_old = INFINITY, PGmin_old = -INFINITY
     cdef double PGmax_new, PGmin_new, a_old, step, dot
-    cdef unsigned long long state = seed
+    cdef uint64_t state = seed
     cdef bint converged = False
     cdef intp_t tmp
+    cdef double* wp
     for arr, name in ((y, "y"), (C, "C"), (alpha, "alpha")):
         _check_length(arr, n, name)
-    _check_length(w, d, "w")
+    _check_length(w, R.d + (1 if R.bias != 0.0 else 0), "w")
     if np.any(np.isnan(np.asarray(C))) or np.any(np.asarray(C) < 0):
         raise ValueError("C must be >= 0 (and not NaN).")
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
+    if w.shape[0] == 0 or n == 0:
+        return 0, True
+    wp = &w[0]
     with nogil:
         n_in = 0
         for i in range(n):
@@ -923,23 +1163,19 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
             else:
                 U[i] = C[i]
                 Dii[i] = 0.0
-            QD[i] = Dii[i]
-            for f in range(d):
-                QD[i] += X[i, f] * X[i, f]
+            QD[i] = Dii[i] + _row_sq(R, i)
         active = n_in
         while epoch < max_iter:
             epoch += 1
             PGmax_new = -INFINITY
             PGmin_new = INFINITY
             for s in range(active - 1, 0, -1):       # Fisher-Yates on the active prefix
-                k = <Py_ssize_t>(_next_random(&state) % <unsigned long long>(s + 1))
+                k = rand_int(&state, s + 1)
                 tmp = order[s]; order[s] = order[k]; order[k] = tmp
             s = 0
             while s < active:
                 i = order[s]
-                dot = 0.0
-                for f in range(d):
-                    dot += w[f] * X[i, f]
+                dot = _row_dot(R, i, wp)
                 G = y[i] * dot - 1.0 + Dii[i] * alpha[i]
                 PG = 0.0
                 if alpha[i] == 0.0:
@@ -974,8 +1210,7 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
                         alpha[i] = U[i]
                     step = (alpha[i] - a_old) * y[i]
                     if step != 0.0:
-                        for f in range(d):
-                            w[f] += step * X[i, f]
+                        _row_axpy(R, i, step, wp)
                 s += 1
             if PGmax_new - PGmin_new <= tol:
                 if active == n_in:
@@ -988,4 +1223,138 @@ def linear_dual_cd(const double[:, ::1] X, const double[::1] y, const double[::1
                 continue
             PGmax_old = PGmax_new if PGmax_new > 0.0 else INFINITY
             PGmin_old = PGmin_new if PGmin_new < 0.0 else -INFINITY
+    return int(epoch), bool(converged)
+
+
+# --------------------------------------------------------------------------------------
+# LinearSVC(multi_class="crammer_singer"): the sequential dual method
+# --------------------------------------------------------------------------------------
+
+cdef void _cs_sub_problem(double A, Py_ssize_t yi, double Ci, Py_ssize_t K,
+                          const double* B, double* D, double* alpha_new) noexcept nogil:
+    """min_a sum_m (A/2 a_m^2 + B_m a_m) s.t. sum_m a_m = 0, a_m <= C_m (C_yi = Ci,
+    0 otherwise): a_m = min(C_m, (beta - B_m) / A), beta from the sorted breakpoints
+    (Crammer & Singer 2001; Keerthi et al. 2008)."""
+    cdef Py_ssize_t m, r, j
+    cdef double beta, tmp
+    for m in range(K):
+        D[m] = B[m]
+    D[yi] += A * Ci
+    # sort D descending (K is small: insertion sort)
+    for m in range(1, K):
+        tmp = D[m]
+        j = m - 1
+        while j >= 0 and D[j] < tmp:
+            D[j + 1] = D[j]
+            j -= 1
+        D[j + 1] = tmp
+    beta = D[0] - A * Ci
+    r = 1
+    while r < K and beta < r * D[r]:
+        beta += D[r]
+        r += 1
+    beta /= r
+    for m in range(K):
+        if m == yi:
+            alpha_new[m] = min(Ci, (beta - B[m]) / A)
+        else:
+            alpha_new[m] = min(0.0, (beta - B[m]) / A)
+
+
+def linear_crammer_singer(X, const intp_t[::1] y, Py_ssize_t n_classes,
+                          const double[::1] C, double[:, ::1] W, double tol,
+                          Py_ssize_t max_iter, unsigned long long seed, double bias=0.0):
+    """Crammer and Singer's multi-class linear SVM,
+    min 1/2 sum_m ||w_m||^2 + sum_i C_i max_m (e_i^m + w_m.x_i - w_(y_i).x_i),
+    by the sequential dual method of Keerthi, Sundararajan, Chang, Hsieh and Lin (2008):
+    each step solves the dual sub-problem of one sample over its ``n_classes``
+    variables exactly and updates the rows of ``W`` (``n_classes x (n_features [+1])``,
+    in place). ``X``: a C-ordered float64 array or a CSR tuple ``(data, indices, indptr,
+    n_features)``; ``y`` class indices; ``bias`` as in :func:`linear_dual_cd`. Stops when
+    the largest KKT violation of a sweep is at most ``tol``. Returns (epochs, converged).
+    """
+    cdef _Rows R
+    cdef double[::1] dummy = np.zeros(1)
+    cdef intp_t[::1] idummy = np.zeros(1, dtype=np.intp)
+    cdef const double[:, ::1] Xd
+    cdef const double[::1] data
+    cdef const intp_t[::1] indices, indptr
+    cdef Py_ssize_t n, K = n_classes, i, m, s, k, epoch = 0
+    if isinstance(X, tuple):
+        data, indices, indptr, n_features = X
+        n = _check_csr(data, indices, indptr, n_features, "X")
+        R.X = NULL
+        R.data = &data[0] if data.shape[0] else &dummy[0]
+        R.indices = &indices[0] if indices.shape[0] else &idummy[0]
+        R.indptr = &indptr[0]
+        R.d = n_features
+    else:
+        Xd = X
+        n = Xd.shape[0]
+        R.X = &Xd[0, 0] if Xd.shape[0] * Xd.shape[1] else &dummy[0]
+        R.data = NULL
+        R.indices = NULL
+        R.indptr = NULL
+        R.d = Xd.shape[1]
+    R.bias = bias
+    _check_length(y, n, "y")
+    _check_length(C, n, "C")
+    _check_indices(y, K, "y")
+    if W.shape[0] != K or W.shape[1] != R.d + (1 if bias != 0.0 else 0):
+        raise ValueError(f"W has shape {(W.shape[0], W.shape[1])}, expected "
+                         f"{(K, R.d + (1 if bias != 0.0 else 0))}.")
+    if np.any(np.isnan(np.asarray(C))) or np.any(np.asarray(C) < 0):
+        raise ValueError("C must be >= 0 (and not NaN).")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}.")
+    if n == 0 or K < 2:
+        return 0, True
+    cdef double[:, ::1] alpha = np.zeros((n, K))
+    cdef double[::1] QD = np.zeros(n)
+    cdef double[::1] G = np.zeros(K)
+    cdef double[::1] B = np.zeros(K)
+    cdef double[::1] D = np.zeros(K)
+    cdef double[::1] a_new = np.zeros(K)
+    cdef intp_t[::1] order = np.arange(n, dtype=np.intp)
+    cdef uint64_t state = seed
+    cdef double A, maxG, minG, violation, delta
+    cdef bint converged = False
+    cdef intp_t tmp
+    with nogil:
+        for i in range(n):
+            QD[i] = _row_sq(&R, i)
+        while epoch < max_iter:
+            epoch += 1
+            violation = 0.0
+            for s in range(n - 1, 0, -1):
+                k = rand_int(&state, s + 1)
+                tmp = order[s]; order[s] = order[k]; order[k] = tmp
+            for s in range(n):
+                i = order[s]
+                A = QD[i]
+                if A <= 0.0 or C[i] <= 0.0:
+                    continue
+                maxG = -INFINITY
+                minG = INFINITY
+                for m in range(K):
+                    G[m] = _row_dot(&R, i, &W[m, 0]) + (0.0 if m == y[i] else 1.0)
+                    if G[m] > maxG:
+                        maxG = G[m]
+                    if alpha[i, m] < (C[i] if m == y[i] else 0.0) and G[m] < minG:
+                        minG = G[m]
+                if maxG - minG > violation:
+                    violation = maxG - minG
+                if maxG - minG <= 1e-12:
+                    continue
+                for m in range(K):
+                    B[m] = G[m] - A * alpha[i, m]
+                _cs_sub_problem(A, y[i], C[i], K, &B[0], &D[0], &a_new[0])
+                for m in range(K):
+                    delta = a_new[m] - alpha[i, m]
+                    alpha[i, m] = a_new[m]
+                    if delta != 0.0:
+                        _row_axpy(&R, i, delta, &W[m, 0])
+            if violation <= tol:
+                converged = True
+                break
     return int(epoch), bool(converged)

@@ -15,6 +15,16 @@ over
   with a positive weight;
 * for ``absolute_error``, the rank of every target in the whole training set.
 
+The pieces are small objects that own their buffers (allocated through ``safe_realloc``,
+freed in ``__dealloc__``): a ``Criterion`` (one class per criterion: ``Gini``,
+``Entropy``, ``GainRatio``, ``SquaredError``, ``AbsoluteError``; node statistics, and
+``reset`` / ``update(pos)`` / ``proxy_impurity_improvement`` along a scan), a ``Splitter``
+(the candidate features, the sort, the scan, the partition of the node's samples) and a
+``NodeStore`` (the growing array of ``Node`` structs and their values). The criterion
+codes shared with Python are exported as ``CLASSIFICATION_CRITERIA`` /
+``REGRESSION_CRITERIA``; the sorts live in ``_sort.pxd`` and the random numbers in
+``_random.pxd``.
+
 Splitting (per node, per candidate feature): the node's non-missing values of the feature
 are packed with their position into 64-bit keys (an order-preserving encoding of the
 float32 value in the high 32 bits, the position in the low 32 bits) and sorted by a radix
@@ -43,14 +53,15 @@ Everything that builds or walks a tree runs without the GIL.
 """
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport INFINITY, fabs, isnan, log2
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.math cimport INFINITY, fabs, isnan, log, log2
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy, memset
 
-from skml._kernels._random cimport rand_int
+from skml._kernels._random cimport rand_int, rand_uniform
 from skml._kernels._sort cimport (
     f32_from_key,
     f32_key,
@@ -65,13 +76,21 @@ ctypedef cnp.intp_t intp_t
 ctypedef cnp.float32_t float32_t
 ctypedef cnp.float64_t float64_t
 
-# Criterion codes shared with skml/tree/_classes.py (keep in sync: CRITERIA there).
 cdef enum:
+    # classification criteria first (codes <= GAIN_RATIO)
     GINI = 0
     ENTROPY = 1
     GAIN_RATIO = 2
     SQUARED_ERROR = 3
     ABSOLUTE_ERROR = 4
+    FRIEDMAN_MSE = 5
+    POISSON = 6
+
+# The criterion codes, exported to the Python layer (``skml.tree._classes``).
+CLASSIFICATION_CRITERIA = {"gini": GINI, "entropy": ENTROPY, "log_loss": ENTROPY,
+                           "gain_ratio": GAIN_RATIO}
+REGRESSION_CRITERIA = {"squared_error": SQUARED_ERROR, "absolute_error": ABSOLUTE_ERROR,
+                       "friedman_mse": FRIEDMAN_MSE, "poisson": POISSON}
 
 cdef intp_t TREE_LEAF = -1
 cdef intp_t TREE_UNDEFINED = -2
@@ -110,175 +129,46 @@ def sort_values_with_payload(cnp.float64_t[::1] values, cnp.uint64_t[::1] payloa
 
 
 # ----------------------------------------------------------------------------------------
-# The builder
+# Memory
 # ----------------------------------------------------------------------------------------
 
-cdef struct StackRecord:
-    intp_t start
-    intp_t end
-    intp_t depth
-    intp_t parent
-    int is_left
-    float64_t impurity
-
-
-cdef struct FeatureSplit:
-    intp_t feature
-    float64_t threshold
-    float64_t gain          # C4.5 gain: known fraction x gain on the known samples
-    float64_t split_info    # over left / right / missing weights
-    float64_t ratio
-    int valid
-
-
-cdef struct Builder:
-    # data (read only): X32 in Fortran order, X32[i + f * n_rows], is what the splitter
-    # gathers and sorts; for float64 data it is the float32 rounding of X64 (any strides:
-    # X64[i * rs64 + f * cs64]), read only where two values share a float32 image and for
-    # the thresholds, so that splits and thresholds are exact in float64.
-    const float32_t* X32
-    const float64_t* X64
-    intp_t rs64
-    intp_t cs64
-    intp_t n_rows
-    intp_t n_features
-    const intp_t* ycls
-    const float64_t* yreg
-    const float64_t* sw
-    const intp_t* yrank
-    # parameters
-    int criterion
-    intp_t n_classes            # 1 for regression
-    intp_t max_depth
-    intp_t min_samples_split
-    intp_t min_samples_leaf
-    intp_t max_features
-    float64_t min_weight_leaf
-    float64_t min_impurity_decrease
-    float64_t w_total
-    uint64_t rng
-    # work buffers (sizes: n = number of active samples, K = n_classes, p = n_features)
-    intp_t* samples             # n, node ranges
-    intp_t n_active
-    uint64_t* keys              # n
-    float64_t* tmpv             # n, scratch for sorting runs of float64 values
-    uint64_t* tmpk              # n, their keys
-    intp_t* miss                # n
-    intp_t* buf_l               # n
-    intp_t* buf_r               # n
-    intp_t* yl                  # n, node-local class codes
-    float64_t* wl               # n, node-local weights
-    float64_t* yv               # n, node-local targets
-    intp_t* lrank               # n, node-local rank of the target (absolute error)
-    float64_t* sorted_y         # n
-    float64_t* fw               # n + 1, Fenwick tree of weights
-    float64_t* fwy              # n + 1, Fenwick tree of weight * target
-    float64_t* left_ae          # n
-    float64_t* right_ae         # n
-    float64_t* cnode            # K
-    float64_t* cmiss            # K
-    float64_t* cK               # K
-    float64_t* cL               # K
-    float64_t* ctmp             # K
-    intp_t* features            # p
-    FeatureSplit* fsplits       # p
-    # node statistics (set by _node_reset)
-    float64_t w_node
-    float64_t s_node            # squared error: sum w*(y - min y)
-    float64_t mean_node         # squared error: weighted mean
-    int constant_y              # regression: every target of the node is equal
-    float64_t median_node       # absolute error: weighted median
-    # output tree (grown by _add_node)
-    intp_t node_count
-    intp_t capacity
-    intp_t value_stride
-    intp_t* left
-    intp_t* right
-    intp_t* feature
-    float64_t* threshold
-    float64_t* impurity
-    intp_t* n_node_samples
-    float64_t* weighted_n_node_samples
-    uint8_t* missing_left
-    float64_t* value
-
-
-cdef int _grow(Builder* b) noexcept nogil:
-    cdef intp_t cap = 2 * b.capacity if b.capacity > 0 else 64
-    cdef void* p
-    p = realloc(b.left, cap * sizeof(intp_t))
-    if p == NULL: return -1
-    b.left = <intp_t*>p
-    p = realloc(b.right, cap * sizeof(intp_t))
-    if p == NULL: return -1
-    b.right = <intp_t*>p
-    p = realloc(b.feature, cap * sizeof(intp_t))
-    if p == NULL: return -1
-    b.feature = <intp_t*>p
-    p = realloc(b.threshold, cap * sizeof(float64_t))
-    if p == NULL: return -1
-    b.threshold = <float64_t*>p
-    p = realloc(b.impurity, cap * sizeof(float64_t))
-    if p == NULL: return -1
-    b.impurity = <float64_t*>p
-    p = realloc(b.n_node_samples, cap * sizeof(intp_t))
-    if p == NULL: return -1
-    b.n_node_samples = <intp_t*>p
-    p = realloc(b.weighted_n_node_samples, cap * sizeof(float64_t))
-    if p == NULL: return -1
-    b.weighted_n_node_samples = <float64_t*>p
-    p = realloc(b.missing_left, cap * sizeof(uint8_t))
-    if p == NULL: return -1
-    b.missing_left = <uint8_t*>p
-    p = realloc(b.value, cap * b.value_stride * sizeof(float64_t))
-    if p == NULL: return -1
-    b.value = <float64_t*>p
-    b.capacity = cap
+cdef int safe_realloc(void** ptr, size_t n, size_t size) except -1 nogil:
+    """Resize ``*ptr`` (NULL: allocate) to ``n`` items of ``size`` bytes. On failure (or a
+    byte count that overflows) raise MemoryError and leave ``*ptr`` as it was, so its owner
+    still frees it. The one growth helper of this module: every buffer belongs to an
+    object (criterion, splitter, node store) that allocates it here and frees it in its
+    ``__dealloc__``."""
+    cdef void* new_ptr
+    if size != 0 and n > (<size_t>-1) // size:
+        with gil:
+            raise MemoryError(f"cannot allocate {n} x {size} bytes: the size overflows")
+    new_ptr = realloc(ptr[0], n * size if n * size > 0 else 1)
+    if new_ptr == NULL:
+        with gil:
+            raise MemoryError(f"could not allocate {n} x {size} bytes for a tree")
+    ptr[0] = new_ptr
     return 0
 
 
-cdef intp_t _add_node(Builder* b, intp_t parent, int is_left, int is_leaf, intp_t feature,
-                      float64_t threshold, float64_t impurity, intp_t n_samples,
-                      float64_t w, int missing_left) noexcept nogil:
-    cdef intp_t node = b.node_count
-    if node >= b.capacity:
-        if _grow(b) != 0:
-            return -1
-    if parent != TREE_UNDEFINED:
-        if is_left:
-            b.left[parent] = node
-        else:
-            b.right[parent] = node
-    b.left[node] = TREE_LEAF
-    b.right[node] = TREE_LEAF
-    if is_leaf:
-        b.feature[node] = TREE_UNDEFINED
-        b.threshold[node] = TREE_UNDEFINED
-        b.missing_left[node] = 0
-    else:
-        b.feature[node] = feature
-        b.threshold[node] = threshold
-        b.missing_left[node] = missing_left
-    b.impurity[node] = impurity
-    b.n_node_samples[node] = n_samples
-    b.weighted_n_node_samples[node] = w
-    b.node_count += 1
-    return node
+# ----------------------------------------------------------------------------------------
+# Impurity helpers
+# ----------------------------------------------------------------------------------------
 
-
-# --- impurity helpers --------------------------------------------------------------------
-
-cdef inline float64_t _class_impurity(int criterion, const float64_t* c, intp_t K,
-                                      float64_t w) noexcept nogil:
-    """Gini or entropy (bits) of weighted class counts ``c`` with total ``w``."""
+cdef inline float64_t _gini(const float64_t* c, intp_t K, float64_t w) noexcept nogil:
+    """Gini impurity of weighted class counts ``c`` with total ``w``. Fractions first:
+    counts of tiny weights (~1e-320) square to 0."""
     cdef intp_t k
     cdef float64_t s = 0.0, p
-    if criterion == GINI:
-        # fractions first: counts of tiny weights (~1e-320) square to 0
-        for k in range(K):
-            p = c[k] / w
-            s += p * p
-        return 1.0 - s
+    for k in range(K):
+        p = c[k] / w
+        s += p * p
+    return 1.0 - s
+
+
+cdef inline float64_t _entropy(const float64_t* c, intp_t K, float64_t w) noexcept nogil:
+    """Entropy (bits) of weighted class counts ``c`` with total ``w``."""
+    cdef intp_t k
+    cdef float64_t s = 0.0, p
     for k in range(K):
         if c[k] > 0.0:
             p = c[k] / w
@@ -286,176 +176,23 @@ cdef inline float64_t _class_impurity(int criterion, const float64_t* c, intp_t 
     return s
 
 
-cdef inline float64_t _class_wimp(int criterion, const float64_t* c, intp_t K,
-                                  float64_t w) noexcept nogil:
-    """Weight times impurity, in the form the scans use (no division by w inside)."""
+cdef inline float64_t _sum_clog2c(const float64_t* c, intp_t K) noexcept nogil:
     cdef intp_t k
     cdef float64_t s = 0.0
-    if criterion == GINI:
-        for k in range(K):
-            s += c[k] * c[k]
-        return w - s / w
     for k in range(K):
         if c[k] > 0.0:
             s += c[k] * log2(c[k])
-    return w * log2(w) - s
+    return s
 
 
-cdef float64_t _set_abs_error(Builder* b, const intp_t* ids1, intp_t n1, const intp_t* ids2,
-                              intp_t n2, float64_t* w_out, float64_t* median_out) noexcept nogil:
-    """Sum of w * |y - median| over the union of two lists of sample ids (global ids).
-    Uses ``b.keys``. Also returns the total weight and the weighted median (midpoint of
-    the two middle values when the cumulative weight hits exactly half)."""
-    cdef intp_t i, q, n = n1 + n2, s, s2
-    cdef float64_t w = 0.0, half, cum = 0.0, med, ae = 0.0
-    for i in range(n1):
-        b.keys[i] = (<uint64_t>b.yrank[ids1[i]] << 32) | <uint64_t>i
-        w += b.sw[ids1[i]]
-    for i in range(n2):
-        b.keys[n1 + i] = (<uint64_t>b.yrank[ids2[i]] << 32) | <uint64_t>(n1 + i)
-        w += b.sw[ids2[i]]
-    sort_u64_high(b.keys, b.tmpk, n)
-    half = 0.5 * w
-    med = 0.0
-    for q in range(n):
-        i = <intp_t>(b.keys[q] & LOW_MASK)
-        s = ids1[i] if i < n1 else ids2[i - n1]
-        cum += b.sw[s]
-        if cum >= half:
-            med = b.yreg[s]
-            if cum == half and q + 1 < n:
-                i = <intp_t>(b.keys[q + 1] & LOW_MASK)
-                s2 = ids1[i] if i < n1 else ids2[i - n1]
-                med = 0.5 * (med + b.yreg[s2])
-            break
-    for i in range(n1):
-        ae += b.sw[ids1[i]] * fabs(b.yreg[ids1[i]] - med)
-    for i in range(n2):
-        ae += b.sw[ids2[i]] * fabs(b.yreg[ids2[i]] - med)
-    w_out[0] = w
-    median_out[0] = med
-    return ae
+cdef inline float64_t _plogp(float64_t p) noexcept nogil:
+    """-p log2 p, 0 at p = 0."""
+    return -p * log2(p) if p > 0.0 else 0.0
 
 
-cdef float64_t _set_impurity(Builder* b, const intp_t* ids1, intp_t n1, const intp_t* ids2,
-                             intp_t n2, float64_t* w_out) noexcept nogil:
-    """Impurity of the union of two lists of global sample ids; total weight in w_out."""
-    cdef intp_t i, k, K = b.n_classes
-    cdef float64_t w = 0.0, s = 0.0, sq = 0.0, y, wi, med, ae
-    if b.criterion == ABSOLUTE_ERROR:
-        ae = _set_abs_error(b, ids1, n1, ids2, n2, w_out, &med)
-        return ae / w_out[0]
-    if b.criterion == SQUARED_ERROR:
-        # two passes (mean, then squared deviations): no cancellation for targets far
-        # from zero, unlike sum(w y^2)/w - mean^2
-        for i in range(n1):
-            wi = b.sw[ids1[i]]
-            w += wi
-            s += wi * b.yreg[ids1[i]]
-        for i in range(n2):
-            wi = b.sw[ids2[i]]
-            w += wi
-            s += wi * b.yreg[ids2[i]]
-        s /= w
-        for i in range(n1):
-            y = b.yreg[ids1[i]] - s
-            sq += b.sw[ids1[i]] * y * y
-        for i in range(n2):
-            y = b.yreg[ids2[i]] - s
-            sq += b.sw[ids2[i]] * y * y
-        w_out[0] = w
-        return sq / w
-    memset(b.ctmp, 0, K * sizeof(float64_t))
-    for i in range(n1):
-        wi = b.sw[ids1[i]]
-        b.ctmp[b.ycls[ids1[i]]] += wi
-        w += wi
-    for i in range(n2):
-        wi = b.sw[ids2[i]]
-        b.ctmp[b.ycls[ids2[i]]] += wi
-        w += wi
-    w_out[0] = w
-    return _class_impurity(GINI if b.criterion == GINI else ENTROPY, b.ctmp, K, w)
-
-
-# --- node set-up ---------------------------------------------------------------------------
-
-cdef void _node_reset(Builder* b, intp_t start, intp_t end) noexcept nogil:
-    """Gather the node's targets and weights into node-local arrays and compute the node
-    statistics (weight, class counts or sums, the median for absolute error)."""
-    cdef intp_t j, s, q, n = end - start, K = b.n_classes
-    cdef float64_t w, tot = 0.0, ssum = 0.0, cum, half, ymin, ymax
-    cdef const intp_t* samples = b.samples + start
-    if b.criterion <= GAIN_RATIO:
-        memset(b.cnode, 0, K * sizeof(float64_t))
-        for j in range(n):
-            s = samples[j]
-            w = b.sw[s]
-            b.yl[j] = b.ycls[s]
-            b.wl[j] = w
-            b.cnode[b.yl[j]] += w
-            tot += w
-    else:
-        for j in range(n):
-            s = samples[j]
-            w = b.sw[s]
-            b.yv[j] = b.yreg[s]
-            b.wl[j] = w
-            ssum += w * b.yv[j]
-            tot += w
-    b.w_node = tot
-    b.s_node = ssum
-    b.constant_y = 0
-    if b.criterion >= SQUARED_ERROR:
-        ymin = INFINITY
-        ymax = -INFINITY
-        for j in range(n):
-            if b.yv[j] < ymin:
-                ymin = b.yv[j]
-            if b.yv[j] > ymax:
-                ymax = b.yv[j]
-        b.constant_y = ymin == ymax
-    if b.criterion == SQUARED_ERROR:
-        # the scan's sums are of w (y - min_y): exact for integer targets (as the sums of
-        # w y they replace), and of the order of the node's spread, so that targets far
-        # from zero do not cancel in sL^2/wL + sR^2/wR - sK^2/wK (the gain is invariant to
-        # the shift)
-        b.mean_node = ssum / tot
-        ssum = 0.0
-        for j in range(n):
-            b.yv[j] -= ymin
-            ssum += b.wl[j] * b.yv[j]
-        b.s_node = ssum
-    if b.criterion == ABSOLUTE_ERROR:
-        # node-local ranks of the targets (ties in y broken by the global rank)
-        for j in range(n):
-            b.keys[j] = (<uint64_t>b.yrank[samples[j]] << 32) | <uint64_t>j
-        sort_u64_high(b.keys, b.tmpk, n)
-        half = 0.5 * tot
-        cum = 0.0
-        b.median_node = INFINITY
-        for q in range(n):
-            j = <intp_t>(b.keys[q] & LOW_MASK)
-            b.lrank[j] = q
-            b.sorted_y[q] = b.yv[j]
-            if b.median_node == INFINITY:
-                cum += b.wl[j]
-                if cum >= half:
-                    b.median_node = b.yv[j]
-                    if cum == half and q + 1 < n:
-                        b.median_node = 0.5 * (
-                            b.yv[j] + b.yv[<intp_t>(b.keys[q + 1] & LOW_MASK)])
-
-
-cdef void _node_value(Builder* b, float64_t* dest) noexcept nogil:
-    cdef intp_t k
-    if b.criterion <= GAIN_RATIO:
-        for k in range(b.n_classes):
-            dest[k] = b.cnode[k] / b.w_node
-    elif b.criterion == SQUARED_ERROR:
-        dest[0] = b.mean_node
-    else:
-        dest[0] = b.median_node
+cdef inline float64_t _xlogy(float64_t x, float64_t y) noexcept nogil:
+    """x log y, 0 at x = 0."""
+    return x * log(y) if x != 0.0 else 0.0
 
 
 # --- Fenwick tree over node-local target ranks (absolute error) ------------------------------
@@ -471,8 +208,10 @@ cdef inline void _fen_add(float64_t* fw, float64_t* fwy, intp_t n, intp_t pos, f
 
 cdef inline float64_t _fen_abs_error(const float64_t* fw, const float64_t* fwy,
                                      const float64_t* sorted_y, intp_t n, intp_t top_bit,
-                                     float64_t tw, float64_t twy) noexcept nogil:
-    """sum w |y - median| of the inserted values (total weight tw, total w*y twy)."""
+                                     float64_t tw, float64_t twy,
+                                     float64_t* median) noexcept nogil:
+    """sum w |y - median| of the inserted values (total weight tw, total w*y twy); the
+    lower weighted median in ``median``."""
     cdef intp_t pos = 0, nxt, bit = top_bit
     cdef float64_t cw = 0.0, cwy = 0.0, half = 0.5 * tw, m
     while bit != 0:
@@ -485,44 +224,1064 @@ cdef inline float64_t _fen_abs_error(const float64_t* fw, const float64_t* fwy,
     if pos >= n:
         pos = n - 1
     m = sorted_y[pos]
+    median[0] = m
     return (m * cw - cwy) + ((twy - cwy) - m * (tw - cw))
 
 
-cdef inline float64_t _plogp(float64_t p) noexcept nogil:
-    """-p log2 p, 0 at p = 0."""
-    return -p * log2(p) if p > 0.0 else 0.0
+cdef inline float64_t _fen_median(const float64_t* fw, const float64_t* sorted_y, intp_t n,
+                                  intp_t top_bit, float64_t tw,
+                                  float64_t lower) noexcept nogil:
+    """The weighted median of the inserted values as scikit-learn defines it: the midpoint
+    of the two middle values when the cumulative weight hits exactly half (``lower``:
+    the lower weighted median, from ``_fen_abs_error``)."""
+    cdef intp_t pos = 0, nxt, bit = top_bit
+    cdef float64_t cw = 0.0, half = 0.5 * tw
+    while bit != 0:                 # the largest prefix of weight <= half
+        nxt = pos + bit
+        if nxt <= n and cw + fw[nxt] <= half:
+            pos = nxt
+            cw += fw[nxt]
+        bit >>= 1
+    if cw == half and pos < n:
+        return 0.5 * (lower + sorted_y[pos])
+    return lower
 
 
-# --- evaluating one feature ------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------
+# Criteria
+# ----------------------------------------------------------------------------------------
 
-cdef void _order_f64_runs(Builder* b, intp_t nk, const float64_t* col, intp_t rs,
-                          const intp_t* samples) noexcept nogil:
-    """After sorting float64 keys: put each run of keys that share a float32 image in
-    the order of the float64 values (a run is almost always one repeated value, checked
-    in one pass; distinct values within one float32 ulp are rare)."""
-    cdef intp_t a = 0, e, q
-    cdef uint64_t hi
-    cdef float64_t v0
-    cdef int same
-    while a < nk:
-        hi = b.keys[a] >> 32
-        e = a + 1
-        while e < nk and (b.keys[e] >> 32) == hi:
-            e += 1
-        if e - a > 1:
-            v0 = col[samples[<intp_t>(b.keys[a] & LOW_MASK)] * rs]
-            same = 1
-            for q in range(a + 1, e):
-                if col[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs] != v0:
-                    same = 0
+cdef enum:
+    # where a scan puts the samples whose value of the feature is missing
+    MISSING_EXCLUDED = 0    # left out (C4.5's rule: gain on the known samples)
+    MISSING_LEFT = 1        # in the left child (scikit-learn's rule: both are tried)
+    MISSING_RIGHT = 2       # in the right child
+
+
+cdef class Criterion:
+    """A split criterion: the statistics of one node and the running statistics of a scan
+    over its samples sorted by one feature (after scikit-learn's ``_criterion.pyx``).
+
+    The builder calls, per node, ``init(samples, n)`` (gather the node's targets and
+    weights into node-local arrays, indexed by the position ``j`` in ``samples``), then
+    ``node_value`` / ``node_impurity`` / ``is_pure``. The splitter calls, per candidate
+    feature, ``set_missing`` (the node-local ids whose value is missing), then per scan
+    ``reset(order, n_known, missing_mode)`` (``order[q] & 0xFFFFFFFF`` is the node-local
+    id of the q-th smallest known value; the left child starts with the missing samples
+    (``MISSING_LEFT``) or empty, the right child holds the rest of the scan's samples:
+    all of the node's, or only its known ones (``MISSING_EXCLUDED``, C4.5)), then
+    ``update(pos)`` (move ``order[self.pos:pos]`` to the left child) and
+    ``proxy_impurity_improvement()`` at every candidate threshold. The proxy is the
+    weighted impurity decrease of the scan's samples (a weight times an impurity, summed
+    over the outputs), so it is comparable across features whose known samples differ
+    (C4.5's gain times the known fraction). Once a split is chosen, ``children_impurity``
+    computes both children from scratch and ``impurity_improvement`` the decrease.
+
+    One class per criterion (``Gini``, ``Entropy``, ``GainRatio``, ``SquaredError``,
+    ``FriedmanMSE``, ``AbsoluteError``, ``Poisson``), each final: adding one is a class
+    and a line in ``_make_criterion`` and the ``ScanCriterion`` fused type.
+    """
+    cdef const float64_t* sw        # sample weights (global, read only)
+    cdef intp_t n_outputs
+    cdef intp_t n_max               # capacity of the node-local buffers
+    cdef const intp_t* samples      # the node's samples (global ids)
+    cdef intp_t n_node
+    cdef float64_t w_node           # their total weight
+    cdef float64_t* wl              # node-local weights
+    # the scan
+    cdef const uint64_t* order
+    cdef intp_t n_known
+    cdef intp_t pos
+    cdef int missing_mode
+    cdef float64_t w_scan           # weight of the scan's samples (node, or known only)
+    cdef float64_t w_missing
+    cdef float64_t w_left
+    cdef float64_t w_right
+    cdef bint c45_selection         # gain ratio: C4.5's missing values and selection
+    cdef int code                   # the criterion's code (which class it is)
+
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
+        self.n_max = n_max
+        self.n_outputs = n_outputs
+        safe_realloc(<void**>&self.wl, n_max, sizeof(float64_t))
+
+    def __dealloc__(self):
+        free(self.wl)
+
+    cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
+        """Gather the node ``samples[0:n]``; compute its statistics."""
+        return 0
+
+    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
+        """The node-local ids whose value of the current feature is missing."""
+        pass
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        """Start a scan over ``order`` (see the class docstring)."""
+        self.order = order
+        self.n_known = n_known
+        self.pos = 0
+        self.missing_mode = missing_mode
+        self.w_scan = (self.w_node - self.w_missing if missing_mode == MISSING_EXCLUDED
+                       else self.w_node)
+        self.w_left = self.w_missing if missing_mode == MISSING_LEFT else 0.0
+        self.w_right = self.w_scan - self.w_left
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        """Move the samples ``order[pos:new_pos]`` from the right child to the left."""
+        pass
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        """Weighted impurity decrease of the current split of the scan's samples."""
+        return 0.0
+
+    cdef float64_t left_value(self) noexcept nogil:
+        """The left child's value of output 0 in the current scan (monotonic
+        constraints): the mean target, or the fraction of class 1."""
+        return 0.0
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return 0.0
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        """Impurity of the union of two lists of global sample ids (the mean over the
+        outputs); their weight in w_out."""
+        return 0.0
+
+    cdef void children_impurity(self, const intp_t* left, intp_t n_left,
+                                const intp_t* right, intp_t n_right, const intp_t* extra,
+                                intp_t n_extra, bint extra_left, float64_t* impurity_left,
+                                float64_t* impurity_right, float64_t* w_left,
+                                float64_t* w_right) noexcept nogil:
+        """Impurities (and weights) of the two children given by lists of global ids,
+        ``extra`` (the missing samples) joining the left child or the right one."""
+        if extra_left:
+            impurity_left[0] = self.samples_impurity(left, n_left, extra, n_extra, w_left)
+            impurity_right[0] = self.samples_impurity(right, n_right, NULL, 0, w_right)
+        else:
+            impurity_left[0] = self.samples_impurity(left, n_left, NULL, 0, w_left)
+            impurity_right[0] = self.samples_impurity(right, n_right, extra, n_extra,
+                                                      w_right)
+
+    cdef float64_t impurity_improvement(self, float64_t impurity, float64_t impurity_left,
+                                        float64_t impurity_right, float64_t w_left,
+                                        float64_t w_right,
+                                        float64_t w_total) noexcept nogil:
+        """The weighted impurity decrease of the split last given to
+        ``children_impurity``, as a fraction of the training weight ``w_total``:
+        N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)."""
+        return (self.w_node / w_total) * (
+            impurity - w_right / self.w_node * impurity_right
+            - w_left / self.w_node * impurity_left)
+
+    cdef float64_t node_impurity(self) noexcept nogil:
+        cdef float64_t w
+        return self.samples_impurity(self.samples, self.n_node, NULL, 0, &w)
+
+    cdef void node_value(self, float64_t* dest) noexcept nogil:
+        pass
+
+    cdef void clip_value(self, float64_t* dest, float64_t lower,
+                         float64_t upper) noexcept nogil:
+        """Clip the value of output 0 to [lower, upper] (monotonic constraints)."""
+        if dest[0] < lower:
+            dest[0] = lower
+        elif dest[0] > upper:
+            dest[0] = upper
+
+    cdef bint is_pure(self, float64_t impurity) noexcept nogil:
+        """Whether the node cannot be improved by any split."""
+        return impurity <= EPSILON
+
+
+cdef class ClassificationCriterion(Criterion):
+    """Weighted class counts, per output (``K`` counts per output: the largest number
+    of classes; the counts of the classes an output lacks stay 0)."""
+    cdef const intp_t* ycls         # class codes (global, n_rows x n_outputs)
+    cdef intp_t K
+    cdef intp_t* yl                 # node-local class codes (n x n_outputs)
+    cdef float64_t* cnode           # n_outputs x K, class weights of the node
+    cdef float64_t* cmiss           # of its missing samples
+    cdef float64_t* cT              # of the scan's samples
+    cdef float64_t* cL              # of the left child
+    cdef float64_t* ctmp
+
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, intp_t n_classes, *args):
+        self.K = n_classes
+        safe_realloc(<void**>&self.yl, n_max * n_outputs, sizeof(intp_t))
+        safe_realloc(<void**>&self.cnode, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cmiss, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cT, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.cL, n_outputs * n_classes, sizeof(float64_t))
+        safe_realloc(<void**>&self.ctmp, n_outputs * n_classes, sizeof(float64_t))
+
+    def __dealloc__(self):
+        free(self.yl)
+        free(self.cnode)
+        free(self.cmiss)
+        free(self.cT)
+        free(self.cL)
+        free(self.ctmp)
+
+    cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
+        cdef intp_t j, s, o, no = self.n_outputs, K = self.K
+        cdef float64_t w, tot = 0.0
+        self.samples = samples
+        self.n_node = n
+        memset(self.cnode, 0, no * K * sizeof(float64_t))
+        for j in range(n):
+            s = samples[j]
+            w = self.sw[s]
+            self.wl[j] = w
+            for o in range(no):
+                self.yl[j * no + o] = self.ycls[s * no + o]
+                self.cnode[o * K + self.yl[j * no + o]] += w
+            tot += w
+        self.w_node = tot
+        return 0
+
+    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
+        cdef intp_t q, j, o, no = self.n_outputs, K = self.K
+        self.w_missing = 0.0
+        memset(self.cmiss, 0, no * K * sizeof(float64_t))
+        for q in range(n_missing):
+            j = miss[q]
+            for o in range(no):
+                self.cmiss[o * K + self.yl[j * no + o]] += self.wl[j]
+            self.w_missing += self.wl[j]
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t i, m = self.n_outputs * self.K
+        Criterion.reset(self, order, n_known, missing_mode)
+        if missing_mode == MISSING_EXCLUDED:
+            for i in range(m):
+                self.cT[i] = self.cnode[i] - self.cmiss[i]
+        else:
+            memcpy(self.cT, self.cnode, m * sizeof(float64_t))
+        if missing_mode == MISSING_LEFT:
+            memcpy(self.cL, self.cmiss, m * sizeof(float64_t))
+        else:
+            memset(self.cL, 0, m * sizeof(float64_t))
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _class_update(self, new_pos)
+
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.cL[1] / self.w_left
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return (self.cT[1] - self.cL[1]) / self.w_right
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        cdef intp_t i, o, no = self.n_outputs, K = self.K
+        cdef float64_t w = 0.0, wi, imp = 0.0
+        memset(self.ctmp, 0, no * K * sizeof(float64_t))
+        for i in range(n1):
+            wi = self.sw[ids1[i]]
+            for o in range(no):
+                self.ctmp[o * K + self.ycls[ids1[i] * no + o]] += wi
+            w += wi
+        for i in range(n2):
+            wi = self.sw[ids2[i]]
+            for o in range(no):
+                self.ctmp[o * K + self.ycls[ids2[i] * no + o]] += wi
+            w += wi
+        w_out[0] = w
+        for o in range(no):
+            imp += self.counts_impurity(self.ctmp + o * K, w)
+        return imp / no
+
+    cdef float64_t counts_impurity(self, const float64_t* c, float64_t w) noexcept nogil:
+        return 0.0
+
+    cdef void node_value(self, float64_t* dest) noexcept nogil:
+        cdef intp_t i
+        for i in range(self.n_outputs * self.K):
+            dest[i] = self.cnode[i] / self.w_node
+
+    cdef void clip_value(self, float64_t* dest, float64_t lower,
+                         float64_t upper) noexcept nogil:
+        # binary, single output: the constraint bounds the fraction of class 1
+        if dest[1] < lower:
+            dest[1] = lower
+        elif dest[1] > upper:
+            dest[1] = upper
+        dest[0] = 1.0 - dest[1]
+
+
+cdef inline void _class_update(ClassificationCriterion c, intp_t new_pos) noexcept nogil:
+    cdef intp_t q, j, o, no = c.n_outputs, K = c.K
+    cdef float64_t w
+    for q in range(c.pos, new_pos):
+        j = <intp_t>(c.order[q] & LOW_MASK)
+        w = c.wl[j]
+        c.w_left += w
+        for o in range(no):
+            c.cL[o * K + c.yl[j * no + o]] += w
+    c.pos = new_pos
+    c.w_right = c.w_scan - c.w_left
+
+
+# The final classes below define ``update`` and ``proxy_impurity_improvement`` themselves
+# (thin wrappers of shared inline code where they share it): the scan calls them directly
+# through a fused type, which only works for methods of the final class itself.
+
+@cython.final
+cdef class Gini(ClassificationCriterion):
+    """CART's Gini impurity 1 - sum_k p_k^2 (averaged over the outputs)."""
+    cdef float64_t base             # sum cT^2 / wT
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t i
+        ClassificationCriterion.reset(self, order, n_known, missing_mode)
+        self.base = 0.0
+        for i in range(self.n_outputs * self.K):
+            self.base += self.cT[i] * self.cT[i]
+        self.base /= self.w_scan    # decrease * w = sum cL^2/wL + sum cR^2/wR - sum cT^2/wT
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _class_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        cdef intp_t i
+        cdef float64_t sL = 0.0, sR = 0.0, a, r
+        for i in range(self.n_outputs * self.K):
+            a = self.cL[i]
+            r = self.cT[i] - a
+            sL += a * a
+            sR += r * r
+        return sL / self.w_left + sR / self.w_right - self.base
+
+    cdef float64_t counts_impurity(self, const float64_t* c, float64_t w) noexcept nogil:
+        return _gini(c, self.K, w)
+
+
+cdef class _EntropyCriterion(ClassificationCriterion):
+    """Shannon entropy in bits (ID3 / C4.5's information gain), averaged over outputs."""
+    cdef float64_t wimp_scan        # wT * entropy of the scan's samples, summed over outputs
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        ClassificationCriterion.reset(self, order, n_known, missing_mode)
+        self.wimp_scan = (self.n_outputs * self.w_scan * log2(self.w_scan)
+                          - _sum_clog2c(self.cT, self.n_outputs * self.K))
+        return 0
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        return _entropy_proxy(self)
+
+    cdef float64_t counts_impurity(self, const float64_t* c, float64_t w) noexcept nogil:
+        return _entropy(c, self.K, w)
+
+
+cdef inline float64_t _entropy_proxy(_EntropyCriterion c) noexcept nogil:
+    cdef intp_t i
+    cdef float64_t sL = 0.0, sR = 0.0, a, r, wL = c.w_left, wR = c.w_right
+    cdef float64_t no = c.n_outputs
+    for i in range(c.n_outputs * c.K):
+        a = c.cL[i]
+        r = c.cT[i] - a
+        if a > 0.0:
+            sL += a * log2(a)
+        if r > 0.0:
+            sR += r * log2(r)
+    return c.wimp_scan - (no * wL * log2(wL) - sL) - (no * wR * log2(wR) - sR)
+
+
+@cython.final
+cdef class Entropy(_EntropyCriterion):
+    """Shannon entropy in bits: ID3 / C4.5's information gain."""
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _class_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        return _entropy_proxy(self)
+
+
+@cython.final
+cdef class GainRatio(_EntropyCriterion):
+    """C4.5's gain ratio: the entropy criterion with C4.5's rules, which the splitter
+    applies when ``c45_selection`` is set: missing values left out of each feature's gain
+    (which is weighted by the known fraction), and among the features of at least average
+    gain, the best gain / split information."""
+
+    def __cinit__(self, *args):
+        self.c45_selection = True
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _class_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        return _entropy_proxy(self)
+
+
+cdef class RegressionCriterion(Criterion):
+    """Weighted sums of the targets, per output."""
+    cdef const float64_t* yreg      # targets (global, n_rows x n_outputs, |y| < 1)
+    cdef float64_t* yv              # node-local targets (n x n_outputs), minus ``shift``
+    cdef float64_t* shift           # n_outputs: subtracted from the node's targets
+    cdef float64_t* mean_node       # n_outputs
+    cdef float64_t* s_node          # n_outputs: sum w yv over the node
+    cdef float64_t* s_miss          # over its missing samples
+    cdef float64_t* sT              # over the scan's samples
+    cdef float64_t* sL              # over the left child
+    cdef bint constant_y            # every target of the node is equal
+
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
+        safe_realloc(<void**>&self.yv, n_max * n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.shift, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.mean_node, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.s_node, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.s_miss, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.sT, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.sL, n_outputs, sizeof(float64_t))
+
+    def __dealloc__(self):
+        free(self.yv)
+        free(self.shift)
+        free(self.mean_node)
+        free(self.s_node)
+        free(self.s_miss)
+        free(self.sT)
+        free(self.sL)
+
+    cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
+        """Gather; means; constancy; the node's targets minus ``shift_targets()``."""
+        cdef intp_t j, s, o, no = self.n_outputs
+        cdef float64_t w, tot = 0.0, ymin, ymax
+        self.samples = samples
+        self.n_node = n
+        for o in range(no):
+            self.s_node[o] = 0.0
+        for j in range(n):
+            s = samples[j]
+            w = self.sw[s]
+            self.wl[j] = w
+            for o in range(no):
+                self.yv[j * no + o] = self.yreg[s * no + o]
+                self.s_node[o] += w * self.yv[j * no + o]
+            tot += w
+        self.w_node = tot
+        self.constant_y = True
+        for o in range(no):
+            ymin = INFINITY
+            ymax = -INFINITY
+            for j in range(n):
+                if self.yv[j * no + o] < ymin:
+                    ymin = self.yv[j * no + o]
+                if self.yv[j * no + o] > ymax:
+                    ymax = self.yv[j * no + o]
+            self.constant_y = self.constant_y and ymin == ymax
+            self.mean_node[o] = self.s_node[o] / tot
+            self.shift[o] = ymin if self.shift_targets() else 0.0
+            if self.shift[o] != 0.0:
+                self.s_node[o] = 0.0
+                for j in range(n):
+                    self.yv[j * no + o] -= self.shift[o]
+                    self.s_node[o] += self.wl[j] * self.yv[j * no + o]
+        return 0
+
+    cdef bint shift_targets(self) noexcept nogil:
+        """Whether the scan works on targets minus the node's smallest one."""
+        return False
+
+    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
+        cdef intp_t q, j, o, no = self.n_outputs
+        self.w_missing = 0.0
+        for o in range(no):
+            self.s_miss[o] = 0.0
+        for q in range(n_missing):
+            j = miss[q]
+            self.w_missing += self.wl[j]
+            for o in range(no):
+                self.s_miss[o] += self.wl[j] * self.yv[j * no + o]
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t o
+        Criterion.reset(self, order, n_known, missing_mode)
+        for o in range(self.n_outputs):
+            self.sT[o] = (self.s_node[o] - self.s_miss[o]
+                          if missing_mode == MISSING_EXCLUDED else self.s_node[o])
+            self.sL[o] = self.s_miss[o] if missing_mode == MISSING_LEFT else 0.0
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.sL[0] / self.w_left + self.shift[0]
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return (self.sT[0] - self.sL[0]) / self.w_right + self.shift[0]
+
+    cdef void node_value(self, float64_t* dest) noexcept nogil:
+        memcpy(dest, self.mean_node, self.n_outputs * sizeof(float64_t))
+
+    cdef bint is_pure(self, float64_t impurity) noexcept nogil:
+        return self.constant_y
+
+
+cdef inline void _reg_update(RegressionCriterion c, intp_t new_pos) noexcept nogil:
+    cdef intp_t q, j, o, no = c.n_outputs
+    cdef float64_t w
+    for q in range(c.pos, new_pos):
+        j = <intp_t>(c.order[q] & LOW_MASK)
+        w = c.wl[j]
+        c.w_left += w
+        for o in range(no):
+            c.sL[o] += w * c.yv[j * no + o]
+    c.pos = new_pos
+    c.w_right = c.w_scan - c.w_left
+
+
+cdef inline float64_t _squared_error_proxy(RegressionCriterion c) noexcept nogil:
+    """sum over outputs of sL^2/wL + sR^2/wR - sT^2/wT."""
+    cdef intp_t o
+    cdef float64_t g = 0.0, base = 0.0, sR
+    for o in range(c.n_outputs):
+        sR = c.sT[o] - c.sL[o]
+        g += c.sL[o] * c.sL[o] / c.w_left + sR * sR / c.w_right
+        base += c.sT[o] * c.sT[o] / c.w_scan
+    return g - base
+
+
+cdef inline float64_t _variance(RegressionCriterion c, const intp_t* ids1, intp_t n1,
+                                const intp_t* ids2, intp_t n2,
+                                float64_t* w_out) noexcept nogil:
+    """Mean over the outputs of the weighted variance; two passes (mean, then squared
+    deviations): no cancellation for targets far from zero, unlike E[y^2] - mean^2."""
+    cdef intp_t i, o, no = c.n_outputs
+    cdef float64_t w = 0.0, s, sq, y, wi, total = 0.0
+    for i in range(n1):
+        w += c.sw[ids1[i]]
+    for i in range(n2):
+        w += c.sw[ids2[i]]
+    for o in range(no):
+        s = 0.0
+        sq = 0.0
+        for i in range(n1):
+            s += c.sw[ids1[i]] * c.yreg[ids1[i] * no + o]
+        for i in range(n2):
+            s += c.sw[ids2[i]] * c.yreg[ids2[i] * no + o]
+        s /= w
+        for i in range(n1):
+            y = c.yreg[ids1[i] * no + o] - s
+            sq += c.sw[ids1[i]] * y * y
+        for i in range(n2):
+            y = c.yreg[ids2[i] * no + o] - s
+            sq += c.sw[ids2[i]] * y * y
+        total += sq / w
+    w_out[0] = w
+    return total / no
+
+
+@cython.final
+cdef class SquaredError(RegressionCriterion):
+    """Variance reduction; leaves hold the weighted mean. The scan's sums are of
+    w (y - min y): exact for integer targets (as the sums of w y they replace), and of
+    the order of the node's spread, so that targets far from zero do not cancel in
+    sL^2/wL + sR^2/wR - sT^2/wT (which is invariant to the shift)."""
+
+    cdef bint shift_targets(self) noexcept nogil:
+        return True
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        return _squared_error_proxy(self)
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        return _variance(self, ids1, n1, ids2, n2, w_out)
+
+
+@cython.final
+cdef class FriedmanMSE(RegressionCriterion):
+    """Friedman's improvement score (Friedman, "Greedy function approximation", 2001):
+    wL wR (meanL - meanR)^2 / (wL + wR), which orders the splits of a node exactly as the
+    variance reduction does; the improvement reported (for ``min_impurity_decrease``) is
+    wL wR (meanL - meanR)^2 / (w_node W) with W the training weight (the diff of the sums
+    of the outputs, as scikit-learn <= 1.8 computed it). Impurities are variances."""
+    cdef float64_t sum_left         # of the children given to children_impurity: sum w y
+    cdef float64_t sum_right        # over their samples and the outputs
+
+    cdef bint shift_targets(self) noexcept nogil:
+        return True
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        cdef intp_t o
+        cdef float64_t tl = 0.0, tr = 0.0, diff
+        for o in range(self.n_outputs):
+            tl += self.sL[o]
+            tr += self.sT[o] - self.sL[o]
+        diff = self.w_right * tl - self.w_left * tr
+        return diff * diff / (self.w_left * self.w_right)
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        return _variance(self, ids1, n1, ids2, n2, w_out)
+
+    cdef void children_impurity(self, const intp_t* left, intp_t n_left,
+                                const intp_t* right, intp_t n_right, const intp_t* extra,
+                                intp_t n_extra, bint extra_left, float64_t* impurity_left,
+                                float64_t* impurity_right, float64_t* w_left,
+                                float64_t* w_right) noexcept nogil:
+        cdef intp_t i, o, no = self.n_outputs
+        RegressionCriterion.children_impurity(
+            self, left, n_left, right, n_right, extra, n_extra, extra_left,
+            impurity_left, impurity_right, w_left, w_right)
+        self.sum_left = 0.0
+        self.sum_right = 0.0
+        for i in range(n_left):
+            for o in range(no):
+                self.sum_left += self.sw[left[i]] * self.yreg[left[i] * no + o]
+        for i in range(n_right):
+            for o in range(no):
+                self.sum_right += self.sw[right[i]] * self.yreg[right[i] * no + o]
+        for i in range(n_extra):
+            for o in range(no):
+                if extra_left:
+                    self.sum_left += self.sw[extra[i]] * self.yreg[extra[i] * no + o]
+                else:
+                    self.sum_right += self.sw[extra[i]] * self.yreg[extra[i] * no + o]
+
+    cdef float64_t impurity_improvement(self, float64_t impurity, float64_t impurity_left,
+                                        float64_t impurity_right, float64_t w_left,
+                                        float64_t w_right,
+                                        float64_t w_total) noexcept nogil:
+        cdef float64_t diff = (w_right * self.sum_left - w_left * self.sum_right) / self.n_outputs
+        return diff * diff / (w_left * w_right * w_total)
+
+
+@cython.final
+cdef class Poisson(RegressionCriterion):
+    """Half Poisson deviance, sum w (y log(y / mean) - y + mean) / sum w (targets >= 0);
+    leaves hold the weighted mean. A split leaving a child whose targets sum to (almost)
+    zero is not allowed (its prediction would be 0, of infinite deviance)."""
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        _reg_update(self, new_pos)
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        # decrease * w = sum_children s log(s / w) - sT log(sT / wT)
+        cdef intp_t o
+        cdef float64_t g = 0.0, sR
+        for o in range(self.n_outputs):
+            sR = self.sT[o] - self.sL[o]
+            if self.sL[o] <= EPSILON or sR <= EPSILON:
+                return -INFINITY
+            g += (self.sL[o] * log(self.sL[o] / self.w_left)
+                  + sR * log(sR / self.w_right)
+                  - self.sT[o] * log(self.sT[o] / self.w_scan))
+        return g
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        cdef intp_t i, o, no = self.n_outputs
+        cdef float64_t w = 0.0, s, mean, loss = 0.0, y
+        for i in range(n1):
+            w += self.sw[ids1[i]]
+        for i in range(n2):
+            w += self.sw[ids2[i]]
+        w_out[0] = w
+        for o in range(no):
+            s = 0.0
+            for i in range(n1):
+                s += self.sw[ids1[i]] * self.yreg[ids1[i] * no + o]
+            for i in range(n2):
+                s += self.sw[ids2[i]] * self.yreg[ids2[i] * no + o]
+            if s <= EPSILON:
+                return INFINITY
+            mean = s / w
+            for i in range(n1):
+                y = self.yreg[ids1[i] * no + o]
+                loss += self.sw[ids1[i]] * _xlogy(y, y / mean)
+            for i in range(n2):
+                y = self.yreg[ids2[i] * no + o]
+                loss += self.sw[ids2[i]] * _xlogy(y, y / mean)
+        return loss / (w * no)
+
+
+@cython.final
+cdef class AbsoluteError(RegressionCriterion):
+    """Reduction of the weighted absolute deviation from the weighted median (summed over
+    the outputs); leaves hold the weighted medians. Prefix and suffix deviations of a
+    scan come from a Fenwick tree over the node's target ranks (O(n log n) per node,
+    feature and output)."""
+    cdef const intp_t* yrank        # rank of every target in the training set (global)
+    cdef intp_t* lrank              # node-local rank of the target (n x n_outputs)
+    cdef float64_t* sorted_y        # the node's targets of each output in increasing order
+    cdef float64_t* fw              # n + 1, Fenwick tree of weights
+    cdef float64_t* fwy             # n + 1, Fenwick tree of weight * target
+    cdef float64_t* left_ae         # n, absolute deviation of each prefix of the scan
+    cdef float64_t* right_ae        # n + 1, of each suffix
+    cdef float64_t* left_med        # n, output 0's median of each prefix (monotonic)
+    cdef float64_t* right_med       # n + 1
+    cdef float64_t* median_node     # n_outputs
+    cdef uint64_t* keys             # n
+    cdef uint64_t* tmpk             # n
+    cdef float64_t ae_scan
+    cdef const intp_t* miss
+    cdef intp_t n_missing
+    cdef bint need_medians          # monotonic constraints read the children's medians
+
+    def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
+        safe_realloc(<void**>&self.lrank, n_max * n_outputs, sizeof(intp_t))
+        safe_realloc(<void**>&self.sorted_y, n_max * n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.fw, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.fwy, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.left_ae, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.right_ae, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.left_med, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.right_med, n_max + 1, sizeof(float64_t))
+        safe_realloc(<void**>&self.median_node, n_outputs, sizeof(float64_t))
+        safe_realloc(<void**>&self.keys, n_max, sizeof(uint64_t))
+        safe_realloc(<void**>&self.tmpk, n_max, sizeof(uint64_t))
+
+    def __dealloc__(self):
+        free(self.lrank)
+        free(self.sorted_y)
+        free(self.fw)
+        free(self.fwy)
+        free(self.left_ae)
+        free(self.right_ae)
+        free(self.left_med)
+        free(self.right_med)
+        free(self.median_node)
+        free(self.keys)
+        free(self.tmpk)
+
+    cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
+        cdef intp_t j, q, o, no = self.n_outputs
+        cdef float64_t half, cum
+        RegressionCriterion.init(self, samples, n)
+        half = 0.5 * self.w_node
+        for o in range(no):
+            # node-local ranks of the targets (ties in y broken by the global rank)
+            for j in range(n):
+                self.keys[j] = (<uint64_t>self.yrank[samples[j] * no + o] << 32) | <uint64_t>j
+            sort_u64_high(self.keys, self.tmpk, n)
+            cum = 0.0
+            self.median_node[o] = INFINITY
+            for q in range(n):
+                j = <intp_t>(self.keys[q] & LOW_MASK)
+                self.lrank[j * no + o] = q
+                self.sorted_y[o * n + q] = self.yv[j * no + o]
+                if self.median_node[o] == INFINITY:
+                    cum += self.wl[j]
+                    if cum >= half:
+                        self.median_node[o] = self.yv[j * no + o]
+                        if cum == half and q + 1 < n:
+                            self.median_node[o] = 0.5 * (
+                                self.yv[j * no + o]
+                                + self.yv[<intp_t>(self.keys[q + 1] & LOW_MASK) * no + o])
+        return 0
+
+    cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
+        RegressionCriterion.set_missing(self, miss, n_missing)
+        self.miss = miss
+        self.n_missing = n_missing
+
+    cdef void _fen_insert(self, intp_t j, intp_t o, float64_t* tw,
+                          float64_t* twy) noexcept nogil:
+        cdef intp_t no = self.n_outputs
+        cdef float64_t w = self.wl[j], y = self.yv[j * no + o]
+        _fen_add(self.fw, self.fwy, self.n_node, self.lrank[j * no + o], w, w * y)
+        tw[0] += w
+        twy[0] += w * y
+
+    cdef int reset(self, const uint64_t* order, intp_t n_known,
+                   int missing_mode) except -1 nogil:
+        cdef intp_t q, j, o, n = self.n_node, top_bit = 1, no = self.n_outputs
+        cdef float64_t tw, twy, med, ae
+        cdef const float64_t* sy
+        Criterion.reset(self, order, n_known, missing_mode)
+        while top_bit * 2 <= n:
+            top_bit *= 2
+        memset(self.left_ae, 0, (n_known + 1) * sizeof(float64_t))
+        memset(self.right_ae, 0, (n_known + 1) * sizeof(float64_t))
+        for o in range(no):
+            sy = self.sorted_y + o * n
+            # prefixes: the missing samples first when they go left
+            memset(self.fw, 0, (n + 1) * sizeof(float64_t))
+            memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
+            tw = 0.0
+            twy = 0.0
+            if missing_mode == MISSING_LEFT:
+                for q in range(self.n_missing):
+                    self._fen_insert(self.miss[q], o, &tw, &twy)
+            for q in range(n_known):
+                self._fen_insert(<intp_t>(order[q] & LOW_MASK), o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.left_ae[q] += ae
+                if o == 0 and self.need_medians:
+                    self.left_med[q] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+            # suffixes: the missing samples first when they go right (right_ae[n_known]:
+            # the missing samples alone)
+            memset(self.fw, 0, (n + 1) * sizeof(float64_t))
+            memset(self.fwy, 0, (n + 1) * sizeof(float64_t))
+            tw = 0.0
+            twy = 0.0
+            if missing_mode == MISSING_RIGHT and self.n_missing > 0:
+                for q in range(self.n_missing):
+                    self._fen_insert(self.miss[q], o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.right_ae[n_known] += ae
+                if o == 0 and self.need_medians:
+                    self.right_med[n_known] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+            q = n_known - 1
+            while q >= 0:
+                self._fen_insert(<intp_t>(order[q] & LOW_MASK), o, &tw, &twy)
+                ae = _fen_abs_error(self.fw, self.fwy, sy, n, top_bit, tw, twy, &med)
+                self.right_ae[q] += ae
+                if o == 0 and self.need_medians:
+                    self.right_med[q] = _fen_median(self.fw, sy, n, top_bit, tw, med)
+                q -= 1
+        self.ae_scan = (self.right_ae[0]
+                        if missing_mode == MISSING_RIGHT and self.n_missing > 0
+                        else self.left_ae[n_known - 1])
+        return 0
+
+    cdef void update(self, intp_t new_pos) noexcept nogil:
+        cdef intp_t q
+        for q in range(self.pos, new_pos):
+            self.w_left += self.wl[<intp_t>(self.order[q] & LOW_MASK)]
+        self.pos = new_pos
+        self.w_right = self.w_scan - self.w_left
+
+    cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
+        return self.ae_scan - self.left_ae[self.pos - 1] - self.right_ae[self.pos]
+
+    cdef float64_t left_value(self) noexcept nogil:
+        return self.left_med[self.pos - 1]
+
+    cdef float64_t right_value(self) noexcept nogil:
+        return self.right_med[self.pos]
+
+    cdef float64_t samples_impurity(self, const intp_t* ids1, intp_t n1, const intp_t* ids2,
+                                    intp_t n2, float64_t* w_out) noexcept nogil:
+        """Mean over the outputs of the mean absolute deviation from the weighted median
+        (the midpoint of the two middle values when the cumulative weight hits exactly
+        half)."""
+        cdef intp_t i, q, n = n1 + n2, s, s2, o, no = self.n_outputs
+        cdef float64_t w = 0.0, half, cum, med, ae = 0.0
+        for i in range(n1):
+            w += self.sw[ids1[i]]
+        for i in range(n2):
+            w += self.sw[ids2[i]]
+        half = 0.5 * w
+        for o in range(no):
+            for i in range(n1):
+                self.keys[i] = (<uint64_t>self.yrank[ids1[i] * no + o] << 32) | <uint64_t>i
+            for i in range(n2):
+                self.keys[n1 + i] = ((<uint64_t>self.yrank[ids2[i] * no + o] << 32)
+                                     | <uint64_t>(n1 + i))
+            sort_u64_high(self.keys, self.tmpk, n)
+            med = 0.0
+            cum = 0.0
+            for q in range(n):
+                i = <intp_t>(self.keys[q] & LOW_MASK)
+                s = ids1[i] if i < n1 else ids2[i - n1]
+                cum += self.sw[s]
+                if cum >= half:
+                    med = self.yreg[s * no + o]
+                    if cum == half and q + 1 < n:
+                        i = <intp_t>(self.keys[q + 1] & LOW_MASK)
+                        s2 = ids1[i] if i < n1 else ids2[i - n1]
+                        med = 0.5 * (med + self.yreg[s2 * no + o])
                     break
-            if not same:
-                for q in range(a, e):
-                    b.tmpv[q - a] = col[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs]
-                    b.tmpk[q - a] = b.keys[q]
-                sort_f64_u64(b.tmpv, b.tmpk, e - a)
-                memcpy(b.keys + a, b.tmpk, (e - a) * sizeof(uint64_t))
-        a = e
+            for i in range(n1):
+                ae += self.sw[ids1[i]] * fabs(self.yreg[ids1[i] * no + o] - med)
+            for i in range(n2):
+                ae += self.sw[ids2[i]] * fabs(self.yreg[ids2[i] * no + o] - med)
+        w_out[0] = w
+        return ae / w / no
+
+    cdef void node_value(self, float64_t* dest) noexcept nogil:
+        memcpy(dest, self.median_node, self.n_outputs * sizeof(float64_t))
+
+
+cdef Criterion _make_criterion(int code, intp_t n_max, intp_t n_outputs, intp_t n_classes,
+                               const intp_t[:, ::1] y_codes,
+                               const float64_t[:, ::1] y_values,
+                               const float64_t[::1] sample_weight,
+                               const intp_t[:, ::1] y_rank):
+    """The criterion object of ``code``, bound to the targets and weights (the memoryviews
+    are kept alive by the caller for the whole build)."""
+    cdef Criterion crit
+    if code == GINI:
+        crit = Gini(n_max, n_outputs, n_classes)
+    elif code == ENTROPY:
+        crit = Entropy(n_max, n_outputs, n_classes)
+    elif code == GAIN_RATIO:
+        crit = GainRatio(n_max, n_outputs, n_classes)
+    elif code == SQUARED_ERROR:
+        crit = SquaredError(n_max, n_outputs)
+    elif code == FRIEDMAN_MSE:
+        crit = FriedmanMSE(n_max, n_outputs)
+    elif code == POISSON:
+        crit = Poisson(n_max, n_outputs)
+    elif code == ABSOLUTE_ERROR:
+        crit = AbsoluteError(n_max, n_outputs)
+        (<AbsoluteError>crit).yrank = &y_rank[0, 0]
+    else:
+        raise ValueError(f"unknown criterion code {code}")
+    crit.code = code
+    crit.sw = &sample_weight[0]
+    if code <= GAIN_RATIO:
+        (<ClassificationCriterion>crit).ycls = &y_codes[0, 0]
+    else:
+        (<RegressionCriterion>crit).yreg = &y_values[0, 0]
+    return crit
+
+
+# ----------------------------------------------------------------------------------------
+# The scan
+# ----------------------------------------------------------------------------------------
+
+# The scan below is compiled once per criterion class (a fused type over the final
+# classes), so that ``update`` and ``proxy_impurity_improvement`` are direct calls the C
+# compiler inlines, rather than two virtual calls per candidate threshold.
+ctypedef fused ScanCriterion:
+    Gini
+    Entropy
+    GainRatio
+    SquaredError
+    FriedmanMSE
+    Poisson
+    AbsoluteError
+
+
+cdef struct ScanBest:
+    float64_t proxy         # -inf: no valid split
+    intp_t pos              # the first pos samples of the sorted known ones go left
+    float64_t w_left
+    float64_t w_right
+    float64_t value_left    # output 0's values of the children (monotonic constraints)
+    float64_t value_right
+
+
+cdef inline bint _monotonic_ok(int8_t cst, float64_t lower, float64_t upper,
+                               float64_t value_left, float64_t value_right) noexcept nogil:
+    """Both children within the node's bounds, and ordered as the constraint says."""
+    return (value_left >= lower and value_right >= lower and value_left <= upper
+            and value_right <= upper and (value_left - value_right) * cst <= 0)
+
+
+cdef void _scan(ScanCriterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
+                int missing_mode, const float64_t* col64, const intp_t* samples, intp_t rs,
+                intp_t msl, float64_t mwl, int8_t cst, float64_t lower, float64_t upper,
+                ScanBest* best) noexcept nogil:
+    """Evaluate every threshold between two distinct consecutive values of the sorted
+    ``keys`` (float32 keys; ``col64`` the float64 column, or NULL for float32 data) that
+    leaves ``msl`` samples and ``mwl`` weight in each child (and respects a monotonic
+    constraint ``cst``); with the missing samples on the right, also the split of the
+    known samples from the missing ones (pos = nk). Updates ``best`` where the proxy is
+    strictly larger (the first of equal ones wins)."""
+    cdef intp_t q, p, n_left, n_right
+    cdef intp_t extra_left = nm if missing_mode == MISSING_LEFT else 0
+    cdef intp_t extra_right = nm if missing_mode == MISSING_RIGHT else 0
+    cdef intp_t last = nk if extra_right > 0 else nk - 1
+    cdef uint64_t ku, kn
+    cdef float64_t gain
+    for q in range(last):
+        p = q + 1
+        if p < nk:
+            ku = keys[q] >> 32
+            kn = keys[q + 1] >> 32
+            if ku == kn and (col64 == NULL
+                             or col64[samples[<intp_t>(keys[q] & LOW_MASK)] * rs]
+                             == col64[samples[<intp_t>(keys[q + 1] & LOW_MASK)] * rs]):
+                continue            # no threshold between equal values
+        n_left = p + extra_left
+        if n_left < msl:
+            continue
+        n_right = nk - p + extra_right
+        if n_right < msl:
+            break
+        crit.update(p)
+        if crit.w_left < mwl or crit.w_right < mwl:
+            continue
+        if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
+                                          crit.right_value()):
+            continue
+        gain = crit.proxy_impurity_improvement()
+        if gain > best.proxy:
+            best.proxy = gain
+            best.pos = p
+            best.w_left = crit.w_left
+            best.w_right = crit.w_right
+            best.value_left = crit.left_value() if cst != 0 else 0.0
+            best.value_right = crit.right_value() if cst != 0 else 0.0
+
+
+cdef void _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
+                         int missing_mode, const float64_t* col64, const intp_t* samples,
+                         intp_t rs, intp_t msl, float64_t mwl, int8_t cst, float64_t lower,
+                         float64_t upper, ScanBest* best) noexcept nogil:
+    if crit.code == GINI:
+        _scan(<Gini>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    elif crit.code == ENTROPY:
+        _scan(<Entropy>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    elif crit.code == GAIN_RATIO:
+        _scan(<GainRatio>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == SQUARED_ERROR:
+        _scan(<SquaredError>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == FRIEDMAN_MSE:
+        _scan(<FriedmanMSE>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl,
+              cst, lower, upper, best)
+    elif crit.code == POISSON:
+        _scan(<Poisson>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl, mwl, cst,
+              lower, upper, best)
+    else:
+        _scan(<AbsoluteError>crit, keys, nk, nm, missing_mode, col64, samples, rs, msl,
+              mwl, cst, lower, upper, best)
+
+
+# ----------------------------------------------------------------------------------------
+# The splitter
+# ----------------------------------------------------------------------------------------
+
+cdef struct FeatureSplit:
+    intp_t feature
+    float64_t threshold
+    int missing_left        # -1: decided after the partition (C4.5)
+    float64_t gain          # weighted decrease / w_node (C4.5: known fraction x gain)
+    float64_t split_info    # over left / right / missing weights (C4.5)
+    float64_t ratio
+    float64_t value_left
+    float64_t value_right
+    int valid
+
+
+cdef struct SplitResult:
+    int found
+    intp_t feature
+    float64_t threshold
+    int missing_left
+    intp_t pos
+    float64_t improvement
+    float64_t impurity_left
+    float64_t impurity_right
+    float64_t middle        # between the children's values (monotonic constraints)
 
 
 cdef inline float64_t _midpoint(float64_t lo, float64_t hi) noexcept nogil:
@@ -534,492 +1293,487 @@ cdef inline float64_t _midpoint(float64_t lo, float64_t hi) noexcept nogil:
     return t
 
 
-cdef int _eval_feature(Builder* b, intp_t start, intp_t end, intp_t f,
-                       FeatureSplit* out) noexcept nogil:
-    """Best threshold of feature ``f`` at the node. Returns 0 when the feature is constant
-    (or all missing) there, 1 otherwise; ``out.valid`` tells whether a split satisfying
-    the leaf constraints exists."""
-    cdef intp_t n = end - start, nk = 0, nm = 0, j, q, k, K = b.n_classes, nL, top_bit
-    cdef const intp_t* samples = b.samples + start
-    cdef const float32_t* col32
-    cdef const float64_t* col64
-    cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
-    cdef float64_t d, vq, vn
-    cdef uint64_t ku, kn
-    cdef float64_t wK, wm = 0.0, wL, wR, best = -INFINITY, gain, sL, sR, a, r
-    cdef float64_t wimpK = 0.0, sK = 0.0, base = 0.0, best_wL = 0.0, best_wR = 0.0
-    cdef float64_t tw, twy, aeK = 0.0
-    cdef intp_t msl = b.min_samples_leaf, best_q = -1
-    cdef float64_t mwl = b.min_weight_leaf
-    cdef int criterion = b.criterion
-    cdef bint is64 = b.X64 != NULL
-    cdef intp_t rs = b.rs64
+cdef class Splitter:
+    """Finds the split of a node: for each candidate feature (all, in index order, or
+    ``max_features`` drawn at random), either sort the node's known values and scan them
+    with the criterion (the best split), or draw one threshold uniformly between their
+    minimum and maximum (``random_splits``, the extremely randomized trees of Geurts et
+    al., 2006). Owns its work buffers.
 
-    out.valid = 0
-    col32 = b.X32 + f * b.n_rows
-    if is64:
-        col64 = b.X64 + f * b.cs64
-    for j in range(n):
-        v = col32[samples[j]]
-        if isnan(v):
-            b.miss[nm] = j
-            nm += 1
+    Missing values: with C4.5's rule (``criterion.c45_selection``) they are left out of
+    each feature's gain and sent, once the split is chosen, to the child that gives the
+    lower impurity; otherwise (scikit-learn's rule) each feature is scanned with the
+    missing samples in the right child (including the split of the known values from the
+    missing ones) and in the left child, and the better split keeps its direction."""
+    cdef Criterion crit
+    # data (read only): X32 in Fortran order, X32[i + f * n_rows], is what the splitter
+    # gathers and sorts; for float64 data it is the float32 rounding of X64 (any strides:
+    # X64[i * rs64 + f * cs64]), read only where two values share a float32 image and for
+    # the thresholds, so that splits and thresholds are exact in float64.
+    cdef const float32_t* X32
+    cdef const float64_t* X64
+    cdef intp_t rs64
+    cdef intp_t cs64
+    cdef intp_t n_rows
+    cdef intp_t n_features
+    cdef intp_t* samples            # the active samples, partitioned node by node
+    cdef intp_t min_samples_leaf
+    cdef intp_t max_features
+    cdef float64_t min_weight_leaf
+    cdef uint64_t rng
+    cdef bint random_splits
+    cdef const int8_t* monotonic_cst    # n_features, or NULL
+    # work buffers (n: number of active samples, p: number of features)
+    cdef uint64_t* keys             # n
+    cdef uint64_t* tmpk             # n
+    cdef float64_t* tmpv            # n
+    cdef intp_t* miss               # n
+    cdef intp_t* buf_l              # n
+    cdef intp_t* buf_r              # n
+    cdef intp_t* features           # p
+    cdef FeatureSplit* fsplits      # p
+
+    def __cinit__(self, Criterion crit, intp_t n_max, intp_t n_features):
+        self.crit = crit
+        self.n_features = n_features
+        safe_realloc(<void**>&self.keys, n_max, sizeof(uint64_t))
+        safe_realloc(<void**>&self.tmpk, n_max, sizeof(uint64_t))
+        safe_realloc(<void**>&self.tmpv, n_max, sizeof(float64_t))
+        safe_realloc(<void**>&self.miss, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.buf_l, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.buf_r, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.features, n_features, sizeof(intp_t))
+        safe_realloc(<void**>&self.fsplits, n_features, sizeof(FeatureSplit))
+
+    def __dealloc__(self):
+        free(self.keys)
+        free(self.tmpk)
+        free(self.tmpv)
+        free(self.miss)
+        free(self.buf_l)
+        free(self.buf_r)
+        free(self.features)
+        free(self.fsplits)
+
+    cdef inline float64_t value(self, intp_t s, intp_t f) noexcept nogil:
+        """X[s, f] in the data's precision."""
+        if self.X64 != NULL:
+            return self.X64[s * self.rs64 + f * self.cs64]
+        return self.X32[s + f * self.n_rows]
+
+    cdef void order_f64_runs(self, intp_t nk, const float64_t* col,
+                             const intp_t* samples) noexcept nogil:
+        """After sorting float64 data by its float32 keys: put each run of keys that share
+        a float32 image in the order of the float64 values (a run is almost always one
+        repeated value, checked in one pass; distinct values within one float32 ulp are
+        rare)."""
+        cdef intp_t a = 0, e, q, rs = self.rs64
+        cdef uint64_t hi
+        cdef float64_t v0
+        cdef int same
+        while a < nk:
+            hi = self.keys[a] >> 32
+            e = a + 1
+            while e < nk and (self.keys[e] >> 32) == hi:
+                e += 1
+            if e - a > 1:
+                v0 = col[samples[<intp_t>(self.keys[a] & LOW_MASK)] * rs]
+                same = 1
+                for q in range(a + 1, e):
+                    if col[samples[<intp_t>(self.keys[q] & LOW_MASK)] * rs] != v0:
+                        same = 0
+                        break
+                if not same:
+                    for q in range(a, e):
+                        self.tmpv[q - a] = col[samples[<intp_t>(self.keys[q] & LOW_MASK)] * rs]
+                        self.tmpk[q - a] = self.keys[q]
+                    sort_f64_u64(self.tmpv, self.tmpk, e - a)
+                    memcpy(self.keys + a, self.tmpk, (e - a) * sizeof(uint64_t))
+            a = e
+
+    cdef void finish(self, FeatureSplit* out, intp_t f, ScanBest* best) noexcept nogil:
+        out.valid = 1
+        out.feature = f
+        out.gain = best.proxy / self.crit.w_node
+        out.split_info = (_plogp(best.w_left / self.crit.w_node)
+                          + _plogp(best.w_right / self.crit.w_node)
+                          + (_plogp(self.crit.w_missing / self.crit.w_node)
+                             if self.crit.c45_selection else 0.0))
+        out.ratio = out.gain / out.split_info if out.split_info > 1e-12 else 0.0
+        out.value_left = best.value_left
+        out.value_right = best.value_right
+
+    cdef int eval_feature(self, intp_t start, intp_t end, intp_t f, float64_t lower,
+                          float64_t upper, FeatureSplit* out) except -1 nogil:
+        """Best threshold of feature ``f`` at the node. Returns 0 when the feature is
+        constant there (or all missing, or, under C4.5's rule, constant where known), 1
+        otherwise; ``out.valid`` tells whether a split satisfying the constraints
+        exists."""
+        cdef intp_t n = end - start, nk = 0, nm = 0, j, q, m, n_modes
+        cdef const intp_t* samples = self.samples + start
+        cdef const float32_t* col32 = self.X32 + f * self.n_rows
+        cdef const float64_t* col64 = NULL
+        cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
+        cdef float64_t d, vq, vn
+        cdef intp_t msl = self.min_samples_leaf, rs = self.rs64
+        cdef bint c45 = self.crit.c45_selection, known_constant = False
+        cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
+        cdef int modes[2]
+        cdef int best_mode
+        cdef float64_t before
+        cdef ScanBest best
+
+        out.valid = 0
+        if self.X64 != NULL:
+            col64 = self.X64 + f * self.cs64
+        for j in range(n):
+            v = col32[samples[j]]
+            if isnan(v):
+                self.miss[nm] = j
+                nm += 1
+            else:
+                self.keys[nk] = (<uint64_t>f32_key(v) << 32) | <uint64_t>j
+                nk += 1
+                if v < vmin:
+                    vmin = v
+                if v > vmax:
+                    vmax = v
+        if nk == 0:
+            return 0
+        # any two distinct values can be split (scikit-learn treats values closer than
+        # 1e-7 as one, which cannot split [0, 1e-7] or timestamps in float32)
+        if vmax <= vmin:
+            known_constant = True
+            if col64 != NULL:
+                # one float32 image: the float64 values may still differ
+                d = col64[samples[<intp_t>(self.keys[0] & LOW_MASK)] * rs]
+                for q in range(1, nk):
+                    if col64[samples[<intp_t>(self.keys[q] & LOW_MASK)] * rs] != d:
+                        known_constant = False
+                        break
+            if known_constant and (c45 or nm == 0):
+                return 0
+        if c45 and nk < 2 * msl:
+            return 1
+        if not known_constant:
+            sort_u64_high(self.keys, self.tmpk, nk)
+            if col64 != NULL:
+                self.order_f64_runs(nk, col64, samples)
+
+        self.crit.set_missing(self.miss, nm)
+        if c45:
+            modes[0] = MISSING_EXCLUDED
+            n_modes = 1
         else:
-            b.keys[nk] = (<uint64_t>f32_key(v) << 32) | <uint64_t>j
-            nk += 1
-            if v < vmin:
-                vmin = v
-            if v > vmax:
-                vmax = v
-    if nk == 0:
+            # scikit-learn's order: missing values right first (with the split of the
+            # known values from the missing ones), then left
+            modes[0] = MISSING_RIGHT
+            modes[1] = MISSING_LEFT
+            n_modes = 2 if nm > 0 else 1
+        best.proxy = -INFINITY
+        best_mode = -1
+        for m in range(n_modes):
+            before = best.proxy
+            self.crit.reset(self.keys, nk, modes[m])
+            _scan_dispatch(self.crit, self.keys, nk, nm, modes[m], col64, samples, rs, msl,
+                           self.min_weight_leaf, cst, lower, upper, &best)
+            if best.proxy > before:
+                best_mode = modes[m]
+        # -1: decided at the partition (C4.5, or no missing value: the larger child)
+        out.missing_left = best_mode == MISSING_LEFT if (not c45 and nm > 0) else -1
+        if best.proxy == -INFINITY:
+            return 1
+        if best.pos == nk:
+            out.threshold = INFINITY        # known values left, missing ones right
+        else:
+            if col64 != NULL:
+                vq = col64[samples[<intp_t>(self.keys[best.pos - 1] & LOW_MASK)] * rs]
+                vn = col64[samples[<intp_t>(self.keys[best.pos] & LOW_MASK)] * rs]
+            else:
+                vq = f32_from_key(<uint32_t>(self.keys[best.pos - 1] >> 32))
+                vn = f32_from_key(<uint32_t>(self.keys[best.pos] >> 32))
+            out.threshold = _midpoint(vq, vn)
+        self.finish(out, f, &best)
+        return 1
+
+    cdef int eval_feature_random(self, intp_t start, intp_t end, intp_t f, float64_t lower,
+                                 float64_t upper, FeatureSplit* out) except -1 nogil:
+        """One random threshold of feature ``f``, uniform between the node's smallest and
+        largest known values; with missing values (scikit-learn's rule) they go to a
+        random side. Returns 0 when the feature is constant (as ``eval_feature``)."""
+        cdef intp_t n = end - start, nk = 0, nm = 0, j, s, n_left = 0, a, b, n_l, n_r
+        cdef const intp_t* samples = self.samples + start
+        cdef float64_t d, vmin = INFINITY, vmax = -INFINITY, thr
+        cdef bint c45 = self.crit.c45_selection
+        cdef int mode = MISSING_EXCLUDED
+        cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
+        cdef ScanBest best
+
+        out.valid = 0
+        for j in range(n):
+            d = self.value(samples[j], f)
+            if isnan(d):
+                self.miss[nm] = j
+                nm += 1
+            else:
+                nk += 1
+                if d < vmin:
+                    vmin = d
+                if d > vmax:
+                    vmax = d
+        if nk == 0 or (vmax <= vmin and (c45 or nm == 0)):
+            return 0
+        thr = rand_uniform(&self.rng, vmin, vmax)
+        if thr >= vmax:
+            thr = vmin
+        if nm > 0 and not c45:
+            mode = MISSING_LEFT if rand_int(&self.rng, 2) else MISSING_RIGHT
+            if vmax <= vmin:
+                # one known value: the only split is the known values from the missing ones
+                mode = MISSING_RIGHT
+        # the known samples, those that go left first
+        a = 0
+        b = nk - 1
+        for j in range(n):
+            d = self.value(samples[j], f)
+            if isnan(d):
+                continue
+            if d <= thr:
+                self.keys[a] = <uint64_t>j
+                a += 1
+            else:
+                self.keys[b] = <uint64_t>j
+                b -= 1
+        n_left = a
+        n_l = n_left + (nm if mode == MISSING_LEFT else 0)
+        n_r = nk - n_left + (nm if mode == MISSING_RIGHT else 0)
+        if n_l < self.min_samples_leaf or n_r < self.min_samples_leaf:
+            return 1
+        self.crit.set_missing(self.miss, nm)
+        self.crit.reset(self.keys, nk, mode)
+        self.crit.update(n_left)
+        if (self.crit.w_left < self.min_weight_leaf
+                or self.crit.w_right < self.min_weight_leaf):
+            return 1
+        best.value_left = self.crit.left_value() if cst != 0 else 0.0
+        best.value_right = self.crit.right_value() if cst != 0 else 0.0
+        if cst != 0 and not _monotonic_ok(cst, lower, upper, best.value_left,
+                                          best.value_right):
+            return 1
+        best.proxy = self.crit.proxy_impurity_improvement()
+        if best.proxy == -INFINITY:
+            return 1
+        best.w_left = self.crit.w_left
+        best.w_right = self.crit.w_right
+        out.threshold = thr
+        out.missing_left = (-1 if c45 or nm == 0 else mode == MISSING_LEFT)
+        self.finish(out, f, &best)
+        return 1
+
+    cdef int node_split(self, intp_t start, intp_t end, float64_t impurity,
+                        float64_t w_total, float64_t lower, float64_t upper,
+                        SplitResult* res) except -1 nogil:
+        """Split of the node ``samples[start:end]`` (``crit.init`` done); partitions the
+        node's samples into [left | right] and fills ``res``."""
+        cdef intp_t p = self.n_features, f_i, f_j, f, visited = 0, n_const = 0, i, j, tmp
+        cdef intp_t n_valid = 0, n = end - start, nl = 0, nr = 0, nm = 0, best_i = -1
+        cdef int deterministic = self.max_features >= p, status
+        cdef FeatureSplit fs
+        cdef FeatureSplit* best = NULL
+        cdef float64_t avg = 0.0, tol, best_ratio = -INFINITY, best_gain = -INFINITY
+        cdef float64_t w_a1, w_a2, w_b1, w_b2, imp_a1, imp_a2, imp_b1, imp_b2, wl, wr
+        cdef float64_t v
+        cdef intp_t* samples = self.samples + start
+
+        res.found = 0
+        for i in range(p):
+            self.features[i] = i
+        f_i = p
+        while f_i > 0 and (visited < self.max_features or visited <= n_const):
+            if deterministic:
+                f_j = p - f_i           # index order
+                f = f_j
+            else:
+                f_j = rand_int(&self.rng, f_i)
+                f = self.features[f_j]
+                self.features[f_j] = self.features[f_i - 1]
+                self.features[f_i - 1] = f
+            f_i -= 1
+            visited += 1
+            if self.random_splits:
+                status = self.eval_feature_random(start, end, f, lower, upper, &fs)
+            else:
+                status = self.eval_feature(start, end, f, lower, upper, &fs)
+            if status == 0:
+                n_const += 1
+                continue
+            if not fs.valid:
+                continue
+            self.fsplits[n_valid] = fs
+            n_valid += 1
+        if n_valid == 0:
+            return 0
+
+        if self.crit.c45_selection:
+            # C4.5: the best gain ratio among the features whose gain is at least average
+            for i in range(n_valid):
+                avg += self.fsplits[i].gain
+            avg /= n_valid
+            tol = avg - 1e-10 * fabs(avg)
+            for i in range(n_valid):
+                if self.fsplits[i].gain >= tol and self.fsplits[i].ratio > best_ratio:
+                    best_ratio = self.fsplits[i].ratio
+                    best_i = i
+            if best_i < 0:
+                best_i = 0
+        else:
+            for i in range(n_valid):
+                if self.fsplits[i].gain > best_gain:
+                    best_gain = self.fsplits[i].gain
+                    best_i = i
+        best = &self.fsplits[best_i]
+
+        # partition the node's samples on the chosen feature
+        for i in range(n):
+            j = samples[i]
+            v = self.value(j, best.feature)
+            if isnan(v):
+                self.miss[nm] = j
+                nm += 1
+            elif v <= best.threshold:
+                self.buf_l[nl] = j
+                nl += 1
+            else:
+                self.buf_r[nr] = j
+                nr += 1
+        if nm == 0:
+            # at prediction, missing values follow the larger child
+            res.missing_left = nl > nr
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, NULL, 0, False,
+                                        &res.impurity_left, &res.impurity_right, &wl, &wr)
+        elif best.missing_left >= 0:
+            res.missing_left = best.missing_left
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        res.missing_left, &res.impurity_left,
+                                        &res.impurity_right, &wl, &wr)
+        else:
+            # C4.5: the missing samples join the child that gives the lower impurity
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        True, &imp_a1, &imp_a2, &w_a1, &w_a2)
+            self.crit.children_impurity(self.buf_l, nl, self.buf_r, nr, self.miss, nm,
+                                        False, &imp_b1, &imp_b2, &w_b1, &w_b2)
+            if w_a1 * imp_a1 + w_a2 * imp_a2 < w_b1 * imp_b1 + w_b2 * imp_b2:
+                res.missing_left = 1
+            elif w_a1 * imp_a1 + w_a2 * imp_a2 > w_b1 * imp_b1 + w_b2 * imp_b2:
+                res.missing_left = 0
+            else:
+                res.missing_left = nl >= nr
+            if res.missing_left:
+                res.impurity_left = imp_a1
+                wl = w_a1
+                res.impurity_right = imp_a2
+                wr = w_a2
+            else:
+                res.impurity_left = imp_b1
+                wl = w_b1
+                res.impurity_right = imp_b2
+                wr = w_b2
+        memcpy(samples, self.buf_l, nl * sizeof(intp_t))
+        tmp = nl
+        if nm > 0 and res.missing_left:
+            memcpy(samples + tmp, self.miss, nm * sizeof(intp_t))
+            tmp += nm
+        res.pos = start + tmp
+        memcpy(samples + tmp, self.buf_r, nr * sizeof(intp_t))
+        tmp += nr
+        if nm > 0 and not res.missing_left:
+            memcpy(samples + tmp, self.miss, nm * sizeof(intp_t))
+        res.found = 1
+        res.feature = best.feature
+        res.threshold = best.threshold
+        res.improvement = self.crit.impurity_improvement(
+            impurity, res.impurity_left, res.impurity_right, wl, wr, w_total)
+        res.middle = 0.5 * best.value_left + 0.5 * best.value_right
         return 0
-    # any two distinct values can be split (scikit-learn treats values closer than 1e-7
-    # as one, which cannot split [0, 1e-7] or timestamps in float32)
-    if vmax <= vmin:
-        if not is64:
-            return 0
-        # one float32 image: the float64 values may still differ
-        d = col64[samples[<intp_t>(b.keys[0] & LOW_MASK)] * rs]
-        for q in range(1, nk):
-            if col64[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs] != d:
-                break
-        else:
-            return 0
-    if nk < 2 * msl:
-        return 1
-    sort_u64_high(b.keys, b.tmpk, nk)
-    if is64:
-        _order_f64_runs(b, nk, col64, rs, samples)
-
-    # statistics of the known (non-missing) samples
-    if criterion <= GAIN_RATIO:
-        memcpy(b.cK, b.cnode, K * sizeof(float64_t))
-        if nm > 0:
-            memset(b.cmiss, 0, K * sizeof(float64_t))
-            for q in range(nm):
-                j = b.miss[q]
-                b.cmiss[b.yl[j]] += b.wl[j]
-                wm += b.wl[j]
-            for k in range(K):
-                b.cK[k] -= b.cmiss[k]
-        wK = b.w_node - wm
-        memset(b.cL, 0, K * sizeof(float64_t))
-        if criterion == GINI:
-            base = 0.0
-            for k in range(K):
-                base += b.cK[k] * b.cK[k]
-            base /= wK          # gain * w = sum cL^2/wL + sum cR^2/wR - sum cK^2/wK
-        else:
-            wimpK = _class_wimp(ENTROPY, b.cK, K, wK)
-    else:
-        sK = b.s_node
-        if nm > 0:
-            for q in range(nm):
-                j = b.miss[q]
-                wm += b.wl[j]
-                sK -= b.wl[j] * b.yv[j]
-        wK = b.w_node - wm
-        base = sK * sK / wK
-    if criterion == ABSOLUTE_ERROR:
-        top_bit = 1
-        while top_bit * 2 <= n:
-            top_bit *= 2
-        memset(b.fw, 0, (n + 1) * sizeof(float64_t))
-        memset(b.fwy, 0, (n + 1) * sizeof(float64_t))
-        tw = 0.0
-        twy = 0.0
-        for q in range(nk):
-            j = <intp_t>(b.keys[q] & LOW_MASK)
-            _fen_add(b.fw, b.fwy, n, b.lrank[j], b.wl[j], b.wl[j] * b.yv[j])
-            tw += b.wl[j]
-            twy += b.wl[j] * b.yv[j]
-            b.left_ae[q] = _fen_abs_error(b.fw, b.fwy, b.sorted_y, n, top_bit, tw, twy)
-        aeK = b.left_ae[nk - 1]
-        memset(b.fw, 0, (n + 1) * sizeof(float64_t))
-        memset(b.fwy, 0, (n + 1) * sizeof(float64_t))
-        tw = 0.0
-        twy = 0.0
-        q = nk - 1
-        while q >= 0:
-            j = <intp_t>(b.keys[q] & LOW_MASK)
-            _fen_add(b.fw, b.fwy, n, b.lrank[j], b.wl[j], b.wl[j] * b.yv[j])
-            tw += b.wl[j]
-            twy += b.wl[j] * b.yv[j]
-            b.right_ae[q] = _fen_abs_error(b.fw, b.fwy, b.sorted_y, n, top_bit, tw, twy)
-            q -= 1
-
-    wL = 0.0
-    sL = 0.0
-    for q in range(nk - 1):
-        j = <intp_t>(b.keys[q] & LOW_MASK)
-        wL += b.wl[j]
-        if criterion <= GAIN_RATIO:
-            b.cL[b.yl[j]] += b.wl[j]
-        else:
-            sL += b.wl[j] * b.yv[j]
-        ku = b.keys[q] >> 32
-        kn = b.keys[q + 1] >> 32
-        if ku == kn and (not is64 or col64[samples[<intp_t>(b.keys[q] & LOW_MASK)] * rs]
-                         == col64[samples[<intp_t>(b.keys[q + 1] & LOW_MASK)] * rs]):
-            continue                # no threshold between equal values
-        nL = q + 1
-        if nL < msl:
-            continue
-        if nk - nL < msl:
-            break
-        wR = wK - wL
-        if wL < mwl or wR < mwl:
-            continue
-        if criterion == GINI:
-            sL = 0.0
-            sR = 0.0
-            for k in range(K):
-                a = b.cL[k]
-                r = b.cK[k] - a
-                sL += a * a
-                sR += r * r
-            gain = sL / wL + sR / wR - base
-        elif criterion <= GAIN_RATIO:
-            sL = 0.0
-            sR = 0.0
-            for k in range(K):
-                a = b.cL[k]
-                r = b.cK[k] - a
-                if a > 0.0:
-                    sL += a * log2(a)
-                if r > 0.0:
-                    sR += r * log2(r)
-            gain = wimpK - (wL * log2(wL) - sL) - (wR * log2(wR) - sR)
-        elif criterion == SQUARED_ERROR:
-            sR = sK - sL
-            gain = sL * sL / wL + sR * sR / wR - base
-        else:
-            gain = aeK - b.left_ae[q] - b.right_ae[q + 1]
-        if gain > best:
-            best = gain
-            best_wL = wL
-            best_wR = wR
-            best_q = q
-    if best == -INFINITY:
-        return 1
-    if is64:
-        vq = col64[samples[<intp_t>(b.keys[best_q] & LOW_MASK)] * rs]
-        vn = col64[samples[<intp_t>(b.keys[best_q + 1] & LOW_MASK)] * rs]
-    else:
-        vq = f32_from_key(<uint32_t>(b.keys[best_q] >> 32))
-        vn = f32_from_key(<uint32_t>(b.keys[best_q + 1] >> 32))
-    out.threshold = _midpoint(vq, vn)
-    out.valid = 1
-    out.feature = f
-    out.gain = best / b.w_node
-    out.split_info = _plogp(best_wL / b.w_node) + _plogp(best_wR / b.w_node) + _plogp(wm / b.w_node)
-    out.ratio = out.gain / out.split_info if out.split_info > 1e-12 else 0.0
-    return 1
 
 
-# --- the node split ----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------
+# The tree under construction
+# ----------------------------------------------------------------------------------------
 
-cdef struct SplitResult:
-    int found
+cdef struct Node:
+    intp_t left_child
+    intp_t right_child
     intp_t feature
     float64_t threshold
-    int missing_left
-    intp_t pos
-    float64_t improvement
-    float64_t impurity_left
-    float64_t impurity_right
+    float64_t impurity
+    intp_t n_node_samples
+    float64_t weighted_n_node_samples
+    uint8_t missing_go_to_left
 
 
-cdef void _node_split(Builder* b, intp_t start, intp_t end, float64_t impurity,
-                      SplitResult* res) noexcept nogil:
-    cdef intp_t p = b.n_features, f_i, f_j, f, visited = 0, n_const = 0, i, j, tmp
-    cdef intp_t n_valid = 0, n = end - start, nl = 0, nr = 0, nm = 0, best_i = -1
-    cdef int deterministic = b.max_features >= p, status
-    cdef FeatureSplit fs
-    cdef FeatureSplit* best = NULL
-    cdef float64_t avg = 0.0, tol, best_ratio = -INFINITY, best_gain = -INFINITY
-    cdef float64_t w_a1, w_a2, w_b1, w_b2, imp_a1, imp_a2, imp_b1, imp_b2, wl, wr
-    cdef float64_t v
-    cdef const float32_t* col32
-    cdef const float64_t* col64
-    cdef intp_t* samples = b.samples + start
+cdef class NodeStore:
+    """The nodes of a tree being grown (an array of ``Node`` structs) and their values
+    (``value_stride`` doubles per node), grown geometrically; freed with the object."""
+    cdef Node* nodes
+    cdef float64_t* values
+    cdef intp_t node_count
+    cdef intp_t capacity
+    cdef intp_t n_outputs
+    cdef intp_t value_stride
 
-    res.found = 0
-    for i in range(p):
-        b.features[i] = i
-    f_i = p
-    while f_i > 0 and (visited < b.max_features or visited <= n_const):
-        if deterministic:
-            f_j = p - f_i           # index order
-            f = f_j
+    def __cinit__(self, intp_t n_outputs, intp_t n_classes):
+        self.n_outputs = n_outputs
+        self.value_stride = n_outputs * n_classes
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.values)
+
+    cdef int grow(self) except -1 nogil:
+        cdef intp_t cap = 2 * self.capacity if self.capacity > 0 else 64
+        safe_realloc(<void**>&self.nodes, cap, sizeof(Node))
+        safe_realloc(<void**>&self.values, cap * self.value_stride, sizeof(float64_t))
+        self.capacity = cap
+        return 0
+
+    cdef intp_t add_node(self, intp_t parent, bint is_left, bint is_leaf, intp_t feature,
+                         float64_t threshold, float64_t impurity, intp_t n_samples,
+                         float64_t weight, bint missing_left) except -1 nogil:
+        """Append a node (a leaf, or a split on ``feature`` at ``threshold``), link it to
+        its parent and return its id."""
+        cdef intp_t node_id = self.node_count
+        if node_id >= self.capacity:
+            self.grow()
+        if parent != TREE_UNDEFINED:
+            if is_left:
+                self.nodes[parent].left_child = node_id
+            else:
+                self.nodes[parent].right_child = node_id
+        self.nodes[node_id].left_child = TREE_LEAF
+        self.nodes[node_id].right_child = TREE_LEAF
+        self.nodes[node_id].impurity = impurity
+        self.nodes[node_id].n_node_samples = n_samples
+        self.nodes[node_id].weighted_n_node_samples = weight
+        if is_leaf:
+            self.make_leaf(node_id)
         else:
-            f_j = rand_int(&b.rng, f_i)
-            f = b.features[f_j]
-            b.features[f_j] = b.features[f_i - 1]
-            b.features[f_i - 1] = f
-        f_i -= 1
-        visited += 1
-        status = _eval_feature(b, start, end, f, &fs)
-        if status == 0:
-            n_const += 1
-            continue
-        if not fs.valid:
-            continue
-        b.fsplits[n_valid] = fs
-        n_valid += 1
-    if n_valid == 0:
-        return
+            self.nodes[node_id].feature = feature
+            self.nodes[node_id].threshold = threshold
+            self.nodes[node_id].missing_go_to_left = missing_left
+        self.node_count += 1
+        return node_id
 
-    if b.criterion == GAIN_RATIO:
-        # C4.5: the best gain ratio among the features whose gain is at least average
-        for i in range(n_valid):
-            avg += b.fsplits[i].gain
-        avg /= n_valid
-        tol = avg - 1e-10 * fabs(avg)
-        for i in range(n_valid):
-            if b.fsplits[i].gain >= tol and b.fsplits[i].ratio > best_ratio:
-                best_ratio = b.fsplits[i].ratio
-                best_i = i
-        if best_i < 0:
-            best_i = 0
-    else:
-        for i in range(n_valid):
-            if b.fsplits[i].gain > best_gain:
-                best_gain = b.fsplits[i].gain
-                best_i = i
-    best = &b.fsplits[best_i]
+    cdef void make_leaf(self, intp_t node_id) noexcept nogil:
+        self.nodes[node_id].left_child = TREE_LEAF
+        self.nodes[node_id].right_child = TREE_LEAF
+        self.nodes[node_id].feature = TREE_UNDEFINED
+        self.nodes[node_id].threshold = TREE_UNDEFINED
+        self.nodes[node_id].missing_go_to_left = 0
 
-    # partition the node's samples on the chosen feature; decide where missing ones go
-    col32 = b.X32 + best.feature * b.n_rows
-    col64 = b.X64 + best.feature * b.cs64
-    for i in range(n):
-        j = samples[i]
-        v = col64[j * b.rs64] if b.X64 != NULL else col32[j]
-        if isnan(v):
-            b.miss[nm] = j
-            nm += 1
-        elif v <= best.threshold:
-            b.buf_l[nl] = j
-            nl += 1
-        else:
-            b.buf_r[nr] = j
-            nr += 1
-    if nm == 0:
-        res.missing_left = nl > nr
-        res.impurity_left = _set_impurity(b, b.buf_l, nl, NULL, 0, &wl)
-        res.impurity_right = _set_impurity(b, b.buf_r, nr, NULL, 0, &wr)
-    else:
-        imp_a1 = _set_impurity(b, b.buf_l, nl, b.miss, nm, &w_a1)
-        imp_a2 = _set_impurity(b, b.buf_r, nr, NULL, 0, &w_a2)
-        imp_b1 = _set_impurity(b, b.buf_l, nl, NULL, 0, &w_b1)
-        imp_b2 = _set_impurity(b, b.buf_r, nr, b.miss, nm, &w_b2)
-        if w_a1 * imp_a1 + w_a2 * imp_a2 < w_b1 * imp_b1 + w_b2 * imp_b2:
-            res.missing_left = 1
-        elif w_a1 * imp_a1 + w_a2 * imp_a2 > w_b1 * imp_b1 + w_b2 * imp_b2:
-            res.missing_left = 0
-        else:
-            res.missing_left = nl >= nr
-        if res.missing_left:
-            res.impurity_left = imp_a1
-            wl = w_a1
-            res.impurity_right = imp_a2
-            wr = w_a2
-        else:
-            res.impurity_left = imp_b1
-            wl = w_b1
-            res.impurity_right = imp_b2
-            wr = w_b2
-    tmp = 0
-    memcpy(samples, b.buf_l, nl * sizeof(intp_t))
-    tmp = nl
-    if nm > 0 and res.missing_left:
-        memcpy(samples + tmp, b.miss, nm * sizeof(intp_t))
-        tmp += nm
-    res.pos = start + tmp
-    memcpy(samples + tmp, b.buf_r, nr * sizeof(intp_t))
-    tmp += nr
-    if nm > 0 and not res.missing_left:
-        memcpy(samples + tmp, b.miss, nm * sizeof(intp_t))
-    res.found = 1
-    res.feature = best.feature
-    res.threshold = best.threshold
-    res.improvement = (b.w_node / b.w_total) * (
-        impurity - wr / b.w_node * res.impurity_right - wl / b.w_node * res.impurity_left)
-
-
-cdef int _build(Builder* b) noexcept nogil:
-    """Depth-first growth with an explicit stack; nodes are numbered in pre-order, left
-    child first. Returns the maximal depth, or -1 when memory ran out."""
-    cdef StackRecord* stack = NULL
-    cdef intp_t stack_cap = 64, top = 0, node, n, max_depth_seen = 0
-    cdef StackRecord rec
-    cdef SplitResult split
-    cdef int is_leaf, first = 1
-    cdef float64_t impurity
-    cdef void* p
-    stack = <StackRecord*>malloc(stack_cap * sizeof(StackRecord))
-    if stack == NULL:
-        return -1
-    stack[0].start = 0
-    stack[0].end = b.n_active
-    stack[0].depth = 0
-    stack[0].parent = TREE_UNDEFINED
-    stack[0].is_left = 0
-    stack[0].impurity = INFINITY
-    top = 1
-    while top > 0:
-        top -= 1
-        rec = stack[top]
-        n = rec.end - rec.start
-        _node_reset(b, rec.start, rec.end)
-        if first:
-            rec.impurity = _set_impurity(b, b.samples, n, NULL, 0, &impurity)
-            first = 0
-        impurity = rec.impurity
-        is_leaf = (rec.depth >= b.max_depth or n < b.min_samples_split
-                   or n < 2 * b.min_samples_leaf or b.w_node < 2 * b.min_weight_leaf
-                   or (b.criterion <= GAIN_RATIO and impurity <= EPSILON)
-                   or (b.criterion > GAIN_RATIO and b.constant_y != 0))
-        split.found = 0
-        if not is_leaf:
-            _node_split(b, rec.start, rec.end, impurity, &split)
-            is_leaf = (not split.found
-                       or split.improvement + EPSILON < b.min_impurity_decrease)
-        node = _add_node(b, rec.parent, rec.is_left, is_leaf, split.feature, split.threshold,
-                         impurity, n, b.w_node, split.missing_left)
-        if node < 0:
-            free(stack)
-            return -1
-        _node_value(b, b.value + node * b.value_stride)
-        if rec.depth > max_depth_seen:
-            max_depth_seen = rec.depth
-        if not is_leaf:
-            if top + 2 > stack_cap:
-                stack_cap *= 2
-                p = realloc(stack, stack_cap * sizeof(StackRecord))
-                if p == NULL:
-                    free(stack)
-                    return -1
-                stack = <StackRecord*>p
-            # right first, so that the left child is popped (and numbered) next
-            stack[top].start = split.pos
-            stack[top].end = rec.end
-            stack[top].depth = rec.depth + 1
-            stack[top].parent = node
-            stack[top].is_left = 0
-            stack[top].impurity = split.impurity_right
-            top += 1
-            stack[top].start = rec.start
-            stack[top].end = split.pos
-            stack[top].depth = rec.depth + 1
-            stack[top].parent = node
-            stack[top].is_left = 1
-            stack[top].impurity = split.impurity_left
-            top += 1
-    free(stack)
-    return <int>max_depth_seen
-
-
-cdef void _free_builder(Builder* b) noexcept nogil:
-    free(b.keys); free(b.tmpv); free(b.tmpk); free(b.miss); free(b.buf_l); free(b.buf_r); free(b.yl); free(b.wl)
-    free(b.yv); free(b.lrank); free(b.sorted_y); free(b.fw); free(b.fwy); free(b.left_ae)
-    free(b.right_ae); free(b.cnode); free(b.cmiss); free(b.cK); free(b.cL); free(b.ctmp)
-    free(b.features); free(b.fsplits)
-    free(b.left); free(b.right); free(b.feature); free(b.threshold); free(b.impurity)
-    free(b.n_node_samples); free(b.weighted_n_node_samples); free(b.missing_left)
-    free(b.value)
-
-
-def build_tree(const float32_t[::1, :] X32, object X64_obj, const intp_t[::1] y_codes,
-               const float64_t[::1] y_values, const float64_t[::1] sample_weight,
-               const intp_t[::1] y_rank, intp_t[::1] samples, int criterion,
-               intp_t n_classes, intp_t max_depth, intp_t min_samples_split,
-               intp_t min_samples_leaf, float64_t min_weight_leaf,
-               float64_t min_impurity_decrease, intp_t max_features, uint64_t seed):
-    """Grow a tree; returns a dict of the flat node arrays and ``max_depth``.
-
-    ``samples`` (modified) lists the samples with a positive weight; ``y_codes`` /
-    ``y_values`` / ``y_rank`` have one entry per row of ``X`` (unused ones may hold
-    anything). ``X32`` is the data in float32 (Fortran order); for float64 data,
-    ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and splits and
-    thresholds are exact in float64, else None. Thresholds are midpoints (float64) of
-    two consecutive values. The GIL is released for the whole growth."""
-    cdef Builder b
-    cdef const float64_t[:, :] X64
-    cdef intp_t n = samples.shape[0], p = X32.shape[1], K = n_classes, nc, i
-    cdef int depth
-    memset(&b, 0, sizeof(Builder))
-    if n == 0 or p == 0:
-        raise ValueError("build_tree needs at least one sample and one feature")
-    if n >= 0xFFFFFFFF:
-        raise ValueError("build_tree supports fewer than 2**32 samples")
-    b.X32 = &X32[0, 0]
-    if X64_obj is not None:
-        X64 = X64_obj
-        if X64.shape[0] != X32.shape[0] or X64.shape[1] != X32.shape[1]:
-            raise ValueError("X64 and X32 must have the same shape")
-        b.X64 = &X64[0, 0]
-        b.rs64 = X64.strides[0] // sizeof(float64_t)
-        b.cs64 = X64.strides[1] // sizeof(float64_t)
-    b.n_rows = X32.shape[0]
-    b.n_features = p
-    b.ycls = &y_codes[0]
-    b.yreg = &y_values[0]
-    b.sw = &sample_weight[0]
-    b.yrank = &y_rank[0]
-    b.criterion = criterion
-    b.n_classes = K
-    b.max_depth = max_depth
-    b.min_samples_split = min_samples_split
-    b.min_samples_leaf = min_samples_leaf
-    b.max_features = max_features
-    b.min_weight_leaf = min_weight_leaf
-    b.min_impurity_decrease = min_impurity_decrease
-    b.rng = seed
-    b.samples = &samples[0]
-    b.n_active = n
-    b.value_stride = K
-    with nogil:
-        b.w_total = 0.0
-        for i in range(n):
-            b.w_total += b.sw[b.samples[i]]
-        b.keys = <uint64_t*>malloc(n * sizeof(uint64_t))
-        b.tmpv = <float64_t*>malloc(n * sizeof(float64_t))
-        b.tmpk = <uint64_t*>malloc(n * sizeof(uint64_t))
-        b.miss = <intp_t*>malloc(n * sizeof(intp_t))
-        b.buf_l = <intp_t*>malloc(n * sizeof(intp_t))
-        b.buf_r = <intp_t*>malloc(n * sizeof(intp_t))
-        b.yl = <intp_t*>malloc(n * sizeof(intp_t))
-        b.wl = <float64_t*>malloc(n * sizeof(float64_t))
-        b.yv = <float64_t*>malloc(n * sizeof(float64_t))
-        b.lrank = <intp_t*>malloc(n * sizeof(intp_t))
-        b.sorted_y = <float64_t*>malloc(n * sizeof(float64_t))
-        b.fw = <float64_t*>malloc((n + 1) * sizeof(float64_t))
-        b.fwy = <float64_t*>malloc((n + 1) * sizeof(float64_t))
-        b.left_ae = <float64_t*>malloc(n * sizeof(float64_t))
-        b.right_ae = <float64_t*>malloc(n * sizeof(float64_t))
-        b.cnode = <float64_t*>malloc(K * sizeof(float64_t))
-        b.cmiss = <float64_t*>malloc(K * sizeof(float64_t))
-        b.cK = <float64_t*>malloc(K * sizeof(float64_t))
-        b.cL = <float64_t*>malloc(K * sizeof(float64_t))
-        b.ctmp = <float64_t*>malloc(K * sizeof(float64_t))
-        b.features = <intp_t*>malloc(p * sizeof(intp_t))
-        b.fsplits = <FeatureSplit*>malloc(p * sizeof(FeatureSplit))
-        if (b.keys == NULL or b.tmpv == NULL or b.tmpk == NULL
-                or b.miss == NULL or b.buf_l == NULL or b.buf_r == NULL
-                or b.yl == NULL or b.wl == NULL or b.yv == NULL or b.lrank == NULL
-                or b.sorted_y == NULL or b.fw == NULL or b.fwy == NULL
-                or b.left_ae == NULL or b.right_ae == NULL or b.cnode == NULL
-                or b.cmiss == NULL or b.cK == NULL or b.cL == NULL or b.ctmp == NULL
-                or b.features == NULL or b.fsplits == NULL):
-            depth = -1
-        else:
-            depth = _build(&b)
-    if depth < 0:
-        _free_builder(&b)
-        raise MemoryError("could not allocate the tree")
-    nc = b.node_count
-    try:
+    def arrays(self):
+        """The flat node arrays (scikit-learn's ``tree_`` attribute names)."""
+        cdef intp_t i, nc = self.node_count, stride = self.value_stride
         out = {
             "children_left": np.empty(nc, dtype=np.intp),
             "children_right": np.empty(nc, dtype=np.intp),
@@ -1029,36 +1783,341 @@ def build_tree(const float32_t[::1, :] X32, object X64_obj, const intp_t[::1] y_
             "n_node_samples": np.empty(nc, dtype=np.intp),
             "weighted_n_node_samples": np.empty(nc, dtype=np.float64),
             "missing_go_to_left": np.empty(nc, dtype=np.uint8),
-            "value": np.empty((nc, 1, K), dtype=np.float64),
-            "max_depth": depth,
+            "value": np.empty((nc, self.n_outputs, stride // self.n_outputs),
+                              dtype=np.float64),
         }
-        _copy_out(out, &b, nc)
-    finally:
-        _free_builder(&b)
+        cdef intp_t[::1] left = out["children_left"]
+        cdef intp_t[::1] right = out["children_right"]
+        cdef intp_t[::1] feature = out["feature"]
+        cdef float64_t[::1] threshold = out["threshold"]
+        cdef float64_t[::1] impurity = out["impurity"]
+        cdef intp_t[::1] nns = out["n_node_samples"]
+        cdef float64_t[::1] wns = out["weighted_n_node_samples"]
+        cdef uint8_t[::1] ml = out["missing_go_to_left"]
+        cdef float64_t[:, :, ::1] value = out["value"]
+        for i in range(nc):
+            left[i] = self.nodes[i].left_child
+            right[i] = self.nodes[i].right_child
+            feature[i] = self.nodes[i].feature
+            threshold[i] = self.nodes[i].threshold
+            impurity[i] = self.nodes[i].impurity
+            nns[i] = self.nodes[i].n_node_samples
+            wns[i] = self.nodes[i].weighted_n_node_samples
+            ml[i] = self.nodes[i].missing_go_to_left
+        if nc > 0:
+            memcpy(&value[0, 0, 0], self.values, nc * stride * sizeof(float64_t))
+        return out
+
+
+# ----------------------------------------------------------------------------------------
+# Growth: depth first (pre-order numbering) or best first (max_leaf_nodes)
+# ----------------------------------------------------------------------------------------
+
+cdef struct GrowthParams:
+    intp_t max_depth
+    intp_t min_samples_split
+    intp_t min_samples_leaf
+    float64_t min_weight_leaf
+    float64_t min_impurity_decrease
+    float64_t w_total
+    intp_t max_leaf_nodes       # best-first growth when > 0
+
+
+cdef struct NodeRecord:
+    # a node to add (depth first), or a node added and waiting in the frontier (best
+    # first) with its split already computed
+    intp_t start
+    intp_t end
+    intp_t depth
+    intp_t parent
+    int is_left
+    float64_t impurity
+    float64_t lower             # bounds of the node's value (monotonic constraints)
+    float64_t upper
+    # filled when the node is added
+    intp_t node_id
+    int is_leaf
+    intp_t pos
+    intp_t feature
+    float64_t improvement
+    float64_t impurity_left
+    float64_t impurity_right
+    float64_t middle
+
+
+cdef class _Records:
+    """A growable array of node records: the stack of depth-first growth, or the
+    max-heap (by improvement, then smaller node id) of best-first growth's frontier."""
+    cdef NodeRecord* records
+    cdef intp_t size
+    cdef intp_t capacity
+
+    def __dealloc__(self):
+        free(self.records)
+
+    cdef int push(self, NodeRecord* rec) except -1 nogil:
+        if self.size >= self.capacity:
+            self.capacity = 2 * self.capacity if self.capacity > 0 else 64
+            safe_realloc(<void**>&self.records, self.capacity, sizeof(NodeRecord))
+        self.records[self.size] = rec[0]
+        self.size += 1
+        return 0
+
+    cdef inline bint _before(self, intp_t a, intp_t b) noexcept nogil:
+        cdef NodeRecord* ra = &self.records[a]
+        cdef NodeRecord* rb = &self.records[b]
+        return (ra.improvement > rb.improvement
+                or (ra.improvement == rb.improvement and ra.node_id < rb.node_id))
+
+    cdef int heap_push(self, NodeRecord* rec) except -1 nogil:
+        cdef intp_t i, parent
+        cdef NodeRecord tmp
+        self.push(rec)
+        i = self.size - 1
+        while i > 0:
+            parent = (i - 1) // 2
+            if not self._before(i, parent):
+                break
+            tmp = self.records[i]
+            self.records[i] = self.records[parent]
+            self.records[parent] = tmp
+            i = parent
+        return 0
+
+    cdef NodeRecord heap_pop(self) noexcept nogil:
+        cdef NodeRecord top = self.records[0], tmp
+        cdef intp_t i = 0, child
+        self.size -= 1
+        self.records[0] = self.records[self.size]
+        while True:
+            child = 2 * i + 1
+            if child >= self.size:
+                break
+            if child + 1 < self.size and self._before(child + 1, child):
+                child += 1
+            if not self._before(child, i):
+                break
+            tmp = self.records[i]
+            self.records[i] = self.records[child]
+            self.records[child] = tmp
+            i = child
+        return top
+
+
+cdef int _add_node(Splitter splitter, Criterion crit, NodeStore store,
+                   const GrowthParams* prm, NodeRecord* rec, bint is_first) except -1 nogil:
+    """Evaluate the node ``rec`` describes (its split, unless it must be a leaf), add it
+    to ``store`` and fill in the rest of ``rec``."""
+    cdef SplitResult split
+    cdef intp_t n = rec.end - rec.start
+    cdef bint is_leaf
+    crit.init(splitter.samples + rec.start, n)
+    if is_first:
+        rec.impurity = crit.node_impurity()
+    is_leaf = (rec.depth >= prm.max_depth or n < prm.min_samples_split
+               or n < 2 * prm.min_samples_leaf or crit.w_node < 2 * prm.min_weight_leaf
+               or crit.is_pure(rec.impurity))
+    split.found = 0
+    split.feature = 0
+    split.threshold = 0.0
+    split.missing_left = 0
+    if not is_leaf:
+        splitter.node_split(rec.start, rec.end, rec.impurity, prm.w_total, rec.lower,
+                            rec.upper, &split)
+        is_leaf = (not split.found
+                   or split.improvement + EPSILON < prm.min_impurity_decrease)
+    rec.node_id = store.add_node(rec.parent, rec.is_left, is_leaf, split.feature,
+                                 split.threshold, rec.impurity, n, crit.w_node,
+                                 split.missing_left)
+    crit.node_value(store.values + rec.node_id * store.value_stride)
+    if splitter.monotonic_cst != NULL:
+        crit.clip_value(store.values + rec.node_id * store.value_stride, rec.lower,
+                        rec.upper)
+    rec.is_leaf = is_leaf
+    if not is_leaf:
+        rec.pos = split.pos
+        rec.feature = split.feature
+        rec.improvement = split.improvement
+        rec.impurity_left = split.impurity_left
+        rec.impurity_right = split.impurity_right
+        rec.middle = split.middle
+    else:
+        rec.improvement = 0.0
+    return 0
+
+
+cdef inline void _child_record(NodeRecord* parent, bint left, const int8_t* cst,
+                               NodeRecord* child) noexcept nogil:
+    """The record of a child of a split node (its bounds follow a monotonic constraint
+    on the split feature: the left child below the middle value for an increasing one)."""
+    cdef int8_t c = cst[parent.feature] if cst != NULL else 0
+    child.start = parent.start if left else parent.pos
+    child.end = parent.pos if left else parent.end
+    child.depth = parent.depth + 1
+    child.parent = parent.node_id
+    child.is_left = left
+    child.impurity = parent.impurity_left if left else parent.impurity_right
+    child.lower = parent.lower
+    child.upper = parent.upper
+    if c == 1:
+        if left:
+            child.upper = parent.middle
+        else:
+            child.lower = parent.middle
+    elif c == -1:
+        if left:
+            child.lower = parent.middle
+        else:
+            child.upper = parent.middle
+
+
+cdef intp_t _grow_depth_first(Splitter splitter, Criterion crit, NodeStore store,
+                              _Records stack, const GrowthParams* prm,
+                              intp_t n_active) except -1 nogil:
+    """Depth-first growth with an explicit stack; nodes are numbered in pre-order, left
+    child first. Returns the maximal depth."""
+    cdef NodeRecord rec, child
+    cdef intp_t max_depth_seen = 0
+    cdef bint first = True
+    rec.start = 0
+    rec.end = n_active
+    rec.depth = 0
+    rec.parent = TREE_UNDEFINED
+    rec.is_left = 0
+    rec.impurity = INFINITY
+    rec.lower = -INFINITY
+    rec.upper = INFINITY
+    stack.push(&rec)
+    while stack.size > 0:
+        stack.size -= 1
+        rec = stack.records[stack.size]
+        _add_node(splitter, crit, store, prm, &rec, first)
+        first = False
+        if rec.depth > max_depth_seen:
+            max_depth_seen = rec.depth
+        if not rec.is_leaf:
+            # right first, so that the left child is popped (and numbered) next
+            _child_record(&rec, False, splitter.monotonic_cst, &child)
+            stack.push(&child)
+            _child_record(&rec, True, splitter.monotonic_cst, &child)
+            stack.push(&child)
+    return max_depth_seen
+
+
+cdef intp_t _grow_best_first(Splitter splitter, Criterion crit, NodeStore store,
+                             _Records frontier, const GrowthParams* prm,
+                             intp_t n_active) except -1 nogil:
+    """Best-first growth (``max_leaf_nodes``): the frontier node whose split decreases
+    the impurity most is split next, until ``max_leaf_nodes`` leaves; each node's split
+    is computed when it is added. Nodes are numbered in the order they are added (a
+    split's two children together). Returns the maximal depth."""
+    cdef NodeRecord rec, child
+    cdef intp_t max_depth_seen = 0, max_split_nodes = prm.max_leaf_nodes - 1
+    rec.start = 0
+    rec.end = n_active
+    rec.depth = 0
+    rec.parent = TREE_UNDEFINED
+    rec.is_left = 0
+    rec.impurity = INFINITY
+    rec.lower = -INFINITY
+    rec.upper = INFINITY
+    _add_node(splitter, crit, store, prm, &rec, True)
+    frontier.heap_push(&rec)
+    while frontier.size > 0:
+        rec = frontier.heap_pop()
+        if rec.is_leaf or max_split_nodes <= 0:
+            store.make_leaf(rec.node_id)
+        else:
+            max_split_nodes -= 1
+            _child_record(&rec, True, splitter.monotonic_cst, &child)
+            _add_node(splitter, crit, store, prm, &child, False)
+            frontier.heap_push(&child)
+            _child_record(&rec, False, splitter.monotonic_cst, &child)
+            _add_node(splitter, crit, store, prm, &child, False)
+            frontier.heap_push(&child)
+        if rec.depth > max_depth_seen:
+            max_depth_seen = rec.depth
+    return max_depth_seen
+
+
+def build_tree(const float32_t[::1, :] X32, object X64_obj,
+               const intp_t[:, ::1] y_codes, const float64_t[:, ::1] y_values,
+               const float64_t[::1] sample_weight, const intp_t[:, ::1] y_rank,
+               intp_t[::1] samples, int criterion, intp_t n_classes, intp_t max_depth,
+               intp_t min_samples_split, intp_t min_samples_leaf, float64_t min_weight_leaf,
+               float64_t min_impurity_decrease, intp_t max_features, uint64_t seed,
+               bint random_splits=False, intp_t max_leaf_nodes=-1,
+               object monotonic_cst=None):
+    """Grow a tree; returns a dict of the flat node arrays and ``max_depth``.
+
+    ``samples`` (modified) lists the samples with a positive weight; ``y_codes`` /
+    ``y_values`` / ``y_rank`` have one row per row of ``X`` and one column per output
+    (unused ones may hold anything). ``X32`` is the data in float32 (Fortran order); for
+    float64 data, ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and
+    splits and thresholds are exact in float64, else None. Thresholds are midpoints
+    (float64) of two consecutive values. ``criterion`` is a code of
+    ``CLASSIFICATION_CRITERIA`` / ``REGRESSION_CRITERIA``; ``n_classes`` the largest
+    number of classes of an output (1 for regression). ``random_splits``: one random
+    threshold per feature (extremely randomized trees); ``max_leaf_nodes`` > 0: best-first
+    growth; ``monotonic_cst``: int8 array (n_features,) of -1 / 0 / 1 (single output;
+    binary classification). The GIL is released for the whole growth."""
+    cdef const float64_t[:, :] X64
+    cdef const int8_t[::1] cst
+    cdef intp_t n = samples.shape[0], p = X32.shape[1], n_outputs, depth, i
+    cdef Criterion crit
+    cdef Splitter splitter
+    cdef NodeStore store
+    cdef _Records records
+    cdef GrowthParams prm
+    n_outputs = y_values.shape[1] if criterion > GAIN_RATIO else y_codes.shape[1]
+    if n == 0 or p == 0:
+        raise ValueError("build_tree needs at least one sample and one feature")
+    if n >= 0xFFFFFFFF:
+        raise ValueError("build_tree supports fewer than 2**32 samples")
+    crit = _make_criterion(criterion, n, n_outputs, n_classes, y_codes, y_values,
+                           sample_weight, y_rank)
+    splitter = Splitter(crit, n, p)
+    splitter.X32 = &X32[0, 0]
+    splitter.n_rows = X32.shape[0]
+    if X64_obj is not None:
+        X64 = X64_obj
+        if X64.shape[0] != X32.shape[0] or X64.shape[1] != X32.shape[1]:
+            raise ValueError("X64 and X32 must have the same shape")
+        splitter.X64 = &X64[0, 0]
+        splitter.rs64 = X64.strides[0] // sizeof(float64_t)
+        splitter.cs64 = X64.strides[1] // sizeof(float64_t)
+    if monotonic_cst is not None:
+        cst = monotonic_cst
+        if cst.shape[0] != p:
+            raise ValueError("monotonic_cst must have one entry per feature")
+        splitter.monotonic_cst = &cst[0]
+        if criterion == ABSOLUTE_ERROR:
+            (<AbsoluteError>crit).need_medians = True
+    splitter.samples = &samples[0]
+    splitter.min_samples_leaf = min_samples_leaf
+    splitter.max_features = max_features
+    splitter.min_weight_leaf = min_weight_leaf
+    splitter.rng = seed
+    splitter.random_splits = random_splits
+    store = NodeStore(n_outputs, n_classes)
+    prm.max_depth = max_depth
+    prm.min_samples_split = min_samples_split
+    prm.min_samples_leaf = min_samples_leaf
+    prm.min_weight_leaf = min_weight_leaf
+    prm.min_impurity_decrease = min_impurity_decrease
+    prm.max_leaf_nodes = max_leaf_nodes
+    prm.w_total = 0.0
+    for i in range(n):
+        prm.w_total += sample_weight[samples[i]]
+    records = _Records()
+    with nogil:
+        if max_leaf_nodes > 0:
+            depth = _grow_best_first(splitter, crit, store, records, &prm, n)
+        else:
+            depth = _grow_depth_first(splitter, crit, store, records, &prm, n)
+    out = store.arrays()
+    out["max_depth"] = depth
     return out
-
-
-cdef void _copy_out(dict out, Builder* b, intp_t nc):
-    cdef intp_t[::1] left = out["children_left"]
-    cdef intp_t[::1] right = out["children_right"]
-    cdef intp_t[::1] feature = out["feature"]
-    cdef float64_t[::1] threshold = out["threshold"]
-    cdef float64_t[::1] impurity = out["impurity"]
-    cdef intp_t[::1] nns = out["n_node_samples"]
-    cdef float64_t[::1] wns = out["weighted_n_node_samples"]
-    cdef uint8_t[::1] ml = out["missing_go_to_left"]
-    cdef float64_t[:, :, ::1] value = out["value"]
-    if nc == 0:
-        return
-    memcpy(&left[0], b.left, nc * sizeof(intp_t))
-    memcpy(&right[0], b.right, nc * sizeof(intp_t))
-    memcpy(&feature[0], b.feature, nc * sizeof(intp_t))
-    memcpy(&threshold[0], b.threshold, nc * sizeof(float64_t))
-    memcpy(&impurity[0], b.impurity, nc * sizeof(float64_t))
-    memcpy(&nns[0], b.n_node_samples, nc * sizeof(intp_t))
-    memcpy(&wns[0], b.weighted_n_node_samples, nc * sizeof(float64_t))
-    memcpy(&ml[0], b.missing_left, nc * sizeof(uint8_t))
-    memcpy(&value[0, 0, 0], b.value, nc * b.value_stride * sizeof(float64_t))
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,21 +1,25 @@
-"""k-means clustering: Lloyd's algorithm (``KMeans``) and its mini-batch variant
-(``MiniBatchKMeans``), with greedy k-means++ seeding.
+"""k-means clustering: Lloyd's and Elkan's algorithms (``KMeans``, ``k_means``) and the
+mini-batch variant (``MiniBatchKMeans``), with greedy k-means++ seeding.
 
 The passes over the data run in ``skml._kernels._kmeans``: chunked GEMM distances to the
 centres, a fused argmin per row, and per-group accumulators for the new centres, merged
-in a fixed order so that results do not depend on the number of threads.
+in a fixed order so that results do not depend on the number of threads; Elkan's pass
+prunes distances by the triangle inequality and accumulates the same way. Sparse input
+goes through CSR passes (``_CSR``), never densified.
 
-Every pass sees the data in a *frame* ``t(x) = (x - shift) * scale``: centred (the GEMM
-identity ||x||^2 + ||c||^2 - 2 x.c keeps its digits only when the norms are of the
+Every dense pass sees the data in a *frame* ``t(x) = (x - shift) * scale``: centred (the
+GEMM identity ||x||^2 + ||c||^2 - 2 x.c keeps its digits only when the norms are of the
 order of the distances) and, when its squares would overflow or underflow, scaled by a
 power of two (exact, and undone exactly). ``fit`` works on a centred copy, as
 scikit-learn's KMeans does; ``predict``, ``score``, ``transform`` and
 ``kmeans_plusplus`` transform rows chunk by chunk inside the kernel, with no copy.
+Sparse rows are only scaled (a shift would fill them); their passes compute in float64.
 """
 import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -24,6 +28,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _kmeans
@@ -72,6 +77,7 @@ def _workspace(n_samples, n_clusters, n_features, itemsize):
 
 
 _NO_WORKSPACE = np.empty((0, 0), dtype=np.float64)
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
 def _n_threads_for(n_samples, n_clusters, n_features):
@@ -133,6 +139,16 @@ def _safe_mean(X):
     return np.ldexp(np.ldexp(X.astype(np.float64), -e).mean(axis=0), e)
 
 
+def _scale_for(e_spread, n_features, dtype):
+    """1.0 when data of spread < 2**e_spread have squares far from over/underflow, else
+    the power of two that brings the spread to about 1."""
+    size = e_spread + 0.5 * np.log2(max(1, n_features))
+    if -_SAFE_EXP <= size <= _SAFE_EXP:
+        return 1.0
+    limit = _MAX_SCALE_EXP[np.dtype(dtype)]
+    return float(np.ldexp(1.0, int(np.clip(-e_spread, -limit, limit))))
+
+
 class _Frame:
     """The affine map ``t(x) = (x - shift) * scale`` the kernels work in.
 
@@ -173,11 +189,19 @@ class _Frame:
         if not spread > 0:
             return cls(shift, 1.0, dtype)
         e_spread = _exponent(spread) + e  # spread < 2**e_spread
-        size = e_spread + 0.5 * np.log2(max(1, shift.shape[0]))
-        if -_SAFE_EXP <= size <= _SAFE_EXP:
+        return cls(shift, _scale_for(e_spread, shift.shape[0], dtype), dtype)
+
+    @classmethod
+    def for_sparse(cls, X, centers=None):
+        """No shift (it would fill a sparse matrix), the scale for X's stored values (and
+        the centres, if given)."""
+        dtype = np.dtype(X.dtype)
+        top = max(np.abs(X.data).max(initial=0.0),
+                  0.0 if centers is None else np.abs(centers).max(initial=0.0))
+        shift = np.zeros(X.shape[1], dtype=dtype)
+        if not top > 0:
             return cls(shift, 1.0, dtype)
-        limit = _MAX_SCALE_EXP[dtype]
-        return cls(shift, np.ldexp(1.0, int(np.clip(-e_spread, -limit, limit))), dtype)
+        return cls(shift, _scale_for(_exponent(float(top)), X.shape[1], dtype), dtype)
 
     @classmethod
     def for_data(cls, X):
@@ -227,10 +251,109 @@ class _Frame:
             return float(np.float64(value) / np.float64(self.scale) / np.float64(self.scale))
 
 
+class _CSR:
+    """A sparse matrix in the form the CSR passes take: canonical CSR (sorted indices,
+    no duplicates: a copy only if it was not), float32/float64 data, index arrays of
+    one dtype, and the rows' squared norms in float64 (summed over the stored entries,
+    in their order)."""
+
+    def __init__(self, X, n_threads=1):
+        if not (sp.issparse(X) and X.format == "csr"):
+            X = sp.csr_matrix(X)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        idx = np.result_type(X.indices.dtype, X.indptr.dtype, np.int32)
+        self.X = X
+        self.data = np.ascontiguousarray(X.data)
+        self.indices = np.ascontiguousarray(X.indices, dtype=idx)
+        self.indptr = np.ascontiguousarray(X.indptr, dtype=idx)
+        self.shape = X.shape
+        self.dtype = X.dtype
+        self.itemsize = X.dtype.itemsize
+        self.sq = np.empty(X.shape[0], dtype=np.float64)
+        if X.shape[0]:
+            _kmeans.csr_sq_norms(self.data, self.indptr, self.sq,
+                                 max(1, min(n_threads, X.shape[0] // _CHUNK)))
+
+    @property
+    def mean_nnz(self):
+        return max(1, self.data.shape[0] // max(1, self.shape[0]))
+
+    def rows(self, idx):
+        return _CSR(self.X[idx])
+
+    def dense(self, idx):
+        return self.X[idx].toarray()
+
+
+def _csr_in(X, frame, n_threads):
+    """The scipy sparse matrix X as ``_CSR`` rows in ``frame`` (a sparse frame has no
+    shift: only its power-of-two scale, applied to a copy of the stored values when it
+    is not 1)."""
+    if frame.scale != 1.0:
+        X = sp.csr_matrix(X, copy=True)
+        X.data *= X.dtype.type(frame.scale)
+    return _CSR(X, n_threads)
+
+
+def _features_per_row(X):
+    """Features a row's distance costs: all of them, or a sparse row's stored ones."""
+    return X.mean_nnz if isinstance(X, _CSR) else X.shape[1]
+
+
+def _pass(X, sample_weight, centers, labels, sums, weights, workspace, chunk, n_threads,
+          update, unit, x_norms=None):
+    """One Lloyd pass over dense X or ``_CSR`` rows (see ``_kmeans.lloyd_pass``)."""
+    if isinstance(X, _CSR):
+        return _kmeans.lloyd_pass_csr(X.data, X.indices, X.indptr, sample_weight, centers,
+                                      labels, sums, weights, chunk, n_threads, update,
+                                      unit)
+    return _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights, workspace,
+                              chunk, n_threads, update, unit, x_norms)
+
+
+def _inertia(X, sample_weight, centers, labels, chunk, n_threads):
+    """Inertia of fixed labels (float64)."""
+    if isinstance(X, _CSR):
+        sq = _assigned_sq(X, centers, labels, n_threads)
+        return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * sq))
+    return _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+
+
+def _assign_inertia(X, sample_weight, centers, labels, chunk, n_threads, x_norms=None):
+    """Labels (out) and the inertia for fixed centres, in one pass."""
+    if isinstance(X, _CSR):
+        sq = np.empty(X.shape[0], dtype=np.float64)
+        _kmeans.lloyd_pass_csr(X.data, X.indices, X.indptr, sample_weight, centers,
+                               labels, _NO_WORKSPACE, _NO_WEIGHTS, chunk, n_threads,
+                               False, False, X.sq, sq)
+        return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * sq))
+    return _kmeans.assign_inertia(X, sample_weight, centers, labels, chunk, n_threads,
+                                  x_norms)
+
+
+def _assigned_sq(X, centers, labels, n_threads):
+    """Each row's squared distance to its labelled centre (float64)."""
+    out = np.empty(X.shape[0], dtype=np.float64)
+    if isinstance(X, _CSR):
+        _kmeans.assigned_sq_distances_csr(X.data, X.indices, X.indptr, X.sq, centers,
+                                          labels, out, n_threads)
+    else:
+        _kmeans.assigned_sq_distances(X, centers, labels, out, n_threads)
+    return out
+
+
+def _dense_rows(X, idx):
+    """Rows of dense X or ``_CSR`` rows as a dense array of X's dtype."""
+    return X.dense(idx) if isinstance(X, _CSR) else X[idx]
+
 
 def _mean_variance(X, sample_weight=None, frame=None):
     """Mean over features of the (sample-weighted) variance of each feature of t(X) (of
     X without a frame), in float64, a block of rows at a time (no copy of X)."""
+    if isinstance(X, _CSR):  # as scikit-learn: the variances of the sparse columns
+        return float(np.mean(mean_variance_axis(X.X, axis=0, weights=sample_weight)[1]))
     n, d = X.shape
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     total = float(n) if w is None else float(w.sum())
@@ -269,6 +392,19 @@ def _sq_distances_to(X, Y, n_threads, frame=None):
     return out
 
 
+def _sq_dist_rows(X, idx, n_threads, frame=None):
+    """(len(X), len(idx)) float64 squared distances from every row of X (dense, in
+    ``frame`` if given, or ``_CSR``) to the rows ``idx`` of X; exactly 0 from a row to
+    itself."""
+    if isinstance(X, _CSR):
+        out = np.empty((X.shape[0], len(idx)), dtype=np.float64)
+        _kmeans.sq_distances_csr(X.data, X.indices, X.indptr, X.sq,
+                                 X.dense(idx), X.sq[idx], out, False,
+                                 max(1, min(n_threads, X.shape[0] // _CHUNK)))
+        return out
+    return _sq_distances_to(X, X[idx], n_threads, frame)
+
+
 def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials, n_threads,
                      frame=None):
     """Greedy k-means++ on validated data (in ``frame``, if given). Returns the indices
@@ -281,7 +417,7 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
 
     first = random_state.choice(n_samples, p=w / w.sum())
     indices[0] = first
-    closest = _sq_distances_to(X, X[[first]], n_threads, frame)[:, 0].copy()
+    closest = _sq_dist_rows(X, [first], n_threads, frame)[:, 0].copy()
     potential = closest @ w
     for c in range(1, n_clusters):
         # candidates drawn with probability proportional to w * D(x)^2
@@ -289,7 +425,7 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
         cumulative = np.cumsum(w * closest)
         candidates = np.searchsorted(cumulative, targets)
         np.clip(candidates, None, n_samples - 1, out=candidates)
-        dist = _sq_distances_to(X, X[candidates], n_threads, frame)  # (n, trials)
+        dist = _sq_dist_rows(X, candidates, n_threads, frame)  # (n, trials)
         np.minimum(dist, closest[:, None], out=dist)
         potentials = w @ dist
         best = int(np.argmin(potentials))  # greedy: the trial that lowers the potential most
@@ -310,8 +446,10 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        The data; float32 stays float32.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The data; float32 stays float32. Sparse matrices are used as CSR without
+        densifying (other formats are converted to CSR); the centres are returned
+        dense.
     n_clusters : int
         Number of centres, ``1 <= n_clusters <= n_samples``.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -361,7 +499,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
     >>> sorted(int(i) // 2 for i in indices)
     [0, 1]
     """
-    X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
+                    input_name="X")
     check_param(n_clusters, "n_clusters", types=(numbers.Integral,), min_val=1,
                 max_val=_MAX_CLUSTERS)
     _check_n_clusters_vs_samples(n_clusters, X.shape[0])
@@ -376,7 +515,16 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
                 f"The length of x_squared_norms {x_squared_norms.shape[0]} should be "
                 f"equal to the length of n_samples {X.shape[0]}.")
     sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
-    n_threads = _n_threads_for(X.shape[0], 2 + int(np.log(n_clusters)), X.shape[1])
+    trials = 2 + int(np.log(n_clusters)) if n_local_trials is None else n_local_trials
+    if sp.issparse(X):
+        n_threads = _n_threads_for(X.shape[0], trials,
+                                   max(1, X.nnz // max(1, X.shape[0])))
+        rows = _csr_in(X, _Frame.for_sparse(X), n_threads)
+        indices = _kmeans_plusplus(rows, int(n_clusters), sample_weight,
+                                   check_random_state(random_state), n_local_trials,
+                                   n_threads)
+        return X[indices].toarray(), indices
+    n_threads = _n_threads_for(X.shape[0], trials, X.shape[1])
     indices = _kmeans_plusplus(X, int(n_clusters), sample_weight,
                                check_random_state(random_state), n_local_trials, n_threads,
                                _Frame.for_data(X))
@@ -390,7 +538,7 @@ def k_means(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
     n_clusters : int
     sample_weight : array-like of shape (n_samples,), default=None
     init, n_init, max_iter, verbose, tol, random_state, copy_x, algorithm
@@ -452,8 +600,7 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
     empty = np.flatnonzero(weights == 0)
     if empty.size == 0:
         return 0
-    dist = np.empty(X.shape[0], dtype=np.float64)
-    _kmeans.assigned_sq_distances(X, centers_old, labels, dist, n_threads)
+    dist = _assigned_sq(X, centers_old, labels, n_threads)
     dist[sample_weight == 0] = -1.0
     if not dist.max() > 0:  # more clusters than distinct points: nothing to move
         return 0
@@ -468,7 +615,7 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
             old = labels[i]
             wi = float(sample_weight[i])
             if weights[old] - wi > 0:
-                xw = wi * X[i].astype(np.float64)
+                xw = wi * _dense_rows(X, [i])[0].astype(np.float64)
                 sums[old] -= xw
                 weights[old] -= wi
                 sums[j] = xw
@@ -486,12 +633,10 @@ def _new_centers(X, sample_weight, centers, labels, sums, weights, n_threads):
     number of relocated clusters)."""
     moved = _relocate_empty_clusters(X, sample_weight, centers, labels, sums, weights,
                                      n_threads)
-    new = centers.astype(np.float64)
-    full = weights > 0
-    new[full] = sums[full] / weights[full, None]
-    new = new.astype(X.dtype)
-    diff = new.astype(np.float64) - centers
-    return new, np.sqrt(np.einsum("ij,ij->i", diff, diff)), moved
+    new = np.empty_like(centers)
+    move = np.empty(centers.shape[0], dtype=np.float64)
+    _kmeans.update_centers(sums, weights, centers, new, move)
+    return new, move, moved
 
 
 def _moved_beyond_rounding(old, new):
@@ -521,9 +666,16 @@ class _Elkan:
 
     def run(self, X, sample_weight, centers, labels, sums, weights, workspace, chunk,
             n_threads, update, unit):
-        changed = _kmeans.elkan_pass(X, sample_weight, centers, self.shifts, labels,
-                                     self.upper, self.lower, sums, weights, workspace,
-                                     chunk, n_threads, update, unit, self.init)
+        if isinstance(X, _CSR):
+            changed = _kmeans.elkan_pass_csr(
+                X.data, X.indices, X.indptr, X.sq, sample_weight, centers, self.shifts,
+                labels, self.upper, self.lower, sums, weights, chunk, n_threads, update,
+                unit, self.init)
+        else:
+            changed = _kmeans.elkan_pass(X, sample_weight, centers, self.shifts, labels,
+                                         self.upper, self.lower, sums, weights,
+                                         workspace, chunk, n_threads, update, unit,
+                                         self.init)
         self.init = False
         return changed
 
@@ -553,7 +705,11 @@ def _kmeans_single(X, sample_weight, centers_init, *, max_iter, tol, verbose, n_
     """
     n_samples, n_features = X.shape
     n_clusters = centers_init.shape[0]
-    chunk, workspace = _workspace(n_samples, n_clusters, n_features, X.itemsize)
+    if isinstance(X, _CSR):  # the CSR passes sum by centre: no group accumulators
+        chunk, _ = _blocking(n_samples, n_clusters, n_features, X.itemsize)
+        workspace = _NO_WORKSPACE
+    else:
+        chunk, workspace = _workspace(n_samples, n_clusters, n_features, X.itemsize)
     unit = bool(np.all(sample_weight == 1))
     centers = np.array(centers_init, dtype=X.dtype, order="C")
     labels = np.full(n_samples, -1, dtype=np.int32)
@@ -567,12 +723,10 @@ def _kmeans_single(X, sample_weight, centers_init, *, max_iter, tol, verbose, n_
                 changed = elkan.run(X, sample_weight, centers, labels, sums, weights,
                                     workspace, chunk, n_threads, True, unit)
             else:
-                changed = _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums,
-                                             weights, workspace, chunk, n_threads, True,
-                                             unit, x_norms)
+                changed = _pass(X, sample_weight, centers, labels, sums, weights,
+                                workspace, chunk, n_threads, True, unit, x_norms)
             if verbose:
-                inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk,
-                                          n_threads)
+                inertia = _inertia(X, sample_weight, centers, labels, chunk, n_threads)
                 print(f"[{name}] Iteration {it}, inertia {_in_units(inertia, frame):.6g}, "
                       f"{changed} labels changed.")
             new, move, moved = _new_centers(X, sample_weight, centers, labels, sums,
@@ -595,26 +749,37 @@ def _kmeans_single(X, sample_weight, centers_init, *, max_iter, tol, verbose, n_
         final = centers if frame is None else frame.apply(frame.invert(centers))
         if strict and not _moved_beyond_rounding(centers, final):
             # the labels already belong to the final centres
-            inertia = _kmeans.inertia(X, sample_weight, final, labels, chunk, n_threads)
+            inertia = _inertia(X, sample_weight, final, labels, chunk, n_threads)
         elif elkan is not None:
             elkan.shifts = elkan.shifts + _moves(centers, final)
             elkan.run(X, sample_weight, final, labels, sums, weights, _NO_WORKSPACE, chunk,
                       n_threads, False, unit)
-            inertia = _kmeans.inertia(X, sample_weight, final, labels, chunk, n_threads)
+            inertia = _inertia(X, sample_weight, final, labels, chunk, n_threads)
         else:  # one more assignment, with the inertia computed in the same pass
-            inertia = _kmeans.assign_inertia(X, sample_weight, final, labels, chunk,
-                                             n_threads, x_norms)
+            inertia = _assign_inertia(X, sample_weight, final, labels, chunk, n_threads,
+                                      x_norms)
     return labels, inertia, final, it + 1
 
 
 def _assign(X, sample_weight, centers, n_threads):
     """Nearest-centre labels of raw X and the inertia (in X's units) for fixed centres
-    (of X's dtype): the rows are transformed chunk by chunk into a frame centred at the
-    centres' mean, so no copy of X is made."""
+    (of X's dtype). Dense rows are transformed chunk by chunk into a frame centred at the
+    centres' mean, so no copy of X is made; sparse rows (scipy or ``_CSR``) go through
+    the CSR pass, scaled only if their squares would overflow."""
     n_samples = X.shape[0]
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    if sp.issparse(X) or isinstance(X, _CSR):
+        frame = _Frame.for_sparse(X, centers)
+        if isinstance(X, _CSR) and frame.scale == 1.0:
+            rows = X
+        else:
+            rows = _csr_in(X.X if isinstance(X, _CSR) else X, frame, n_threads)
+        chunk, _ = _blocking(n_samples, centers.shape[0], X.shape[1], rows.itemsize)
+        inertia = _assign_inertia(rows, sample_weight, frame.apply(centers), labels,
+                                  chunk, n_threads)
+        return labels, frame.unscale_sq(inertia)
     chunk, _ = _blocking(n_samples, centers.shape[0], X.shape[1], X.itemsize)
     frame = _Frame.for_centers(centers, X)
-    labels = np.full(n_samples, -1, dtype=np.int32)
     with limit_blas_threads():
         inertia = _kmeans.assign_inertia(X, sample_weight, frame.apply(centers), labels,
                                          chunk, n_threads, None, frame.shift, frame.scale)
@@ -667,22 +832,25 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         callable), optionally computed on a random subset of ``init_size`` rows.
 
         The signature is scikit-learn's (``x_squared_norms`` is accepted and not used).
-        Without ``frame``, X is already the frame's data (KMeans' centred copy); with
-        it, X is raw: the subset is transformed for the seeding, a callable receives the
-        raw subset and its centres are transformed. Returns centres in the frame."""
+        Without ``frame``, X is already the frame's data (KMeans' centred copy, or
+        ``_CSR`` rows); with it, X is raw: the subset is transformed for the seeding, a
+        callable receives the raw subset and its centres are transformed. Returns dense
+        centres in the frame."""
         n_samples = X.shape[0]
         k = self.n_clusters if n_centroids is None else n_centroids
         random_state = check_random_state(random_state)
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=X.dtype)
+        if sp.issparse(X):
+            X = _CSR(X)
         if n_threads is None:
-            n_threads = _n_threads_for(n_samples, k, X.shape[1])
+            n_threads = _n_threads_for(n_samples, k, _features_per_row(X))
         if init_size is not None and init_size < n_samples:
             idx = random_state.randint(0, n_samples, init_size)
             # a subset with too few positive weights would make the seeding impossible:
             # then the whole data are used (the same random draws either way)
             if np.count_nonzero(sample_weight[idx]) >= k:
-                X = X[idx]
+                X = X.rows(idx) if isinstance(X, _CSR) else X[idx]
                 sample_weight = sample_weight[idx]
         if isinstance(init, str):
             if np.count_nonzero(sample_weight) < k:
@@ -698,9 +866,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                 w = np.asarray(sample_weight, dtype=np.float64)
                 seeds = random_state.choice(X.shape[0], size=k, replace=False,
                                             p=w / w.sum())
-            centers = Xf[seeds]
+            centers = _dense_rows(Xf, seeds)
         elif callable(init):
-            centers = init(X, k, random_state=random_state)
+            centers = init(X.X if isinstance(X, _CSR) else X, k, random_state=random_state)
             centers = check_array(centers, dtype=X.dtype, copy=False, order="C",
                                   input_name="init")
             _validate_center_shape(centers, k, X.shape[1])
@@ -711,17 +879,25 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return np.array(centers, dtype=X.dtype, order="C")
 
     def _check_test_data(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          order="C", reset=False)
         dtype = np.result_type(X.dtype, self.cluster_centers_.dtype)
         centers = np.ascontiguousarray(self.cluster_centers_, dtype=dtype)
+        if sp.issparse(X):
+            return (X if X.dtype == dtype else X.astype(dtype)), centers
         return np.ascontiguousarray(X, dtype=dtype), centers
+
+    def _n_threads(self, X, n_clusters):
+        return _n_threads_for(X.shape[0], n_clusters,
+                              max(1, X.nnz // max(1, X.shape[0])) if sp.issparse(X)
+                              else X.shape[1])
 
     def predict(self, X):
         """Index of the nearest centre for each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -738,7 +914,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = np.ones(X.shape[0], dtype=X.dtype)
-        return _assign(X, w, centers, _n_threads_for(len(X), *centers.shape))[0]
+        return _assign(X, w, centers, self._n_threads(X, centers.shape[0]))[0]
 
     def transform(self, X):
         """Euclidean distance from each sample to each centre.
@@ -749,7 +925,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -766,13 +942,23 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
-        frame = _Frame.for_centers(centers, X)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        n_threads = max(1, min(_n_threads_for(len(X), *centers.shape),
+        n_threads = max(1, min(self._n_threads(X, centers.shape[0]),
                                -(-X.shape[0] // _CHUNK)))
-        with limit_blas_threads():
-            _kmeans.sq_distances(X, centers, out, True, _CHUNK, n_threads,
-                                 frame.shift64, frame.scale)
+        if sp.issparse(X):
+            frame = _Frame.for_sparse(X, centers)
+            rows = _csr_in(X, frame, n_threads)
+            Y = np.ascontiguousarray(frame.apply(centers))
+            # the centres' norms summed as a CSR row's are: a row equal to a centre is
+            # at distance exactly 0
+            Ycsr = _CSR(sp.csr_matrix(Y))
+            _kmeans.sq_distances_csr(rows.data, rows.indices, rows.indptr, rows.sq, Y,
+                                     Ycsr.sq, out, True, n_threads)
+        else:
+            frame = _Frame.for_centers(centers, X)
+            with limit_blas_threads():
+                _kmeans.sq_distances(X, centers, out, True, _CHUNK, n_threads,
+                                     frame.shift64, frame.scale)
         if frame.scale != 1.0:
             with np.errstate(over="ignore"):
                 out /= X.dtype.type(frame.scale)
@@ -787,7 +973,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -808,7 +994,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
-        return -_assign(X, w, centers, _n_threads_for(len(X), *centers.shape))[1]
+        return -_assign(X, w, centers, self._n_threads(X, centers.shape[0]))[1]
 
     def _warn_distinct(self):
         distinct = np.unique(self.labels_).size
@@ -822,6 +1008,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -832,8 +1019,9 @@ class KMeans(_BaseKMeans):
     the (weighted) mean of its samples. The passes are Cython kernels: Lloyd's is a
     chunked GEMM, a fused argmin and per-group sums merged in a fixed order; Elkan's
     skips the distances the triangle inequality rules out, and accumulates exactly as
-    Lloyd's does, so both give the same result. Like scikit-learn's KMeans there is no
-    ``n_jobs``: the kernels use every OpenMP thread (``OMP_NUM_THREADS`` or
+    Lloyd's does, so both give the same result. Dense arrays and scipy sparse matrices
+    are accepted; sparse input is worked on as CSR rows, never densified (other formats
+    are converted to CSR). Like scikit-learn's KMeans there is no ``n_jobs``: the kernels use every OpenMP thread (``OMP_NUM_THREADS`` or
     threadpoolctl limit them; small data run on fewer), and the result is the same for
     any number of threads.
 
@@ -935,9 +1123,10 @@ class KMeans(_BaseKMeans):
     and data of magnitude 1e160 or near the float maximum cluster as at unit scale.
 
     An empty cluster takes the point farthest from its centre. Expected failures of
-    scikit-learn's estimator checks: ``check_sample_weight_equivalence_on_dense_data``
-    (the seeding draws samples at random, so integer weights and repeated rows do not
-    give the same draws).
+    scikit-learn's estimator checks (declared by scikit-learn for its own KMeans too):
+    ``check_sample_weight_equivalence_on_dense_data`` and ``..._on_sparse_data`` (the
+    seeding draws samples at random, so integer weights and repeated rows do not give
+    the same draws).
 
     References
     ----------
@@ -993,8 +1182,11 @@ class KMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 and float64 are kept, other types become float64.
+            Sparse matrices are used as CSR without densifying (other formats are
+            converted to CSR; a CSR matrix with unsorted indices or duplicate entries is
+            copied once into canonical form).
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; ``None`` gives every sample weight 1. Used by the
@@ -1014,12 +1206,13 @@ class KMeans(_BaseKMeans):
             If a parameter has the wrong type.
         """
         check_params(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          order="C")
         self._check_params_vs_input(X)
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
-        n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
+        n_threads = self._n_threads(X, self.n_clusters)
         name = type(self).__name__
 
         init = self.init
@@ -1030,10 +1223,16 @@ class KMeans(_BaseKMeans):
         # Work on the data centred at its mean (and scaled by a power of two if its
         # squares would overflow): distances through the GEMM identity keep their digits
         # only near the origin. The centred copy is made in one pass; with copy_x=False
-        # X is transformed in place and restored at the end.
-        frame = _Frame.for_data(X)
-        in_place = not self.copy_x and X.flags.writeable
-        Xc = frame.apply(X, out=X if in_place else None)
+        # X is transformed in place and restored at the end. Sparse data are not
+        # centred (that would fill them): their passes compute in float64.
+        in_place = False
+        if sp.issparse(X):
+            frame = _Frame.for_sparse(X)
+            Xc = _csr_in(X, frame, n_threads)
+        else:
+            frame = _Frame.for_data(X)
+            in_place = not self.copy_x and X.flags.writeable
+            Xc = frame.apply(X, out=X if in_place else None)
         if init_is_array:
             init = frame.apply(init, out=init)
         best = None
@@ -1042,7 +1241,8 @@ class KMeans(_BaseKMeans):
             self._tol = self.tol * _mean_variance(Xc) if self.tol else 0.0
             # float32: the norms that bound the GEMM's rounding, for the exact tie-break
             x_norms = (_row_norms(Xc, n_threads)
-                       if Xc.dtype == np.float32 and self._algorithm == "lloyd" else None)
+                       if Xc.dtype == np.float32 and self._algorithm == "lloyd"
+                       and not isinstance(Xc, _CSR) else None)
             for run in range(self._n_init):
                 centers_init = self._init_centroids(
                     Xc, init=init, random_state=random_state, sample_weight=sample_weight,
@@ -1085,7 +1285,8 @@ class MiniBatchKMeans(_BaseKMeans):
     proportional to their weight), assigns them to the nearest centre with the same
     kernel as :class:`KMeans`, and moves each centre to the running weighted mean of all
     the samples it has received so far. :meth:`partial_fit` makes one such step on the
-    batch it is given, for data that arrive in pieces.
+    batch it is given, for data that arrive in pieces. Sparse input is worked on as CSR
+    rows, never densified (other formats are converted to CSR).
 
     Parameters
     ----------
@@ -1165,9 +1366,10 @@ class MiniBatchKMeans(_BaseKMeans):
     With the same ``random_state`` the batches are scikit-learn's (the same draws),
     and the steps run in a frame centred at the data's mean, so data far from the
     origin lose nothing. Reassignments with non-uniform weights never pick a sample of
-    weight 0. Expected failures of scikit-learn's estimator checks:
-    ``check_sample_weight_equivalence_on_dense_data`` (the batches are random draws, so
-    integer weights and repeated rows give different batches).
+    weight 0. Expected failures of scikit-learn's estimator checks (declared by
+    scikit-learn for its own too): ``check_sample_weight_equivalence_on_dense_data`` and
+    ``..._on_sparse_data`` (the batches are random draws, so integer weights and repeated
+    rows give different batches).
 
     References
     ----------
@@ -1232,15 +1434,21 @@ class MiniBatchKMeans(_BaseKMeans):
         the update, sum of the centres' squared moves)."""
         n, d = X.shape
         k = centers.shape[0]
-        chunk, workspace = _workspace(n, k, d, X.itemsize)
+        sparse = isinstance(X, _CSR)
+        if sparse:
+            chunk, _ = _blocking(n, k, d, X.itemsize)
+            workspace = _NO_WORKSPACE
+        else:
+            chunk, workspace = _workspace(n, k, d, X.itemsize)
         labels = np.full(n, -1, dtype=np.int32)
         sums = np.empty((k, d), dtype=np.float64)
         weights = np.empty(k, dtype=np.float64)
-        x_norms = _row_norms(X, n_threads) if X.dtype == np.float32 else None
+        x_norms = (_row_norms(X, n_threads) if X.dtype == np.float32 and not sparse
+                   else None)
         with limit_blas_threads():
-            _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights, workspace,
-                               chunk, n_threads, True, False, x_norms)
-            inertia = _kmeans.inertia(X, sample_weight, centers, labels, chunk, n_threads)
+            _pass(X, sample_weight, centers, labels, sums, weights, workspace, chunk,
+                  n_threads, True, False, x_norms)
+            inertia = _inertia(X, sample_weight, centers, labels, chunk, n_threads)
         counts = self._counts
         new = centers.astype(np.float64)
         got = weights > 0
@@ -1265,7 +1473,7 @@ class MiniBatchKMeans(_BaseKMeans):
                     # weight 0 (sklearn may pick one)
                     p = None if np.all(w == w[0]) else w / w.sum()
                     picked = random_state.choice(n, size=n_move, replace=False, p=p)
-                    new[to_move] = X[picked]
+                    new[to_move] = _dense_rows(X, picked)
                     counts[to_move] = np.min(counts[~to_move])
                     if self.verbose:
                         print(f"[MiniBatchKMeans] Reassigning {n_move} cluster centers.")
@@ -1297,7 +1505,7 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Batches are drawn with probability proportional to the weights.
@@ -1315,40 +1523,63 @@ class MiniBatchKMeans(_BaseKMeans):
             If a parameter has the wrong type.
         """
         check_params(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          order="C")
         self._check_params_vs_input(X)
         n_samples, n_features = X.shape
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
+        per_row = max(1, X.nnz // max(1, n_samples)) if sp.issparse(X) else n_features
         n_threads = _n_threads_for(max(self._batch_size, self._init_size), self.n_clusters,
-                                   n_features)
+                                   per_row)
         # the passes work in a frame centred at the data's mean; each batch (a copy
-        # anyway) is transformed into it, so X itself is never copied
-        frame = _Frame.for_data(X)
+        # anyway) is transformed into it, so X itself is never copied. Sparse rows are
+        # not centred (only scaled, if their squares would overflow).
+        if sp.issparse(X):
+            frame = _Frame.for_sparse(X)
+            rows = _csr_in(X, frame, n_threads)
+            init_data, init_frame = rows, None
+
+            def batch_of(idx):
+                return rows.rows(idx)
+        else:
+            frame = _Frame.for_data(X)
+            rows = None
+            init_data, init_frame = X, frame
+
+            def batch_of(idx):
+                B = X[idx]
+                return frame.apply(B, out=B)
         init = self.init
         if not isinstance(init, str) and not callable(init):
             init = frame.apply(self._validate_init_array(X))
         # scikit-learn's tolerance (mean variance of the features), in the frame
-        tol = self.tol * _mean_variance(X, frame=frame) if self.tol else 0.0
+        if not self.tol:
+            tol = 0.0
+        elif rows is not None:
+            tol = self.tol * _mean_variance(rows)
+        else:
+            tol = self.tol * _mean_variance(X, frame=frame)
         self._tol = frame.unscale_sq(tol)
 
         # initialisations, scored on a random validation subset
         valid = random_state.randint(0, n_samples, self._init_size)
-        X_valid, w_valid = frame.apply(X[valid]), sample_weight[valid]
-        chunk_valid, _ = _blocking(len(valid), self.n_clusters, n_features, X.itemsize)
+        X_valid, w_valid = batch_of(valid), sample_weight[valid]
+        chunk_valid, _ = _blocking(len(valid), self.n_clusters, n_features,
+                                   X.dtype.itemsize)
         best_inertia, centers = None, None
         for i in range(self._n_init):
             if self.verbose:
                 print(f"[MiniBatchKMeans] Init {i + 1}/{self._n_init} with method "
                       f"{_init_name(init)}")
-            cand = self._init_centroids(X, init=init, random_state=random_state,
+            cand = self._init_centroids(init_data, init=init, random_state=random_state,
                                         sample_weight=sample_weight,
                                         init_size=self._init_size, n_threads=n_threads,
-                                        frame=frame)
+                                        frame=init_frame)
             labels_valid = np.full(len(valid), -1, dtype=np.int32)
             with limit_blas_threads():
-                inertia = _kmeans.assign_inertia(X_valid, w_valid, cand, labels_valid,
-                                                 chunk_valid, n_threads)
+                inertia = _assign_inertia(X_valid, w_valid, cand, labels_valid,
+                                          chunk_valid, n_threads)
             if self.verbose:
                 print(f"[MiniBatchKMeans] Inertia for init {i + 1}/{self._n_init}: "
                       f"{frame.unscale_sq(inertia):.6g}")
@@ -1371,10 +1602,9 @@ class MiniBatchKMeans(_BaseKMeans):
         step = 0
         for step in range(n_steps):
             idx = cdf.searchsorted(random_state.random_sample(batch), side="right")
-            Xb = X[idx]
-            frame.apply(Xb, out=Xb)
-            inertia, shift = self._step(Xb, unit, centers, self._random_reassign(batch),
-                                        random_state, n_threads)
+            inertia, shift = self._step(batch_of(idx), unit, centers,
+                                        self._random_reassign(batch), random_state,
+                                        n_threads)
             if self._converged(step, n_steps, frame.unscale_sq(inertia) / batch,
                                frame.unscale_sq(shift), n_samples, batch):
                 break
@@ -1382,8 +1612,9 @@ class MiniBatchKMeans(_BaseKMeans):
         self._n_features_out = self.n_clusters
         self.n_steps_ = step + 1
         self.n_iter_ = int(np.ceil((step + 1) * batch / n_samples))
-        self._publish(centers, frame, X, sample_weight,
-                      _n_threads_for(n_samples, self.n_clusters, n_features))
+        self._publish(centers, frame, rows if rows is not None and frame.scale == 1.0
+                      else X, sample_weight, _n_threads_for(n_samples, self.n_clusters,
+                                                            per_row))
         if self.compute_labels:
             self._warn_distinct()
         else:  # as scikit-learn: the smoothed batch inertia, scaled to the whole data
@@ -1434,7 +1665,7 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The batch; the first one needs at least ``n_clusters`` samples.
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
@@ -1454,33 +1685,38 @@ class MiniBatchKMeans(_BaseKMeans):
         """
         first = not hasattr(self, "cluster_centers_")
         check_params(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          order="C", reset=first)
         if first:
             self._check_params_vs_input(X)
-        else:
-            X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
+        elif X.dtype != self.cluster_centers_.dtype:
+            X = X.astype(self.cluster_centers_.dtype)
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
-        n_threads = _n_threads_for(n_samples, self.n_clusters, X.shape[1])
+        n_threads = self._n_threads(X, self.n_clusters)
+        sparse = sp.issparse(X)
         if first:
             self._random_state = check_random_state(self.random_state)
-            frame = _Frame.for_data(X)
+            frame = _Frame.for_sparse(X) if sparse else _Frame.for_data(X)
             init = self.init
             if not isinstance(init, str) and not callable(init):
                 init = frame.apply(self._validate_init_array(X))
-            centers = self._init_centroids(X, init=init, random_state=self._random_state,
-                                           sample_weight=sample_weight,
-                                           init_size=self._init_size, n_threads=n_threads,
-                                           frame=frame)
+            centers = self._init_centroids(
+                _csr_in(X, frame, n_threads) if sparse else X, init=init,
+                random_state=self._random_state, sample_weight=sample_weight,
+                init_size=self._init_size, n_threads=n_threads,
+                frame=None if sparse else frame)
             self._n_features_out = self.n_clusters
             self._counts = np.zeros(self.n_clusters, dtype=np.float64)
             self._n_since_last_reassign = 0
             self.n_steps_ = 0
         else:
-            frame = _Frame.for_centers(self.cluster_centers_, X)
+            frame = (_Frame.for_sparse(X, self.cluster_centers_) if sparse
+                     else _Frame.for_centers(self.cluster_centers_, X))
             centers = frame.apply(self.cluster_centers_)
-        self._step(frame.apply(X), sample_weight, centers,
-                   self._random_reassign(n_samples), self._random_state, n_threads)
+        self._step(_csr_in(X, frame, n_threads) if sparse else frame.apply(X),
+                   sample_weight, centers, self._random_reassign(n_samples),
+                   self._random_state, n_threads)
         self.n_steps_ += 1
         self._publish(centers, frame, X, sample_weight, n_threads)
         return self

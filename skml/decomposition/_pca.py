@@ -3,13 +3,16 @@ import numbers
 from math import log
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
+from scipy.sparse.linalg import LinearOperator
+from scipy.special import gammaln
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _covariance
-from skml.decomposition._scaling import needs_rescaling
+from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
 from skml.utils import (
     Interval,
@@ -56,6 +59,106 @@ def centred_covariance(X, n_jobs=None):
     return mean, C
 
 
+def _minka_dimension(spectrum, n_samples, exponent=0):
+    """Minka's choice of dimension: the rank k in [1, d - 1] of largest evidence
+    log p(X | k) of probabilistic PCA under a Laplace approximation (T. Minka,
+    Automatic choice of dimensionality for PCA, NIPS 2000, eq. (30)), for the
+    covariance eigenvalues ``spectrum`` (decreasing) of ``n_samples`` rows.
+
+    ``spectrum`` may be in units of 4**-exponent of the data's (PCA divides extreme
+    data by 2**exponent): the evidence only shifts by a constant then, and the two
+    absolute floors of scikit-learn's implementation (a rank whose last eigenvalue is
+    below 1e-15 is excluded; the noise variance is at least 1e-15) are applied in the
+    data's units, so the choice is scikit-learn's.
+
+    The terms: p(U) (uniform on the Stiefel manifold), the likelihood of the kept
+    eigenvalues and of the noise variance v (mean of the others), the volume term of
+    the m = dk - k(k+1)/2 free parameters, and the determinant of the Hessian, a
+    product over pairs i < k, j > i of (lam_i - lam_j)(1/lam^_j - 1/lam^_i) N with
+    lam^_j = v beyond k. Here in O(d^2) time and O(d) memory (the pair sums are
+    accumulated by cumulative sums over the rank).
+    """
+    lam = np.asarray(spectrum, dtype=np.float64)
+    d, N = lam.size, float(n_samples)
+    if d < 2:
+        return 1
+    floor = float(np.ldexp(1e-15, -2 * exponent))
+    ranks = np.arange(1, d)
+    tail_sum = np.cumsum(lam[::-1])[::-1]
+    v = np.maximum(floor, tail_sum[1:] / (d - ranks))  # noise variance per rank
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free = d - ranks + 1  # (d - i + 1) for i = 1 .. d - 1
+        log_pu = -ranks * np.log(2.0) + np.cumsum(gammaln(free / 2.0)
+                                                  - np.log(np.pi) * free / 2.0)
+        log_lam = np.log(lam)
+        log_pl = -0.5 * N * np.cumsum(log_lam)[:-1]
+        log_pv = -0.5 * N * (d - ranks) * np.log(v)
+        m = d * ranks - ranks * (ranks + 1) / 2.0
+        log_pp = 0.5 * np.log(2.0 * np.pi) * (m + ranks)
+        head = np.zeros(d + 1)  # pair (i, j) of kept eigenvalues counts for ranks > j
+        tail = np.zeros(d - 1)  # pairs (i, j >= k) with the noise variance, per rank k
+        for i in range(d - 1):
+            log_gap = np.log(lam[i] - lam[i + 1:])  # j = i + 1 .. d - 1
+            head[i + 2:] += log_gap + np.log(1.0 / lam[i + 1:] - 1.0 / lam[i])
+            ks = ranks[i:]  # ranks k > i
+            gap_from = np.cumsum(log_gap[::-1])[::-1]  # sum over j >= i + 1 + t
+            tail[i:] += gap_from[ks - (i + 1)] + (d - ks) * np.log(1.0 / v[i:]
+                                                                   - 1.0 / lam[i])
+        n_pairs = ranks * (d - 1) - ranks * (ranks - 1) / 2.0
+        log_pa = np.cumsum(head)[ranks] + tail + n_pairs * np.log(N)
+        ll = (log_pu + log_pl + log_pv + log_pp - 0.5 * log_pa
+              - 0.5 * ranks * np.log(N))
+    ll[lam[:-1] < floor] = -np.inf  # ranks whose last eigenvalue is (numerically) 0
+    ll[np.isnan(ll)] = -np.inf
+    return int(ranks[np.argmax(ll)])
+
+
+def sparse_centred_covariance(X):
+    """Mean and covariance (``ddof=1``, float64) of the rows of a sparse X without
+    densifying it: ``(X^T X - n m m^T) / (n - 1)`` from the sparse Gram matrix (p x p,
+    dense). As scikit-learn's ``covariance_eigh`` on sparse input, the identity loses
+    the digits of the small eigenvalues when the column means dwarf the spread (data
+    far from the origin, which sparse data rarely is)."""
+    n = X.shape[0]
+    X64 = X.astype(np.float64)
+    mean = np.asarray(X64.mean(axis=0)).ravel()
+    G = X64.T @ X64
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    C = (G - n * np.outer(mean, mean)) / max(n - 1, 1)
+    return mean, (C + C.T) / 2.0
+
+
+def _implicitly_centred(X):
+    """``(mean, total variance, X - 1 mean^T as a LinearOperator)`` for a sparse X: the
+    centred matrix is never formed (its products are ``X v - (mean . v) 1`` and ``X^T u -
+    mean (1 . u)``), as in scikit-learn >= 1.4."""
+    n, p = X.shape
+    mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+    sq = float(np.asarray(X.multiply(X).sum(dtype=np.float64)))
+    total = max(sq - n * float(mean @ mean), 0.0) / max(n - 1, 1)
+    X = X.tocsr()
+    XT = X.T.tocsr()  # X^T u as a CSR product: row-parallel, no scattered writes
+    mean_t = mean.astype(X.dtype)
+
+    def matvec(v):
+        v = np.ravel(v)
+        return X @ v - mean_t @ v
+
+    def rmatvec(u):
+        u = np.ravel(u)
+        return XT @ u - mean_t * u.sum()
+
+    def matmat(V):
+        return np.asarray(X @ V) - mean_t @ V  # (mean @ V) broadcast over the rows
+
+    def rmatmat(U):
+        return np.asarray(XT @ U) - np.outer(mean_t, U.sum(axis=0))
+
+    op = LinearOperator((n, p), dtype=X.dtype, matvec=matvec, rmatvec=rmatvec,
+                        matmat=matmat, rmatmat=rmatmat)
+    return mean.astype(X.dtype), total, op
+
+
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Principal component analysis: project on the directions of largest variance.
 
@@ -73,6 +176,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
       (Halko et al.), for a few components of a large matrix.
     * ``"arpack"``: Lanczos bidiagonalisation (``scipy.sparse.linalg.svds``);
       ``n_components`` must be below ``min(n_samples, n_features)``.
+    * Sparse input (CSR/CSC; as scikit-learn >= 1.4): ``"arpack"`` on the implicitly
+      centred matrix (a ``LinearOperator``: products with ``X - 1 mean^T`` without
+      forming it) and ``"covariance_eigh"`` on ``(X^T X - n mean mean^T) / (n - 1)``;
+      ``"auto"`` picks ``"arpack"``, the other solvers raise TypeError.
     * ``"auto"`` (scikit-learn's rule): ``"covariance_eigh"`` when ``n_features <= 1000``
       and ``n_samples >= 10 * n_features``; otherwise ``"full"`` for small data or a
       variance fraction, ``"randomized"`` when fewer than 80% of the components are
@@ -84,11 +191,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
-        Components to keep: an int; a float in (0, 1) keeps the fewest components whose
-        explained variance ratios sum to more than it (``"full"`` and
-        ``"covariance_eigh"`` only); ``None`` keeps ``min(n_samples, n_features)`` (one
-        less with ``"arpack"``).
+    n_components : int, float, "mle" or None, default=None
+        Components to keep: an int (0 allowed with ``"full"`` and ``"covariance_eigh"``,
+        as in scikit-learn: the model is then all noise); a float in (0, 1) keeps the
+        fewest components whose explained variance ratios sum to more than it;
+        ``"mle"`` picks the dimension by Minka's maximum-evidence rule (T. Minka, 2000;
+        the same choice as scikit-learn's, which needs ``n_samples >= n_features``);
+        ``None`` keeps ``min(n_samples, n_features)`` (one less with ``"arpack"``).
+        Floats and ``"mle"`` need ``"full"`` or ``"covariance_eigh"``.
     copy : bool, default=True
         With ``False``, ``"full"`` centres X in place (X is then overwritten).
     whiten : bool, default=False
@@ -107,8 +217,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds ``"randomized"`` and ``"arpack"``.
     n_jobs : int, default=None
-        Threads of the covariance kernel (``None``: all cores). Results do not depend on
-        it.
+        OpenMP threads of the covariance kernel (``"covariance_eigh"``); ``None``: all
+        cores, as scikit-learn's OpenMP estimators (an skml addition: scikit-learn's PCA
+        has no ``n_jobs`` and runs its BLAS on all cores). Results do not depend on it.
 
     Attributes
     ----------
@@ -130,6 +241,33 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Probabilistic-PCA noise variance: the mean of the discarded eigenvalues.
     n_features_in_ : int
         Columns seen in ``fit``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_components`` does not suit the solver and the data (see above), or X has
+        NaN or infinite values.
+
+    Notes
+    -----
+    Data whose squares would overflow or underflow (|x| beyond ~1e75 or below ~1e-75 in
+    float64) is fitted divided by a power of two (exactly): the components and ratios
+    are those of the plain data, the variances are ``inf`` or 0 only where the true
+    value lies outside the float range.
+
+    Difference from scikit-learn: ``get_covariance``, ``get_precision``,
+    ``score_samples`` and ``score`` describe the probabilistic PCA model of the data,
+    which whitening (a change of the projection only) does not change; scikit-learn's
+    ``get_covariance`` multiplies the components by ``sqrt(explained_variance_)`` when
+    ``whiten=True``.
+
+    References
+    ----------
+    M. E. Tipping and C. M. Bishop, Probabilistic principal component analysis, JRSS B
+    61 (1999). T. P. Minka, Automatic choice of dimensionality for PCA, NIPS 13 (2000).
+    N. Halko, P.-G. Martinsson and J. A. Tropp, Finding structure with randomness, SIAM
+    Review 53 (2011). H. Dai, "Note on Machine Learning" (preprint), Definition 2.32,
+    Remark 2.20 and Example 17.
 
     Examples
     --------
@@ -158,8 +296,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None),
-                         Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "n_components": [Interval(numbers.Integral, 0, None),
+                         Interval(numbers.Real, 0, 1, closed="neither"),
+                         StrOptions({"mle"}), None],
         "copy": ["boolean"],
         "whiten": ["boolean"],
         "svd_solver": [StrOptions(set(_SOLVERS))],
@@ -171,24 +310,32 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "n_jobs": ["n_jobs"],
     }
 
-    def _choose_solver(self, n, p):
+    def _choose_solver(self, n, p, sparse_input=False):
         solver = self.svd_solver
         k = self.n_components
-        fraction = k is not None and not isinstance(k, numbers.Integral)
-        if fraction and k >= 1:
-            raise ValueError(f"n_components must be an int, None or a float in (0, 1), "
-                             f"got {k!r}.")
+        mle = isinstance(k, str)
+        fraction = k is not None and not mle and not isinstance(k, numbers.Integral)
+        if solver == "auto" and sparse_input:  # scikit-learn's rule
+            solver = "arpack"
         if solver == "auto":
             if p <= 1000 and n >= 10 * p:
                 solver = "covariance_eigh"
-            elif max(n, p) <= 500 or fraction or k is None:
+            elif max(n, p) <= 500 or fraction or mle or k is None:
                 solver = "full"
             elif 1 <= k < 0.8 * min(n, p):
                 solver = "randomized"
             else:
                 solver = "full"
         limit = min(n, p) - (1 if solver == "arpack" else 0)
-        if fraction:
+        if mle:
+            if solver not in ("full", "covariance_eigh"):
+                raise ValueError(f"n_components='mle' cannot be a string with "
+                                 f"svd_solver='{solver}' (it needs 'full' or "
+                                 "'covariance_eigh').")
+            if n < p:
+                raise ValueError("n_components='mle' is only supported if n_samples >= "
+                                 "n_features.")
+        elif fraction:
             if solver not in ("full", "covariance_eigh"):
                 raise ValueError(f"A variance fraction n_components={k!r} needs "
                                  f"svd_solver 'full' or 'covariance_eigh', got {solver!r}.")
@@ -196,11 +343,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if limit < 1:
                 raise ValueError(f"svd_solver={solver!r} needs min(n_samples, n_features) "
                                  f">= 2, got {min(n, p)}.")
-        elif not 1 <= k <= limit:
-            raise ValueError(f"n_components={k!r} must be between 1 and {limit} "
-                             f"(min(n_samples, n_features)"
-                             f"{' - 1' if solver == 'arpack' else ''}) with "
-                             f"svd_solver={solver!r}.")
+        elif solver in ("full", "covariance_eigh"):
+            if k > min(n, p):  # scikit-learn's messages, word for word
+                raise ValueError(f"n_components={k} must be between 0 and "
+                                 f"min(n_samples, n_features)={min(n, p)} with "
+                                 f"svd_solver={solver!r}")
+        elif not 1 <= k <= min(n, p):
+            raise ValueError(f"n_components={k} must be between 1 and "
+                             f"min(n_samples, n_features)={min(n, p)} with "
+                             f"svd_solver={solver!r}")
+        elif k > limit:
+            raise ValueError(f"n_components={k} must be strictly less than "
+                             f"min(n_samples, n_features)={min(n, p)} with "
+                             f"svd_solver={solver!r}")
         return solver
 
     # ------------------------------------------------------------------ fitting
@@ -209,7 +364,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse CSR/CSC input (never densified) with ``svd_solver`` ``"arpack"``,
+            ``"covariance_eigh"`` or ``"auto"`` (then ``"arpack"``, as scikit-learn).
         y : Ignored
 
         Returns
@@ -224,7 +381,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse CSR/CSC input (never densified) with ``svd_solver`` ``"arpack"``,
+            ``"covariance_eigh"`` or ``"auto"`` (then ``"arpack"``, as scikit-learn).
         y : Ignored
 
         Returns
@@ -244,9 +403,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X):
         check_params(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          ensure_min_samples=2, ensure_all_finite=False)
+                          accept_sparse=("csr", "csc"), ensure_min_samples=2,
+                          ensure_all_finite=False)
         n, p = X.shape
-        solver = self._choose_solver(n, p)
+        if sp.issparse(X):
+            if self.svd_solver not in ("auto", "arpack", "covariance_eigh"):
+                raise TypeError(
+                    'PCA only support sparse inputs with the "arpack" and '
+                    f'"covariance_eigh" solvers, while "{self.svd_solver}" was passed. '
+                    "See TruncatedSVD for a possible alternative.")
+            assert_all_finite(X.data, input_name="X")
+        solver = self._choose_solver(n, p, sp.issparse(X))
         self._fit_svd_solver = solver
         if solver != "covariance_eigh":
             assert_all_finite(X, input_name="X")
@@ -254,8 +421,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # divided by a power of two (exact); the components and ratios do not change,
         # the mean and singular values scale back by 2**e, the variances by 4**e (inf
         # where the true value exceeds the float range).
-        rescaled, e = needs_rescaling(X) if np.isfinite(X).all() else (False, 0)
-        Xw = np.ldexp(X, -e).astype(X.dtype, copy=False) if rescaled else X
+        rescaled, e = needs_rescaling(X)
+        Xw = rescale(X)[0] if rescaled else X
+        self._exponent = e if rescaled else 0
         if solver in ("full", "covariance_eigh"):
             U = self._fit_full(Xw, solver)
         else:
@@ -280,7 +448,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             U, S, Vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
             explained = S**2 / (n - 1)
         else:
-            mean, C = centred_covariance(X, self.n_jobs)
+            mean, C = (sparse_centred_covariance(X) if sp.issparse(X)
+                       else centred_covariance(X, self.n_jobs))
             evals, evecs = linalg.eigh(C, check_finite=False)
             evals = np.maximum(evals[::-1], 0.0)
             explained = evals.astype(dtype)
@@ -294,6 +463,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = self.n_components
         if k is None:
             k = min(n, p)
+        elif isinstance(k, str):  # "mle"
+            k = _minka_dimension(explained.astype(np.float64), n, self._exponent)
         elif not isinstance(k, numbers.Integral):  # variance fraction
             k = int(np.searchsorted(np.cumsum(ratio), k, side="right") + 1)
             k = min(k, min(n, p))
@@ -307,6 +478,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = min(n, p) - (1 if solver == "arpack" else 0)
         k = k if self.n_components is None else int(self.n_components)
         rng = check_random_state(self.random_state)
+        if sp.issparse(X):  # arpack (the solvers that accept sparse input)
+            mean, total, Xc = _implicitly_centred(X)
+            U, S, Vt = arpack_svd(Xc, k, tol=self.tol, random_state=rng)
+            U, Vt = flip_rows(U, Vt)
+            self._store_truncated(mean, U, S, Vt, total, n, p, k)
+            return U
         mean = X.mean(axis=0)
         Xc = X - mean
         if solver == "arpack":
@@ -317,14 +494,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 power_iteration_normalizer=self.power_iteration_normalizer,
                 random_state=rng)
         U, Vt = flip_rows(U, Vt)
-        explained = S**2 / (n - 1)
         total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
+        self._store_truncated(mean, U, S, Vt, total, n, p, k)
+        return U
+
+    def _store_truncated(self, mean, U, S, Vt, total, n, p, k):
+        explained = S**2 / (n - 1)
         ratio = explained / total if total > 0 else np.zeros_like(explained)
         rest = min(n, p) - k
         self.noise_variance_ = (max(total - float(explained.sum()), 0.0) / rest
                                 if rest > 0 else 0.0)
         self._store(mean, Vt, explained, ratio, S, k)
-        return U
 
     def _store(self, mean, components, explained, ratio, singular, k):
         dtype = components.dtype
@@ -345,7 +525,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            CSR or CSC (never densified: ``X @ components_.T`` minus the projected
+            mean).
 
         Returns
         -------
@@ -353,8 +535,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Same float dtype as the fitted model.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        X_new = X @ self.components_.T
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=("csr", "csc"))
+        X_new = np.asarray(X @ self.components_.T)
         X_new -= self.mean_ @ self.components_.T
         if self.whiten:
             X_new /= self._scale()
@@ -443,5 +626,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.svd_solver in ("auto", "arpack", "covariance_eigh")
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

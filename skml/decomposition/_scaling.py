@@ -13,7 +13,7 @@ data already in a safe range gives the same bits as without rescaling.
 import numpy as np
 from scipy import sparse
 
-__all__ = ["needs_rescaling", "power_of_two_exponent", "rescale"]
+__all__ = ["needs_rescaling", "power_of_two_exponent", "rescale", "rescale_sparse"]
 
 # |values| in [2**-_SAFE_EXP, 2**_SAFE_EXP] can be squared and summed over ~2**400
 # terms without overflow or underflow (float64 squares span 2**-1074 .. 2**1024;
@@ -31,18 +31,28 @@ def power_of_two_exponent(amax):
 
 
 def _abs_max(X):
-    if sparse.issparse(X):
-        return float(np.max(np.abs(X.data), initial=0.0))
-    return float(np.max(np.abs(X), initial=0.0)) if X.size else 0.0
+    """max |x| (NaN if X holds one), without an |X| temporary."""
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return max(abs(float(values.max())), abs(float(values.min())))
 
 
 def needs_rescaling(X):
     """Whether the largest |value| of X (dense or sparse) lies outside the range where
-    its squares and sums of squares are safe: ``(needed, exponent)``."""
+    its squares and sums of squares are safe: ``(needed, exponent)``; ``(False, 0)``
+    for X with NaN or infinite values (the caller's finiteness check reports them)."""
     amax = _abs_max(X)
     e = power_of_two_exponent(amax)
     limit = _SAFE_EXP if X.dtype == np.float64 else _SAFE_EXP_FLOAT32
     return bool(amax > 0 and abs(e) > limit), e
+
+
+def rescale_sparse(X, exponent, dtype=None):
+    """A copy of the sparse X with its stored values divided by ``2**exponent``."""
+    Xs = X.astype(X.dtype if dtype is None else dtype, copy=True)
+    Xs.data = np.ldexp(Xs.data, -exponent).astype(Xs.dtype, copy=False)
+    return Xs
 
 
 def rescale(X, *, centre=False, dtype=None):
@@ -71,10 +81,8 @@ def rescale(X, *, centre=False, dtype=None):
     """
     dtype = X.dtype if dtype is None else np.dtype(dtype)
     if sparse.issparse(X):
-        Xs = X.astype(dtype, copy=True)
-        e = power_of_two_exponent(_abs_max(Xs))
-        Xs.data = np.ldexp(Xs.data, -e).astype(dtype, copy=False)
-        return Xs, None, e
+        e = power_of_two_exponent(_abs_max(X))
+        return rescale_sparse(X, e, dtype), None, e
     shift = None
     if centre and X.shape[0]:
         # half of each first: (min + max) / 2 overflows near the largest float

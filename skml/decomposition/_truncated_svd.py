@@ -70,6 +70,23 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     n_features_in_ : int
         Columns seen in ``fit``.
 
+    Raises
+    ------
+    ValueError
+        If ``n_components`` is not below ``n_features`` (``min(X.shape)`` with
+        ``"arpack"``), X has fewer than 2 features, or NaN / infinite values.
+
+    Notes
+    -----
+    Data whose squares would overflow or underflow is decomposed divided by a power of
+    two (exactly): the components and ratios are those of the plain data.
+
+    References
+    ----------
+    N. Halko, P.-G. Martinsson and J. A. Tropp, Finding structure with randomness, SIAM
+    Review 53 (2011). H. Dai, "Note on Machine Learning" (preprint), Remark 1.12 and
+    Example 4.
+
     Examples
     --------
     >>> import numpy as np

@@ -120,6 +120,32 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
     n_features_in_ : int
         Columns seen in ``fit``.
 
+    Raises
+    ------
+    ValueError
+        If y has a single class or as many samples as classes, ``priors`` do not match
+        the classes, ``n_components`` exceeds ``min(n_classes - 1, n_features)``, or
+        ``covariance_estimator`` is combined with ``"svd"`` or ``shrinkage``.
+    NotImplementedError
+        With ``shrinkage`` and the ``"svd"`` solver, or ``transform`` with ``"lsqr"``.
+
+    Notes
+    -----
+    The model is fitted to X centred and divided by a power of two (exactly), then
+    expressed for X: data far from the origin (1e8 +- 1) or at extreme magnitudes gives
+    the posteriors of the plain data (scikit-learn's lsqr/eigen solvers lose them at an
+    offset of 1e8). ``predict`` and ``predict_proba`` use the centred scores;
+    ``coef_``, ``intercept_`` and ``decision_function`` are scikit-learn's (with
+    ``"lsqr"``/``"eigen"`` and more than two classes they differ from the centred scores
+    by a term common to all classes).
+
+    References
+    ----------
+    R. A. Fisher, The use of multiple measurements in taxonomic problems, Annals of
+    Eugenics 7 (1936). O. Ledoit and M. Wolf, A well-conditioned estimator for
+    large-dimensional covariance matrices (2004). H. Dai, "Note on Machine Learning"
+    (preprint), Definition 2.35 and Remark 2.21.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris

@@ -1,7 +1,13 @@
 """Ensembles of trees and other estimators: bagging over any estimator (Example 24 of the
-notes) and random forests (Definition 3.10), fitted in parallel through joblib."""
+notes), random forests (Definition 3.10) and extremely randomized trees, fitted in
+parallel through joblib, and gradient boosting."""
 from skml.ensemble._bagging import BaggingClassifier, BaggingRegressor
-from skml.ensemble._forest import RandomForestClassifier, RandomForestRegressor
+from skml.ensemble._forest import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from skml.ensemble._gb import GradientBoostingClassifier, GradientBoostingRegressor
 from skml.ensemble._hist_gradient_boosting import (
     HistGradientBoostingClassifier,
@@ -11,6 +17,8 @@ from skml.ensemble._hist_gradient_boosting import (
 __all__ = [
     "BaggingClassifier",
     "BaggingRegressor",
+    "ExtraTreesClassifier",
+    "ExtraTreesRegressor",
     "GradientBoostingClassifier",
     "GradientBoostingRegressor",
     "HistGradientBoostingClassifier",

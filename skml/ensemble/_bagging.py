@@ -1,4 +1,5 @@
-"""Bootstrap aggregating (Definition 3.9 and Example 24 of the notes) over any estimator."""
+"""Bootstrap aggregating (H. Dai, "Note on Machine Learning" (preprint), Definition 3.9
+and Example 24) over any estimator."""
 import numbers
 import warnings
 
@@ -7,10 +8,11 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from skml.ensemble._base import draw_seeds, n_drawn
+from skml.ensemble._base import EnsembleMixin, draw_seeds, n_drawn, progress
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from skml.utils import HasMethods, Interval, check_params, check_sample_weight
 
@@ -18,18 +20,24 @@ __all__ = ["BaggingClassifier", "BaggingRegressor"]
 
 
 def _draw(seed, n_samples, n_features, n_samples_drawn, n_features_drawn, bootstrap,
-          bootstrap_features):
-    """Features and samples of the member with this seed (regenerated for OOB scores)."""
+          bootstrap_features, sample_weight=None):
+    """Features and samples of the member with this seed (regenerated for OOB scores and
+    ``estimators_samples_``). With ``sample_weight`` the samples are drawn with
+    probabilities proportional to the weights (scikit-learn 1.9's semantics)."""
     rs = np.random.RandomState(seed)
     if bootstrap_features:
         features = rs.randint(0, n_features, n_features_drawn)
     else:
         features = rs.permutation(n_features)[:n_features_drawn]
-    if bootstrap:
+    if sample_weight is not None:
+        samples = rs.choice(n_samples, n_samples_drawn, replace=bootstrap,
+                            p=sample_weight / sample_weight.sum())
+    elif bootstrap:
         samples = rs.randint(0, n_samples, n_samples_drawn)
     else:
         samples = rs.permutation(n_samples)[:n_samples_drawn]
-    return features, samples  # drawn order: ties between columns break differently per member
+    # drawn order: ties between columns break differently per member
+    return features, samples
 
 
 def _fit_member(estimator, X, y, sample_weight, seed, draws):
@@ -37,41 +45,42 @@ def _fit_member(estimator, X, y, sample_weight, seed, draws):
 
     Estimators whose ``fit`` takes ``sample_weight`` get the bootstrap as integer weights
     (the rows are not copied); the others get the drawn rows."""
-    features, samples = _draw(seed, X.shape[0], X.shape[1], *draws)
+    features, samples = _draw(seed, X.shape[0], X.shape[1], *draws,
+                              sample_weight=sample_weight)
     if "random_state" in estimator.get_params(deep=False):
         estimator.set_params(random_state=int(seed))
     Xf = X[:, features]
     if has_fit_parameter(estimator, "sample_weight"):
         w = np.bincount(samples, minlength=X.shape[0]).astype(np.float64)
-        if sample_weight is not None:
-            w *= sample_weight
         estimator.fit(Xf, y, sample_weight=w)
     else:
         estimator.fit(Xf[samples], y[samples])
     return estimator, features
 
 
-class _BaseBagging(BaseEstimator):
+class _BaseBagging(EnsembleMixin, BaseEstimator):
     """Shared code of the two bagging ensembles; not public."""
 
     _default_estimator = None
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(numbers.Integral, 1, None)],
-        "max_samples": [Interval(numbers.Integral, 1, None),
+        "max_samples": [None, Interval(numbers.Integral, 1, None),
                         Interval(numbers.Real, 0.0, 1.0, closed="right")],
         "max_features": [Interval(numbers.Integral, 1, None),
                          Interval(numbers.Real, 0.0, 1.0, closed="right")],
         "bootstrap": ["boolean"],
         "bootstrap_features": ["boolean"],
         "oob_score": ["boolean"],
+        "warm_start": ["boolean"],
         "n_jobs": ["n_jobs"],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator=None, n_estimators=10, *, max_samples=1.0, max_features=1.0,
-                 bootstrap=True, bootstrap_features=False, oob_score=False, n_jobs=None,
-                 random_state=None):
+    def __init__(self, estimator=None, n_estimators=10, *, max_samples=None,
+                 max_features=1.0, bootstrap=True, bootstrap_features=False, oob_score=False,
+                 warm_start=False, n_jobs=None, random_state=None, verbose=0):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_samples = max_samples
@@ -79,38 +88,81 @@ class _BaseBagging(BaseEstimator):
         self.bootstrap = bootstrap
         self.bootstrap_features = bootstrap_features
         self.oob_score = oob_score
+        self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.verbose = verbose
 
     def _base(self):
         return self._default_estimator() if self.estimator is None else self.estimator
 
     def _fit(self, X, y, sample_weight):
+        """Fit the members (or the new ones, with ``warm_start``); returns how many."""
         if self.oob_score and not self.bootstrap:
-            raise ValueError("oob_score=True needs bootstrap=True: without bootstrap there "
-                             "are no out-of-bag samples.")
+            raise ValueError("Out of bag estimation only available if bootstrap=True "
+                             "(oob_score=True needs bootstrap=True: without bootstrap there "
+                             "are no out-of-bag samples).")
+        if self.oob_score and self.warm_start:
+            raise ValueError("Out of bag estimate only available if warm_start=False")
         base = self._base()
-        if not hasattr(base, "fit"):
-            raise TypeError(f"estimator must be an estimator with fit, got {base!r}.")
         n_samples, n_features = X.shape
-        draws = (n_drawn(self.max_samples, n_samples, "max_samples"),
-                 n_drawn(self.max_features, n_features, "max_features"),
-                 self.bootstrap, self.bootstrap_features)
+        if isinstance(self.max_samples, numbers.Integral) or self.max_samples is None:
+            n_samples_drawn = n_samples if self.max_samples is None else int(self.max_samples)
+        else:
+            total = n_samples if sample_weight is None else float(np.sum(sample_weight))
+            n_samples_drawn = max(1, int(self.max_samples * total))
+        if not self.bootstrap and n_samples_drawn > n_samples:
+            raise ValueError(f"Effective max_samples={n_samples_drawn} must be <= "
+                             f"n_samples={n_samples} to be able to sample without "
+                             "replacement (max_samples must be in [1, "
+                             f"{n_samples}] without bootstrap).")
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, n_samples)
-            if not has_fit_parameter(base, "sample_weight"):
-                raise ValueError(f"{type(base).__name__} does not support sample_weight.")
+            if not self.bootstrap and np.count_nonzero(sample_weight) < n_samples_drawn:
+                raise ValueError(f"Cannot draw {n_samples_drawn} samples without "
+                                 "replacement: fewer samples have a positive weight.")
+        draws = (n_samples_drawn, n_drawn(self.max_features, n_features, "max_features"),
+                 self.bootstrap, self.bootstrap_features)
+        if not self.warm_start or not hasattr(self, "estimators_"):
+            self.estimators_ = []
+            self.estimators_features_ = []
+        n_existing = len(self.estimators_)
+        if self.n_estimators < n_existing:
+            raise ValueError(f"n_estimators={self.n_estimators} must be larger or equal to "
+                             f"len(estimators_)={n_existing} when warm_start==True")
+        if self.n_estimators == n_existing:
+            warnings.warn("Warm-start fitting without increasing n_estimators does not fit "
+                          "new estimators.", UserWarning)
         seeds = draw_seeds(self.random_state, self.n_estimators)
-        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+        if n_existing:
+            seeds[:n_existing] = self._seeds[:n_existing]
+        bar = progress(self.n_estimators - n_existing, type(self).__name__, self.verbose)
+        jobs = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
             delayed(_fit_member)(clone(base), X, y, sample_weight, int(s), draws)
-            for s in seeds
+            for s in seeds[n_existing:]
         )
-        self.estimators_ = [est for est, _ in fitted]
-        self.estimators_features_ = [feat for _, feat in fitted]
+        fitted = []
+        for member in jobs:
+            fitted.append(member)
+            bar.update(1)
+        bar.close()
+        self.estimators_ = self.estimators_ + [est for est, _ in fitted]
+        self.estimators_features_ = self.estimators_features_ + [f for _, f in fitted]
         self.estimator_ = clone(base)
         self._seeds = seeds
         self._draws = draws
-        return self
+        self._n_samples = n_samples
+        self._sample_weight = sample_weight
+        return len(fitted)
+
+    @property
+    def estimators_samples_(self):
+        """The samples each member was fitted on (indices into the training set, as
+        drawn), regenerated from the members' seeds at each access."""
+        check_is_fitted(self)
+        return [_draw(int(seed), self._n_samples, self.n_features_in_, *self._draws,
+                      sample_weight=self._sample_weight)[1]
+                for seed in self._seeds[:len(self.estimators_)]]
 
     def _finite_mode(self):
         return "allow-nan" if get_tags(self._base()).input_tags.allow_nan else True
@@ -126,8 +178,8 @@ class _BaseBagging(BaseEstimator):
 
     def _oob_members(self, n_samples):
         """(member, features, out-of-bag rows) for each member."""
-        for est, feats, seed in zip(self.estimators_, self.estimators_features_, self._seeds):
-            _, samples = _draw(int(seed), n_samples, self.n_features_in_, *self._draws)
+        for est, feats, samples in zip(self.estimators_, self.estimators_features_,
+                                       self.estimators_samples_):
             mask = np.ones(n_samples, dtype=bool)
             mask[samples] = False
             yield est, feats, np.flatnonzero(mask)
@@ -155,8 +207,9 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         The member; ``None``: :class:`skml.tree.DecisionTreeClassifier`.
     n_estimators : int, default=10
         Number of members.
-    max_samples : int or float, default=1.0
-        Samples drawn per member (a float: fraction of n_samples).
+    max_samples : int or float, default=None
+        Samples drawn per member: None, n_samples; an int; a float, that fraction of
+        n_samples (of the total sample weight when ``sample_weight`` is given).
     max_features : int or float, default=1.0
         Features drawn per member (a float: fraction of n_features).
     bootstrap : bool, default=True
@@ -165,12 +218,17 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Draw features with replacement.
     oob_score : bool, default=False
         Compute the out-of-bag accuracy ``oob_score_``.
+    warm_start : bool, default=False
+        Keep the fitted members and add ``n_estimators - len(estimators_)`` new ones.
     n_jobs : int, default=None
         Parallel member fits through joblib (threads preferred, so a dask backend set with
-        ``joblib.parallel_config`` takes over when active).
+        ``joblib.parallel_config`` takes over when active); ``None`` means one job unless a
+        joblib context says otherwise (as in scikit-learn), ``-1`` all CPUs.
     random_state : int, RandomState instance or None, default=None
         Seeds the draws and the members' own ``random_state``; every member's seed is drawn
         before any fit, so results do not depend on ``n_jobs``.
+    verbose : int, default=0
+        ``>= 1``: a progress bar over the members (tqdm, when installed).
 
     Attributes
     ----------
@@ -178,6 +236,8 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         The fitted members (trained on class codes ``0..n_classes-1``).
     estimators_features_ : list of ndarray
         The features each member saw.
+    estimators_samples_ : list of ndarray
+        The samples each member was fitted on, as drawn.
     estimator_ : estimator
         The unfitted member template.
     classes_ : ndarray of shape (n_classes,)
@@ -196,13 +256,32 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
     Notes
     -----
     Members whose ``fit`` accepts ``sample_weight`` receive the bootstrap as integer
-    sample weights (``sample_weight`` times the number of draws), the others the drawn
-    rows, as in scikit-learn. Missing values are accepted when the member accepts them
-    (the default tree does).
+    sample weights (the number of draws of each sample), the others the drawn rows, as in
+    scikit-learn. ``sample_weight`` (of the ensemble) gives the probabilities with which
+    the samples are drawn (scikit-learn 1.9's semantics), so members without
+    ``sample_weight`` honour it too. ``len(bag)``, ``bag[i]`` and ``iter(bag)`` reach the
+    members; ``estimators_samples_`` gives each member's drawn samples. Missing values
+    are accepted when the member accepts them (the default tree does).
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
     is expected to fail: bootstrap draws of rows make weights and repeated rows differ
     for a randomised ensemble (scikit-learn's bagging has the same debt).
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError
+        (``ValueError``) For a hyper-parameter outside its range.
+    ValueError
+        ``oob_score`` without bootstrap (or with ``warm_start``), more samples than
+        there are to draw without replacement, fewer ``n_estimators`` than fitted
+        members with ``warm_start``.
+    sklearn.exceptions.NotFittedError
+        From every method before ``fit``.
+
+    References
+    ----------
+    .. [1] L. Breiman, "Bagging predictors", Machine Learning 24(2), 1996.
+    .. [2] H. Dai, "Note on Machine Learning" (preprint), Definition 3.9 and Example 24.
 
     Examples
     --------
@@ -226,7 +305,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights (the member must accept them).
+            Sample weights: the probabilities with which the samples are drawn.
 
         Returns
         -------
@@ -295,6 +374,28 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @available_if(lambda self: hasattr(self._base(), "decision_function"))
+    def decision_function(self, X):
+        """Average of the members' decision functions (members that have one).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column per class in the order of ``classes_`` (a single column, raveled,
+            for two classes).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        total = 0.0
+        for est, feats in zip(self.estimators_, self.estimators_features_):
+            total = total + est.decision_function(X[:, feats])
+        return total / len(self.estimators_)
+
     def predict(self, X):
         """Class with the highest mean probability.
 
@@ -321,8 +422,9 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         The member; ``None``: :class:`skml.tree.DecisionTreeRegressor`.
     n_estimators : int, default=10
         Number of members.
-    max_samples : int or float, default=1.0
-        Samples drawn per member.
+    max_samples : int or float, default=None
+        Samples drawn per member: None, n_samples; an int; a float, that fraction of
+        n_samples (of the total sample weight when ``sample_weight`` is given).
     max_features : int or float, default=1.0
         Features drawn per member.
     bootstrap : bool, default=True
@@ -331,10 +433,15 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         Draw features with replacement.
     oob_score : bool, default=False
         Compute the out-of-bag R^2 ``oob_score_``.
+    warm_start : bool, default=False
+        Keep the fitted members and add ``n_estimators - len(estimators_)`` new ones.
     n_jobs : int, default=None
-        Parallel member fits through joblib.
+        Parallel member fits through joblib; ``None`` means one job unless a joblib
+        context says otherwise (as in scikit-learn), ``-1`` all CPUs.
     random_state : int, RandomState instance or None, default=None
         Seeds the draws and the members.
+    verbose : int, default=0
+        ``>= 1``: a progress bar over the members (tqdm, when installed).
 
     Attributes
     ----------
@@ -342,6 +449,8 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         The fitted members.
     estimators_features_ : list of ndarray
         The features each member saw.
+    estimators_samples_ : list of ndarray
+        The samples each member was fitted on, as drawn.
     estimator_ : estimator
         The unfitted member template.
     n_features_in_ : int
@@ -357,6 +466,16 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
     -----
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
     is expected to fail, as for scikit-learn's bagging (bootstrap of rows).
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError, ValueError, sklearn.exceptions.NotFittedError
+        As for :class:`BaggingClassifier`.
+
+    References
+    ----------
+    .. [1] L. Breiman, "Bagging predictors", Machine Learning 24(2), 1996.
+    .. [2] H. Dai, "Note on Machine Learning" (preprint), Definition 3.9 and Example 24.
 
     Examples
     --------
@@ -380,7 +499,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights (the member must accept them).
+            Sample weights: the probabilities with which the samples are drawn.
 
         Returns
         -------

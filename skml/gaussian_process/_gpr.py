@@ -5,22 +5,27 @@ import warnings
 
 import numpy as np
 from scipy import linalg, optimize
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.gaussian_process.kernels import RBF, ConstantKernel, Kernel
-from skml.utils import Interval, StrOptions, check_param, check_params
+from skml.gaussian_process.kernels import RBF, ConstantKernel
+from skml.linear_model._base import progress
+from skml.utils import HasMethods, Interval, StrOptions, check_param, check_params
 
 __all__ = ["GaussianProcessRegressor"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
-def _default_kernel():
-    return ConstantKernel(1.0, constant_value_bounds="fixed") * RBF(
-        1.0, length_scale_bounds="fixed")
+def _default_kernel(fixed):
+    """scikit-learn's defaults: ``ConstantKernel() * RBF()`` (both fitted) for ``fit``;
+    the same with fixed hyper-parameters for the prior of an unfitted model."""
+    if fixed:
+        return ConstantKernel(1.0, constant_value_bounds="fixed") * RBF(
+            1.0, length_scale_bounds="fixed")
+    return ConstantKernel() * RBF()
 
 
 class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -36,9 +41,12 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    kernel : Kernel, default=None
-        From :mod:`skml.gaussian_process.kernels`; combine with ``+`` and ``*``. ``None``
-        means ``ConstantKernel(1.0, "fixed") * RBF(1.0, "fixed")`` (nothing to fit).
+    kernel : kernel instance, default=None
+        From :mod:`skml.gaussian_process.kernels` (combine with ``+`` and ``*``) or one of
+        scikit-learn's ``sklearn.gaussian_process.kernels`` (the same protocol); it is
+        cloned, never modified. ``None`` means ``ConstantKernel() * RBF()``, both
+        hyper-parameters fitted, as in scikit-learn (and, for the prior of an unfitted
+        model, ``ConstantKernel(1.0, "fixed") * RBF(1.0, "fixed")``).
     alpha : float or array-like of shape (n_samples,), default=1e-10
         Added to the diagonal of ``K``: observation-noise variance, and jitter that keeps
         the Cholesky factorisation stable.
@@ -57,6 +65,9 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Number of targets, used by :meth:`sample_y` before fitting (1 when None).
     random_state : int, RandomState or None, default=None
         Starting points of the restarts.
+    verbose : int, default=0
+        skml's addition: 1 shows a progress bar over the optimiser runs (the first from
+        the kernel's values, then the restarts); 0 is silent.
 
     Attributes
     ----------
@@ -71,6 +82,21 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     log_marginal_likelihood_value_ : float
     n_features_in_ : int
 
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, ``alpha`` of the wrong length, ``y``
+        with a number of targets other than ``n_targets``, or restarts with infinite
+        bounds.
+    LinAlgError
+        When ``k(X, X) + alpha I`` is not positive definite.
+
+    References
+    ----------
+    C. E. Rasmussen and C. K. I. Williams, "Gaussian Processes for Machine Learning", MIT
+    Press, 2006 (Algorithm 2.1, Section 5.4). H. Dai, "Note on Machine Learning"
+    (preprint), Definition 2.29 and Remarks 2.15, 2.16.
+
     Examples
     --------
     >>> import numpy as np
@@ -84,7 +110,9 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "kernel": [None, Kernel],
+        # skml's kernels or scikit-learn's (sklearn.gaussian_process.kernels): the same
+        # protocol (k(X, Y, eval_gradient), diag, theta, bounds, clone_with_theta)
+        "kernel": [None, HasMethods(["__call__", "diag", "clone_with_theta"])],
         "alpha": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
         "optimizer": [StrOptions({"fmin_l_bfgs_b"}), callable, None],
         "n_restarts_optimizer": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -92,11 +120,12 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         "copy_X_train": ["boolean"],
         "n_targets": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(self, kernel=None, *, alpha=1e-10, optimizer="fmin_l_bfgs_b",
                  n_restarts_optimizer=0, normalize_y=False, copy_X_train=True,
-                 n_targets=None, random_state=None):
+                 n_targets=None, random_state=None, verbose=0):
         self.kernel = kernel
         self.alpha = alpha
         self.optimizer = optimizer
@@ -105,20 +134,18 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.copy_X_train = copy_X_train
         self.n_targets = n_targets
         self.random_state = random_state
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False  # predict and sample_y use the prior before fit
         return tags
 
-    def _kernel(self):
+    def _kernel(self, prior=False):
+        """A fresh copy of the kernel to fit (``kernel`` itself is never modified)."""
         if self.kernel is None:
-            return _default_kernel()
-        if not isinstance(self.kernel, Kernel):
-            raise TypeError(
-                "kernel must be a kernel from skml.gaussian_process.kernels (RBF, Linear, "
-                f"Laplace, ...), got {self.kernel!r}.")
-        return self.kernel._copy()
+            return _default_kernel(fixed=prior)
+        return clone(self.kernel)
 
     def _check_params(self):
         check_params(self)
@@ -185,7 +212,8 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 starts += [rng.uniform(bounds[:, 0], bounds[:, 1])
                            for _ in range(self.n_restarts_optimizer)]
             best = None
-            for theta0 in starts:
+            for theta0 in progress(starts, total=len(starts), verbose=self.verbose,
+                                   desc="GaussianProcessRegressor optimiser runs"):
                 theta, value = self._optimize(obj_func, theta0, bounds)
                 if best is None or value < best[1]:
                     best = (theta, value)
@@ -221,9 +249,15 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                           ConvergenceWarning, stacklevel=3)
         return res.x, float(res.fun)
 
-    def _lml(self, kernel, theta, eval_gradient):
-        """Log marginal likelihood (and its gradient in ``theta``), summed over targets."""
-        k = kernel.clone_with_theta(theta)
+    def _lml(self, kernel, theta, eval_gradient, clone_kernel=True):
+        """Log marginal likelihood (and its gradient in ``theta``), summed over targets.
+        ``clone_kernel=False`` sets ``theta`` on ``kernel`` itself (scikit-learn's
+        meaning) instead of on a copy."""
+        if clone_kernel:
+            k = kernel.clone_with_theta(theta)
+        else:
+            k = kernel
+            k.theta = theta
         if eval_gradient:
             K, dK = k(self.X_train_, eval_gradient=True)
         else:
@@ -257,7 +291,9 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         eval_gradient : bool, default=False
             Also return the gradient with respect to ``theta``.
         clone_kernel : bool, default=True
-            Kept for compatibility; the fitted kernel is never modified.
+            Evaluate on a copy of ``kernel_`` with ``theta``; False sets ``theta`` on
+            ``kernel_`` itself (faster, but changes the fitted model), as in
+            scikit-learn.
 
         Returns
         -------
@@ -271,7 +307,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 raise ValueError("Gradient can only be evaluated for theta!=None")
             return self.log_marginal_likelihood_value_
         theta = np.asarray(theta, dtype=np.float64)
-        return self._lml(self.kernel_, theta, eval_gradient)
+        return self._lml(self.kernel_, theta, eval_gradient, clone_kernel)
 
     def predict(self, X, return_std=False, return_cov=False):
         """Posterior (or, before ``fit``, prior) mean, with its std or covariance.
@@ -295,7 +331,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise RuntimeError(
                 "At most one of return_std or return_cov can be requested.")
         if not hasattr(self, "X_train_"):  # the prior
-            kernel = self._kernel()
+            kernel = self._kernel(prior=True)
             X = validate_data(self, X, reset=False, dtype=np.float64) \
                 if hasattr(self, "n_features_in_") else np.asarray(X, dtype=np.float64)
             X = X[:, None] if X.ndim == 1 else X

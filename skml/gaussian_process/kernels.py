@@ -2,7 +2,9 @@
 
 The kernels of Remark 2.16 of the notes — :class:`RBF`, :class:`Linear` and
 :class:`Laplace` — plus :class:`ConstantKernel` (a scale) and :class:`WhiteKernel` (noise),
-combined with ``+`` and ``*`` into :class:`Sum` and :class:`Product` kernels. A number in
+scikit-learn's :class:`Matern`, :class:`RationalQuadratic`, :class:`ExpSineSquared` and
+:class:`DotProduct` (the same as ``Linear``) under their names, combined with ``+`` and
+``*`` into :class:`Sum` and :class:`Product` kernels. A number in
 a sum or product becomes a ``ConstantKernel``: ``2.0 * RBF(1.0) + WhiteKernel(0.1)``.
 
 Every kernel has positive hyper-parameters, optimised in log space: ``theta`` is the vector
@@ -17,9 +19,11 @@ import inspect
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
+from scipy.special import gamma as gamma_fn
+from scipy.special import kv
 
-__all__ = ["ConstantKernel", "Kernel", "Laplace", "Linear", "Product", "RBF", "Sum",
-           "WhiteKernel"]
+__all__ = ["ConstantKernel", "DotProduct", "ExpSineSquared", "Kernel", "Laplace", "Linear",
+           "Matern", "Product", "RBF", "RationalQuadratic", "Sum", "WhiteKernel"]
 
 
 def _check_bounds(bounds, name):
@@ -37,7 +41,8 @@ class Kernel:
     """Base class of the kernels: parameters, log-space hyper-parameters and algebra.
 
     It provides ``get_params``/``set_params``, ``theta`` and ``bounds`` (in log space),
-    ``clone_with_theta``, and the ``+`` and ``*`` operators. A subclass lists its hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
+    ``clone_with_theta``, and the ``+`` and ``*`` operators. A subclass lists its
+    hyper-parameters in ``_hyper`` as ``(name, bounds_attribute)``
     pairs and implements ``__call__(X, Y=None, eval_gradient=False)`` and ``diag(X)``.
     """
 
@@ -184,6 +189,21 @@ def _fmt(v):
     if np.ndim(v) == 0:
         return f"{float(v):.3g}"
     return "[" + ", ".join(f"{float(x):.3g}" for x in np.ravel(v)) + "]"
+
+
+def _far_zero(G, K):
+    """Kernel gradients with 0 where the kernel value is 0: for points infinitely far
+    apart (a distance that overflows) ``0 * inf`` would give NaN; the limit is 0."""
+    bad = ~np.isfinite(G)
+    if np.any(bad):
+        G = np.where(bad & (K == 0)[..., None] if G.ndim == 3 else bad & (K == 0), 0.0, G)
+    return G
+
+
+def _sq_diffs(X):
+    """``(x_if - x_jf)^2`` for every pair and feature (inf where it overflows)."""
+    with np.errstate(over="ignore"):
+        return (X[:, None, :] - X[None, :, :]) ** 2
 
 
 def _as_2d(X):
@@ -335,10 +355,12 @@ class RBF(_Stationary):
         if isinstance(self.length_scale_bounds, str):
             return K, np.empty((X.shape[0], X.shape[0], 0))
         if not self.anisotropic:
-            return K, (K * d2)[:, :, None]
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(K * d2, K)[:, :, None]
         # d K / d log l_f = K * (x_f - y_f)^2 / l_f^2  (X already divided by l)
-        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
-        return K, diff2 * K[:, :, None]
+        diff2 = _sq_diffs(X)
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(diff2 * K[:, :, None], K)
 
 
 class Laplace(_Stationary):
@@ -374,12 +396,14 @@ class Laplace(_Stationary):
         if isinstance(self.length_scale_bounds, str):
             return K, np.empty((X.shape[0], X.shape[0], 0))
         if not self.anisotropic:
-            return K, (K * d)[:, :, None]
-        diff2 = (X[:, None, :] - X[None, :, :]) ** 2
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(K * d, K)[:, :, None]
+        diff2 = _sq_diffs(X)
         with np.errstate(divide="ignore", invalid="ignore"):
             G = diff2 / d[:, :, None]
         G[~np.isfinite(G)] = 0.0
-        return K, G * K[:, :, None]
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(G * K[:, :, None], K)
 
 
 class Linear(Kernel):
@@ -432,6 +456,244 @@ class Linear(Kernel):
     def diag(self, X):
         X = _as_2d(X)
         return np.einsum("ij,ij->i", X, X) + float(self.sigma_0) ** 2
+
+
+class DotProduct(Linear):
+    """Dot-product kernel ``k(x, y) = sigma_0^2 + <x, y>``: scikit-learn's name for
+    :class:`Linear` (same parameters, values and gradients).
+
+    Parameters
+    ----------
+    sigma_0 : float, default=1.0
+        Inhomogeneity, >= 0.
+    sigma_0_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import DotProduct
+    >>> DotProduct(sigma_0=1.0)(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]))
+    array([[12.]])
+    """
+
+
+def _pairwise_scaled(kernel, X, Y, eval_gradient):
+    """``(Xs, Ys, D2)``: both inputs divided by the length scale(s) and the squared
+    distances between them (``Y is None``: within ``X``, the diagonal exactly 0)."""
+    Xs = kernel._scaled(_as_2d(X))
+    if Y is None:
+        return Xs, Xs, squareform(pdist(Xs, "sqeuclidean"))
+    if eval_gradient:
+        raise ValueError("Gradient can only be evaluated when Y is None.")
+    Ys = kernel._scaled(_as_2d(Y))
+    return Xs, Ys, cdist(Xs, Ys, "sqeuclidean")
+
+
+class Matern(_Stationary):
+    """Matern kernel ``k(x, y) = 2^(1 - nu) / Gamma(nu) (sqrt(2 nu) r)^nu K_nu(sqrt(2 nu) r)``
+    with ``r = ||(x - y) / length_scale||`` and ``K_nu`` the modified Bessel function.
+
+    ``nu = 0.5`` is :class:`Laplace` (``exp(-r)``), ``nu -> inf`` is :class:`RBF`;
+    ``nu = 1.5`` and ``2.5`` (once and twice differentiable functions) have closed forms
+    ``(1 + sqrt(3) r) exp(-sqrt(3) r)`` and ``(1 + sqrt(5) r + 5 r^2 / 3)
+    exp(-sqrt(5) r)``. Values are scikit-learn's; the gradient in ``log(length_scale)``
+    is analytic for every ``nu`` (scikit-learn's is a finite difference except for
+    0.5, 1.5, 2.5 and inf), using ``d/dz [z^nu K_nu(z)] = -z^nu K_(nu-1)(z)``.
+
+    Parameters
+    ----------
+    length_scale : float or array-like of shape (n_features,), default=1.0
+    length_scale_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+    nu : float, default=1.5
+        Smoothness (> 0); not a hyper-parameter (not optimised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import Matern
+    >>> K = Matern(1.0, nu=1.5)(np.array([[0.0]]), np.array([[1.0]]))
+    >>> bool(np.isclose(K[0, 0], (1 + np.sqrt(3)) * np.exp(-np.sqrt(3))))
+    True
+    """
+
+    def __init__(self, length_scale=1.0, length_scale_bounds=(1e-5, 1e5), nu=1.5):
+        super().__init__(length_scale, length_scale_bounds)
+        self.nu = nu
+
+    def _profile(self, r):
+        """``(k(r), -k'(r) / r)``: the value and the factor of the gradient (both 0 at
+        an infinite distance: an overflowing ``r`` would give ``inf * 0``)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            K, G = self._profile_values(r)
+        far = ~np.isfinite(r)
+        if np.any(far):
+            K, G = np.where(far, 0.0, K), np.where(far, 0.0, G)
+        return K, G
+
+    def _profile_values(self, r):
+        nu = float(self.nu)
+        if nu <= 0 or not np.isfinite(nu) and nu != np.inf:
+            raise ValueError(f"nu must be > 0, got {self.nu!r}.")
+        if nu == 0.5:
+            K = np.exp(-r)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                G = np.where(r > 0, K / r, 0.0)
+            return K, G
+        if nu == 1.5:
+            e = np.exp(-np.sqrt(3.0) * r)
+            return (1.0 + np.sqrt(3.0) * r) * e, 3.0 * e
+        if nu == 2.5:
+            e = np.exp(-np.sqrt(5.0) * r)
+            return ((1.0 + np.sqrt(5.0) * r + 5.0 / 3.0 * r * r) * e,
+                    5.0 / 3.0 * (1.0 + np.sqrt(5.0) * r) * e)
+        if nu == np.inf:
+            K = np.exp(-0.5 * r * r)
+            return K, K
+        z = np.sqrt(2.0 * nu) * r
+        c = 2.0 ** (1.0 - nu) / gamma_fn(nu)
+        K = np.ones_like(r)
+        G = np.zeros_like(r)
+        pos = z > 0
+        zp = z[pos]
+        K[pos] = c * zp**nu * kv(nu, zp)
+        # -k'(r) / r = c (2 nu) z^(nu - 1) K_(nu-1)(z); at r = 0 its limit (finite for
+        # nu > 1) multiplies a zero distance, so 0 is exact there
+        G[pos] = c * 2.0 * nu * zp ** (nu - 1.0) * kv(nu - 1.0, zp)
+        K[pos & ~np.isfinite(K)] = 0.0
+        G[pos & ~np.isfinite(G)] = 0.0
+        return K, G
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        Xs, _, D2 = _pairwise_scaled(self, X, Y, eval_gradient)
+        K, G = self._profile(np.sqrt(D2))
+        if not eval_gradient:
+            return K
+        if isinstance(self.length_scale_bounds, str):
+            return K, np.empty((Xs.shape[0], Xs.shape[0], 0))
+        # d k / d log l_f = -k'(r) / r * (x_f - y_f)^2 / l_f^2
+        if not self.anisotropic:
+            with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+                return K, _far_zero(G * D2, K)[:, :, None]
+        diff2 = _sq_diffs(Xs)
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(diff2 * G[:, :, None], K)
+
+    def __repr__(self):
+        return (f"Matern(length_scale={_fmt(self.length_scale)}, "
+                f"nu={float(self.nu):.3g})")
+
+
+class RationalQuadratic(_Stationary):
+    """Rational quadratic kernel ``k(x, y) = (1 + d^2 / (2 alpha l^2))^(-alpha)``: a scale
+    mixture of RBF kernels (``alpha -> inf`` gives the RBF). Isotropic, as in
+    scikit-learn, with the same values and analytic gradients.
+
+    Parameters
+    ----------
+    length_scale : float, default=1.0
+    alpha : float, default=1.0
+        Scale-mixture parameter (> 0).
+    length_scale_bounds, alpha_bounds : (float, float) or "fixed", default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import RationalQuadratic
+    >>> float(RationalQuadratic(1.0, 1.0)(np.array([[0.0]]), np.array([[1.0]]))[0, 0])
+    0.6666666666666666
+    """
+
+    # (scikit-learn orders hyper-parameters by name: theta is [log alpha, log l])
+    _hyper = (("alpha", "alpha_bounds"), ("length_scale", "length_scale_bounds"))
+
+    def __init__(self, length_scale=1.0, alpha=1.0, length_scale_bounds=(1e-5, 1e5),
+                 alpha_bounds=(1e-5, 1e5)):
+        if np.ndim(length_scale) > 0 and np.size(length_scale) > 1:
+            raise AttributeError(
+                "RationalQuadratic kernel only supports isotropic version, please use a "
+                "single scalar for length_scale")
+        self.length_scale = length_scale
+        self.alpha = alpha
+        self.length_scale_bounds = length_scale_bounds
+        self.alpha_bounds = alpha_bounds
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = _as_2d(X)
+        if Y is None:
+            d2 = squareform(pdist(X, "sqeuclidean"))
+        else:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            d2 = cdist(X, _as_2d(Y), "sqeuclidean")
+        a, ls = float(self.alpha), float(np.ravel(self.length_scale)[0])
+        base = 1.0 + d2 / (2.0 * a * ls * ls)
+        K = base ** (-a)
+        if not eval_gradient:
+            return K
+        grads = []
+        with np.errstate(invalid="ignore"):  # (inf / inf far away: see _far_zero)
+            if not isinstance(self.alpha_bounds, str):              # d k / d log alpha
+                grads.append(K * (-a * np.log(base) + d2 / (2.0 * ls * ls * base)))
+            if not isinstance(self.length_scale_bounds, str):       # d k / d log l
+                grads.append(d2 * K / (ls * ls * base))
+        if not grads:
+            return K, np.empty((X.shape[0], X.shape[0], 0))
+        return K, _far_zero(np.dstack(grads), K)
+
+
+class ExpSineSquared(_Stationary):
+    """Periodic kernel ``k(x, y) = exp(-2 sin^2(pi d / p) / l^2)`` with ``d`` the Euclidean
+    distance, ``p`` the periodicity and ``l`` the length scale (scikit-learn's values and
+    analytic gradients).
+
+    Parameters
+    ----------
+    length_scale : float, default=1.0
+    periodicity : float, default=1.0
+    length_scale_bounds, periodicity_bounds : (float, float) or "fixed", \
+            default=(1e-5, 1e5)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.gaussian_process.kernels import ExpSineSquared
+    >>> float(ExpSineSquared(1.0, 2.0)(np.array([[0.0]]), np.array([[4.0]]))[0, 0])
+    1.0
+    """
+
+    _hyper = (("length_scale", "length_scale_bounds"),
+              ("periodicity", "periodicity_bounds"))
+
+    def __init__(self, length_scale=1.0, periodicity=1.0, length_scale_bounds=(1e-5, 1e5),
+                 periodicity_bounds=(1e-5, 1e5)):
+        self.length_scale = length_scale
+        self.periodicity = periodicity
+        self.length_scale_bounds = length_scale_bounds
+        self.periodicity_bounds = periodicity_bounds
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        X = _as_2d(X)
+        if Y is None:
+            d = squareform(pdist(X, "euclidean"))
+        else:
+            if eval_gradient:
+                raise ValueError("Gradient can only be evaluated when Y is None.")
+            d = cdist(X, _as_2d(Y), "euclidean")
+        ls, p = float(np.ravel(self.length_scale)[0]), float(self.periodicity)
+        arg = np.pi * d / p
+        sin_arg = np.sin(arg)
+        K = np.exp(-2.0 * (sin_arg / ls) ** 2)
+        if not eval_gradient:
+            return K
+        grads = []
+        if not isinstance(self.length_scale_bounds, str):
+            grads.append(4.0 / (ls * ls) * sin_arg**2 * K)
+        if not isinstance(self.periodicity_bounds, str):
+            grads.append(4.0 * arg / (ls * ls) * np.cos(arg) * sin_arg * K)
+        if not grads:
+            return K, np.empty((X.shape[0], X.shape[0], 0))
+        with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
+            return K, _far_zero(np.dstack(grads), K)
 
 
 class _Binary(Kernel):

@@ -71,7 +71,9 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     random_state : int, RandomState or None, default=0
         Which held-out points score the bandwidths when there are more than 2,000.
     n_jobs : int or None, default=None
-        Threads of the distance kernel.
+        Threads of the OpenMP distance kernel; ``None`` uses every core OpenMP offers
+        (``OMP_NUM_THREADS`` is honoured), as scikit-learn's OpenMP-based estimators do,
+        ``-1`` all CPUs; results are the same for any value.
 
     Attributes
     ----------
@@ -81,6 +83,17 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
         The candidates and their leave-one-out errors (only when selected by leave-one-out).
     X_train_, y_train_ : ndarray
     n_features_in_ : int
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters or NaN/infinite input.
+
+    References
+    ----------
+    E. A. Nadaraya, "On estimating regression", Theory Probab. Appl. 9(1), 1964. G. S.
+    Watson, "Smooth regression analysis", Sankhya A 26(4), 1964. H. Dai, "Note on Machine
+    Learning" (preprint), Definition 2.31.
 
     Examples
     --------

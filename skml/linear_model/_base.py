@@ -1,10 +1,14 @@
 """Least squares (``LinearRegression``), ridge regression (``Ridge``) and the helpers the
 linear models share: magnitude scaling, centring for the intercept, prediction."""
 import numbers
+import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg, optimize
+from scipy.sparse import linalg as sparse_linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
@@ -39,6 +43,22 @@ def magnitude_scale(X):
     return float(np.ldexp(1.0, int(np.frexp(amax)[1]) - 1))
 
 
+def progress(iterable, *, total, desc, verbose):
+    """``iterable``, shown as a tqdm progress bar of ``total`` steps when ``verbose``
+    (one printed line per step when tqdm is not installed), silently otherwise."""
+    if not verbose:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        def lines():
+            for i, item in enumerate(iterable, 1):
+                yield item
+                print(f"[{desc}] {i}/{total}", flush=True)
+        return lines()
+    return tqdm(iterable, total=total, desc=desc)
+
+
 def _scaled_penalty(alpha, scale, power):
     """``alpha / scale**power`` without forming ``scale**power`` (it may overflow)."""
     out = alpha
@@ -69,6 +89,49 @@ def _preprocess(X, y, sample_weight, fit_intercept):
     return np.array(Xs, copy=True), y.copy(), X_offset, y_offset, x_scale
 
 
+def _preprocess_sparse(X, y, sample_weight, fit_intercept):
+    """The sparse counterpart of :func:`_preprocess`: centring stays implicit.
+
+    Returns ``(op, yc, X_offset, y_offset, x_scale)`` where ``op`` is a
+    ``LinearOperator`` for ``diag(sqrt(w)) (X / s - 1 X_offset^T)`` (``X`` is never
+    densified or copied, except its stored values when ``s != 1``) and ``yc`` is
+    ``sqrt(w) (y - y_offset)``.
+    """
+    x_scale = magnitude_scale(X)
+    Xs = X / x_scale if x_scale != 1.0 else X
+    y = np.asarray(y, dtype=np.float64)
+    root = np.sqrt(sample_weight)
+    if fit_intercept:
+        w = sample_weight / sample_weight.sum()
+        X_offset = np.asarray(Xs.T @ w).ravel()
+        y_offset = w @ y
+    else:
+        X_offset = np.zeros(X.shape[1])
+        y_offset = np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
+    yc = (y - y_offset) * (root if y.ndim == 1 else root[:, None])
+    return _centered_operator(Xs, X_offset, root), yc, X_offset, y_offset, x_scale
+
+
+def _centered_operator(Xs, offset, root):
+    """``diag(root) (Xs - 1 offset^T)`` as a ``LinearOperator`` (products only)."""
+    n, p = Xs.shape
+
+    def matmat(V):
+        V = np.asarray(V)
+        out = np.asarray(Xs @ V) - (offset @ V)
+        return out * (root if out.ndim == 1 else root[:, None])
+
+    def rmatmat(U):
+        U = np.asarray(U)
+        RU = U * (root if U.ndim == 1 else root[:, None])
+        return np.asarray(Xs.T @ RU) - (np.multiply.outer(offset, RU.sum(axis=0))
+                                        if RU.ndim > 1 else offset * RU.sum())
+
+    return sparse_linalg.LinearOperator(
+        (n, p), matvec=lambda v: matmat(np.ravel(v)), rmatvec=lambda u: rmatmat(np.ravel(u)),
+        matmat=matmat, rmatmat=rmatmat, dtype=np.float64)
+
+
 def _check_finite_fit(coef, what):
     if not np.all(np.isfinite(coef)):
         raise ValueError(
@@ -81,6 +144,11 @@ def _check_finite_fit(coef, what):
 class _LinearPredictorMixin:
     """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
     and ``intercept_``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def predict(self, X):
         """Predict with the fitted linear model.
@@ -99,8 +167,9 @@ class _LinearPredictorMixin:
             If the model is not fitted.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=["csr", "csc", "coo"])
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def _set_coef(self, coef_scaled, X_offset, y_offset, x_scale, what):
         """``coef_`` and ``intercept_`` from the coefficients fitted on the scaled,
@@ -116,7 +185,7 @@ class _LinearPredictorMixin:
 
 def _validate_regression_data(est, X, y, *, reset=True):
     X, y = validate_data(est, X, y, reset=reset, multi_output=True, y_numeric=True,
-                         dtype=np.float64)
+                         dtype=np.float64, accept_sparse=["csr", "csc", "coo"])
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError("y has no target column.")
     # integer (or bool) targets become float64: every solver works in floating point
@@ -138,6 +207,12 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
         minimum-norm choice, as in scikit-learn).
     copy_X : bool, default=True
         Kept for scikit-learn compatibility; ``X`` is never modified.
+    tol : float, default=1e-6
+        Precision of the iterative solver used for sparse ``X`` (``lsqr``'s ``atol`` and
+        ``btol``, as in scikit-learn); dense data are solved directly.
+    n_jobs : int, default=None
+        Accepted for scikit-learn compatibility (it parallelises sparse multi-target
+        problems there); skml solves the targets together, so it has no effect.
     positive : bool, default=False
         Constrain the coefficients to be non-negative (solved by ``scipy.optimize.nnls``).
 
@@ -150,6 +225,23 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
     singular_ : ndarray of shape (min(n_samples, n_features),)
         Singular values of the (centred, weighted) ``X``; not set when ``positive=True``.
     n_features_in_ : int
+
+    Notes
+    -----
+    Sparse ``X`` (CSR, CSC or COO, used as is) is fitted by LSQR on the implicitly
+    centred operator (``tol``), never densified; ``rank_`` and ``singular_`` are then not
+    set.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, bad sample weights, or coefficients
+        that overflow float64.
+
+    References
+    ----------
+    C. L. Lawson and R. J. Hanson, "Solving Least Squares Problems", SIAM, 1995 (the SVD
+    solution and NNLS). H. Dai, "Note on Machine Learning" (preprint), Remark 1.14.
 
     Examples
     --------
@@ -165,12 +257,17 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
     _parameter_constraints = {
         "fit_intercept": ["boolean"],
         "copy_X": ["boolean"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_jobs": ["n_jobs"],
         "positive": ["boolean"],
     }
 
-    def __init__(self, *, fit_intercept=True, copy_X=True, positive=False):
+    def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
+                 positive=False):
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
+        self.tol = tol
+        self.n_jobs = n_jobs
         self.positive = positive
 
     def fit(self, X, y, sample_weight=None):
@@ -189,6 +286,8 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
         check_params(self)
         X, y = _validate_regression_data(self, X, y)
         sw = check_sample_weight(sample_weight, X.shape[0])
+        if sp.issparse(X):
+            return self._fit_sparse(X, y, sw)
         Xc, yc, X_offset, y_offset, x_scale = _preprocess(X, y, sw, self.fit_intercept)
         root = np.sqrt(sw)
         Xc *= root[:, None]
@@ -209,15 +308,33 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
         self._set_coef(coef, X_offset, y_offset, x_scale, "LinearRegression")
         return self
 
+    def _fit_sparse(self, X, y, sw):
+        """Sparse ``X``: LSQR (``atol = btol = tol``, as scikit-learn) on the implicitly
+        centred, weighted operator; bounded least squares (``lsq_linear`` with LSMR)
+        for ``positive=True``."""
+        op, yc, X_offset, y_offset, x_scale = _preprocess_sparse(X, y, sw,
+                                                                 self.fit_intercept)
+        Y = yc.reshape(len(yc), -1)
+        coef = np.empty((Y.shape[1], X.shape[1]))
+        for k in range(Y.shape[1]):
+            if self.positive:
+                coef[k] = optimize.lsq_linear(op, Y[:, k], bounds=(0, np.inf),
+                                              lsq_solver="lsmr", tol=max(self.tol, 1e-10)).x
+            else:
+                coef[k] = sparse_linalg.lsqr(op, Y[:, k], atol=self.tol, btol=self.tol)[0]
+        for name in ("rank_", "singular_"):
+            self.__dict__.pop(name, None)
+        self._set_coef(coef[0] if y.ndim == 1 else coef, X_offset, y_offset, x_scale,
+                       "LinearRegression")
+        return self
+
 
 class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Least squares with an L2 penalty (weight decay, Definition 3.48 of the notes).
 
     Minimises ``||y - X w - b||^2 + alpha * ||w||^2`` (the squared errors weighted by
-    ``sample_weight``; the intercept ``b`` is not penalised). Solved in closed form by a
-    Cholesky factorisation of the normal equations ``(X^T X + alpha I) w = X^T y``, or of
-    the dual system ``(X X^T + alpha I) c = y``, ``w = X^T c``, when there are more features
-    than samples.
+    ``sample_weight``; the intercept ``b`` is not penalised), with scikit-learn's
+    parameters, solver names and attributes.
 
     Parameters
     ----------
@@ -227,16 +344,67 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     fit_intercept : bool, default=True
     copy_X : bool, default=True
         Kept for scikit-learn compatibility; ``X`` is never modified.
-    solver : {"auto", "cholesky", "svd"}, default="auto"
-        ``"cholesky"`` (same as ``"auto"``) solves the primal or dual normal equations,
-        falling back to the SVD when they are numerically singular; ``"svd"`` always uses the
-        SVD of ``X`` (slower, most stable).
+    max_iter : int, default=None
+        Iteration limit of the iterative solvers (``None``: scipy's default for
+        ``"lsqr"`` and ``"sparse_cg"``, 1000 for ``"sag"``/``"saga"``, 15000 for
+        ``"lbfgs"``).
+    tol : float, default=1e-4
+        Precision of the iterative solvers: the relative residual of conjugate gradients
+        (``"sparse_cg"``, ``"sag"``, ``"saga"``), ``atol``/``btol`` of ``lsqr``, the
+        projected-gradient tolerance of ``"lbfgs"``; the direct solvers ignore it.
+    solver : {"auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga", "lbfgs"}, \
+            default="auto"
+        ``"cholesky"`` solves the primal or dual normal equations (falling back to the
+        SVD when they are numerically singular); ``"svd"`` uses the SVD of ``X``;
+        ``"lsqr"`` is :func:`scipy.sparse.linalg.lsqr` with damping ``sqrt(alpha)``;
+        ``"sparse_cg"`` is conjugate gradients on the normal equations (on the dual
+        system when there are more features than samples); ``"lbfgs"`` is L-BFGS-B, the
+        only one for ``positive=True``. ``"auto"`` is ``"lbfgs"`` when ``positive``,
+        else ``"cholesky"``. ``"sag"`` and ``"saga"`` are accepted: the ridge optimum is
+        unique, and skml reaches it by conjugate gradients (deterministic, so
+        ``random_state`` has no effect), where scikit-learn uses stochastic average
+        gradients.
+    positive : bool, default=False
+        Constrain the coefficients to be >= 0 (``solver`` "auto" or "lbfgs").
+    random_state : int, RandomState instance or None, default=None
+        Accepted for scikit-learn compatibility (its "sag"/"saga" shuffle); unused.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        float32 for float32 ``X``, else float64.
     intercept_ : float or ndarray of shape (n_targets,)
+    n_iter_ : None or ndarray of shape (n_targets,)
+        Iterations per target for "lsqr", "sag" and "saga"; None for the others (as
+        scikit-learn).
+    solver_ : str
+        The solver used.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, ``positive=True`` with a solver other than "auto" or
+        "lbfgs", ``solver="lbfgs"`` without ``positive``, or bad sample weights.
+
+    Notes
+    -----
+    Sparse ``X`` (CSR, CSC or COO) is never densified: with an intercept the centring
+    stays implicit in a ``LinearOperator`` (solvers "lsqr", "sparse_cg", "sag"
+    and "lbfgs"; "auto" is "sparse_cg"), without one "cholesky" forms the dense
+    ``X^T X`` as scikit-learn does; "svd" refuses sparse input.
+
+    Expected failure of scikit-learn's estimator checks:
+    ``check_non_transformer_estimators_n_iter`` (``n_iter_`` is None for the direct
+    solvers, as in scikit-learn, which declares the same).
+
+    References
+    ----------
+    A. E. Hoerl and R. W. Kennard, "Ridge regression: biased estimation for nonorthogonal
+    problems", Technometrics 12(1), 1970. C. C. Paige and M. A. Saunders, "LSQR: an
+    algorithm for sparse linear equations and sparse least squares", ACM TOMS 8(1),
+    1982. H. Dai, "Note on Machine Learning" (preprint), Definition 3.48.
 
     Examples
     --------
@@ -251,14 +419,24 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         "alpha": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
         "copy_X": ["boolean"],
-        "solver": [StrOptions({"auto", "cholesky", "svd"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "solver": [StrOptions({"auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag",
+                               "saga", "lbfgs"})],
+        "positive": ["boolean"],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, solver="auto"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
+                 tol=1e-4, solver="auto", positive=False, random_state=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
         self.solver = solver
+        self.positive = positive
+        self.random_state = random_state
 
     def _alphas(self, n_targets):
         alpha = self.alpha
@@ -267,12 +445,35 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         alpha = np.asarray(alpha, dtype=np.float64).ravel()
         if alpha.shape[0] not in (1, n_targets):
             raise ValueError(
-                f"alpha has {alpha.shape[0]} values but y has {n_targets} targets: give "
-                "one alpha or one per target."
+                "Number of targets and number of penalties do not correspond: "
+                f"{alpha.shape[0]} != {n_targets} (give one alpha, or one per target)."
             )
         if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
             raise ValueError(f"alpha must be finite and >= 0, got {self.alpha!r}.")
         return np.broadcast_to(alpha, (n_targets,)).copy()
+
+    def _resolve_solver(self, sparse=False):
+        """The solver to run (scikit-learn's rules and messages)."""
+        if self.solver == "lbfgs" and not self.positive:
+            raise ValueError(
+                "'lbfgs' solver can be used only when positive=True. Please use another "
+                "solver.")
+        if self.positive:
+            if self.solver not in ("auto", "lbfgs"):
+                raise ValueError(
+                    f"solver='{self.solver}' does not support positive fitting. Please set "
+                    "the solver to 'auto' or 'lbfgs', or set `positive=False`")
+            return "lbfgs"
+        if sparse and self.fit_intercept:
+            if self.solver not in ("auto", "lbfgs", "lsqr", "sag", "sparse_cg"):
+                raise ValueError(
+                    f"solver='{self.solver}' does not support fitting the intercept on "
+                    "sparse data. Please set the solver to 'auto' or 'lsqr', 'sparse_cg', "
+                    "'sag', 'lbfgs' or set `fit_intercept=False`")
+            return "sparse_cg" if self.solver == "auto" else self.solver
+        if sparse and self.solver == "auto":
+            return "sparse_cg"
+        return "cholesky" if self.solver == "auto" else self.solver
 
     def fit(self, X, y, sample_weight=None):
         """Fit the ridge model.
@@ -281,37 +482,169 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : float or array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self : Ridge
+
+        Raises
+        ------
+        ValueError
+            See the class docstring.
         """
         check_params(self)
-        X, y = _validate_regression_data(self, X, y)
+        if sample_weight is not None and np.asarray(sample_weight).ndim > 1:
+            raise ValueError("Sample weights must be 1D array or scalar")
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=[np.float64, np.float32],
+                             accept_sparse=["csr", "csc", "coo"])
+        sparse = sp.issparse(X)
+        solver = self._resolve_solver(sparse)
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise ValueError("y has no target column.")
+        dtype = X.dtype
+        # the solvers work in float64 (float32 data gets float32 coefficients back)
+        X = X.astype(np.float64) if sparse else np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(len(y), -1)
         alphas = self._alphas(Y.shape[1])
         sw = check_sample_weight(sample_weight, X.shape[0])
-        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
-        root = np.sqrt(sw)
-        Xc *= root[:, None]
-        Yc *= root[:, None]
+        if sparse and (self.fit_intercept or solver not in ("cholesky", "svd")):
+            # centring (and the weights) stay implicit in a LinearOperator
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess_sparse(
+                X, Y, sw, self.fit_intercept)
+        elif sparse:  # a direct solver without intercept: the weighted sparse matrix
+            x_scale = magnitude_scale(X)
+            root = np.sqrt(sw)
+            Xc = sp.diags(root) @ (X / x_scale if x_scale != 1.0 else X)
+            Yc = Y * root[:, None]
+            X_offset, y_offset = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        else:
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
+            root = np.sqrt(sw)
+            Xc *= root[:, None]
+            Yc *= root[:, None]
         # on X / s the same model has the penalty alpha / s^2
-        coef = _ridge_solve(Xc, Yc, _scaled_penalty(alphas, x_scale, 2), self.solver)
+        coef, n_iter = _RIDGE_SOLVERS[solver](
+            Xc, Yc, _scaled_penalty(alphas, x_scale, 2), tol=float(self.tol),
+            max_iter=self.max_iter, positive=bool(self.positive))
         if y.ndim == 1:
             coef, y_offset = coef[0], y_offset[0]
+        elif y.shape[1] == 1:
+            coef = coef[0]  # a single target given as a column: coef_ (n_features,)
         self._set_coef(coef, X_offset, y_offset, x_scale, "Ridge")
+        if y.ndim == 2 and y.shape[1] == 1:
+            self.intercept_ = np.atleast_1d(self.intercept_)
+        self.coef_ = self.coef_.astype(dtype, copy=False)
+        self.intercept_ = (dtype.type(self.intercept_) if np.ndim(self.intercept_) == 0
+                           else np.asarray(self.intercept_, dtype=dtype))
+        self.n_iter_ = n_iter if solver in ("lsqr", "sag", "saga") else None
+        self.solver_ = solver
         return self
+
+
+def _ridge_direct(solver):
+    def solve(X, Y, alphas, *, tol, max_iter, positive):
+        return _ridge_solve(X, Y, alphas, solver), None
+    return solve
+
+
+def _ridge_lsqr(X, Y, alphas, *, tol, max_iter, positive):
+    """``min ||X w - y||^2 + alpha ||w||^2`` per target by LSQR with damping."""
+    coef = np.empty((Y.shape[1], X.shape[1]))
+    n_iter = np.empty(Y.shape[1], dtype=np.int32)
+    for k in range(Y.shape[1]):
+        res = sparse_linalg.lsqr(X, Y[:, k], damp=np.sqrt(alphas[k]), atol=tol, btol=tol,
+                                 iter_lim=max_iter)
+        coef[k], n_iter[k] = res[0], res[2]
+    return coef, n_iter
+
+
+def _ridge_cg(X, Y, alphas, *, tol, max_iter, positive):
+    """Conjugate gradients on ``(X^T X + alpha I) w = X^T y`` or, with more features than
+    samples, on the dual ``(X X^T + alpha I) c = y``, ``w = X^T c``."""
+    n, p = X.shape
+    dual = p > n
+    coef = np.empty((Y.shape[1], p))
+    n_iter = np.empty(Y.shape[1], dtype=np.int32)
+    for k, a in enumerate(alphas):
+        if dual:
+            op = sparse_linalg.LinearOperator((n, n), matvec=lambda v, a=a: X @ (X.T @ v)
+                                              + a * v, dtype=np.float64)
+            rhs = Y[:, k]
+        else:
+            op = sparse_linalg.LinearOperator((p, p), matvec=lambda v, a=a: X.T @ (X @ v)
+                                              + a * v, dtype=np.float64)
+            rhs = X.T @ Y[:, k]
+        count = [0]
+
+        def callback(_, count=count):
+            count[0] += 1
+
+        sol, info = sparse_linalg.cg(op, rhs, rtol=tol, maxiter=max_iter,
+                                     callback=callback)
+        if info < 0:
+            raise ValueError(f"Conjugate gradients failed with error code {info}.")
+        coef[k] = X.T @ sol if dual else sol
+        n_iter[k] = count[0]
+    return coef, n_iter
+
+
+def _ridge_sag(X, Y, alphas, *, tol, max_iter, positive):
+    """"sag"/"saga": the same unique optimum, by conjugate gradients."""
+    return _ridge_cg(X, Y, alphas, tol=tol, max_iter=1000 if max_iter is None else max_iter,
+                     positive=positive)
+
+
+def _ridge_lbfgs(X, Y, alphas, *, tol, max_iter, positive):
+    """L-BFGS-B on ``||X w - y||^2 / 2 + alpha ||w||^2 / 2`` (bounded at 0 when
+    ``positive``), scikit-learn's solver for positive ridge."""
+    p = X.shape[1]
+    coef = np.empty((Y.shape[1], p))
+    options = {"maxiter": 15000 if max_iter is None else max_iter}
+    bounds = [(0, np.inf)] * p if positive else None
+    for k, a in enumerate(alphas):
+        y = Y[:, k]
+
+        def fun(w, y=y, a=a):
+            r = X @ w - y
+            return 0.5 * float(r @ r) + 0.5 * a * float(w @ w), X.T @ r + a * w
+
+        res = optimize.minimize(fun, np.zeros(p), method="L-BFGS-B", jac=True, tol=tol,
+                                bounds=bounds, options=options)
+        if not res.success:
+            warnings.warn(
+                "The lbfgs solver did not converge. Try increasing max_iter or tol. "
+                f"Currently: max_iter={max_iter} and tol={tol}", ConvergenceWarning,
+                stacklevel=4)
+        coef[k] = res.x
+    return coef, None
+
+
+_RIDGE_SOLVERS = {
+    "cholesky": _ridge_direct("cholesky"),
+    "svd": _ridge_direct("svd"),
+    "lsqr": _ridge_lsqr,
+    "sparse_cg": _ridge_cg,
+    "sag": _ridge_sag,
+    "saga": _ridge_sag,
+    "lbfgs": _ridge_lbfgs,
+}
 
 
 def _ridge_solve(X, Y, alphas, solver):
     """Coefficients ``(n_targets, n_features)`` of ridge regression on centred data."""
     n, p = X.shape
     coef = np.empty((Y.shape[1], p))
+    if sp.issparse(X) and solver == "svd":
+        raise TypeError("SVD solver does not support sparse inputs currently")
     if solver != "svd":
         dual = p > n
         A = X @ X.T if dual else X.T @ X
-        B = Y if dual else X.T @ Y
+        B = Y if dual else np.asarray(X.T @ Y)
+        if sp.issparse(A):  # (p x p or n x n: dense, as scikit-learn's cholesky)
+            A = A.toarray()
         same = np.all(alphas == alphas[0])
         groups = [np.arange(len(alphas))] if same else [[k] for k in range(len(alphas))]
         try:
@@ -325,7 +658,7 @@ def _ridge_solve(X, Y, alphas, solver):
                 d = np.abs(np.diag(factor[0]))
                 if d.min() <= np.sqrt(np.finfo(float).eps) * d.max():
                     raise linalg.LinAlgError("ill-conditioned normal equations")
-                coef[idx] = (X.T @ sol).T if dual else sol.T
+                coef[idx] = np.asarray(X.T @ sol).T if dual else sol.T
             return coef
         except linalg.LinAlgError:
             pass  # singular or nearly so: the SVD below gives the (minimum-norm) answer

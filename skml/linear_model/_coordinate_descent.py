@@ -5,12 +5,13 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import validate_data
 
-from skml._kernels._cd import enet_cd_dense, enet_cd_gram
+from skml._kernels._cd import enet_cd_dense, enet_cd_gram, enet_cd_sparse
 from skml.linear_model._base import (
     _check_finite_fit,
     _LinearPredictorMixin,
@@ -80,6 +81,21 @@ def _check_gram(gram, X, what):
     return bool(np.isclose(gram[f1, f2], expected, rtol=rtol, atol=1e-5 + rtol * scale))
 
 
+class _SparseDesign:
+    """A CSC design for :func:`enet_cd_sparse`: its rows already multiplied by ``u``
+    (the square roots of the sample weights, or ones), and the implicit centring
+    ``X - u xmean^T`` (``xmean`` zeros without intercept)."""
+
+    def __init__(self, X, u, xmean):
+        X = sp.csc_matrix(X, dtype=np.float64)
+        self.data = np.ascontiguousarray(X.data)
+        self.indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+        self.indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+        self.n_samples = X.shape[0]
+        self.u = np.ascontiguousarray(u, dtype=np.float64)
+        self.xmean = np.ascontiguousarray(xmean, dtype=np.float64)
+
+
 def _cd_solve(X_fortran, y, gram, Xy, l1_regs, l2_regs, w, *, tol, max_iter, rng,
               random, positive, verbose=False):
     """Coordinate descent for each ``(l1_regs[i], l2_regs[i])`` (the n-scaled penalties of
@@ -104,6 +120,11 @@ def _cd_solve(X_fortran, y, gram, Xy, l1_regs, l2_regs, w, *, tol, max_iter, rng
         if gram is not None:
             w, gap, _, n_iter, converged = enet_cd_gram(
                 w, l1_reg, l2_reg, gram, Xy, y_norm2, max_iter, tol, seed, random, positive)
+        elif isinstance(X_fortran, _SparseDesign):
+            D = X_fortran
+            w, gap, _, n_iter, converged = enet_cd_sparse(
+                w, l1_reg, l2_reg, D.data, D.indices, D.indptr, D.n_samples, y, D.u,
+                D.xmean, max_iter, tol, seed, random, positive)
         else:
             w, gap, _, n_iter, converged = enet_cd_dense(
                 w, l1_reg, l2_reg, X_fortran, y, max_iter, tol, seed, random, positive)
@@ -134,7 +155,30 @@ def _warn_not_converged(not_converged, alphas, gaps, tol, y_norm2, n_samples, l1
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)
 
 
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
+def _resolve_alphas(n_alphas, alphas):
+    """scikit-learn 1.9's deprecation of ``n_alphas`` (and of ``alphas=None``): the grid
+    size or the explicit alphas to use."""
+    count = 100
+    if not (isinstance(n_alphas, str) and n_alphas == "deprecated"):
+        warnings.warn(
+            "'n_alphas' was deprecated in 1.9 and will be removed in 1.11. 'alphas' now "
+            "accepts an integer value which removes the need to pass 'n_alphas'. The "
+            "default value of 'alphas' will change from None to 100 in 1.11. Pass an "
+            "explicit value to 'alphas' and leave 'n_alphas' to its default value to "
+            "silence this warning.", FutureWarning, stacklevel=3)
+        count = n_alphas
+    if isinstance(alphas, str) and alphas == "warn":
+        return count
+    if alphas is None:
+        warnings.warn(
+            "'alphas=None' is deprecated and will be removed in 1.11, at which point the "
+            "default value will be set to 100. Set 'alphas=100' to silence this warning.",
+            FutureWarning, stacklevel=3)
+        return count
+    return alphas
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="warn",
               precompute="auto", Xy=None, copy_X=True, coef_init=None, verbose=False,
               return_n_iter=False, positive=False, check_input=True, **params):
     """Elastic-net coefficients along a decreasing grid of penalties (warm-started).
@@ -157,11 +201,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         ``alphas``.
     eps : float, default=1e-3
         ``alpha_min / alpha_max`` of the automatic grid.
-    n_alphas : int, default=100
-        Length of the automatic grid.
-    alphas : int or array-like, default=None
-        The penalties (sorted into decreasing order), or their number for the automatic
-        grid; ``None`` uses ``n_alphas``.
+    n_alphas : int, default="deprecated"
+        Length of the automatic grid; deprecated in scikit-learn 1.9 (as here, with a
+        ``FutureWarning``): pass the length as ``alphas``.
+    alphas : int or array-like, default="warn"
+        The penalties (sorted into decreasing order), or the length of the automatic grid
+        (100 by default). ``None`` is deprecated (``FutureWarning``), as in scikit-learn.
     precompute : "auto", bool or array-like of shape (n_features, n_features), default="auto"
         Work on the Gram matrix ``X^T X`` (given, or computed when True; "auto" computes it
         when ``n_samples > n_features``) instead of on ``X``.
@@ -200,6 +245,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     >>> coefs.shape
     (2, 3)
     """
+    alphas = _resolve_alphas(n_alphas, alphas)
     tol = params.pop("tol", 1e-4)
     max_iter = params.pop("max_iter", 1000)
     selection = params.pop("selection", "cyclic")
@@ -207,8 +253,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     if params:
         raise ValueError(f"Unexpected parameters in params: {sorted(params)}")
     _check_path_params(l1_ratio, eps, precompute, tol, max_iter, selection)
-    X = check_array(X, dtype=[np.float64, np.float32], order=None)
+    X = check_array(X, dtype=[np.float64, np.float32], order=None,
+                    accept_sparse=["csc", "csr", "coo"])
     y = check_array(y, dtype=X.dtype, ensure_2d=False)
+    sparse = sp.issparse(X)
+    if sparse:
+        # coordinate descent over CSC columns (float64); a Gram matrix is not used
+        X = X.tocsc()
+        precompute = False
     if y.ndim != 1:
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -246,12 +298,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         if Xy.shape[0] != n_features:
             raise ValueError(f"Xy must have {n_features} values, got {Xy.shape[0]}.")
         Xy = _scaled(Xy, x_scale, 1)
-    elif gram is not None or alphas is None or isinstance(alphas, numbers.Integral):
+    elif gram is not None or isinstance(alphas, numbers.Integral):
         Xy = Xs.T @ y
 
-    if alphas is None or isinstance(alphas, numbers.Integral):
-        count = n_alphas if alphas is None else alphas
-        check_param(count, "n_alphas", types=(numbers.Integral,), min_val=1)
+    if isinstance(alphas, numbers.Integral):
+        count = alphas
+        check_param(count, "alphas", types=(numbers.Integral,), min_val=1)
         if l1_ratio == 0:
             raise ValueError(
                 "No automatic alpha grid for l1_ratio=0 (pure ridge): give alphas explicitly."
@@ -277,13 +329,19 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         if w.shape[0] != n_features:
             raise ValueError(f"coef_init must have {n_features} values, got {w.shape[0]}.")
         w = w * x_scale
-    X_fortran = np.asfortranarray(Xs) if gram is None else None
+    if sparse:
+        y64 = np.asarray(y, dtype=np.float64)
+        X_fortran = _SparseDesign(Xs, np.ones(n_samples), np.zeros(n_features))
+        w = w.astype(np.float64)
+    else:
+        y64 = y
+        X_fortran = np.asfortranarray(Xs) if gram is None else None
     l1_regs = [_scaled(a * l1_ratio * n_samples, x_scale, 1) for a in alphas]
     l2_regs = [_scaled(a * (1.0 - l1_ratio) * n_samples, x_scale, 2) for a in alphas]
     coefs, gaps, n_iters, not_converged = _cd_solve(
-        X_fortran, y, gram, Xy, l1_regs, l2_regs, w, tol=tol, max_iter=max_iter, rng=rng,
+        X_fortran, y64, gram, Xy, l1_regs, l2_regs, w, tol=tol, max_iter=max_iter, rng=rng,
         random=selection == "random", positive=positive, verbose=verbose)
-    coefs = _scaled(coefs, x_scale, 1)
+    coefs = _scaled(coefs, x_scale, 1).astype(X.dtype, copy=False)
     _check_finite_fit(coefs, "Coordinate descent")
     dual_gaps = gaps / n_samples
     _warn_not_converged(not_converged, alphas, gaps, tol, float(np.dot(y, y)), n_samples,
@@ -293,8 +351,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     return alphas, coefs, dual_gaps
 
 
-def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", Xy=None,
-               copy_X=True, coef_init=None, verbose=False, return_n_iter=False,
+def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto",
+               Xy=None, copy_X=True, coef_init=None, verbose=False, return_n_iter=False,
                positive=False, **params):
     """Lasso coefficients along a decreasing grid of penalties (warm-started).
 
@@ -307,8 +365,9 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", 
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     eps : float, default=1e-3
-    n_alphas : int, default=100
-    alphas : int or array-like, default=None
+    n_alphas : int, default="deprecated"
+    alphas : int or array-like, default="warn"
+        See :func:`enet_path` (scikit-learn 1.9's deprecations).
     precompute : "auto", bool or array-like, default="auto"
     Xy : array-like of shape (n_features,), default=None
     copy_X : bool, default=True
@@ -382,20 +441,28 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
             warnings.warn(
                 "With alpha=0 coordinate descent converges poorly; use LinearRegression.",
                 UserWarning, stacklevel=2)
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64,
+                             accept_sparse=["csc", "csr", "coo"])
         y = np.asarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
         sw = check_sample_weight(sample_weight, n_samples)
         sw = sw * (n_samples / sw.sum())
         Y = y.reshape(n_samples, -1)
-        Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
-        if sample_weight is not None:
-            root = np.sqrt(sw)
-            Xc *= root[:, None]
-            Yc *= root[:, None]
+        if sp.issparse(X):
+            # CSC columns, centring implicit (never densified); no Gram matrix (as
+            # scikit-learn, precompute is not used for sparse X)
+            Xc, Yc, X_offset, y_offset, x_scale = self._sparse_design(X, Y, sw,
+                                                                      sample_weight)
+            gram = None
+        else:
+            Xc, Yc, X_offset, y_offset, x_scale = _preprocess(X, Y, sw, self.fit_intercept)
+            if sample_weight is not None:
+                root = np.sqrt(sw)
+                Xc *= root[:, None]
+                Yc *= root[:, None]
+            gram = self._gram(X, Xc, x_scale, sw if sample_weight is not None else None,
+                              n_samples, n_features)
         n_targets = Y.shape[1]
-        gram = self._gram(X, Xc, x_scale, sw if sample_weight is not None else None,
-                          n_samples, n_features)
 
         coef = np.zeros((n_targets, n_features))
         if self.warm_start and hasattr(self, "coef_"):
@@ -403,14 +470,17 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
             if prev.shape == coef.shape:
                 coef[:] = prev * x_scale
         rng = check_random_state(self.random_state)
-        X_fortran = np.asfortranarray(Xc) if gram is None else None
+        if isinstance(Xc, _SparseDesign):
+            X_fortran = Xc
+        else:
+            X_fortran = np.asfortranarray(Xc) if gram is None else None
         # on X / s: the L1 penalty becomes l1 / s, the L2 penalty l2 / s^2
         l1_reg = _scaled(self.alpha * l1_ratio * n_samples, x_scale, 1)
         l2_reg = _scaled(self.alpha * (1.0 - l1_ratio) * n_samples, x_scale, 2)
         n_iter, gaps, not_converged = [], np.empty(n_targets), []
         for k in range(n_targets):
             yk = np.ascontiguousarray(Yc[:, k])
-            Xy = Xc.T @ yk if gram is not None else None
+            Xy = Xc.T @ yk if gram is not None else None  # (dense Xc only)
             path_coef, gap, its, bad = _cd_solve(
                 X_fortran, yk, gram, Xy, [l1_reg], [l2_reg], coef[k].copy(), tol=self.tol,
                 max_iter=self.max_iter, rng=rng, random=self.selection == "random",
@@ -430,6 +500,25 @@ class _ElasticNetBase(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin,
         self.dual_gap_ = gaps[0] if single else gaps
         self.n_iter_ = n_iter[0] if single else n_iter
         return self
+
+    def _sparse_design(self, X, Y, sw, sample_weight):
+        """``(design, Yc, X_offset, y_offset, x_scale)`` for sparse ``X``: rows scaled by
+        ``sqrt(sw)`` only when weights are given, centring left implicit."""
+        x_scale = magnitude_scale(X)
+        Xs = X / x_scale if x_scale != 1.0 else X
+        Xs = sp.csc_matrix(Xs)
+        u = np.sqrt(sw)
+        if self.fit_intercept:
+            w = sw / sw.sum()
+            X_offset = np.asarray(Xs.T @ w).ravel()
+            y_offset = w @ Y
+        else:
+            X_offset = np.zeros(X.shape[1])
+            y_offset = np.zeros(Y.shape[1])
+        if sample_weight is not None:
+            Xs = sp.csc_matrix(Xs.multiply(u[:, None]))
+        Yc = (Y - y_offset) * u[:, None]
+        return _SparseDesign(Xs, u, X_offset), Yc, X_offset, y_offset, x_scale
 
     def _gram(self, X, Xc, x_scale, sw, n_samples, n_features):
         """The Gram matrix of the (scaled, centred, weighted) design ``Xc``, or None.
@@ -511,6 +600,29 @@ class ElasticNet(_ElasticNetBase):
         Final duality gap(s).
     n_features_in_ : int
 
+    Notes
+    -----
+    Sparse ``X`` (CSC; CSR and COO are converted to CSC) is fitted by coordinate descent
+    over its columns with the centring (and the sample weights) kept implicit: only
+    stored entries are read or updated, nothing is densified, and ``precompute`` is not
+    used (as in scikit-learn).
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, bad sample weights, a ``precompute``
+        Gram matrix of the wrong shape, not symmetric or not that of the (centred,
+        weighted) ``X``, or coefficients that overflow float64.
+
+    References
+    ----------
+    H. Zou and T. Hastie, "Regularization and variable selection via the elastic net",
+    J. R. Stat. Soc. B 67(2), 2005. J. Friedman, T. Hastie and R. Tibshirani,
+    "Regularization paths for generalized linear models via coordinate descent", J. Stat.
+    Softw. 33(1), 2010. O. Fercoq, A. Gramfort and J. Salmon, "Mind the duality gap: safer
+    rules for the lasso", ICML 2015. H. Dai, "Note on Machine Learning" (preprint),
+    Definitions 3.47 and 3.48.
+
     Examples
     --------
     >>> import numpy as np
@@ -539,6 +651,8 @@ class ElasticNet(_ElasticNetBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+
+    path = staticmethod(enet_path)
 
     def _get_l1_ratio(self):
         return self.l1_ratio
@@ -571,6 +685,18 @@ class Lasso(_ElasticNetBase):
     dual_gap_ : float or ndarray of shape (n_targets,)
     n_features_in_ : int
 
+    Raises
+    ------
+    ValueError
+        As :class:`ElasticNet`.
+
+    References
+    ----------
+    R. Tibshirani, "Regression shrinkage and selection via the lasso", J. R. Stat. Soc. B
+    58(1), 1996. J. Friedman, T. Hastie and R. Tibshirani, "Regularization paths for
+    generalized linear models via coordinate descent", J. Stat. Softw. 33(1), 2010.
+    H. Dai, "Note on Machine Learning" (preprint), Definition 3.47.
+
     Examples
     --------
     >>> import numpy as np
@@ -593,6 +719,9 @@ class Lasso(_ElasticNetBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+
+    # scikit-learn's Lasso.path is enet_path (l1_ratio defaults to 0.5 there): the same
+    path = staticmethod(enet_path)
 
     def _get_l1_ratio(self):
         return 1.0

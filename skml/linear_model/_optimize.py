@@ -11,7 +11,7 @@ from scipy import linalg
 
 from skml._kernels._cd import l1_quadratic_cd
 
-__all__ = ["bfgs", "newton", "prox_newton_l1", "wolfe_line_search"]
+__all__ = ["bfgs", "newton", "newton_cg", "prox_newton_l1", "wolfe_line_search"]
 
 _ARMIJO = 1e-4
 
@@ -58,8 +58,70 @@ def newton(fun_grad, hess, x0, *, tol=1e-4, max_iter=100, fun=None):
             t *= 0.5
         else:
             return x, it + 1, False  # no decrease possible: numerically at the optimum
+        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
         x = x_new
         f, g = fun_grad(x)
+        if stalled:  # no decrease floating point can resolve: tol is below precision
+            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
+    return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
+
+
+def newton_cg(fun_grad, hessp_at, x0, *, tol=1e-4, max_iter=100, fun=None):
+    """Truncated Newton: each step solves ``H d = -g`` approximately by conjugate
+    gradients on Hessian-vector products (``hessp_at(x)`` returns ``v -> H(x) v``), then
+    backtracks (Armijo). No ``d x d`` matrix is formed, so it suits many features and
+    sparse data (Nocedal and Wright, Algorithm 7.1).
+
+    The inner CG stops at a residual below ``min(0.5, sqrt(|g|)) |g|`` (superlinear
+    convergence), after ``max(20, 2 * len(x))`` products, or at negative curvature (then
+    the last good iterate, or ``-g``, is the direction).
+    """
+    fun = fun or (lambda x: fun_grad(x)[0])
+    x = np.array(x0, dtype=np.float64)
+    f, g = fun_grad(x)
+    max_cg = max(20, 2 * x.size)
+    for it in range(max_iter):
+        if np.max(np.abs(g), initial=0.0) <= tol:
+            return x, it, True
+        hv = hessp_at(x)
+        gnorm = float(np.linalg.norm(g))
+        eta = min(0.5, np.sqrt(gnorm))
+        d = np.zeros_like(x)
+        r = -g.copy()
+        p = r.copy()
+        rr = float(r @ r)
+        for _ in range(max_cg):
+            Hp = hv(p)
+            curv = float(p @ Hp)
+            if curv <= 1e-16 * float(p @ p):
+                if not d.any():
+                    d = -g
+                break
+            step = rr / curv
+            d += step * p
+            r -= step * Hp
+            rr_new = float(r @ r)
+            if np.sqrt(rr_new) <= eta * gnorm:
+                break
+            p = r + (rr_new / rr) * p
+            rr = rr_new
+        slope = float(g @ d)
+        if not slope < 0:
+            d, slope = -g, -float(g @ g)
+        t = 1.0
+        for _ in range(60):
+            x_new = x + t * d
+            f_new = fun(x_new)
+            if np.isfinite(f_new) and f_new <= f + _ARMIJO * t * slope:
+                break
+            t *= 0.5
+        else:
+            return x, it + 1, False
+        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
+        x = x_new
+        f, g = fun_grad(x)
+        if stalled:
+            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
     return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
 
 
@@ -105,9 +167,12 @@ def prox_newton_l1(fun_grad, hess, x0, lam, *, tol=1e-4, max_iter=100, fun=None)
             t *= 0.5
         else:
             return x, it + 1, False
+        stalled = F - F_new <= 4.0 * np.finfo(float).eps * abs(F)
         x = x_new
         f, g = fun_grad(x)
         F = f + float(lam @ np.abs(x))
+        if stalled:  # no decrease floating point can resolve: tol is below precision
+            return x, it + 1, _l1_optimality(x, g, lam) <= tol
     return x, max_iter, _l1_optimality(x, g, lam) <= tol
 
 

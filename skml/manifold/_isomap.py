@@ -6,13 +6,14 @@ import warnings
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, floyd_warshall
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _graph
-from skml.decomposition._scaling import rescale
+from skml.decomposition._scaling import rescale, rescale_sparse
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
-from skml.manifold._validation import check_neighbour_graph
+from skml.manifold._progress import Progress
+from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
 from skml.utils import (
     Interval,
@@ -27,6 +28,8 @@ __all__ = ["Isomap"]
 
 # Rows of new points whose geodesic distances are built at once in ``transform``.
 _TRANSFORM_CHUNK = 256
+# Shortest-path sources per kernel call when a progress bar is shown.
+_PROGRESS_BLOCK = 256
 
 
 def _symmetric_csr(rows, cols, weights, n):
@@ -46,7 +49,7 @@ def _symmetric_csr(rows, cols, weights, n):
     return indptr, np.ascontiguousarray(c, dtype=np.intp), np.ascontiguousarray(w)
 
 
-class Isomap(TransformerMixin, BaseEstimator):
+class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Isomap embedding: classical scaling of shortest-path distances on a graph.
 
     The steps of Definition 2.34: (3) connect each point to its ``n_neighbors`` nearest
@@ -84,12 +87,28 @@ class Isomap(TransformerMixin, BaseEstimator):
         Maximum ``"arpack"`` iterations.
     path_method : {"auto", "D", "FW"}, default="auto"
         ``"auto"`` and ``"D"``: parallel Dijkstra; ``"FW"``: Floyd–Warshall, O(n^3).
+    neighbors_algorithm : {"auto", "brute", "kd_tree", "ball_tree"}, default="auto"
+        Accepted for compatibility with scikit-learn, where it only changes the speed:
+        skml finds the neighbours by brute force for every value (its OpenMP kernel;
+        the O(n^2) geodesic matrix dominates Isomap's time anyway), with the same
+        neighbours.
     n_jobs : int, default=None
-        Threads for the neighbour search and the shortest paths (``None``: all cores).
+        OpenMP threads of the neighbour search and the shortest paths. ``None``: all
+        cores, as scikit-learn's OpenMP estimators use (scikit-learn's Isomap runs one
+        job for ``None``); results do not depend on it.
     metric : str, default="minkowski"
-        Edge length; any metric of :func:`skml.metrics.pairwise_distances`.
+        Edge length; any metric of :func:`skml.metrics.pairwise_distances`, or
+        ``"precomputed"``: X is then a distance matrix, dense or a sparse neighbours
+        graph (as scikit-learn's; a disconnected sparse graph cannot be completed and
+        raises RuntimeError).
     p : float, default=2
-        Minkowski order (2: Euclidean).
+        Minkowski order (2: Euclidean), at least 1.
+    metric_params : dict, default=None
+        ``{"p": value}`` for ``"minkowski"`` (it then takes precedence over ``p``, as in
+        scikit-learn).
+    verbose : int, default=0
+        ``>= 1``: a line per stage (neighbour graph, shortest paths, eigenvectors) and a
+        progress bar over the shortest-path sources. An skml addition.
 
     Attributes
     ----------
@@ -103,6 +122,35 @@ class Isomap(TransformerMixin, BaseEstimator):
         Connected components of the neighbourhood graph before any joining.
     n_features_in_ : int
         Columns of X seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns of X seen in ``fit``, when they are all strings.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``n_neighbors`` and ``radius`` are given, ``n_neighbors``
+        is not below ``n_samples``, ``n_components > n_samples``, or ``metric_params``
+        holds anything but ``p``.
+
+    Notes
+    -----
+    Sparse input: with ``metric="precomputed"``, a neighbours graph (as scikit-learn;
+    where the graph does not store each point's zero distance to itself, scikit-learn
+    drops each point's nearest neighbour, taking it for the point itself, and skml keeps
+    it; with a ``KNeighborsTransformer`` graph both agree). Sparse features (CSR; CSC
+    and COO are converted) go to skml's sparse neighbour search.
+
+    Computed on the data centred and divided by a power of two (exactly; scaled only
+    for ``"cosine"``), so data of any magnitude (1e-300 to 1e300) and far from the
+    origin (float32 offset by 1e4) gives the geodesics of the plain data; the results
+    are scaled back (``eigenvalues_`` is ``inf`` or 0 only where the true value lies
+    outside the float range).
+
+    References
+    ----------
+    J. B. Tenenbaum, V. de Silva and J. C. Langford, A global geometric framework for
+    nonlinear dimensionality reduction, Science 290 (2000).
+    H. Dai, "Note on Machine Learning" (preprint), Definition 2.34.
 
     Examples
     --------
@@ -114,8 +162,8 @@ class Isomap(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, n_neighbors=5, radius=None, n_components=2, eigen_solver="auto",
-                 tol=0, max_iter=None, path_method="auto", n_jobs=None,
-                 metric="minkowski", p=2):
+                 tol=0, max_iter=None, path_method="auto", neighbors_algorithm="auto",
+                 n_jobs=None, metric="minkowski", p=2, metric_params=None, verbose=0):
         self.n_neighbors = n_neighbors
         self.radius = radius
         self.n_components = n_components
@@ -123,9 +171,12 @@ class Isomap(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.path_method = path_method
+        self.neighbors_algorithm = neighbors_algorithm
         self.n_jobs = n_jobs
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
+        self.verbose = verbose
 
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None), None],
@@ -135,9 +186,12 @@ class Isomap(TransformerMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None)],
         "max_iter": [Interval(numbers.Integral, 1, None), None],
         "path_method": [StrOptions({"auto", "D", "FW"})],
+        "neighbors_algorithm": [StrOptions({"auto", "brute", "kd_tree", "ball_tree"})],
         "n_jobs": ["n_jobs"],
-        "metric": [StrOptions(set(PAIRWISE_METRICS))],
+        "metric": [StrOptions({*PAIRWISE_METRICS, "precomputed"})],
         "p": [Interval(numbers.Real, 1, None)],
+        "metric_params": [dict, None],
+        "verbose": ["verbose"],
     }
 
     def _check_params(self, n_samples):
@@ -151,53 +205,88 @@ class Isomap(TransformerMixin, BaseEstimator):
                         min_val=1, max_val=n_samples - 1)
         check_param(self.n_components, "n_components", types=(numbers.Integral,),
                     min_val=1, max_val=n_samples)
+        unknown = set(self.metric_params or {}) - {"p"}
+        if unknown:
+            raise ValueError(f"metric_params accepts only 'p', got {sorted(unknown)}.")
+        self._p = (self.metric_params or {}).get("p", self.p)
+        check_param(self._p, "metric_params['p']", types=(numbers.Real,), min_val=1)
 
     # ---------------------------------------------------------------- graph building
     def _euclidean(self):
         return self.metric in ("euclidean", "l2") or (self.metric == "minkowski"
-                                                      and self.p == 2)
+                                                      and self._p == 2)
 
     def _lengths(self, X, Y, rows, cols, approx):
         """Edge lengths: recomputed from the coordinate differences for the Euclidean
         metric (the GEMM identity behind the neighbour search rounds near-zero distances
-        to ~1e-8 instead of 0), the kernel's values otherwise."""
-        if not self._euclidean():
-            return approx.astype(np.float64)
+        to ~1e-8 instead of 0), the search's (or the precomputed) values otherwise."""
+        if self.metric == "precomputed" or not self._euclidean():
+            return np.asarray(approx, dtype=np.float64)
+        if sparse.issparse(X):
+            diff = (X[rows] - Y[cols]).astype(np.float64)
+            return np.sqrt(np.asarray(diff.multiply(diff).sum(axis=1)).ravel())
         diff = X[rows].astype(np.float64) - Y[cols].astype(np.float64)
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
-    def _neighbours(self, X, Y=None):
-        """Directed edges (rows, cols, lengths) from each row of X to its neighbours in Y
-        (the training set); a point is not its own neighbour when ``Y is None``."""
-        same = Y is None
-        Y = X if same else Y
+    def _knn(self, X, Y, k, same):
+        """``(dist, ind)``: the k nearest rows of Y for each row of X (``same``: Y is X
+        and a point is not its own neighbour). With ``metric="precomputed"`` X holds the
+        distances to the training points (dense, or a sparse graph whose stored entries
+        are the candidates)."""
+        if self.metric == "precomputed":
+            return precomputed_neighbours(X, k, exclude_self=same)
+        n = X.shape[0]
+        kk = k + (1 if same else 0)
+        dist, ind = kneighbors_brute(X, Y, kk, metric=self.metric, p=self._p,
+                                     n_jobs=self.n_jobs)
+        check_neighbour_graph(dist, ind, Y.shape[0], "Isomap")
+        if same:  # drop the point itself (or, with duplicates, the farthest entry)
+            keep = ind != np.arange(n)[:, None]
+            keep[keep.all(axis=1), -1] = False
+            dist = dist[keep].reshape(n, k)
+            ind = ind[keep].reshape(n, k)
+        return dist, ind
+
+    def _within_radius(self, X, Y, same):
+        """``(rows, cols, distances)`` of the pairs within ``radius`` (rows of X against
+        rows of Y; ``same``: without the pairs (i, i))."""
+        r = self._radius
+        if self.metric == "precomputed":
+            if sparse.issparse(X):
+                C = X.tocoo()
+                rows, cols, vals = C.row.astype(np.intp), C.col.astype(np.intp), C.data
+                keep = vals <= r
+            else:
+                rows, cols = np.nonzero(X <= r)
+                vals = X[rows, cols]
+                keep = np.ones(rows.size, dtype=bool)
+            if same:
+                keep &= rows != cols
+            return rows[keep], cols[keep], np.asarray(vals[keep], dtype=np.float64)
+        rows, cols, dists = [], [], []
+        step = chunk_rows(Y.shape[0] * X.dtype.itemsize, preferred=1024)
+        for start in range(0, X.shape[0], step):
+            D = pairwise_distances(X[start:start + step], Y, metric=self.metric,
+                                   n_jobs=self.n_jobs, p=self._p)
+            rr, cc = np.nonzero(D <= r)
+            if same:
+                off_diag = rr + start != cc
+                rr, cc = rr[off_diag], cc[off_diag]
+            rows.append(rr + start)
+            cols.append(cc)
+            dists.append(D[rr, cc])
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
+
+    def _neighbours(self, X):
+        """Directed edges (rows, cols, lengths) of the training points' graph."""
         n = X.shape[0]
         if self.radius is None:
-            k = self.n_neighbors + (1 if same else 0)
-            dist, ind = kneighbors_brute(X, Y, k, metric=self.metric, p=self.p,
-                                         n_jobs=self.n_jobs)
-            check_neighbour_graph(dist, ind, Y.shape[0], "Isomap")
-            if same:  # drop the point itself (or, with duplicates, the farthest entry)
-                keep = ind != np.arange(n)[:, None]
-                keep[keep.all(axis=1), -1] = False
-                dist = dist[keep].reshape(n, k - 1)
-                ind = ind[keep].reshape(n, k - 1)
+            dist, ind = self._knn(X, X, self.n_neighbors, same=True)
             rows = np.repeat(np.arange(n), ind.shape[1])
             cols = ind.ravel()
-            return rows, cols, self._lengths(X, Y, rows, cols, dist.ravel())
-        rows, cols, lengths = [], [], []
-        step = chunk_rows(Y.shape[0] * X.itemsize, preferred=1024)
-        for start in range(0, n, step):
-            D = pairwise_distances(X[start:start + step], Y, metric=self.metric,
-                                   n_jobs=self.n_jobs, p=self.p)
-            r, c = np.nonzero(D <= self._radius)
-            if same:
-                off_diag = r + start != c
-                r, c = r[off_diag], c[off_diag]
-            rows.append(r + start)
-            cols.append(c)
-            lengths.append(self._lengths(X, Y, r + start, c, D[r, c]))
-        return np.concatenate(rows), np.concatenate(cols), np.concatenate(lengths)
+            return rows, cols, self._lengths(X, X, rows, cols, dist.ravel())
+        rows, cols, dist = self._within_radius(X, X, same=True)
+        return rows, cols, self._lengths(X, X, rows, cols, dist)
 
     def _connect(self, X, rows, cols, lengths):
         """Join every pair of graph components by the edge between their closest points."""
@@ -207,6 +296,13 @@ class Isomap(TransformerMixin, BaseEstimator):
         self.n_connected_components_ = int(n_comp)
         if n_comp == 1:
             return rows, cols, lengths
+        if self.metric == "precomputed" and sparse.issparse(X):
+            raise RuntimeError(
+                f"The number of connected components of the neighbors graph is {n_comp} "
+                "> 1. The graph cannot be completed with metric='precomputed', and Isomap "
+                "cannot be fitted. Increase the number of neighbors to avoid this issue, "
+                "or precompute the full distance matrix instead of passing a sparse "
+                "neighbors graph.")
         warnings.warn(
             f"The neighbourhood graph has {n_comp} connected components; Isomap joins "
             "each pair of components by the edge between their closest points. Increase "
@@ -215,8 +311,12 @@ class Isomap(TransformerMixin, BaseEstimator):
         extra_r, extra_c, extra_w = [], [], []
         for a in range(n_comp):
             for b in range(a + 1, n_comp):
-                D = pairwise_distances(X[members[a]], X[members[b]], metric=self.metric,
-                                       n_jobs=self.n_jobs, p=self.p)
+                if self.metric == "precomputed":
+                    D = np.asarray(X[np.ix_(members[a], members[b])], dtype=np.float64)
+                else:
+                    D = pairwise_distances(X[members[a]], X[members[b]],
+                                           metric=self.metric, n_jobs=self.n_jobs,
+                                           p=self._p)
                 i, j = np.unravel_index(np.argmin(D), D.shape)
                 extra_r.append(members[a][i])
                 extra_c.append(members[b][j])
@@ -224,15 +324,22 @@ class Isomap(TransformerMixin, BaseEstimator):
         return (np.concatenate([rows, extra_r]), np.concatenate([cols, extra_c]),
                 np.concatenate([lengths, extra_w]))
 
-    def _geodesics(self, indptr, indices, weights):
+    def _geodesics(self, indptr, indices, weights, progress):
         n = indptr.size - 1
         if self.path_method == "FW":
             graph = sparse.csr_matrix((weights, indices, indptr), shape=(n, n))
             return floyd_warshall(graph, directed=True)
         out = np.empty((n, n), dtype=np.float64)
         n_threads = min(effective_n_threads(self.n_jobs), n)
-        _graph.dijkstra_rows(indptr, indices, weights, np.arange(n, dtype=np.intp), out,
-                             n_threads)
+        sources = np.arange(n, dtype=np.intp)
+        # one kernel call; with a progress bar, blocks of sources (one call each)
+        step = n if not progress.verbose else max(_PROGRESS_BLOCK, n_threads)
+        with progress.bar(n, "shortest paths", unit="source") as bar:
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                _graph.dijkstra_rows(indptr, indices, weights, sources[start:stop],
+                                     out[start:stop], n_threads)
+                bar.update(stop - start)
         return out
 
     # ---------------------------------------------------------------- estimator API
@@ -241,30 +348,42 @@ class Isomap(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples)
+            Data (CSR/CSC/COO are taken as CSR), or with ``metric="precomputed"`` the
+            distances between the training points: a dense matrix, or a sparse
+            neighbours graph whose stored entries are the candidate neighbours (each row
+            needs ``n_neighbors`` of them besides the diagonal).
         y : Ignored
 
         Returns
         -------
         self : Isomap
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = self._validate(X, reset=True)
         n = X.shape[0]
         self._check_params(n)
+        progress = Progress("Isomap", self.verbose)
         # Geodesic distances and the embedding scale with the data: compute on data
         # centred and divided by a power of two (exact), then scale the results back, so
         # that neither |x| ~ 1e160 (squares overflow) nor a far offset (lost digits)
-        # harms them. Cosine distances are not translation invariant: scaled only.
-        Xn, self._shift, self._exponent = rescale(X, centre=self.metric != "cosine")
+        # harms them. Cosine distances are not translation invariant, distances are
+        # already centred and sparse data would lose its zeros: scaled only.
+        centre = not (self.metric in ("cosine", "precomputed") or sparse.issparse(X))
+        Xn, self._shift, self._exponent = rescale(X, centre=centre)
         self._radius = (None if self.radius is None
                         else float(np.ldexp(float(self.radius), -self._exponent)))
         rows, cols, lengths = self._neighbours(Xn)
         rows, cols, lengths = self._connect(Xn, rows, cols, lengths)
         indptr, indices, weights = _symmetric_csr(rows, cols, lengths, n)
-        dist = self._geodesics(indptr, indices, weights)
+        progress.line(f"neighbourhood graph: {n} points, {indices.size} edges, "
+                      f"{self.n_connected_components_} component(s)")
+        dist = self._geodesics(indptr, indices, weights, progress)
+        progress.line("shortest paths")
         emb, evals, evecs, row_means, grand_mean = _classical_scaling(
             dist**2, self.n_components, solver=self.eigen_solver, tol=self.tol,
             max_iter=self.max_iter)
+        progress.line(f"top {self.n_components} eigenvectors")
         e = self._exponent
         with np.errstate(over="ignore"):  # beyond float range: inf, as the true value
             self.dist_matrix_ = np.ldexp(dist, e)
@@ -274,8 +393,28 @@ class Isomap(TransformerMixin, BaseEstimator):
         self._fit_X = Xn
         return self
 
+    def _validate(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          accept_sparse=["csr", "csc", "coo"],
+                          ensure_min_samples=2 if reset else 1)
+        if sparse.issparse(X):
+            X = X.tocsr()
+            X.sum_duplicates()
+        if self.metric == "precomputed":
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(f"With metric='precomputed' X must be a square distance "
+                                 f"matrix, got shape {X.shape}.")
+            if np.any((X.data if sparse.issparse(X) else X) < 0):
+                raise ValueError("With metric='precomputed' X must hold non-negative "
+                                 "distances.")
+        return X
+
     def _normalise(self, X):
         """New points in the frame of the training data (see ``fit``)."""
+        if sparse.issparse(X):
+            if self._shift is None:
+                return rescale_sparse(X, self._exponent)
+            X = X.toarray()  # new points for a model fitted on dense (centred) data
         if self._shift is not None:
             X = X - self._shift
         return np.ldexp(X, -self._exponent).astype(X.dtype, copy=False)
@@ -304,14 +443,19 @@ class Isomap(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features)
+        X : {array-like, sparse matrix} of shape (n_new, n_features) or \
+                (n_new, n_samples)
+            New data, or with ``metric="precomputed"`` their distances to the training
+            points (dense, or sparse with ``n_neighbors`` stored entries per row). Sparse
+            new data for a model fitted on dense data is densified (the model works in
+            the training data's centred frame).
 
         Returns
         -------
         X_new : ndarray of shape (n_new, n_components)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validate(X, reset=False)
         dtype = X.dtype
         train = self._fit_X
         if X.dtype != train.dtype:
@@ -329,25 +473,34 @@ class Isomap(TransformerMixin, BaseEstimator):
         return out.astype(dtype, copy=False)
 
     def _geodesics_to_training(self, block, train, D_geo):
-        G = np.full((block.shape[0], D_geo.shape[0]), np.inf)
+        """Geodesic distances of new rows to the training points, through their
+        training neighbours (the nearest one when none lies within ``radius``)."""
+        m = block.shape[0]
+        G = np.full((m, D_geo.shape[0]), np.inf)
         if self.radius is None:
-            dist, ind = kneighbors_brute(block, train, self.n_neighbors, metric=self.metric,
-                                         p=self.p, n_jobs=self.n_jobs)
-            check_neighbour_graph(dist, ind, train.shape[0], "Isomap")
-            rows = np.repeat(np.arange(block.shape[0]), ind.shape[1])
+            dist, ind = self._knn(block, train, self.n_neighbors, same=False)
+            rows = np.repeat(np.arange(m), ind.shape[1])
             dist = self._lengths(block, train, rows, ind.ravel(), dist.ravel())
             dist = dist.reshape(ind.shape)
             for c in range(ind.shape[1]):
                 np.minimum(G, dist[:, c:c + 1] + D_geo[ind[:, c]], out=G)
             return G
-        D = pairwise_distances(block, train, metric=self.metric, n_jobs=self.n_jobs,
-                               p=self.p)
-        for i in range(block.shape[0]):
-            nb = np.flatnonzero(D[i] <= self._radius)
-            if nb.size == 0:  # nothing within radius: go through the nearest point
-                nb = np.array([np.argmin(D[i])])
-            lengths = self._lengths(block, train, np.full(nb.size, i), nb, D[i, nb])
-            G[i] = np.min(lengths[:, None] + D_geo[nb], axis=0)
+        rows, cols, dist = self._within_radius(block, train, same=False)
+        lengths = self._lengths(block, train, rows, cols, dist)
+        lonely = np.setdiff1d(np.arange(m), rows)
+        if lonely.size:  # nothing within radius: go through the nearest point
+            d1, i1 = self._knn(block[lonely], train, 1, same=False)
+            l1 = self._lengths(block[lonely], train, np.arange(lonely.size), i1[:, 0],
+                               d1[:, 0])
+            rows = np.concatenate([rows, lonely])
+            cols = np.concatenate([cols, i1[:, 0]])
+            lengths = np.concatenate([lengths, l1])
+        order = np.argsort(rows, kind="stable")
+        rows, cols, lengths = rows[order], cols[order], lengths[order]
+        bounds = np.searchsorted(rows, np.arange(m + 1))
+        for i in range(m):
+            nb = slice(bounds[i], bounds[i + 1])
+            G[i] = np.min(lengths[nb, None] + D_geo[cols[nb]], axis=0)
         return G
 
     def reconstruction_error(self):
@@ -369,7 +522,13 @@ class Isomap(TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return float(np.ldexp(error, 2 * e))
 
+    @property
+    def _n_features_out(self):
+        return self.embedding_.shape[1]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.input_tags.sparse = True
         return tags

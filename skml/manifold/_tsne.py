@@ -3,7 +3,6 @@ notes), with exact, Barnes-Hut and FFT-interpolation gradients, and ``transform`
 new points. The loops are in ``skml._kernels._tsne``."""
 import numbers
 import warnings
-from time import perf_counter
 
 import numpy as np
 from scipy import fft as sp_fft
@@ -14,8 +13,9 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tsne
-from skml.decomposition._scaling import power_of_two_exponent, rescale
-from skml.manifold._validation import check_neighbour_graph
+from skml.decomposition._scaling import power_of_two_exponent, rescale, rescale_sparse
+from skml.manifold._progress import Progress
+from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
 from skml.utils import (
     Interval,
@@ -92,19 +92,9 @@ class _Affinities:
         training points and Y is not used."""
         n = X.shape[0]
         if self.metric == "precomputed":
-            D = X
-            if exclude_self:
-                D = X.astype(np.float64, copy=True)
-                np.fill_diagonal(D, np.inf)
-            if k < D.shape[1]:
-                ind = np.argpartition(D, k - 1, axis=1)[:, :k]
-            else:
-                ind = np.broadcast_to(np.arange(D.shape[1]), (n, D.shape[1])).copy()
-            dist = np.take_along_axis(D, ind, axis=1).astype(np.float64)
-            order = np.lexsort((ind, dist), axis=1)
-            ind = np.take_along_axis(ind, order, axis=1)
-            dist = np.take_along_axis(dist, order, axis=1)
-            return np.ascontiguousarray(dist * dist), np.ascontiguousarray(ind, np.intp)
+            dist, ind = precomputed_neighbours(X, k, exclude_self)
+            dist = dist.astype(np.float64)
+            return np.ascontiguousarray(dist * dist), ind
         metric = "sqeuclidean" if self.metric == "euclidean" else self.metric
         p = (self.metric_params or {}).get("p", 2.0)
         if not exclude_self:
@@ -125,7 +115,16 @@ class _Affinities:
         return np.ascontiguousarray(dist), np.ascontiguousarray(ind, dtype=np.intp)
 
     def conditional(self, sqdist):
-        """Row-stochastic p_{j|i} over each row's neighbours, at the perplexity."""
+        """Row-stochastic p_{j|i} over each row's neighbours, at the perplexity.
+
+        Each row is first divided by the power of two that brings its spread into
+        [0.5, 1) (exactly): p_{j|i} does not depend on the distances' unit, and the
+        bisection then runs through the same steps whatever the unit, so the dense and
+        sparse forms of the same data (or the data times 2**k) give the same P."""
+        spread = sqdist.max(axis=1, initial=0.0) - sqdist.min(axis=1, initial=0.0) \
+            if sqdist.shape[1] else np.zeros(sqdist.shape[0])
+        exponents = np.where(spread > 0, np.frexp(spread)[1], 0)
+        sqdist = np.ascontiguousarray(np.ldexp(sqdist, -exponents[:, None]))
         n, k = sqdist.shape
         P = np.empty((n, k), dtype=np.float64)
         betas = np.empty(n, dtype=np.float64)
@@ -346,11 +345,20 @@ def _pca_init(X, n_components, random_state):
 
     Columns beyond the rank of X (fewer features than components) are filled with
     Gaussian noise of standard deviation 1e-4. Returns None when X has no spread at all
-    (the caller then falls back to a random start)."""
+    (the caller then falls back to a random start). Sparse X is never densified: its
+    scores come from :class:`skml.decomposition.PCA` (implicit centring)."""
+    n, d = X.shape
+    r = min(n_components, n, d)
+    if sparse.issparse(X):
+        from skml.decomposition import PCA
+
+        solver = "arpack" if r < min(n, d) else "covariance_eigh"
+        Y = PCA(r, svd_solver=solver, random_state=random_state).fit_transform(X)
+        Y = np.asarray(Y, dtype=np.float64)
+        spread = float(np.abs(X.data).max(initial=0.0))
+        return _scaled_start(Y, r, n_components, spread, random_state)
     X = np.asarray(X, dtype=np.float64)
     Xc = X - X.mean(axis=0)
-    n, d = Xc.shape
-    r = min(n_components, n, d)
     with limit_blas_threads():
         if min(n, d) > 200 and r < 0.1 * min(n, d):
             U, s, Vt = randomized_svd(Xc, r, random_state=random_state)
@@ -358,9 +366,13 @@ def _pca_init(X, n_components, random_state):
             U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
             U, Vt = svd_flip(U, Vt)
             U, s = U[:, :r], s[:r]
-    Y = U * s
+    return _scaled_start(U * s, r, n_components, float(np.abs(Xc).max()), random_state)
+
+
+def _scaled_start(Y, r, n_components, spread, random_state):
+    n = Y.shape[0]
     std = float(np.std(Y[:, 0])) if r else 0.0
-    if not np.isfinite(std) or std <= 1e-12 * max(1.0, float(np.abs(Xc).max())):
+    if not np.isfinite(std) or std <= 1e-12 * max(1.0, spread):
         return None
     Y = Y / std * 1e-4
     if r < n_components:
@@ -436,23 +448,29 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``"random"``: Gaussian with standard deviation 1e-4. Not ``"pca"`` with
         ``metric="precomputed"``.
     verbose : int, default=0
-        Print progress every 50 iterations when positive.
+        ``>= 1``: a line per stage (affinities, final KL divergence) and a progress bar
+        over the iterations showing the KL divergence; ``>= 2``: also a line every 50
+        iterations (KL divergence, gradient norm).
     random_state : int, RandomState instance or None, default=None
         Seeds the random and PCA starts. With a fixed seed the map does not depend on
         ``n_jobs``.
-    method : {"auto", "exact", "barnes_hut", "fft"}, default="auto"
-        Repulsive forces. ``"exact"`` also uses all ``n - 1`` other points in P (not
-        just the neighbours), O(n^2) time and memory. ``"auto"``: ``"exact"`` for at
-        most 200 samples, ``"barnes_hut"`` up to 3,500 samples (and whenever
-        ``n_components == 3``), ``"fft"`` above (where it is the fastest);
-        ``"exact"`` when ``n_components > 3``.
+    method : {"barnes_hut", "exact", "fft", "auto"}, default="barnes_hut"
+        Repulsive forces. ``"barnes_hut"`` (scikit-learn's default): a space-partitioning
+        tree, O(n log n) per iteration. ``"exact"`` also uses all ``n - 1`` other points
+        in P (not just the neighbours), O(n^2) time and memory. ``"fft"``: FFT-accelerated
+        interpolation, O(n) per iteration. ``"auto"`` (skml's recommended setting, the
+        fastest at every size at the same KL divergence): ``"exact"`` for at most 200
+        samples, ``"barnes_hut"`` up to 3,500 samples (and whenever ``n_components ==
+        3``), ``"fft"`` above; ``"exact"`` when ``n_components > 3``.
     angle : float, default=0.5
         Barnes-Hut trade-off theta in [0, 1]: a cell of width w at distance d from a
         point is summarised when ``w < angle * d``. Also used by ``transform``.
     n_jobs : int, default=None
-        OpenMP threads (``None``: all cores), at most one per 4,000 samples (or new
-        points in ``transform``): each iteration synchronises the threads, which is not
-        worth it for less work.
+        OpenMP threads of the neighbour search and the gradient (``None``: all cores,
+        as scikit-learn's Barnes-Hut gradient uses; scikit-learn's ``n_jobs`` covers only
+        its neighbour search), at most one per 4,000 samples (or new points in
+        ``transform``): each iteration synchronises the threads, which is not worth it
+        for less work. Results do not depend on it.
     transform_max_iter : int, default=100
         Iterations of ``transform`` (gradient descent on the new points only).
 
@@ -476,12 +494,26 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen in ``fit``.
 
+    Raises
+    ------
+    ValueError
+        For parameters out of range, ``init="pca"`` with ``metric="precomputed"``, a
+        precomputed matrix that is not square and non-negative (or a sparse one with too
+        few entries per row), or a neighbour search that returned an invalid neighbour.
+    TypeError
+        For a sparse precomputed matrix with ``method="exact"``.
+    FloatingPointError
+        If the map diverges (e.g. a huge ``learning_rate``).
+
     Notes
     -----
     Differences from ``sklearn.manifold.TSNE``: the Student-t has one degree of freedom
     for every ``n_components`` (the notes' q_ij; scikit-learn uses ``n_components - 1``
     from 3 dimensions on); small data lowers the perplexity instead of raising an
-    error; sparse input is not accepted; ``transform`` exists.
+    error; ``transform`` exists. With a sparse precomputed graph that does not store
+    each point's zero distance to itself, scikit-learn drops each point's nearest
+    neighbour (taking it for the point itself); skml keeps it (with a
+    ``KNeighborsTransformer`` graph, which stores them, both agree).
 
     ``transform(X_new)`` places new points into the fitted map without moving it: their
     conditional affinities p_{j|i} to the training points (same perplexity and number of
@@ -506,6 +538,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     References
     ----------
+    H. Dai, "Note on Machine Learning" (preprint), Definition 2.38 and Example 18.
     L. van der Maaten and G. Hinton, Visualizing data using t-SNE, JMLR 9 (2008).
     L. van der Maaten, Accelerating t-SNE using tree-based algorithms, JMLR 15 (2014).
     G. Linderman et al., Fast interpolation-based t-SNE for improved visualization of
@@ -528,7 +561,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  early_exaggeration_iter=250, learning_rate="auto", max_iter=1000,
                  n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
                  metric_params=None, init="pca", verbose=0, random_state=None,
-                 method="auto", angle=0.5, n_jobs=None, transform_max_iter=100):
+                 method="barnes_hut", angle=0.5, n_jobs=None, transform_max_iter=100):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -601,12 +634,16 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset):
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          order="C", ensure_min_samples=2 if reset else 1)
+                          order="C", accept_sparse=["csr", "csc", "coo"],
+                          ensure_min_samples=2 if reset else 1)
+        if sparse.issparse(X):
+            X = X.tocsr()
+            X.sum_duplicates()
         if self.metric == "precomputed":
             if reset and X.shape[0] != X.shape[1]:
                 raise ValueError(f"With metric='precomputed' X must be a square distance "
                                  f"matrix, got shape {X.shape}.")
-            if np.any(X < 0):
+            if np.any((X.data if sparse.issparse(X) else X) < 0):
                 raise ValueError("With metric='precomputed' X must hold non-negative "
                                  "distances.")
         return X
@@ -623,11 +660,16 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if fit:
             if self.metric == "precomputed":
                 self._shift = None
-                self._exponent = power_of_two_exponent(np.max(X, initial=0.0))
-            else:
+                values = X.data if sparse.issparse(X) else X
+                self._exponent = power_of_two_exponent(np.max(values, initial=0.0))
+            else:  # sparse data is only scaled (centring would densify it)
                 Xn, self._shift, self._exponent = rescale(
                     X, centre=self.metric != "cosine")
                 return Xn
+        if sparse.issparse(X):
+            if self._shift is None:
+                return rescale_sparse(X, self._exponent)
+            X = X.toarray()  # new points for a map fitted on dense (centred) data
         if self._shift is not None:
             X = X - self._shift
         return np.ascontiguousarray(np.ldexp(X, -self._exponent), dtype=X.dtype)
@@ -654,8 +696,14 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances with ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``. Sparse CSR, CSC
+            or COO input is taken as CSR (never densified): features go to the sparse
+            neighbour search; a precomputed sparse matrix is a neighbours graph whose
+            stored entries are the candidates (each row needs ``min(n_samples - 1,
+            3 * perplexity + 1)`` of them besides the diagonal; not with
+            ``method="exact"``).
         y : None
             Ignored.
 
@@ -670,6 +718,10 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         method = self._resolve_method(n)
         n_threads = _n_threads(self.n_jobs, n)
+        if method == "exact" and self.metric == "precomputed" and sparse.issparse(X):
+            raise TypeError('TSNE with method="exact" does not accept sparse precomputed '
+                            'distance matrix. Use method="barnes_hut" or provide the '
+                            "dense distance matrix.")
 
         perplexity = float(self.perplexity)
         if 3 * perplexity + 1 > n:
@@ -680,13 +732,11 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k = min(n - 1, int(3.0 * perplexity + 1))
         affinities = _Affinities(perplexity, k, self.metric, self.metric_params,
                                  self.n_jobs)
-        t0 = perf_counter()
+        progress = Progress("t-SNE", self.verbose)
         n_neighbors = n - 1 if method == "exact" else k  # exact: P over all pairs
         Xn = self._normalise(X, fit=True)
         P = affinities.fit(Xn, n_neighbors)
-        if self.verbose:
-            print(f"[t-SNE] affinities of {n} points, {n_neighbors} neighbours each, in "
-                  f"{perf_counter() - t0:.2f} s")
+        progress.line(f"affinities of {n} points, {n_neighbors} neighbours each")
 
         Y = self._initial_map(Xn, n, random_state)
         if self.learning_rate == "auto":
@@ -699,7 +749,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             repulsion = _BarnesHutRepulsion(float(self.angle), n_threads)
         else:
             repulsion = _FFTRepulsion(self.n_components, n_threads, n)
-        Y, kl, n_iter = self._optimise(Y, P, repulsion, lr, n_threads)
+        Y, kl, n_iter = self._optimise(Y, P, repulsion, lr, n_threads, progress)
+        progress.line(f"{n_iter} iterations ({method}), KL divergence {kl:.4f}")
 
         self.embedding_ = Y.astype(X.dtype, copy=False)
         self.kl_divergence_ = float(kl)
@@ -717,8 +768,14 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances with ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples)
+            Training data, or distances with ``metric="precomputed"``. Sparse CSR, CSC
+            or COO input is taken as CSR (never densified): features go to the sparse
+            neighbour search; a precomputed sparse matrix is a neighbours graph whose
+            stored entries are the candidates (each row needs ``min(n_samples - 1,
+            3 * perplexity + 1)`` of them besides the diagonal; not with
+            ``method="exact"``).
         y : None
             Ignored.
 
@@ -730,7 +787,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.fit_transform(X)
         return self
 
-    def _optimise(self, Y, P, repulsion, lr, n_threads):
+    def _optimise(self, Y, P, repulsion, lr, n_threads, progress):
         """Gradient descent with early exaggeration, momentum and gains. Returns the
         map, its KL divergence and the number of iterations run."""
         n, d = Y.shape
@@ -741,8 +798,8 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_ee = min(int(self.early_exaggeration_iter), int(self.max_iter))
         first_check = n_ee + _MIN_ITER_AFTER_EXAGGERATION
         best_kl, best_it = np.inf, 0
-        t0 = perf_counter()
         it = 0
+        bar = progress.bar(int(self.max_iter), "iterations")
         for it in range(int(self.max_iter)):
             if it == n_ee and n_ee > 0:  # end of early exaggeration: fresh momentum
                 buffers["update"][:] = 0.0
@@ -756,15 +813,17 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 do_step=True, coef=4.0, per_point=False,
                 momentum=0.5 if exaggerating else 0.8, learning_rate=lr, min_gain=0.01,
                 max_grad_norm=0.0, **buffers, compute_kl=check, n_threads=n_threads)
+            bar.update()
             if not np.isfinite(Y).all():  # O(n): next to an iteration's work, nothing
+                bar.close()
                 raise FloatingPointError(_DIVERGED)
             if not check:
                 continue
             kl = buffers["kl_rows"].sum() + np.log(Z)
             grad_norm = float(np.sqrt(buffers["grad_sq"].sum()))
-            if self.verbose:
-                print(f"[t-SNE] iteration {it + 1}: KL divergence {kl:.4f}, gradient "
-                      f"norm {grad_norm:.3g}, {perf_counter() - t0:.2f} s")
+            bar.set_postfix_str(f"KL {kl:.4f}")
+            progress.line(f"iteration {it + 1}: KL divergence {kl:.4f}, gradient norm "
+                          f"{grad_norm:.3g}", level=2)
             if exaggerating:
                 continue
             if kl < best_kl:
@@ -775,6 +834,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 break
             if 0 <= self.n_iter_without_progress < it - best_it:
                 break
+        bar.close()
         n_iter = it + 1
         Z = _tsne.descend(
             Y, Y, True, indptr, indices, pdata, 1.0, **repulsion.prepare(Y),
@@ -798,9 +858,12 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or (n_queries, n_samples_fit)
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
+                (n_queries, n_samples_fit)
             New points, or their distances to the training points with
-            ``metric="precomputed"``.
+            ``metric="precomputed"`` (sparse: stored entries are the candidates). Sparse
+            new points for a map fitted on dense data are densified (the map works in
+            the training data's centred frame).
 
         Returns
         -------
@@ -841,5 +904,6 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -11,7 +11,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import rescale
-from skml.manifold._validation import check_neighbour_graph
+from skml.manifold._progress import Progress
+from skml.manifold._neighbours import check_neighbour_graph
 from skml.metrics import kneighbors_brute
 from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
 
@@ -148,8 +149,11 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds ``init="random"``.
     n_jobs : int, default=None
-        Threads of the target-neighbour search (``None``: all cores); the loss itself
-        runs on BLAS.
+        OpenMP threads of the target-neighbour search (``None``: all cores, as
+        scikit-learn's OpenMP estimators); the loss itself runs on BLAS.
+    verbose : int, default=0
+        ``>= 1``: a line per stage (target neighbours, the result) and a progress bar
+        over the L-BFGS iterations showing the loss.
 
     Attributes
     ----------
@@ -161,6 +165,25 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Final value of the loss.
     n_features_in_ : int
         Columns seen in ``fit``.
+
+    Raises
+    ------
+    ValueError
+        If y has a single class, ``n_components > n_features``, an ``init`` array has
+        the wrong shape, or X has NaN / infinite values.
+
+    Notes
+    -----
+    The loss depends only on differences of points: it is computed on X centred and
+    divided by a power of two (exactly), and ``components_`` scaled back, so data of any
+    magnitude (1e-300 to 1e300) or far from the origin learns the metric of the plain
+    data.
+
+    References
+    ----------
+    K. Q. Weinberger and L. K. Saul, Distance metric learning for large margin nearest
+    neighbor classification, JMLR 10 (2009). H. Dai, "Note on Machine Learning"
+    (preprint), Remark 2.24.
 
     Examples
     --------
@@ -183,10 +206,11 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None)],
         "random_state": ["random_state"],
         "n_jobs": ["n_jobs"],
+        "verbose": ["verbose"],
     }
 
     def __init__(self, n_neighbors=3, *, n_components=None, init="pca", push_weight=0.5,
-                 max_iter=100, tol=1e-5, random_state=None, n_jobs=None):
+                 max_iter=100, tol=1e-5, random_state=None, n_jobs=None, verbose=0):
         self.n_neighbors = n_neighbors
         self.n_components = n_components
         self.init = init
@@ -195,6 +219,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _initial_map(self, X, scale, k, exponent):
         """The starting L for data X in fit's frame (``X_original = shift + X *
@@ -252,11 +277,21 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
         L0 = self._initial_map(X, scale, int(k), e)
+        progress = Progress("LMNN", self.verbose)
         rows, cols = _target_neighbours(X, y_idx, int(self.n_neighbors), self.n_jobs)
+        progress.line(f"{rows.size} target pairs ({int(self.n_neighbors)} per point)")
         objective = _Objective(X / scale, y_idx, rows, cols, float(self.push_weight),
                                int(k))
-        result = minimize(objective, (L0 * scale).ravel(), jac=True, method="L-BFGS-B",
-                          options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": 0.0})
+        with progress.bar(int(self.max_iter), "L-BFGS") as bar:
+            def step(intermediate_result):
+                bar.update()
+                bar.set_postfix_str(f"loss {intermediate_result.fun:.6g}")
+
+            result = minimize(objective, (L0 * scale).ravel(), jac=True,
+                              method="L-BFGS-B", callback=step if self.verbose else None,
+                              options={"maxiter": self.max_iter, "ftol": self.tol,
+                                       "gtol": 0.0})
+        progress.line(f"{result.nit} iterations, loss {result.fun:.6g}")
         if not result.success and result.nit >= self.max_iter:
             warnings.warn(f"LMNN did not converge in max_iter={self.max_iter} iterations; "
                           "increase max_iter.", ConvergenceWarning, stacklevel=2)

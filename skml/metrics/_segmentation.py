@@ -4,11 +4,12 @@ point sets or binary masks (H. Dai, "Note on Machine Learning" (preprint), Defin
 
 The Hausdorff distance goes through skml's chunked nearest-neighbour reduction
 (:func:`skml.metrics.pairwise_distances_argmin_min`), so memory stays O(n + m); a
-cluster-based pruning (below) skips most of the ``n * m`` distances.
+pruning over the leaves of a k-d tree (below) skips most of the ``n * m`` distances.
 """
 import numbers
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
 from skml.metrics._classification import (
@@ -17,7 +18,7 @@ from skml.metrics._classification import (
     _check_zero_division,
     _divide,
 )
-from skml.utils import check_param
+from skml.utils import check_param, effective_n_threads
 
 __all__ = ["dice_score", "hausdorff_distance", "iou_score"]
 
@@ -68,8 +69,8 @@ def _check_masks(y_true, y_pred, ignore_index):
         keep = y_true != ignore_index
         y_true, y_pred = y_true[keep], y_pred[keep]
         if y_true.size == 0:
-            raise ValueError(f"every element of y_true equals ignore_index={ignore_index!r}:"
-                             " nothing is left to score.")
+            raise ValueError(f"every element of y_true equals "
+                             f"ignore_index={ignore_index!r}: nothing is left to score.")
     return y_true, y_pred
 
 
@@ -244,16 +245,16 @@ del _f
 
 # ---------------------------------------------------------------------------- Hausdorff
 
-# Metrics for which the pruning below is exact (it needs the triangle inequality).
+# Metrics for which the pruning below is exact (norms of the coordinate differences,
+# monotone in each coordinate gap).
 _HAUSDORFF_METRICS = ("euclidean", "manhattan", "chebyshev", "minkowski")
 # Points whose exact nearest distance is computed first, to get a good lower bound.
 _N_TOP = 32
-# Clusters: enough that each holds a few hundred points (a block of the reduction), few
-# enough that the per-call overhead of the reduction stays small.
-_POINTS_PER_CLUSTER_PAIR = 500
-_MAX_CLUSTERS = 1024
-# Reduction calls smaller than this (pairs of points) run on one thread.
-_PAIRS_PER_THREAD = 2**20
+# The leaves of the partition: each reduction call compares the source and the target
+# points of one leaf, about (n / leaves) x (m / leaves) pairs. This size balances the fixed
+# cost of a call (validation, thread start: ~0.5 ms) against the cost of its pairs.
+_LEAF_SIZE = 400
+_MAX_LEAVES = 4096
 
 
 def _check_set(S, name):
@@ -307,49 +308,65 @@ def _mask_direction(src, dst, spacing):
 
 
 def _exact_distances(A, B, metric, p):
-    """Row-wise distances between A[i] and B[i] from the coordinate differences."""
+    """Row-wise distances between A[i] and B[i] from the coordinate differences (scaled
+    by the largest one, so squares never overflow or underflow)."""
     diff = np.abs(A - B)
-    if metric == "euclidean" or (metric == "minkowski" and p == 2):
-        scale = diff.max(axis=1, keepdims=True)
-        scale[scale == 0] = 1.0
-        return scale[:, 0] * np.sqrt(np.sum((diff / scale) ** 2, axis=1))
+    scale = diff.max(axis=1) if diff.shape[1] > 1 else diff[:, 0].copy()
+    if metric == "chebyshev" or (metric == "minkowski" and np.isinf(p)):
+        return scale
     if metric == "manhattan" or (metric == "minkowski" and p == 1):
         return diff.sum(axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    diff /= safe[:, None]
+    if metric == "euclidean" or p == 2:
+        return safe * np.sqrt(np.einsum("ij,ij->i", diff, diff)) * (scale > 0)
+    return safe * np.sum(diff ** p, axis=1) ** (1.0 / p) * (scale > 0)
+
+
+def _col_min_max(PT, idx):
+    """Per-coordinate min and max of the points ``idx`` of ``PT`` (coordinates as rows:
+    NumPy reduces contiguous rows many times faster than the columns of an (n, 3) array)."""
+    # np.take keeps the rows contiguous (PT[:, idx] would be laid out column-major,
+    # and its row reductions strided and ~100x slower)
+    sub = np.take(PT, idx, axis=1) if not isinstance(idx, slice) else PT[:, idx]
+    return sub.min(axis=1), sub.max(axis=1)
+
+
+def _kd_leaves(PT, n_leaves):
+    """Split the points (columns of ``PT``, shape (d, n)) into ``n_leaves`` spatially
+    compact groups of (nearly) equal size: the leaves of a k-d tree, median splits along
+    the widest axis. Pure NumPy; no distance is computed. Returns a list of index arrays,
+    in a fixed order."""
+    leaves = []
+    stack = [(np.arange(PT.shape[1]), n_leaves)]
+    while stack:
+        idx, count = stack.pop()
+        if count == 1 or idx.size <= 1:
+            leaves.append(idx)
+            continue
+        lo, hi = _col_min_max(PT, idx)
+        axis = int(np.argmax(hi - lo))
+        left = count // 2
+        k = min(max(int(round(idx.size * left / count)), 1), idx.size - 1)
+        part = np.argpartition(PT[axis, idx], k)
+        stack.append((idx[part[k:]], count - left))
+        stack.append((idx[part[:k]], left))
+    return leaves
+
+
+def _box_gaps(lo, hi, box_lo, box_hi):
+    """Per-axis gaps between the box [lo, hi] and each of the boxes [box_lo, box_hi]."""
+    return np.maximum(0.0, np.maximum(box_lo - hi, lo - box_hi))
+
+
+def _norms(diff, metric, p):
+    if metric == "euclidean" or (metric == "minkowski" and p == 2):
+        return np.sqrt(np.sum(diff * diff, axis=-1))
+    if metric == "manhattan" or (metric == "minkowski" and p == 1):
+        return np.sum(diff, axis=-1)
     if metric == "chebyshev" or (metric == "minkowski" and np.isinf(p)):
-        return diff.max(axis=1)
-    scale = diff.max(axis=1, keepdims=True)
-    scale[scale == 0] = 1.0
-    return scale[:, 0] * np.sum((diff / scale) ** p, axis=1) ** (1.0 / p)
-
-
-def _cluster_max(values, start):
-    """Max of ``values`` over each run ``start[k]:start[k + 1]`` (-inf for an empty run)."""
-    out = np.full(start.size - 1, -np.inf)
-    nonempty = start[:-1] < start[1:]
-    if nonempty.any():
-        out[nonempty] = np.maximum.reduceat(values, start[:-1][nonempty])
-    return out
-
-
-class _Clusters:
-    """B split into clusters around some of its own points, for the triangle inequality:
-    for a in cluster i and b in cluster k, ``d(a, b) >= d(c_i, c_k) - r_i - R_k``."""
-
-    def __init__(self, B, n_clusters, nearest, rng):
-        m = B.shape[0]
-        self.centers = B[np.sort(rng.choice(m, n_clusters, replace=False))]
-        lab, dist = nearest(B, self.centers)
-        order = np.argsort(lab, kind="stable")
-        self.points = B[order]
-        self.index = order  # row of B of each clustered point
-        self.start = np.searchsorted(lab[order], np.arange(n_clusters + 1))
-        self.radius = _cluster_max(dist[order], self.start)
-
-    def members(self, ks):
-        if len(ks) == len(self.radius):
-            return self.points, self.index
-        rows = np.concatenate([np.arange(self.start[k], self.start[k + 1]) for k in ks])
-        return self.points[rows], self.index[rows]
+        return np.max(diff, axis=-1)
+    return np.sum(diff ** p, axis=-1) ** (1.0 / p)
 
 
 def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
@@ -359,77 +376,108 @@ def _nearest_all_or_max(A, B, lb, need_all, metric, p, n_jobs, slack):
     the largest value matters: returns ``(best, i, j)`` with ``best`` the max over A of
     the distance to B if it exceeds ``lb`` (point ``i`` of A, its neighbour ``j``), else
     ``(lb, -1, -1)``.
-    """
-    from skml.metrics._pairwise import pairwise_distances, pairwise_distances_argmin_min
 
-    def nearest(X, Y):
-        # a block of a few hundred thousand pairs takes about a millisecond: more
-        # threads would cost more to start and synchronise than they save
-        jobs = n_jobs if X.shape[0] * Y.shape[0] >= _PAIRS_PER_THREAD else 1
-        return pairwise_distances_argmin_min(X, Y, metric=metric, p=p, n_jobs=jobs)
+    A and B together are split into the leaves of a k-d tree (no distance needed). Each
+    point of A first gets an upper bound, its distance to the nearest point of B in its
+    own leaf (one reduction call per leaf). The exact distances of the points with the
+    largest bounds give a lower bound on the answer; points whose upper bound is below it
+    cannot matter. The others are searched exactly among the B points of the leaves whose
+    bounding box lies within their upper bound (a box gap is a lower bound on the
+    distance for every Lp norm), so no nearest point is ever missed.
+    """
+    from skml.metrics._pairwise import pairwise_distances_argmin_min
 
     n, m = A.shape[0], B.shape[0]
-    n_clusters = int(np.clip(round(np.sqrt(n * m) / _POINTS_PER_CLUSTER_PAIR), 1,
-                             min(m, _MAX_CLUSTERS)))
-    if n_clusters == 1:
-        j, d = nearest(A, B)
+
+    def nearest(X, Y, threads=1):
+        return pairwise_distances_argmin_min(X, Y, metric=metric, p=p, n_jobs=threads)
+
+    n_leaves = int(np.clip(round(np.sqrt(n * m) / _LEAF_SIZE), 1, _MAX_LEAVES))
+    if n_leaves == 1:
+        j, d = nearest(A, B, n_jobs)
         if need_all:
             return d, j
         i = int(np.argmax(d))
         return (float(d[i]), i, int(j[i])) if d[i] > lb else (lb, -1, -1)
 
-    rng = np.random.RandomState(0)
-    cl = _Clusters(B, n_clusters, nearest, rng)
-    lab_a, dist_a = nearest(A, cl.centers)
-    order_a = np.argsort(lab_a, kind="stable")
-    start_a = np.searchsorted(lab_a[order_a], np.arange(n_clusters + 1))
-    # upper bounds: the nearest centre (a point of B), then the nearest point of B in
-    # the same cluster
-    upper = dist_a.copy()
-    for k in range(n_clusters):
-        rows = order_a[start_a[k]:start_a[k + 1]]
-        if rows.size == 0 or cl.start[k + 1] == cl.start[k]:
-            continue
-        _, d = nearest(A[rows], cl.points[cl.start[k]:cl.start[k + 1]])
-        upper[rows] = np.minimum(upper[rows], d)
+    AT, BT = np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)
+    leaves = _kd_leaves(np.concatenate([AT, BT], axis=1), n_leaves)
+    a_rows = [idx[idx < n] for idx in leaves]
+    b_rows = [idx[idx >= n] - n for idx in leaves]
+    # B's points leaf by leaf, so that a leaf is a contiguous slice (no copy per call)
+    b_order = np.concatenate(b_rows)
+    b_start = np.cumsum([0] + [r.size for r in b_rows])
+    B_by_leaf = B[b_order]
+    d = A.shape[1]
+    b_lo = np.full((n_leaves, d), np.inf)
+    b_hi = np.full((n_leaves, d), -np.inf)
+    for k, r in enumerate(b_rows):
+        if r.size:
+            b_lo[k], b_hi[k] = _col_min_max(BT, r)
+    has_b = np.array([r.size > 0 for r in b_rows])
+    # Leaves are small and independent: threads take whole leaves (each reduction runs
+    # on one thread and releases the GIL), with no OpenMP start-up or barrier per leaf.
+    # Results do not depend on the thread count.
+    n_threads = min(effective_n_threads(n_jobs), n_leaves)
 
+    def per_leaf(func, ks):
+        if n_threads > 1:
+            return Parallel(n_jobs=n_threads, backend="threading")(
+                delayed(func)(k) for k in ks)
+        return [func(k) for k in ks]
+
+    def own_leaf(k):
+        if a_rows[k].size == 0 or b_rows[k].size == 0:
+            return None
+        j, d = nearest(A[a_rows[k]], B_by_leaf[b_start[k]:b_start[k + 1]])
+        return d, b_rows[k][j]
+
+    upper = np.full(n, np.inf)
+    upper_j = np.full(n, -1, dtype=np.intp)
+    for k, res in zip(range(n_leaves), per_leaf(own_leaf, range(n_leaves))):
+        if res is not None:
+            upper[a_rows[k]], upper_j[a_rows[k]] = res
+
+    def exact_search(rows):
+        """Exact nearest points of B for ``rows``: every point of B within the largest
+        upper bound of one of them lies in the leaves kept here."""
+        reach = upper[rows].max()
+        gaps = _box_gaps(*_col_min_max(AT, rows), b_lo, b_hi)
+        near = np.flatnonzero(has_b & (_norms(gaps, metric, p) <= reach + slack))
+        targets = np.concatenate([b_rows[k] for k in near])
+        j, d = nearest(A[rows], B[targets])
+        return d, targets[j]
+
+    if need_all:
+        def search(k):
+            rows = a_rows[k]
+            return exact_search(rows) if rows.size else None
+
+        exact = np.empty(n)
+        exact_j = np.empty(n, dtype=np.intp)
+        for k, res in zip(range(n_leaves), per_leaf(search, range(n_leaves))):
+            if res is not None:
+                exact[a_rows[k]], exact_j[a_rows[k]] = res
+        return exact, exact_j
+
+    # a lower bound from the exact distances of the most promising points
     best, best_i, best_j = lb, -1, -1
-    if not need_all:
-        # a lower bound from the exact distances of the most promising points
-        top = np.argpartition(-upper, min(_N_TOP, n) - 1)[:_N_TOP]
-        j, d = nearest(A[top], B)
+    top = np.argpartition(-upper, min(_N_TOP, n) - 1)[:_N_TOP]
+    j, d = nearest(A[top], B, n_jobs)
+    t = int(np.argmax(d))
+    if d[t] > best:
+        best, best_i, best_j = float(d[t]), int(top[t]), int(j[t])
+    # only points whose upper bound beats the lower bound can matter; leaves with the
+    # largest upper bounds first, as they raise the lower bound early
+    leaf_upper = np.array([upper[r].max() if r.size else -np.inf for r in a_rows])
+    for k in np.argsort(-leaf_upper, kind="stable"):
+        if leaf_upper[k] <= best:
+            break
+        rows = a_rows[k][upper[a_rows[k]] > best]
+        d, j = exact_search(rows)
         t = int(np.argmax(d))
         if d[t] > best:
-            best, best_i, best_j = float(d[t]), int(top[t]), int(j[t])
-    exact = np.full(n, np.nan) if need_all else None
-    exact_j = np.full(n, -1, dtype=np.intp) if need_all else None
-
-    center_dist = pairwise_distances(cl.centers, metric=metric, p=p, n_jobs=n_jobs)
-    # clusters with the largest upper bounds first: they raise the lower bound early
-    cluster_upper = _cluster_max(upper[order_a], start_a)
-    for k in np.argsort(-cluster_upper, kind="stable"):
-        rows = order_a[start_a[k]:start_a[k + 1]]
-        if rows.size == 0:
-            continue
-        if not need_all:
-            rows = rows[upper[rows] > best]
-            if rows.size == 0:
-                continue
-        reach = upper[rows].max()
-        spread = dist_a[rows].max()
-        # every point of B within `reach` of one of `rows` lies in these clusters
-        near = np.flatnonzero(center_dist[k] - spread - cl.radius <= reach + slack)
-        points, index = cl.members(near)
-        j, d = nearest(A[rows], points)
-        if need_all:
-            exact[rows] = d
-            exact_j[rows] = index[j]
-        else:
-            t = int(np.argmax(d))
-            if d[t] > best:
-                best, best_i, best_j = float(d[t]), int(rows[t]), int(index[j[t]])
-    if need_all:
-        return exact, exact_j
+            best, best_i, best_j = float(d[t]), int(rows[t]), int(j[t])
     return best, best_i, best_j
 
 
@@ -446,12 +494,13 @@ def hausdorff_distance(A, B, *, directed=False, percentile=100, metric="euclidea
 
     Nearest distances come from skml's chunked reduction
     :func:`skml.metrics.pairwise_distances_argmin_min`, so memory is ``O(n + m)`` and no
-    ``n x m`` matrix is built. For the maximum, most of them are skipped: the points of
-    B are grouped around some of their own points, upper bounds come from a point's own
-    cluster, a lower bound from the exact distances of the most promising points, and
-    the triangle inequality leaves only the clusters that can hold a nearer point. The
-    result is exact (the distance of the returned pair is recomputed from the coordinate
-    differences).
+    ``n x m`` matrix is built. For the maximum, most of them are skipped: both sets are
+    split into the leaves of a k-d tree, upper bounds come from a point's own leaf, a
+    lower bound from the exact distances of the most promising points, and the bounding
+    boxes of the leaves leave only those that can hold a nearer point. For masks, only
+    the points outside the other mask and the other mask's boundary take part (exactly
+    the same result). The result is exact (the distance of the returned pair is
+    recomputed from the coordinate differences).
 
     Parameters
     ----------
@@ -548,8 +597,9 @@ def hausdorff_distance(A, B, *, directed=False, percentile=100, metric="euclidea
     # reduction then works near the origin and cannot overflow, whatever the magnitudes.
     # Returned distances are recomputed from the original coordinates.
     every = [Z for X, Y, _ in directions for Z in (X, Y)]
-    lo = np.min([Z.min(axis=0) for Z in every], axis=0)
-    hi = np.max([Z.max(axis=0) for Z in every], axis=0)
+    bounds = [_col_min_max(np.ascontiguousarray(Z.T), slice(None)) for Z in every]
+    lo = np.min([b[0] for b in bounds], axis=0)
+    hi = np.max([b[1] for b in bounds], axis=0)
     mid = lo / 2 + hi / 2
     scale = float(np.max(hi / 2 - lo / 2))
 
@@ -561,7 +611,7 @@ def hausdorff_distance(A, B, *, directed=False, percentile=100, metric="euclidea
         return (Z - mid) / scale
 
     # rounding of the reduction's distances (~1e-8 of the diameter) must never exclude a
-    # cluster that can hold a nearest point
+    # leaf that can hold a nearest point
     slack = 1e-6 * 2 * every[0].shape[1]
     if percentile < 100:
         values = []

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from skml.utils import check_param, effective_n_threads
+from skml.utils import check_param, effective_n_threads, limit_blas_threads
 
 __all__ = [
     "optimal_transport",
@@ -223,10 +223,11 @@ def _sinkhorn_ot(a, b, M, reg, max_iter, tol, n_jobs):
     n_threads = min(effective_n_threads(n_jobs), n_groups,
                     max(1, (n * m) // _SINKHORN_ENTRIES_PER_THREAD))
     f, g = np.zeros(n), np.zeros(m)
-    K = np.empty((n, m))
-    acc = np.empty((n_groups, m))
-    n_iter, err, cost, _ = _sinkhorn.sinkhorn(Ms, a_s, b_s, float(reg), float(tol),
-                                              int(max_iter), f, g, K, acc, n_threads)
+    K = np.empty((n, m), dtype=M.dtype)
+    acc = np.empty((n_groups, m), dtype=M.dtype)
+    with limit_blas_threads():  # BLAS inside OpenMP threads: one thread each
+        n_iter, err, cost, _ = _sinkhorn.sinkhorn(Ms, a_s, b_s, float(reg), float(tol),
+                                                  int(max_iter), f, g, K, acc, n_threads)
     if not err <= tol:
         warnings.warn(
             f"Sinkhorn did not converge in {n_iter} iterations: the marginal violation is "
@@ -234,7 +235,7 @@ def _sinkhorn_ot(a, b, M, reg, max_iter, tol, n_jobs):
             "slowly).", ConvergenceWarning, stacklevel=3)
     if full:
         return K, float(cost)
-    plan = np.zeros(M.shape)
+    plan = np.zeros(M.shape, dtype=M.dtype)
     plan[np.ix_(rows, cols)] = K
     return plan, float(cost)
 
@@ -260,8 +261,10 @@ def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1
         Masses of the target points (>= 0), with the same total as ``a``. ``None``
         gives each column the mass ``1/m``.
     M : array-like of shape (n, m)
-        Cost of moving a unit of mass from source ``i`` to target ``j`` (finite; float32
-        costs are read without a copy by the Sinkhorn kernel).
+        Cost of moving a unit of mass from source ``i`` to target ``j`` (finite). With
+        float32 costs Sinkhorn works on a float32 matrix (half the memory, about twice
+        as fast, as POT does): its marginals are then accurate to about 1e-7 of the
+        mass, so use ``tol >= 1e-6``.
     method : {"exact", "sinkhorn"}, default="exact"
         ``"exact"`` is a linear program in ``n * m`` variables: fine up to a few
         hundred points per side. ``"sinkhorn"`` scales to thousands.
@@ -272,17 +275,18 @@ def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1
     max_iter : int, default=1000
         Most Sinkhorn iterations (one iteration updates both sides).
     tol : float, default=1e-9
-        Sinkhorn stops when the marginal violation ``sum_j |sum_i P[i, j] - b[j]|``
-        (the row sums are exact after each iteration) is at most ``tol``, in units of
-        mass.
+        Sinkhorn stops when the marginal violation ``||P^T 1 - b||_2`` (the row sums
+        are exact after each iteration) is at most ``tol``, in units of mass: the
+        criterion of POT's ``stopThr``, here checked at every iteration.
     n_jobs : int, default=None
         OpenMP threads for Sinkhorn (``None``: all cores; small problems use fewer).
         The result is the same for any value.
 
     Returns
     -------
-    plan : ndarray of shape (n, m), float64
+    plan : ndarray of shape (n, m)
         The transport plan; ``plan[i, j]`` is the mass moved from ``i`` to ``j``.
+        float64, or float32 for Sinkhorn on float32 costs.
     cost : float
         ``sum_ij plan[i, j] * M[i, j]`` (for Sinkhorn: the transport cost of the
         regularised plan, without the entropy term, as POT's ``sinkhorn2``).

@@ -190,6 +190,12 @@ class MultinomialNB(_BaseDiscreteNB):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when ``X`` had string column names.
 
+    Raises
+    ------
+    ValueError
+        If X has negative values, y a single class, ``alpha`` or ``class_prior`` the
+        wrong shape, or sample weights are negative or all zero.
+
     See Also
     --------
     BernoulliNB, GaussianNB
@@ -198,6 +204,12 @@ class MultinomialNB(_BaseDiscreteNB):
     -----
     ``fit`` and ``partial_fit`` refuse negative values in ``X`` (counts or frequencies
     are expected); sparse matrices are accepted.
+
+    References
+    ----------
+    A. McCallum and K. Nigam, A comparison of event models for naive Bayes text
+    classification, AAAI workshop (1998). H. Dai, "Note on Machine Learning"
+    (preprint), Definition 2.3.
 
     Examples
     --------
@@ -286,9 +298,21 @@ class BernoulliNB(_BaseDiscreteNB):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when ``X`` had string column names.
 
+    Raises
+    ------
+    ValueError
+        If y has a single class, ``alpha`` or ``class_prior`` the wrong shape, or sample
+        weights are negative or all zero.
+
     See Also
     --------
     MultinomialNB, GaussianNB
+
+    References
+    ----------
+    A. McCallum and K. Nigam, A comparison of event models for naive Bayes text
+    classification, AAAI workshop (1998). H. Dai, "Note on Machine Learning"
+    (preprint), Definition 2.3.
 
     Examples
     --------

@@ -83,6 +83,12 @@ class GaussianNB(_BaseNB):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when ``X`` had string column names.
 
+    Raises
+    ------
+    ValueError
+        If y has a single class, ``priors`` do not match the classes or do not sum to
+        1, sample weights are negative or all zero, or X has NaN / infinite values.
+
     See Also
     --------
     MultinomialNB, BernoulliNB
@@ -94,6 +100,12 @@ class GaussianNB(_BaseNB):
     variance of all the rows seen so far, so fitting in batches gives the model of one
     ``fit`` on all the data (up to rounding). scikit-learn's ``partial_fit`` instead
     takes ``epsilon_`` from the latest batch alone; a single ``fit`` is the same in both.
+
+    References
+    ----------
+    T. F. Chan, G. H. Golub and R. J. LeVeque, Updating formulae and a pairwise
+    algorithm for computing sample variances (1979). H. Dai, "Note on Machine Learning"
+    (preprint), Definitions 2.3 and 2.14.
 
     Examples
     --------

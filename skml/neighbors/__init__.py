@@ -1,12 +1,33 @@
-"""Nearest neighbours: k-NN classification and regression, neighbour search, KD-tree.
+"""Nearest neighbours: k-NN and radius classification and regression, neighbour search,
+neighbour graphs, KD-tree and ball tree.
 
-The search runs either by brute force (the blocked top-k kernel of
-:func:`skml.metrics.kneighbors_brute`) or through :class:`KDTree`, a KD-tree in Cython
-queried in parallel; ``algorithm="auto"`` picks between them (see the user guide).
+The search runs either by brute force (the blocked kernels of :mod:`skml.metrics`) or
+through :class:`KDTree` / :class:`BallTree`, trees in Cython queried in parallel;
+``algorithm="auto"`` picks between them (see the user guide). Every algorithm ranks
+neighbours by the same exact distances, ties by index.
 """
-from skml.neighbors._classification import KNeighborsClassifier
-from skml.neighbors._kd_tree import KDTree
-from skml.neighbors._regression import KNeighborsRegressor
+from skml.neighbors._base import VALID_METRICS, VALID_METRICS_SPARSE
+from skml.neighbors._classification import (
+    KNeighborsClassifier,
+    RadiusNeighborsClassifier,
+)
+# KNeighborsTransformer / RadiusNeighborsTransformer (skml.neighbors._graph) join the
+# exports once the common tests compare sparse outputs.
+from skml.neighbors._graph import kneighbors_graph, radius_neighbors_graph
+from skml.neighbors._kd_tree import BallTree, KDTree
+from skml.neighbors._regression import KNeighborsRegressor, RadiusNeighborsRegressor
 from skml.neighbors._unsupervised import NearestNeighbors
 
-__all__ = ["KDTree", "KNeighborsClassifier", "KNeighborsRegressor", "NearestNeighbors"]
+__all__ = [
+    "VALID_METRICS",
+    "VALID_METRICS_SPARSE",
+    "BallTree",
+    "KDTree",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
+    "NearestNeighbors",
+    "RadiusNeighborsClassifier",
+    "RadiusNeighborsRegressor",
+    "kneighbors_graph",
+    "radius_neighbors_graph",
+]

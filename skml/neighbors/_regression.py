@@ -1,60 +1,87 @@
-"""k-nearest-neighbours regression."""
+"""Nearest-neighbours regression: the (weighted) mean target of the k nearest training
+points, or of those within a radius."""
+import numbers
+import warnings
+
 import numpy as np
 from sklearn.base import RegressorMixin
 
 from skml.neighbors._base import (
-    KNeighborsMixin,
+    SEARCH_ATTRS_DOC,
+    SEARCH_PARAMS_DOC,
     WEIGHTS_CONSTRAINT,
+    KNeighborsMixin,
+    RadiusNeighborsMixin,
+    _get_radius_weights,
     _get_weights,
     _NeighborsBase,
 )
+from skml.utils import Interval
 
-__all__ = ["KNeighborsRegressor"]
+__all__ = ["KNeighborsRegressor", "RadiusNeighborsRegressor"]
 
 
-class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
-    """Regression by averaging the targets of the k nearest training points.
+class _RegressorBase(RegressorMixin, _NeighborsBase):
+
+    def fit(self, X, y):
+        """Store the training set (and build the tree when one is used).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator, KDTree or
+            BallTree, whose points are then used
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : estimator
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters, data or metric/algorithm combinations.
+        """
+        X, y = self._fit(X, y, multi_output=True, y_numeric=True)
+        self._y = np.asarray(y, dtype=np.float64)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
+    __doc__ = f"""Regression by averaging the targets of the k nearest training points.
 
     The prediction for a query is the mean of its ``n_neighbors`` nearest training
-    targets, or their weighted mean with ``weights="distance"`` (weights ``1 / d``).
-    Neighbours are found as in :class:`KNeighborsClassifier` (brute force or KD-tree,
-    ties by the smaller training index).
+    targets, or their weighted mean with ``weights="distance"`` (weights ``1 / d``) or a
+    callable. Neighbours are found as in :class:`KNeighborsClassifier` (brute force or a
+    tree, ranked by exact distances, ties by the smaller training index).
 
     Parameters
     ----------
     n_neighbors : int, default=5
         Neighbours averaged; at most the number of training samples.
-    weights : {"uniform", "distance"}, callable or None, default="uniform"
+    weights : {{"uniform", "distance"}}, callable or None, default="uniform"
         As in :class:`KNeighborsClassifier`.
-    algorithm : {"auto", "brute", "kd_tree"}, default="auto"
-        As in :class:`KNeighborsClassifier`.
-    leaf_size : int, default=30
-        Leaf size of the KD-tree.
-    p : float, default=2
-        Order of the Minkowski metric (``>= 1``).
-    metric : str, default="minkowski"
-        As in :class:`KNeighborsClassifier`.
-    metric_params : dict, default=None
-        Only ``{"p": value}`` is understood.
-    n_jobs : int, default=None
-        OpenMP threads for the search (``None``: all cores).
+    {SEARCH_PARAMS_DOC}
 
     Attributes
     ----------
-    effective_metric_ : str
-        The metric used.
-    effective_metric_params_ : dict
-        ``{"p": p}`` for a general Minkowski metric, empty otherwise.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
-    n_samples_fit_ : int
-        Number of training samples.
+    {SEARCH_ATTRS_DOC}
 
     See Also
     --------
-    KNeighborsClassifier, NearestNeighbors
+    KNeighborsClassifier, RadiusNeighborsRegressor, NearestNeighbors
+
+    References
+    ----------
+    T. Cover and P. Hart, "Nearest neighbor pattern classification", IEEE Transactions
+    on Information Theory 13(1), 1967.
+    H. Dai, "Note on Machine Learning" (preprint), Definition 3.5.
 
     Examples
     --------
@@ -66,7 +93,10 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
     array([0.5])
     """
 
-    _parameter_constraints = {"weights": WEIGHTS_CONSTRAINT}
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "weights": WEIGHTS_CONSTRAINT,
+    }
 
     def __init__(self, n_neighbors=5, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
@@ -79,34 +109,25 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
         self.metric_params = metric_params
         self.n_jobs = n_jobs
 
-    def fit(self, X, y):
-        """Store the training set (and build the KD-tree when it is used).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-
-        Returns
-        -------
-        self : KNeighborsRegressor
-        """
-        X, y = self._fit(X, y, multi_output=True, y_numeric=True)
-        y = np.asarray(y, dtype=np.float64)
-        self._y = y
-        self._check_n_neighbors_fit()
-        return self
-
     def predict(self, X):
         """The (weighted) mean target of each query's neighbours.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
+            Queries; ``None`` predicts every training point from its neighbours other
+            than itself.
 
         Returns
         -------
         y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+
+        Raises
+        ------
+        ValueError
+            As the neighbour search; if a callable ``weights`` gives some query only
+            zero weights.
         """
         if self.weights is None or self.weights == "uniform":
             ind = self.kneighbors(X, return_distance=False)
@@ -118,7 +139,91 @@ class KNeighborsRegressor(KNeighborsMixin, RegressorMixin, _NeighborsBase):
             return np.sum(y * w, axis=1) / np.sum(w, axis=1)
         return np.sum(y * w[:, :, None], axis=1) / np.sum(w, axis=1)[:, None]
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+
+class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
+    __doc__ = f"""Regression by averaging the targets of the training points within a
+    radius.
+
+    The prediction for a query is the (weighted) mean target of the training points
+    within distance ``radius`` (inclusive, decided by exact distances). A query with no
+    such point is predicted NaN, with a warning, as in scikit-learn.
+
+    Parameters
+    ----------
+    radius : float, default=1.0
+        Neighbourhood radius.
+    weights : {{"uniform", "distance"}}, callable or None, default="uniform"
+        As in :class:`KNeighborsClassifier`; the callable gets one query's array of
+        distances at a time.
+    {SEARCH_PARAMS_DOC}
+
+    Attributes
+    ----------
+    {SEARCH_ATTRS_DOC}
+
+    See Also
+    --------
+    KNeighborsRegressor, RadiusNeighborsClassifier, NearestNeighbors
+
+    References
+    ----------
+    J. H. Friedman, J. L. Bentley and R. A. Finkel, "An algorithm for finding best
+    matches in logarithmic expected time", ACM Transactions on Mathematical Software
+    3(3), 1977.
+    H. Dai, "Note on Machine Learning" (preprint), Definition 3.5.
+
+    Examples
+    --------
+    >>> from skml.neighbors import RadiusNeighborsRegressor
+    >>> reg = RadiusNeighborsRegressor(radius=1.0).fit([[0], [1], [2], [3]], [0, 0, 1, 1])
+    >>> reg.predict([[1.5]])
+    array([0.5])
+    """
+
+    _parameter_constraints = {
+        "radius": [Interval(numbers.Real, 0, None)],
+        "weights": WEIGHTS_CONSTRAINT,
+    }
+
+    def __init__(self, radius=1.0, *, weights="uniform", algorithm="auto", leaf_size=30,
+                 p=2, metric="minkowski", metric_params=None, n_jobs=None):
+        self.radius = radius
+        self.weights = weights
+        self.algorithm = algorithm
+        self.leaf_size = leaf_size
+        self.p = p
+        self.metric = metric
+        self.metric_params = metric_params
+        self.n_jobs = n_jobs
+
+    def predict(self, X):
+        """The (weighted) mean target of the training points within ``radius``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
+            As in :meth:`KNeighborsRegressor.predict`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+            NaN for a query without neighbours (with a UserWarning).
+
+        Raises
+        ------
+        ValueError
+            As the neighbour search; if a callable ``weights`` gives some query only
+            zero weights.
+        """
+        dist, ind = self.radius_neighbors(X)
+        w = _get_radius_weights(dist, self.weights)
+        y = self._y.reshape(self._y.shape[0], -1)
+        out = np.full((len(ind), y.shape[1]), np.nan)
+        for i, idx in enumerate(ind):
+            if len(idx):
+                out[i] = np.average(y[idx], axis=0, weights=None if w is None else w[i])
+        if np.isnan(out).any():
+            warnings.warn("One or more samples have no neighbors within specified "
+                          "radius; predicting NaN.")
+        return out if self._y.ndim == 2 else out.ravel()

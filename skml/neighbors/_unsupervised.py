@@ -1,18 +1,25 @@
 """Unsupervised nearest-neighbour search."""
 import numbers
 
-from skml.neighbors._base import KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase
+from skml.neighbors._base import (
+    SEARCH_ATTRS_DOC,
+    SEARCH_PARAMS_DOC,
+    KNeighborsMixin,
+    RadiusNeighborsMixin,
+    _NeighborsBase,
+)
 from skml.utils import Interval
 
 __all__ = ["NearestNeighbors"]
 
 
 class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
-    """Nearest-neighbour and radius search over a fitted set of points.
+    __doc__ = f"""Nearest-neighbour and radius search over a fitted set of points.
 
-    ``fit`` stores the points (and builds a KD-tree when it is used); :meth:`kneighbors`
+    ``fit`` stores the points (and builds a tree when one is used); :meth:`kneighbors`
     and :meth:`radius_neighbors` then answer queries, and the ``*_graph`` methods return
-    the same answers as sparse matrices.
+    the same answers as sparse matrices. Every algorithm ranks neighbours by the same
+    exact distances and breaks ties by the smaller index.
 
     Parameters
     ----------
@@ -20,39 +27,22 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
         Default number of neighbours for :meth:`kneighbors`.
     radius : float, default=1.0
         Default radius for :meth:`radius_neighbors`.
-    algorithm : {"auto", "brute", "kd_tree"}, default="auto"
-        "auto" uses the KD-tree when the metric allows one (not cosine), the data have
-        at most 15 features and ``n_neighbors < n_samples / 2``, and brute force
-        otherwise.
-    leaf_size : int, default=30
-        Leaf size of the KD-tree; changes speed, never the result.
-    metric : str, default="minkowski"
-        "minkowski", "euclidean", "manhattan", "chebyshev", "cosine" (brute force only),
-        "sqeuclidean" or an alias ("l2", "l1", "cityblock").
-    p : float, default=2
-        Order of the Minkowski metric (``>= 1``).
-    metric_params : dict, default=None
-        Only ``{"p": value}`` is understood.
-    n_jobs : int, default=None
-        OpenMP threads for the search (``None``: all cores). Results do not depend on it.
+    {SEARCH_PARAMS_DOC}
 
     Attributes
     ----------
-    effective_metric_ : str
-        The metric used ("minkowski" with p = 1, 2 or inf becomes "manhattan",
-        "euclidean" or "chebyshev").
-    effective_metric_params_ : dict
-        ``{"p": p}`` for a general Minkowski metric, empty otherwise.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names seen in ``fit``, when ``X`` had string column names.
-    n_samples_fit_ : int
-        Number of training samples.
+    {SEARCH_ATTRS_DOC}
 
     See Also
     --------
-    KNeighborsClassifier, KNeighborsRegressor, KDTree
+    KNeighborsClassifier, KNeighborsRegressor, KDTree, BallTree, kneighbors_graph
+
+    References
+    ----------
+    J. H. Friedman, J. L. Bentley and R. A. Finkel, "An algorithm for finding best
+    matches in logarithmic expected time", ACM Transactions on Mathematical Software
+    3(3), 1977.
+    H. Dai, "Note on Machine Learning" (preprint), Definition 3.5.
 
     Examples
     --------
@@ -72,7 +62,10 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
     array([array([2, 3])], dtype=object)
     """
 
-    _parameter_constraints = {"radius": [Interval(numbers.Real, 0, None)]}
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "radius": [Interval(numbers.Real, 0, None)],
+    }
 
     def __init__(self, *, n_neighbors=5, radius=1.0, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
@@ -86,16 +79,24 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
         self.n_jobs = n_jobs
 
     def fit(self, X, y=None):
-        """Store the points (and build the KD-tree when it is used).
+        """Store the points (and build the tree when one is used).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+            graph); or a fitted neighbours estimator, KDTree or
+            BallTree, whose points are then used
         y : ignored
 
         Returns
         -------
         self : NearestNeighbors
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters, data or metric/algorithm combinations.
         """
         self._fit(X)
         return self

@@ -3,11 +3,14 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_consistent_length
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _smo
-from skml.linear_model._base import _scaled_penalty, magnitude_scale
+from skml.linear_model._base import _scaled_penalty, magnitude_scale, progress
 from skml.utils import (
     Interval,
     StrOptions,
@@ -17,7 +20,8 @@ from skml.utils import (
     effective_n_threads,
 )
 
-__all__ = ["KERNELS", "kernel_matrix", "svm_sample_weight"]
+__all__ = ["KERNELS", "box_bounds", "kernel_matrix", "sparse_kernel_matrix",
+           "svm_sample_weight"]
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid", "laplace", "precomputed")
 KERNEL_CODES = _smo.KERNEL_CODES
@@ -42,10 +46,60 @@ def kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
     return out
 
 
+def _canonical_csr(X):
+    """CSR float64 with sorted, duplicate-free column indices (the kernels merge rows);
+    a copy only when ``X`` is not already so."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def _csr_tuple(X):
+    """``(data, indices, indptr, n_features)`` of a canonical CSR matrix, with intp
+    indices (what the Cython kernels index with)."""
+    return (np.ascontiguousarray(X.data, dtype=np.float64),
+            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indptr, dtype=np.intp), X.shape[1])
+
+
+def sparse_kernel_matrix(X, Y, kernel, *, gamma, coef0=0.0, degree=3, n_threads=1):
+    """:func:`kernel_matrix` for sparse (CSR) ``X`` and/or ``Y``; float64 result."""
+    X = _canonical_csr(X)
+    Y = _canonical_csr(Y)
+    out = np.empty((X.shape[0], Y.shape[0]), dtype=np.float64)
+    xd, xi, xp, d = _csr_tuple(X)
+    yd, yi, yp, _ = _csr_tuple(Y)
+    _smo.kernel_block_sparse(xd, xi, xp, yd, yi, yp, d, out, KERNEL_CODES[kernel],
+                             float(gamma), float(coef0), int(degree), int(n_threads))
+    return out
+
+
 def svm_sample_weight(sample_weight, n_samples):
-    """Non-negative finite float64 weights (ones when None); all zeros are allowed here,
-    the estimators report them with their own message."""
+    """Finite float64 weights (ones when None). As in libsvm, a sample whose weight is
+    zero or negative is left out of the problem: negative weights become 0 here (the
+    estimators report "all weights non-positive" with libsvm's message)."""
+    if isinstance(sample_weight, numbers.Number):
+        if sample_weight < 0:
+            sample_weight = 0.0
+    elif sample_weight is not None:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind in "biuf":
+            sample_weight = np.where(sw < 0, 0.0, sw)
     return check_sample_weight(sample_weight, n_samples, allow_zero_sum=True)
+
+
+def box_bounds(C, sample_weight, class_factor=1.0):
+    """Per-sample box bounds ``C * weight * class_factor``: exactly 0 where the weight
+    is 0 (also for ``C=inf``, the hard margin, where ``inf * 0`` would be NaN)."""
+    with np.errstate(invalid="ignore"):
+        C_all = float(C) * sample_weight * class_factor
+    return np.where(sample_weight * class_factor > 0, C_all, 0.0)
+
+
+def _n_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _check_finite_model(*arrays):
@@ -68,7 +122,7 @@ class _BaseSVM(BaseEstimator):
                   Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "coef0": [Interval(numbers.Real, -np.inf, np.inf, closed="neither")],
         "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
-        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
+        "C": [Interval(numbers.Real, 0.0, None, closed="neither")],  # inf: hard margin
         "shrinking": ["boolean"],
         "cache_size": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "verbose": ["verbose"],
@@ -104,7 +158,8 @@ class _BaseSVM(BaseEstimator):
             self._gamma = self._kernel_gamma = 1.0  # unused
             return X
         if kernel == "linear":
-            amax = float(np.max(np.abs(X), initial=0.0))
+            values = X.data if sp.issparse(X) else X
+            amax = float(np.max(np.abs(values), initial=0.0))
             if not np.isfinite(amax * amax * max(X.shape[1], 1)):
                 raise ValueError(
                     f"The linear kernel overflows float64 on this data (max |x| = {amax:.3g}):"
@@ -138,7 +193,16 @@ class _BaseSVM(BaseEstimator):
             return float(self.gamma)
         if self.gamma == "auto":
             return 1.0 / X.shape[1]
-        if np.all(sample_weight == sample_weight[0]):
+        if sp.issparse(X):
+            # E[x^2] - E[x]^2 over all entries (weighted by row), as scikit-learn does
+            # for sparse data; never densified
+            d = X.shape[1]
+            w = sample_weight / sample_weight.sum()
+            row_sum = np.asarray(X.sum(axis=1)).ravel()
+            row_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+            mean = float(w @ row_sum) / d
+            var = max(float(w @ row_sq) / d - mean * mean, 0.0)
+        elif np.all(sample_weight == sample_weight[0]):
             var = float(X.var())
         else:
             row_mean = X.mean(axis=1)
@@ -146,6 +210,49 @@ class _BaseSVM(BaseEstimator):
             row_sq = ((X - mean) ** 2).mean(axis=1)
             var = float(np.average(row_sq, weights=sample_weight))
         return 1.0 / (X.shape[1] * var) if var != 0 else 1.0
+
+    # ---- data -------------------------------------------------------------------------
+
+    def _validate_fit_data(self, X, y, **kwargs):
+        """``(X, y, n_samples)``. A callable kernel receives ``X`` as given (any
+        container it understands, e.g. a list of strings), as in scikit-learn; otherwise
+        ``X`` becomes a C-ordered float64 array."""
+        if sp.issparse(X) and isinstance(self.kernel, str) and self.kernel == "precomputed":
+            raise TypeError("Sparse precomputed kernels are not supported.")
+        if callable(self.kernel):
+            check_consistent_length(X, y)
+            self._X_fit = X  # the callable's second argument at prediction time
+            self._sparse = False
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            return X, np.asarray(y), n
+        precomputed = isinstance(self.kernel, str) and self.kernel == "precomputed"
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C",
+                             accept_sparse=False if precomputed else "csr", **kwargs)
+        self._sparse = sp.issparse(X)
+        if self._sparse:
+            X = _canonical_csr(X)
+        return X, y, X.shape[0]
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        if callable(self._kernel_fn):
+            return X
+        X = validate_data(self, X, dtype=np.float64, order="C", reset=False,
+                          accept_sparse="csr")
+        if sp.issparse(X):
+            if not self._sparse:
+                raise ValueError(
+                    f"cannot use sparse input in {type(self).__name__!r} trained on dense "
+                    "data")
+            return _canonical_csr(X)
+        return sp.csr_matrix(X) if self._sparse else X
+
+    def _support_vectors(self, X):
+        """``support_vectors_``: the support rows (CSR for sparse data, as scikit-learn),
+        or an empty (0, 0) array for a precomputed or callable kernel."""
+        if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
+            return np.empty((0, 0))
+        return X[self.support_]
 
     # ---- kernels ----------------------------------------------------------------------
 
@@ -163,14 +270,18 @@ class _BaseSVM(BaseEstimator):
                 raise ValueError("The precomputed kernel matrix contains NaN or infinity.")
             neg = self._check_square_kernel(X, "the precomputed kernel matrix")
             return X, KERNEL_CODES["precomputed"], neg
+        if sp.issparse(X):  # the solver reads CSR rows (never densified)
+            return _csr_tuple(X), KERNEL_CODES[self._kernel_fn], False
         return X, KERNEL_CODES[self._kernel_fn], False
 
     def _call_kernel(self, X, Y):
-        K = np.ascontiguousarray(self._kernel_fn(X, Y), dtype=np.float64)
-        if K.shape != (X.shape[0], Y.shape[0]):
+        K = self._kernel_fn(X, Y)
+        K = np.ascontiguousarray(K.toarray() if sp.issparse(K) else K, dtype=np.float64)
+        expected = (_n_rows(X), _n_rows(Y))
+        if K.shape != expected:
             raise ValueError(
                 f"The kernel callable returned an array of shape {K.shape}, expected "
-                f"{(X.shape[0], Y.shape[0])}."
+                f"{expected}."
             )
         if not np.all(np.isfinite(K)):
             raise ValueError("The kernel callable returned NaN or infinite values.")
@@ -199,10 +310,17 @@ class _BaseSVM(BaseEstimator):
         if self._kernel_fn == "precomputed":
             return X[:, self.support_]
         if callable(self._kernel_fn):
-            return self._call_kernel(X, V)
+            fitted = self._X_fit
+            if isinstance(fitted, np.ndarray):
+                return self._call_kernel(X, fitted[self.support_])
+            return self._call_kernel(X, fitted)[:, self.support_]
         s = self._x_scale
         if s != 1.0 and not scaled:
             X, V = X / s, V / s
+        if sp.issparse(X) or sp.issparse(V):
+            return sparse_kernel_matrix(X, V, self._kernel_fn, gamma=self._kernel_gamma,
+                                        coef0=self._coef0, degree=self._degree,
+                                        n_threads=effective_n_threads(None))
         return kernel_matrix(X, V, self._kernel_fn, gamma=self._kernel_gamma,
                              coef0=self._coef0, degree=self._degree,
                              n_threads=effective_n_threads(None))
@@ -219,7 +337,7 @@ class _BaseSVM(BaseEstimator):
             return max(_DEFAULT_MAX_ITER, 100 * n_vars)
         return int(self.max_iter)
 
-    def _smo(self, data, code, index, y, p, C):
+    def _smo(self, data, code, index, y, p, C, report=True):
         """One SMO run; warns when it stopped at the iteration limit."""
         index = np.ascontiguousarray(index, dtype=np.intp)
         res = _smo.smo_solve(
@@ -235,12 +353,13 @@ class _BaseSVM(BaseEstimator):
                 msg = (f"SMO stopped after {res['n_iter']} iterations without reaching "
                        f"tol={self.tol}.")
             else:
-                msg = (f"Solver terminated early (max_iter={self.max_iter}). Consider "
+                msg = (f"Solver terminated early (max_iter={self.max_iter}).  Consider "
                        "pre-processing your data with StandardScaler or MinMaxScaler.")
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-        if self.verbose:
-            print(f"[{type(self).__name__}] SMO: {res['n_iter']} iterations, "
-                  f"objective {res['objective']:.6g}, rho {res['rho']:.6g}")
+        if self.verbose and report:
+            print(f"[{type(self).__name__}] SMO on {index.shape[0]} variables: "
+                  f"{res['n_iter']} iterations, objective {res['objective']:.6g}, "
+                  f"rho {res['rho']:.6g}", flush=True)
         return res
 
     def _warn_not_psd(self, n_negative, negative_diagonal):
@@ -263,4 +382,5 @@ class _BaseSVM(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.input_tags.sparse = not (self.kernel == "precomputed" or callable(self.kernel))
         return tags

@@ -2,6 +2,7 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
@@ -11,7 +12,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.svm import _platt
-from skml.svm._base import _BaseSVM, _check_finite_model, svm_sample_weight
+from skml.linear_model._base import progress
+from skml.svm._base import _BaseSVM, _check_finite_model, box_bounds, svm_sample_weight
 from skml.utils import Interval, StrOptions
 
 __all__ = ["SVC", "SVR"]
@@ -36,7 +38,7 @@ def ovr_from_ovo(dec_ovo, n_classes):
             d = dec_ovo[:, k]
             conf[:, i] += d
             conf[:, j] -= d
-            win_i = d > 0
+            win_i = d >= 0  # (scikit-learn: a zero pairwise value votes for i here)
             votes[win_i, i] += 1
             votes[~win_i, j] += 1
             k += 1
@@ -69,9 +71,8 @@ class SVC(ClassifierMixin, _BaseSVM):
     Parameters
     ----------
     C : float, default=1.0
-        Penalty on margin violations (the box bound of the dual). Must be positive and
-        finite; the hard margin is the limit C -> inf (use a large C, e.g. 1e6, on
-        separable data).
+        Penalty on margin violations (the box bound of the dual), > 0; ``np.inf`` is the
+        hard margin (no box bound), as in scikit-learn.
     kernel : {"linear", "poly", "rbf", "sigmoid", "laplace", "precomputed"} or callable, \
             default="rbf"
         ``linear`` x.y; ``poly`` (gamma x.y + coef0)^degree; ``rbf``
@@ -99,8 +100,10 @@ class SVC(ClassifierMixin, _BaseSVM):
         Size of the kernel-row cache in MB.
     class_weight : dict or "balanced", default=None
         Multiply ``C`` by ``class_weight[c]`` for the samples of class ``c``.
-    verbose : bool, default=False
-        Print a line per SMO run.
+    verbose : bool or int, default=False
+        Progress: a bar over the one-vs-one problems (and over Platt's cross-validation
+        when ``probability=True``; tqdm's, or one line per problem without tqdm);
+        nothing when False.
     max_iter : int, default=-1
         Limit on SMO iterations per binary problem; -1 for none (a safeguard of
         max(10^7, 100 n) still applies).
@@ -148,8 +151,22 @@ class SVC(ClassifierMixin, _BaseSVM):
 
     Notes
     -----
-    Samples with zero ``sample_weight`` are left out of the problem (a sample's box
-    bound is ``C * class_weight * sample_weight``); negative weights are an error.
+    Samples with a zero or negative ``sample_weight`` are left out of the problem, as in
+    libsvm (a sample's box bound is ``C * class_weight * sample_weight``).
+
+    A callable kernel receives ``X`` as given (any container it understands), as in
+    scikit-learn; ``support_vectors_`` is then empty and predictions call it against the
+    training ``X``.
+
+    Sparse ``X`` (CSR; other formats are converted to CSR, indices sorted on a copy when
+    they are not) is never densified: SMO computes kernel rows by merging CSR rows, and
+    ``support_vectors_`` and ``dual_coef_`` are CSR matrices (as in scikit-learn). A
+    model fitted on dense data refuses sparse input at prediction.
+
+    Differences from scikit-learn 1.9, argued: ``probability`` is kept (not deprecated)
+    because skml's Platt scaling is consistent with ``predict``; near float max skml fits
+    the right model instead of raising; a kernel callable's output shape is checked at
+    ``fit``.
 
     A ``precomputed`` (or callable) kernel must give a symmetric matrix with a
     non-negative diagonal, or ``fit`` raises ``ValueError``. A matrix that is symmetric
@@ -172,6 +189,30 @@ class SVC(ClassifierMixin, _BaseSVM):
 
     Sparse input is not supported (dense arrays only). Expected failures of
     scikit-learn's estimator checks: none.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, a single class (or all samples with a
+        positive weight in one class), all weights non-positive, a precomputed or callable
+        kernel matrix that is not square and symmetric, a linear kernel that overflows,
+        or a solution that is not finite.
+    TypeError
+        For a sparse precomputed kernel matrix.
+    NotFittedError
+        From ``predict_proba`` of a model fitted with ``probability=False``.
+
+    References
+    ----------
+    C. Cortes and V. Vapnik, "Support-vector networks", Machine Learning 20, 1995. J. C.
+    Platt, "Fast training of support vector machines using sequential minimal
+    optimization", 1998, and "Probabilistic outputs for support vector machines", 1999.
+    R.-E. Fan, P.-H. Chen and C.-J. Lin, "Working set selection using second order
+    information for training SVM", JMLR 6, 2005. H.-T. Lin, C.-J. Lin and R. C. Weng, "A
+    note on Platt's probabilistic outputs for support vector machines", Machine Learning
+    68, 2007. T.-F. Wu, C.-J. Lin and R. C. Weng, "Probability estimates for multi-class
+    classification by pairwise coupling", JMLR 5, 2004. H. Dai, "Note on Machine
+    Learning" (preprint), Example 19 and Remark 3.6.
 
     Examples
     --------
@@ -232,9 +273,9 @@ class SVC(ClassifierMixin, _BaseSVM):
         self : SVC
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C")
+        X, y, n_samples = self._validate_fit_data(X, y)
         check_classification_targets(y)
-        sw = svm_sample_weight(sample_weight, X.shape[0])
+        sw = svm_sample_weight(sample_weight, n_samples)
         classes, y_ind = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
@@ -244,26 +285,28 @@ class SVC(ClassifierMixin, _BaseSVM):
             )
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y,
                                             sample_weight=sw)
-        C_all = float(self.C) * sw * class_weight[y_ind]
+        C_all = box_bounds(self.C, sw, class_weight[y_ind])
         keep = C_all > 0
         if not np.any(keep):
-            raise ValueError("Invalid input - all samples have zero weight.")
+            raise ValueError("Invalid input - all samples have zero or negative weights.")
         present = np.unique(y_ind[keep])
         if present.shape[0] < 2:
             raise ValueError(
-                "All samples with a positive weight belong to one class "
-                f"({classes[present[0]]!r}); SVC needs at least two classes."
+                "Invalid input - all samples with positive weights belong to the same "
+                f"class ({classes[present[0]]!r}); SVC needs at least two classes."
             )
         self.classes_ = classes
         self.class_weight_ = class_weight
-        data, code, neg_diag = self._train_kernel_data(self._fit_kernel(X, sw))
-        self.shape_fit_ = X.shape
+        Xs = self._fit_kernel(X, sw)
+        data, code, neg_diag = self._train_kernel_data(Xs)
+        self.shape_fit_ = X.shape if hasattr(X, "shape") else (n_samples,)
 
         n_classes = classes.shape[0]
         members = [np.flatnonzero(keep & (y_ind == c)) for c in range(n_classes)]
         pairs = [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
         coefs, rhos, n_iter, status, neg = [], [], [], 0, 0
-        for i, j in pairs:
+        for i, j in progress(pairs, total=len(pairs), verbose=self.verbose,
+                             desc="SVC one-vs-one problems"):
             index = np.concatenate([members[i], members[j]])
             ys = np.r_[np.ones(members[i].size), -np.ones(members[j].size)]
             if members[i].size == 0 or members[j].size == 0:
@@ -273,7 +316,8 @@ class SVC(ClassifierMixin, _BaseSVM):
                 rhos.append(-1.0 if members[i].size else (1.0 if members[j].size else 0.0))
                 n_iter.append(0)
                 continue
-            res = self._smo(data, code, index, ys, -np.ones(index.size), C_all[index])
+            res = self._smo(data, code, index, ys, -np.ones(index.size), C_all[index],
+                            report=False)
             coefs.append(ys * res["alpha"])
             rhos.append(res["rho"])
             n_iter.append(res["n_iter"])
@@ -282,14 +326,14 @@ class SVC(ClassifierMixin, _BaseSVM):
         self._warn_not_psd(neg, neg_diag)
 
         # support vectors: samples with a nonzero coefficient in some pair, by class
-        is_sv = np.zeros(X.shape[0], dtype=bool)
+        is_sv = np.zeros(n_samples, dtype=bool)
         for (i, j), coef in zip(pairs, coefs):
             index = np.concatenate([members[i], members[j]])
             is_sv[index[coef != 0]] = True
         sv_by_class = [m[is_sv[m]] for m in members]
         support = np.concatenate(sv_by_class).astype(np.int32)
         n_support = np.array([s.size for s in sv_by_class], dtype=np.int32)
-        position = np.full(X.shape[0], -1, dtype=np.intp)
+        position = np.full(n_samples, -1, dtype=np.intp)
         position[support] = np.arange(support.size)
         dual = np.zeros((n_classes - 1, support.size))
         for (i, j), coef in zip(pairs, coefs):
@@ -303,10 +347,7 @@ class SVC(ClassifierMixin, _BaseSVM):
         _check_finite_model(dual, rhos)
         self.support_ = support
         self.n_support_ = n_support
-        if self._kernel_fn == "precomputed":
-            self.support_vectors_ = np.empty((0, 0))
-        else:
-            self.support_vectors_ = X[support]
+        self.support_vectors_ = self._support_vectors(X)
         self._dual_coef_ = dual                      # libsvm sign convention
         self._intercept_ = -np.asarray(rhos, dtype=np.float64)
         if n_classes == 2:
@@ -315,21 +356,25 @@ class SVC(ClassifierMixin, _BaseSVM):
         else:
             self.dual_coef_ = dual
             self.intercept_ = self._intercept_.copy()
+        if self._sparse:  # as scikit-learn: sparse fits give sparse coefficients
+            self.dual_coef_ = sp.csr_matrix(self.dual_coef_)
         self.n_iter_ = np.asarray(n_iter, dtype=np.int32)
         self.fit_status_ = int(status)
 
         if self.probability:
-            self.probA_, self.probB_ = self._fit_platt(data, code, members, pairs, C_all)
+            self.probA_, self.probB_ = self._fit_platt(data, Xs, code, members, pairs,
+                                                       C_all)
         else:
             self.probA_ = np.empty(0)
             self.probB_ = np.empty(0)
         return self
 
-    def _fit_platt(self, data, code, members, pairs, C_all):
+    def _fit_platt(self, data, Xs, code, members, pairs, C_all):
         """Platt's sigmoid per pair, on decision values from a 5-fold internal CV."""
         rng = check_random_state(self.random_state)
         probA, probB = [], []
-        for i, j in pairs:
+        for i, j in progress(pairs, total=len(pairs), verbose=self.verbose,
+                             desc="SVC Platt scaling (5-fold CV per pair)"):
             index = np.concatenate([members[i], members[j]])
             ys = np.r_[np.ones(members[i].size), -np.ones(members[j].size)]
             n = index.size
@@ -345,28 +390,29 @@ class SVC(ClassifierMixin, _BaseSVM):
                     dec[test] = 1.0 if n_pos > 0 else (-1.0 if train.size else 0.0)
                     continue
                 res = self._smo(data, code, index[train], ys[train],
-                                -np.ones(train.size), C_all[index[train]])
+                                -np.ones(train.size), C_all[index[train]], report=False)
                 coef = ys[train] * res["alpha"]
                 nz = coef != 0
-                K = self._pair_kernel(data, index[test], index[train][nz])
+                K = self._pair_kernel(data, Xs, index[test], index[train][nz])
                 dec[test] = K @ coef[nz] - res["rho"]
             A, B = _platt.fit_sigmoid(dec, ys > 0)
             probA.append(A)
             probB.append(B)
         return np.asarray(probA), np.asarray(probB)
 
-    def _pair_kernel(self, data, rows, cols):
+    def _pair_kernel(self, data, Xs, rows, cols):
+        """K between training samples ``rows`` and ``cols`` (``Xs``: the scaled data)."""
         if self._kernel_fn == "precomputed" or callable(self._kernel_fn):
             return data[np.ix_(rows, cols)]
-        return self._kernel_to(np.ascontiguousarray(data[rows]),
-                               np.ascontiguousarray(data[cols]), scaled=True)
+        if sp.issparse(Xs):
+            return self._kernel_to(Xs[rows], Xs[cols], scaled=True)
+        return self._kernel_to(np.ascontiguousarray(Xs[rows]),
+                               np.ascontiguousarray(Xs[cols]), scaled=True)
 
     # ---- prediction -------------------------------------------------------------------
 
     def _validate_for_predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
-        return X
+        return self._validate_predict_data(X)
 
     def _decision_ovo(self, X):
         """(n_samples, n_pairs) pairwise decision values, libsvm sign (positive: the
@@ -374,8 +420,9 @@ class SVC(ClassifierMixin, _BaseSVM):
         n_classes = self.classes_.shape[0]
         start = np.r_[0, np.cumsum(self.n_support_)]
         n_pairs = n_classes * (n_classes - 1) // 2
-        out = np.empty((X.shape[0], n_pairs))
-        for rows in self._row_chunks(X.shape[0], self.support_.size):
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        out = np.empty((n_rows, n_pairs))
+        for rows in self._row_chunks(n_rows, self.support_.size):
             K = self._kernel_to(X[rows], self.support_vectors_)
             k = 0
             for i in range(n_classes):
@@ -437,7 +484,7 @@ class SVC(ClassifierMixin, _BaseSVM):
             return self.classes_[(dec[:, 0] <= 0).astype(np.intp)]
         if self.break_ties and self.decision_function_shape == "ovr":
             return self.classes_[np.argmax(ovr_from_ovo(dec, n_classes), axis=1)]
-        votes = np.zeros((X.shape[0], n_classes), dtype=np.intp)
+        votes = np.zeros((dec.shape[0], n_classes), dtype=np.intp)
         k = 0
         for i in range(n_classes):
             for j in range(i + 1, n_classes):
@@ -532,15 +579,16 @@ class SVR(RegressorMixin, _BaseSVM):
     tol : float, default=1e-3
         Stopping tolerance on the maximal KKT violation.
     C : float, default=1.0
-        Penalty on errors larger than ``epsilon`` (positive, finite).
+        Penalty on errors larger than ``epsilon`` (> 0; ``np.inf`` for no bound).
     epsilon : float, default=0.1
         Half-width of the tube within which errors cost nothing (>= 0).
     shrinking : bool, default=True
         Use the shrinking heuristic.
     cache_size : float, default=200
         Size of the kernel-row cache in MB.
-    verbose : bool, default=False
-        Print a line after SMO.
+    verbose : bool or int, default=False
+        Progress: one line when SMO starts and one when it ends (iterations, objective,
+        offset); nothing when False.
     max_iter : int, default=-1
         Limit on SMO iterations; -1 for none (safeguard max(10^7, 200 n)).
 
@@ -566,9 +614,24 @@ class SVR(RegressorMixin, _BaseSVM):
 
     Notes
     -----
-    Samples with zero ``sample_weight`` are left out; negative weights are an error.
-    Kernel matrices are checked as in :class:`SVC`. Expected failures of scikit-learn's
-    estimator checks: none.
+    Samples with a zero or negative ``sample_weight`` are left out (libsvm's rule).
+    Kernel matrices, callables and sparse input are handled as in :class:`SVC`.
+    Expected failures of scikit-learn's estimator checks: none.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, NaN/infinite input, all weights non-positive, a bad kernel
+        matrix, a linear kernel that overflows, or a solution that is not finite.
+    TypeError
+        For a sparse precomputed kernel matrix.
+
+    References
+    ----------
+    A. J. Smola and B. Schoelkopf, "A tutorial on support vector regression", Statistics
+    and Computing 14, 2004. C.-C. Chang and C.-J. Lin, "LIBSVM: a library for support
+    vector machines", ACM TIST 2(3), 2011. H. Dai, "Note on Machine Learning" (preprint),
+    Remark 3.6.
 
     Examples
     --------
@@ -616,17 +679,19 @@ class SVR(RegressorMixin, _BaseSVM):
         self : SVR
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+        X, y, n_samples = self._validate_fit_data(X, y, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
-        sw = svm_sample_weight(sample_weight, X.shape[0])
-        C_all = float(self.C) * sw
+        sw = svm_sample_weight(sample_weight, n_samples)
+        C_all = box_bounds(self.C, sw)
         keep = np.flatnonzero(C_all > 0)
         if keep.size == 0:
-            raise ValueError("Invalid input - all samples have zero weight.")
+            raise ValueError("Invalid input - all samples have zero or negative weights.")
         data, code, neg_diag = self._train_kernel_data(self._fit_kernel(X, sw))
-        self.shape_fit_ = X.shape
+        self.shape_fit_ = X.shape if hasattr(X, "shape") else (n_samples,)
         n = keep.size
         eps = float(self.epsilon)
+        if self.verbose:
+            print(f"[SVR] fitting: SMO on {2 * n} variables ({n} samples)", flush=True)
         res = self._smo(data, code, np.r_[keep, keep], np.r_[np.ones(n), -np.ones(n)],
                         np.r_[eps - y[keep], eps + y[keep]], np.r_[C_all[keep], C_all[keep]])
         self._warn_not_psd(res["n_negative_curvature"], neg_diag)
@@ -635,11 +700,10 @@ class SVR(RegressorMixin, _BaseSVM):
         nz = coef != 0
         self.support_ = keep[nz].astype(np.int32)
         self.n_support_ = np.array([self.support_.size], dtype=np.int32)
-        if self._kernel_fn == "precomputed":
-            self.support_vectors_ = np.empty((0, 0))
-        else:
-            self.support_vectors_ = X[self.support_]
-        self.dual_coef_ = coef[nz][None, :]
+        self.support_vectors_ = self._support_vectors(X)
+        self._dual = coef[nz]
+        self.dual_coef_ = sp.csr_matrix(self._dual[None, :]) if self._sparse \
+            else self._dual[None, :]
         self.intercept_ = np.array([-res["rho"]])
         self.n_iter_ = int(res["n_iter"])
         self.fit_status_ = int(res["status"])
@@ -658,12 +722,12 @@ class SVR(RegressorMixin, _BaseSVM):
         -------
         y : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
-        out = np.empty(X.shape[0])
-        for rows in self._row_chunks(X.shape[0], self.support_.size):
+        X = self._validate_predict_data(X)
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        out = np.empty(n_rows)
+        for rows in self._row_chunks(n_rows, self.support_.size):
             K = self._kernel_to(X[rows], self.support_vectors_)
-            out[rows] = K @ self.dual_coef_[0] + self.intercept_[0]
+            out[rows] = K @ self._dual + self.intercept_[0]
         return out
 
     @property
@@ -672,6 +736,6 @@ class SVR(RegressorMixin, _BaseSVM):
         check_is_fitted(self, "support_")
         if self._kernel_fn != "linear":
             raise AttributeError("coef_ is only available when using a linear kernel")
-        coef = self.dual_coef_ @ self.support_vectors_
+        coef = np.asarray(self._dual[None, :] @ self.support_vectors_)
         coef.flags.writeable = False
         return coef

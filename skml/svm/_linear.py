@@ -3,19 +3,22 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 from scipy.sparse.linalg import LinearOperator, cg
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _smo
 from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
-from skml.svm._base import svm_sample_weight
-from skml.utils import Interval, StrOptions, check_params
+from skml.linear_model._optimize import prox_newton_l1
+from skml.svm._base import box_bounds, svm_sample_weight
+from skml.utils import Interval, StrOptions, check_params, limit_blas_threads
 
 __all__ = ["LinearSVC"]
 
@@ -24,27 +27,74 @@ __all__ = ["LinearSVC"]
 _DIRECT_NEWTON_MAX_D = 2000
 
 
-def _squared_hinge_newton(X, y, c, tol, max_iter):
+class _Design:
+    """``[X, bias]`` (dense or CSR ``X``) without forming it: the intercept's constant
+    feature ``bias`` is appended implicitly (``bias == 0``: no intercept), so a sparse
+    ``X`` is never copied or densified."""
+
+    def __init__(self, X, bias):
+        self.X = X
+        self.bias = float(bias)
+        self.p = X.shape[1]
+        self.d = self.p + (1 if self.bias else 0)
+        self.n = X.shape[0]
+
+    def mv(self, w):
+        out = np.asarray(self.X @ w[:self.p])
+        if self.bias:
+            out = out + self.bias * w[self.p]
+        return out
+
+    def rmv(self, r):
+        g = np.asarray(self.X.T @ r)
+        return np.append(g, self.bias * r.sum()) if self.bias else g
+
+    def rows(self, mask):
+        return _Design(self.X[mask], self.bias)
+
+    def gram(self, c):
+        """The dense ``d x d`` matrix ``[X, bias]^T diag(c) [X, bias]`` (c >= 0)."""
+        root = np.sqrt(c)
+        if sp.issparse(self.X):
+            B = sp.csr_matrix(self.X.multiply(root[:, None]))
+            G = (B.T @ B).toarray()
+            cross = np.asarray(B.T @ root).ravel()
+        else:
+            B = self.X * root[:, None]
+            G = B.T @ B
+            cross = B.T @ root
+        if not self.bias:
+            return G
+        out = np.empty((self.d, self.d))
+        out[:self.p, :self.p] = G
+        out[:self.p, self.p] = out[self.p, :self.p] = self.bias * cross
+        out[self.p, self.p] = self.bias * self.bias * float(c.sum())
+        return out
+
+
+def _squared_hinge_newton(D, y, c, tol, max_iter):
     """min_w 1/2 ||w||^2 + sum_i c_i max(0, 1 - y_i w.x_i)^2 by a generalised Newton
-    method with a backtracking line search.
+    method with a backtracking line search (``D`` a :class:`_Design`).
 
     The objective is convex and once differentiable; its generalised Hessian is
     I + 2 X_A^T diag(c_A) X_A over the samples A inside the margin. Stops when
     ||grad|| <= tol * max(min(n_pos, n_neg), 1) / n * ||grad(0)|| (liblinear's rule).
-    Returns (w, iterations, converged).
+    The Newton system is solved by Cholesky for up to 2,000 weights, else by conjugate
+    gradients on products with the active rows (liblinear's trust-region Newton does the
+    same). Returns (w, iterations, converged).
     """
-    n, d = X.shape
+    d = D.d
     w = np.zeros(d)
     n_pos = int(np.sum((y > 0) & (c > 0)))
     n_neg = int(np.sum((y < 0) & (c > 0)))
     n_eff = max(1, n_pos + n_neg)
 
     def evaluate(w):
-        margin = 1.0 - y * (X @ w)
+        margin = 1.0 - y * D.mv(w)
         active = (margin > 0) & (c > 0)
         cm = np.where(active, c * margin, 0.0)
         value = 0.5 * float(w @ w) + float(cm @ margin)
-        grad = w - 2.0 * (X.T @ (cm * y))
+        grad = w - 2.0 * D.rmv(cm * y)
         return value, grad, active
 
     value, grad, active = evaluate(w)
@@ -52,18 +102,17 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
     for it in range(1, max_iter + 1):
         if np.linalg.norm(grad) <= stop:
             return w, it - 1, True
-        XA = X[active]
+        DA = D.rows(active)
         cA = 2.0 * c[active]
         if d <= _DIRECT_NEWTON_MAX_D:
-            B = XA * np.sqrt(cA)[:, None]
-            H = B.T @ B
+            H = DA.gram(cA)
             H[np.diag_indices(d)] += 1.0
             try:
                 step = cho_solve(cho_factor(H), -grad)
             except LinAlgError:  # rounding at a huge C: the least-squares step
                 step = lstsq(H, -grad, lapack_driver="gelsd")[0]
         else:
-            op = LinearOperator((d, d), matvec=lambda v: v + XA.T @ (cA * (XA @ v)),
+            op = LinearOperator((d, d), matvec=lambda v: v + DA.rmv(cA * DA.mv(v)),
                                 dtype=np.float64)
             step, _ = cg(op, -grad, rtol=0.1, maxiter=200)
         slope = float(grad @ step)
@@ -76,6 +125,45 @@ def _squared_hinge_newton(X, y, c, tol, max_iter):
         w = w + t * step
         value, grad, active = new_value, new_grad, new_active
     return w, max_iter, bool(np.linalg.norm(grad) <= stop)
+
+
+# (penalty, loss, dual) combinations that have a solver, as in liblinear
+_SUPPORTED = {("l2", "hinge", True): True, ("l2", "squared_hinge", True): True,
+              ("l2", "squared_hinge", False): True, ("l1", "squared_hinge", False): True}
+
+
+def _check_combination(penalty, loss, dual):
+    """scikit-learn's (liblinear's) error for an unsupported combination."""
+    if (penalty, loss, dual) in _SUPPORTED:
+        return
+    if not any(p == penalty and lo == loss for p, lo, _ in _SUPPORTED):
+        why = f"The combination of penalty='{penalty}' and loss='{loss}' is not supported"
+    else:
+        why = (f"The combination of penalty='{penalty}' and loss='{loss}' are not "
+               f"supported when dual={dual}")
+    raise ValueError(f"Unsupported set of arguments: {why}, Parameters: "
+                     f"penalty={penalty!r}, loss={loss!r}, dual={dual!r}")
+
+
+def _l1_squared_hinge(D, y, c, tol, max_iter):
+    """min_w ||w||_1 + sum_i c_i max(0, 1 - y_i w.x_i)^2 (liblinear's L1-regularised
+    L2-loss SVM) by proximal Newton on the generalised Hessian 2 X_A^T diag(c_A) X_A
+    (coordinate descent on each quadratic model); the objective is divided by sum(c)
+    so that ``tol`` is relative. Returns (w, iterations, converged)."""
+    total = float(c.sum())
+
+    def fun_grad(w):
+        margin = 1.0 - y * D.mv(w)
+        active = (margin > 0) & (c > 0)
+        cm = np.where(active, c * margin, 0.0)
+        return float(cm @ margin) / total, -2.0 * D.rmv(cm * y) / total
+
+    def hess(w):
+        active = ((1.0 - y * D.mv(w)) > 0) & (c > 0)
+        return D.rows(active).gram(2.0 * c[active] / total)
+
+    lam = np.full(D.d, 1.0 / total)
+    return prox_newton_l1(fun_grad, hess, np.zeros(D.d), lam, tol=tol, max_iter=max_iter)
 
 
 class LinearSVC(ClassifierMixin, BaseEstimator):
@@ -101,19 +189,23 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2"}, default="l2"
-        Only the L2 penalty is implemented.
+    penalty : {"l1", "l2"}, default="l2"
+        ``"l1"`` (squared hinge, ``dual=False`` only, as in liblinear) minimises
+        ``||w||_1 + sum_i C_i loss`` by proximal Newton.
     loss : {"hinge", "squared_hinge"}, default="squared_hinge"
         The loss on y (w.x + b).
     dual : "auto" or bool, default="auto"
-        Solve the dual (coordinate descent) or the primal (Newton). ``"auto"`` picks the
-        primal when n_samples >= n_features and the loss allows it (squared hinge).
+        Solve the dual (coordinate descent) or the primal (Newton). ``"auto"`` is
+        scikit-learn's rule: the dual when n_samples < n_features, unless the combination
+        of penalty and loss only has the other form.
     tol : float, default=1e-4
         Stopping tolerance (see the solvers above).
     C : float, default=1.0
-        Weight of the loss (positive, finite).
-    multi_class : {"ovr"}, default="ovr"
-        One-vs-rest; Crammer-Singer is not implemented.
+        Weight of the loss (> 0; ``np.inf`` is the hard margin).
+    multi_class : {"ovr", "crammer_singer"}, default="ovr"
+        One-vs-rest, or Crammer and Singer's joint multi-class SVM (solved by the
+        sequential dual method; ``penalty``, ``loss`` and ``dual`` are then ignored, as
+        in liblinear; two classes give ``w_1 - w_0``).
     fit_intercept : bool, default=True
         Learn an intercept.
     intercept_scaling : float, default=1.0
@@ -122,7 +214,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
     class_weight : dict or "balanced", default=None
         Multiply ``C`` by ``class_weight[c]`` for the samples of class ``c``.
     verbose : int, default=0
-        Print a line per binary problem.
+        Print a line per one-vs-rest problem (iterations, convergence).
     random_state : int, RandomState instance or None, default=None
         Order of the coordinate-descent sweeps (``dual=True``).
     max_iter : int, default=1000
@@ -142,10 +234,29 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    Sparse ``X`` (CSR; other formats are converted) is used as is: the dual solvers read
+    CSR rows, the primal Newton works on sparse products, and the intercept's constant
+    feature is never materialised.
+
     With ``class_weight`` and more than two classes, each sample keeps the weight of its
     own class in every one-vs-rest problem (liblinear gives the "rest" side weight 1).
     Sparse input is not supported. Expected failures of scikit-learn's estimator checks:
     none.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters or an unsupported (penalty, loss, dual) combination
+        (liblinear's message), NaN/infinite input, a single class, or all weights
+        non-positive.
+
+    References
+    ----------
+    C.-J. Hsieh, K.-W. Chang, C.-J. Lin, S. S. Keerthi and S. Sundararajan, "A dual
+    coordinate descent method for large-scale linear SVM", ICML 2008. R.-E. Fan, K.-W.
+    Chang, C.-J. Hsieh, X.-R. Wang and C.-J. Lin, "LIBLINEAR: a library for large linear
+    classification", JMLR 9, 2008. H. Dai, "Note on Machine Learning" (preprint),
+    Definition 3.71.
 
     Examples
     --------
@@ -178,12 +289,12 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2"})],
+        "penalty": [StrOptions({"l1", "l2"})],
         "loss": [StrOptions({"hinge", "squared_hinge"})],
         "dual": [StrOptions({"auto"}), "boolean"],
         "tol": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
-        "C": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
-        "multi_class": [StrOptions({"ovr"})],
+        "C": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "multi_class": [StrOptions({"ovr", "crammer_singer"})],
         "fit_intercept": ["boolean"],
         "intercept_scaling": [Interval(numbers.Real, 0.0, np.inf, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -194,19 +305,16 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         check_params(self)
-        if self.dual is False and self.loss == "hinge":
-            raise ValueError(
-                "Unsupported set of arguments: loss='hinge' is not supported with "
-                "dual=False (the primal hinge loss is not differentiable); use "
-                "dual=True or loss='squared_hinge'."
-            )
+        if self.dual != "auto" and self.multi_class == "ovr":
+            _check_combination(self.penalty, self.loss, bool(self.dual))
 
     def _use_dual(self, n_samples, n_features):
+        """scikit-learn's rule for ``dual="auto"``: the dual when there are fewer samples
+        than features, unless the combination only has the other form."""
         if self.dual != "auto":
             return bool(self.dual)
-        if self.loss == "hinge":
-            return True
-        return n_samples < n_features
+        prefer = n_samples < n_features
+        return prefer if _SUPPORTED.get((self.penalty, self.loss, prefer)) else not prefer
 
     def fit(self, X, y, sample_weight=None):
         """Fit one linear SVM per class (one for two classes).
@@ -223,7 +331,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self : LinearSVC
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C")
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C", accept_sparse="csr")
         check_classification_targets(y)
         sw = svm_sample_weight(sample_weight, X.shape[0])
         classes, y_ind = np.unique(y, return_inverse=True)
@@ -234,7 +342,9 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             )
         class_weight = compute_class_weight(self.class_weight, classes=classes, y=y,
                                             sample_weight=sw)
-        C_all = float(self.C) * sw * class_weight[y_ind]
+        # (C = inf is the hard margin: capped where the solvers' sums must stay finite;
+        # beyond ~1e150 the solution is the hard-margin one to precision)
+        C_all = np.minimum(box_bounds(self.C, sw, class_weight[y_ind]), 1e150)
         if not np.any(C_all > 0):
             raise ValueError("Invalid input - all samples have zero weight.")
         if np.unique(y_ind[C_all > 0]).shape[0] < 2:
@@ -248,39 +358,29 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         x_scale = magnitude_scale(X)
         if x_scale != 1.0:
             X = X / x_scale
-            # (capped: beyond ~1e150 the solution is the hard-margin one to precision,
-            # and the solvers' sums of C * loss must stay finite)
             C_all = np.minimum(_scaled_penalty(C_all, 1.0 / x_scale, 2), 1e150)
         scaling = float(self.intercept_scaling) / x_scale
-        if self.fit_intercept:
-            Xa = np.hstack([X, np.full((X.shape[0], 1), scaling)])
-        else:
-            Xa = X
+        # the intercept's constant feature stays implicit (no copy of X)
+        D = _Design(X, scaling if self.fit_intercept else 0.0)
         use_dual = self._use_dual(*X.shape)
+        if self.multi_class == "ovr":
+            _check_combination(self.penalty, self.loss, use_dual)
         rng = check_random_state(self.random_state)
         targets = [1] if classes.shape[0] == 2 else range(classes.shape[0])
-        W, n_iter, converged = [], 0, True
-        for k in targets:
-            ys = np.where(y_ind == k, 1.0, -1.0)
-            if use_dual:
-                w = np.zeros(Xa.shape[1])
-                alpha = np.zeros(Xa.shape[0])
-                it, ok = _smo.linear_dual_cd(
-                    Xa, ys, C_all, w, alpha, self.loss == "squared_hinge", float(self.tol),
-                    int(self.max_iter), int(rng.randint(np.iinfo(np.int32).max)))
+        # the solvers' BLAS work is small factorisations and matrix-vector products:
+        # single-threaded BLAS is as fast idle and far faster on a busy machine
+        with limit_blas_threads():
+            if self.multi_class == "crammer_singer":
+                W, n_iter, converged = self._fit_crammer_singer(D, X, y_ind, C_all, rng,
+                                                                classes.shape[0])
             else:
-                w, it, ok = _squared_hinge_newton(Xa, ys, C_all, float(self.tol),
-                                                  int(self.max_iter))
-            if self.verbose:
-                print(f"[LinearSVC] class {classes[k]!r}: {it} iterations"
-                      f"{'' if ok else ' (not converged)'}")
-            W.append(w)
-            n_iter = max(n_iter, it)
-            converged &= ok
+                W, n_iter, converged = self._fit_targets(D, X, targets, y_ind, C_all,
+                                                         use_dual, rng, classes)
         if not converged:
             warnings.warn(
-                f"LinearSVC did not converge in max_iter={self.max_iter} iterations; "
-                "increase max_iter or scale the data.", ConvergenceWarning, stacklevel=2)
+                "Liblinear failed to converge, increase the number of iterations. "
+                f"(LinearSVC did not converge in max_iter={self.max_iter} iterations; "
+                "scaling the data helps too.)", ConvergenceWarning, stacklevel=2)
         W = np.asarray(W)
         if self.fit_intercept:
             self.coef_ = np.ascontiguousarray(W[:, :-1]) / x_scale
@@ -292,6 +392,67 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         _check_finite_fit(self.intercept_, "LinearSVC")
         self.n_iter_ = int(n_iter)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _fit_crammer_singer(self, D, X, y_ind, C_all, rng, n_classes):
+        """One joint multi-class problem (penalty, loss and dual are ignored, as in
+        liblinear); with two classes the weight vector is w_1 - w_0."""
+        W = np.zeros((n_classes, D.d))
+        if sp.issparse(X):
+            csr = sp.csr_matrix(X)
+            data = (np.ascontiguousarray(csr.data, dtype=np.float64),
+                    np.ascontiguousarray(csr.indices, dtype=np.intp),
+                    np.ascontiguousarray(csr.indptr, dtype=np.intp), X.shape[1])
+        else:
+            data = np.ascontiguousarray(X, dtype=np.float64)
+        it, ok = _smo.linear_crammer_singer(
+            data, np.ascontiguousarray(y_ind, dtype=np.intp), n_classes, C_all, W,
+            float(self.tol), int(self.max_iter), int(rng.randint(np.iinfo(np.int32).max)),
+            D.bias)
+        if self.verbose:
+            print(f"[LinearSVC] Crammer-Singer: {it} epochs"
+                  f"{'' if ok else ' (not converged)'}")
+        if n_classes == 2:
+            W = W[1:] - W[:1]
+        return list(W), it, ok
+
+    def _fit_targets(self, D, X, targets, y_ind, C_all, use_dual, rng, classes):
+        """One binary problem per target class: (weights, max iterations, converged)."""
+        W, n_iter, converged = [], 0, True
+        sparse_rows = None
+        if use_dual and self.penalty == "l2" and sp.issparse(X):
+            csr = sp.csr_matrix(X)
+            sparse_rows = (np.ascontiguousarray(csr.data, dtype=np.float64),
+                           np.ascontiguousarray(csr.indices, dtype=np.intp),
+                           np.ascontiguousarray(csr.indptr, dtype=np.intp))
+        for k in targets:
+            ys = np.where(y_ind == k, 1.0, -1.0)
+            if self.penalty == "l1":
+                w, it, ok = _l1_squared_hinge(D, ys, C_all, float(self.tol),
+                                              int(self.max_iter))
+            elif use_dual:
+                w = np.zeros(D.d)
+                alpha = np.zeros(D.n)
+                args = (ys, C_all, w, alpha, self.loss == "squared_hinge", float(self.tol),
+                        int(self.max_iter), int(rng.randint(np.iinfo(np.int32).max)), D.bias)
+                if sparse_rows is not None:
+                    it, ok = _smo.linear_dual_cd_sparse(*sparse_rows, D.p, *args)
+                else:
+                    it, ok = _smo.linear_dual_cd(X, *args)
+            else:
+                w, it, ok = _squared_hinge_newton(D, ys, C_all, float(self.tol),
+                                                  int(self.max_iter))
+            if self.verbose:
+                print(f"[LinearSVC] class {classes[k]!r}: {it} iterations"
+                      f"{'' if ok else ' (not converged)'}")
+            W.append(w)
+            n_iter = max(n_iter, it)
+            converged &= ok
+        return W, n_iter, converged
 
     def decision_function(self, X):
         """Confidence scores ``X @ coef_.T + intercept_``.
@@ -306,8 +467,8 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             With two classes, positive means ``classes_[1]``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        scores = X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse="csr")
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):

@@ -1,7 +1,9 @@
-"""Decision trees (ID3 / C4.5 / CART) grown by the Cython splitter in ``skml._kernels._tree``."""
+"""Decision trees (ID3 / C4.5 / CART, and extremely randomized trees) grown by the Cython
+splitter in ``skml._kernels._tree``."""
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -19,11 +21,12 @@ from skml.utils import (
     check_sample_weight,
 )
 
-__all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor"]
+__all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
+           "ExtraTreeRegressor"]
 
-# Criterion codes of skml/_kernels/_tree.pyx (keep in sync with its enum).
-CRITERIA_CLF = {"gini": 0, "entropy": 1, "log_loss": 1, "gain_ratio": 2}
-CRITERIA_REG = {"squared_error": 3, "absolute_error": 4}
+# name -> code of the kernel's criteria (the kernel exports them)
+CRITERIA_CLF = _tree.CLASSIFICATION_CRITERIA
+CRITERIA_REG = _tree.REGRESSION_CRITERIA
 
 _MAX_SEED = np.iinfo(np.int64).max
 _DTYPES = [np.float64, np.float32]
@@ -65,12 +68,16 @@ def resolve_max_features(max_features, n_features):
 
 def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
     """X as float64, or float32 when given float32 (thresholds stay in the input's
-    precision), in its own memory layout; NaN allowed (missing values)."""
+    precision), in its own memory layout; NaN allowed (missing values). y may have one
+    column per output."""
     if isinstance(y, str) and y == "no_validation":
         return validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
                              reset=reset)
+    if sp.issparse(y):
+        raise TypeError("Sparse data was passed for y, but dense data is required: skml "
+                        "trees do not support sparse targets.")
     X, y = validate_data(est, X, y, dtype=_DTYPES, ensure_all_finite="allow-nan",
-                         y_numeric=y_numeric)
+                         y_numeric=y_numeric, multi_output=True)
     if X.shape[0] >= 2**32 - 1:
         raise ValueError("skml trees support fewer than 2**32 - 1 samples.")
     return X, y
@@ -88,15 +95,69 @@ def prepare_split_data(X):
         return np.asfortranarray(X, dtype=np.float32), X
 
 
-def regression_targets(y):
-    """Float64 targets scaled by a power of two (see ``scale_pow2``) and the exponent."""
+def target_ranks(y_values):
+    """The rank of each target among the training targets, per output (absolute
+    error's Fenwick trees index the targets by rank)."""
+    y_values = y_values.reshape(y_values.shape[0], -1)
+    ranks = np.empty(y_values.shape, dtype=np.intp)
+    for o in range(y_values.shape[1]):
+        ranks[np.argsort(y_values[:, o], kind="stable"), o] = np.arange(y_values.shape[0])
+    return ranks
+
+
+def encode_classes(y):
+    """(classes per output, class codes (n_samples, n_outputs) intp)."""
+    check_classification_targets(y)
+    y = np.asarray(y)
+    y2 = y.reshape(y.shape[0], -1) if y.ndim > 1 else y[:, None]
+    classes, codes = [], np.empty(y2.shape, dtype=np.intp)
+    for k in range(y2.shape[1]):
+        classes_k, codes[:, k] = np.unique(y2[:, k], return_inverse=True)
+        classes.append(classes_k)
+    return classes, codes
+
+
+def regression_targets(y, criterion=None):
+    """Float64 targets (n_samples, n_outputs) scaled by a power of two (see
+    ``scale_pow2``) and the exponent; Poisson's targets must be >= 0 with a positive
+    sum."""
     y = np.ascontiguousarray(y, dtype=np.float64)
+    y = y.reshape(y.shape[0], -1)
     if not np.all(np.isfinite(y)):
         raise ValueError("y must be finite.")
+    if criterion == "poisson":
+        if np.any(y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
+        if np.any(y.sum(axis=0) <= 0):
+            raise ValueError("Sum of y is not strictly positive which is necessary for "
+                             "Poisson regression (the sum of y is not positive: Poisson "
+                             "regression cannot predict 0).")
     return scale_pow2(y)
 
 
+def monotonic_constraints(monotonic_cst, n_features, n_outputs, n_classes=None):
+    """The int8 array the kernel takes, after scikit-learn's checks."""
+    if monotonic_cst is None:
+        return None
+    if n_outputs > 1:
+        raise ValueError("Monotonicity constraints are not supported with multiple "
+                         "outputs.")
+    cst = np.asarray(monotonic_cst)
+    if cst.ndim != 1 or cst.shape[0] != n_features:
+        raise ValueError(f"monotonic_cst has shape {cst.shape} but the input data X has "
+                         f"{n_features} features.")
+    if not np.all(np.isin(cst, (-1, 0, 1))):
+        raise ValueError("monotonic_cst must be None or an array-like of -1, 0 or 1, but "
+                         f"got {np.unique(cst)}")
+    if n_classes is not None and n_classes > 2:
+        raise ValueError("Monotonicity constraints are not supported with multiclass "
+                         "classification")
+    return np.ascontiguousarray(cst, dtype=np.int8)
+
+
 _TREE_CONSTRAINTS = {
+    "splitter": [StrOptions({"best", "random"})],
     "max_depth": [Interval(numbers.Integral, 1, None), None],
     "min_samples_split": [Interval(numbers.Integral, 2, None),
                           Interval(numbers.Real, 0.0, 1.0, closed="right")],
@@ -107,17 +168,20 @@ _TREE_CONSTRAINTS = {
                      Interval(numbers.Real, 0.0, 1.0, closed="right"),
                      StrOptions({"sqrt", "log2"}), None],
     "random_state": ["random_state"],
+    "max_leaf_nodes": [Interval(numbers.Integral, 2, None), None],
     "min_impurity_decrease": [Interval(numbers.Real, 0.0, None)],
     "ccp_alpha": [Interval(numbers.Real, 0.0, None)],
+    "monotonic_cst": ["array-like", None],
 }
 
 
 def check_int_fraction_params(est):
-    """The integer forms of min_samples_split / min_samples_leaf (an int 1 also passes the
-    float constraint (0, 1], as 1.0 would)."""
+    """The integer form of min_samples_split (an int 1 also passes the float constraint
+    (0, 1], as 1.0 would)."""
     if _is_int(est.min_samples_split) and est.min_samples_split < 2:
         raise InvalidParameterError(
-            f"min_samples_split must be an int in [2, inf] or a float in (0.0, 1.0], got "
+            f"The 'min_samples_split' parameter of {type(est).__name__} must be an int in "
+            "the range [2, inf) or a float in the range (0.0, 1.0], got "
             f"{est.min_samples_split!r}.")
 
 
@@ -132,10 +196,11 @@ class _BaseDecisionTree(BaseEstimator):
         check_int_fraction_params(self)
 
     def _grow(self, data, y_codes, y_values, sample_weight, n_classes, seed, y_rank=None,
-              y_exp=0):
-        """Grow ``tree_`` on prepared data: ``data`` from ``prepare_split_data``, targets
-        (scaled by 2**-y_exp for regression), weights (float64, non-negative). Used by
-        ``fit`` and, without any re-validation, by the forests."""
+              y_exp=0, monotonic_cst=None):
+        """Grow ``tree_`` on prepared data: ``data`` from ``prepare_split_data``, class
+        codes or targets (n_samples, n_outputs; targets scaled by 2**-y_exp), weights
+        (float64, non-negative), ``n_classes`` per output (classification) or None. Used
+        by ``fit`` and, without any re-validation, by the forests."""
         X32, X64 = data
         n_samples, n_features = X32.shape
         # weights are rescaled only when extreme: entropies (c log c) of rescaled counts
@@ -157,13 +222,17 @@ class _BaseDecisionTree(BaseEstimator):
         max_depth = np.iinfo(np.int32).max if self.max_depth is None else int(self.max_depth)
         self.max_features_ = resolve_max_features(self.max_features, n_features)
         criterion = self._criteria[self.criterion]
-        # impurities are in units of y**2 (squared error), of y (absolute error), or none
-        impurity_exp = {3: 2 * y_exp, 4: y_exp}.get(criterion, 0)
-        dummy_i = np.zeros(1, dtype=np.intp)
-        dummy_f = np.zeros(1, dtype=np.float64)
+        # impurities are in units of y**2 (variances), of y (absolute error, Poisson
+        # deviance), or none (classification)
+        impurity_exp = {CRITERIA_REG["squared_error"]: 2 * y_exp,
+                        CRITERIA_REG["friedman_mse"]: 2 * y_exp,
+                        CRITERIA_REG["absolute_error"]: y_exp,
+                        CRITERIA_REG["poisson"]: y_exp}.get(criterion, 0)
+        dummy_i = np.zeros((1, 1), dtype=np.intp)
+        dummy_f = np.zeros((1, 1), dtype=np.float64)
         if criterion == CRITERIA_REG["absolute_error"] and y_rank is None:
-            y_rank = np.empty(n_samples, dtype=np.intp)
-            y_rank[np.argsort(y_values, kind="stable")] = np.arange(n_samples)
+            y_rank = target_ranks(y_values)
+        n_outputs = (y_codes if y_values is None else y_values).shape[1]
         out = _tree.build_tree(
             X32,
             X64,
@@ -173,7 +242,7 @@ class _BaseDecisionTree(BaseEstimator):
             dummy_i if y_rank is None else y_rank,
             samples,
             criterion,
-            n_classes,
+            1 if n_classes is None else int(np.max(n_classes)),
             max_depth,
             min_samples_split,
             min_samples_leaf,
@@ -181,10 +250,14 @@ class _BaseDecisionTree(BaseEstimator):
             float(np.ldexp(self.min_impurity_decrease, -impurity_exp)),
             self.max_features_,
             int(seed),
+            self.splitter == "random",
+            -1 if self.max_leaf_nodes is None else int(self.max_leaf_nodes),
+            monotonic_cst,
         )
         if y_exp and y_codes is None:
             out["value"] = np.ldexp(out["value"], y_exp)
-        tree = Tree(n_features, n_classes, out, out["max_depth"],
+        tree = Tree(n_features, np.ones(n_outputs, dtype=np.intp) if n_classes is None
+                    else n_classes, n_outputs, out, out["max_depth"],
                     input_dtype=np.float32 if X64 is None else np.float64,
                     impurity_exp=impurity_exp, weight_exp=w_exp)
         if self.ccp_alpha > 0.0:
@@ -194,46 +267,60 @@ class _BaseDecisionTree(BaseEstimator):
                                          False)
             tree = tree.pruned(keep, leaf)
         self.tree_ = tree
-        self.n_outputs_ = 1
+        self.n_outputs_ = n_outputs
         return self
 
-    def _validate_X_predict(self, X):
+    def _validate_X_predict(self, X, check_input=True):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
                           reset=False)
         # the training data's precision: a tree fitted on float32 compares float32 values
         return np.ascontiguousarray(X, dtype=self.tree_.input_dtype)
 
-    def apply(self, X):
+    def apply(self, X, check_input=True):
         """Index of the leaf that each sample ends up in.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN allowed.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
         X_leaves : ndarray of shape (n_samples,)
-            Node ids (pre-order numbering of ``tree_``).
+            Node ids of ``tree_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the tree is not fitted.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_X_predict(X, check_input)
         return self.tree_.apply(X)
 
-    def decision_path(self, X):
+    def decision_path(self, X, check_input=True):
         """Nodes each sample goes through.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN allowed.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
         indicator : scipy.sparse.csr_matrix of shape (n_samples, n_nodes)
             ``indicator[i, j]`` is 1 when sample ``i`` goes through node ``j``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the tree is not fitted.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_X_predict(X, check_input)
         return self.tree_.decision_path(X)
 
     def get_depth(self):
@@ -269,13 +356,13 @@ class _BaseDecisionTree(BaseEstimator):
         Grows the full tree (``ccp_alpha=0``) and collapses its weakest link again and
         again: the subtree whose collapse raises the total leaf impurity
         R(T) = sum over leaves of (leaf weight / total weight) * impurity the least per
-        leaf removed.
+        leaf removed (Breiman et al., 1984).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
@@ -298,31 +385,81 @@ class _BaseDecisionTree(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.target_tags.multi_output = True
         return tags
 
 
+_COMMON_PARAMS_DOC = """    splitter : {{"best", "random"}}, default="{splitter}"
+        ``"best"``: the best threshold of each candidate feature (every threshold
+        between two distinct consecutive values is evaluated). ``"random"``: one
+        threshold per candidate feature, drawn uniformly between the node's smallest and
+        largest values (extremely randomized trees, Geurts et al., 2006); the best of the
+        candidate features' random splits is kept.
+    max_depth : int, default=None
+        Maximal depth (the root has depth 0); ``None``: grow until the leaves are pure or
+        too small. Must be >= 1.
+    min_samples_split : int or float, default=2
+        Minimal number of samples to split a node (a float: fraction of the samples).
+    min_samples_leaf : int or float, default=1
+        Minimal number of samples in each child (a float: fraction of the samples).
+    min_weight_fraction_leaf : float, default=0.0
+        Minimal fraction of the total sample weight in each child.
+    max_features : int, float, {{"sqrt", "log2"}} or None, default={max_features}
+        Features drawn (without replacement, with ``random_state``) at each node; ``None``
+        means all features, visited in index order, and then a best-splitter tree is
+        deterministic. If every drawn feature is constant at a node, drawing goes on.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the feature draws (used only when ``max_features`` < n_features) and the
+        random thresholds of ``splitter="random"``.
+    max_leaf_nodes : int, default=None
+        Grow best first (the leaf whose split decreases the impurity most is split next)
+        until this many leaves; ``None``: depth first, unlimited. Must be >= 2.
+    min_impurity_decrease : float, default=0.0
+        A node is split only if the weighted impurity decrease
+        ``N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)``
+        is at least this (weights, not counts)."""
+
+_MONOTONIC_DOC = """    monotonic_cst : array-like of int of shape (n_features,), default=None
+        Monotonicity constraint per feature: 1 increasing, -1 decreasing, 0 none.
+        Single-output trees only; {what}. A split on a constrained feature must give
+        children ordered as required and within the bounds the ancestors' splits set
+        (their values are clipped to those bounds), as scikit-learn does."""
+
 _MISSING_DOC = """
-    Missing values (C4.5). ``X`` may contain NaN, in training and in prediction. When a
-    split is searched on a feature, the samples whose value of that feature is missing are
-    left out of its gain, and that gain is multiplied by the fraction of the node's weight
-    whose value is known (C4.5's rule, so a feature that is often missing is penalised).
-    Once the split is chosen, the missing samples all go to one child: the one that gives
-    the lower total weighted impurity (ties: the child with more known samples); the
-    direction is learned per node (``tree_.missing_go_to_left``) and prediction sends NaN
-    the same way. A node whose feature had no missing value in training sends NaN at
-    prediction time to the child that received more training samples. A feature that is
-    missing (or constant) for every sample of a node is never chosen there; in particular
-    an all-NaN column is never used for a split."""
+    Missing values. ``X`` may contain NaN, in training and in prediction. With
+    ``criterion`` other than ``"gain_ratio"`` the rule is scikit-learn's: each split is
+    searched with the samples whose value is missing in the left child and in the right
+    child (and the split "known values left, missing values right", threshold ``inf``,
+    is tried, so a tree can split on missingness itself); the better one keeps its
+    direction (``tree_.missing_go_to_left``). With ``criterion="gain_ratio"`` the rule is
+    C4.5's (Quinlan, 1993; H. Dai, "Note on Machine Learning" (preprint), Remark 3.11):
+    the samples whose value of a feature is missing are left out of that feature's gain,
+    which is multiplied by the fraction of the node's weight whose value is known (a
+    feature often missing is penalised); once the split is chosen, the missing samples
+    go to the child that gives the lower total weighted impurity (ties: the child with
+    more known samples). A node whose feature had no missing value in training sends NaN
+    at prediction time to the child that received more training samples."""
+
+_PRECISION_DOC = """
+    Precision. float32 data is used in float32; any other data in float64, and the
+    thresholds are float64 midpoints of two consecutive float64 values, so any two
+    distinct values can be split (scikit-learn rounds to float32 and treats values closer
+    than 1e-7 as equal: it cannot split ``[[0.0], [1e-7]]``, or timestamps ``1.7e9 + i``,
+    of which 128 share one float32). Prediction compares its input in the training
+    precision. Targets and extreme sample weights are rescaled by powers of two inside
+    the builder (exact), so targets of 1e200 or 1e-200 and weights of 1e-320 give the
+    tree of ordinary magnitudes."""
 
 
 class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     """A decision tree classifier: ID3 / C4.5 (``criterion="entropy"`` or ``"gain_ratio"``)
     or CART (``criterion="gini"``), with binary splits at thresholds on continuous features.
 
-    The tree is grown depth first by a Cython splitter that releases the GIL: at each node
-    and for each candidate feature the node's samples are sorted once by that feature and
-    one linear scan of the running weighted class counts evaluates every threshold between
-    two distinct consecutive values (thresholds are midpoints, as in scikit-learn).
+    The tree is grown depth first (or best first with ``max_leaf_nodes``) by a Cython
+    splitter that releases the GIL: at each node and for each candidate feature the
+    node's samples are sorted once by that feature (a radix sort) and one linear scan of
+    the running weighted class counts evaluates every threshold between two distinct
+    consecutive values (thresholds are midpoints, as in scikit-learn).
 
     Parameters
     ----------
@@ -334,38 +471,21 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         gain / split information wins (the split information is the entropy of the
         children's weight fractions, missing values counting as a third branch).
         ``"gini"`` is CART's Gini impurity.
-    max_depth : int, default=None
-        Maximal depth (the root has depth 0); ``None``: grow until the leaves are pure or
-        too small. Must be >= 1.
-    min_samples_split : int or float, default=2
-        Minimal number of samples to split a node (a float: fraction of the samples).
-    min_samples_leaf : int or float, default=1
-        Minimal number of samples in each child (a float: fraction of the samples). With
-        missing values this counts the samples whose value is known.
-    min_weight_fraction_leaf : float, default=0.0
-        Minimal fraction of the total sample weight in each child.
-    max_features : int, float, {"sqrt", "log2"} or None, default=None
-        Features drawn (without replacement, with ``random_state``) at each node; ``None``
-        means all features, visited in index order, and then the tree is deterministic.
-        If every drawn feature is constant at a node, drawing goes on.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the feature draws (used only when ``max_features`` < n_features).
-    min_impurity_decrease : float, default=0.0
-        A node is split only if the weighted impurity decrease
-        ``N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)``
-        is at least this (weights, not counts).
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+{common}
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes (one dict per output for multi-output ``y``), multiplied
+        into ``sample_weight``.
     ccp_alpha : float, default=0.0
         Complexity parameter of minimal cost-complexity pruning after growth: the subtree
         with the largest cost complexity smaller than ``ccp_alpha`` is kept.
+{monotonic}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    n_classes_ : int
-        Number of classes.
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        Class labels (a list, one array per output, for multi-output ``y``).
+    n_classes_ : int or list of int
+        Number of classes (per output for multi-output ``y``).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -373,23 +493,52 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     max_features_ : int
         Number of features drawn per node.
     n_outputs_ : int
-        Always 1.
+        Number of outputs (columns of ``y``).
     tree_ : skml.tree._tree_model.Tree
-        The fitted tree in flat arrays (scikit-learn's ``tree_`` attribute names).
+        The fitted tree in flat arrays (scikit-learn's ``tree_`` attribute names:
+        ``children_left``, ``children_right``, ``feature``, ``threshold``, ``value``,
+        ``impurity``, ``n_node_samples``, ``weighted_n_node_samples``, ``node_count``,
+        ``max_depth``, ...).
     feature_importances_ : ndarray of shape (n_features,)
         Normalised total weighted impurity decrease per feature.
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError
+        (``ValueError``) For a hyper-parameter outside its range.
+    ValueError
+        At ``fit`` for bad data: infinite values, negative or all-zero sample weights,
+        ``monotonic_cst`` with several outputs or classes; at prediction for a wrong
+        number of features.
+    sklearn.exceptions.NotFittedError
+        From every method before ``fit``.
+
+    See Also
+    --------
+    DecisionTreeRegressor, ExtraTreeClassifier, skml.ensemble.RandomForestClassifier
 
     Notes
     -----
     Ties between features (two features giving the same best gain) go to the feature
     visited first, i.e. the lowest index when ``max_features=None``; scikit-learn breaks
     them at random, so the two can differ where ties exist and agree node by node
-    elsewhere.
+    elsewhere (on float32 data, which both then use alike).
     {missing}
+    {precision}
 
     ``sample_weight`` is exact: an integer weight gives the same tree as repeating the
     sample. Samples of zero weight are ignored; a single sample (or a single class) gives
     a one-leaf tree.
+
+    References
+    ----------
+    .. [1] L. Breiman, J. Friedman, R. Olshen and C. Stone, "Classification and Regression
+       Trees", 1984.
+    .. [2] J. R. Quinlan, "C4.5: Programs for Machine Learning", 1993.
+    .. [3] P. Geurts, D. Ernst and L. Wehenkel, "Extremely randomized trees", Machine
+       Learning 63(1), 2006.
+    .. [4] H. Dai, "Note on Machine Learning" (preprint), Definition 3.8, Example 23 and
+       Remark 3.11.
 
     Examples
     --------
@@ -409,22 +558,36 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None,
-                 random_state=None, min_impurity_decrease=0.0, class_weight=None,
-                 ccp_alpha=0.0):
+    def __init__(self, *, criterion="gini", splitter="best", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=None, random_state=None, max_leaf_nodes=None,
+                 min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
+                 monotonic_cst=None):
         self.criterion = criterion
+        self.splitter = splitter
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
         self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.random_state = random_state
+        self.max_leaf_nodes = max_leaf_nodes
         self.min_impurity_decrease = min_impurity_decrease
         self.class_weight = class_weight
         self.ccp_alpha = ccp_alpha
+        self.monotonic_cst = monotonic_cst
 
-    def fit(self, X, y, sample_weight=None):
+    def _encode(self, y):
+        """Set ``classes_`` / ``n_classes_``; return (codes, class counts per output)."""
+        classes, codes = encode_classes(y)
+        n_classes = np.array([len(c) for c in classes], dtype=np.intp)
+        if codes.shape[1] == 1:
+            self.classes_, self.n_classes_ = classes[0], int(n_classes[0])
+        else:
+            self.classes_, self.n_classes_ = classes, [int(k) for k in n_classes]
+        return codes, n_classes
+
+    def fit(self, X, y, sample_weight=None, check_input=True):
         """Grow the tree.
 
         Parameters
@@ -432,10 +595,12 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         X : array-like of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
             thresholds keep that precision); NaN marks a missing value.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (one column per output).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
@@ -443,31 +608,39 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         """
         self._check_params()
         X, y = validate_tree_X(self, X, y)
-        check_classification_targets(y)
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        self.n_classes_ = len(self.classes_)
+        codes, n_classes = self._encode(y)
         sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
         if self.class_weight is not None:
             sw *= compute_sample_weight(self.class_weight, y)
+        cst = monotonic_constraints(self.monotonic_cst, X.shape[1], codes.shape[1],
+                                    n_classes[0])
         seed = check_random_state(self.random_state).randint(_MAX_SEED, dtype=np.int64)
-        return self._grow(prepare_split_data(X), y_codes.astype(np.intp), None, sw,
-                          self.n_classes_, seed)
+        return self._grow(prepare_split_data(X), codes, None, sw, n_classes, seed,
+                          monotonic_cst=cst)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, check_input=True):
         """Class fractions (weighted) of the leaf each sample reaches.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN allowed.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+        proba : ndarray of shape (n_samples, n_classes) or list of such arrays
+            Columns in the order of ``classes_`` (a list, one array per output, for
+            multi-output ``y``).
         """
-        X = self._validate_X_predict(X)
-        return self.tree_.predict(X)[:, 0, :]
+        X = self._validate_X_predict(X, check_input)
+        return self._proba_from_values(self.tree_.predict_values(X))
+
+    def _proba_from_values(self, values):
+        if self.n_outputs_ == 1:
+            return values[:, 0, :self.n_classes_]
+        return [values[:, k, :n] for k, n in enumerate(self.n_classes_)]
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -479,58 +652,69 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
         """
+        proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
 
-    def predict(self, X):
+    def predict(self, X, check_input=True):
         """Most frequent (weighted) class of the leaf each sample reaches.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN allowed.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        proba = self.predict_proba(X)
-        return self.classes_.take(np.argmax(proba, axis=1))
+        return labels_from_proba(self, self.predict_proba(X, check_input))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+def labels_from_proba(est, proba):
+    """The class of highest probability, per output (``est.classes_``)."""
+    if not isinstance(proba, list):
+        return est.classes_.take(np.argmax(proba, axis=1), axis=0)
+    out = np.empty((proba[0].shape[0], len(proba)), dtype=est.classes_[0].dtype)
+    for k, p in enumerate(proba):
+        out[:, k] = est.classes_[k].take(np.argmax(p, axis=1), axis=0)
+    return out
 
 
 class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
-    """A regression tree (CART): binary splits at thresholds minimising the squared or
-    absolute error.
+    """A regression tree (CART): binary splits at thresholds minimising the squared error,
+    Friedman's MSE, the absolute error or the Poisson deviance.
 
     The splitter is the one of :class:`DecisionTreeClassifier`: per node and feature, one
-    sort and one linear scan of running weighted sums (``"squared_error"``), or of prefix
-    and suffix absolute deviations from the weighted median kept by a Fenwick tree over
-    the node's target ranks (``"absolute_error"``, O(n log n) per node and feature).
+    sort and one linear scan of running weighted sums (``"squared_error"``,
+    ``"friedman_mse"``, ``"poisson"``), or of prefix and suffix absolute deviations from
+    the weighted median kept by a Fenwick tree over the node's target ranks
+    (``"absolute_error"``, O(n log n) per node and feature).
 
     Parameters
     ----------
-    criterion : {"squared_error", "absolute_error"}, default="squared_error"
-        Split quality: variance reduction (leaves predict the weighted mean) or reduction of
-        the mean absolute deviation from the weighted median (leaves predict the weighted
-        median).
-    max_depth : int, default=None
-        Maximal depth; ``None``: unlimited. Must be >= 1.
-    min_samples_split : int or float, default=2
-        Minimal number of samples to split a node.
-    min_samples_leaf : int or float, default=1
-        Minimal number of samples in each child.
-    min_weight_fraction_leaf : float, default=0.0
-        Minimal fraction of the total sample weight in each child.
-    max_features : int, float, {"sqrt", "log2"} or None, default=None
-        Features drawn at each node; ``None``: all, in index order (deterministic).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the feature draws.
-    min_impurity_decrease : float, default=0.0
-        Minimal weighted impurity decrease of a split.
+    criterion : {"squared_error", "friedman_mse", "absolute_error", "poisson"}, \
+default="squared_error"
+        Split quality: variance reduction (leaves predict the weighted mean); Friedman's
+        improvement score (the same splits, another improvement for
+        ``min_impurity_decrease``); reduction of the mean absolute deviation from the
+        weighted median (leaves predict the weighted median); reduction of the half
+        Poisson deviance (targets >= 0; leaves predict the mean).
+{common}
     ccp_alpha : float, default=0.0
         Complexity parameter of minimal cost-complexity pruning.
+{monotonic}
 
     Attributes
     ----------
@@ -541,17 +725,44 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     max_features_ : int
         Number of features drawn per node.
     n_outputs_ : int
-        Always 1.
+        Number of outputs (columns of ``y``).
     tree_ : skml.tree._tree_model.Tree
-        The fitted tree in flat arrays.
+        The fitted tree in flat arrays (scikit-learn's ``tree_`` attribute names).
+        ``tree_.value[leaf, k, 0]`` is the prediction of output ``k`` at ``leaf``; it may
+        be written to (gradient boosting replaces leaf values by its line-search steps).
     feature_importances_ : ndarray of shape (n_features,)
         Normalised total weighted impurity decrease per feature.
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError
+        (``ValueError``) For a hyper-parameter outside its range.
+    ValueError
+        At ``fit`` for bad data (non-finite values of ``X`` or ``y``, negative targets
+        with ``"poisson"``, negative or all-zero sample weights).
+    sklearn.exceptions.NotFittedError
+        From every method before ``fit``.
+
+    See Also
+    --------
+    DecisionTreeClassifier, ExtraTreeRegressor, skml.ensemble.RandomForestRegressor
 
     Notes
     -----
     Ties between features go to the feature visited first (lowest index when
     ``max_features=None``).
     {missing}
+    {precision}
+
+    References
+    ----------
+    .. [1] L. Breiman, J. Friedman, R. Olshen and C. Stone, "Classification and Regression
+       Trees", 1984.
+    .. [2] J. H. Friedman, "Greedy function approximation: a gradient boosting machine",
+       Annals of Statistics 29(5), 2001 (``"friedman_mse"``).
+    .. [3] P. Geurts, D. Ernst and L. Wehenkel, "Extremely randomized trees", Machine
+       Learning 63(1), 2006.
+    .. [4] H. Dai, "Note on Machine Learning" (preprint), Definition 3.8.
 
     Examples
     --------
@@ -566,20 +777,24 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     _criteria = CRITERIA_REG
     _parameter_constraints = {"criterion": [StrOptions(set(CRITERIA_REG))]}
 
-    def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None,
-                 random_state=None, min_impurity_decrease=0.0, ccp_alpha=0.0):
+    def __init__(self, *, criterion="squared_error", splitter="best", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=None, random_state=None, max_leaf_nodes=None,
+                 min_impurity_decrease=0.0, ccp_alpha=0.0, monotonic_cst=None):
         self.criterion = criterion
+        self.splitter = splitter
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
         self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
         self.random_state = random_state
+        self.max_leaf_nodes = max_leaf_nodes
         self.min_impurity_decrease = min_impurity_decrease
         self.ccp_alpha = ccp_alpha
+        self.monotonic_cst = monotonic_cst
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, check_input=True):
         """Grow the tree.
 
         Parameters
@@ -587,10 +802,12 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         X : array-like of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
             thresholds keep that precision); NaN marks a missing value.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
@@ -598,27 +815,155 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         """
         self._check_params()
         X, y = validate_tree_X(self, X, y, y_numeric=True)
-        y, y_exp = regression_targets(y)
+        y, y_exp = regression_targets(y, self.criterion)
         sw = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
+        cst = monotonic_constraints(self.monotonic_cst, X.shape[1], y.shape[1])
         seed = check_random_state(self.random_state).randint(_MAX_SEED, dtype=np.int64)
-        return self._grow(prepare_split_data(X), None, y, sw, 1, seed, y_exp=y_exp)
+        return self._grow(prepare_split_data(X), None, y, sw, None, seed, y_exp=y_exp,
+                          monotonic_cst=cst)
 
-    def predict(self, X):
+    def predict(self, X, check_input=True):
         """Leaf value (weighted mean or median of the training targets there).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN allowed.
+        check_input : bool, default=True
+            Accepted for scikit-learn compatibility; the input is always checked.
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        X = self._validate_X_predict(X)
-        return self.tree_.predict(X)[:, 0, 0]
+        X = self._validate_X_predict(X, check_input)
+        values = self.tree_.predict_values(X)[:, :, 0]
+        return values[:, 0] if self.n_outputs_ == 1 else values
 
 
-for _cls in (DecisionTreeClassifier, DecisionTreeRegressor):
-    _cls.__doc__ = _cls.__doc__.replace("{missing}", _MISSING_DOC)
-del _cls
+class ExtraTreeClassifier(DecisionTreeClassifier):
+    """An extremely randomized tree classifier (Geurts et al., 2006): a
+    :class:`DecisionTreeClassifier` whose defaults are ``splitter="random"`` (one random
+    threshold per candidate feature) and ``max_features="sqrt"``. Meant to be used in
+    ensembles (:class:`skml.ensemble.ExtraTreesClassifier`).
+
+    Parameters
+    ----------
+    criterion : {"gini", "entropy", "log_loss", "gain_ratio"}, default="gini"
+        Split quality (see :class:`DecisionTreeClassifier`).
+{common}
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    ccp_alpha : float, default=0.0
+        Complexity parameter of minimal cost-complexity pruning.
+{monotonic}
+
+    Attributes
+    ----------
+    classes_, n_classes_, n_features_in_, feature_names_in_, max_features_, n_outputs_, \
+tree_, feature_importances_
+        As for :class:`DecisionTreeClassifier`.
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError, ValueError, sklearn.exceptions.NotFittedError
+        As for :class:`DecisionTreeClassifier`.
+
+    References
+    ----------
+    .. [1] P. Geurts, D. Ernst and L. Wehenkel, "Extremely randomized trees", Machine
+       Learning 63(1), 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skml.tree import ExtraTreeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ExtraTreeClassifier(random_state=0).fit(X, y).score(X, y)
+    1.0
+    """
+
+    def __init__(self, *, criterion="gini", splitter="random", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features="sqrt", random_state=None, max_leaf_nodes=None,
+                 min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
+                 monotonic_cst=None):
+        super().__init__(
+            criterion=criterion, splitter=splitter, max_depth=max_depth,
+            min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
+            min_weight_fraction_leaf=min_weight_fraction_leaf, max_features=max_features,
+            random_state=random_state, max_leaf_nodes=max_leaf_nodes,
+            min_impurity_decrease=min_impurity_decrease, class_weight=class_weight,
+            ccp_alpha=ccp_alpha, monotonic_cst=monotonic_cst)
+
+
+class ExtraTreeRegressor(DecisionTreeRegressor):
+    """An extremely randomized tree regressor (Geurts et al., 2006): a
+    :class:`DecisionTreeRegressor` whose defaults are ``splitter="random"`` and
+    ``max_features=1.0``. Meant to be used in ensembles
+    (:class:`skml.ensemble.ExtraTreesRegressor`).
+
+    Parameters
+    ----------
+    criterion : {"squared_error", "friedman_mse", "absolute_error", "poisson"}, \
+default="squared_error"
+        Split quality (see :class:`DecisionTreeRegressor`).
+{common}
+    ccp_alpha : float, default=0.0
+        Complexity parameter of minimal cost-complexity pruning.
+{monotonic}
+
+    Attributes
+    ----------
+    n_features_in_, feature_names_in_, max_features_, n_outputs_, tree_, \
+feature_importances_
+        As for :class:`DecisionTreeRegressor`.
+
+    Raises
+    ------
+    skml.utils.InvalidParameterError, ValueError, sklearn.exceptions.NotFittedError
+        As for :class:`DecisionTreeRegressor`.
+
+    References
+    ----------
+    .. [1] P. Geurts, D. Ernst and L. Wehenkel, "Extremely randomized trees", Machine
+       Learning 63(1), 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skml.tree import ExtraTreeRegressor
+    >>> X = np.arange(20.0).reshape(-1, 1)
+    >>> ExtraTreeRegressor(random_state=0).fit(X, X[:, 0] ** 2).score(X, X[:, 0] ** 2)
+    1.0
+    """
+
+    def __init__(self, *, criterion="squared_error", splitter="random", max_depth=None,
+                 min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
+                 max_features=1.0, random_state=None, min_impurity_decrease=0.0,
+                 max_leaf_nodes=None, ccp_alpha=0.0, monotonic_cst=None):
+        super().__init__(
+            criterion=criterion, splitter=splitter, max_depth=max_depth,
+            min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
+            min_weight_fraction_leaf=min_weight_fraction_leaf, max_features=max_features,
+            random_state=random_state, max_leaf_nodes=max_leaf_nodes,
+            min_impurity_decrease=min_impurity_decrease, ccp_alpha=ccp_alpha,
+            monotonic_cst=monotonic_cst)
+
+
+def _fill_docs():
+    for cls, splitter, max_features in (
+            (DecisionTreeClassifier, "best", "None"), (DecisionTreeRegressor, "best", "None"),
+            (ExtraTreeClassifier, "random", '"sqrt"'), (ExtraTreeRegressor, "random", "1.0")):
+        what = ("for classification, binary only, and the constraint is on the probability "
+                "of the second class (``classes_[1]``)" if issubclass(cls, ClassifierMixin)
+                else "the constraint is on the prediction")
+        cls.__doc__ = (cls.__doc__
+                       .replace("{common}", _COMMON_PARAMS_DOC.format(
+                           splitter=splitter, max_features=max_features))
+                       .replace("{monotonic}", _MONOTONIC_DOC.format(what=what))
+                       .replace("{missing}", _MISSING_DOC.strip("\n")[4:])
+                       .replace("{precision}", _PRECISION_DOC.strip("\n")[4:]))
+
+
+_fill_docs()

@@ -16,16 +16,18 @@ _ARRAYS = ("children_left", "children_right", "feature", "threshold", "impurity"
 class Tree:
     """A fitted decision tree stored in flat arrays, one entry per node.
 
-    Nodes are numbered in pre-order (a node, then its left subtree, then its right
-    subtree), as scikit-learn's depth-first builder numbers them, so two trees can be
-    compared node by node.
+    Depth-first trees are numbered in pre-order (a node, then its left subtree, then its
+    right subtree), as scikit-learn's depth-first builder numbers them, so two trees can
+    be compared node by node; best-first trees (``max_leaf_nodes``) in the order their
+    nodes were added (a split's two children together). Either way a child's id is larger
+    than its parent's.
 
     Attributes
     ----------
     node_count : int
         Number of nodes.
     n_features, n_outputs : int
-        Input width and number of outputs (always 1 in skml).
+        Input width and number of outputs.
     n_classes : ndarray of shape (n_outputs,)
         Number of classes (1 for regression).
     max_n_classes : int
@@ -46,18 +48,19 @@ class Tree:
     weighted_n_node_samples : ndarray of float
         Their total weight.
     value : ndarray of shape (node_count, n_outputs, max_n_classes)
-        Class fractions (classification) or the mean / median target (regression).
+        Class fractions (classification) or the mean / median target (regression), per
+        output. Writable: a leaf's prediction is its row.
     input_dtype : numpy.dtype
         dtype of the training data (float32 or float64); the thresholds are midpoints of
         its values, and prediction converts its input to this dtype.
     """
 
-    def __init__(self, n_features, n_classes, arrays, max_depth, *, input_dtype=np.float64,
-                 impurity_exp=0, weight_exp=0):
+    def __init__(self, n_features, n_classes, n_outputs, arrays, max_depth, *,
+                 input_dtype=np.float64, impurity_exp=0, weight_exp=0):
         self.n_features = int(n_features)
-        self.n_outputs = 1
-        self.n_classes = np.array([n_classes], dtype=np.intp)
-        self.max_n_classes = int(n_classes)
+        self.n_outputs = int(n_outputs)
+        self.n_classes = np.asarray(n_classes, dtype=np.intp).reshape(self.n_outputs)
+        self.max_n_classes = int(self.n_classes.max())
         for name in _ARRAYS:
             setattr(self, name, arrays[name])
         self.max_depth = int(max_depth)
@@ -94,25 +97,43 @@ class Tree:
         return (self.children_left, self.children_right, self.feature, self.threshold,
                 self.missing_go_to_left)
 
+    def _prepare(self, X):
+        """X as a C-contiguous array in the training precision."""
+        X = np.ascontiguousarray(X, dtype=self.input_dtype)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"X must have shape (n_samples, {self.n_features}), got "
+                             f"{X.shape}.")
+        return X
+
     def apply(self, X):
-        """Leaf id of each row of ``X`` (C-contiguous float32 or float64)."""
+        """Leaf id of each row of ``X`` (any float array, converted to the training
+        precision)."""
+        X = self._prepare(X)
         out = np.empty(X.shape[0], dtype=np.intp)
         _tree.apply_tree(X, *self._args(), out)
         return out
 
-    def predict(self, X):
+    def predict_values(self, X):
         """``value`` of the leaf of each row: shape (n_samples, n_outputs, max_n_classes)."""
         return self.value.take(self.apply(X), axis=0)
 
+    def predict(self, X):
+        """``value`` of the leaf of each row, as scikit-learn's ``Tree.predict``: shape
+        (n_samples, max_n_classes) for a single output, else (n_samples, n_outputs,
+        max_n_classes)."""
+        out = self.predict_values(X)
+        return out[:, 0, :] if self.n_outputs == 1 else out
+
     def decision_path(self, X):
         """CSR indicator matrix (n_samples, node_count): the nodes each row goes through."""
+        X = self._prepare(X)
         indptr, indices = _tree.decision_path_csr(X, *self._args())
         data = np.ones(indices.shape[0], dtype=np.intp)
         return csr_matrix((data, indices, indptr), shape=(X.shape[0], self.node_count))
 
     def compute_node_depths(self):
         depth = np.zeros(self.node_count, dtype=np.intp)
-        for node in range(self.node_count):  # pre-order: parents come first
+        for node in range(self.node_count):  # parents come before their children
             left = self.children_left[node]
             if left != TREE_LEAF:
                 depth[left] = depth[self.children_right[node]] = depth[node] + 1
@@ -154,7 +175,7 @@ class Tree:
         arrays["feature"][is_leaf] = TREE_UNDEFINED
         arrays["threshold"][is_leaf] = TREE_UNDEFINED
         arrays["missing_go_to_left"][is_leaf] = 0
-        tree = Tree(self.n_features, self.max_n_classes, arrays, 0,
+        tree = Tree(self.n_features, self.n_classes, self.n_outputs, arrays, 0,
                     input_dtype=self.input_dtype, impurity_exp=self._impurity_exp,
                     weight_exp=self._weight_exp)
         tree.max_depth = int(tree.compute_node_depths().max())

@@ -4,10 +4,10 @@ import types
 from importlib import import_module
 
 
-def merged(sub):
+def merged(sub, ours_name=None):
     theirs = import_module(f"sklearn.{sub}")
     try:
-        ours = import_module(f"skml.{sub}")
+        ours = import_module(f"skml.{ours_name or sub}")
     except ImportError:
         return theirs
     mod = types.ModuleType(f"compat_{sub}")

@@ -34,6 +34,7 @@ import sklearn
 from tests.compat.differences import DIFFERENCES
 
 # (test file inside sklearn, the subpackage whose names are re-pointed to skml)
+# A subpackage named differently in skml is given as "sklearn_name:skml_name".
 FILES = [
     ("cluster/tests/test_k_means.py", "cluster"),
     ("neighbors/tests/test_neighbors.py", "neighbors"),
@@ -43,6 +44,7 @@ FILES = [
     ("linear_model/tests/test_logistic.py", "linear_model"),
     ("decomposition/tests/test_pca.py", "decomposition"),
     ("svm/tests/test_svm.py", "svm"),
+    ("neural_network/tests/test_mlp.py", "neural_network:neural"),
 ]
 
 # sklearn-private helpers that only compare results (they run no estimator code), so a
@@ -66,8 +68,9 @@ class _Rewriter(ast.NodeTransformer):
     """Re-points imports of ``sklearn.<sub>`` names skml provides; remembers the names a
     test must not use (sklearn-private ones of the subpackage, and public ones skml lacks)."""
 
-    def __init__(self, sub, provided):
+    def __init__(self, sub, ours, provided):
         self.sub = sub
+        self.ours = ours  # the same subpackage's name in skml
         self.provided = provided
         self.foreign = {}  # local name -> reason a test using it is set aside
 
@@ -83,7 +86,7 @@ class _Rewriter(ast.NodeTransformer):
                     f"uses sklearn's public `{a.name}`, which skml does not provide")
             out = []
             if ours:
-                out.append(ast.ImportFrom(module=f"skml.{self.sub}", names=ours, level=0))
+                out.append(ast.ImportFrom(module=f"skml.{self.ours}", names=ours, level=0))
             if theirs:
                 out.append(ast.ImportFrom(module=mod, names=theirs, level=0))
             return out
@@ -101,7 +104,7 @@ class _Rewriter(ast.NodeTransformer):
                     local = a.asname or a.name
                     out.append(ast.parse(
                         f"{local} = __import__('tests.compat._merged', fromlist=['x'])"
-                        f".merged({self.sub!r})").body[0])
+                        f".merged({self.sub!r}, {self.ours!r})").body[0])
                 else:
                     keep.append(a)
             if keep:
@@ -153,14 +156,16 @@ def _set_aside(tree, rewriter):
 
 def prepare(tmp, files):
     plan = {}
-    for rel, sub in files:
+    for rel, spec in files:
+        sub, _, ours = spec.partition(":")
+        ours = ours or sub
         src = (SKLEARN / rel).read_text()
         tree = ast.parse(src)
-        rewriter = _Rewriter(sub, _skml_names(sub))
+        rewriter = _Rewriter(sub, ours, _skml_names(ours))
         tree = ast.fix_missing_locations(rewriter.visit(tree))
         name = Path(rel).name
         (tmp / name).write_text(ast.unparse(tree) + "\n")
-        plan[name] = {"sub": sub, "set_aside": _set_aside(tree, rewriter)}
+        plan[name] = {"sub": ours, "set_aside": _set_aside(tree, rewriter)}
     (tmp / "plan.json").write_text(json.dumps(plan))
     shutil.copy(Path(__file__).with_name("_conftest.py"), tmp / "conftest.py")
     return plan
@@ -172,6 +177,8 @@ def _failure_group(file, test, message):
         if key in DIFFERENCES.get(file, {}):
             return "documented difference: " + DIFFERENCES[file][key]
     low = message.lower()
+    if "has no attribute '_" in message:
+        return "reads a sklearn-private attribute"
     if "sparse" in low:
         return "sparse input (issue 14)"
     return "other"

@@ -2,6 +2,7 @@
 NumPy."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_digits
@@ -138,9 +139,10 @@ def test_nan_and_inf_are_refused(solver, bad):
 
 def test_parameter_errors():
     X = np.random.RandomState(0).randn(20, 4)
-    with pytest.raises(ValueError, match="n_components=5 must be between 1 and 4"):
+    with pytest.raises(ValueError, match=r"n_components=5 must be between 0 and min\("
+                                         r"n_samples, n_features\)=4 with svd_solver='full'"):
         PCA(n_components=5).fit(X)
-    with pytest.raises(ValueError, match="between 1 and 3"):
+    with pytest.raises(ValueError, match=r"n_components=4 must be strictly less than"):
         PCA(n_components=4, svd_solver="arpack").fit(X)
     with pytest.raises(ValueError, match="variance fraction"):
         PCA(n_components=0.5, svd_solver="randomized").fit(X)
@@ -224,3 +226,133 @@ def test_ratios_and_components_match_numpy_at_any_magnitude(n, p, scale, offset,
                                atol=tol)
     np.testing.assert_allclose(ours.singular_values_.astype(np.float64) / scale,
                                s[:ours.n_components_], rtol=tol, atol=tol * s[0])
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn's n_components="mle" and n_components=0 (issue 13)
+# ---------------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(d=st.integers(2, 15), extra=st.integers(0, 100), rank=st.integers(1, 15),
+       noise=st.sampled_from([1e-3, 0.1, 1.0]), seed=st.integers(0, 2**31 - 1))
+def test_mle_dimension_is_sklearns_choice(d, extra, rank, noise, seed):
+    """Over random spectra of full-rank data (exactly rank-deficient data puts
+    eigenvalues at the rounding level, ~1e-14, on either side of the rule's absolute
+    1e-15 floor depending on how the covariance was formed)."""
+    rng = np.random.RandomState(seed)
+    n = d + extra
+    rank = min(rank, d)
+    X = rng.randn(n, rank) @ rng.randn(rank, d) * 3 + noise * rng.randn(n, d)
+    for solver in ("full", "covariance_eigh"):
+        ours = PCA("mle", svd_solver=solver).fit(X).n_components_
+        assert ours == SkPCA("mle", svd_solver=solver).fit(X).n_components_
+
+
+@pytest.mark.parametrize("solver", ["auto", "full", "covariance_eigh"])
+def test_mle_matches_sklearn(solver):
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4) @ rng.randn(4, 12) + 0.3 * rng.randn(300, 12)
+    ours = PCA("mle", svd_solver=solver).fit(X)
+    ref = SkPCA("mle", svd_solver=solver).fit(X)
+    assert ours.n_components_ == ref.n_components_ == 4
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_,
+                               rtol=1e-9)
+    np.testing.assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-9)
+    # on data scaled to 1e200 the choice is the same
+    assert PCA("mle", svd_solver=solver).fit(X * 1e200).n_components_ == 4
+    with pytest.raises(ValueError, match="only supported if n_samples >= n_features"):
+        PCA("mle").fit(X[:5])
+    with pytest.raises(ValueError, match="cannot be a string with svd_solver='arpack'"):
+        PCA("mle", svd_solver="arpack").fit(X)
+
+
+def test_zero_components_is_the_all_noise_model_of_sklearn():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3) + rng.randn(200, 1) * [3, 4, 5]
+    for solver in ("full", "covariance_eigh"):
+        ours, ref = PCA(0, svd_solver=solver).fit(X), SkPCA(0, svd_solver=solver).fit(X)
+        assert ours.n_components_ == 0 and ours.transform(X).shape == (200, 0)
+        np.testing.assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-12)
+        np.testing.assert_allclose(ours.score(X), ref.score(X), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"must be between 1 and min\(n_samples"):
+        PCA(0, svd_solver="randomized").fit(X)
+
+
+# ---------------------------------------------------------------------------------------
+# Sparse input (issue 14): arpack and covariance_eigh by implicit centring
+# ---------------------------------------------------------------------------------------
+
+def hostile_sparse(rng, n, p, density, dtype, fmt):
+    """A random sparse matrix with explicit zeros, empty rows and unsorted indices."""
+    X = sp.random(n, p, density=density, random_state=rng, format="csr",
+                  dtype=np.float64) * 10
+    X.data -= 5.0
+    X = X.tolil()
+    X[rng.choice(n, max(1, n // 10), replace=False)] = 0  # empty rows
+    X = X.tocsr()
+    X.data = X.data.astype(dtype)
+    # explicit zeros: stored entries of value 0
+    X = sp.csr_matrix((np.concatenate([X.data, np.zeros(3, dtype)]),
+                       np.concatenate([X.indices, rng.randint(0, p, 3)]),
+                       np.concatenate([X.indptr[:-1], [X.indptr[-1] + 3]])), shape=(n, p))
+    for i in range(n):  # unsorted indices within rows
+        lo, hi = X.indptr[i], X.indptr[i + 1]
+        X.indices[lo:hi] = X.indices[lo:hi][::-1].copy()
+        X.data[lo:hi] = X.data[lo:hi][::-1].copy()
+    X.has_sorted_indices = False
+    return X if fmt == "csr" else X.tocsc()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(12, 60), p=st.integers(3, 25),
+       density=st.sampled_from([0.02, 0.1, 0.5]), dtype=st.sampled_from(["f4", "f8"]),
+       fmt=st.sampled_from(["csr", "csc"]),
+       solver=st.sampled_from(["arpack", "covariance_eigh", "auto"]),
+       seed=st.integers(0, 2**31 - 1))
+def test_sparse_input_gives_the_dense_copys_pca(n, p, density, dtype, fmt, solver, seed):
+    rng = np.random.RandomState(seed)
+    X = hostile_sparse(rng, n, p, density, dtype, fmt)
+    dense = X.toarray()
+    k = min(n, p) - 2
+    dense_solver = "arpack" if solver == "auto" else solver
+    ours = PCA(k, svd_solver=solver, random_state=0).fit(X)
+    ref = PCA(k, svd_solver=dense_solver, random_state=0).fit(dense)
+    tol = 2e-3 if dtype == "f4" else 1e-8
+    assert ours.components_.dtype == np.dtype(dtype) and ours.n_components_ == k
+    scale = max(1.0, float(ref.singular_values_[0]))
+    # (covariance_eigh: sigma from sqrt(eigenvalue), ~sqrt(eps) of the largest for the
+    # smallest -- sparse or dense alike)
+    np.testing.assert_allclose(ours.singular_values_, ref.singular_values_, rtol=tol,
+                               atol=max(tol, 1e-7) * scale)
+    np.testing.assert_allclose(ours.explained_variance_ratio_,
+                               ref.explained_variance_ratio_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(ours.mean_, ref.mean_, rtol=tol, atol=tol)
+    # components are defined up to sign only where singular values are distinct
+    distinct = np.diff(ref.singular_values_, append=0) < -1e-3 * scale
+    distinct &= np.diff(ref.singular_values_, prepend=np.inf) < -1e-3 * scale
+    Z, Zd = ours.transform(X), ref.transform(dense)
+    np.testing.assert_allclose(np.abs(Z[:, distinct]), np.abs(Zd[:, distinct]),
+                               rtol=tol * 10, atol=tol * 10 * scale)
+    np.testing.assert_allclose(ours.transform(X), ours.transform(dense),
+                               rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("solver", ["arpack", "covariance_eigh"])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_matches_sklearn(solver, fmt):
+    X = sp.random(400, 60, density=0.05, random_state=0, format=fmt)
+    ours = PCA(10, svd_solver=solver, random_state=0).fit(X)
+    ref = SkPCA(10, svd_solver=solver, random_state=0).fit(X)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-9)
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_,
+                               rtol=1e-9)
+    np.testing.assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-9)
+    np.testing.assert_allclose(ours.fit_transform(X), ref.fit_transform(X), atol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["full", "randomized"])
+def test_sparse_input_with_other_solvers_raises_sklearns_error(solver):
+    X = sp.random(50, 10, density=0.2, random_state=0, format="csr")
+    with pytest.raises(TypeError, match='PCA only support sparse inputs with the "arpack" '
+                                        'and "covariance_eigh" solvers'):
+        PCA(3, svd_solver=solver).fit(X)

@@ -25,11 +25,16 @@ CLASSIFIERS = {
         lambda s: ensemble.RandomForestClassifier(n_estimators=100, random_state=s),
         lambda s: sk_ensemble.RandomForestClassifier(n_estimators=100, random_state=s),
         (0, 1, 2)),
+    "ExtraTreesClassifier": (
+        lambda s: ensemble.ExtraTreesClassifier(n_estimators=50, random_state=s),
+        lambda s: sk_ensemble.ExtraTreesClassifier(n_estimators=50, random_state=s),
+        (0, 1, 2)),
 }
 
 # Full-depth regression trees on diabetes end in 2-sample nodes where every feature ties
 # (sklearn's own seeds differ by 0.05 R^2 there), so the single tree is compared at
-# max_depth=4. The forest is compared with the footnote-10 settings on both sides.
+# max_depth=4. The forest is compared with the defaults (scikit-learn's) on both sides,
+# and with the notes' footnote-10 settings on both sides.
 REGRESSORS = {
     "DecisionTreeRegressor": (
         lambda s: tree.DecisionTreeRegressor(max_depth=4),
@@ -42,10 +47,17 @@ REGRESSORS = {
         lambda s: ensemble.BaggingRegressor(n_estimators=50, random_state=s),
         lambda s: sk_ensemble.BaggingRegressor(n_estimators=50, random_state=s), (0, 1, 2)),
     "RandomForestRegressor": (
-        lambda s: ensemble.RandomForestRegressor(n_estimators=100, random_state=s),
-        lambda s: sk_ensemble.RandomForestRegressor(n_estimators=100, max_features=1 / 3,
-                                                    min_samples_leaf=5, random_state=s),
+        lambda s: ensemble.RandomForestRegressor(random_state=s),
+        lambda s: sk_ensemble.RandomForestRegressor(random_state=s), (0, 1, 2)),
+    "RandomForestRegressor-footnote10": (
+        lambda s: ensemble.RandomForestRegressor(max_features=1 / 3, min_samples_leaf=5,
+                                                 random_state=s),
+        lambda s: sk_ensemble.RandomForestRegressor(max_features=1 / 3, min_samples_leaf=5,
+                                                    random_state=s),
         (0, 1)),
+    "ExtraTreesRegressor": (
+        lambda s: ensemble.ExtraTreesRegressor(n_estimators=50, random_state=s),
+        lambda s: sk_ensemble.ExtraTreesRegressor(n_estimators=50, random_state=s), (0, 1)),
 }
 
 

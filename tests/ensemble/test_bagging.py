@@ -29,8 +29,11 @@ def test_members_without_sample_weight_get_the_drawn_rows():
     knn = make_pipeline(StandardScaler(), KNeighborsClassifier())
     bag = BaggingClassifier(knn, n_estimators=10, random_state=0).fit(X, y)
     assert bag.score(X, y) > 0.9
-    with pytest.raises(ValueError, match="does not support sample_weight"):
-        BaggingClassifier(knn).fit(X, y, sample_weight=np.ones(len(y)))
+    # scikit-learn 1.9: sample weights are drawing probabilities, so a member without
+    # sample_weight still honours them (the drawn rows follow the weights)
+    w = (y == 0).astype(float)
+    bag = BaggingClassifier(knn, n_estimators=5, random_state=0).fit(X, y, sample_weight=w)
+    assert all(np.all(y[s] == 0) for s in bag.estimators_samples_)
 
 
 def test_members_without_predict_proba_vote():

@@ -11,15 +11,20 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from skml.ensemble import RandomForestClassifier, RandomForestRegressor
 
 
-def test_defaults_follow_footnote_10():
-    clf, reg = RandomForestClassifier(), RandomForestRegressor()
-    assert clf.max_features == "sqrt" and clf.min_samples_leaf == 1
-    assert reg.max_features == pytest.approx(1 / 3) and reg.min_samples_leaf == 5
-    assert "scikit-learn's defaults differ" in " ".join(RandomForestRegressor.__doc__.split())
+def test_defaults_are_sklearns_and_footnote_10_is_a_setting():
+    from sklearn import ensemble as sk_ensemble
+
+    for ours, theirs in ((RandomForestClassifier, sk_ensemble.RandomForestClassifier),
+                         (RandomForestRegressor, sk_ensemble.RandomForestRegressor)):
+        assert ours().get_params() == {k: v for k, v in theirs().get_params().items()}
+    assert "footnote 10" in " ".join(RandomForestRegressor.__doc__.split())
     X, y = load_diabetes(return_X_y=True)                      # p = 10
     reg = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
-    assert {t.max_features_ for t in reg.estimators_} == {3}  # floor(10 / 3)
-    for t in reg.estimators_:
+    assert {t.max_features_ for t in reg.estimators_} == {10}  # all features
+    notes = RandomForestRegressor(n_estimators=5, max_features=1 / 3, min_samples_leaf=5,
+                                  random_state=0).fit(X, y)
+    assert {t.max_features_ for t in notes.estimators_} == {3}  # floor(10 / 3)
+    for t in notes.estimators_:
         leaves = t.tree_.children_left == -1
         assert t.tree_.n_node_samples[leaves].min() >= 5
     Xc, yc = load_breast_cancer(return_X_y=True)              # p = 30
@@ -27,7 +32,8 @@ def test_defaults_follow_footnote_10():
     assert {t.max_features_ for t in clf.estimators_} == {5}  # floor(sqrt(30))
     for p, expected in [(2, 1), (3, 1), (9, 3), (30, 10), (100, 33)]:
         X = np.random.RandomState(0).rand(20, p)
-        f = RandomForestRegressor(n_estimators=1, random_state=0).fit(X, X[:, 0])
+        f = RandomForestRegressor(n_estimators=1, max_features=1 / 3,
+                                  random_state=0).fit(X, X[:, 0])
         assert f.estimators_[0].max_features_ == expected
 
 
@@ -134,3 +140,27 @@ def test_gain_ratio_and_absolute_error_forests():
     Xd, yd = load_diabetes(return_X_y=True)
     reg = RandomForestRegressor(n_estimators=10, criterion="absolute_error", random_state=0)
     assert reg.fit(Xd, yd).score(Xd, yd) > 0.5
+
+
+def test_sample_weights_are_bootstrap_probabilities_as_in_sklearn_1_9():
+    """With bootstrap, scikit-learn 1.9's forests and bagging draw the samples with
+    probabilities proportional to their weights and fit the members on the counts (so a
+    zero-weight sample is never drawn); ``estimators_samples_`` replays the draws."""
+    from skml.ensemble import BaggingClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(10, 3))
+    y = np.arange(10) % 2
+    w = np.zeros(10)
+    w[[1, 3]] = 1.0                         # only two samples of class 1 have weight
+    forest = RandomForestClassifier(n_estimators=20, max_samples=2,
+                                    random_state=0).fit(X, y, sample_weight=w)
+    for tree, drawn in zip(forest.estimators_, forest.estimators_samples_):
+        assert set(drawn) <= {1, 3} and len(drawn) == 2
+        counts = np.bincount(drawn, minlength=10)
+        assert tree.tree_.weighted_n_node_samples[0] == counts.sum() == 2
+    np.testing.assert_array_equal(forest.predict(X), np.ones(10))
+    bag = BaggingClassifier(n_estimators=20, max_samples=2, random_state=0)
+    bag.fit(X, y, sample_weight=w)
+    assert all(set(s) <= {1, 3} for s in bag.estimators_samples_)
+    np.testing.assert_array_equal(bag.predict(X), np.ones(10))

@@ -271,3 +271,27 @@ def test_cd_kernels_reach_the_kkt_point_or_stop_cleanly(n, p, dtype, gram, reado
                              positive=positive) <= tol * max(1.0, np.abs(y).max())
         if positive:
             assert np.all(w >= 0)
+
+
+# ---- drop-in items (issue 13) ---------------------------------------------------------
+
+def test_path_methods_and_sklearn_1_9_alpha_deprecations(diabetes):
+    X, y = diabetes
+    # scikit-learn's Lasso.path is enet_path (its l1_ratio defaults to 0.5)
+    assert Lasso.path is enet_path and ElasticNet.path is enet_path
+    a1, c1, _ = Lasso.path(X, y, alphas=5, l1_ratio=1.0)
+    a2, c2, _ = sk.lasso_path(X, y, alphas=5)
+    np.testing.assert_allclose(a1, a2, rtol=1e-12)
+    assert rel(c1, c2) <= 1e-4
+    e1 = ElasticNet.path(X, y, l1_ratio=0.3, alphas=[1.0, 0.1], tol=1e-12)[1]
+    e2 = sk.ElasticNet.path(X, y, l1_ratio=0.3, alphas=[1.0, 0.1], tol=1e-12)[1]
+    assert rel(e1, e2) <= 1e-6
+    with pytest.warns(FutureWarning, match="'n_alphas' was deprecated in 1.9"):
+        a3, _, _ = lasso_path(X, y, n_alphas=7)
+    assert a3.shape == (7,)
+    with pytest.warns(FutureWarning, match="'alphas=None' is deprecated"):
+        a4, _, _ = enet_path(X, y, alphas=None)
+    assert a4.shape == (100,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lasso_path(X, y)[0].shape == (100,)  # the defaults are silent

@@ -137,7 +137,9 @@ def test_logistic_regression_is_the_rescaled_model(exponent, penalty):
     s = 10.0 ** exponent
     C_ref = 0.5
     C = C_ref / s / s if penalty == "l2" else C_ref / s
-    ours = LogisticRegression(penalty=penalty, C=C, tol=1e-10, max_iter=1000).fit(X * s, y)
+    ours = LogisticRegression(l1_ratio=0.0 if penalty == "l2" else 1.0, C=C, tol=1e-10,
+                              solver="lbfgs" if penalty == "l2" else "saga",
+                              max_iter=1000).fit(X * s, y)
     ref = sk.LogisticRegression(C=C_ref, l1_ratio=0.0 if penalty == "l2" else 1.0,
                                 solver="lbfgs" if penalty == "l2" else "saga",
                                 tol=1e-10, max_iter=100_000).fit(X, y)

@@ -5,11 +5,13 @@ import pytest
 import sklearn.linear_model as sk
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skml.linear_model import LogisticRegression
 from skml.linear_model._optimize import bfgs, newton, wolfe_line_search
 
-SOLVERS = ["newton", "bfgs", "lbfgs"]
+# "newton" runs the code of "newton-cholesky"; "sag" and "saga" (L2) that of "lbfgs"
+SOLVERS = ["newton-cholesky", "newton-cg", "bfgs", "lbfgs"]
 
 
 def rel(a, b):
@@ -28,14 +30,18 @@ def digits():
     return X / 16.0, y  # pixel intensities in [0, 1]
 
 
+# scikit-learn's reference fits run with one BLAS/OpenMP thread: on a busy machine idle
+# threads spinning for a core made them ~30x slower (same results)
 @pytest.fixture(scope="module")
 def sk_cancer(cancer):
-    return sk.LogisticRegression(tol=1e-10, max_iter=10_000).fit(*cancer)
+    with threadpool_limits(1):
+        return sk.LogisticRegression(tol=1e-10, max_iter=10_000).fit(*cancer)
 
 
 @pytest.fixture(scope="module")
 def sk_digits(digits):
-    return sk.LogisticRegression(tol=1e-10, max_iter=10_000).fit(*digits)
+    with threadpool_limits(1):
+        return sk.LogisticRegression(tol=1e-10, max_iter=10_000).fit(*digits)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -66,7 +72,8 @@ def test_newton_on_raw_digits_matches_sklearn_newton_cholesky():
     # optimum there, while both Newton solvers reach it
     X, y = load_digits(return_X_y=True)
     ours = LogisticRegression(solver="newton", tol=1e-10).fit(X, y)
-    ref = sk.LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
+    with threadpool_limits(1):
+        ref = sk.LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
     assert rel(ours.coef_, ref.coef_) <= 1e-4
     assert ours.n_iter_[0] < 30
 
@@ -81,19 +88,20 @@ def test_weights_and_no_penalty_match_sklearn(solver):
     cases = [
         ({"class_weight": "balanced", "C": 0.3}, {"class_weight": "balanced", "C": 0.3}, None),
         ({"class_weight": {0: 2.0, 1: 0.5}}, {"class_weight": {0: 2.0, 1: 0.5}}, sw),
-        ({"penalty": None}, {"C": np.inf}, None),
+        ({"C": np.inf}, {"C": np.inf}, None),
     ]
     for ours_kw, sk_kw, weight in cases:
         ours = LogisticRegression(solver=solver, **ours_kw, **kw).fit(X, y, sample_weight=weight)
-        ref = sk.LogisticRegression(**sk_kw, **kw).fit(X, y, sample_weight=weight)
+        with threadpool_limits(1):
+            ref = sk.LogisticRegression(**sk_kw, **kw).fit(X, y, sample_weight=weight)
         assert rel(ours.coef_, ref.coef_) <= 1e-4, ours_kw
 
 
-@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+@pytest.mark.parametrize("solver", ["newton", "saga"])
 def test_l1_penalty_reaches_a_sparse_optimum(cancer, solver):
     X, y = cancer
     C = 0.05
-    clf = LogisticRegression(penalty="l1", C=C, solver=solver, tol=1e-9, max_iter=5000)
+    clf = LogisticRegression(l1_ratio=1.0, C=C, solver=solver, tol=1e-9, max_iter=5000)
     clf.fit(X, y)
     w = clf.coef_.ravel()
     assert 0 < np.count_nonzero(w) < X.shape[1] // 2
@@ -103,9 +111,66 @@ def test_l1_penalty_reaches_a_sparse_optimum(cancer, solver):
     np.testing.assert_allclose(g[nz], np.sign(w[nz]), atol=1e-4)
     assert np.all(np.abs(g[~nz]) <= 1 + 1e-4)
     assert abs(np.sum(y - clf.predict_proba(X)[:, 1])) <= 1e-4  # free intercept
-    other = LogisticRegression(penalty="l1", C=C, solver="newton" if solver == "lbfgs"
-                               else "lbfgs", tol=1e-9, max_iter=5000).fit(X, y)
+    other = LogisticRegression(l1_ratio=1.0, C=C, solver="newton" if solver == "saga"
+                               else "saga", tol=1e-9, max_iter=5000).fit(X, y)
     assert rel(clf.coef_, other.coef_) <= 1e-3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["saga", "newton"])
+def test_elastic_net_matches_sklearn_saga(cancer, solver):
+    X, y = cancer
+    X = X[:200]
+    y = y[:200]
+    ours = LogisticRegression(l1_ratio=0.5, C=0.2, solver=solver, tol=1e-10,
+                              max_iter=5000).fit(X, y)
+    ref = sk.LogisticRegression(l1_ratio=0.5, C=0.2, solver="saga", tol=1e-10,
+                                max_iter=100_000).fit(X, y)
+    assert rel(ours.coef_, ref.coef_) <= 1e-3
+    assert abs(ours.intercept_[0] - ref.intercept_[0]) <= 1e-3
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+@pytest.mark.parametrize("intercept_scaling", [1.0, 10.0])
+def test_liblinear_penalises_the_intercept_like_liblinear(cancer, l1_ratio,
+                                                         intercept_scaling):
+    X, y = cancer
+    kw = dict(solver="liblinear", l1_ratio=l1_ratio, C=0.3, tol=1e-10, max_iter=10_000,
+              intercept_scaling=intercept_scaling)
+    ours = LogisticRegression(**kw).fit(X, y)
+    ref = sk.LogisticRegression(**kw).fit(X, y)
+    assert rel(ours.coef_, ref.coef_) <= 1e-3
+    assert abs(ours.intercept_[0] - ref.intercept_[0]) <= 1e-3 * max(1, abs(ref.intercept_[0]))
+    with pytest.raises(ValueError, match="does not support multiclass"):
+        LogisticRegression(solver="liblinear").fit(X[:30], np.arange(30) % 3)
+
+
+def test_sklearn_1_9_deprecations_and_warnings(cancer):
+    X, y = cancer
+    with pytest.warns(FutureWarning, match="'penalty' was deprecated"):
+        a = LogisticRegression(penalty="l1", solver="saga", tol=1e-8, max_iter=3000)
+        a.fit(X, y)
+    b = LogisticRegression(l1_ratio=1.0, solver="saga", tol=1e-8, max_iter=3000).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_)
+    with pytest.warns(FutureWarning, match="'l1_ratio=None' was deprecated"):
+        LogisticRegression(l1_ratio=None).fit(X, y)
+    with pytest.warns(FutureWarning, match="'n_jobs' has no effect"):
+        LogisticRegression(n_jobs=2).fit(X, y)
+    with pytest.warns(UserWarning, match="Setting penalty=None will ignore the C"):
+        LogisticRegression(penalty=None, C=2.0).fit(X, y)
+    with pytest.warns(UserWarning, match="l1_ratio parameter is only used"):
+        LogisticRegression(l1_ratio=0.5, C=np.inf).fit(X, y)
+
+
+def test_sparsify_and_densify_keep_predictions(cancer):
+    import scipy.sparse as sp
+
+    X, y = cancer
+    clf = LogisticRegression(l1_ratio=1.0, C=0.05, solver="saga").fit(X, y)
+    dense = clf.decision_function(X)
+    assert sp.issparse(clf.sparsify().coef_)
+    np.testing.assert_allclose(clf.decision_function(X), dense)
+    assert isinstance(clf.densify().coef_, np.ndarray)
 
 
 def test_string_labels_probabilities_and_decision_function(cancer):
@@ -127,10 +192,15 @@ def test_bad_input_gives_clear_errors(cancer):
     X, y = cancer
     with pytest.raises(ValueError, match="at least 2 classes"):
         LogisticRegression().fit(X, np.zeros(len(y)))
-    with pytest.raises(ValueError, match="does not support penalty='l1'"):
-        LogisticRegression(penalty="l1", solver="bfgs").fit(X, y)
+    for solver in ("bfgs", "lbfgs", "newton-cg", "newton-cholesky", "sag"):
+        with pytest.raises(ValueError, match=f"Solver {solver} supports only 'l2' or None"):
+            LogisticRegression(l1_ratio=1.0, solver=solver).fit(X, y)
+    with pytest.raises(ValueError, match="Only 'saga' solver supports elasticnet"):
+        LogisticRegression(l1_ratio=0.5, solver="liblinear").fit(X, y)
+    with pytest.raises(ValueError, match="supports only dual=False"):
+        LogisticRegression(dual=True).fit(X, y)
     with pytest.raises(ValueError, match="solver"):
-        LogisticRegression(solver="saga").fit(X, y)
+        LogisticRegression(solver="sgd").fit(X, y)
     with pytest.raises(ValueError, match="C must be"):
         LogisticRegression(C=0.0).fit(X, y)
     with pytest.raises(ValueError, match="Unknown label type"):

@@ -250,3 +250,122 @@ def test_dijkstra_kernel_searches_or_refuses_corrupted_graphs(n, density, corrup
         return
     with pytest.raises(ValueError):
         _graph.dijkstra_rows(indptr, cols, weights, sources, out, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn's signature (issue 13)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["auto", "brute", "kd_tree", "ball_tree"])
+def test_neighbors_algorithm_and_metric_params_as_sklearn(roll, algorithm):
+    X, _ = roll
+    kw = dict(n_neighbors=8, neighbors_algorithm=algorithm, metric="minkowski",
+              metric_params={"p": 3})
+    ours, ref = Isomap(**kw).fit(X[:300]), SkIsomap(**kw).fit(X[:300])
+    np.testing.assert_allclose(ours.dist_matrix_, ref.dist_matrix_, rtol=1e-10)
+    np.testing.assert_allclose(np.abs(ours.embedding_), np.abs(ref.embedding_),
+                               rtol=1e-7, atol=1e-8)
+    with pytest.raises(ValueError, match="metric_params accepts only 'p'"):
+        Isomap(metric_params={"w": np.ones(3)}).fit(X)
+
+
+def test_set_output_and_feature_names(roll):
+    import pandas as pd
+
+    X, _ = roll
+    iso = Isomap(n_neighbors=8).set_output(transform="pandas")
+    out = iso.fit_transform(pd.DataFrame(X[:200], columns=["a", "b", "c"]))
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["isomap0", "isomap1"]
+    assert list(iso.get_feature_names_out()) == ["isomap0", "isomap1"]
+    ref = SkIsomap(n_neighbors=8).fit(X[:200])
+    assert list(ref.get_feature_names_out()) == list(iso.get_feature_names_out())
+
+
+def test_verbose_reports_each_stage(roll, capsys):
+    X, _ = roll
+    quiet = Isomap(n_neighbors=8).fit(X)
+    loud = Isomap(n_neighbors=8, verbose=1).fit(X)
+    out = capsys.readouterr()
+    assert "[Isomap] neighbourhood graph: 500 points" in out.out
+    assert "[Isomap] shortest paths" in out.out and "[Isomap] top 2 eigenvectors" in out.out
+    # the blocks of sources shown by the bar give the same geodesics
+    np.testing.assert_array_equal(loud.dist_matrix_, quiet.dist_matrix_)
+    Isomap(n_neighbors=8).fit(X[:100])
+    assert capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------------------------------
+# metric="precomputed", dense and sparse graphs (issues 13, 14)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sparse_graph", [False, True])
+@pytest.mark.parametrize("params", [dict(n_neighbors=8), dict(n_neighbors=None, radius=5.0)],
+                         ids=["knn", "radius"])
+def test_precomputed_distances_and_graphs_match_sklearn(roll, sparse_graph, params):
+    from sklearn.neighbors import KNeighborsTransformer
+
+    X, _ = roll
+    X = X[:300]
+    if sparse_graph:
+        knn = KNeighborsTransformer(n_neighbors=40, mode="distance").fit(X)
+        data, new = knn.transform(X), knn.transform(X[:5] + 0.01)
+        data.has_sorted_indices = False
+    else:
+        from scipy.spatial.distance import cdist
+
+        data, new = cdist(X, X), cdist(X[:5] + 0.01, X)
+    ours = Isomap(metric="precomputed", **params).fit(data)
+    ref = SkIsomap(metric="precomputed", **params).fit(data)
+    np.testing.assert_allclose(ours.dist_matrix_, ref.dist_matrix_, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(ours.embedding_), np.abs(ref.embedding_),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.abs(ours.transform(new)), np.abs(ref.transform(new)),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_precomputed_sparse_graph_equals_the_dense_matrix_and_errors_as_sklearn(roll):
+    from scipy import sparse
+    from scipy.spatial.distance import cdist
+
+    X, _ = roll
+    D = cdist(X[:200], X[:200])
+    nb = np.argsort(D + np.diag(np.full(200, np.inf)), axis=1)[:, :8]
+    mask = np.zeros_like(D, dtype=bool)
+    mask[np.arange(200)[:, None], nb] = True
+    G = sparse.csr_matrix(np.where(mask, D, 0.0))
+    a = Isomap(metric="precomputed", n_neighbors=8).fit(G)
+    b = Isomap(metric="precomputed", n_neighbors=8).fit(D)
+    np.testing.assert_array_equal(a.dist_matrix_, b.dist_matrix_)
+    with pytest.raises(ValueError, match="9 neighbors per samples are required"):
+        Isomap(metric="precomputed", n_neighbors=9).fit(G)
+    from sklearn.neighbors import KNeighborsTransformer
+
+    far = np.vstack([X[:50], X[:50] + 1000.0])  # two clusters: a disconnected kNN graph
+    nb2 = KNeighborsTransformer(n_neighbors=4, mode="distance").fit_transform(far)
+    with pytest.raises(RuntimeError, match="cannot be completed with metric='precomputed'"):
+        Isomap(metric="precomputed", n_neighbors=3).fit(nb2)
+    with pytest.raises(RuntimeError, match="cannot be completed with metric='precomputed'"):
+        SkIsomap(metric="precomputed", n_neighbors=3).fit(nb2)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", [dict(n_neighbors=8), dict(n_neighbors=None, radius=6.0)],
+                         ids=["knn", "radius"])
+def test_sparse_features_give_the_geodesics_of_the_dense_copy(fmt, dtype, params):
+    from scipy import sparse
+
+    rng = np.random.RandomState(0)
+    X = sparse.random(200, 30, density=0.2, random_state=rng, format="csr") * 4
+    X = X.tolil()
+    X[::23] = 0  # empty rows (duplicates of each other: geodesic distance 0)
+    X = X.tocsr().astype(dtype)
+    X.data[::7] = 0  # explicit zeros
+    X.has_sorted_indices = False
+    a = Isomap(**params).fit(X.asformat(fmt))
+    b = Isomap(**params).fit(X.toarray())
+    np.testing.assert_allclose(a.dist_matrix_, b.dist_matrix_, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.abs(a.embedding_), np.abs(b.embedding_), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(np.abs(a.transform(X[:5])), np.abs(b.transform(
+        X[:5].toarray())), rtol=1e-5, atol=1e-5)

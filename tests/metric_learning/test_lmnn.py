@@ -52,7 +52,8 @@ def test_target_neighbours_are_same_class_nearest_points():
     rows, cols = _target_neighbours(X, y, 3, None)
     assert rows.size == 3 * len(X)
     assert np.all(y[rows] == y[cols]) and np.all(rows != cols)
-    D = pairwise_distances(X)
+    # squared distances from the differences (no GEMM rounding), ties to the smaller index
+    D = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
     for i in (0, 70, 140):
         same = np.flatnonzero((y == y[i]) & (np.arange(len(y)) != i))
         nearest = same[np.argsort(D[i, same], kind="stable")[:3]]
@@ -126,3 +127,15 @@ def test_target_neighbours_are_checked_before_use(monkeypatch):
         np.ones((len(X), k)), np.full((len(X), k), len(X))))
     with pytest.raises(ValueError, match="LMNN cannot use it"):
         LMNN().fit(X, y)
+
+
+def test_verbose_reports_stages_and_iterations(capsys):
+    X, y = load_iris(return_X_y=True)
+    quiet = LMNN(max_iter=20).fit(X, y)
+    loud = LMNN(max_iter=20, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "[LMNN] 450 target pairs (3 per point)" in out
+    assert f"[LMNN] {loud.n_iter_} iterations, loss" in out
+    np.testing.assert_array_equal(loud.components_, quiet.components_)
+    LMNN(max_iter=5).fit(X, y)
+    assert capsys.readouterr().out == ""

@@ -11,8 +11,10 @@ from sklearn.metrics import precision_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 from skml.metrics import (
+    dice_score,
     get_scorer,
     get_scorer_names,
+    iou_score,
     negative_predictive_value,
     positive_predictive_value,
     specificity_score,
@@ -147,6 +149,12 @@ def test_scorers_work_in_grid_search_and_cross_val_score():
                                    "acc": "accuracy"}).fit(X, y)
     assert set(search.cv_results_) >= {"mean_test_npv", "mean_test_acc"}
     assert 0.5 < search.best_score_ <= 1.0
+    # the segmentation scorers score a classifier's labels too
+    fitted = clf.fit(X, y)
+    assert get_scorer("mean_iou")(fitted, X, y) == pytest.approx(
+        iou_score(y, fitted.predict(X)))
+    assert get_scorer("dice_weighted")(fitted, X, y) == pytest.approx(
+        dice_score(y, fitted.predict(X), average="weighted"))
 
 
 def test_get_scorer_names_and_fallback():

@@ -230,11 +230,13 @@ def test_bad_arguments_give_clear_errors():
     with pytest.raises(ValueError, match="X has 2 features but Y has 3"):
         pairwise_distances(X, np.ones((3, 3)))
     with pytest.raises(ValueError, match="metric must be one of"):
-        pairwise_distances(X, metric="hamming")
-    with pytest.raises(TypeError, match="metric must be a string"):
-        pairwise_distances(X, metric=len)
-    with pytest.raises(ValueError, match=r"p must be in \[1, inf\]"):
-        pairwise_distances(X, metric="minkowski", p=0.5)
+        pairwise_distances(X, metric="no-such-metric")
+    with pytest.raises(TypeError, match="metric must be a string, a callable"):
+        pairwise_distances(X, metric=3)
+    with pytest.raises(ValueError, match=r"p must be in \(0, inf\]"):
+        pairwise_distances(X, metric="minkowski", p=0)
+    with pytest.raises(ValueError, match=r"takes no parameter \['w'\]"):
+        pairwise_distances(X, metric="euclidean", w=np.ones(2))
     with pytest.raises(ValueError, match=r"k must be in \[1, 3\], got 4"):
         kneighbors_brute(X, X, 4)
     with pytest.raises(TypeError, match="k must be int"):

@@ -83,9 +83,15 @@ def _reference(A, B, metric="euclidean", p=2.0, directed=False, q=100):
     """Brute force with scipy's cdist on inputs scaled to ~1 (squares of 1e-300 or
     1e300 would under/overflow in cdist itself)."""
     kw = {"p": p} if metric == "minkowski" else {}
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    # centre first (exact for points near each other: Sterbenz), then scale
+    lo = np.minimum(A.min(axis=0), B.min(axis=0))
+    hi = np.maximum(A.max(axis=0), B.max(axis=0))
+    c = lo / 2 + hi / 2
+    A, B = A - c, B - c
     s = max(np.abs(A).max(), np.abs(B).max()) or 1.0
-    D = s * cdist(np.asarray(A) / s, np.asarray(B) / s,
-                  metric={"manhattan": "cityblock"}.get(metric, metric), **kw)
+    D = s * cdist(A / s, B / s, metric={"manhattan": "cityblock"}.get(metric, metric),
+                  **kw)
     d_ab, d_ba = D.min(axis=1), D.min(axis=0)
     if directed:
         return np.percentile(d_ab, q)
@@ -94,8 +100,8 @@ def _reference(A, B, metric="euclidean", p=2.0, directed=False, q=100):
 
 @pytest.fixture
 def small_clusters(monkeypatch):
-    """Tiny clusters, so that small inputs go through the pruning path."""
-    monkeypatch.setattr(seg, "_POINTS_PER_CLUSTER_PAIR", 4)
+    """Tiny leaves, so that small inputs go through the pruning path."""
+    monkeypatch.setattr(seg, "_LEAF_SIZE", 4)
     monkeypatch.setattr(seg, "_N_TOP", 2)
 
 
@@ -145,14 +151,17 @@ def test_hypothesis_against_numpy(params):
         A, B = np.repeat(A, 2, axis=0)[::2], np.repeat(B, 2, axis=0)[::2]
     A.flags.writeable = False
     ref = _reference(A, B)
-    old = seg._POINTS_PER_CLUSTER_PAIR
+    old = seg._LEAF_SIZE
     try:
-        for per in (old, 3):  # direct and pruned
-            seg._POINTS_PER_CLUSTER_PAIR = per
+        for size in (old, 3):  # direct and pruned
+            seg._LEAF_SIZE = size
             got = hausdorff_distance(A, B)
-            assert got == pytest.approx(ref, rel=1e-7, abs=1e-9 * scale), per
+            assert got == pytest.approx(ref, rel=1e-7, abs=1e-9 * scale), size
+            got95 = hausdorff_distance(A, B, percentile=95)
+            assert got95 == pytest.approx(_reference(A, B, q=95), rel=1e-7,
+                                          abs=1e-9 * scale), size
     finally:
-        seg._POINTS_PER_CLUSTER_PAIR = old
+        seg._LEAF_SIZE = old
 
 
 def test_huge_magnitudes_and_float32():

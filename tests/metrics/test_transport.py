@@ -112,18 +112,29 @@ def _clouds(n, m, seed=0):
     return M / M.max()
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_sinkhorn_matches_pot(dtype):
+def test_sinkhorn_matches_pot():
     M = _clouds(60, 45)
     a, b = _histograms(60, 45)
     for reg in (0.5, 0.05):
-        plan, cost = optimal_transport(a, b, M.astype(dtype), method="sinkhorn", reg=reg,
-                                       tol=1e-12, max_iter=100000)
-        ref_plan = ot.sinkhorn(a, b, M.astype(dtype).astype(np.float64), reg,
-                               stopThr=1e-13, numItermax=100000)
+        plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=reg, tol=1e-12,
+                                       max_iter=100000)
+        ref_plan = ot.sinkhorn(a, b, M, reg, stopThr=1e-13, numItermax=100000)
         np.testing.assert_allclose(plan, ref_plan, atol=1e-11)
-        assert cost == pytest.approx(np.sum(ref_plan * M.astype(dtype)), rel=1e-9)
+        ref_cost = ot.sinkhorn2(a, b, M, reg, stopThr=1e-13, numItermax=100000)
+        assert cost == pytest.approx(float(ref_cost), rel=1e-9)
         assert plan.dtype == np.float64
+
+
+def test_sinkhorn_float32_costs_give_a_float32_plan_near_the_float64_one():
+    M = _clouds(60, 45)
+    a, b = _histograms(60, 45)
+    M32 = M.astype(np.float32)
+    plan, cost = optimal_transport(a, b, M32, method="sinkhorn", reg=0.05, tol=1e-7)
+    assert plan.dtype == np.float32
+    ref = ot.sinkhorn(a, b, M32.astype(np.float64), 0.05, stopThr=1e-13)
+    np.testing.assert_allclose(plan, ref, rtol=1e-5, atol=1e-9)
+    assert np.linalg.norm(plan.sum(axis=0) - b) <= 1e-6
+    assert cost == pytest.approx(np.sum(ref * M32), rel=1e-5)
 
 
 def test_sinkhorn_tends_to_the_exact_cost_monotonically():
@@ -148,7 +159,7 @@ def test_sinkhorn_small_reg_stays_finite_and_feasible():
     plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=1e-3, tol=1e-9,
                                    max_iter=100000)
     assert np.all(np.isfinite(plan)) and plan.min() >= 0
-    assert np.abs(plan.sum(axis=0) - b).sum() <= 1e-9
+    assert np.linalg.norm(plan.sum(axis=0) - b) <= 1e-9
     np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
     _, exact = optimal_transport(a, b, M)
     assert exact <= cost < exact + 0.01
@@ -220,11 +231,12 @@ def test_hypothesis_against_numpy_log_domain_sinkhorn(params):
         M = np.repeat(M, 2, axis=1)[:, ::2]
     M.flags.writeable = False
     reg = rel_reg * scale
-    plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=reg, tol=1e-12,
+    tol, atol = (1e-12, 1e-9) if dtype == np.float64 else (1e-6, 1e-5)
+    plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=reg, tol=tol,
                                    max_iter=5000)
     ref = _reference_sinkhorn(a, b, np.asarray(M, dtype=np.float64), reg)
     assert np.all(np.isfinite(plan)) and plan.min() >= 0
-    np.testing.assert_allclose(plan, ref, atol=1e-9)
+    np.testing.assert_allclose(plan, ref, atol=atol)
     assert np.isfinite(cost)
 
 
@@ -287,3 +299,21 @@ def test_transport_bad_input():
         sliced_wasserstein(np.zeros((0, 2)), RNG.rand(3, 2))
     with pytest.raises(ValueError, match="x_weights has negative mass"):
         wasserstein_distance(RNG.rand(2, 2), RNG.rand(2, 2), x_weights=[1.0, -0.5])
+
+
+def test_sinkhorn_kernel_checks_the_shapes_it_indexes_with():
+    from skml._kernels import _sinkhorn
+
+    M = np.ones((3, 4))
+    good = dict(M=M, a=np.full(3, 1 / 3), b=np.full(4, 0.25), f=np.zeros(3),
+                g=np.zeros(4), K=np.empty((3, 4)), acc=np.empty((1, 4)))
+    for name, bad, match in [("a", np.ones(2), "a and f"), ("g", np.zeros(5), "b and g"),
+                             ("K", np.empty((4, 3)), "K must have shape"),
+                             ("acc", np.empty((0, 4)), "acc must have shape")]:
+        args = dict(good, **{name: bad})
+        with pytest.raises(ValueError, match=match):
+            _sinkhorn.sinkhorn(args["M"], args["a"], args["b"], 0.1, 1e-9, 10, args["f"],
+                               args["g"], args["K"], args["acc"], 1)
+    with pytest.raises(ValueError, match="reg > 0"):
+        _sinkhorn.sinkhorn(M, good["a"], good["b"], 0.0, 1e-9, 10, good["f"], good["g"],
+                           good["K"], good["acc"], 1)

@@ -184,5 +184,5 @@ def test_callable_weights_that_are_all_zero_raise():
     with pytest.raises(ValueError, match="zero weights"):
         reg.predict([[0.5]])
     nan = KNeighborsRegressor(n_neighbors=2, weights=lambda d: d * np.nan).fit(X, y * 1.0)
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="returned NaN weights"):
         nan.predict([[0.5]])

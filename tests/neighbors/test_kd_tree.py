@@ -187,8 +187,10 @@ def test_bad_input_is_refused_clearly():
     X = np.random.RandomState(0).rand(10, 2)
     with pytest.raises(ValueError, match="cosine"):
         KDTree(X, metric="cosine")
-    with pytest.raises(ValueError, match="metric must be one of"):
+    with pytest.raises(ValueError, match="not valid for algorithm 'kd_tree'"):
         KDTree(X, metric="hamming")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        KDTree(X, metric="no-such-metric")
     with pytest.raises(ValueError, match="leaf_size must be in"):
         KDTree(X, leaf_size=0)
     with pytest.raises(ValueError, match="NaN"):

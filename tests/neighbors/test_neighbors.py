@@ -212,7 +212,8 @@ def test_auto_rule():
     nn = NearestNeighbors(metric="minkowski", p=1).fit(low)
     assert nn.effective_metric_ == "manhattan" and nn.effective_metric_params_ == {}
     nn = NearestNeighbors(metric="minkowski", p=3).fit(low)
-    assert nn.effective_metric_ == "minkowski" and nn.effective_metric_params_ == {"p": 3}
+    assert nn.effective_metric_ == "minkowski"
+    assert nn.effective_metric_params_ == {"p": 3, "w": None}  # as scikit-learn
     nn = NearestNeighbors(metric_params={"p": 1}).fit(low)
     assert nn.effective_metric_ == "manhattan"
 
@@ -242,21 +243,23 @@ def test_pickled_model_predicts_the_same():
 
 
 def test_bad_input_gives_clear_errors():
+    # scikit-learn's messages where its own tests match them
     X = np.random.RandomState(0).rand(6, 2)
     y = np.array([0, 1, 0, 1, 0, 1])
-    with pytest.raises(ValueError, match=r"n_neighbors=7 is larger than the number of "
-                                         r"training samples, n_samples=6"):
-        KNeighborsClassifier(n_neighbors=7).fit(X, y)
-    with pytest.raises(ValueError, match="n_neighbors=7 is larger"):
-        KNeighborsRegressor(n_neighbors=7).fit(X, y)
+    clf = KNeighborsClassifier(n_neighbors=7).fit(X, y)  # checked when searching
+    with pytest.raises(ValueError, match=r"Expected n_neighbors <= n_samples_fit, but "
+                                         r"n_neighbors = 7, n_samples_fit = 6"):
+        clf.predict(X)
     nn = NearestNeighbors().fit(X)
-    with pytest.raises(ValueError, match="n_neighbors=7 is larger"):
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
         nn.kneighbors(X, n_neighbors=7)
-    with pytest.raises(ValueError, match=r"n_neighbors=6 needs more than 6 training "
-                                         r"samples when X is None"):
+    with pytest.raises(ValueError, match=r"Expected n_neighbors < n_samples_fit, but "
+                                         r"n_neighbors = 6"):
         nn.kneighbors(n_neighbors=6)
-    with pytest.raises(ValueError, match="n_neighbors must be in"):
+    with pytest.raises(ValueError, match="Expected n_neighbors > 0. Got 0"):
         nn.kneighbors(X, n_neighbors=0)
+    with pytest.raises(TypeError, match="n_neighbors does not take"):
+        nn.kneighbors(X, n_neighbors=2.5)
     with pytest.raises(TypeError, match="n_neighbors must be int"):
         KNeighborsClassifier(n_neighbors=2.5).fit(X, y)
     X_nan = X.copy()
@@ -265,23 +268,29 @@ def test_bad_input_gives_clear_errors():
         KNeighborsClassifier(n_neighbors=3).fit(X_nan, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         nn.kneighbors(X_nan)
-    with pytest.raises(ValueError, match="only one class: 0"):
-        KNeighborsClassifier(n_neighbors=3).fit(X, np.zeros(6))
-    with pytest.raises(ValueError, match="cosine"):
+    # one class is allowed, as in scikit-learn
+    assert (KNeighborsClassifier(n_neighbors=3).fit(X, np.zeros(6)).predict(X) == 0).all()
+    with pytest.raises(ValueError, match="Metric 'cosine' not valid for algorithm"):
         NearestNeighbors(algorithm="kd_tree", metric="cosine").fit(X)
     with pytest.raises(ValueError, match="algorithm must be one of"):
-        NearestNeighbors(algorithm="ball_tree").fit(X)
-    with pytest.raises(ValueError, match=r"p must be in \[1, inf\]"):
-        NearestNeighbors(p=0.5).fit(X)
+        NearestNeighbors(algorithm="octree").fit(X)
+    with pytest.raises(ValueError, match=r"p must be in \(0, inf\]"):
+        NearestNeighbors(p=0).fit(X)
+    with pytest.raises(ValueError, match='algorithm="kd_tree" does not support 0 < p < 1'):
+        NearestNeighbors(p=0.5, algorithm="kd_tree").fit(X)
     with pytest.raises(ValueError, match="metric must be one of"):
-        NearestNeighbors(metric="hamming").fit(X)
+        NearestNeighbors(metric="no-such-metric").fit(X)
     with pytest.raises(ValueError, match="weights must be one of"):
         KNeighborsClassifier(n_neighbors=3, weights="gaussian").fit(X, y)
-    with pytest.raises(ValueError, match="metric_params supports only the key 'p'"):
-        NearestNeighbors(metric_params={"w": 1}).fit(X)
+    with pytest.raises(ValueError, match=r"metric='minkowski' takes no parameter \['v'\]"):
+        NearestNeighbors(metric_params={"v": 1}).fit(X)
+    with pytest.raises(ValueError, match="weights must have 2 entries"):
+        NearestNeighbors(metric_params={"w": [1.0, 2.0, 3.0]}).fit(X)
+    with pytest.raises(ValueError, match="Precomputed matrix must be square"):
+        NearestNeighbors(metric="precomputed").fit(X)
+    with pytest.raises(ValueError, match="Negative values in data passed to precomputed"):
+        NearestNeighbors(metric="precomputed").fit(-np.ones((3, 3)))
+    with pytest.raises(ValueError, match='Unsupported mode, must be one of "connectivity"'):
+        nn.kneighbors_graph(X, mode="blah")
     with pytest.raises(ValueError, match="X has 3 features"):
         nn.kneighbors(np.zeros((1, 3)))
-    with pytest.raises(TypeError, match="Sparse data was passed"):
-        from scipy import sparse
-
-        NearestNeighbors().fit(sparse.csr_matrix(X))

@@ -66,6 +66,7 @@ def test_solver_mapping_onto_torch_optim():
     est = MLPClassifier(solver="sgd", learning_rate_init=0.05, momentum=0.8)
     group = est._make_optimizer(params).param_groups[0]
     assert (group["momentum"], group["nesterov"], group["lr"]) == (0.8, True, 0.05)
+    assert group["fused"] is True  # torch's one-kernel update on the CPU
     est.set_params(momentum=0.0)  # Nesterov needs momentum, as in scikit-learn
     assert est._make_optimizer(params).param_groups[0]["nesterov"] is False
     est.set_params(solver="adam", beta_1=0.8, beta_2=0.99, epsilon=1e-6)

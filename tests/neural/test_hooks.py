@@ -309,3 +309,27 @@ def test_a_model_without_weights_refuses_sample_weight(regression):
     X, y = regression
     with pytest.raises(ValueError, match="TwoHeads does not support sample_weight"):
         TwoHeads(max_iter=1).fit(X, y, sample_weight=np.ones(len(X)))
+
+
+class SometimesReports(TwoHeads):
+    """Reports head b's loss every other batch only (a GAN stepping its generator every
+    n_critic batches)."""
+
+    def _train_step(self, batch, optimizers):
+        out = super()._train_step(batch, optimizers)
+        self._count = getattr(self, "_count", 0) + 1
+        if self._count % 2:
+            del out["loss_b"]
+        return out
+
+
+def test_a_loss_reported_by_some_batches_is_averaged_over_those(regression):
+    X, y = regression
+    rec = Recorder()
+    est = SometimesReports(solver="sgd", learning_rate_init=0.01, batch_size=40, max_iter=2,
+                           random_state=0, callbacks=[("rec", rec)]).fit(X, y)
+    for e, row in enumerate(est.history_):
+        batches = [b for b in rec.batches if b["epoch"] == e + 1 and "loss_b" in b]
+        expected = (sum(b["loss_b"] * b["n_samples"] for b in batches)
+                    / sum(b["n_samples"] for b in batches))
+        assert row["loss_b"] == pytest.approx(expected, rel=1e-6)

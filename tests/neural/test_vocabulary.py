@@ -32,18 +32,18 @@ def _quiet_fit(est, *args, **kwargs):
 def _plain_torch_loop(X, y, *, solver, lr, batch_size, epochs, alpha, random_state,
                       momentum=0.9, nesterov=True):
     """What a user writes by hand: scikit-learn's initialisation, equal-size shuffled
-    batches, the cross-entropy plus scikit-learn's L2 term, torch's optimiser."""
+    batches, the cross-entropy plus scikit-learn's L2 term, torch's (fused) optimiser."""
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     Xt = torch.as_tensor(X, dtype=torch.float32)
     yt = torch.as_tensor(y)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = glorot_uniform_(MLP(X.shape[1], (16,), int(y.max()) + 1))
-    if solver == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if solver == "adam":  # skml takes torch's fused update where there is one
+        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     else:
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                              nesterov=nesterov and momentum > 0)
+                              nesterov=nesterov and momentum > 0, fused=True)
     n = len(X)
     n_batches = -(-n // batch_size)
     bounds = [round(i * n / n_batches) for i in range(n_batches + 1)]
@@ -379,3 +379,28 @@ def test_same_seed_same_network_whatever_the_thread_count(blobs):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5)
     assert state_dicts_equal(a, _quiet_fit(MLPClassifier(
         hidden_layer_sizes=(8,), max_iter=3, random_state=0, n_jobs=1), X, y))
+
+
+def test_warm_start_may_switch_early_stopping(blobs):
+    X, y = blobs
+    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, warm_start=True,
+                                   random_state=0), X, y)
+    assert clf.validation_scores_ is None and clf.best_loss_ is not None
+    _quiet_fit(clf.set_params(early_stopping=True), X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ and clf.best_loss_ is None
+    _quiet_fit(clf.set_params(early_stopping=False), X, y)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_reported_loss_includes_scikit_learns_l2_term(solver, blobs):
+    # a step too small to move the weights: the recorded loss is the log-loss of the
+    # fitted network plus alpha / (2 n) * sum ||W||^2, computed here with NumPy
+    X, y = blobs
+    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(6,), solver=solver, alpha=3.0,
+                                   learning_rate_init=1e-12, momentum=0.0, max_iter=1,
+                                   random_state=0), X, y)
+    proba = clf.predict_proba(X)
+    log_loss = -np.mean(np.log(proba[np.arange(len(y)), y]))
+    l2 = 3.0 / (2 * len(X)) * sum(np.sum(W ** 2) for W in clf.coefs_)
+    assert clf.loss_curve_[0] == pytest.approx(log_loss + l2, rel=1e-5)

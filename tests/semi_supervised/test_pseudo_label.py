@@ -57,7 +57,8 @@ def test_attributes_and_stopping(criterion):
     assert np.all(clf.labeled_iter_[given] == 0)
     assert np.all(clf.transduction_[given] == y[given])
     added = clf.labeled_iter_ > 0
-    assert clf.labeled_iter_.max() == clf.n_iter_ or clf.termination_condition_ == "no_change"
+    assert (clf.labeled_iter_.max() == clf.n_iter_
+            or clf.termination_condition_ == "no_change")
     if criterion == "k_best":  # exactly k per round, the last round takes the rest
         counts = np.bincount(clf.labeled_iter_[added])[1:]
         assert np.all(counts[:-1] == 15) and 0 < counts[-1] <= 15

@@ -110,9 +110,13 @@ def test_dual_auto_picks_the_primal_for_tall_data_and_the_dual_for_wide():
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(loss="hinge", dual=False), "loss='hinge' is not supported with dual=False"),
-    (dict(penalty="l1"), "penalty must be one of"),
-    (dict(multi_class="crammer_singer"), "multi_class must be one of"),
+    (dict(loss="hinge", dual=False),
+     "Unsupported set of arguments.*penalty='l2'.*loss='hinge'.*dual=False"),
+    (dict(penalty="l1", dual=True),
+     "Unsupported set of arguments.*penalty='l1'.*loss='squared_hinge'.*dual=True"),
+    (dict(penalty="l1", loss="hinge"), "combination of penalty='l1' and loss='hinge' is not"),
+    (dict(penalty="l3"), "penalty must be one of"),
+    (dict(multi_class="ovo"), "multi_class must be one of"),
     (dict(C=0.0), r"C must be in \(0.0, inf\)"),
     (dict(dual="maybe"), "dual must be one of"),
     (dict(max_iter=0), r"max_iter must be in \[1"),
@@ -127,5 +131,47 @@ def test_one_class_is_an_error_and_max_iter_warns():
     X, y = _data("iris")
     with pytest.raises(ValueError, match="greater than one"):
         LinearSVC().fit(X, np.ones(y.size))
-    with pytest.warns(ConvergenceWarning, match="did not converge"):
+    with pytest.warns(ConvergenceWarning, match="Liblinear failed to converge"):
         LinearSVC(dual=True, max_iter=2, tol=1e-12).fit(X, y)
+
+
+@pytest.mark.parametrize("intercept_scaling", [1.0, 100.0])
+def test_l1_penalty_matches_liblinear(intercept_scaling):
+    """min ||w||_1 + C sum squared hinge, with the intercept as a penalised feature:
+    scikit-learn's liblinear solution, and its optimality conditions."""
+    X, y = _data("iris")
+    y = (y == 1).astype(int)
+    kw = dict(penalty="l1", dual=False, C=0.5, tol=1e-8, max_iter=10_000,
+              intercept_scaling=intercept_scaling)
+    ours = LinearSVC(**kw).fit(X, y)
+    ref = sk_svm.LinearSVC(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-4)
+    w = np.r_[ours.coef_[0], ours.intercept_[0] / intercept_scaling]
+    Xa = np.c_[X, np.full(len(y), intercept_scaling)]
+    ys = np.where(y == 1, 1.0, -1.0)
+    margin = np.maximum(0, 1 - ys * (Xa @ w))
+    g = -2 * 0.5 * Xa.T @ (margin * ys)  # gradient of the loss part
+    nz = w != 0
+    np.testing.assert_allclose(g[nz], -np.sign(w[nz]), atol=1e-4)
+    assert np.all(np.abs(g[~nz]) <= 1 + 1e-4)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(fit_intercept=False), dict(class_weight="balanced")])
+@pytest.mark.parametrize("binary", [False, True])
+def test_crammer_singer_matches_liblinear(kw, binary):
+    """The joint multi-class SVM by the sequential dual method: liblinear's solution
+    (dense and CSR), and w_1 - w_0 with two classes."""
+    import scipy.sparse as sp
+
+    X, y = _data("iris")
+    if binary:
+        y = (y == 1).astype(int)
+    params = dict(multi_class="crammer_singer", tol=1e-10, max_iter=100_000, **kw)
+    ours = LinearSVC(**params).fit(X, y)
+    ref = sk_svm.LinearSVC(**params).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-7)
+    np.testing.assert_allclose(LinearSVC(**params).fit(sp.csr_matrix(X), y).coef_,
+                               ours.coef_, atol=1e-7)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))

@@ -245,7 +245,7 @@ def test_one_class_is_a_clear_error():
         SVC().fit(X, np.zeros(X.shape[0]))
     y = np.r_[np.zeros(75), np.ones(75)]
     sw = np.r_[np.ones(75), np.zeros(75)]
-    with pytest.raises(ValueError, match="positive weight belong to one class"):
+    with pytest.raises(ValueError, match="all samples with positive weights belong to the same"):
         SVC().fit(X, y, sample_weight=sw)
 
 
@@ -261,7 +261,7 @@ def test_gamma_must_be_positive(cls, gamma):
 
 @pytest.mark.parametrize("params, match", [
     (dict(C=0.0), r"C must be in \(0.0, inf\)"),
-    (dict(C=np.inf), r"C must be in \(0.0, inf\)"),
+    (dict(C=-np.inf), r"C must be in \(0.0, inf\)"),
     (dict(kernel="cosine"), "kernel must be one of"),
     (dict(degree=-1), r"degree must be in \[0"),
     (dict(tol=0), r"tol must be in \(0.0, inf\)"),
@@ -318,12 +318,20 @@ def test_a_class_with_only_zero_weights_is_never_predicted():
     np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
 
 
-def test_negative_or_all_zero_sample_weights_are_errors():
+def test_negative_weights_drop_samples_and_all_non_positive_is_an_error():
+    """libsvm's semantics: a sample with weight <= 0 is left out of the problem."""
     X, y = DATA["iris"]
-    with pytest.raises(ValueError, match="non-negative"):
-        SVC().fit(X, y, sample_weight=-np.ones(150))
-    with pytest.raises(ValueError, match="all samples have zero weight"):
-        SVC().fit(X, y, sample_weight=np.zeros(150))
+    sw = np.ones(150)
+    sw[::7] = -0.5
+    dropped = SVC().fit(X, y, sample_weight=sw)
+    ref = SVC().fit(X[sw > 0], y[sw > 0])
+    np.testing.assert_allclose(dropped.decision_function(X), ref.decision_function(X),
+                               atol=1e-10)
+    for cls in (SVC, SVR):
+        with pytest.raises(ValueError, match="all samples have zero or negative weights"):
+            cls().fit(X, y, sample_weight=-np.ones(150))
+        with pytest.raises(ValueError, match="all samples have zero or negative weights"):
+            cls().fit(X, y, sample_weight=np.zeros(150))
 
 
 def test_max_iter_warns_and_sets_fit_status():

@@ -188,3 +188,71 @@ def test_no_warnings_on_ordinary_data(clf_data):
         warnings.simplefilter("error")
         SVC().fit(X, y).predict(X)
         SVR().fit(X, y.astype(float)).predict(X)
+
+
+# ---- drop-in items (issue 13) ---------------------------------------------------------
+
+def test_verbose_progress_and_silence(clf_data, capsys):
+    X, y = clf_data
+    y3 = np.arange(len(y)) % 3
+    SVC(verbose=0).fit(X, y3)
+    SVR(verbose=0).fit(X, y.astype(float))
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    SVC(verbose=1).fit(X, y3)
+    err = capsys.readouterr().err
+    assert "SVC one-vs-one problems" in err and "3/3" in err  # a tqdm bar of 3 pairs
+    SVR(verbose=1).fit(X, y.astype(float))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("[SVR] fitting: SMO on 120 variables")
+    assert out[1].startswith("[SVR] SMO on 120 variables:") and "iterations" in out[1]
+
+
+def test_callable_kernel_receives_the_raw_input():
+    """As in scikit-learn: a callable kernel gets X as given (here strings)."""
+    data = ["A A", "A", "B", "B B", "A B"]
+    counts = np.array([[2, 0], [1, 0], [0, 1], [0, 2], [1, 1]], dtype=float)
+    y = np.array([1, 1, 2, 2, 1])
+
+    def string_kernel(A, B):
+        return np.array([[a.count("A") * b.count("A") + a.count("B") * b.count("B")
+                          for b in B] for a in A], dtype=float)
+
+    for cls in (SVC, SVR):
+        ours = cls(kernel=string_kernel).fit(data, y)
+        lin = cls(kernel="linear").fit(counts, y)
+        np.testing.assert_allclose(ours.predict(data), lin.predict(counts))
+        assert ours.support_vectors_.shape == (0, 0)
+        assert ours.shape_fit_ == (5,)
+
+
+def test_hard_margin_c_inf_equals_a_huge_c():
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(20, 2) + 3, rng.randn(20, 2) - 3]
+    y = np.r_[np.ones(20), np.zeros(20)]
+    for cls in (SVC, SVR, LinearSVC):
+        hard = cls(C=np.inf).fit(X, y)
+        big = cls(C=1e10).fit(X, y)
+        np.testing.assert_allclose(hard.predict(X), big.predict(X))
+
+
+def test_sparse_precomputed_kernel_is_a_type_error():
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="Sparse precomputed"):
+        SVC(kernel="precomputed").fit(sp.csr_matrix(np.eye(2)), [0, 1])
+
+
+def test_ovr_decision_function_equals_sklearns_at_exact_ties():
+    """A pairwise value of exactly 0 counts for the first class of the pair in the
+    one-vs-rest scores, as in scikit-learn (gamma=1e6: every kernel value off the
+    training points is 0)."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(random_state=42, n_samples=20, n_features=2)
+    grid = np.random.RandomState(0).uniform(X.min(), X.max(), (200, 2))
+    ours = SVC(gamma=1e6).fit(X, y)
+    ref = sk_svm.SVC(gamma=1e6).fit(X, y)
+    np.testing.assert_allclose(ours.decision_function(grid), ref.decision_function(grid),
+                               atol=1e-12)
+    np.testing.assert_array_equal(ours.predict(grid), ref.predict(grid))
