@@ -586,7 +586,10 @@ _COMMON_NOTES = """
     rate. Missing values (NaN) go, at every split, to the side that gains more in
     training (to the child with more samples when the node had none). Categorical
     splits send a set of categories left: the categories sorted by their gradient /
-    hessian ratio are split into a prefix and the rest (Fisher 1958). Split thresholds
+    hessian ratio are split into a prefix and the rest (Fisher 1958), the prefix taken
+    from either end of the order and of any length (scikit-learn takes at most half of
+    the categories from the far end, so skml can find splits of larger gain);
+    categories with fewer than 10 samples in a node go right. Split thresholds
     are float64 values of the input (no float32 rounding). Prediction walks every tree
     in one Cython call with OpenMP over rows; early stopping predicts the validation
     data on its bins. OpenMP threads: all cores (``OMP_NUM_THREADS`` and threadpoolctl
