@@ -1,20 +1,15 @@
 """Sparse input for the SVMs (issue 14): kernel rows computed from CSR rows inside SMO,
 LinearSVC's dual coordinate descent over CSR rows and its primal Newton on products —
-the same models as on the dense copies, and a text-classification pipeline that matches
-scikit-learn's."""
+the same models as on the dense copies (the text-classification pipeline is in
+tests/test_text_classification.py)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import svm as sk_svm
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression as SkLogistic
-from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.pipeline import make_pipeline
 
 from skml._kernels import _smo
-from skml.linear_model import LogisticRegression
 from skml.svm import SVC, SVR, LinearSVC
 from skml.svm._base import KERNEL_CODES, kernel_matrix, sparse_kernel_matrix
 from tests._sparse_cases import awkward_sparse
@@ -111,36 +106,3 @@ def test_sparse_solver_input_is_checked():
         _smo.smo_solve((data, bad_cols, indptr, 3), *args)
     with pytest.raises(ValueError, match="indptr must rise"):
         _smo.smo_solve((data, X.indices.astype(np.intp), indptr[::-1].copy(), 3), *args)
-
-
-def _corpus(n_docs, seed):
-    """Documents whose words come from class-specific (overlapping) distributions."""
-    rng = np.random.RandomState(seed)
-    vocab = np.array([f"w{i}" for i in range(400)])
-    n_classes = 3
-    topics = rng.dirichlet(np.full(400, 0.05), size=n_classes)
-    common = rng.dirichlet(np.full(400, 1.0))
-    docs, labels = [], []
-    for i in range(n_docs):
-        c = i % n_classes
-        p = 0.35 * topics[c] + 0.65 * common
-        words = rng.choice(vocab, size=rng.randint(15, 60), p=p)
-        docs.append(" ".join(words))
-        labels.append(c)
-    return docs, np.array(labels)
-
-
-def test_text_classification_pipeline_matches_sklearn():
-    docs, y = _corpus(900, 0)
-    d_train, d_test, y_train, y_test = train_test_split(docs, y, test_size=0.3,
-                                                        random_state=0)
-    for ours, theirs in [(LinearSVC(), sk_svm.LinearSVC()),
-                         (LogisticRegression(), SkLogistic())]:
-        scores = []
-        for clf in (ours, theirs):
-            search = GridSearchCV(make_pipeline(TfidfVectorizer(), clf),
-                                  {f"{type(clf).__name__.lower()}__C": [0.3, 3.0]}, cv=3)
-            search.fit(d_train, y_train)
-            scores.append(search.score(d_test, y_test))
-        assert scores[0] > 0.8  # far above the 1/3 of chance
-        assert abs(scores[0] - scores[1]) <= 0.02, (type(ours).__name__, scores)
