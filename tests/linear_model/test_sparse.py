@@ -90,6 +90,7 @@ def test_lasso_and_elastic_net_equal_their_dense_fits(density, dtype, fmt, seed,
     assert coefs.dtype == dtype
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # tol=1e-10
 @pytest.mark.parametrize("density, dtype, fmt, seed", CASES)
 def test_logistic_regression_equals_its_dense_fit(density, dtype, fmt, seed):
     X, dense = awkward_sparse(200, 12, density, seed, dtype, fmt)
@@ -105,6 +106,14 @@ def test_logistic_regression_equals_its_dense_fit(density, dtype, fmt, seed):
             np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(dense),
                                        atol=1e-6)
             assert ours.coef_.dtype == dtype
+    # the other solvers, with class and sample weights
+    y = _target(dense, seed, classes=3)
+    sw = np.random.RandomState(seed).uniform(0.5, 2.0, 200)
+    for solver in ("sag", "bfgs"):
+        kw = dict(solver=solver, tol=1e-10, max_iter=10_000, class_weight="balanced")
+        np.testing.assert_allclose(LogisticRegression(**kw).fit(X, y, sw).coef_,
+                                   LogisticRegression(**kw).fit(dense, y, sw).coef_,
+                                   rtol=1e-5, atol=1e-6, err_msg=solver)
     y = _target(dense, seed, classes=2)
     lib = dict(solver="liblinear", tol=1e-10, max_iter=10_000)
     np.testing.assert_allclose(LogisticRegression(**lib).fit(X, y).coef_,
@@ -146,3 +155,19 @@ def test_sparse_cd_kernel_rejects_bad_csr():
     with pytest.raises(ValueError, match="indptr must rise"):
         enet_cd_sparse(w, 1.0, 0.0, ok["data"], ok["indices"],
                        np.array([0, 2, 1], dtype=np.intp), *args)
+
+
+@pytest.mark.parametrize("fmt", ["coo", "lil", "dok", "bsr", "dia", "csr_array",
+                                 "csc_array"])
+def test_every_sparse_format_is_accepted(fmt):
+    """Formats other than CSR/CSC are converted (as scikit-learn does) to the same model."""
+    X, dense = awkward_sparse(60, 8, 0.3, 4)
+    X = sp.csr_array(X).asformat(fmt[:3]) if fmt.endswith("_array") else X.asformat(fmt)
+    y = _target(dense, 4)
+    labels = _target(dense, 4, classes=2)
+    for est, target in [(LinearRegression(), y), (Ridge(tol=1e-12), y),
+                        (Lasso(alpha=0.01, tol=1e-12), y),
+                        (LogisticRegression(tol=1e-10), labels)]:
+        np.testing.assert_allclose(est.fit(X, target).coef_.copy(),
+                                   est.fit(dense, target).coef_, rtol=1e-6, atol=1e-7,
+                                   err_msg=type(est).__name__)

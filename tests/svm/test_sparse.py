@@ -64,7 +64,9 @@ def test_sparse_svc_is_libsvms_sparse_svc():
 @pytest.mark.parametrize("params", [dict(dual=True), dict(dual=False),
                                     dict(dual=True, loss="hinge"),
                                     dict(penalty="l1", dual=False),
-                                    dict(dual=True, fit_intercept=False)])
+                                    dict(dual=True, fit_intercept=False),
+                                    dict(multi_class="crammer_singer"),
+                                    dict(class_weight="balanced")])
 def test_linear_svc_equals_its_dense_fit(density, dtype, seed, params):
     X, dense = awkward_sparse(120, 15, density, seed, dtype)
     for n_classes in (2, 3):
