@@ -171,3 +171,25 @@ def test_every_sparse_format_is_accepted(fmt):
         np.testing.assert_allclose(est.fit(X, target).coef_.copy(),
                                    est.fit(dense, target).coef_, rtol=1e-6, atol=1e-7,
                                    err_msg=type(est).__name__)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("scale", [1e160, 1e-160, "max"])
+def test_sparse_fits_at_extreme_magnitudes_equal_the_dense_ones(scale):
+    """The dense paths rescale by a power of two (issue 11 §5); the sparse paths share
+    that mechanism and give the same models at any magnitude."""
+    X, dense = awkward_sparse(80, 6, 0.5, 0)
+    s = np.finfo(np.float64).max / np.abs(dense).max() / 2 if scale == "max" else scale
+    y = _target(dense, 0)
+    labels = _target(dense, 0, classes=2)
+    for est, target in [(LinearRegression(), y), (Lasso(alpha=1e-12 * s, tol=1e-14), y),
+                        (ElasticNet(alpha=1.0, tol=1e-14, max_iter=100_000), y),
+                        (Ridge(alpha=1e-300, solver="lsqr", tol=1e-14), y)]:
+        ours = est.fit(X * s, target).predict(X * s)
+        ref = est.fit(dense * s, target).predict(dense * s)
+        np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6 * np.abs(y).max(),
+                                   err_msg=type(est).__name__)
+    clf = LogisticRegression(tol=1e-10)
+    np.testing.assert_allclose(clf.fit(X * s, labels).predict_proba(X * s),
+                               clf.fit(dense * s, labels).predict_proba(dense * s),
+                               atol=1e-6)  # (at s ~ 1e307 the fit is unpenalised)

@@ -108,3 +108,24 @@ def test_sparse_solver_input_is_checked():
         _smo.smo_solve((data, bad_cols, indptr, 3), *args)
     with pytest.raises(ValueError, match="indptr must rise"):
         _smo.smo_solve((data, X.indices.astype(np.intp), indptr[::-1].copy(), 3), *args)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning:skml")
+@pytest.mark.parametrize("scale", [1e160, 1e-160, "max"])
+def test_sparse_svms_at_extreme_magnitudes_equal_the_dense_ones(scale):
+    """gamma="scale" and LinearSVC's rescaling on sparse X (issue 11 §5's mechanism)."""
+    X, dense = awkward_sparse(80, 6, 0.5, 0)
+    s = np.finfo(np.float64).max / np.abs(dense).max() / 2 if scale == "max" else scale
+    y = _labels(dense, 0)
+    target = dense @ np.linspace(-1, 1, 6)
+    for est, t in [(SVC(tol=1e-10), y), (LinearSVC(tol=1e-12, max_iter=100_000), y)]:
+        np.testing.assert_allclose(est.fit(X * s, t).decision_function(X * s),
+                                   est.fit(dense * s, t).decision_function(dense * s),
+                                   atol=1e-8, err_msg=type(est).__name__)
+    reg = SVR(tol=1e-10)
+    np.testing.assert_allclose(reg.fit(X * s, target).predict(X * s),
+                               reg.fit(dense * s, target).predict(dense * s), atol=1e-8)
+    # and the model of the unscaled data (gamma="scale" is scale-free)
+    np.testing.assert_allclose(SVC(tol=1e-10).fit(X * s, y).decision_function(X * s),
+                               SVC(tol=1e-10).fit(dense, y).decision_function(dense),
+                               atol=1e-8)
