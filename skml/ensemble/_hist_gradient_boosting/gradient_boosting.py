@@ -589,7 +589,10 @@ _COMMON_NOTES = """
     hessian ratio are split into a prefix and the rest (Fisher 1958), the prefix taken
     from either end of the order and of any length (scikit-learn takes at most half of
     the categories from the far end, so skml can find splits of larger gain);
-    categories with fewer than 10 samples in a node go right. Split thresholds
+    categories with fewer than 10 samples in a node go right. Under ``monotonic_cst``
+    a split gains the second-order loss decrease at the children's clipped values (as
+    LightGBM; scikit-learn scores G v), so constrained trees can differ from
+    scikit-learn's. Split thresholds
     are float64 values of the input (no float32 rounding). Prediction walks every tree
     in one Cython call with OpenMP over rows; early stopping predicts the validation
     data on its bins. OpenMP threads: all cores (``OMP_NUM_THREADS`` and threadpoolctl
