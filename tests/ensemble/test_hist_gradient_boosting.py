@@ -412,6 +412,9 @@ def test_bad_input_is_rejected(reg_data):
         y_bad[0] = bad
         with pytest.raises(ValueError, match="y"):
             HGBR().fit(X, y_bad)
+    with pytest.raises(ValueError, match="float32"):  # was: NaN predictions
+        HGBR().fit(X, y * 1e300)
+    assert np.all(np.isfinite(HGBR(max_iter=3).fit(X, y * 1e37).predict(X)))
     with pytest.raises(ValueError, match="NaN"):
         HGBC().fit(X, np.where(np.arange(len(y)) == 0, np.nan, y > 0))
     with pytest.raises(InvalidParameterError, match="learning_rate"):

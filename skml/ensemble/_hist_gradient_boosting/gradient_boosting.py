@@ -661,7 +661,8 @@ default="squared_error"
     Raises
     ------
     ValueError
-        From ``fit``: an invalid parameter, NaN or inf in ``y``, a negative ``y`` for
+        From ``fit``: an invalid parameter, NaN or inf in ``y`` (or ``|y| > 1e38`` for
+        "squared_error" and "poisson": the gradients are float32), a negative ``y`` for
         "poisson" (or a zero sum), a non-positive ``y`` for "gamma", ``loss="quantile"``
         without ``quantile``, a categorical feature with negative, non-integer or more
         than ``max_bins`` codes, ``X_val`` without ``y_val`` (or the reverse).
@@ -723,6 +724,10 @@ default="squared_error"
         return y
 
     def _check_y_domain(self, y):
+        if self.loss in ("squared_error", "poisson") and y.size and np.max(np.abs(y)) > 1e38:
+            # the gradients (prediction - y) are float32: beyond ~3.4e38 they overflow
+            raise ValueError(f"loss={self.loss!r} needs |y| <= 1e38 (gradients are "
+                             "float32); rescale y.")
         if self.loss == "poisson" and not (np.all(y >= 0) and np.sum(y) > 0):
             raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
         if self.loss == "gamma" and not np.all(y > 0):
