@@ -3,6 +3,8 @@ scikit-learn, missing values, categorical splits, constraints, early stopping, b
 input."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier as SkHGBC
@@ -433,3 +435,37 @@ def test_bad_input_is_rejected(reg_data):
         HGBR(interaction_cst=[[0, 9]]).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         HGBR(max_iter=2).fit(X, y).predict(X[:, :3])
+
+
+# ------------------------------------------------------------- property over inputs
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 80), p=st.integers(1, 4),
+       max_bins=st.integers(2, 255), scale=st.sampled_from([1.0, 1e-300, 1e300]),
+       ties=st.booleans(), categorical=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_any_input_fits_and_binned_prediction_equals_predict(seed, n, p, max_bins, scale,
+                                                             ties, categorical, dtype):
+    """Whatever the shapes, bins, magnitudes, ties, NaN/inf and categorical columns:
+    fit succeeds, predictions are finite, and the validation loss that early stopping
+    computes on the binned data equals the loss of ``predict`` on the raw values."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, p) * scale
+    if ties:
+        X = np.round(X / scale * 2) * scale
+    X[rng.rand(n, p) < 0.1] = np.nan
+    X[rng.rand(n, p) < 0.05] = np.inf
+    cat = None
+    if categorical:
+        X[:, 0] = rng.randint(0, min(max_bins, 12), n)
+        X[rng.rand(n) < 0.1, 0] = np.nan
+        cat = [0]
+    with np.errstate(over="ignore"):
+        X = X.astype(dtype)
+    y = rng.randn(n)
+    reg = HGBR(max_iter=3, max_bins=max_bins, min_samples_leaf=1, categorical_features=cat,
+               early_stopping=True, n_iter_no_change=10).fit(X, y, X_val=X, y_val=y)
+    pred = reg.predict(X)
+    assert np.all(np.isfinite(pred))
+    assert reg.validation_score_[-1] == pytest.approx(-0.5 * np.mean((y - pred) ** 2),
+                                                      rel=1e-12, abs=1e-12)
