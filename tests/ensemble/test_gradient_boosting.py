@@ -137,6 +137,9 @@ def test_early_stopping_stops_on_noise():
     gb = GradientBoostingRegressor(n_estimators=500, n_iter_no_change=5,
                                    random_state=0).fit(X, y)
     assert gb.n_estimators_ < 100
+    # scikit-learn's rule on the same split: the same stage (the data have no ties)
+    ref = SkGBR(n_estimators=500, n_iter_no_change=5, random_state=0).fit(X, y)
+    assert gb.n_estimators_ == ref.n_estimators_
     assert gb.estimators_.shape[0] == gb.n_estimators_ == gb.train_score_.shape[0]
     assert len(list(gb.staged_predict(X))) == gb.n_estimators_
 

@@ -291,6 +291,10 @@ def test_early_stopping_on_given_validation_data_uses_binned_predictions():
     reg.fit(X[:1500], y[:1500], X_val=X_val, y_val=y_val)
     assert reg.n_iter_ < 100
     assert reg.validation_score_.shape == (reg.n_iter_ + 1,)
+    ref = SkHGBR(max_iter=500, early_stopping=True, n_iter_no_change=5, random_state=0)
+    ref.fit(X[:1500], y[:1500], X_val=X_val, y_val=y_val)
+    assert reg.n_iter_ == ref.n_iter_  # the same stopping rule and the same trees
+    np.testing.assert_allclose(reg.validation_score_, ref.validation_score_, rtol=1e-10)
     # the binned predictions of early stopping equal predict() on the raw values
     expected = -0.5 * np.mean((y_val - reg.predict(X_val)) ** 2)
     assert reg.validation_score_[-1] == pytest.approx(expected, rel=1e-12)
