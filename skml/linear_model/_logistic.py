@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
-from skml.linear_model._optimize import bfgs, newton, newton_cg, prox_newton_l1
+from skml.linear_model._optimize import bfgs, lbfgs_l1, newton, newton_cg, prox_newton_l1
 from skml.utils import (
     Interval,
     StrOptions,
@@ -602,31 +602,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if method == "bfgs":
             return bfgs(loss.value_grad, theta0, tol=tol, max_iter=max_iter)
         # L-BFGS-B through scipy ("lbfgs", or "split-lbfgs" with the L1 term)
+        if lam is not None:
+            return lbfgs_l1(loss.value_grad, theta0, lam, tol=tol, max_iter=max_iter)
         options = {"maxiter": max_iter, "maxls": 50, "gtol": tol,
                    "ftol": 64 * np.finfo(float).eps}
-        if lam is None:
-            res = optimize.minimize(loss.value_grad, theta0, method="L-BFGS-B", jac=True,
-                                    options=options)
-            theta = res.x
-        else:
-            d = theta0.size
-            free = lam == 0
-
-            def split(z):
-                return z[:d] - z[d:]
-
-            def fun(z):
-                f, g = loss.value_grad(split(z))
-                return f + float(lam @ (z[:d] + z[d:])), np.concatenate([g + lam, -g + lam])
-
-            z0 = np.concatenate([np.maximum(theta0, 0), np.maximum(-theta0, 0)])
-            bounds = [(None, None) if fr else (0, None) for fr in free]
-            bounds += [(0, 0) if fr else (0, None) for fr in free]
-            res = optimize.minimize(fun, z0, method="L-BFGS-B", jac=True, bounds=bounds,
-                                    options=options)
-            theta = split(res.x)
-        n_iter = int(min(res.nit, max_iter))
-        return theta, n_iter, bool(res.success) and res.nit <= max_iter
+        res = optimize.minimize(loss.value_grad, theta0, method="L-BFGS-B", jac=True,
+                                options=options)
+        return res.x, int(min(res.nit, max_iter)), bool(res.success) and \
+            res.nit <= max_iter
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
