@@ -14,6 +14,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml._kernels._loss import binary_logloss_residual
 from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
 from skml.linear_model._optimize import bfgs, lbfgs_l1, newton, newton_cg, prox_newton_l1
 from skml.utils import (
@@ -58,17 +59,6 @@ _METHODS = {
 }
 
 
-def _binary_loss_and_proba(z, y):
-    """``log(1 + e^z) - y z`` and ``sigmoid(z)``, stably, sharing one ``exp``."""
-    e = np.exp(-np.abs(z))
-    loss = np.log1p(e)
-    loss += np.maximum(z, 0.0)
-    loss -= y * z
-    inv = 1.0 / (1.0 + e)
-    proba = np.where(z >= 0, inv, e * inv)
-    return loss, proba
-
-
 def _weighted_gram(X, h, fit_intercept):
     """``Xa^T diag(h) Xa`` for ``Xa = [X, 1]`` (or ``X``), without forming ``Xa``."""
     if sp.issparse(X):  # (a dense p x p result, as scikit-learn's newton-cholesky)
@@ -107,7 +97,7 @@ class _LogLoss:
         self.binary = n_classes == 2
         self.K = 1 if self.binary else n_classes
         self.S = float(sample_weight.sum())
-        self.w = sample_weight / self.S
+        self.w = np.ascontiguousarray(sample_weight / self.S, dtype=np.float64)
         self.l2 = l2
         if self.binary:
             self.y = y_enc.astype(np.float64)
@@ -142,6 +132,10 @@ class _LogLoss:
             Z += W[:, p]
         return Z
 
+    def _binary_scores(self, theta):
+        """The binary scores as a new contiguous float64 vector (the kernel writes it)."""
+        return np.ascontiguousarray(self._scores(theta), dtype=np.float64)
+
     def _grad_from_residual(self, R):
         """``Xa^T R`` for per-sample residuals ``R`` ((n,) or (n, K)), flattened."""
         if self.binary:
@@ -154,7 +148,7 @@ class _LogLoss:
 
     def value(self, theta):
         if self.binary:
-            loss = float(self.w @ _binary_loss_and_proba(self._scores(theta), self.y)[0])
+            loss = binary_logloss_residual(self._binary_scores(theta), self.y, self.w)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1)
@@ -164,9 +158,10 @@ class _LogLoss:
     def value_grad(self, theta):
         pen, pen_grad = self._penalty(theta)
         if self.binary:
-            pointwise, proba = _binary_loss_and_proba(self._scores(theta), self.y)
-            loss = float(self.w @ pointwise)
-            grad = self._grad_from_residual(self.w * (proba - self.y))
+            # one n-vector: the scores, overwritten with the residual by the kernel
+            R = self._binary_scores(theta)
+            loss = binary_logloss_residual(R, self.y, self.w)
+            grad = self._grad_from_residual(R)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1, keepdims=True)
@@ -525,6 +520,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X[:, :0]
             l2 = l1 = 0.0
         loss = _LogLoss(X, y_enc, n_classes, sw, fit_intercept, l2)
+        del sw  # the loss keeps its normalised copy (one n-vector less during the fit)
 
         theta0 = np.zeros(loss.size)
         prev = getattr(self, "classes_", None)
