@@ -105,19 +105,25 @@ class _LogLoss:
             self.y_enc = y_enc
             self.Y = np.zeros((self.n_samples, n_classes))
             self.Y[np.arange(self.n_samples), y_enc] = 1.0
-        # which entries of theta are penalised (everything but the intercepts)
-        pen = np.ones((self.K, self.d))
-        if fit_intercept:
-            pen[:, -1] = 0.0
-        self.pen = pen.ravel()
 
     @property
     def size(self):
         return self.K * self.d
 
+    def _weights(self, theta):
+        """The penalised entries of ``theta`` (all but the intercepts): a view, (K, p)."""
+        return theta.reshape(self.K, self.d)[:, :self.p]
+
     def _penalty(self, theta):
-        wp = theta * self.pen
-        return 0.5 * self.l2 * float(wp @ wp), self.l2 * wp
+        W = self._weights(theta)
+        return 0.5 * self.l2 * float(np.einsum("kj,kj->", W, W))
+
+    def _add_penalty_grad(self, theta, grad):
+        """``grad += l2 * theta`` on the penalised entries, in place (no d-vector is kept
+        or allocated beyond one temporary)."""
+        if self.l2:
+            self._weights(grad)[...] += self.l2 * self._weights(theta)
+        return grad
 
     def _scores(self, theta):
         p = self.p
@@ -153,10 +159,10 @@ class _LogLoss:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1)
             loss = float(self.w @ (lse - Z[np.arange(self.n_samples), self.y_enc]))
-        return loss + self._penalty(theta)[0]
+        return loss + self._penalty(theta)
 
     def value_grad(self, theta):
-        pen, pen_grad = self._penalty(theta)
+        pen = self._penalty(theta)
         if self.binary:
             # one n-vector: the scores, overwritten with the residual by the kernel
             R = self._binary_scores(theta)
@@ -170,7 +176,7 @@ class _LogLoss:
             R -= self.Y
             R *= self.w[:, None]
             grad = self._grad_from_residual(R)
-        return loss + pen, grad + pen_grad
+        return loss + pen, self._add_penalty_grad(theta, grad)
 
     def hessp_at(self, theta):
         """A function ``v -> H(theta) v`` (Hessian-vector products: two products with
@@ -181,8 +187,8 @@ class _LogLoss:
             h = self.w * pr * (1.0 - pr)
 
             def hv(v):
-                return self._grad_from_residual(h * self._scores_of(v)) + \
-                    self.l2 * self.pen * v
+                return self._add_penalty_grad(
+                    v, self._grad_from_residual(h * self._scores_of(v)))
             return hv
         P = softmax(Z, axis=1)
         wP = self.w[:, None] * P
@@ -190,7 +196,7 @@ class _LogLoss:
         def hv(v):
             Zv = self._scores_of(v)
             R = wP * (Zv - np.sum(P * Zv, axis=1, keepdims=True))
-            return self._grad_from_residual(R) + self.l2 * self.pen * v
+            return self._add_penalty_grad(v, self._grad_from_residual(R))
         return hv
 
     def _scores_of(self, v):
@@ -214,7 +220,9 @@ class _LogLoss:
                     H[k * d:(k + 1) * d, m * d:(m + 1) * d] = block
                     if m != k:
                         H[m * d:(m + 1) * d, k * d:(k + 1) * d] = block.T
-        H.flat[:: H.shape[0] + 1] += self.l2 * self.pen
+        if self.l2:
+            idx = np.arange(self.K * self.d).reshape(self.K, self.d)[:, :self.p].ravel()
+            H[idx, idx] += self.l2
         return H
 
 
@@ -538,7 +546,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if W.size == theta0.size:
                 theta0 = W.ravel().copy()
 
-        lam = l1 * loss.pen if l1 > 0 else None
+        lam = None
+        if l1 > 0:  # the L1 weight of each entry of theta: 0 on the intercepts
+            lam = np.zeros(loss.size)
+            loss._weights(lam)[...] = l1
         method = _METHODS[self.solver][lam is not None]
         if loss.size == 0:  # nothing to fit (no coefficient, no intercept)
             theta, n_iter, converged = theta0, 0, True
