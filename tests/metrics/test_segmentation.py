@@ -131,7 +131,8 @@ def test_pruning_path_is_exact_for_every_metric(small_clusters, metric, p, q):
 
 
 clouds = st.integers(1, 40).flatmap(lambda n: st.tuples(
-    st.integers(1, 40), st.integers(1, 4), st.sampled_from([1e-300, 1e-3, 1.0, 1e150]),
+    st.integers(1, 40), st.integers(1, 4),
+    st.sampled_from([1e-300, 1e-3, 1.0, 1e150, 1e300]),
     st.sampled_from([0.0, 1e6]), st.integers(0, 2**32 - 1), st.just(n),
     st.sampled_from(["C", "F", "strided"]), st.booleans()))
 

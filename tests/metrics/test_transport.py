@@ -376,6 +376,11 @@ def test_sliced_wasserstein_matches_pot_with_the_same_directions():
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     ref = ot.sliced_wasserstein_distance(X, Y, xw, yw, projections=directions.T, p=2)
     assert got == pytest.approx(ref, rel=1e-9)
+    # any magnitude: 1e300 and subnormal coordinates scale the distance exactly
+    for s in (1e300, 1e-310):
+        assert sliced_wasserstein(X * s, Y * s, x_weights=xw, y_weights=yw,
+                                  n_projections=20, p=2, random_state=3) / s == \
+            pytest.approx(ref, rel=1e-12 if s > 1 else 1e-10)
     # the sliced distance never exceeds the true one (projections are 1-Lipschitz)
     assert got <= wasserstein_distance(X, Y, x_weights=xw, y_weights=yw) + 1e-12
 
