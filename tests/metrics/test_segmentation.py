@@ -223,6 +223,8 @@ def test_hausdorff_bad_input():
         hausdorff_distance(full, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="NaN"):
         hausdorff_distance([[0.0, np.nan]], [[0.0, 0.0]])
+    with pytest.raises(ValueError, match="infinity"):
+        hausdorff_distance([[0.0, 1.0]], [[np.inf, 0.0]])
     with pytest.raises(ValueError, match="percentile must be in"):
         hausdorff_distance([[0.0]], [[1.0]], percentile=0)
     with pytest.raises(ValueError, match="metric must be one of"):

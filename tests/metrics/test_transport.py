@@ -402,6 +402,14 @@ def test_transport_bad_input():
         optimal_transport(a, b, np.where(M > 0.5, np.nan, M))
     with pytest.raises(ValueError, match="NaN"):
         optimal_transport([np.nan, 0.5, 0.5], b, M)
+    with pytest.raises(ValueError, match="infinity"):
+        optimal_transport(a, b, np.where(M > 0.5, np.inf, M), method="sinkhorn", reg=0.1)
+    with pytest.raises(ValueError, match="infinity"):
+        optimal_transport([np.inf, 0.5, 0.5], b, M)
+    with pytest.raises(ValueError, match="infinity"):
+        wasserstein_1d([0.0, np.inf], [1.0])
+    with pytest.raises(ValueError, match="infinity"):
+        wasserstein_distance([[0.0, -np.inf]], [[0.0, 0.0]])
     with pytest.raises(ValueError, match="reg must be given"):
         optimal_transport(a, b, M, method="sinkhorn")
     with pytest.raises(ValueError, match=r"reg must be in \(0, inf"):
