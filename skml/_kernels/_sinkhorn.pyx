@@ -4,7 +4,7 @@
 Private and dumb: ``skml.metrics._transport`` validates the inputs and hands over a
 C-contiguous float32/float64 cost matrix ``M`` (n x m, finite), strictly positive float64
 marginals ``a`` (n) and ``b`` (m) of equal total mass, ``reg > 0``, rescaled by the caller
-so that nothing below overflows or divides by a subnormal: the total mass in [0.5, 1),
+so that nothing below overflows or divides by a subnormal: the total mass in [0.5, 2],
 no mass below the smallest normal number of M's dtype times max(n, m), ``|M|`` and
 ``reg`` at most 2**1000, ``reg`` at least 2**-1000 and 1e-300 * max|M|; float64 potentials
 ``f`` (n) and ``g`` (m) to start from (zeros for a cold start; overwritten with the final

@@ -251,8 +251,9 @@ def _sinkhorn_ot(a, b, M, reg, max_iter, tol, n_jobs):
     # The plan is linear in the masses and depends on M / reg only: work with the total
     # mass scaled into [0.5, 1) and, where needed, with M and reg scaled near 1. Powers
     # of two make both exact; the plan and the cost are scaled back at the end.
-    # (ldexp, not a product with 2**-e: 2**-e itself may overflow)
-    mass_exp = int(np.frexp(total)[1])
+    # (ldexp, not a product with 2**-e: 2**-e itself may overflow). Masses summing to
+    # 1 are left alone: no pass over the plan to scale it back.
+    mass_exp = 0 if 0.5 <= total <= 2.0 else int(np.frexp(total)[1])
     a, b = np.ldexp(a, -mass_exp), np.ldexp(b, -mass_exp)
     # tol is relative to the total mass
     tol = tol * float(np.ldexp(total, -mass_exp))
