@@ -276,3 +276,67 @@ def test_rescale_centres_float32_into_float64_exactly():
     Xs, shift, e = rescale(X, centre=True, dtype=np.float64)
     exact = np.ldexp(X.astype(np.float64) - shift.astype(np.float64), -e)
     assert_array_equal(Xs, exact)  # (was rounded to float32 before the cast)
+
+
+# --------------------------------------------------------------------------- §1 / §5
+# Subnormal data: the scaled keys divide every |t| by the pair's largest, through its
+# inverse, and 1 / m overflowed for a subnormal m: the distance came out inf (the
+# neighbour order then rested on placeholders).
+
+
+@pytest.mark.parametrize("metric, p", [("euclidean", 2.0), ("minkowski", 3.0),
+                                       ("minkowski", 1000.0)])
+def test_subnormal_distances_are_finite_and_exact(metric, p):
+    tiny = 2.0**-1074  # the smallest subnormal
+    X = np.array([[0.0, 0.0], [3.0, 4.0], [30.0, 40.0], [-6.0, 8.0]]) * tiny
+    Q = np.array([[0.0, 0.0], [1.0, 1.0]]) * tiny
+    ref = ref_distances(Q, X, metric, p)  # on the data times 2**1074, scaled back
+    assert np.all(np.isfinite(ref)) and ref[0, 1] > 0
+    assert_allclose(pairwise_distances(Q, X, metric=metric, p=p), ref, rtol=0,
+                    atol=2 * tiny)
+    ref_d, ref_i = ref_knn(Q, X, 4, metric, p)
+    for algorithm in ALGORITHMS:
+        nn = NearestNeighbors(n_neighbors=4, algorithm=algorithm, metric=metric, p=p)
+        for A, B in ((X, Q), (sp.csr_matrix(X), sp.csr_matrix(Q))):
+            dist, ind = nn.fit(A).kneighbors(B)
+            assert np.all(np.isfinite(dist))  # (inf before)
+            assert_allclose(dist, ref_d, rtol=0, atol=2 * tiny)
+            assert_array_equal(ind, ref_i)
+
+
+# Property: sparse pairwise distances at any magnitude and Minkowski order equal the
+# reference (stored values far from zero included).
+
+sparse_cases = st.tuples(
+    st.integers(1, 12), st.integers(1, 15), st.integers(1, 6),
+    st.sampled_from([0.2, 0.6, 1.0]),  # density
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([-1060, -500, 0, 500, 1000, 1018]),
+    st.sampled_from([0.0, 1e4]),  # offset of the stored values
+    st.sampled_from(["euclidean", "manhattan", "chebyshev", "minkowski"]),
+    st.sampled_from([1.5, 3.0, 300.0, 1000.0]),
+    st.integers(0, 2**31 - 1),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sparse_cases)
+def test_sparse_pairwise_distances_at_any_magnitude(spec):
+    n_x, n_y, d, density, dtype, e, offset, metric, p, seed = spec
+    rng = np.random.RandomState(seed)
+    if dtype == np.float32:
+        e = int(np.clip(e, -100, 100))
+    if e >= 1000:
+        offset = 0.0
+    A = (offset + rng.standard_normal((n_x + n_y, d))) * (rng.rand(n_x + n_y, d) < density)
+    A = np.ldexp(A, e).astype(dtype)
+    X, Y = A[:n_x], A[n_x:]
+    D = pairwise_distances(sp.csr_matrix(X), sp.csr_matrix(Y), metric=metric, p=p)
+    assert D.dtype == dtype
+    ref = ref_distances(X, Y, metric, p)
+    assert_array_equal(np.isinf(D), np.isinf(ref))
+    fin = np.isfinite(ref)
+    tol = tolerances(dtype)
+    if dtype == np.float64 and metric == "euclidean":
+        tol["rtol"] = 2e-8  # sparse dot products: 1e8 error bounds below the value
+    assert_allclose(D[fin], ref[fin], **tol)
