@@ -138,7 +138,7 @@ searches = st.tuples(
     st.sampled_from([0.0, 1e3, 1e4, 1e8]),  # offset, in units of the spread
     st.booleans(),  # duplicated rows: exact ties
     st.sampled_from(["euclidean", "manhattan", "chebyshev", "minkowski"]),
-    st.sampled_from([1.5, 3.0, 300.0]),
+    st.sampled_from([1.5, 3.0, 300.0, 1e100]),
     st.integers(0, 2**31 - 1),
 )
 
@@ -314,7 +314,7 @@ sparse_cases = st.tuples(
     st.sampled_from([-1060, -500, 0, 500, 1000, 1018]),
     st.sampled_from([0.0, 1e4]),  # offset of the stored values
     st.sampled_from(["euclidean", "manhattan", "chebyshev", "minkowski"]),
-    st.sampled_from([1.5, 3.0, 300.0, 1000.0]),
+    st.sampled_from([1.5, 3.0, 300.0, 1000.0, 1e100]),
     st.integers(0, 2**31 - 1),
 )
 
@@ -340,3 +340,27 @@ def test_sparse_pairwise_distances_at_any_magnitude(spec):
     if dtype == np.float64 and metric == "euclidean":
         tol["rtol"] = 2e-8  # sparse dot products: 1e8 error bounds below the value
     assert_allclose(D[fin], ref[fin], **tol)
+
+
+# Minkowski of a huge order (p = 1e17 .. 1e308, where the order is the Chebyshev
+# distance to rounding): the largest |t| divided by itself through its rounded inverse
+# gave 1 - 2**-53, whose p-th power is 0, and the distance came out 0 for about a third
+# of the pairs (dense, sparse and both trees).
+
+
+@pytest.mark.parametrize("p", [1e17, 1e100, 1e308])
+def test_minkowski_of_a_huge_order_is_the_chebyshev_distance(p):
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.RandomState(0)
+    X, Q = rng.standard_normal((30, 3)), rng.standard_normal((8, 3))
+    ref = cdist(Q, X, "chebyshev")  # (sum_j (|t_j| / m)^p)^(1/p) = 1 to rounding
+    assert_allclose(pairwise_distances(Q, X, metric="minkowski", p=p), ref, rtol=1e-15)
+    assert_allclose(pairwise_distances(sp.csr_matrix(Q), sp.csr_matrix(X),
+                                       metric="minkowski", p=p), ref, rtol=1e-15)
+    ind = np.argsort(ref, axis=1, kind="stable")[:, :5]
+    for algorithm in ALGORITHMS:
+        dist, got = NearestNeighbors(n_neighbors=5, algorithm=algorithm,
+                                     metric="minkowski", p=p).fit(X).kneighbors(Q)
+        assert_array_equal(got, ind)
+        assert_allclose(dist, np.take_along_axis(ref, ind, 1), rtol=1e-15)

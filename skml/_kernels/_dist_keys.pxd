@@ -44,9 +44,14 @@ cdef inline bint key_is_scaled(int metric, double p, int robust) noexcept nogil:
 
 
 cdef inline double ratio_to_max(double t, double m, double inv) noexcept nogil:
-    """t / m for 0 <= t <= m, as ``t * inv`` with ``inv = 1 / m``; where 1 / m overflows
-    (m below 2**-1024: a subnormal maximum) the quotient itself, so that the scaled forms
-    stay finite. Every kernel's scaled form goes through here (the same numbers)."""
+    """t / m for 0 <= t <= m, as ``t * inv`` with ``inv = 1 / m``, and exactly 1 for the
+    maximum itself (``m * inv`` can round to 1 - 2**-53, whose power of a huge order,
+    p = 1e100, is 0: the distance came out 0); where 1 / m overflows (m below 2**-1024:
+    a subnormal maximum) the quotient itself. So the scaled sum is in [1, d] and the
+    key finite and exact to rounding for any order and any finite data. Every kernel's
+    scaled form goes through here (the same numbers)."""
+    if t >= m:
+        return 1.0
     if inv <= DBL_MAX:
         return t * inv
     return t / m
