@@ -364,3 +364,50 @@ def test_minkowski_of_a_huge_order_is_the_chebyshev_distance(p):
                                      metric="minkowski", p=p).fit(X).kneighbors(Q)
         assert_array_equal(got, ind)
         assert_allclose(dist, np.take_along_axis(ref, ind, 1), rtol=1e-15)
+
+
+# --------------------------------------------------------------------------- §5
+# Neighbour averages and votes at the edges of the float range: the (weighted) mean of
+# targets near the largest double overflowed to inf, and ``weights="distance"`` on
+# data near the smallest normal double (1/d overflows) counted every neighbour as an
+# exact match (probabilities 0.4 off), silently.
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_regressors_average_targets_near_the_largest_double(weights):
+    from skml.neighbors import KNeighborsRegressor, RadiusNeighborsRegressor
+
+    rng = np.random.RandomState(0)
+    X, Q = rng.standard_normal((40, 3)), rng.standard_normal((10, 3))
+    y = rng.standard_normal((40, 2))
+    scale = 2.0**1022  # exact; |y| * scale ~ 1e308
+    for model in (KNeighborsRegressor(30, weights=weights),
+                  RadiusNeighborsRegressor(radius=4.0, weights=weights)):
+        ref = model.fit(X, y).predict(Q)
+        got = model.fit(X, y * scale).predict(Q)
+        assert np.all(np.isfinite(got))  # (inf before)
+        assert_allclose(got / scale, ref, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("scale", [1e-307, 1e-308])
+def test_distance_weights_of_tiny_data_are_proportional_to_one_over_d(scale):
+    from skml.neighbors import (
+        KNeighborsClassifier,
+        KNeighborsRegressor,
+        RadiusNeighborsClassifier,
+    )
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    Q = np.r_[X[:3], X + 0.01]  # three queries on training points (d = 0 decides)
+    for model in (KNeighborsClassifier(7, weights="distance"),
+                  RadiusNeighborsClassifier(1.5, weights="distance")):
+        ref = model.fit(X, y).predict_proba(Q)
+        if hasattr(model, "radius"):
+            model.set_params(radius=1.5 * scale)
+        got = model.fit(X * scale, y).predict_proba(Q * scale)
+        assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    reg = KNeighborsRegressor(7, weights="distance")
+    assert_allclose(reg.fit(X * scale, X[:, 0]).predict(Q * scale),
+                    reg.fit(X, X[:, 0]).predict(Q), rtol=1e-12, atol=1e-12)
