@@ -411,3 +411,42 @@ def test_distance_weights_of_tiny_data_are_proportional_to_one_over_d(scale):
     reg = KNeighborsRegressor(7, weights="distance")
     assert_allclose(reg.fit(X * scale, X[:, 0]).predict(Q * scale),
                     reg.fit(X, X[:, 0]).predict(Q), rtol=1e-12, atol=1e-12)
+
+
+# k-means with sample weights far from 1: weights of ~1e306 overflowed the weighted
+# sums (centres 16 off, silently; 1e308 made the seeding's probabilities NaN), subnormal
+# weights (1e-320) lost their digits in every product (centres 3e-5 off), and float32
+# data cast both to inf or 0 (errors for valid weights). Centres and labels do not
+# depend on the weights' unit; the inertia scales with it.
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("unit", [2.0**-1070, 1e-320, 1e300, 1e306])
+@pytest.mark.parametrize("Est", ["KMeans", "MiniBatchKMeans", "elkan"])
+def test_kmeans_centres_do_not_depend_on_the_weights_unit(Est, unit, dtype):
+    from sklearn.datasets import make_blobs
+
+    from skml.cluster import KMeans, MiniBatchKMeans
+
+    X, _ = make_blobs(300, 4, centers=4, random_state=0)
+    X = X.astype(dtype)
+    v = np.random.RandomState(1).uniform(0.5, 2.0, 300)
+
+    def model():
+        if Est == "elkan":
+            return KMeans(4, n_init=1, random_state=0, algorithm="elkan")
+        cls = KMeans if Est == "KMeans" else MiniBatchKMeans
+        return cls(4, n_init=1, random_state=0)
+
+    w = v * unit  # as stored (few digits when subnormal)
+    e = int(np.frexp(w.max())[1])
+    ref = model().fit(X, sample_weight=np.ldexp(w, -e))  # the same weights, exactly
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the validation's sum of 1e306s
+        got = model().fit(X, sample_weight=w)
+    assert_array_equal(got.labels_, ref.labels_)
+    assert_allclose(got.cluster_centers_, ref.cluster_centers_,
+                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-12)
+    with np.errstate(over="ignore"):
+        expected = np.ldexp(ref.inertia_, e)
+    assert_allclose(got.inertia_, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
