@@ -450,3 +450,31 @@ def test_kmeans_centres_do_not_depend_on_the_weights_unit(Est, unit, dtype):
     with np.errstate(over="ignore"):
         expected = np.ldexp(ref.inertia_, e)
     assert_allclose(got.inertia_, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_minibatch_partial_fit_with_weights_of_any_unit():
+    # partial_fit accumulated weights of 1e306 into counts that overflowed: NaN centres
+    from sklearn.datasets import make_blobs
+
+    from skml.cluster import MiniBatchKMeans
+
+    X, _ = make_blobs(300, 4, centers=4, random_state=0)
+    v = np.tile([1.0, 2.0, 3.0, 4.0], 15)  # exact multiples of a subnormal unit too
+
+    def run(units):
+        m = MiniBatchKMeans(4, random_state=0, n_init=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the validation's sum
+            for i, unit in enumerate(units):
+                m.partial_fit(X[60 * i:60 * (i + 1)], sample_weight=v * unit)
+        return m
+
+    ref = run([1.0] * 5)
+    for units in ([1e306] * 5, [2.0**-1071] * 5):
+        assert_allclose(run(units).cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    # batches in different units: only the ratios matter (every product exact)
+    a = run([1.0, 2.0**600, 1.0, 2.0**600, 1.0])
+    b = run([2.0**-600, 1.0, 2.0**-600, 1.0, 2.0**-600])
+    assert np.all(np.isfinite(a.cluster_centers_))
+    assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert_allclose(np.ldexp(b.inertia_, 600), a.inertia_, rtol=1e-12)

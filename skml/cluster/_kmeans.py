@@ -1656,6 +1656,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 ewa = frame.unscale_sq(inertia) / batch
             self.inertia_ = float(ewa * np.sum(sample_weight, dtype=np.float64))
         self.inertia_ = _scale_inertia(self.inertia_, w_exp)
+        self._w_exp = w_exp  # the unit of the counts, for partial_fit
         return self
 
     def _converged(self, step, n_steps, batch_inertia, shift, n_samples, batch):
@@ -1726,7 +1727,15 @@ class MiniBatchKMeans(_BaseKMeans):
         elif X.dtype != self.cluster_centers_.dtype:
             X = X.astype(self.cluster_centers_.dtype)
         n_samples = X.shape[0]
+        sample_weight, w_exp = _unit_weights(sample_weight, X.dtype)
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
+        # the running counts are in units of 2**_w_exp: a batch of weights in another
+        # unit is brought to the larger of the two (exact powers of two)
+        old_exp = w_exp if first else getattr(self, "_w_exp", 0)
+        self._w_exp = max(old_exp, w_exp)
+        if w_exp != self._w_exp:
+            sample_weight = np.ldexp(sample_weight, w_exp - self._w_exp).astype(
+                sample_weight.dtype, copy=False)
         n_threads = self._n_threads(X, self.n_clusters)
         sparse = sp.issparse(X)
         if first:
@@ -1748,9 +1757,13 @@ class MiniBatchKMeans(_BaseKMeans):
             frame = (_Frame.for_sparse(X, self.cluster_centers_) if sparse
                      else _Frame.for_centers(self.cluster_centers_, X))
             centers = frame.apply(self.cluster_centers_)
+            if old_exp != self._w_exp:
+                self._counts = np.ldexp(self._counts, old_exp - self._w_exp)
         self._step(_csr_in(X, frame, n_threads) if sparse else frame.apply(X),
                    sample_weight, centers, self._random_reassign(n_samples),
                    self._random_state, n_threads)
         self.n_steps_ += 1
         self._publish(centers, frame, X, sample_weight, n_threads)
+        if self.compute_labels:
+            self.inertia_ = _scale_inertia(self.inertia_, self._w_exp)
         return self
