@@ -13,17 +13,9 @@ __all__ = ["expected_failed_checks", "construct_instances", "grid_params"]
 # {class name: {check name: reason}}
 _EXPECTED_FAILED_CHECKS = {}
 
-# skml.neural computes in float32 (torch): a matrix product over a whole batch and over a
-# single row may round differently in the last bit (about 1e-7 relative), below float32
-# resolution but above the rtol=1e-7 of sklearn's check.
-_FLOAT32_SUBSET = {
-    "check_methods_subset_invariance": (
-        "the network computes in float32, and a batch and a single row may round "
-        "differently in the last bit (~1e-7 relative), above the check's rtol=1e-7"
-    ),
-}
+# skml.neural computes in float32 (torch).
 for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "VAE"):
-    _EXPECTED_FAILED_CHECKS[_name] = dict(_FLOAT32_SUBSET)
+    _EXPECTED_FAILED_CHECKS[_name] = {}
 # The weighted loss sum(w * l) / sum(w) of a full batch equals the repeated rows' mean
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
@@ -54,14 +46,17 @@ for _name in ("KMeans", "MiniBatchKMeans"):
 
 # skml.ensemble: bagging and forests draw bootstrap rows at random, so integer weights and
 # repeated rows give different draws and different (equally valid) ensembles; sklearn
-# declares the same failure for its BaggingX / RandomForestX. The trees themselves pass.
+# declares the same failure (dense and sparse) for its BaggingX / RandomForestX. The trees
+# themselves pass.
 for _name in ("BaggingClassifier", "BaggingRegressor", "RandomForestClassifier",
               "RandomForestRegressor"):
     _EXPECTED_FAILED_CHECKS[_name] = {
-        "check_sample_weight_equivalence_on_dense_data": (
+        check: (
             "bootstrap draws rows at random: integer weights and repeated rows give "
             "different draws, hence different ensembles (sklearn declares the same)"
-        ),
+        )
+        for check in ("check_sample_weight_equivalence_on_dense_data",
+                      "check_sample_weight_equivalence_on_sparse_data")
     }
 
 # skml.ensemble.HistGradientBoostingClassifier: gradients and hessians are float32 (as
