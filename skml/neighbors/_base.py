@@ -78,6 +78,28 @@ def _infinite_weights_dominate(w):
     return w
 
 
+#: Below this smallest non-zero distance in a row, 1/d or its sums can overflow.
+_TINY_DISTANCE = 2.0**-1000
+
+
+def _inverse_distances(dist):
+    """``weights="distance"``: 1/d per row of ``dist`` (n_queries, k), inf at d = 0.
+
+    A row's weights only matter relative to each other (a mean, a vote), so a row whose
+    smallest non-zero distance is below ``_TINY_DISTANCE`` gets ``dmin / d`` instead
+    (the same proportions, at most 1): 1/d overflowed there (d ~ 1e-308) and counted
+    every neighbour as an exact match, silently (probabilities 0.4 off)."""
+    with np.errstate(divide="ignore", over="ignore"):  # (rows redone below)
+        w = 1.0 / dist
+    positive = np.where(dist > 0, dist, np.inf)
+    dmin = positive.min(axis=1, initial=np.inf)
+    tiny = dmin < _TINY_DISTANCE
+    if np.any(tiny):
+        with np.errstate(divide="ignore"):
+            w[tiny] = dmin[tiny, None] / dist[tiny]
+    return w
+
+
 def _get_weights(dist, weights):
     """Neighbour weights from their distances (an (n_queries, k) array): None for
     "uniform" (all equal), ``1/d`` for "distance", or whatever the callable returns,
@@ -86,8 +108,7 @@ def _get_weights(dist, weights):
     if weights is None or weights == "uniform":
         return None
     if weights == "distance":
-        with np.errstate(divide="ignore"):
-            w = 1.0 / dist
+        w = _inverse_distances(dist)
     else:
         w = np.array(weights(dist), dtype=np.float64)
         if w.shape != dist.shape:
@@ -110,8 +131,7 @@ def _get_radius_weights(dist, weights):
     out = np.empty(len(dist), dtype=object)
     for i, d in enumerate(dist):
         if weights == "distance":
-            with np.errstate(divide="ignore"):
-                w = 1.0 / d
+            w = _inverse_distances(d[None])[0]
         else:
             w = np.array(weights(d), dtype=np.float64)
             if w.shape != d.shape:
