@@ -120,7 +120,7 @@ def _corpus(n_docs, seed):
     common = rng.dirichlet(np.full(300, 1.0))
     docs, labels = [], []
     for i in range(n_docs):
-        p = 0.4 * topics[i % 3] + 0.6 * common
+        p = 0.12 * topics[i % 3] + 0.88 * common  # hard enough: ~0.75 accuracy
         docs.append(" ".join(rng.choice(vocab, size=rng.randint(15, 50), p=p)))
         labels.append(i % 3)
     return docs, np.array(labels)
@@ -142,7 +142,7 @@ def test_text_classification_pipeline_matches_sklearn():
         d_train, y_train) for clf in (KNeighborsClassifier(weights="distance"),
                                       SkKNN(weights="distance"))]
     ours, theirs = (f.score(d_test, y_test) for f in fits)
-    assert ours > 0.7  # far above the 1/3 of chance
+    assert ours > 0.65  # far above the 1/3 of chance
     assert abs(ours - theirs) <= 0.02
     # the CV scores of every grid point agree too (the same neighbours, up to ties)
     assert_allclose(fits[0].cv_results_["mean_test_score"],
