@@ -570,7 +570,10 @@ SEARCH_PARAMS_DOC = """algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, de
         KD-tree for its metrics, the ball tree for the other tree metrics and
         callables. With "ball_tree", metrics skml's :class:`BallTree` does not compute
         (those evaluated by scikit-learn's ``pairwise_distances``, callables) are
-        searched by brute force.
+        searched by brute force. Sparse input (CSR as is; CSC, COO, LIL and the other
+        scipy formats converted to CSR, never to a dense array) is always searched by
+        brute force on its rows, a tree algorithm falling back with scikit-learn's
+        warning "cannot use tree with sparse input: using brute force".
     leaf_size : int, default=30
         Rows per leaf of the trees (between ``leaf_size`` and twice that).
     p : float, default=2
