@@ -11,7 +11,13 @@ from sklearn.model_selection import train_test_split
 
 torch = pytest.importorskip("torch")
 
-from skml.neural import CNNClassifier, CNNRegressor, MLPClassifier  # noqa: E402
+from skml.neural import (  # noqa: E402
+    CNNClassifier,
+    CNNRegressor,
+    MLPClassifier,
+    class_activation_map,
+    grad_cam,
+)
 from skml.neural._modules.cnn import augment_images, build_cnn  # noqa: E402
 
 from ._util import state_dicts_equal  # noqa: E402
@@ -317,3 +323,95 @@ def test_cuda_training_and_prediction(digits_images):
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(loaded.predict_proba(Xte), clf.predict_proba(Xte),
                                rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ CAM and Grad-CAM
+
+
+@pytest.fixture(scope="module")
+def digits_on_canvas():
+    """A localisation set: each 8x8 digit pasted at a random place of a noisy 20x20
+    canvas; its box is where it was pasted."""
+    D, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(0)
+    idx = rng.permutation(len(D))[:700]
+    X = rng.normal(0, 0.05, (700, 1, 20, 20)).clip(0, 1)
+    pos = rng.randint(0, 13, (700, 2))
+    for k, (i, (r, c)) in enumerate(zip(idx, pos)):
+        X[k, 0, r:r + 8, c:c + 8] = np.maximum(X[k, 0, r:r + 8, c:c + 8],
+                                               D[i].reshape(8, 8) / 16)
+    clf = CNNClassifier(**RESNET, max_iter=6, batch_size=32, learning_rate_init=0.01,
+                        random_state=0).fit(X[:600], y[idx][:600])
+    return clf, X[600:], y[idx][600:], pos[600:]
+
+
+def _peak_in_box(maps, pos, side=8):
+    hits = []
+    for m, (r, c) in zip(maps, pos):
+        i, j = np.unravel_index(np.argmax(m), m.shape)
+        hits.append(r <= i < r + side and c <= j < c + side)
+    return np.mean(hits)
+
+
+def test_cam_and_grad_cam_peak_inside_the_object(digits_on_canvas):
+    clf, X, y, pos = digits_on_canvas
+    cam = class_activation_map(clf, X)
+    gcam = grad_cam(clf, X)
+    early = grad_cam(clf, X, layer="stage1", target=y)
+    for maps in (cam, gcam, early):
+        assert maps.shape == (100, 20, 20) and maps.dtype == np.float32
+        assert maps.min() >= 0.0 and maps.max() <= 1.0
+    # the box is 16% of the canvas: a map peaking at random would hit 16% of the time
+    assert _peak_in_box(cam, pos) >= 0.9
+    assert _peak_in_box(gcam, pos) >= 0.9
+    assert _peak_in_box(early, pos) >= 0.8
+
+
+def test_cam_is_the_class_weighted_feature_map_and_grad_cam_agrees(digits_on_canvas):
+    clf, X, y, _ = digits_on_canvas
+    net = clf.module_
+    x = torch.as_tensor(X[:5], dtype=torch.float32)
+    with torch.no_grad():
+        feats = net.features(x)  # (5, K, 10, 10): stage2 halves the 20x20 canvas
+        logits = net(x)
+    w, b = net.head.out.weight.detach(), net.head.out.bias.detach()
+    target = np.array([3, 3, 0, 9, 5])
+    raw = torch.einsum("k,nkhw->nhw", w[3], feats)
+    # the spatial mean of M_c is the class score less the bias (Zhou et al.)
+    np.testing.assert_allclose(raw.mean((1, 2)), logits[:, 3] - b[3], rtol=1e-4, atol=1e-5)
+    up = torch.nn.functional.interpolate(raw[:, None], size=(20, 20), mode="bilinear",
+                                         align_corners=False)[:, 0].numpy()
+    ref = (up - up.min((1, 2), keepdims=True)) / np.ptp(up, axis=(1, 2), keepdims=True)
+    got = class_activation_map(clf, X[:5], target=3)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    # Grad-CAM of the last block of a GAP network: alpha_k = w_ck / (h w), so its map is
+    # relu(M_c) (at the layer's resolution, then upsampled) / max
+    relu = torch.nn.functional.interpolate(raw.clamp(min=0)[:, None], size=(20, 20),
+                                           mode="bilinear", align_corners=False)[:, 0]
+    relu = relu.numpy()
+    np.testing.assert_allclose(grad_cam(clf, X[:5], target=3),
+                               relu / relu.max((1, 2), keepdims=True), rtol=1e-4, atol=1e-5)
+    # one target per image
+    per_image = class_activation_map(clf, X[:5], target=target)
+    for i, t in enumerate(target):
+        # (float32: a batch of one may round differently in the last bit)
+        np.testing.assert_allclose(per_image[i], class_activation_map(
+            clf, X[i:i + 1], target=t)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_heat_map_errors(digits_on_canvas, digits_images):
+    clf, X, _, _ = digits_on_canvas
+    with pytest.raises(ValueError, match="not in classes_"):
+        class_activation_map(clf, X[:2], target=11)
+    with pytest.raises(ValueError, match="layer='stage7' is not a submodule"):
+        grad_cam(clf, X[:2], layer="stage7")
+    with pytest.raises(ValueError, match="not a feature map"):
+        grad_cam(clf, X[:2], layer="head")
+    with pytest.raises(TypeError, match="fitted CNNClassifier or CNNRegressor"):
+        grad_cam(MLPClassifier(), X[:2])
+    Xtr, _, ytr, _ = digits_images
+    vgg = CNNClassifier("vgg", channels=(4,), blocks=(1,), max_iter=1,
+                        random_state=0).fit(Xtr[:40], ytr[:40])
+    with pytest.raises(ValueError, match="Use grad_cam instead"):
+        class_activation_map(vgg, Xtr[:2])
+    assert grad_cam(vgg, Xtr[:2], layer="block1.conv1").shape == (2, 8, 8)
