@@ -18,6 +18,7 @@ from skml.neural import (  # noqa: E402
     class_activation_map,
     grad_cam,
 )
+from skml.datasets import place_on_canvas  # noqa: E402
 from skml.neural._modules.cnn import augment_images, build_cnn  # noqa: E402
 
 from ._util import state_dicts_equal  # noqa: E402
@@ -333,16 +334,13 @@ def digits_on_canvas():
     """A localisation set: each 8x8 digit pasted at a random place of a noisy 20x20
     canvas; its box is where it was pasted."""
     D, y = load_digits(return_X_y=True)
-    rng = np.random.RandomState(0)
-    idx = rng.permutation(len(D))[:700]
-    X = rng.normal(0, 0.05, (700, 1, 20, 20)).clip(0, 1)
-    pos = rng.randint(0, 13, (700, 2))
-    for k, (i, (r, c)) in enumerate(zip(idx, pos)):
-        X[k, 0, r:r + 8, c:c + 8] = np.maximum(X[k, 0, r:r + 8, c:c + 8],
-                                               D[i].reshape(8, 8) / 16)
+    idx = np.random.RandomState(0).permutation(len(D))[:700]
+    X, boxes = place_on_canvas(D[idx].reshape(-1, 8, 8) / 16, 20, random_state=0)
+    y = y[idx]
+    pos = boxes[:, [1, 0]].astype(int)  # (row, column) of each digit's corner
     clf = CNNClassifier(**RESNET, max_iter=6, batch_size=32, learning_rate_init=0.01,
-                        random_state=0).fit(X[:600], y[idx][:600])
-    return clf, X[600:], y[idx][600:], pos[600:]
+                        random_state=0).fit(X[:600], y[:600])
+    return clf, X[600:], y[600:], pos[600:]
 
 
 def _peak_in_box(maps, pos, side=8):

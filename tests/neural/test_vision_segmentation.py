@@ -7,7 +7,7 @@ from sklearn.metrics import confusion_matrix
 
 torch = pytest.importorskip("torch")
 
-from skml.datasets import make_shapes  # noqa: E402
+from skml.datasets import make_shapes, place_on_canvas  # noqa: E402
 from skml.neural import FCNSegmenter  # noqa: E402
 from skml.neural._modules.fcn import FCN, checkerboard_energy  # noqa: E402
 from skml.neural.vision import _mean_iou  # noqa: E402
@@ -155,3 +155,19 @@ def test_make_shapes_objects_do_not_overlap_by_default_and_bad_arguments():
         make_shapes(2, image_size=4)
     with pytest.raises(ValueError, match="object_size"):
         make_shapes(2, object_size=(0.6, 0.3))
+
+
+def test_place_on_canvas_pastes_each_image_inside_its_box():
+    rng = np.random.RandomState(0)
+    images = rng.uniform(0.5, 1.0, (10, 2, 3, 4))
+    canvases, boxes = place_on_canvas(images, (9, 7), noise=0.05, random_state=1)
+    assert canvases.shape == (10, 2, 9, 7)
+    for img, canvas, (x1, y1, x2, y2) in zip(images, canvases, boxes.astype(int)):
+        assert (x2 - x1, y2 - y1) == (4, 3) and x1 >= 0 and x2 <= 7 and y2 <= 9
+        # the image is there (noise below 0.5 never exceeds it) and nothing else is
+        np.testing.assert_array_equal(canvas[:, y1:y2, x1:x2], img)
+        outside = canvas.copy()
+        outside[:, y1:y2, x1:x2] = 0
+        assert outside.max() < 0.5
+    with pytest.raises(ValueError, match="smaller than the images"):
+        place_on_canvas(images, 3)
