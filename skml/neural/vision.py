@@ -450,10 +450,10 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
 %(input_note)s
 
     Fine-tuning (transfer learning, §3.5 of the notes): with ``warm_start=True``, a
-    ``fit`` on labels other than ``classes_`` keeps the network but replaces its output
-    layer by a new one for the new classes (scikit-learn's MLP refuses new labels
-    instead); so does ``partial_fit(..., classes=new_classes)``. Set ``freeze`` to the
-    early blocks to keep them fixed.
+    ``fit`` on labels outside ``classes_`` keeps the network but replaces its output
+    layer by a new one for the labels of ``y`` (scikit-learn's MLP refuses new labels
+    instead); so does ``partial_fit(..., classes=new_classes)`` with classes other than
+    ``classes_``. Set ``freeze`` to the early blocks to keep them fixed.
 
     The network computes in float32: sklearn's
     ``check_sample_weight_equivalence_on_dense_data`` is expected to fail at its 1e-7
@@ -521,8 +521,11 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
             self.n_outputs_ = max(len(labels), 1)
         else:
             self._check_optimizer_freeze()
-            new_classes = (classes is not None or not self._incremental)
-            if not np.array_equal(labels, self.classes_) and new_classes:
+            # a new task: partial_fit with other classes=, or a warm-start fit on labels
+            # outside classes_ (a subset of classes_ just continues training)
+            if (not np.array_equal(labels, self.classes_) if classes is not None
+                    else not self._incremental
+                    and len(np.setdiff1d(labels, self.classes_))):
                 # transfer learning: a new output layer for the new classes
                 self.classes_ = labels
                 self.n_outputs_ = max(len(labels), 1)

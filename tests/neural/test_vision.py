@@ -305,10 +305,15 @@ def test_fine_tuning_frozen_resnet_on_new_digits_beats_training_from_scratch(
     tuned_acc = source.score(Xte[test], yte[test])
     scratch_acc = scratch.score(Xte[test], yte[test])
     assert tuned_acc >= scratch_acc + 0.05, (tuned_acc, scratch_acc)
-    # warm_start with new labels: a new head as well
+    # warm_start with new labels: a new head as well; with a subset of the labels the
+    # head is kept (training continues)
     warm = CNNClassifier(**params, max_iter=1, warm_start=True).fit(Xtr[low], ytr[low])
-    warm.fit(Xtr[idx], ytr[idx] - 5)
-    assert list(warm.classes_) == [0, 1, 2, 3, 4]
+    head = warm.module_.head.out
+    warm.fit(Xtr[low][:50], np.minimum(ytr[low][:50], 3))
+    assert warm.module_.head.out is head and list(warm.classes_) == [0, 1, 2, 3, 4]
+    warm.fit(Xtr[idx], ytr[idx] + 10)
+    assert warm.module_.head.out is not head
+    assert list(warm.classes_) == [15, 16, 17, 18, 19]
     with pytest.raises(ValueError, match="not in classes_"):
         warm.partial_fit(Xtr[:20], ytr[:20] + 20)
 
