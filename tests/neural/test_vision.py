@@ -2,7 +2,6 @@
 the image input contract, augmentation, freezing and fine-tuning, through the one
 training loop. Small networks, few epochs, digits (8x8) and synthetic images."""
 import pickle
-import warnings
 
 import numpy as np
 import pytest

@@ -10,6 +10,9 @@ scikit-learn; the modules are usable on their own::
 
     net = resnet(in_channels=1, n_outputs=10, image_size=(8, 8))
     logits = net(torch.zeros(4, 1, 8, 8))
+
+:class:`Resize` lets a network sized for larger images take small ones, and
+:func:`augment_images` draws the training-time flips, shifts and crops.
 """
 from collections import OrderedDict
 
@@ -19,8 +22,8 @@ from torch import nn
 from skml.neural._modules.mlp import ACTIVATIONS
 
 __all__ = ["ARCHITECTURES", "CNN", "DEFAULTS", "BasicBlock", "DenseBlock", "GlobalPool",
-           "Resize", "alexnet", "augment_images", "mlp_head", "build_cnn", "densenet", "lenet", "min_image_size",
-           "resnet", "vgg"]
+           "Resize", "alexnet", "augment_images", "build_cnn", "densenet", "lenet",
+           "min_image_size", "mlp_head", "resnet", "vgg"]
 
 ARCHITECTURES = ("lenet", "alexnet", "vgg", "resnet", "densenet")
 
