@@ -16,11 +16,22 @@ _EXPECTED_FAILED_CHECKS = {}
 # skml.neural computes in float32 (torch).
 for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "VAE"):
     _EXPECTED_FAILED_CHECKS[_name] = {}
+for _name in ("CNNClassifier", "CNNRegressor"):
+    _EXPECTED_FAILED_CHECKS[_name] = {}
+# FCNSegmenter: a convolution over a batch and over a single image may pick different
+# float32 algorithms (and summation orders) in torch, rounding ~1e-7 relative apart.
+_EXPECTED_FAILED_CHECKS["FCNSegmenter"] = {
+    "check_methods_subset_invariance": (
+        "the network computes in float32, and a batch and a single image may round "
+        "differently in the last bit (~1e-7 relative), above the check's rtol=1e-7"
+    ),
+}
 # The weighted loss sum(w * l) / sum(w) of a full batch equals the repeated rows' mean
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
 # with full batches, as the instances here have).
-for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder"):
+for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "CNNClassifier",
+              "CNNRegressor", "FCNSegmenter"):
     _EXPECTED_FAILED_CHECKS[_name]["check_sample_weight_equivalence_on_dense_data"] = (
         "the network computes in float32: the weighted and the repeated-row losses are "
         "summed in different orders and the fits agree to ~1e-6 relative, above rtol=1e-7"
@@ -126,6 +137,18 @@ _TEST_PARAMS = {
                           normalize_y=True, random_state=0)],
     "AutoEncoder": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
     "VAE": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
+    # skml.neural.vision: the checks' flat rows are one-channel images of height 1; a
+    # one-stage ResNet takes any image size; flattened (not pooled) so that the features
+    # keep their place
+    "CNNClassifier": [dict(architecture="resnet", channels=(8,), blocks=(1,),
+                           global_pool=None, max_iter=30, learning_rate_init=0.02,
+                           random_state=0)],
+    "CNNRegressor": [dict(architecture="resnet", channels=(8,), blocks=(1,),
+                          global_pool=None, max_iter=30, learning_rate_init=0.02,
+                          normalize_y=True, random_state=0)],
+    # the checks' rows are pixels (one-pixel images) with one label each
+    "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
+                          random_state=0)],
     # skml.svm: tight tolerances, so check_sample_weight_equivalence (rtol=1e-7) compares
     # two converged fits rather than two points within the default tol=1e-3 of the
     # optimum (sklearn uses tol=1e-12 for its LinearSVC in that check). sklearn's checks
