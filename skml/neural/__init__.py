@@ -10,5 +10,7 @@ from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
+from skml.neural.physics import NeuralODE, PINNRegressor
 
-__all__ = ["AutoEncoder", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "VAE"]
+__all__ = ["AutoEncoder", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "NeuralODE",
+           "PINNRegressor", "VAE"]
