@@ -339,3 +339,21 @@ def test_physics_estimators_on_cuda(spiral):
                               n_collocation=64, max_iter=3, lbfgs_max_iter=1,
                               device="cuda"))
     assert np.isfinite(pinn.predict(_grid([(0, 1), (0, 1)], 5))).all()
+
+
+def test_demo_section_reports_and_plots(tmp_path):
+    import matplotlib
+
+    from skml._demo import physics as demo_physics
+    from skml._demo._report import Report
+
+    matplotlib.use("Agg")
+    report = Report(tmp_path)
+    demo_physics.section(report, quick=True)
+    text = report.write("physics").read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| ")}
+    assert {"euler", "rk4", "dopri5", "NeuralODE", "linear dynamics"} <= set(rows)
+    for name in ("physics_burgers", "physics_spiral"):
+        png = tmp_path / f"{name}.png"
+        assert png.stat().st_size > 10_000 and f"({name}.png)" in text
