@@ -108,7 +108,7 @@ def odeint(func, y0, t, *, method="rk4", rtol=1e-7, atol=1e-9, step_size=None,
 
     Returns
     -------
-    ys : tensor of shape (n_times, *y0.shape)
+    ys : tensor of shape ``(n_times,) + y0.shape``
         ``ys[i]`` approximates ``y(t[i])``; ``ys[0]`` is ``y0``.
 
     Raises
@@ -470,7 +470,7 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
         The learned coefficients (empty without ``learn_params``).
     n_outputs_ : int
         Components of the solution.
-    domain_ : ndarray of shape (n_features_in_, 2)
+    domain_ : ndarray of shape (n_coordinates, 2)
         The box the collocation points were sampled in.
     %(training_attributes)s
 
