@@ -312,6 +312,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     through products ``X v`` and ``X^T r`` ("newton-cholesky" and "newton" form the dense
     ``(n_features + 1)``-square Hessian, as scikit-learn's newton-cholesky does).
 
+    Differences from scikit-learn 1.9, argued (its own tests that fail on them are listed
+    in ``tests/compat/differences.py``): sparse matrices with 64-bit indices are accepted
+    by every solver (scikit-learn's liblinear/sag/saga refuse them); ``"liblinear"`` fits
+    data with values beyond 1e30 (X is rescaled by a power of two) instead of refusing
+    it; a singular Hessian in ``"newton-cholesky"`` is regularised (Remark 3.16) rather
+    than handed to lbfgs; ``random_state`` cannot change a solution.
+
     Raises
     ------
     ValueError

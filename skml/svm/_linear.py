@@ -358,7 +358,8 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         x_scale = magnitude_scale(X)
         if x_scale != 1.0:
             X = X / x_scale
-            C_all = np.minimum(_scaled_penalty(C_all, 1.0 / x_scale, 2), 1e150)
+            with np.errstate(over="ignore"):  # C s^2 = inf is capped: a hard margin
+                C_all = np.minimum(_scaled_penalty(C_all, 1.0 / x_scale, 2), 1e150)
         scaling = float(self.intercept_scaling) / x_scale
         # the intercept's constant feature stays implicit (no copy of X)
         D = _Design(X, scaling if self.fit_intercept else 0.0)

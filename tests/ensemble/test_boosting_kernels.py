@@ -137,6 +137,28 @@ def test_kernels_reject_bad_segments_and_shapes():
     with pytest.raises(ValueError, match="shapes"):
         _hist.build_histograms(X, idx, 0, 10, gh4, np.zeros((3, 4), np.float32), feats,
                                hist, 0, 1)
+    # regression: a histogram narrower than 256 bins (max_bins < 255) must raise
+    with pytest.raises(ValueError, match="shapes"):
+        _hist.build_histograms(X, idx, 0, 10, gh4, np.zeros((10, 4), np.float32), feats,
+                               np.zeros((2, 4 * 21)), 0, 1)
+    with pytest.raises(ValueError, match="shapes"):
+        _hist.subtract_histograms(hist, np.zeros((2, 4 * 21)), feats)
+    with pytest.raises(ValueError, match="feature"):
+        _hist.subtract_histograms(hist, hist.copy(), np.array([2], np.int32))
+    with pytest.raises(ValueError, match="pack_gradients"):
+        _hist.pack_gradients(np.zeros(10, np.float32), np.zeros(5, np.float32), 1.0,
+                             gh4, 1)
+    with pytest.raises(ValueError, match="pack_gradients"):
+        _hist.pack_gradients(np.zeros(11, np.float32), np.zeros(0, np.float32), 1.0,
+                             gh4, 1)
+    # a split node whose right child points back (a cycle) must raise, not hang
+    nodes = np.zeros(3, dtype=_hist.PACKED_NODE_DTYPE)
+    nodes["threshold"] = [0.5, 0.5, np.nan]
+    nodes["right"] = [2, 0, 2]
+    with pytest.raises(ValueError, match="node out of range"):
+        _hist.predict_packed(np.zeros((4, 2)), nodes, np.zeros(3),
+                             np.array([0], np.int32), 0, 1, np.zeros((1, 8), np.uint32),
+                             0, np.zeros((4, 1)), 1)
     with pytest.raises(ValueError, match="partition"):
         _hist.partition(idx.copy(), 0, 12, X, 0, 3, False, 255, False,
                         np.zeros(8, np.uint32), np.empty(10, np.uint32), 1)

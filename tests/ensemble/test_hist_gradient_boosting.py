@@ -61,6 +61,30 @@ def test_same_trees_as_sklearn_on_tie_free_data(reg_data):
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("max_bins", [2, 20, 100])
+def test_same_trees_as_sklearn_for_any_max_bins(reg_data, max_bins):
+    """Regression: max_bins < 255 made histograms narrower than the kernel's 256 bins."""
+    X, y = reg_data
+    params = dict(max_bins=max_bins, max_iter=10, early_stopping=False)
+    ours = HGBR(**params).fit(X, y)
+    ref = SkHGBR(**params).fit(X, y)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("max_bins", [30, 40])
+def test_categorical_with_few_bins_matches_sklearn_quality(max_bins):
+    """30 levels with max_bins=30 (every bin a category) and 40. skml tries every
+    prefix of the sorted categories from both ends (scikit-learn at most half from the
+    far end), so the trees may differ; the held-out quality may not."""
+    X, y = _categorical_data(n=1000)
+    cv = KFold(3, shuffle=True, random_state=0)
+    params = dict(max_bins=max_bins, max_iter=20, categorical_features=[0],
+                  early_stopping=False)
+    a = cross_val_score(HGBR(**params), X, y, cv=cv).mean()
+    b = cross_val_score(SkHGBR(**params), X, y, cv=cv).mean()
+    assert abs(a - b) <= 0.01, (a, b)
+
+
 @pytest.mark.parametrize("loss, params", [("poisson", {}), ("gamma", {}),
                                           ("absolute_error", {}),
                                           ("quantile", {"quantile": 0.8})])
@@ -285,6 +309,9 @@ def test_validation_data_bad_input(reg_data):
         HGBR().fit(X, y, y_val=y[:10])
     with pytest.raises(ValueError, match="early_stopping=False"):
         HGBR(early_stopping=False).fit(X, y, X_val=X[:10], y_val=y[:10])
+    # "auto" stops on given validation data even below 10,001 samples
+    reg = HGBR(max_iter=3).fit(X, y, X_val=X[:10], y_val=y[:10])
+    assert reg.do_early_stopping_ and len(reg.validation_score_) == reg.n_iter_ + 1
 
 
 # ------------------------------------------------------------------- other features

@@ -288,10 +288,11 @@ def test_verbose_reports_each_stage(roll, capsys):
     out = capsys.readouterr()
     assert "[Isomap] neighbourhood graph: 500 points" in out.out
     assert "[Isomap] shortest paths" in out.out and "[Isomap] top 2 eigenvectors" in out.out
+    assert "Isomap: shortest paths: 100%" in out.err and "500/500" in out.err  # tqdm bar
     # the blocks of sources shown by the bar give the same geodesics
     np.testing.assert_array_equal(loud.dist_matrix_, quiet.dist_matrix_)
     Isomap(n_neighbors=8).fit(X[:100])
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")  # nothing on stdout or stderr
 
 
 # ---------------------------------------------------------------------------------------

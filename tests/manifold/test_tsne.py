@@ -538,7 +538,7 @@ def test_verbose_reports_progress(capsys):
     TSNE(verbose=2, max_iter=100, perplexity=10, random_state=0).fit(X)
     assert "[t-SNE] iteration 100: KL divergence" in capsys.readouterr().out
     TSNE(max_iter=100, perplexity=10, random_state=0).fit(X)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")  # nothing on stdout or stderr
 
 
 # ---------------------------------------------------------------------------------------
