@@ -249,7 +249,7 @@ def _ode_torch(data):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * (hi - lo)
+            total += float(loss.detach()) * (hi - lo)
     return total / n
 
 

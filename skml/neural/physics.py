@@ -804,7 +804,7 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
                 loss, _ = self._pinn_loss(x, device)
         finally:
             self.module_.train(was_training)
-        loss = float(loss)
+        loss = float(loss.detach())
         return -loss if math.isfinite(loss) else float("nan")
 
     # ---------------------------------------------------------------- public API

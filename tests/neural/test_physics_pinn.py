@@ -357,3 +357,21 @@ def test_demo_section_reports_and_plots(tmp_path):
     for name in ("physics_burgers", "physics_spiral"):
         png = tmp_path / f"{name}.png"
         assert png.stat().st_size > 10_000 and f"({name}.png)" in text
+
+
+def test_early_stopping_and_partial_fit_go_through_the_loop():
+    """Held-out collocation points (PINN) and held-out windows (neural ODE) give the
+    validation score; partial_fit adds one epoch."""
+    pinn = _fit(PINNRegressor(**poisson_2d(_source), hidden_layer_sizes=(8,),
+                              n_collocation=100, max_iter=20, early_stopping=True,
+                              random_state=0))
+    scores = pinn.validation_scores_
+    assert len(scores) == pinn.n_iter_ and scores[-1] > scores[0]
+    pinn.set_params(early_stopping=False).partial_fit()
+    assert pinn.n_iter_ == 1 and len(pinn.history_) == 21
+    t = np.linspace(0, 1, 10)
+    Y = np.stack([np.exp(-t), np.exp(-2 * t)], axis=1)
+    ode = _fit(NeuralODE(hidden_layer_sizes=(8,), max_iter=5, early_stopping=True,
+                         validation_fraction=0.5, window=3, random_state=0), t, Y)
+    assert len(ode.validation_scores_) == 5
+    assert ode.validation_scores_[-1] > ode.validation_scores_[0]
