@@ -97,6 +97,20 @@ def test_dopri5_meets_its_tolerance_with_fewer_steps_than_rk4():
     assert counted.n < rk.n, (counted.n, rk.n)
 
 
+def test_dopri5_dense_output_costs_no_extra_steps():
+    """Output times inside a step come from the continuous extension: 201 output times
+    cost the evaluations of 2, and keep the tolerance."""
+    y0 = torch.tensor(Y0_2D)
+    dense_t = torch.linspace(0, 5, 201, dtype=F64)
+    few, many = Counted(_linear), Counted(_linear)
+    odeint(few, y0, dense_t[[0, -1]], method="dopri5", rtol=1e-6, atol=1e-9)
+    ys = odeint(many, y0, dense_t, method="dopri5", rtol=1e-6, atol=1e-9)
+    assert many.n == few.n
+    exact = np.stack([expm(float(s) * A) @ Y0_2D for s in dense_t])
+    rel = np.linalg.norm(ys.numpy() - exact, axis=1) / np.linalg.norm(exact, axis=1)
+    assert rel.max() < 1e-6, rel.max()
+
+
 def test_dopri5_tightens_with_rtol():
     t = torch.tensor([0.0, 3.0], dtype=F64)
     errors = []

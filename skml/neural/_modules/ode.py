@@ -36,6 +36,11 @@ _DP_A = (
 _DP_B = _DP_A[6] + (0.0,)
 _DP_B4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
 _DP_E = tuple(b - b4 for b, b4 in zip(_DP_B, _DP_B4))
+# the continuous extension's fifth term (Hairer, Norsett and Wanner, §II.6, "dense
+# output of DOPRI5"); stage 2 does not enter
+_DP_DENSE = (-12715105075 / 11282082432, 0.0, 87487479700 / 32700410799,
+             -10690763975 / 1880347072, 701980252875 / 199316789632,
+             -1453857185 / 822651844, 69997945 / 29380423)
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
 _ORDER = 5  # the exponent 1/5 of the controller: the error estimate is O(h^5)
 
@@ -96,59 +101,75 @@ def _initial_step(func, t0, y0, f0, rtol, atol):
     return min(100 * h0, h1)
 
 
+def _dense(y0, y1, ks, h, theta):
+    """Dormand and Prince's continuous extension (Hairer, Norsett and Wanner, §II.6):
+    the state at ``t + theta * h`` inside an accepted step, of local order 5 like the
+    step itself, from the step's stages."""
+    r2 = y1 - y0
+    r3 = h * ks[0] - r2
+    r4 = r2 - h * ks[6] - r3
+    r5 = _combine(torch.zeros_like(y0), h, _DP_DENSE, ks)
+    return y0 + theta * (r2 + (1 - theta) * (r3 + theta * (r4 + (1 - theta) * r5)))
+
+
 def _dopri5(func, y0, times, rtol, atol, max_num_steps, first_step, stats):
     """Adaptive Dormand-Prince 5(4) with local extrapolation (the 5th-order solution is
     kept), FSAL, and the standard controller on the mixed error norm
-    ``rms(err / (atol + rtol * max(|y|, |y_new|)))``. Steps are shortened to land on
-    every output time (no interpolation error). The step sizes are computed from
-    detached values: gradients flow through the stages of the accepted steps."""
+    ``rms(err / (atol + rtol * max(|y|, |y_new|)))``. The steps follow the controller,
+    not the output times (only the last step is shortened to end at ``times[-1]``);
+    states at output times inside a step come from the method's continuous extension.
+    The step sizes are computed from detached values: gradients flow through the
+    stages of the accepted steps."""
     ys = [y0]
     y, t = y0, times[0]
+    t_end = times[-1]
     f = func(t, y)
     h = first_step if first_step is not None else _initial_step(func, t, y, f, rtol, atol)
-    n_steps = 0
-    for t_next in times[1:]:
-        while t < t_next:
-            if n_steps >= max_num_steps:
-                raise RuntimeError(
-                    f"odeint(method='dopri5') reached max_num_steps={max_num_steps} at "
-                    f"t={t:.6g} before t={t_next:.6g}: the problem is stiff or the "
-                    "tolerances are too tight; raise max_num_steps or rtol/atol."
-                )
-            last = h >= t_next - t
-            step = t_next - t if last else h
-            if step <= 1e-14 * max(1.0, abs(t)):
-                raise RuntimeError(
-                    f"odeint(method='dopri5'): the step size underflowed at t={t:.6g} "
-                    "(the solution is not finite or the problem is too stiff)."
-                )
-            ks = [f]
-            for i in range(1, 6):
-                ks.append(func(t + _DP_C[i] * step, _combine(y, step, _DP_A[i], ks)))
-            y_new = _combine(y, step, _DP_A[6], ks)
-            ks.append(func(t + step, y_new))  # FSAL: the next step's first stage
-            with torch.no_grad():
-                err = _combine(torch.zeros_like(y), step, _DP_E, ks)
-                scale = atol + rtol * torch.maximum(y.abs(), y_new.abs())
-                ratio = _rms(err / scale)
-            n_steps += 1
-            stats["n_steps"] = stats.get("n_steps", 0) + 1
-            if not math.isfinite(ratio):
-                h = step * _MIN_FACTOR
-                stats["n_rejected"] = stats.get("n_rejected", 0) + 1
-                continue
-            factor = (_MAX_FACTOR if ratio == 0.0
-                      else min(_MAX_FACTOR, max(_MIN_FACTOR,
-                                                _SAFETY * ratio ** (-1 / _ORDER))))
-            if ratio <= 1.0:
-                t = t_next if last else t + step
-                y, f = y_new, ks[6]
-                # a step shortened to hit t_next says nothing against the longer h
-                h = max(h, step * factor) if last else step * factor
-            else:
-                h = step * min(1.0, factor)
-                stats["n_rejected"] = stats.get("n_rejected", 0) + 1
-        ys.append(y)
+    n_steps, i = 0, 1
+    while i < len(times):
+        if n_steps >= max_num_steps:
+            raise RuntimeError(
+                f"odeint(method='dopri5') reached max_num_steps={max_num_steps} at "
+                f"t={t:.6g} before t={t_end:.6g}: the problem is stiff or the "
+                "tolerances are too tight; raise max_num_steps or rtol/atol."
+            )
+        last = h >= t_end - t
+        step = t_end - t if last else h
+        if step <= 1e-14 * max(1.0, abs(t)):
+            raise RuntimeError(
+                f"odeint(method='dopri5'): the step size underflowed at t={t:.6g} "
+                "(the solution is not finite or the problem is too stiff)."
+            )
+        ks = [f]
+        for k in range(1, 6):
+            ks.append(func(t + _DP_C[k] * step, _combine(y, step, _DP_A[k], ks)))
+        y_new = _combine(y, step, _DP_A[6], ks)
+        ks.append(func(t + step, y_new))  # FSAL: the next step's first stage
+        with torch.no_grad():
+            err = _combine(torch.zeros_like(y), step, _DP_E, ks)
+            scale = atol + rtol * torch.maximum(y.abs(), y_new.abs())
+            ratio = _rms(err / scale)
+        n_steps += 1
+        stats["n_steps"] = stats.get("n_steps", 0) + 1
+        if not math.isfinite(ratio):
+            h = step * _MIN_FACTOR
+            stats["n_rejected"] = stats.get("n_rejected", 0) + 1
+            continue
+        factor = (_MAX_FACTOR if ratio == 0.0
+                  else min(_MAX_FACTOR, max(_MIN_FACTOR, _SAFETY * ratio ** (-1 / _ORDER))))
+        if ratio > 1.0:
+            h = step * min(1.0, factor)
+            stats["n_rejected"] = stats.get("n_rejected", 0) + 1
+            continue
+        t_new = t_end if last else t + step
+        while i < len(times) and times[i] < t_new:
+            ys.append(_dense(y, y_new, ks, step, (times[i] - t) / step))
+            i += 1
+        if i < len(times) and times[i] == t_new:
+            ys.append(y_new)
+            i += 1
+        t, y, f = t_new, y_new, ks[6]
+        h = step * factor
     return ys
 
 
