@@ -42,7 +42,7 @@ from skml.tree._classes import (
     validate_tree_X,
     validate_tree_X_predict,
 )
-from skml.tree._tree_model import pack_trees
+from skml.tree._tree_model import csr_arrays, pack_trees
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
@@ -214,8 +214,7 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
         blocks = _row_blocks(X.shape[0], self.n_jobs)
         if sp.issparse(X):
             # CSR rows, written a block at a time into a small dense buffer by the kernel
-            csr = (X.data, X.indices.astype(np.int32, copy=False),
-                   X.indptr.astype(np.intp, copy=False), X.shape[1])
+            csr = (*csr_arrays(X), X.shape[1])
             Parallel(n_jobs=len(blocks), require="sharedmem")(
                 delayed(_tree.forest_accumulate_csr)(*csr, *packed, out, start, end)
                 for start, end in blocks

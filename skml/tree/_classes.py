@@ -66,8 +66,17 @@ def resolve_max_features(max_features, n_features):
     return max(1, int(max_features * n_features + 1e-9))
 
 
-def _check_sparse_finite(X):
-    if sp.issparse(X) and not np.all(np.isfinite(X.data)):
+def _canonical_sparse(X):
+    """Sparse X with its duplicate entries summed and indices sorted (scipy's meaning of
+    a duplicate; copied only when needed), checked finite: missing values are supported
+    in dense input only, as in scikit-learn."""
+    if not sp.issparse(X):
+        return X
+    if not X.has_canonical_format:
+        X = X.copy()
+        with np.errstate(over="ignore"):
+            X.sum_duplicates()
+    if not np.all(np.isfinite(X.data)):
         raise ValueError("Input X contains NaN or infinity: sparse input must be finite "
                          "(missing values are supported in dense input only).")
     return X
@@ -80,7 +89,7 @@ def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
     if isinstance(y, str) and y == "no_validation":
         X = validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
                           reset=reset, accept_sparse="csc")
-        return _check_sparse_finite(X)
+        return _canonical_sparse(X)
     if sp.issparse(y):
         raise TypeError("Sparse data was passed for y, but dense data is required: skml "
                         "trees do not support sparse targets.")
@@ -88,7 +97,7 @@ def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
                          y_numeric=y_numeric, multi_output=True, accept_sparse="csc")
     if X.shape[0] >= 2**31 - 1:
         raise ValueError("skml trees support fewer than 2**31 - 1 samples.")
-    return _check_sparse_finite(X), y
+    return _canonical_sparse(X), y
 
 
 def validate_tree_X_predict(est, X, input_dtype):
@@ -97,7 +106,7 @@ def validate_tree_X_predict(est, X, input_dtype):
     X = validate_data(est, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
                       reset=False, accept_sparse="csr")
     if sp.issparse(X):
-        return _check_sparse_finite(X).astype(input_dtype, copy=False)
+        return _canonical_sparse(X).astype(input_dtype, copy=False)
     return np.ascontiguousarray(X, dtype=input_dtype)
 
 
