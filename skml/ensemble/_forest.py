@@ -613,8 +613,9 @@ class RandomForestClassifier(_ForestClassifier):
     {forest}
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail: the bootstrap draws rows, so weights are not exactly equivalent
-    to repeated rows for a randomised ensemble (scikit-learn's forest has the same debt).
+    and ``..._on_sparse_data`` are expected to fail: the bootstrap draws rows, so
+    weights are not exactly equivalent to repeated rows for a randomised ensemble
+    (scikit-learn's forest has the same debt).
 
     References
     ----------
@@ -711,7 +712,8 @@ class RandomForestRegressor(_ForestRegressor):
     {forest}
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail, as for scikit-learn's forest (bootstrap of rows).
+    and ``..._on_sparse_data`` are expected to fail, as for scikit-learn's forest
+    (bootstrap of rows).
 
     References
     ----------

@@ -32,7 +32,8 @@ def sparse_problem(n, p, density, dtype, fmt, seed, classification=True, nonneg=
     """A sparse matrix with the awkward parts of real sparse data, its dense copy, and a
     target that depends on a few columns. Values are multiples of 1/4 (ties, and
     duplicates that add up exactly) or, without ``ties``, multiples of 2**-20 drawn
-    from a wide range (distinct values; duplicates still add up exactly); the format's indices are shuffled within each row
+    from a wide range (distinct values; duplicates still add up exactly); the format's
+    indices are shuffled within each row
     (column) so they are unsorted."""
     rng = np.random.RandomState(seed)
     mask = rng.rand(n, p) < density
