@@ -232,8 +232,9 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -247,8 +248,9 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -390,9 +392,11 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -449,8 +453,9 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -468,7 +473,7 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns
@@ -486,8 +491,9 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -511,9 +517,11 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -546,8 +554,9 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------

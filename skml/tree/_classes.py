@@ -333,8 +333,9 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -356,8 +357,9 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -411,7 +413,7 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -644,9 +646,11 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (one column per output).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -675,8 +679,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -699,7 +704,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns
@@ -717,8 +722,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -851,9 +857,11 @@ default="squared_error"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -879,8 +887,9 @@ default="squared_error"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
