@@ -298,6 +298,12 @@ cdef class Criterion:
     cdef float64_t w_left
     cdef float64_t w_right
     cdef bint c45_selection         # gain ratio: C4.5's missing values and selection
+    # proxies closer than this are a tie, won by the first candidate: the same partition
+    # reached through two features (common in sparse data) or summed in another order
+    # (a sparse scan crosses its zeros in one step) differs only by rounding, which must
+    # not pick the split
+    cdef float64_t tie_tol
+    cdef float64_t proxy_scale      # size of the proxy's terms at the node (set by init)
     cdef int code                   # the criterion's code (which class it is)
 
     def __cinit__(self, intp_t n_max, intp_t n_outputs, *args):
@@ -449,6 +455,7 @@ cdef class ClassificationCriterion(Criterion):
                 self.cnode[o * K + self.yl[j * no + o]] += w
             tot += w
         self.w_node = tot
+        self.proxy_scale = tot      # counts (weights) squared over weights
         return 0
 
     cdef void set_missing(self, const intp_t* miss, intp_t n_missing) noexcept nogil:
@@ -679,7 +686,7 @@ cdef class RegressionCriterion(Criterion):
     cdef int init(self, const intp_t* samples, intp_t n) except -1 nogil:
         """Gather; means; constancy; the node's targets minus ``shift_targets()``."""
         cdef intp_t j, s, o, no = self.n_outputs
-        cdef float64_t w, tot = 0.0, ymin, ymax
+        cdef float64_t w, tot = 0.0, ymin, ymax, s_abs
         self.samples = samples
         self.n_node = n
         for o in range(no):
@@ -710,6 +717,14 @@ cdef class RegressionCriterion(Criterion):
                 for j in range(n):
                     self.yv[j * no + o] -= self.shift[o]
                     self.s_node[o] += self.wl[j] * self.yv[j * no + o]
+        # the proxies' terms: s^2 / w (squared errors, on shifted targets), s log(s / w)
+        # (Poisson, unshifted)
+        self.proxy_scale = 0.0
+        for o in range(no):
+            s_abs = fabs(self.s_node[o])
+            if s_abs > 0.0 and tot > 0.0:
+                self.proxy_scale += s_abs * (s_abs / tot if self.shift_targets()
+                                             else fabs(log(s_abs / tot)) + 1.0)
         return 0
 
     cdef bint shift_targets(self) noexcept nogil:
@@ -1006,6 +1021,9 @@ cdef class AbsoluteError(RegressionCriterion):
         cdef intp_t j, q, o, no = self.n_outputs
         cdef float64_t half, cum
         RegressionCriterion.init(self, samples, n)
+        # its scans are the same on sparse and dense data (a dense node-local column):
+        # exact ties only
+        self.proxy_scale = 0.0
         half = 0.5 * self.w_node
         for o in range(no):
             # node-local ranks of the targets (ties in y broken by the global rank)
@@ -1214,6 +1232,12 @@ cdef struct ScanBest:
     float64_t hi
 
 
+cdef inline bint _better(float64_t gain, float64_t best, float64_t tol) noexcept nogil:
+    """``gain`` beats ``best`` by more than a tie (``tol``, from the size of the proxies'
+    terms, see ``Splitter.node_split``): the first of tied candidates wins."""
+    return gain > best + tol
+
+
 cdef inline bint _monotonic_ok(int8_t cst, float64_t lower, float64_t upper,
                                float64_t value_left, float64_t value_right) noexcept nogil:
     """Both children within the node's bounds, and ordered as the constraint says."""
@@ -1259,7 +1283,7 @@ cdef void _scan(ScanCriterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
                                           crit.right_value()):
             continue
         gain = crit.proxy_impurity_improvement()
-        if gain > best.proxy:
+        if _better(gain, best.proxy, crit.tie_tol):
             best.proxy = gain
             best.pos = p
             best.w_left = crit.w_left
@@ -1365,7 +1389,7 @@ cdef void _scan_sparse(ScanCriterion crit, const uint64_t* keys, intp_t cnt,
                                           crit.right_value()):
             continue
         gain = crit.proxy_impurity_improvement()
-        if gain > best.proxy:
+        if _better(gain, best.proxy, crit.tie_tol):
             best.proxy = gain
             best.pos = n_left
             best.w_left = crit.w_left
@@ -1889,7 +1913,12 @@ cdef class Splitter:
         cdef float64_t w_a1, w_a2, w_b1, w_b2, imp_a1, imp_a2, imp_b1, imp_b2, wl, wr
         cdef float64_t v
         cdef intp_t* samples = self.samples + start
+        # ties (proxy units): 1e-13 of the size of the proxies' terms (their rounding is
+        # ~1e-16 of it); per unit weight for the features' gains
+        cdef float64_t tie_gain
 
+        self.crit.tie_tol = 1e-13 * self.crit.proxy_scale
+        tie_gain = self.crit.tie_tol / self.crit.w_node if self.crit.w_node > 0 else 0.0
         res.found = 0
         for i in range(p):
             self.features[i] = i
@@ -1933,7 +1962,7 @@ cdef class Splitter:
                 best_i = 0
         else:
             for i in range(n_valid):
-                if self.fsplits[i].gain > best_gain:
+                if _better(self.fsplits[i].gain, best_gain, tie_gain):
                     best_gain = self.fsplits[i].gain
                     best_i = i
         best = &self.fsplits[best_i]
@@ -2698,41 +2727,85 @@ cdef inline void _clear(const int32_t* indices, const intp_t* indptr, intp_t row
         dense[indices[k]] = 0
 
 
+cdef void _accumulate_row_over_trees(const floating* x, const intp_t* roots, intp_t n_trees,
+                                    const PackedNode* base, const float64_t* values,
+                                    intp_t n_out, float64_t* out_row,
+                                    intp_t* leaves) noexcept nogil:
+    """``out_row += values[leaf_t(x)]`` over the trees for one row ``x``: GROUP trees
+    advance together (independent traversals overlap their memory latencies while the
+    row stays in L1, however wide), a tree that reaches its leaf hands its slot to the
+    next tree; the leaves are summed afterwards in tree order (the dense kernel's order:
+    the same sums to the last bit)."""
+    cdef intp_t g, t, k, nxt, next_tree = 0, active = 0
+    cdef intp_t cur[GROUP]
+    cdef intp_t slot_tree[GROUP]
+    cdef int32_t f, ml
+    cdef floating v
+    cdef int go_left
+    cdef const PackedNode* nd
+    for g in range(GROUP):
+        if next_tree < n_trees:
+            slot_tree[g] = next_tree
+            cur[g] = roots[next_tree]
+            next_tree += 1
+            active += 1
+        else:
+            slot_tree[g] = -1
+    while active > 0:
+        for g in range(GROUP):
+            t = slot_tree[g]
+            if t < 0:
+                continue
+            nd = base + cur[g]
+            f = nd.feature
+            ml = f < 0
+            v = x[f ^ -ml]
+            go_left = (v <= nd.threshold) | ((v != v) & ml)
+            nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
+            if nxt != cur[g]:
+                cur[g] = nxt
+                continue
+            leaves[t] = nxt
+            if next_tree < n_trees:
+                slot_tree[g] = next_tree
+                cur[g] = roots[next_tree]
+                next_tree += 1
+            else:
+                slot_tree[g] = -1
+                active -= 1
+    for t in range(n_trees):
+        for k in range(n_out):
+            out_row[k] += values[leaves[t] * n_out + k]
+
+
 def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
                           const intp_t[::1] indptr, intp_t n_features,
                           const intp_t[::1] roots, const PackedNode[::1] nodes,
                           const float64_t[:, ::1] values, float64_t[:, ::1] out,
                           intp_t row_start, intp_t row_end):
-    """``forest_accumulate`` for CSR rows: blocks of rows are written into a small dense
-    buffer (never the whole matrix), run through the trees, and the buffer's written
-    entries are zeroed again (O(nnz) per block)."""
-    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], blk, blk_end, i
-    # a few rows at a time, through every tree: the rows' dense copies (~64 KB) stay in
-    # cache while the trees stream by (wide sparse rows would miss it at every node)
-    cdef intp_t rows_per_block = max(GROUP, min(4096, (1 << 16) // (max(n_features, 1)
-                                                                   * sizeof(floating))))
+    """``forest_accumulate`` for CSR rows (canonical: no duplicate entries): each row is
+    written into a dense buffer of one row (never the whole matrix), run through every
+    tree, and its written entries are zeroed again (O(nnz) per row)."""
+    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], i
     cdef floating* buf = NULL
+    cdef intp_t* leaves = NULL
+    cdef const floating* d = &data[0] if data.shape[0] else NULL
+    cdef const int32_t* ind = &indices[0] if indices.shape[0] else NULL
     if row_end <= row_start or n_trees == 0:
         return
-    safe_realloc(<void**>&buf, rows_per_block * n_features, sizeof(floating))
     try:
+        safe_realloc(<void**>&buf, max(n_features, 1), sizeof(floating))
+        safe_realloc(<void**>&leaves, n_trees, sizeof(intp_t))
         with nogil:
-            memset(buf, 0, rows_per_block * n_features * sizeof(floating))
-            blk = row_start
-            while blk < row_end:
-                blk_end = min(blk + rows_per_block, row_end)
-                for i in range(blk, blk_end):
-                    _densify(&data[0] if data.shape[0] else NULL, &indices[0] if
-                             indices.shape[0] else NULL, &indptr[0], i,
-                             buf + (i - blk) * n_features)
-                _accumulate_rows(buf, blk_end - blk, n_features, &roots[0], n_trees,
-                                 &nodes[0], &values[0, 0], n_out, &out[blk, 0])
-                for i in range(blk, blk_end):
-                    _clear(&indices[0] if indices.shape[0] else NULL, &indptr[0], i,
-                           buf + (i - blk) * n_features)
-                blk = blk_end
+            memset(buf, 0, max(n_features, 1) * sizeof(floating))
+            for i in range(row_start, row_end):
+                _densify(d, ind, &indptr[0], i, buf)
+                _accumulate_row_over_trees(buf, &roots[0], n_trees, &nodes[0],
+                                           &values[0, 0], n_out, &out[i, 0], leaves)
+                _clear(ind, &indptr[0], i, buf)
     finally:
         free(buf)
+        free(leaves)
 
 
 def apply_tree_csr(const floating[::1] data, const int32_t[::1] indices,

@@ -271,8 +271,9 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
     are accepted when the member accepts them (the default tree does).
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail: bootstrap draws of rows make weights and repeated rows differ
-    for a randomised ensemble (scikit-learn's bagging has the same debt).
+    and ``..._on_sparse_data`` are expected to fail: bootstrap draws of rows make
+    weights and repeated rows differ for a randomised ensemble (scikit-learn's
+    bagging has the same debt).
 
     Raises
     ------
@@ -472,7 +473,8 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
     Notes
     -----
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail, as for scikit-learn's bagging (bootstrap of rows).
+    and ``..._on_sparse_data`` are expected to fail, as for scikit-learn's
+    bagging (bootstrap of rows).
 
     Raises
     ------

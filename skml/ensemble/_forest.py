@@ -42,7 +42,7 @@ from skml.tree._classes import (
     validate_tree_X,
     validate_tree_X_predict,
 )
-from skml.tree._tree_model import pack_trees
+from skml.tree._tree_model import csr_arrays, pack_trees
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
@@ -214,8 +214,7 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
         blocks = _row_blocks(X.shape[0], self.n_jobs)
         if sp.issparse(X):
             # CSR rows, written a block at a time into a small dense buffer by the kernel
-            csr = (X.data, X.indices.astype(np.int32, copy=False),
-                   X.indptr.astype(np.intp, copy=False), X.shape[1])
+            csr = (*csr_arrays(X), X.shape[1])
             Parallel(n_jobs=len(blocks), require="sharedmem")(
                 delayed(_tree.forest_accumulate_csr)(*csr, *packed, out, start, end)
                 for start, end in blocks
@@ -233,8 +232,9 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -248,8 +248,9 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -391,9 +392,11 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -450,8 +453,9 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -469,7 +473,7 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns
@@ -487,8 +491,9 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -512,9 +517,11 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -547,8 +554,9 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
 
         Returns
         -------
@@ -614,8 +622,9 @@ class RandomForestClassifier(_ForestClassifier):
     {forest}
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail: the bootstrap draws rows, so weights are not exactly equivalent
-    to repeated rows for a randomised ensemble (scikit-learn's forest has the same debt).
+    and ``..._on_sparse_data`` are expected to fail: the bootstrap draws rows, so
+    weights are not exactly equivalent to repeated rows for a randomised ensemble
+    (scikit-learn's forest has the same debt).
 
     References
     ----------
@@ -712,7 +721,8 @@ class RandomForestRegressor(_ForestRegressor):
     {forest}
 
     Known debt (sklearn estimator checks): ``check_sample_weight_equivalence_on_dense_data``
-    is expected to fail, as for scikit-learn's forest (bootstrap of rows).
+    and ``..._on_sparse_data`` are expected to fail, as for scikit-learn's forest
+    (bootstrap of rows).
 
     References
     ----------

@@ -66,8 +66,17 @@ def resolve_max_features(max_features, n_features):
     return max(1, int(max_features * n_features + 1e-9))
 
 
-def _check_sparse_finite(X):
-    if sp.issparse(X) and not np.all(np.isfinite(X.data)):
+def _canonical_sparse(X):
+    """Sparse X with its duplicate entries summed and indices sorted (scipy's meaning of
+    a duplicate; copied only when needed), checked finite: missing values are supported
+    in dense input only, as in scikit-learn."""
+    if not sp.issparse(X):
+        return X
+    if not X.has_canonical_format:
+        X = X.copy()
+        with np.errstate(over="ignore"):
+            X.sum_duplicates()
+    if not np.all(np.isfinite(X.data)):
         raise ValueError("Input X contains NaN or infinity: sparse input must be finite "
                          "(missing values are supported in dense input only).")
     return X
@@ -80,7 +89,7 @@ def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
     if isinstance(y, str) and y == "no_validation":
         X = validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
                           reset=reset, accept_sparse="csc")
-        return _check_sparse_finite(X)
+        return _canonical_sparse(X)
     if sp.issparse(y):
         raise TypeError("Sparse data was passed for y, but dense data is required: skml "
                         "trees do not support sparse targets.")
@@ -88,7 +97,7 @@ def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
                          y_numeric=y_numeric, multi_output=True, accept_sparse="csc")
     if X.shape[0] >= 2**31 - 1:
         raise ValueError("skml trees support fewer than 2**31 - 1 samples.")
-    return _check_sparse_finite(X), y
+    return _canonical_sparse(X), y
 
 
 def validate_tree_X_predict(est, X, input_dtype):
@@ -97,7 +106,7 @@ def validate_tree_X_predict(est, X, input_dtype):
     X = validate_data(est, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
                       reset=False, accept_sparse="csr")
     if sp.issparse(X):
-        return _check_sparse_finite(X).astype(input_dtype, copy=False)
+        return _canonical_sparse(X).astype(input_dtype, copy=False)
     return np.ascontiguousarray(X, dtype=input_dtype)
 
 
@@ -324,8 +333,9 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -347,8 +357,9 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -402,7 +413,7 @@ class _BaseDecisionTree(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -635,9 +646,11 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (one column per output).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -666,8 +679,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -690,7 +704,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns
@@ -708,8 +722,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 
@@ -842,9 +857,11 @@ default="squared_error"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 stays float32, anything else becomes float64; the
-            thresholds keep that precision); NaN marks a missing value.
+            thresholds keep that precision); NaN marks a missing value. A sparse matrix
+            is read as CSC (other formats converted once, never densified); missing
+            values only in dense input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -870,8 +887,9 @@ default="squared_error"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples; NaN allowed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
         check_input : bool, default=True
             Accepted for scikit-learn compatibility; the input is always checked.
 

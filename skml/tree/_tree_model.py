@@ -5,13 +5,27 @@ from scipy.sparse import csr_matrix
 
 from skml._kernels import _tree
 
-__all__ = ["Tree", "TREE_LEAF", "TREE_UNDEFINED", "pack_trees"]
+__all__ = ["Tree", "TREE_LEAF", "TREE_UNDEFINED", "pack_trees", "csr_arrays"]
 
 TREE_LEAF = _tree.TREE_LEAF_
 TREE_UNDEFINED = _tree.TREE_UNDEFINED_
 
 _ARRAYS = ("children_left", "children_right", "feature", "threshold", "impurity",
            "n_node_samples", "weighted_n_node_samples", "missing_go_to_left", "value")
+
+
+def csr_arrays(X):
+    """(data, indices, indptr) of a CSR matrix as the prediction kernels read them: int32
+    column indices, intp row pointers, duplicate entries summed (on a copy: scipy's
+    meaning of a duplicate; the kernels would otherwise keep only the last one)."""
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.shape[1] >= 2**31 - 1:
+        raise ValueError("sparse input to skml trees must have fewer than 2**31 - 1 "
+                         "columns.")
+    return (X.data, X.indices.astype(np.int32, copy=False),
+            X.indptr.astype(np.intp, copy=False))
 
 
 class Tree:
@@ -115,9 +129,7 @@ class Tree:
         X = self._prepare(X)
         out = np.empty(X.shape[0], dtype=np.intp)
         if sp.issparse(X):
-            _tree.apply_tree_csr(X.data, X.indices.astype(np.int32, copy=False),
-                                 X.indptr.astype(np.intp, copy=False), self.n_features,
-                                 *self._args(), out)
+            _tree.apply_tree_csr(*csr_arrays(X), self.n_features, *self._args(), out)
         else:
             _tree.apply_tree(X, *self._args(), out)
         return out
@@ -137,29 +149,33 @@ class Tree:
         """CSR indicator matrix (n_samples, node_count): the nodes each row goes through."""
         X = self._prepare(X)
         if sp.issparse(X):
-            return self._paths_of_leaves()[self.apply(X)]
+            return self._paths_to(self.apply(X))
         indptr, indices = _tree.decision_path_csr(X, *self._args())
         data = np.ones(indices.shape[0], dtype=np.intp)
         return csr_matrix((data, indices, indptr), shape=(X.shape[0], self.node_count))
 
-    def _paths_of_leaves(self):
-        """CSR matrix (node_count, node_count): row ``v`` marks the nodes from the root to
-        ``v`` (a sample's path is its leaf's row)."""
+    def _paths_to(self, leaves):
+        """The decision paths of rows that reach ``leaves``: each leaf's ancestors, found
+        by walking up the tree one level per step for all rows at once (a child's id is
+        larger than its parent's, so a path in increasing id order runs root to leaf, as
+        the dense path's kernel writes it)."""
         parent = np.full(self.node_count, -1, dtype=np.intp)
         inner = np.flatnonzero(self.children_left != TREE_LEAF)
         parent[self.children_left[inner]] = inner
         parent[self.children_right[inner]] = inner
-        rows, cols = [], []
-        for node in range(self.node_count):
-            v = node
-            while v != -1:
-                rows.append(node)
-                cols.append(v)
-                v = parent[v]
-        order = np.lexsort((cols, rows))
-        data = np.ones(len(rows), dtype=np.intp)
-        return csr_matrix((data, (np.asarray(rows)[order], np.asarray(cols)[order])),
-                          shape=(self.node_count, self.node_count))
+        lengths = self.compute_node_depths()[leaves] + 1
+        indptr = np.zeros(leaves.shape[0] + 1, dtype=np.intp)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.empty(indptr[-1], dtype=np.intp)
+        pos = indptr[1:] - 1
+        node = leaves.astype(np.intp, copy=True)
+        while pos.size:
+            indices[pos] = node
+            node = parent[node]
+            up = node != -1
+            node, pos = node[up], pos[up] - 1
+        data = np.ones(indices.shape[0], dtype=np.intp)
+        return csr_matrix((data, indices, indptr), shape=(leaves.shape[0], self.node_count))
 
     def compute_node_depths(self):
         depth = np.zeros(self.node_count, dtype=np.intp)
