@@ -40,6 +40,11 @@ def ref_distances(Q, X, metric="euclidean", p=2.0):
         D = T.sum(axis=2)
     elif metric == "chebyshev":
         D = T.max(axis=2)
+    elif metric == "cosine":  # 1 - cos, of the scaled rows (a zero row: 1), in [0, 2]
+        A, B = (np.ldexp(M, -e).astype(np.longdouble) for M in (Q, X))
+        na, nb = (np.sqrt((M * M).sum(axis=1)) for M in (A, B))
+        cos = (A @ B.T) / np.where(na == 0, 1, na)[:, None] / np.where(nb == 0, 1, nb)
+        return np.clip(1 - cos, 0, 2).astype(np.float64)
     else:  # minkowski, in the scaled form (no overflow of |t|^p)
         m = T.max(axis=2)
         safe = np.where(m == 0, 1, m)
@@ -305,7 +310,9 @@ def test_subnormal_distances_are_finite_and_exact(metric, p):
 
 
 # Property: sparse pairwise distances at any magnitude and Minkowski order equal the
-# reference (stored values far from zero included).
+# reference (stored values far from zero included). Cosine's fast dot products are of
+# the raw values: at |x| ~ 1e-301 they underflowed and every distance came out 1; rows
+# of subnormal norm made 1 / |x| overflow (NaN), dense and sparse.
 
 sparse_cases = st.tuples(
     st.integers(1, 12), st.integers(1, 15), st.integers(1, 6),
@@ -313,7 +320,7 @@ sparse_cases = st.tuples(
     st.sampled_from([np.float32, np.float64]),
     st.sampled_from([-1060, -500, 0, 500, 1000, 1018]),
     st.sampled_from([0.0, 1e4]),  # offset of the stored values
-    st.sampled_from(["euclidean", "manhattan", "chebyshev", "minkowski"]),
+    st.sampled_from(["euclidean", "manhattan", "chebyshev", "minkowski", "cosine"]),
     st.sampled_from([1.5, 3.0, 300.0, 1000.0, 1e100]),
     st.integers(0, 2**31 - 1),
 )
@@ -339,7 +346,14 @@ def test_sparse_pairwise_distances_at_any_magnitude(spec):
     tol = tolerances(dtype)
     if dtype == np.float64 and metric == "euclidean":
         tol["rtol"] = 2e-8  # sparse dot products: 1e8 error bounds below the value
+    if metric == "cosine":  # (|x||y| cos rounds at 1: absolute)
+        tol = {"rtol": 0, "atol": 3e-7 if dtype == np.float32 else 1e-13}
     assert_allclose(D[fin], ref[fin], **tol)
+    if metric == "cosine":  # the search: the exact neighbours, from the same keys
+        k = min(3, n_y)
+        dist, ind = kneighbors_brute(sp.csr_matrix(X), sp.csr_matrix(Y), k, metric=metric)
+        assert_allclose(dist, np.sort(ref, axis=1)[:, :k], **tol)
+        assert_allclose(np.take_along_axis(ref, ind, 1), dist, **tol)
 
 
 # Minkowski of a huge order (p = 1e17 .. 1e308, where the order is the Chebyshev
@@ -478,3 +492,18 @@ def test_minibatch_partial_fit_with_weights_of_any_unit():
     assert np.all(np.isfinite(a.cluster_centers_))
     assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     assert_allclose(np.ldexp(b.inertia_, 600), a.inertia_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("e", [-1071, -1000, 1000, 1020])
+def test_cosine_distances_of_extreme_rows(e):
+    from scipy.spatial.distance import cdist
+
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    Xs = np.ldexp(X, e)
+    ref = cdist(np.ldexp(Xs, -e), np.ldexp(Xs, -e), "cosine")  # the stored values
+    np.fill_diagonal(ref, 0.0)
+    order = np.argsort(ref + np.diag(np.full(20, np.inf)), axis=1, kind="stable")[:, :4]
+    for A in (Xs, sp.csr_matrix(Xs)):
+        assert_allclose(pairwise_distances(A, metric="cosine"), ref, rtol=0, atol=1e-15)
+        ind = NearestNeighbors(n_neighbors=4, metric="cosine").fit(A).kneighbors()[1]
+        assert_array_equal(ind, order)

@@ -126,7 +126,8 @@ def abs_range(const floating[:, ::1] X, double[::1] hi, double[::1] lo, int n_th
 
 def cosine_factors(const floating[:, ::1] X, double[::1] scale, double[::1] inv_norm,
                    int n_threads):
-    """Per row a power of two ``scale`` (largest |x * scale| in [0.5, 1)) and the inverse
+    """Per row a power of two ``scale`` (largest |x * scale| in [0.5, 1); [2**-74, 1) for a
+    subnormal row) and the inverse
     norm of ``x * scale`` (0 for a zero row): overflow-free for any finite row."""
     cdef Py_ssize_t i, f, n = X.shape[0], d = X.shape[1]
     cdef double m, acc, t
@@ -142,7 +143,9 @@ def cosine_factors(const floating[:, ::1] X, double[::1] scale, double[::1] inv_
             inv_norm[i] = 0.0
             continue
         frexp(m, &e)
-        scale[i] = ldexp(1.0, -e)
+        # a subnormal row's 2**-e is beyond the largest double: 2**1000 brings its
+        # largest |x| to >= 2**-74, whose squares are safe too
+        scale[i] = ldexp(1.0, -e if e > -1000 else 1000)
         acc = 0.0
         for f in range(d):
             t = <double>X[i, f] * scale[i]

@@ -173,7 +173,9 @@ def row_stats_csr(const floating[::1] data, const index_t[::1] ptr, double[::1] 
                 inv_norm[i] = 0.0
                 continue
             frexp(m, &e)
-            scale[i] = ldexp(1.0, -e)
+            # a subnormal row's 2**-e is beyond the largest double: 2**1000 brings its
+            # largest |x| to >= 2**-74, whose squares are safe too
+            scale[i] = ldexp(1.0, -e if e > -1000 else 1000)
             acc = 0.0
             for a in range(ptr[i], ptr[i + 1]):
                 t = <double>data[a] * scale[i]

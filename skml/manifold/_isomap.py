@@ -448,8 +448,7 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 (n_new, n_samples)
             New data, or with ``metric="precomputed"`` their distances to the training
             points (dense, or sparse with ``n_neighbors`` stored entries per row). Sparse
-            new data for a model fitted on dense data is densified (the model works in
-            the training data's centred frame).
+            new data is only scaled, never densified.
 
         Returns
         -------

@@ -862,8 +862,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 (n_queries, n_samples_fit)
             New points, or their distances to the training points with
             ``metric="precomputed"`` (sparse: stored entries are the candidates). Sparse
-            new points for a map fitted on dense data are densified (the map works in
-            the training data's centred frame).
+            new points are only scaled, never densified.
 
         Returns
         -------

@@ -504,7 +504,14 @@ class _SparseCall:
         if code == _COSINE:
             self.cs_x, self.ci_x, self.cs_y, self.ci_y = xs, xi, prep.scale, prep.inv
             self.XX, self.YY = np.full(n_x, 0.5), np.full(n_y, 0.5)
-            self.wx, self.wy = xs * xi, prep.scale * prep.inv
+            with np.errstate(over="ignore"):
+                self.wx, self.wy = xs * xi, prep.scale * prep.inv
+            if not (np.all(np.isfinite(self.wx)) and np.all(np.isfinite(self.wy))
+                    and 2.0**-450 < vmin and vmax < 2.0**450):
+                # the fast dot products are of the raw values: beyond this range they
+                # underflow (|x| ~ 1e-301 gave every distance 1) or overflow, and for a
+                # row of subnormal norm 1 / |x| does; every key exact (per-row factors)
+                self.use_dots = False
             self.alpha, self.order = -1.0, np.arange(n_y, dtype=np.intp)
         else:
             self.cs_x = self.ci_x = self.cs_y = self.ci_y = np.empty(0)
