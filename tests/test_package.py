@@ -159,3 +159,20 @@ def test_time_side_by_side_times_each_side_in_its_own_block():
     # warm-up of both, then a's block after its own warm-up, then b's
     assert calls == ["b", "a", "a", "a", "a", "b", "b", "b", "b"]
     assert (r_a, r_b) == (1, 2) and t_a >= 0 and t_b >= 0
+
+
+def test_median_time_warms_up_then_takes_the_median_of_the_repeats():
+    from skml.utils._timing import median_time
+
+    durations = iter([0.0, 0.5, 0.0, 0.05])  # warm-up, then three timed calls
+    calls = []
+
+    def fn():
+        import time
+        time.sleep(next(durations))
+        calls.append(1)
+        return len(calls)
+
+    sec, result = median_time(fn, repeats=3)
+    assert len(calls) == 4 and result == 4
+    assert 0.05 <= sec < 0.5  # the median of the 0.5, 0 and 0.05 s calls

@@ -1,9 +1,10 @@
 """Demo section: PCA's explained variance on digits, Isomap unrolling a swiss roll, LDA
 and LMNN on wine."""
-import time
 import warnings
 
 import numpy as np
+
+from skml.utils._timing import time_side_by_side
 
 ORDER = 60
 TITLE = "Decomposition, manifold learning and metric learning"
@@ -17,17 +18,13 @@ def _pca(report, quick):
     from skml.decomposition import PCA
 
     X = load_digits().data
-    t0 = time.perf_counter()
-    pca = PCA().fit(X)
-    t_skml = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ref = SkPCA(svd_solver="full").fit(X)
-    t_sk = time.perf_counter() - t0
+    t_skml, t_sk, pca, ref = time_side_by_side(lambda: PCA().fit(X),
+                                               lambda: SkPCA(svd_solver="full").fit(X))
     k = 40  # leading components (the last ones span the constant pixels' null space)
     report.text(
         f"**PCA** of the {X.shape[0]} digits images ({X.shape[1]} pixels). skml picks its "
         "covariance solver for tall data; its components agree with scikit-learn's full "
-        "SVD, signs included."
+        "SVD, signs included. Fit times: medians of 5 fits, each library in its own block."
     )
     report.table(
         ["", "skml", "sklearn (full SVD)"],
@@ -56,19 +53,13 @@ def _isomap(report, quick):
     import matplotlib.pyplot as plt
     from scipy.stats import spearmanr
     from sklearn.datasets import make_swiss_roll
-    from sklearn.manifold import Isomap as SkIsomap
 
     from skml.decomposition import PCA
     from skml.manifold import Isomap
 
     n = 800 if quick else 2000
     X, t = make_swiss_roll(n, random_state=0)
-    t0 = time.perf_counter()
     Y = Isomap(n_neighbors=10).fit_transform(X)
-    t_skml = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    SkIsomap(n_neighbors=10).fit(X)
-    t_sk = time.perf_counter() - t0
     P = PCA(2).fit_transform(X)
     rho_iso = abs(spearmanr(Y[:, 0], t).statistic)
     rho_pca = abs(spearmanr(P[:, 0], t).statistic)
@@ -76,8 +67,8 @@ def _isomap(report, quick):
         f"**Isomap** on a swiss roll of {n} points (10-NN graph, geodesic distances by "
         "skml's parallel Dijkstra, then classical scaling). The first coordinate follows "
         f"the position along the roll: Spearman |rho| = {rho_iso:.4f} (PCA, which sees "
-        f"only straight-line distances: {rho_pca:.2f}). Fit: skml {t_skml:.2f} s, "
-        f"scikit-learn {t_sk:.2f} s."
+        f"only straight-line distances: {rho_pca:.2f}). Speed against scikit-learn: "
+        "`python -m benchmarks bench_decomposition`."
     )
     fig = plt.figure(figsize=(11, 3.6))
     ax = fig.add_subplot(1, 3, 1, projection="3d")
@@ -115,15 +106,13 @@ def _wine(report, quick):
             ("LMNN + 3-NN", make_pipeline(LMNN(max_iter=30 if quick else 100),
                                           KNeighborsClassifier(3))),
         ]:
-            t0 = time.perf_counter()
-            score = cross_val_score(model, X, y, cv=cv).mean()
-            rows.append((name, float(score), f"{time.perf_counter() - t0:.2f}"))
+            rows.append((name, float(cross_val_score(model, X, y, cv=cv).mean())))
     report.text(
         "**Wine** (unscaled: proline is in the hundreds, hue near 1). Plain Euclidean "
         "3-NN is dominated by the large features; LDA's discriminant directions and "
         "LMNN's learned Mahalanobis metric fix that. Cross-validated accuracy:"
     )
-    report.table(["model", "accuracy", "time s"], rows)
+    report.table(["model", "accuracy"], rows)
 
 
 def section(report, quick):

@@ -78,6 +78,9 @@ NODE_DTYPE = np.dtype([
 assert NODE_DTYPE.itemsize == sizeof(Node)
 
 BITSET_WORDS = 8  # 256 bits: one per bin
+# histogram row width: (g, h, count, 0) for each of the 256 bins a uint8 code can name,
+# whatever max_bins is (the kernel indexes by the code without a bound check)
+HIST_COLUMNS = 4 * 256
 
 
 cdef extern from *:
@@ -354,6 +357,8 @@ def pack_gradients(const float[::1] gradients, const float[::1] hessians,
     cdef bint has_h = hessians.shape[0] > 0
     cdef float hc = <float>constant_hessian
     cdef int threads = max(1, min(n_threads, <int>(n // 65536)))
+    if gh4.shape[0] < n or gh4.shape[1] != 4 or (has_h and hessians.shape[0] != n):
+        raise ValueError("pack_gradients: inconsistent shapes.")
     for i in prange(n, nogil=True, schedule="static", num_threads=threads):
         gh4[i, 0] = gradients[i]
         gh4[i, 1] = hessians[i] if has_h else hc
@@ -387,7 +392,7 @@ def build_histograms(const uint8_t[::1, :] X_binned, const uint32_t[::1] sample_
     if (gh4.shape[0] < X_binned.shape[0] or gh4.shape[1] != 4
             or (not is_root and (ordered.shape[0] < m or (m and ordered.shape[1] != 4)))
             or hist.shape[0] < X_binned.shape[1]
-            or hist.shape[1] < 1024):
+            or hist.shape[1] < HIST_COLUMNS):
         raise ValueError("build_histograms: inconsistent shapes.")
     for j in range(n_feat):
         if not 0 <= features[j] < X_binned.shape[1]:
@@ -419,6 +424,11 @@ def subtract_histograms(double[:, ::1] parent, const double[:, ::1] child,
     """``parent[f] -= child[f]`` for ``f`` in ``features``: the parent's histogram
     becomes the sibling's. An emptied bin gets exact zeros (no rounding residue)."""
     cdef Py_ssize_t j, f, b, n_bins4 = parent.shape[1]
+    if child.shape[0] != parent.shape[0] or child.shape[1] != n_bins4 or n_bins4 % 4:
+        raise ValueError("subtract_histograms: inconsistent shapes.")
+    for j in range(features.shape[0]):
+        if not 0 <= features[j] < parent.shape[0]:
+            raise ValueError("subtract_histograms: feature index out of range.")
     with nogil:
         for j in range(features.shape[0]):
             f = features[j]
@@ -935,7 +945,8 @@ def predict_packed(const x_t[:, ::1] X, const PackedNode[::1] nodes,
     for j in range(n_nodes):
         if nodes[j].threshold != nodes[j].threshold:
             continue  # a leaf
-        if (<Py_ssize_t>(nodes[j].info & 0x0FFFFFFF) >= p or not 0 <= nodes[j].right < n_nodes
+        # pre-order: both children come after their parent, so every walk ends
+        if (<Py_ssize_t>(nodes[j].info & 0x0FFFFFFF) >= p or not j < nodes[j].right < n_nodes
                 or j + 1 >= n_nodes):
             raise ValueError("predict_packed: node out of range.")
         if nodes[j].info & 0x20000000 and not 0 <= nodes[j].threshold < bitsets.shape[0]:

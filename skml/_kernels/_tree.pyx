@@ -333,6 +333,14 @@ cdef class Criterion:
         """Move the samples ``order[pos:new_pos]`` from the right child to the left."""
         pass
 
+    cdef void update_complement(self, const uint64_t* rest, intp_t n_rest,
+                                intp_t new_pos) noexcept nogil:
+        """Make the left child every sample of the scan but ``rest`` (node-local ids in
+        the low halves), and ``new_pos`` the scan's position: how a sparse column's scan
+        crosses its block of zeros, which are in no ``order`` (the missing samples must
+        not be in the left child: there are none in sparse data)."""
+        pass
+
     cdef float64_t proxy_impurity_improvement(self) noexcept nogil:
         """Weighted impurity decrease of the current split of the scan's samples."""
         return 0.0
@@ -470,6 +478,20 @@ cdef class ClassificationCriterion(Criterion):
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
         _class_update(self, new_pos)
+
+    cdef void update_complement(self, const uint64_t* rest, intp_t n_rest,
+                                intp_t new_pos) noexcept nogil:
+        cdef intp_t q, j, o, no = self.n_outputs, K = self.K
+        cdef float64_t w = 0.0
+        memcpy(self.cL, self.cT, no * K * sizeof(float64_t))
+        for q in range(n_rest):
+            j = <intp_t>(rest[q] & LOW_MASK)
+            w += self.wl[j]
+            for o in range(no):
+                self.cL[o * K + self.yl[j * no + o]] -= self.wl[j]
+        self.w_left = self.w_scan - w
+        self.w_right = w
+        self.pos = new_pos
 
     cdef float64_t left_value(self) noexcept nogil:
         return self.cL[1] / self.w_left
@@ -717,6 +739,21 @@ cdef class RegressionCriterion(Criterion):
 
     cdef void update(self, intp_t new_pos) noexcept nogil:
         _reg_update(self, new_pos)
+
+    cdef void update_complement(self, const uint64_t* rest, intp_t n_rest,
+                                intp_t new_pos) noexcept nogil:
+        cdef intp_t q, j, o, no = self.n_outputs
+        cdef float64_t w = 0.0
+        for o in range(no):
+            self.sL[o] = self.sT[o]
+        for q in range(n_rest):
+            j = <intp_t>(rest[q] & LOW_MASK)
+            w += self.wl[j]
+            for o in range(no):
+                self.sL[o] -= self.wl[j] * self.yv[j * no + o]
+        self.w_left = self.w_scan - w
+        self.w_right = w
+        self.pos = new_pos
 
     cdef float64_t left_value(self) noexcept nogil:
         return self.sL[0] / self.w_left + self.shift[0]
@@ -1173,6 +1210,8 @@ cdef struct ScanBest:
     float64_t w_right
     float64_t value_left    # output 0's values of the children (monotonic constraints)
     float64_t value_right
+    float64_t lo            # sparse scans: the values on each side of the threshold
+    float64_t hi
 
 
 cdef inline bint _monotonic_ok(int8_t cst, float64_t lower, float64_t upper,
@@ -1256,6 +1295,111 @@ cdef void _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk, intp_t
               mwl, cst, lower, upper, best)
 
 
+cdef inline float64_t _key_value(uint64_t key, const float64_t* vals64) noexcept nogil:
+    """The value of a sorted key: exact float32, or the node-local float64 value."""
+    if vals64 != NULL:
+        return vals64[<intp_t>(key & LOW_MASK)]
+    return f32_from_key(<uint32_t>(key >> 32))
+
+
+cdef inline bint _same_value(uint64_t a, uint64_t b, const float64_t* vals64) noexcept nogil:
+    if (a >> 32) != (b >> 32):
+        return False
+    return vals64 == NULL or vals64[<intp_t>(a & LOW_MASK)] == vals64[<intp_t>(b & LOW_MASK)]
+
+
+cdef void _scan_sparse(ScanCriterion crit, const uint64_t* keys, intp_t cnt,
+                       intp_t n_neg, intp_t n_zero, const float64_t* vals64, intp_t msl,
+                       float64_t mwl, int8_t cst, float64_t lower, float64_t upper,
+                       ScanBest* best) noexcept nogil:
+    """``_scan`` over a sparse column: ``keys`` holds the ``cnt`` nonzero values sorted,
+    the first ``n_neg`` negative; ``n_zero`` zeros sit between the negative and the
+    positive ones. The thresholds are those between two distinct consecutive values,
+    zero included (``best.lo`` / ``best.hi`` get the two values of the best one)."""
+    cdef intp_t q, k, n_left, n_total = cnt + n_zero, n_pos = cnt - n_neg
+    cdef float64_t gain, lo, hi
+    cdef bint crossed = n_zero == 0
+    for q in range(cnt + (1 if n_zero > 0 and n_pos > 0 else 0)):
+        # the boundary after the q-th entry of the virtual order; past the negative
+        # ones, one extra boundary (zeros | first positive) comes first
+        if q < n_neg:
+            n_left = q + 1
+            if q + 1 < n_neg:
+                if _same_value(keys[q], keys[q + 1], vals64):
+                    continue
+                hi = _key_value(keys[q + 1], vals64)
+            elif n_zero > 0:
+                hi = 0.0
+            elif n_pos > 0:
+                hi = _key_value(keys[q + 1], vals64)
+            else:
+                break
+            lo = _key_value(keys[q], vals64)
+        elif not crossed:
+            # zeros | first positive: the left child is everything but the positive ones
+            n_left = n_neg + n_zero
+            crit.update_complement(keys + n_neg, n_pos, n_neg)
+            crossed = True
+            lo = 0.0
+            hi = _key_value(keys[n_neg], vals64)
+        else:
+            k = q - (0 if n_zero == 0 else 1)   # the entry the boundary follows
+            if k + 1 >= cnt:
+                break
+            if _same_value(keys[k], keys[k + 1], vals64):
+                continue
+            n_left = n_zero + k + 1
+            lo = _key_value(keys[k], vals64)
+            hi = _key_value(keys[k + 1], vals64)
+        if n_left < msl:
+            continue
+        if n_total - n_left < msl:
+            break
+        if q < n_neg:
+            crit.update(q + 1)
+        elif n_left > n_neg + n_zero or n_zero == 0:
+            crit.update(n_left - n_zero)
+        if crit.w_left < mwl or crit.w_right < mwl:
+            continue
+        if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
+                                          crit.right_value()):
+            continue
+        gain = crit.proxy_impurity_improvement()
+        if gain > best.proxy:
+            best.proxy = gain
+            best.pos = n_left
+            best.w_left = crit.w_left
+            best.w_right = crit.w_right
+            best.value_left = crit.left_value() if cst != 0 else 0.0
+            best.value_right = crit.right_value() if cst != 0 else 0.0
+            best.lo = lo
+            best.hi = hi
+
+
+cdef void _scan_sparse_dispatch(Criterion crit, const uint64_t* keys, intp_t cnt,
+                                intp_t n_neg, intp_t n_zero, const float64_t* vals64,
+                                intp_t msl, float64_t mwl, int8_t cst, float64_t lower,
+                                float64_t upper, ScanBest* best) noexcept nogil:
+    if crit.code == GINI:
+        _scan_sparse(<Gini>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst, lower,
+                     upper, best)
+    elif crit.code == ENTROPY:
+        _scan_sparse(<Entropy>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst, lower,
+                     upper, best)
+    elif crit.code == GAIN_RATIO:
+        _scan_sparse(<GainRatio>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst,
+                     lower, upper, best)
+    elif crit.code == SQUARED_ERROR:
+        _scan_sparse(<SquaredError>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst,
+                     lower, upper, best)
+    elif crit.code == FRIEDMAN_MSE:
+        _scan_sparse(<FriedmanMSE>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst,
+                     lower, upper, best)
+    elif crit.code == POISSON:
+        _scan_sparse(<Poisson>crit, keys, cnt, n_neg, n_zero, vals64, msl, mwl, cst, lower,
+                     upper, best)
+
+
 # ----------------------------------------------------------------------------------------
 # The splitter
 # ----------------------------------------------------------------------------------------
@@ -1323,6 +1467,15 @@ cdef class Splitter:
     cdef uint64_t rng
     cdef bint random_splits
     cdef const int8_t* monotonic_cst    # n_features, or NULL
+    # sparse data (CSC; the splitter reads X32/X64 when ``is_sparse`` is false): column f
+    # holds rows sp_indices[k] (increasing) with values sp_data32[k] (and sp_data64[k],
+    # for float64 data) for k in [sp_indptr[f], sp_indptr[f + 1])
+    cdef bint is_sparse
+    cdef const float32_t* sp_data32
+    cdef const float64_t* sp_data64
+    cdef const int32_t* sp_indices
+    cdef const intp_t* sp_indptr
+    cdef intp_t* pos_of             # n_rows: position of each row in ``samples`` (-1: none)
     # work buffers (n: number of active samples, p: number of features)
     cdef uint64_t* keys             # n
     cdef uint64_t* tmpk             # n
@@ -1332,8 +1485,14 @@ cdef class Splitter:
     cdef intp_t* buf_r              # n
     cdef intp_t* features           # p
     cdef FeatureSplit* fsplits      # p
+    cdef float64_t* vals64          # n: a node's values of one feature, by node-local id
+    cdef float32_t* vals32          # n
+    cdef intp_t* nz_ids             # n, sparse: node-local ids of the nonzero entries
+    cdef intp_t* nz_entry           # n, sparse: their index in sp_data
+    cdef intp_t* ident              # n: 0, 1, 2, ...
 
-    def __cinit__(self, Criterion crit, intp_t n_max, intp_t n_features):
+    def __cinit__(self, Criterion crit, intp_t n_max, intp_t n_features, intp_t n_rows):
+        cdef intp_t i
         self.crit = crit
         self.n_features = n_features
         safe_realloc(<void**>&self.keys, n_max, sizeof(uint64_t))
@@ -1344,6 +1503,14 @@ cdef class Splitter:
         safe_realloc(<void**>&self.buf_r, n_max, sizeof(intp_t))
         safe_realloc(<void**>&self.features, n_features, sizeof(intp_t))
         safe_realloc(<void**>&self.fsplits, n_features, sizeof(FeatureSplit))
+        safe_realloc(<void**>&self.vals64, n_max, sizeof(float64_t))
+        safe_realloc(<void**>&self.vals32, n_max, sizeof(float32_t))
+        safe_realloc(<void**>&self.nz_ids, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.nz_entry, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.ident, n_max, sizeof(intp_t))
+        safe_realloc(<void**>&self.pos_of, n_rows, sizeof(intp_t))
+        for i in range(n_max):
+            self.ident[i] = i
 
     def __dealloc__(self):
         free(self.keys)
@@ -1354,20 +1521,89 @@ cdef class Splitter:
         free(self.buf_r)
         free(self.features)
         free(self.fsplits)
+        free(self.vals64)
+        free(self.vals32)
+        free(self.nz_ids)
+        free(self.nz_entry)
+        free(self.ident)
+        free(self.pos_of)
 
     cdef inline float64_t value(self, intp_t s, intp_t f) noexcept nogil:
-        """X[s, f] in the data's precision."""
+        """X[s, f] in the data's precision (dense data)."""
         if self.X64 != NULL:
             return self.X64[s * self.rs64 + f * self.cs64]
         return self.X32[s + f * self.n_rows]
 
-    cdef void order_f64_runs(self, intp_t nk, const float64_t* col,
+    cdef intp_t extract_nonzeros(self, intp_t start, intp_t end, intp_t f,
+                                 intp_t* n_negative) noexcept nogil:
+        """Sparse data: the node's nonzero entries of feature ``f`` (their node-local ids
+        in ``nz_ids``, their entries in ``nz_entry[id]``); returns how many, and how many
+        are negative in ``n_negative``. Walks the column's entries, or looks each of the
+        node's samples up in the column (binary search), whichever is cheaper, so a node
+        costs O(min(nnz of the column, n log nnz)). Explicit zeros count as zeros."""
+        cdef intp_t lo = self.sp_indptr[f], hi = self.sp_indptr[f + 1], n = end - start
+        cdef intp_t k, j, r, p, cnt = 0, neg = 0, a, b, mid
+        cdef float64_t v
+        n_negative[0] = 0
+        if hi <= lo:
+            return 0
+        if n * log2(<float64_t>(hi - lo + 1)) < hi - lo:
+            for j in range(n):
+                r = self.samples[start + j]
+                a = lo
+                b = hi
+                while a < b:
+                    mid = (a + b) >> 1
+                    if self.sp_indices[mid] < r:
+                        a = mid + 1
+                    else:
+                        b = mid
+                if a < hi and self.sp_indices[a] == r:
+                    v = self.sp_data64[a] if self.sp_data64 != NULL else self.sp_data32[a]
+                    if v != 0.0:
+                        self.nz_ids[cnt] = j
+                        self.nz_entry[j] = a
+                        cnt += 1
+                        neg += v < 0.0
+        else:
+            for k in range(lo, hi):
+                p = self.pos_of[self.sp_indices[k]]
+                if start <= p < end:
+                    v = self.sp_data64[k] if self.sp_data64 != NULL else self.sp_data32[k]
+                    if v != 0.0:
+                        j = p - start
+                        self.nz_ids[cnt] = j
+                        self.nz_entry[j] = k
+                        cnt += 1
+                        neg += v < 0.0
+        n_negative[0] = neg
+        return cnt
+
+    cdef void gather_values(self, intp_t start, intp_t end, intp_t f) noexcept nogil:
+        """The node's values of feature ``f`` by node-local id: ``vals64`` in the data's
+        precision (NaN: missing) and, for sparse data, ``vals32`` (their float32 keys'
+        values)."""
+        cdef intp_t j, q, k, n = end - start, neg
+        if not self.is_sparse:
+            for j in range(n):
+                self.vals64[j] = self.value(self.samples[start + j], f)
+            return
+        for j in range(n):
+            self.vals64[j] = 0.0
+            self.vals32[j] = 0.0
+        for q in range(self.extract_nonzeros(start, end, f, &neg)):
+            j = self.nz_ids[q]
+            k = self.nz_entry[j]
+            self.vals32[j] = self.sp_data32[k]
+            self.vals64[j] = self.sp_data64[k] if self.sp_data64 != NULL else self.sp_data32[k]
+
+    cdef void order_f64_runs(self, intp_t nk, const float64_t* col, intp_t rs,
                              const intp_t* samples) noexcept nogil:
         """After sorting float64 data by its float32 keys: put each run of keys that share
         a float32 image in the order of the float64 values (a run is almost always one
         repeated value, checked in one pass; distinct values within one float32 ulp are
         rare)."""
-        cdef intp_t a = 0, e, q, rs = self.rs64
+        cdef intp_t a = 0, e, q
         cdef uint64_t hi
         cdef float64_t v0
         cdef int same
@@ -1409,13 +1645,29 @@ cdef class Splitter:
         constant there (or all missing, or, under C4.5's rule, constant where known), 1
         otherwise; ``out.valid`` tells whether a split satisfying the constraints
         exists."""
-        cdef intp_t n = end - start, nk = 0, nm = 0, j, q, m, n_modes
-        cdef const intp_t* samples = self.samples + start
-        cdef const float32_t* col32 = self.X32 + f * self.n_rows
-        cdef const float64_t* col64 = NULL
+        if not self.is_sparse:
+            return self.eval_sorted(end - start, self.samples + start,
+                                    self.X32 + f * self.n_rows,
+                                    self.X64 + f * self.cs64 if self.X64 != NULL else NULL,
+                                    self.rs64, f, lower, upper, out)
+        if self.crit.code != ABSOLUTE_ERROR:
+            return self.eval_sparse(start, end, f, lower, upper, out)
+        # absolute error needs every sample in the scan's order: the node's column, zeros
+        # included, as a dense node-local column
+        self.gather_values(start, end, f)
+        return self.eval_sorted(end - start, self.ident, self.vals32,
+                                self.vals64 if self.sp_data64 != NULL else NULL, 1, f,
+                                lower, upper, out)
+
+    cdef int eval_sorted(self, intp_t n, const intp_t* samples, const float32_t* col32,
+                         const float64_t* col64, intp_t rs, intp_t f, float64_t lower,
+                         float64_t upper, FeatureSplit* out) except -1 nogil:
+        """``eval_feature`` on a dense column: node-local id j has the value
+        ``col32[samples[j]]`` (and ``col64[samples[j] * rs]`` for float64 data)."""
+        cdef intp_t nk = 0, nm = 0, j, q, m, n_modes
         cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
         cdef float64_t d, vq, vn
-        cdef intp_t msl = self.min_samples_leaf, rs = self.rs64
+        cdef intp_t msl = self.min_samples_leaf
         cdef bint c45 = self.crit.c45_selection, known_constant = False
         cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
         cdef int modes[2]
@@ -1424,8 +1676,6 @@ cdef class Splitter:
         cdef ScanBest best
 
         out.valid = 0
-        if self.X64 != NULL:
-            col64 = self.X64 + f * self.cs64
         for j in range(n):
             v = col32[samples[j]]
             if isnan(v):
@@ -1458,7 +1708,7 @@ cdef class Splitter:
         if not known_constant:
             sort_u64_high(self.keys, self.tmpk, nk)
             if col64 != NULL:
-                self.order_f64_runs(nk, col64, samples)
+                self.order_f64_runs(nk, col64, rs, samples)
 
         self.crit.set_missing(self.miss, nm)
         if c45:
@@ -1496,13 +1746,67 @@ cdef class Splitter:
         self.finish(out, f, &best)
         return 1
 
+    cdef int eval_sparse(self, intp_t start, intp_t end, intp_t f, float64_t lower,
+                         float64_t upper, FeatureSplit* out) except -1 nogil:
+        """``eval_feature`` on sparse data in O(nnz log nnz) of the node: only the nonzero
+        entries are sorted (negative ones, then positive ones); the zeros form one block
+        between them, which the scan crosses in one step (the left child becomes every
+        sample but the positive ones)."""
+        cdef intp_t n = end - start, cnt, n_neg, j, q, k
+        cdef float32_t v, vmin = INFINITY, vmax = -INFINITY
+        cdef float64_t d
+        cdef bint same
+        cdef int8_t cst = self.monotonic_cst[f] if self.monotonic_cst != NULL else 0
+        cdef ScanBest best
+        out.valid = 0
+        cnt = self.extract_nonzeros(start, end, f, &n_neg)
+        if cnt == 0:
+            return 0                    # all zero
+        for q in range(cnt):
+            j = self.nz_ids[q]
+            v = self.sp_data32[self.nz_entry[j]]
+            self.keys[q] = (<uint64_t>f32_key(v) << 32) | <uint64_t>j
+            if v < vmin:
+                vmin = v
+            if v > vmax:
+                vmax = v
+        if cnt == n and vmax <= vmin:
+            same = True             # no zero, one float32 image: maybe one value
+            if self.sp_data64 != NULL:
+                d = self.sp_data64[self.nz_entry[self.nz_ids[0]]]
+                for q in range(1, cnt):
+                    if self.sp_data64[self.nz_entry[self.nz_ids[q]]] != d:
+                        same = False
+                        break
+            if same:
+                return 0
+        sort_u64_high(self.keys, self.tmpk, cnt)
+        if self.sp_data64 != NULL:
+            # node-local float64 values of the nonzero entries, for the runs' order
+            for q in range(cnt):
+                j = self.nz_ids[q]
+                self.vals64[j] = self.sp_data64[self.nz_entry[j]]
+            self.order_f64_runs(cnt, self.vals64, 1, self.ident)
+        self.crit.set_missing(self.miss, 0)
+        self.crit.reset(self.keys, cnt, MISSING_RIGHT)
+        best.proxy = -INFINITY
+        _scan_sparse_dispatch(self.crit, self.keys, cnt, n_neg, n - cnt,
+                              self.vals64 if self.sp_data64 != NULL else NULL,
+                              self.min_samples_leaf, self.min_weight_leaf, cst, lower,
+                              upper, &best)
+        if best.proxy == -INFINITY:
+            return 1
+        out.threshold = _midpoint(best.lo, best.hi)
+        out.missing_left = -1
+        self.finish(out, f, &best)
+        return 1
+
     cdef int eval_feature_random(self, intp_t start, intp_t end, intp_t f, float64_t lower,
                                  float64_t upper, FeatureSplit* out) except -1 nogil:
         """One random threshold of feature ``f``, uniform between the node's smallest and
         largest known values; with missing values (scikit-learn's rule) they go to a
         random side. Returns 0 when the feature is constant (as ``eval_feature``)."""
         cdef intp_t n = end - start, nk = 0, nm = 0, j, s, n_left = 0, a, b, n_l, n_r
-        cdef const intp_t* samples = self.samples + start
         cdef float64_t d, vmin = INFINITY, vmax = -INFINITY, thr
         cdef bint c45 = self.crit.c45_selection
         cdef int mode = MISSING_EXCLUDED
@@ -1510,8 +1814,9 @@ cdef class Splitter:
         cdef ScanBest best
 
         out.valid = 0
+        self.gather_values(start, end, f)
         for j in range(n):
-            d = self.value(samples[j], f)
+            d = self.vals64[j]
             if isnan(d):
                 self.miss[nm] = j
                 nm += 1
@@ -1535,7 +1840,7 @@ cdef class Splitter:
         a = 0
         b = nk - 1
         for j in range(n):
-            d = self.value(samples[j], f)
+            d = self.vals64[j]
             if isnan(d):
                 continue
             if d <= thr:
@@ -1634,9 +1939,10 @@ cdef class Splitter:
         best = &self.fsplits[best_i]
 
         # partition the node's samples on the chosen feature
+        self.gather_values(start, end, best.feature)
         for i in range(n):
             j = samples[i]
-            v = self.value(j, best.feature)
+            v = self.vals64[i]
             if isnan(v):
                 self.miss[nm] = j
                 nm += 1
@@ -1688,6 +1994,9 @@ cdef class Splitter:
         tmp += nr
         if nm > 0 and not res.missing_left:
             memcpy(samples + tmp, self.miss, nm * sizeof(intp_t))
+        if self.is_sparse:
+            for i in range(n):
+                self.pos_of[samples[i]] = start + i
         res.found = 1
         res.feature = best.feature
         res.threshold = best.threshold
@@ -2040,52 +2349,86 @@ cdef intp_t _grow_best_first(Splitter splitter, Criterion crit, NodeStore store,
     return max_depth_seen
 
 
-def build_tree(const float32_t[::1, :] X32, object X64_obj,
-               const intp_t[:, ::1] y_codes, const float64_t[:, ::1] y_values,
-               const float64_t[::1] sample_weight, const intp_t[:, ::1] y_rank,
-               intp_t[::1] samples, int criterion, intp_t n_classes, intp_t max_depth,
-               intp_t min_samples_split, intp_t min_samples_leaf, float64_t min_weight_leaf,
+def build_tree(object data, const intp_t[:, ::1] y_codes,
+               const float64_t[:, ::1] y_values, const float64_t[::1] sample_weight,
+               const intp_t[:, ::1] y_rank, intp_t[::1] samples, int criterion,
+               intp_t n_classes, intp_t max_depth, intp_t min_samples_split,
+               intp_t min_samples_leaf, float64_t min_weight_leaf,
                float64_t min_impurity_decrease, intp_t max_features, uint64_t seed,
                bint random_splits=False, intp_t max_leaf_nodes=-1,
                object monotonic_cst=None):
     """Grow a tree; returns a dict of the flat node arrays and ``max_depth``.
 
-    ``samples`` (modified) lists the samples with a positive weight; ``y_codes`` /
-    ``y_values`` / ``y_rank`` have one row per row of ``X`` and one column per output
-    (unused ones may hold anything). ``X32`` is the data in float32 (Fortran order); for
-    float64 data, ``X64_obj`` is the data itself (any strides; ``X32`` its rounding) and
-    splits and thresholds are exact in float64, else None. Thresholds are midpoints
-    (float64) of two consecutive values. ``criterion`` is a code of
-    ``CLASSIFICATION_CRITERIA`` / ``REGRESSION_CRITERIA``; ``n_classes`` the largest
-    number of classes of an output (1 for regression). ``random_splits``: one random
-    threshold per feature (extremely randomized trees); ``max_leaf_nodes`` > 0: best-first
-    growth; ``monotonic_cst``: int8 array (n_features,) of -1 / 0 / 1 (single output;
-    binary classification). The GIL is released for the whole growth."""
+    ``data`` is dense, ``(X32, X64)``: the data in float32 (Fortran order) and, for
+    float64 data, the data itself (any strides; ``X32`` its rounding; else None), or
+    sparse, ``(data32, data64, indices, indptr, n_rows, n_features)``: a CSC matrix with
+    sorted int32 row indices, its values in float32 and, for float64 data, in float64
+    (else None). Splits and thresholds are exact in the data's precision; thresholds are
+    midpoints (float64) of two consecutive values. ``samples`` (modified) lists the
+    samples with a positive weight; ``y_codes`` / ``y_values`` / ``y_rank`` have one row
+    per row of ``X`` and one column per output (unused ones may hold anything).
+    ``criterion`` is a code of ``CLASSIFICATION_CRITERIA`` / ``REGRESSION_CRITERIA``;
+    ``n_classes`` the largest number of classes of an output (1 for regression).
+    ``random_splits``: one random threshold per feature (extremely randomized trees);
+    ``max_leaf_nodes`` > 0: best-first growth; ``monotonic_cst``: int8 array (n_features,)
+    of -1 / 0 / 1 (single output; binary classification). The GIL is released for the
+    whole growth."""
+    cdef const float32_t[::1, :] X32
     cdef const float64_t[:, :] X64
+    cdef const float32_t[::1] sp32
+    cdef const float64_t[::1] sp64
+    cdef const int32_t[::1] sp_indices
+    cdef const intp_t[::1] sp_indptr
     cdef const int8_t[::1] cst
-    cdef intp_t n = samples.shape[0], p = X32.shape[1], n_outputs, depth, i
+    cdef intp_t n = samples.shape[0], p, n_rows, n_outputs, depth, i
     cdef Criterion crit
     cdef Splitter splitter
     cdef NodeStore store
     cdef _Records records
     cdef GrowthParams prm
     n_outputs = y_values.shape[1] if criterion > GAIN_RATIO else y_codes.shape[1]
+    sparse = len(data) == 6
+    if sparse:
+        n_rows, p = data[4], data[5]
+    else:
+        n_rows, p = data[0].shape
     if n == 0 or p == 0:
         raise ValueError("build_tree needs at least one sample and one feature")
-    if n >= 0xFFFFFFFF:
-        raise ValueError("build_tree supports fewer than 2**32 samples")
+    if n_rows >= 0x7FFFFFFF:
+        raise ValueError("build_tree supports fewer than 2**31 - 1 samples")
     crit = _make_criterion(criterion, n, n_outputs, n_classes, y_codes, y_values,
                            sample_weight, y_rank)
-    splitter = Splitter(crit, n, p)
-    splitter.X32 = &X32[0, 0]
-    splitter.n_rows = X32.shape[0]
-    if X64_obj is not None:
-        X64 = X64_obj
-        if X64.shape[0] != X32.shape[0] or X64.shape[1] != X32.shape[1]:
-            raise ValueError("X64 and X32 must have the same shape")
-        splitter.X64 = &X64[0, 0]
-        splitter.rs64 = X64.strides[0] // sizeof(float64_t)
-        splitter.cs64 = X64.strides[1] // sizeof(float64_t)
+    splitter = Splitter(crit, n, p, n_rows)
+    splitter.n_rows = n_rows
+    if sparse:
+        sp32, sp_indices, sp_indptr = data[0], data[2], data[3]
+        if sp_indptr.shape[0] != p + 1 or sp_indices.shape[0] != sp32.shape[0]:
+            raise ValueError("inconsistent CSC arrays")
+        splitter.is_sparse = True
+        splitter.sp_data32 = &sp32[0] if sp32.shape[0] else NULL
+        splitter.sp_indices = &sp_indices[0] if sp_indices.shape[0] else NULL
+        splitter.sp_indptr = &sp_indptr[0]
+        if data[1] is not None:
+            sp64 = data[1]
+            if sp64.shape[0] != sp32.shape[0]:
+                raise ValueError("inconsistent CSC arrays")
+            splitter.sp_data64 = &sp64[0] if sp64.shape[0] else NULL
+            if sp64.shape[0] == 0:
+                splitter.sp_data64 = NULL
+        for i in range(n_rows):
+            splitter.pos_of[i] = -1
+        for i in range(n):
+            splitter.pos_of[samples[i]] = i
+    else:
+        X32 = data[0]
+        splitter.X32 = &X32[0, 0]
+        if data[1] is not None:
+            X64 = data[1]
+            if X64.shape[0] != X32.shape[0] or X64.shape[1] != X32.shape[1]:
+                raise ValueError("X64 and X32 must have the same shape")
+            splitter.X64 = &X64[0, 0]
+            splitter.rs64 = X64.strides[0] // sizeof(float64_t)
+            splitter.cs64 = X64.strides[1] // sizeof(float64_t)
     if monotonic_cst is not None:
         cst = monotonic_cst
         if cst.shape[0] != p:
@@ -2260,6 +2603,60 @@ cdef enum:
     GROUP = 8           # rows advanced together through a tree
 
 
+cdef void _accumulate_rows(const floating* X, intp_t n_rows, intp_t n_features,
+                           const intp_t* roots, intp_t n_trees, const PackedNode* base,
+                           const float64_t* values, intp_t n_out,
+                           float64_t* out) noexcept nogil:
+    """``out[i] += values[leaf_t(i)]`` over the trees (in order) for the ``n_rows``
+    C-ordered rows of ``X``. GROUP rows advance through a tree together, one level per
+    pass, with a branch-free step (independent traversals overlap their memory
+    latencies); a row that reaches its leaf hands its slot to the next row, so deep,
+    unbalanced trees cost each row its own depth only."""
+    cdef intp_t g, t, k, nxt, next_row, active, root, row
+    cdef intp_t cur[GROUP]
+    cdef intp_t slot_row[GROUP]
+    cdef int32_t f, ml
+    cdef floating v
+    cdef int go_left
+    cdef const PackedNode* nd
+    for t in range(n_trees):
+        root = roots[t]
+        next_row = 0
+        active = 0
+        for g in range(GROUP):
+            if next_row < n_rows:
+                slot_row[g] = next_row
+                cur[g] = root
+                next_row += 1
+                active += 1
+            else:
+                slot_row[g] = -1
+        while active > 0:
+            for g in range(GROUP):
+                row = slot_row[g]
+                if row < 0:
+                    continue
+                nd = base + cur[g]
+                f = nd.feature
+                ml = f < 0
+                v = X[row * n_features + (f ^ -ml)]
+                go_left = (v <= nd.threshold) | ((v != v) & ml)
+                nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
+                if nxt != cur[g]:
+                    cur[g] = nxt
+                    continue
+                # a leaf (the step's fixed point): add its value, take the next row
+                for k in range(n_out):
+                    out[row * n_out + k] += values[nxt * n_out + k]
+                if next_row < n_rows:
+                    slot_row[g] = next_row
+                    cur[g] = root
+                    next_row += 1
+                else:
+                    slot_row[g] = -1
+                    active -= 1
+
+
 def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots,
                       const PackedNode[::1] nodes, const float64_t[:, ::1] values,
                       float64_t[:, ::1] out, intp_t row_start, intp_t row_end):
@@ -2267,55 +2664,100 @@ def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots,
     ``row_start:row_end``.
 
     The trees are packed one after another in ``nodes`` (``right`` is an absolute index);
-    ``roots[t]`` is the root of tree ``t``. Rows go through a tree in groups of 8 that
-    advance one level at a time with a branch-free step (independent traversals overlap
-    their memory latencies), and in blocks of rows so that one tree's nodes stay in cache.
-    Each row's sum runs over the trees in the same order whatever the blocks, so results
-    do not depend on how the rows were split among threads."""
-    cdef intp_t i, g, t, k, blk, blk_end, n_trees = roots.shape[0], n_out = values.shape[1]
-    cdef intp_t n_features = X.shape[1], gsize, changed
-    cdef intp_t BLOCK = 32768
-    cdef intp_t cur[GROUP]
-    cdef intp_t nxt
-    cdef int32_t f, ml
-    cdef floating v
-    cdef int go_left
-    cdef const PackedNode* nd
-    cdef const PackedNode* base
-    cdef const floating* xbase
+    ``roots[t]`` is the root of tree ``t``. Rows go in blocks so that one tree's nodes
+    stay in cache. Each row's sum runs over the trees in the same order whatever the
+    blocks, so results do not depend on how the rows were split among threads."""
+    cdef intp_t blk, blk_end, n_trees = roots.shape[0], n_out = values.shape[1]
+    cdef intp_t n_features = X.shape[1]
+    # rows per block: as many as keep ~2 MB of rows in cache (32768 rows of 20 float32
+    # features), at least GROUP; wide rows get few rows per block
+    cdef intp_t BLOCK = max(GROUP, min(32768, (1 << 21) // (max(n_features, 1)
+                                                           * sizeof(floating))))
     if row_end <= row_start or n_trees == 0:
         return
-    base = &nodes[0]
     with nogil:
         blk = row_start
         while blk < row_end:
-            blk_end = blk + BLOCK
-            if blk_end > row_end:
-                blk_end = row_end
-            for t in range(n_trees):
-                i = blk
-                while i < blk_end:
-                    gsize = GROUP if blk_end - i >= GROUP else blk_end - i
-                    xbase = &X[i, 0]
-                    for g in range(gsize):
-                        cur[g] = roots[t]
-                    changed = 1
-                    while changed:
-                        changed = 0
-                        for g in range(gsize):
-                            nd = base + cur[g]
-                            f = nd.feature
-                            ml = f < 0
-                            v = xbase[g * n_features + (f ^ -ml)]
-                            go_left = (v <= nd.threshold) | ((v != v) & ml)
-                            nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
-                            changed |= nxt != cur[g]
-                            cur[g] = nxt
-                    for g in range(gsize):
-                        for k in range(n_out):
-                            out[i + g, k] += values[cur[g], k]
-                    i += gsize
+            blk_end = min(blk + BLOCK, row_end)
+            _accumulate_rows(&X[blk, 0], blk_end - blk, n_features, &roots[0], n_trees,
+                             &nodes[0], &values[0, 0], n_out, &out[blk, 0])
             blk = blk_end
+
+
+cdef inline void _densify(const floating* data, const int32_t* indices,
+                          const intp_t* indptr, intp_t row, floating* dense) noexcept nogil:
+    cdef intp_t k
+    for k in range(indptr[row], indptr[row + 1]):
+        dense[indices[k]] = data[k]
+
+
+cdef inline void _clear(const int32_t* indices, const intp_t* indptr, intp_t row,
+                        floating* dense) noexcept nogil:
+    cdef intp_t k
+    for k in range(indptr[row], indptr[row + 1]):
+        dense[indices[k]] = 0
+
+
+def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
+                          const intp_t[::1] indptr, intp_t n_features,
+                          const intp_t[::1] roots, const PackedNode[::1] nodes,
+                          const float64_t[:, ::1] values, float64_t[:, ::1] out,
+                          intp_t row_start, intp_t row_end):
+    """``forest_accumulate`` for CSR rows: blocks of rows are written into a small dense
+    buffer (never the whole matrix), run through the trees, and the buffer's written
+    entries are zeroed again (O(nnz) per block)."""
+    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], blk, blk_end, i
+    # a few rows at a time, through every tree: the rows' dense copies (~64 KB) stay in
+    # cache while the trees stream by (wide sparse rows would miss it at every node)
+    cdef intp_t rows_per_block = max(GROUP, min(4096, (1 << 16) // (max(n_features, 1)
+                                                                   * sizeof(floating))))
+    cdef floating* buf = NULL
+    if row_end <= row_start or n_trees == 0:
+        return
+    safe_realloc(<void**>&buf, rows_per_block * n_features, sizeof(floating))
+    try:
+        with nogil:
+            memset(buf, 0, rows_per_block * n_features * sizeof(floating))
+            blk = row_start
+            while blk < row_end:
+                blk_end = min(blk + rows_per_block, row_end)
+                for i in range(blk, blk_end):
+                    _densify(&data[0] if data.shape[0] else NULL, &indices[0] if
+                             indices.shape[0] else NULL, &indptr[0], i,
+                             buf + (i - blk) * n_features)
+                _accumulate_rows(buf, blk_end - blk, n_features, &roots[0], n_trees,
+                                 &nodes[0], &values[0, 0], n_out, &out[blk, 0])
+                for i in range(blk, blk_end):
+                    _clear(&indices[0] if indices.shape[0] else NULL, &indptr[0], i,
+                           buf + (i - blk) * n_features)
+                blk = blk_end
+    finally:
+        free(buf)
+
+
+def apply_tree_csr(const floating[::1] data, const int32_t[::1] indices,
+                   const intp_t[::1] indptr, intp_t n_features, const intp_t[::1] left,
+                   const intp_t[::1] right, const intp_t[::1] feature,
+                   const float64_t[::1] threshold, const uint8_t[::1] missing_left,
+                   intp_t[::1] out):
+    """``out[i]`` = the leaf of CSR row ``i`` (one dense row buffer, cleared after each
+    row)."""
+    cdef intp_t i, n = indptr.shape[0] - 1
+    cdef floating* buf = NULL
+    if n <= 0:
+        return
+    safe_realloc(<void**>&buf, max(n_features, 1), sizeof(floating))
+    try:
+        with nogil:
+            memset(buf, 0, max(n_features, 1) * sizeof(floating))
+            for i in range(n):
+                _densify(&data[0] if data.shape[0] else NULL,
+                         &indices[0] if indices.shape[0] else NULL, &indptr[0], i, buf)
+                out[i] = _leaf_of(buf, 0, &left[0], &right[0], &feature[0], &threshold[0],
+                                  &missing_left[0])
+                _clear(&indices[0] if indices.shape[0] else NULL, &indptr[0], i, buf)
+    finally:
+        free(buf)
 
 
 def decision_path_csr(const floating[:, ::1] X, const intp_t[::1] left,

@@ -170,11 +170,17 @@ class _BaseBagging(EnsembleMixin, BaseEstimator):
     def _validate_fit(self, X, y, y_numeric):
         check_params(self)
         return validate_data(self, X, y, dtype=[np.float64, np.float32],
-                             ensure_all_finite=self._finite_mode(), y_numeric=y_numeric)
+                             ensure_all_finite=self._finite_mode(), y_numeric=y_numeric,
+                             accept_sparse=self._sparse_formats())
 
     def _validate_X(self, X):
         return validate_data(self, X, dtype=[np.float64, np.float32],
-                             ensure_all_finite=self._finite_mode(), reset=False)
+                             ensure_all_finite=self._finite_mode(), reset=False,
+                             accept_sparse=self._sparse_formats())
+
+    def _sparse_formats(self):
+        """Sparse input is passed on (as CSR or CSC) when the member accepts it."""
+        return ["csr", "csc"] if get_tags(self._base()).input_tags.sparse else False
 
     def _oob_members(self, n_samples):
         """(member, features, out-of-bag rows) for each member."""
@@ -187,6 +193,7 @@ class _BaseBagging(EnsembleMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = get_tags(self._base()).input_tags.allow_nan
+        tags.input_tags.sparse = get_tags(self._base()).input_tags.sparse
         return tags
 
 

@@ -37,8 +37,10 @@ from skml.tree._classes import (
     monotonic_constraints,
     prepare_split_data,
     regression_targets,
+    split_data_shape,
     target_ranks,
     validate_tree_X,
+    validate_tree_X_predict,
 )
 from skml.tree._tree_model import pack_trees
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
@@ -58,7 +60,7 @@ def _fit_tree(tree, data, y_codes, y_values, sample_weight, n_classes, seed, n_b
     it. The bootstrap is a vector of counts used as sample weights, so X is never copied:
     with ``sample_weight`` the bootstrap draws samples with probabilities proportional to
     their weights (scikit-learn >= 1.9) and the tree sees the counts alone."""
-    n_samples = data[0].shape[0]
+    n_samples = split_data_shape(data)[0]
     if n_bootstrap is not None:
         idx, _ = bootstrap_indices(seed, n_samples, n_bootstrap, sample_weight)
         w = np.bincount(idx, minlength=n_samples).astype(np.float64)
@@ -194,10 +196,8 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
         check_is_fitted(self)
         if not self.estimators_:
             raise ValueError("the forest has no trees (estimators_ is empty).")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          ensure_all_finite="allow-nan", reset=False)
         # the training data's precision (thresholds of float32 data compare float32 values)
-        return np.ascontiguousarray(X, dtype=self.estimators_[0].tree_.input_dtype)
+        return validate_tree_X_predict(self, X, self.estimators_[0].tree_.input_dtype)
 
     def _mean_over_trees(self, X):
         """Average of the trees' leaf values (class fractions or targets), shape
@@ -212,10 +212,19 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
         packed = pack_trees(trees)
         out = np.zeros((X.shape[0], packed[-1].shape[1]), dtype=np.float64)
         blocks = _row_blocks(X.shape[0], self.n_jobs)
-        Parallel(n_jobs=len(blocks), require="sharedmem")(
-            delayed(_tree.forest_accumulate)(X, *packed, out, start, end)
-            for start, end in blocks
-        )
+        if sp.issparse(X):
+            # CSR rows, written a block at a time into a small dense buffer by the kernel
+            csr = (X.data, X.indices.astype(np.int32, copy=False),
+                   X.indptr.astype(np.intp, copy=False), X.shape[1])
+            Parallel(n_jobs=len(blocks), require="sharedmem")(
+                delayed(_tree.forest_accumulate_csr)(*csr, *packed, out, start, end)
+                for start, end in blocks
+            )
+        else:
+            Parallel(n_jobs=len(blocks), require="sharedmem")(
+                delayed(_tree.forest_accumulate)(X, *packed, out, start, end)
+                for start, end in blocks
+            )
         out /= len(self.estimators_)
         return out.reshape(X.shape[0], trees[0].n_outputs, -1)
 
@@ -271,7 +280,9 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
         """Out-of-bag mean of the trees' leaf values (n_samples, n_outputs, max_classes),
         NaN for the samples every tree saw, and the mask of the others."""
         n = X.shape[0]
-        Xc = np.ascontiguousarray(X, dtype=self.estimators_[0].tree_.input_dtype)
+        dtype = self.estimators_[0].tree_.input_dtype
+        Xc = (X.tocsr().astype(dtype, copy=False) if sp.issparse(X)
+              else np.ascontiguousarray(X, dtype=dtype))
         sums = counts = None
         for tree, idx in zip(self.estimators_, self._get_estimators_indices()):
             drawn = np.zeros(n, dtype=bool)
@@ -294,6 +305,7 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
 

@@ -685,6 +685,13 @@ class Lasso(_ElasticNetBase):
     dual_gap_ : float or ndarray of shape (n_targets,)
     n_features_in_ : int
 
+    Notes
+    -----
+    Sparse ``X`` (CSC; CSR and COO are converted to CSC) is fitted as in
+    :class:`ElasticNet`: coordinate descent over the stored entries of each column with
+    implicit centring, never densified. ``Lasso.path`` is :func:`enet_path` (scikit-learn's
+    ``Lasso.path`` too), which takes ``l1_ratio``.
+
     Raises
     ------
     ValueError

@@ -203,7 +203,8 @@ class MultinomialNB(_BaseDiscreteNB):
     Notes
     -----
     ``fit`` and ``partial_fit`` refuse negative values in ``X`` (counts or frequencies
-    are expected); sparse matrices are accepted.
+    are expected). Sparse ``X`` (CSR; CSC and other formats are converted to CSR) is used
+    as it is, never densified: the counts and the log-likelihoods are sparse products.
 
     References
     ----------
@@ -274,7 +275,8 @@ class BernoulliNB(_BaseDiscreteNB):
         with a warning.
     binarize : float or None, default=0.0
         Threshold: features above it count as present (1), the others as absent (0).
-        None means ``X`` is already binary.
+        None means ``X`` is already binary. A negative threshold (an skml extension:
+        scikit-learn requires >= 0) is accepted for dense ``X`` only.
     fit_prior : bool, default=True
         Learn the class priors from the class frequencies; if False, use a uniform
         prior.
@@ -301,12 +303,17 @@ class BernoulliNB(_BaseDiscreteNB):
     Raises
     ------
     ValueError
-        If y has a single class, ``alpha`` or ``class_prior`` the wrong shape, or sample
-        weights are negative or all zero.
+        If y has a single class, ``alpha`` or ``class_prior`` the wrong shape, sample
+        weights are negative or all zero, or ``X`` is sparse and ``binarize < 0``.
 
     See Also
     --------
     MultinomialNB, GaussianNB
+
+    Notes
+    -----
+    Sparse ``X`` (CSR; CSC and other formats are converted to CSR) is binarised on its
+    stored entries only and never densified.
 
     References
     ----------
@@ -341,6 +348,12 @@ class BernoulliNB(_BaseDiscreteNB):
         if self.binarize is None:
             return X
         if sparse.issparse(X):
+            if self.binarize < 0:
+                # every implicit zero would become a 1: the matrix would be dense
+                raise ValueError(
+                    f"BernoulliNB cannot binarize a sparse matrix with a negative threshold "
+                    f"(binarize={self.binarize!r}): every implicit zero would be present. "
+                    "Use binarize >= 0, or pass a dense array.")
             X = X.copy()
             X.data = (X.data > self.binarize).astype(np.float64)
             X.eliminate_zeros()

@@ -66,33 +66,79 @@ def resolve_max_features(max_features, n_features):
     return max(1, int(max_features * n_features + 1e-9))
 
 
+def _check_sparse_finite(X):
+    if sp.issparse(X) and not np.all(np.isfinite(X.data)):
+        raise ValueError("Input X contains NaN or infinity: sparse input must be finite "
+                         "(missing values are supported in dense input only).")
+    return X
+
+
 def validate_tree_X(est, X, y="no_validation", *, reset=True, y_numeric=False):
     """X as float64, or float32 when given float32 (thresholds stay in the input's
-    precision), in its own memory layout; NaN allowed (missing values). y may have one
-    column per output."""
+    precision), in its own memory layout (a sparse matrix as CSC, for fitting); NaN
+    allowed in dense X (missing values). y may have one column per output."""
     if isinstance(y, str) and y == "no_validation":
-        return validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
-                             reset=reset)
+        X = validate_data(est, X, dtype=_DTYPES, ensure_all_finite="allow-nan",
+                          reset=reset, accept_sparse="csc")
+        return _check_sparse_finite(X)
     if sp.issparse(y):
         raise TypeError("Sparse data was passed for y, but dense data is required: skml "
                         "trees do not support sparse targets.")
     X, y = validate_data(est, X, y, dtype=_DTYPES, ensure_all_finite="allow-nan",
-                         y_numeric=y_numeric, multi_output=True)
-    if X.shape[0] >= 2**32 - 1:
-        raise ValueError("skml trees support fewer than 2**32 - 1 samples.")
-    return X, y
+                         y_numeric=y_numeric, multi_output=True, accept_sparse="csc")
+    if X.shape[0] >= 2**31 - 1:
+        raise ValueError("skml trees support fewer than 2**31 - 1 samples.")
+    return _check_sparse_finite(X), y
+
+
+def validate_tree_X_predict(est, X, input_dtype):
+    """X for prediction, in the training precision: C-ordered if dense, CSR if sparse
+    (never densified)."""
+    X = validate_data(est, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
+                      reset=False, accept_sparse="csr")
+    if sp.issparse(X):
+        return _check_sparse_finite(X).astype(input_dtype, copy=False)
+    return np.ascontiguousarray(X, dtype=input_dtype)
 
 
 def prepare_split_data(X):
-    """What the builder reads: (X32, X64). X32 is X rounded to float32 in Fortran order
-    (one feature is one contiguous column: what the splitter gathers and sorts); X64 is
-    float64 X itself (any layout, not copied), read where two values share a float32
-    image and for the thresholds, or None for float32 X. Built once and shared by all
-    the trees of a forest."""
-    if X.dtype == np.float32:
-        return np.asfortranarray(X), None
+    """What the builder reads, built once and shared by all the trees of a forest.
+
+    Dense X: (X32, X64). X32 is X rounded to float32 in Fortran order (one feature is
+    one contiguous column: what the splitter gathers and sorts); X64 is float64 X itself
+    (any layout, not copied), read where two values share a float32 image and for the
+    thresholds, or None for float32 X.
+
+    Sparse X (CSC): (data32, data64, indices, indptr, n_rows, n_features), the CSC arrays
+    in canonical form (sorted row indices, no duplicates; copied only when X is not),
+    data32 the values rounded to float32 and data64 the float64 values (None for float32
+    X). The splitter reads the nonzero entries alone: never a dense copy."""
     with np.errstate(over="ignore"):  # beyond float32's range: +-inf, ordered by X64
+        if sp.issparse(X):
+            X = X.tocsc()
+            if not X.has_canonical_format:
+                X = X.copy()
+                X.sum_duplicates()
+            indices = X.indices.astype(np.int32, copy=False)
+            indptr = X.indptr.astype(np.intp, copy=False)
+            if X.dtype == np.float32:
+                return X.data, None, indices, indptr, X.shape[0], X.shape[1]
+            data64 = np.asarray(X.data, dtype=np.float64)
+            return (data64.astype(np.float32), data64, indices, indptr, X.shape[0],
+                    X.shape[1])
+        if X.dtype == np.float32:
+            return np.asfortranarray(X), None
         return np.asfortranarray(X, dtype=np.float32), X
+
+
+def split_data_shape(data):
+    """(n_samples, n_features) of ``prepare_split_data``'s output."""
+    return (data[4], data[5]) if len(data) == 6 else data[0].shape
+
+
+def split_data_dtype(data):
+    """The precision of ``prepare_split_data``'s output."""
+    return np.float32 if data[1] is None else np.float64
 
 
 def target_ranks(y_values):
@@ -201,8 +247,7 @@ class _BaseDecisionTree(BaseEstimator):
         codes or targets (n_samples, n_outputs; targets scaled by 2**-y_exp), weights
         (float64, non-negative), ``n_classes`` per output (classification) or None. Used
         by ``fit`` and, without any re-validation, by the forests."""
-        X32, X64 = data
-        n_samples, n_features = X32.shape
+        n_samples, n_features = split_data_shape(data)
         # weights are rescaled only when extreme: entropies (c log c) of rescaled counts
         # round differently, which would break exact ties differently
         sample_weight, w_exp = scale_pow2(sample_weight, safe_range=(2.0**-200, 2.0**200))
@@ -234,8 +279,7 @@ class _BaseDecisionTree(BaseEstimator):
             y_rank = target_ranks(y_values)
         n_outputs = (y_codes if y_values is None else y_values).shape[1]
         out = _tree.build_tree(
-            X32,
-            X64,
+            data,
             dummy_i if y_codes is None else y_codes,
             dummy_f if y_values is None else y_values,
             sample_weight,
@@ -258,7 +302,7 @@ class _BaseDecisionTree(BaseEstimator):
             out["value"] = np.ldexp(out["value"], y_exp)
         tree = Tree(n_features, np.ones(n_outputs, dtype=np.intp) if n_classes is None
                     else n_classes, n_outputs, out, out["max_depth"],
-                    input_dtype=np.float32 if X64 is None else np.float64,
+                    input_dtype=split_data_dtype(data),
                     impurity_exp=impurity_exp, weight_exp=w_exp)
         if self.ccp_alpha > 0.0:
             keep, leaf = _tree.ccp_prune(tree.children_left, tree.children_right,
@@ -272,10 +316,8 @@ class _BaseDecisionTree(BaseEstimator):
 
     def _validate_X_predict(self, X, check_input=True):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_all_finite="allow-nan",
-                          reset=False)
         # the training data's precision: a tree fitted on float32 compares float32 values
-        return np.ascontiguousarray(X, dtype=self.tree_.input_dtype)
+        return validate_tree_X_predict(self, X, self.tree_.input_dtype)
 
     def apply(self, X, check_input=True):
         """Index of the leaf that each sample ends up in.
@@ -385,6 +427,7 @@ class _BaseDecisionTree(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
 

@@ -1,5 +1,6 @@
 """The fitted tree: flat node arrays with scikit-learn's ``tree_`` attribute names."""
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse import csr_matrix
 
 from skml._kernels import _tree
@@ -98,19 +99,27 @@ class Tree:
                 self.missing_go_to_left)
 
     def _prepare(self, X):
-        """X as a C-contiguous array in the training precision."""
-        X = np.ascontiguousarray(X, dtype=self.input_dtype)
+        """X as a C-contiguous array, or a CSR matrix, in the training precision."""
+        if sp.issparse(X):
+            X = X.tocsr().astype(self.input_dtype, copy=False)
+        else:
+            X = np.ascontiguousarray(X, dtype=self.input_dtype)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X must have shape (n_samples, {self.n_features}), got "
                              f"{X.shape}.")
         return X
 
     def apply(self, X):
-        """Leaf id of each row of ``X`` (any float array, converted to the training
-        precision)."""
+        """Leaf id of each row of ``X`` (any float array, or sparse matrix read row by row
+        as CSR, converted to the training precision)."""
         X = self._prepare(X)
         out = np.empty(X.shape[0], dtype=np.intp)
-        _tree.apply_tree(X, *self._args(), out)
+        if sp.issparse(X):
+            _tree.apply_tree_csr(X.data, X.indices.astype(np.int32, copy=False),
+                                 X.indptr.astype(np.intp, copy=False), self.n_features,
+                                 *self._args(), out)
+        else:
+            _tree.apply_tree(X, *self._args(), out)
         return out
 
     def predict_values(self, X):
@@ -127,9 +136,30 @@ class Tree:
     def decision_path(self, X):
         """CSR indicator matrix (n_samples, node_count): the nodes each row goes through."""
         X = self._prepare(X)
+        if sp.issparse(X):
+            return self._paths_of_leaves()[self.apply(X)]
         indptr, indices = _tree.decision_path_csr(X, *self._args())
         data = np.ones(indices.shape[0], dtype=np.intp)
         return csr_matrix((data, indices, indptr), shape=(X.shape[0], self.node_count))
+
+    def _paths_of_leaves(self):
+        """CSR matrix (node_count, node_count): row ``v`` marks the nodes from the root to
+        ``v`` (a sample's path is its leaf's row)."""
+        parent = np.full(self.node_count, -1, dtype=np.intp)
+        inner = np.flatnonzero(self.children_left != TREE_LEAF)
+        parent[self.children_left[inner]] = inner
+        parent[self.children_right[inner]] = inner
+        rows, cols = [], []
+        for node in range(self.node_count):
+            v = node
+            while v != -1:
+                rows.append(node)
+                cols.append(v)
+                v = parent[v]
+        order = np.lexsort((cols, rows))
+        data = np.ones(len(rows), dtype=np.intp)
+        return csr_matrix((data, (np.asarray(rows)[order], np.asarray(cols)[order])),
+                          shape=(self.node_count, self.node_count))
 
     def compute_node_depths(self):
         depth = np.zeros(self.node_count, dtype=np.intp)

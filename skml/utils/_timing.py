@@ -2,7 +2,7 @@
 import statistics
 import time
 
-__all__ = ["time_side_by_side"]
+__all__ = ["median_time", "time_side_by_side"]
 
 
 def _block(fn, repeats):
@@ -12,6 +12,15 @@ def _block(fn, repeats):
         result = fn()
         times.append(time.perf_counter() - t0)
     return times, result
+
+
+def median_time(fn, repeats=5):
+    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call, and the
+    last result: ``(seconds, result)``. For timings of one library on its own (solvers of
+    the same estimator side by side); comparisons with a peer use ``time_side_by_side``."""
+    fn()
+    times, result = _block(fn, repeats)
+    return statistics.median(times), result
 
 
 def time_side_by_side(skml_fn, peer_fn, repeats=5):

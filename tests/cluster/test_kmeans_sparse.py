@@ -251,3 +251,27 @@ def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
         assert f.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
         assert f.inertia_ == fits[0].inertia_
         np.testing.assert_array_equal(f.labels_, fits[0].labels_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("density", [0.05, 0.6])
+def test_csc_with_every_awkward_feature_equals_the_dense_copy(dtype, density):
+    # CSC (converted to CSR rows) with stored zeros, empty rows and unsorted indices
+    from tests._sparse_cases import awkward_sparse
+
+    X, D = awkward_sparse(300, 25, density, 3, dtype=dtype, fmt="csc")
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for algorithm in ("lloyd", "elkan"):
+            a = KMeans(4, algorithm=algorithm, random_state=0).fit(X)
+            b = KMeans(4, algorithm=algorithm, random_state=0).fit(D)
+            np.testing.assert_array_equal(a.labels_, b.labels_)
+            assert a.n_iter_ == b.n_iter_
+            np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=rtol,
+                                       atol=rtol)
+            np.testing.assert_array_equal(a.predict(X), b.predict(D))
+        a = MiniBatchKMeans(4, batch_size=64, random_state=0).fit(X)
+        b = MiniBatchKMeans(4, batch_size=64, random_state=0).fit(D)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-5, atol=1e-6)

@@ -73,3 +73,30 @@ def test_huge_and_tiny_data_match_sklearn_on_the_unscaled_data(algorithm, scale,
     with np.errstate(over="ignore", under="ignore"):
         expected = ref.explained_variance_ * scale * scale
     np.testing.assert_allclose(ours.explained_variance_, expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("density", [0.05, 0.3, 0.8])
+@pytest.mark.parametrize("algorithm", ["randomized", "arpack"])
+def test_sparse_input_gives_the_dense_copys_decomposition(fmt, dtype, density, algorithm):
+    # issue 14: explicit zeros, empty rows and unsorted indices change nothing
+    from tests._sparse_cases import awkward_sparse
+
+    X, D = awkward_sparse(150, 25, density, int(density * 10), dtype=dtype, fmt=fmt)
+    a = TruncatedSVD(4, algorithm=algorithm, random_state=0)
+    b = TruncatedSVD(4, algorithm=algorithm, random_state=0)
+    Za, Zb = a.fit_transform(X), b.fit_transform(D)
+    tol = 2e-4 if dtype == np.float32 else 1e-9
+    scale = float(b.singular_values_[0])
+    assert a.components_.dtype == Za.dtype == dtype
+    np.testing.assert_allclose(a.singular_values_, b.singular_values_, rtol=tol)
+    np.testing.assert_allclose(a.explained_variance_ratio_, b.explained_variance_ratio_,
+                               rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.components_, b.components_, atol=tol * 10)
+    np.testing.assert_allclose(Za, Zb, atol=tol * 10 * scale)
+    np.testing.assert_allclose(a.transform(X), b.transform(D), atol=tol * 10 * scale)
+    # against the exact SVD of the dense copy
+    np.testing.assert_allclose(a.singular_values_,
+                               linalg.svdvals(D.astype(np.float64))[:4],
+                               rtol=1e-3 if algorithm == "randomized" else tol)

@@ -119,3 +119,45 @@ def test_bad_parameters_give_clear_errors(diabetes):
         LinearRegression().fit(X, y, sample_weight=-np.ones(len(y)))
     with pytest.raises(ValueError, match="number of penalties do not correspond: 2 != 1"):
         Ridge(alpha=[1.0, 2.0]).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag",
+                                    "saga", "lbfgs"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_every_ridge_solver_reaches_sklearns_solution(diabetes, solver, fit_intercept):
+    """Ridge(solver, tol, max_iter, positive): the unique ridge optimum of scikit-learn's
+    same solver, weighted and multi-target; 'lbfgs' is the positive-constrained solver."""
+    X, y = diabetes
+    Y = np.column_stack([y, 3.0 - y])
+    sw = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
+    positive = solver == "lbfgs"
+    if positive:
+        Y = np.column_stack([y, y + 5.0])
+    kw = dict(alpha=0.3, solver=solver, fit_intercept=fit_intercept, positive=positive,
+              tol=1e-10, max_iter=100_000)
+    ours = Ridge(**kw).fit(X, Y, sample_weight=sw)
+    ref = sk.Ridge(**kw).fit(X, Y, sample_weight=sw)
+    assert rel(ours.coef_, ref.coef_) <= 1e-8, solver
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9, atol=1e-9)
+    assert ours.solver_ == ref.solver_
+    if positive:
+        assert ours.coef_.min() >= 0 and ref.coef_.min() >= 0
+        assert np.sum(ours.coef_ == 0) >= 2  # the constraint is active
+    if solver in ("lsqr", "sag", "saga"):
+        assert np.asarray(ours.n_iter_).shape == (2,)
+
+
+def test_ridge_positive_and_max_iter_rules_are_sklearns(diabetes):
+    X, y = diabetes
+    for solver in ("svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga"):
+        with pytest.raises(ValueError, match=f"solver='{solver}' does not support positive"):
+            Ridge(solver=solver, positive=True).fit(X, y)
+    with pytest.raises(ValueError, match="'lbfgs' solver can be used only when positive"):
+        Ridge(solver="lbfgs").fit(X, y)
+    assert Ridge(positive=True).fit(X, y).solver_ == "lbfgs"
+    with pytest.warns(Warning, match="lbfgs solver did not converge"):
+        Ridge(positive=True, max_iter=2, tol=1e-12).fit(X, y)
+    with pytest.raises(ValueError, match="max_iter"):
+        Ridge(max_iter=0).fit(X, y)
+    with pytest.raises(ValueError, match="tol"):
+        Ridge(tol=-1.0).fit(X, y)

@@ -90,6 +90,7 @@ def test_lasso_and_elastic_net_equal_their_dense_fits(density, dtype, fmt, seed,
     assert coefs.dtype == dtype
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # tol=1e-10
 @pytest.mark.parametrize("density, dtype, fmt, seed", CASES)
 def test_logistic_regression_equals_its_dense_fit(density, dtype, fmt, seed):
     X, dense = awkward_sparse(200, 12, density, seed, dtype, fmt)
@@ -105,6 +106,14 @@ def test_logistic_regression_equals_its_dense_fit(density, dtype, fmt, seed):
             np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(dense),
                                        atol=1e-6)
             assert ours.coef_.dtype == dtype
+    # the other solvers, with class and sample weights
+    y = _target(dense, seed, classes=3)
+    sw = np.random.RandomState(seed).uniform(0.5, 2.0, 200)
+    for solver in ("sag", "bfgs"):
+        kw = dict(solver=solver, tol=1e-10, max_iter=10_000, class_weight="balanced")
+        np.testing.assert_allclose(LogisticRegression(**kw).fit(X, y, sw).coef_,
+                                   LogisticRegression(**kw).fit(dense, y, sw).coef_,
+                                   rtol=1e-5, atol=1e-6, err_msg=solver)
     y = _target(dense, seed, classes=2)
     lib = dict(solver="liblinear", tol=1e-10, max_iter=10_000)
     np.testing.assert_allclose(LogisticRegression(**lib).fit(X, y).coef_,
@@ -146,3 +155,41 @@ def test_sparse_cd_kernel_rejects_bad_csr():
     with pytest.raises(ValueError, match="indptr must rise"):
         enet_cd_sparse(w, 1.0, 0.0, ok["data"], ok["indices"],
                        np.array([0, 2, 1], dtype=np.intp), *args)
+
+
+@pytest.mark.parametrize("fmt", ["coo", "lil", "dok", "bsr", "dia", "csr_array",
+                                 "csc_array"])
+def test_every_sparse_format_is_accepted(fmt):
+    """Formats other than CSR/CSC are converted (as scikit-learn does) to the same model."""
+    X, dense = awkward_sparse(60, 8, 0.3, 4)
+    X = sp.csr_array(X).asformat(fmt[:3]) if fmt.endswith("_array") else X.asformat(fmt)
+    y = _target(dense, 4)
+    labels = _target(dense, 4, classes=2)
+    for est, target in [(LinearRegression(), y), (Ridge(tol=1e-12), y),
+                        (Lasso(alpha=0.01, tol=1e-12), y),
+                        (LogisticRegression(tol=1e-10), labels)]:
+        np.testing.assert_allclose(est.fit(X, target).coef_.copy(),
+                                   est.fit(dense, target).coef_, rtol=1e-6, atol=1e-7,
+                                   err_msg=type(est).__name__)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("scale", [1e160, 1e-160, "max"])
+def test_sparse_fits_at_extreme_magnitudes_equal_the_dense_ones(scale):
+    """The dense paths rescale by a power of two (issue 11 §5); the sparse paths share
+    that mechanism and give the same models at any magnitude."""
+    X, dense = awkward_sparse(80, 6, 0.5, 0)
+    s = np.finfo(np.float64).max / np.abs(dense).max() / 2 if scale == "max" else scale
+    y = _target(dense, 0)
+    labels = _target(dense, 0, classes=2)
+    for est, target in [(LinearRegression(), y), (Lasso(alpha=1e-12 * s, tol=1e-14), y),
+                        (ElasticNet(alpha=1.0, tol=1e-14, max_iter=100_000), y),
+                        (Ridge(alpha=1e-300, solver="lsqr", tol=1e-14), y)]:
+        ours = est.fit(X * s, target).predict(X * s)
+        ref = est.fit(dense * s, target).predict(dense * s)
+        np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6 * np.abs(y).max(),
+                                   err_msg=type(est).__name__)
+    clf = LogisticRegression(tol=1e-10)
+    np.testing.assert_allclose(clf.fit(X * s, labels).predict_proba(X * s),
+                               clf.fit(dense * s, labels).predict_proba(dense * s),
+                               atol=1e-6)  # (at s ~ 1e307 the fit is unpenalised)

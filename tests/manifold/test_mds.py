@@ -134,7 +134,7 @@ def test_verbose_reports_runs_and_iterations(capsys):
     MDS(init="random", verbose=2, random_state=0, max_iter=3).fit(X)
     assert "[MDS] iteration 3, stress" in capsys.readouterr().out
     MDS(init="random", verbose=0, random_state=0).fit(X)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")  # nothing on stdout or stderr
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sklearn import naive_bayes as sk
 from sklearn.datasets import load_digits, load_iris, load_wine
 
 from skml.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
+from tests._sparse_cases import awkward_sparse
 
 LOADERS = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
 
@@ -126,6 +127,48 @@ def test_sparse_input_gives_the_dense_model(cls):
         assert_allclose(sp.feature_log_prob_, dense.feature_log_prob_, rtol=1e-13)
         assert_allclose(sp.predict_proba(container(Xte)), dense.predict_proba(Xte),
                         rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("density, dtype, fmt, seed",
+                         [(0.05, np.float64, "csr", 0), (0.3, np.float32, "csc", 1),
+                          (0.7, np.float64, "csc", 2)])
+@pytest.mark.parametrize("cls, params", [(MultinomialNB, {}), (BernoulliNB, {}),
+                                         (BernoulliNB, {"binarize": 0.8}),
+                                         (BernoulliNB, {"binarize": None})])
+def test_awkward_sparse_input_gives_the_dense_model(density, dtype, fmt, seed, cls, params):
+    """Explicit stored zeros, empty rows, unsorted indices, both dtypes, CSR and CSC:
+    the model and the posteriors of the dense copy, in one fit and by partial_fit."""
+    X, dense = awkward_sparse(150, 30, density, seed, dtype, fmt)
+    X.data = np.abs(X.data)  # counts/frequencies
+    dense = np.abs(dense)
+    if params.get("binarize", 0.0) is None:
+        X.data = (X.data > 1.0).astype(dtype)
+        dense = (dense > 1.0).astype(dtype)
+    y = np.random.RandomState(seed).randint(0, 3, 150)
+    sw = np.random.RandomState(seed).uniform(0.5, 2.0, 150)
+    ref = cls(**params).fit(dense, y, sample_weight=sw)
+    ours = cls(**params).fit(X, y, sample_weight=sw)
+    assert_allclose(ours.feature_count_, ref.feature_count_, rtol=1e-12)
+    assert_same_model(ours, ref, dense)
+    assert_allclose(ours.predict_proba(X), ref.predict_proba(dense), rtol=1e-12, atol=1e-15)
+    batches = cls(**params)
+    for rows in np.array_split(np.arange(150), 3):
+        batches.partial_fit(X[rows], y[rows], classes=[0, 1, 2], sample_weight=sw[rows])
+    assert_allclose(batches.predict_proba(X), ref.predict_proba(dense), rtol=1e-10)
+    # and scikit-learn's model on the same sparse matrix
+    theirs = getattr(sk, cls.__name__)(**params).fit(X, y, sample_weight=sw)
+    assert_same_model(ours, theirs, X)
+
+
+def test_sparse_input_with_a_negative_binarize_threshold_is_an_error():
+    X = sparse.random(20, 4, density=0.5, format="csr", random_state=0)
+    y = np.arange(20) % 2
+    dense = BernoulliNB(binarize=-0.5).fit(X.toarray(), y)  # dense: every zero is present
+    assert_allclose(dense.feature_count_, [[10] * 4, [10] * 4])
+    with pytest.raises(ValueError, match="cannot binarize a sparse matrix with a negative"):
+        BernoulliNB(binarize=-0.5).fit(X, y)
+    with pytest.raises(ValueError, match="cannot binarize a sparse matrix with a negative"):
+        dense.predict(X)
 
 
 @pytest.mark.parametrize("cls", [GaussianNB, MultinomialNB, BernoulliNB])

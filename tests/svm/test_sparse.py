@@ -1,20 +1,15 @@
 """Sparse input for the SVMs (issue 14): kernel rows computed from CSR rows inside SMO,
 LinearSVC's dual coordinate descent over CSR rows and its primal Newton on products —
-the same models as on the dense copies, and a text-classification pipeline that matches
-scikit-learn's."""
+the same models as on the dense copies (the text-classification pipeline is in
+tests/test_text_classification.py)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import svm as sk_svm
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression as SkLogistic
-from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.pipeline import make_pipeline
 
 from skml._kernels import _smo
-from skml.linear_model import LogisticRegression
 from skml.svm import SVC, SVR, LinearSVC
 from skml.svm._base import KERNEL_CODES, kernel_matrix, sparse_kernel_matrix
 from tests._sparse_cases import awkward_sparse
@@ -69,7 +64,9 @@ def test_sparse_svc_is_libsvms_sparse_svc():
 @pytest.mark.parametrize("params", [dict(dual=True), dict(dual=False),
                                     dict(dual=True, loss="hinge"),
                                     dict(penalty="l1", dual=False),
-                                    dict(dual=True, fit_intercept=False)])
+                                    dict(dual=True, fit_intercept=False),
+                                    dict(multi_class="crammer_singer"),
+                                    dict(class_weight="balanced")])
 def test_linear_svc_equals_its_dense_fit(density, dtype, seed, params):
     X, dense = awkward_sparse(120, 15, density, seed, dtype)
     for n_classes in (2, 3):
@@ -113,34 +110,22 @@ def test_sparse_solver_input_is_checked():
         _smo.smo_solve((data, X.indices.astype(np.intp), indptr[::-1].copy(), 3), *args)
 
 
-def _corpus(n_docs, seed):
-    """Documents whose words come from class-specific (overlapping) distributions."""
-    rng = np.random.RandomState(seed)
-    vocab = np.array([f"w{i}" for i in range(400)])
-    n_classes = 3
-    topics = rng.dirichlet(np.full(400, 0.05), size=n_classes)
-    common = rng.dirichlet(np.full(400, 1.0))
-    docs, labels = [], []
-    for i in range(n_docs):
-        c = i % n_classes
-        p = 0.35 * topics[c] + 0.65 * common
-        words = rng.choice(vocab, size=rng.randint(15, 60), p=p)
-        docs.append(" ".join(words))
-        labels.append(c)
-    return docs, np.array(labels)
-
-
-def test_text_classification_pipeline_matches_sklearn():
-    docs, y = _corpus(900, 0)
-    d_train, d_test, y_train, y_test = train_test_split(docs, y, test_size=0.3,
-                                                        random_state=0)
-    for ours, theirs in [(LinearSVC(), sk_svm.LinearSVC()),
-                         (LogisticRegression(), SkLogistic())]:
-        scores = []
-        for clf in (ours, theirs):
-            search = GridSearchCV(make_pipeline(TfidfVectorizer(), clf),
-                                  {f"{type(clf).__name__.lower()}__C": [0.3, 3.0]}, cv=3)
-            search.fit(d_train, y_train)
-            scores.append(search.score(d_test, y_test))
-        assert scores[0] > 0.8  # far above the 1/3 of chance
-        assert abs(scores[0] - scores[1]) <= 0.02, (type(ours).__name__, scores)
+@pytest.mark.filterwarnings("error::RuntimeWarning:skml")
+@pytest.mark.parametrize("scale", [1e160, 1e-160, "max"])
+def test_sparse_svms_at_extreme_magnitudes_equal_the_dense_ones(scale):
+    """gamma="scale" and LinearSVC's rescaling on sparse X (issue 11 §5's mechanism)."""
+    X, dense = awkward_sparse(80, 6, 0.5, 0)
+    s = np.finfo(np.float64).max / np.abs(dense).max() / 2 if scale == "max" else scale
+    y = _labels(dense, 0)
+    target = dense @ np.linspace(-1, 1, 6)
+    for est, t in [(SVC(tol=1e-10), y), (LinearSVC(tol=1e-12, max_iter=100_000), y)]:
+        np.testing.assert_allclose(est.fit(X * s, t).decision_function(X * s),
+                                   est.fit(dense * s, t).decision_function(dense * s),
+                                   atol=1e-8, err_msg=type(est).__name__)
+    reg = SVR(tol=1e-10)
+    np.testing.assert_allclose(reg.fit(X * s, target).predict(X * s),
+                               reg.fit(dense * s, target).predict(dense * s), atol=1e-8)
+    # and the model of the unscaled data (gamma="scale" is scale-free)
+    np.testing.assert_allclose(SVC(tol=1e-10).fit(X * s, y).decision_function(X * s),
+                               SVC(tol=1e-10).fit(dense, y).decision_function(dense),
+                               atol=1e-8)

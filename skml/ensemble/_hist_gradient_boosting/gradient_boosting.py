@@ -297,7 +297,9 @@ class BaseHistGradientBoosting(BaseEstimator):
                              "when warm_start=True.")
 
         if self.early_stopping == "auto":
-            self.do_early_stopping_ = n_samples > 10_000
+            # Given validation data states the intent to stop on it (scikit-learn's
+            # documented meaning of "auto"; its code ignores X_val below 10,001 samples).
+            self.do_early_stopping_ = n_samples > 10_000 or has_val
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
         use_val = self.do_early_stopping_ and (has_val or
@@ -557,7 +559,8 @@ default=None
     early_stopping : "auto" or bool, default="auto"
         Stop when the score has not improved by more than ``tol`` for
         ``n_iter_no_change`` iterations; "auto": on when there are more than 10,000
-        samples (or when ``X_val`` is given).
+        samples or when ``X_val, y_val`` are given to ``fit`` (scikit-learn's documented
+        meaning; scikit-learn 1.9 itself ignores ``X_val`` for 10,000 samples or fewer).
     scoring : str, callable or None, default="loss"
         Score for early stopping: "loss" (minus the loss) or a scikit-learn scorer
         (evaluated on at most 10,000 training samples and on the validation data).
@@ -583,7 +586,13 @@ _COMMON_NOTES = """
     rate. Missing values (NaN) go, at every split, to the side that gains more in
     training (to the child with more samples when the node had none). Categorical
     splits send a set of categories left: the categories sorted by their gradient /
-    hessian ratio are split into a prefix and the rest (Fisher 1958). Split thresholds
+    hessian ratio are split into a prefix and the rest (Fisher 1958), the prefix taken
+    from either end of the order and of any length (scikit-learn takes at most half of
+    the categories from the far end, so skml can find splits of larger gain);
+    categories with fewer than 10 samples in a node go right. Under ``monotonic_cst``
+    a split gains the second-order loss decrease at the children's clipped values (as
+    LightGBM; scikit-learn scores G v), so constrained trees can differ from
+    scikit-learn's. Split thresholds
     are float64 values of the input (no float32 rounding). Prediction walks every tree
     in one Cython call with OpenMP over rows; early stopping predicts the validation
     data on its bins. OpenMP threads: all cores (``OMP_NUM_THREADS`` and threadpoolctl
@@ -652,7 +661,8 @@ default="squared_error"
     Raises
     ------
     ValueError
-        From ``fit``: an invalid parameter, NaN or inf in ``y``, a negative ``y`` for
+        From ``fit``: an invalid parameter, NaN or inf in ``y`` (or ``|y| > 1e38`` for
+        "squared_error" and "poisson": the gradients are float32), a negative ``y`` for
         "poisson" (or a zero sum), a non-positive ``y`` for "gamma", ``loss="quantile"``
         without ``quantile``, a categorical feature with negative, non-integer or more
         than ``max_bins`` codes, ``X_val`` without ``y_val`` (or the reverse).
@@ -714,6 +724,10 @@ default="squared_error"
         return y
 
     def _check_y_domain(self, y):
+        if self.loss in ("squared_error", "poisson") and y.size and np.max(np.abs(y)) > 1e38:
+            # the gradients (prediction - y) are float32: beyond ~3.4e38 they overflow
+            raise ValueError(f"loss={self.loss!r} needs |y| <= 1e38 (gradients are "
+                             "float32); rescale y.")
         if self.loss == "poisson" and not (np.all(y >= 0) and np.sum(y) > 0):
             raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
         if self.loss == "gamma" and not np.all(y > 0):

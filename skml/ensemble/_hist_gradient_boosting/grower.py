@@ -47,7 +47,6 @@ class GrowContext:
         n, p = X_binned.shape
         self.X_binned = X_binned
         self.bin_mapper = bin_mapper
-        self.n_bins = bin_mapper.max_bins + 1
         self.missing_bin = bin_mapper.missing_bin_
         self.n_bins_non_missing = bin_mapper.n_bins_non_missing_
         self.is_categorical = bin_mapper.is_categorical_.astype(np.uint8)
@@ -74,7 +73,7 @@ class GrowContext:
         # only the smaller child is gathered: at most half of the samples
         self.ordered = np.empty((n // 2 + 1, 4), dtype=np.float32)
         self._pool = []
-        self._hist_shape = (p, 4 * self.n_bins)
+        self._hist_shape = (p, _hist.HIST_COLUMNS)
 
     def get_hist(self):
         return self._pool.pop() if self._pool else np.empty(self._hist_shape)
