@@ -156,12 +156,12 @@ def _accuracy(result, data):
 
 
 def _miou(result, data):
-    from skml.neural.vision import _mean_iou
+    from skml.metrics import iou_score
 
     _, Xte, _, Mte = data
     if hasattr(result, "score"):
         return result.score(Xte, Mte)
-    return _mean_iou(Mte, _outputs(result, Xte).argmax(1), 2)
+    return iou_score(Mte, _outputs(result, Xte).argmax(1))
 
 
 def _predict_case(tag, fitted_skml):

@@ -203,6 +203,24 @@ def test_same_seed_same_network_and_pickle_round_trip(resnet_digits, digits_imag
     assert loaded.module_block_names_ == ("stem", "stage1", "stage2", "pool", "head")
 
 
+def test_global_pool_and_head_options(digits_images):
+    Xtr, _, ytr, _ = digits_images
+    X, y = Xtr[:40], ytr[:40]
+    clf = CNNClassifier("vgg", channels=(4, 8), blocks=(1, 1), global_pool="max",
+                        hidden_layer_sizes=(), max_iter=1, random_state=0).fit(X, y)
+    x = torch.as_tensor(X[:3], dtype=torch.float32)
+    with torch.no_grad():  # global max pooling (Remark 3.23) straight into the output
+        feats = clf.module_.features(x)
+        ref = clf.module_.head.out(feats.amax((2, 3)))
+    np.testing.assert_allclose(clf.predict_proba(X[:3]), torch.softmax(ref, 1).numpy(),
+                               rtol=1e-5)
+    lenet = CNNClassifier("lenet", resize=16, global_pool="avg", dropout=0.5,
+                          hidden_layer_sizes=(32,), max_iter=1, random_state=0).fit(X, y)
+    assert [type(m).__name__ for m in lenet.module_.head] == ["Linear", "Sigmoid",
+                                                              "Dropout", "Linear"]
+    assert lenet.module_.pool.kind == "avg"
+
+
 def test_networks_are_plain_modules_usable_alone():
     net = build_cnn("densenet", in_channels=3, n_outputs=5, image_size=(16, 16))
     assert isinstance(net, torch.nn.Module)
