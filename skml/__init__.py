@@ -10,6 +10,7 @@ from skml._version import __version__
 
 _SUBPACKAGES = (
     "cluster",
+    "datasets",
     "decomposition",
     "discriminant_analysis",
     "ensemble",

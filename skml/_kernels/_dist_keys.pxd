@@ -24,6 +24,7 @@ identity), feature by feature in order, in double:
 The metric codes are the module-level ``METRIC_CODES`` of ``_pairwise`` (name -> code).
 """
 from cython cimport floating
+from libc.float cimport DBL_MAX
 from libc.math cimport sqrt, fabs, pow
 
 cdef enum:
@@ -40,6 +41,20 @@ cdef inline bint key_is_scaled(int metric, double p, int robust) noexcept nogil:
     if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
         return robust != 0
     return metric == MINKOWSKI and p >= 1.0
+
+
+cdef inline double ratio_to_max(double t, double m, double inv) noexcept nogil:
+    """t / m for 0 <= t <= m, as ``t * inv`` with ``inv = 1 / m``, and exactly 1 for the
+    maximum itself (``m * inv`` can round to 1 - 2**-53, whose power of a huge order,
+    p = 1e100, is 0: the distance came out 0); where 1 / m overflows (m below 2**-1024:
+    a subnormal maximum) the quotient itself. So the scaled sum is in [1, d] and the
+    key finite and exact to rounding for any order and any finite data. Every kernel's
+    scaled form goes through here (the same numbers)."""
+    if t >= m:
+        return 1.0
+    if inv <= DBL_MAX:
+        return t * inv
+    return t / m
 
 
 cdef inline double _scaled_pnorm_of_max(double acc, double m, double p) noexcept nogil:
@@ -107,11 +122,11 @@ cdef inline double key_dense(const floating* x, const floating* y, Py_ssize_t d,
     inv = 1.0 / m
     if q == 2.0:
         for j in range(d):
-            t = fabs(<double>x[j] * s - <double>y[j] * s) * inv
+            t = ratio_to_max(fabs(<double>x[j] * s - <double>y[j] * s), m, inv)
             acc += t * t
     else:
         for j in range(d):
-            acc += pow(fabs(<double>x[j] * s - <double>y[j] * s) * inv, q)
+            acc += pow(ratio_to_max(fabs(<double>x[j] * s - <double>y[j] * s), m, inv), q)
     return _scaled_pnorm_of_max(acc, m, q)
 
 
@@ -127,7 +142,7 @@ cdef inline double key_from_terms_scaled(const double* t, Py_ssize_t d,
         return 0.0
     inv = 1.0 / m
     for j in range(d):
-        v = t[j] * inv
+        v = ratio_to_max(t[j], m, inv)
         if q == 2.0:
             acc += v * v
         else:

@@ -38,7 +38,7 @@ from skml._kernels._heap cimport (
 
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, MINKOWSKI, CHEBYSHEV,
-    key_dense, key_to_dist, key_is_scaled, sq_euclid_plain,
+    key_dense, key_to_dist, key_is_scaled, sq_euclid_plain, ratio_to_max,
 )
 
 cnp.import_array()
@@ -284,7 +284,7 @@ cdef double _box_key(const floating* q, const floating* box, Py_ssize_t d,
             qj, lo, hi = q[j], box[j], box[d + j]
         else:
             qj, lo, hi = q[j] * s, box[j] * s, box[d + j] * s
-        t = (_far(qj, lo, hi) if farthest else _gap(qj, lo, hi)) * inv
+        t = ratio_to_max(_far(qj, lo, hi) if farthest else _gap(qj, lo, hi), m, inv)
         acc += t * t if qq == 2.0 else pow(t, qq)
     return m * sqrt(acc) if qq == 2.0 else m * pow(acc, 1.0 / qq)
 

@@ -25,6 +25,7 @@ cimport numpy as cnp
 from skml._kernels._heap cimport heap_sift_down, heap_sort, sort_pairs
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV, key_to_dist,
+    ratio_to_max,
 )
 
 cnp.import_array()
@@ -42,28 +43,30 @@ cdef enum:
     OP_SQ = 0     # sum t^2
     OP_ABS = 1    # sum |t|
     OP_MAX = 2    # max |t|
-    OP_POWQ = 3   # sum (|t| * inv)^q  (q == 2: squares)
+    OP_POWQ = 3   # sum (|t| / m)^q  (q == 2: squares)
     OP_POWP = 4   # sum |t|^p
 
 
-cdef inline double _term(int op, double t, double s1, double inv, double q) noexcept nogil:
+cdef inline double _term(int op, double t, double m, double inv, double q) noexcept nogil:
     if op == OP_SQ:
         return t * t
     if op == OP_ABS:
         return fabs(t)
     if op == OP_POWQ:
-        t = fabs(t) * inv
+        t = ratio_to_max(fabs(t), m, inv)
         return t * t if q == 2.0 else pow(t, q)
     return pow(fabs(t), q)
 
 
 cdef inline double _walk(int op, const floating* xd, const index_t* xi, Py_ssize_t xa,
                          Py_ssize_t xb, const floating* yd, const index_t* yi,
-                         Py_ssize_t ya, Py_ssize_t yb, double s, double inv,
+                         Py_ssize_t ya, Py_ssize_t yb, double s, double m,
                          double q) noexcept nogil:
-    """Accumulate ``op`` over the union of columns of x[xa:xb] and y[ya:yb], ascending."""
+    """Accumulate ``op`` over the union of columns of x[xa:xb] and y[ya:yb], ascending
+    (``m``: the pair's largest |t|, for OP_POWQ)."""
     cdef Py_ssize_t a = xa, b = ya
     cdef double acc = 0.0, t, u
+    cdef double inv = 1.0 / m if m > 0.0 else 0.0
     cdef bint plain = op == OP_SQ and s == 1.0
     while a < xb or b < yb:
         if b >= yb or (a < xb and xi[a] < yi[b]):
@@ -82,7 +85,7 @@ cdef inline double _walk(int op, const floating* xd, const index_t* xi, Py_ssize
             if u > acc:
                 acc = u
         else:
-            acc += _term(op, t, s, inv, q)
+            acc += _term(op, t, m, inv, q)
     return acc
 
 
@@ -125,7 +128,7 @@ cdef inline double _key_ss(const floating* xd, const index_t* xi, Py_ssize_t xa,
     m = _walk(OP_MAX, xd, xi, xa, xb, yd, yi, ya, yb, s, 0.0, 1.0)
     if m == 0.0:
         return 0.0
-    acc = _walk(OP_POWQ, xd, xi, xa, xb, yd, yi, ya, yb, s, 1.0 / m, q)
+    acc = _walk(OP_POWQ, xd, xi, xa, xb, yd, yi, ya, yb, s, m, q)
     return m * sqrt(acc) if q == 2.0 else m * pow(acc, 1.0 / q)
 
 

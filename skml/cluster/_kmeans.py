@@ -129,6 +129,36 @@ def _exponent(value):
     return int(np.frexp(value)[1])
 
 
+#: Sample weights whose largest lies outside [2**-e, 2**e] are rescaled (e per dtype).
+_WEIGHT_EXP = {np.dtype(np.float32): 60, np.dtype(np.float64): 500}
+
+
+def _unit_weights(sample_weight, dtype=np.float64):
+    """``(sample_weight / 2**e, e)``, the largest weight brought into [1, 2) by a power
+    of two (exact) when it lies far from 1 for ``dtype``, else ``(sample_weight, 0)``
+    (also for None and for invalid weights, which the validation then reports).
+    Centres, labels and the seeding do not depend on the weights' unit, and the inertia
+    scales by 2**e: weights of 1e306 overflowed the weighted sums (centres 16 off, the
+    seeding's probabilities NaN), subnormal ones (1e-320) lost their digits in every
+    product, and for float32 data both were cast to inf or 0."""
+    if sample_weight is None or np.isscalar(sample_weight):
+        return sample_weight, 0
+    w = np.asarray(sample_weight)
+    if w.dtype.kind != "f" or not np.all(np.isfinite(w)) or np.any(w < 0):
+        return sample_weight, 0
+    wmax = float(np.max(w, initial=0.0))
+    limit = _WEIGHT_EXP.get(np.dtype(dtype), 500)
+    if wmax == 0.0 or 2.0**-limit <= wmax <= 2.0**limit:
+        return sample_weight, 0
+    e = _exponent(wmax) - 1
+    return np.ldexp(w.astype(np.float64), -e), e
+
+
+def _scale_inertia(inertia, e):
+    with np.errstate(over="ignore"):  # beyond the float range: inf, as the true value
+        return float(np.ldexp(inertia, e)) if e else inertia
+
+
 def _safe_mean(X):
     """Column means of X in float64, without overflow even next to the float maximum."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -412,7 +442,7 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    w = np.asarray(sample_weight, dtype=np.float64)
+    w = _unit_weights(np.asarray(sample_weight, dtype=np.float64))[0]  # (unit-free)
     indices = np.empty(n_clusters, dtype=np.intp)
 
     first = random_state.choice(n_samples, p=w / w.sum())
@@ -1210,6 +1240,7 @@ class KMeans(_BaseKMeans):
                           order="C")
         self._check_params_vs_input(X)
         n_samples = X.shape[0]
+        sample_weight, w_exp = _unit_weights(sample_weight, X.dtype)
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = self._n_threads(X, self.n_clusters)
@@ -1258,7 +1289,8 @@ class KMeans(_BaseKMeans):
                     name=name)
                 if self.verbose:
                     print(f"[{name}] Run {run + 1}/{self._n_init}: inertia "
-                          f"{frame.unscale_sq(inertia):.6g} after {n_iter} iterations.")
+                          f"{_scale_inertia(frame.unscale_sq(inertia), w_exp):.6g} "
+                          f"after {n_iter} iterations.")
                 if best is None or (inertia < best[1] and not _is_same_clustering(
                         labels, best[0], self.n_clusters)):
                     best = (labels, inertia, centers, n_iter)
@@ -1272,7 +1304,7 @@ class KMeans(_BaseKMeans):
         self.cluster_centers_ = frame.invert(centers)
         self._n_features_out = self.n_clusters
         self.labels_ = labels
-        self.inertia_ = frame.unscale_sq(inertia)
+        self.inertia_ = _scale_inertia(frame.unscale_sq(inertia), w_exp)
         self.n_iter_ = int(n_iter)
         self._warn_distinct()
         return self
@@ -1527,6 +1559,7 @@ class MiniBatchKMeans(_BaseKMeans):
                           order="C")
         self._check_params_vs_input(X)
         n_samples, n_features = X.shape
+        sample_weight, w_exp = _unit_weights(sample_weight, X.dtype)
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
         random_state = check_random_state(self.random_state)
         per_row = max(1, X.nnz // max(1, n_samples)) if sp.issparse(X) else n_features
@@ -1622,6 +1655,8 @@ class MiniBatchKMeans(_BaseKMeans):
             if ewa is None:  # a single step: its own batch inertia
                 ewa = frame.unscale_sq(inertia) / batch
             self.inertia_ = float(ewa * np.sum(sample_weight, dtype=np.float64))
+        self.inertia_ = _scale_inertia(self.inertia_, w_exp)
+        self._w_exp = w_exp  # the unit of the counts, for partial_fit
         return self
 
     def _converged(self, step, n_steps, batch_inertia, shift, n_samples, batch):
@@ -1692,7 +1727,15 @@ class MiniBatchKMeans(_BaseKMeans):
         elif X.dtype != self.cluster_centers_.dtype:
             X = X.astype(self.cluster_centers_.dtype)
         n_samples = X.shape[0]
+        sample_weight, w_exp = _unit_weights(sample_weight, X.dtype)
         sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
+        # the running counts are in units of 2**_w_exp: a batch of weights in another
+        # unit is brought to the larger of the two (exact powers of two)
+        old_exp = w_exp if first else getattr(self, "_w_exp", 0)
+        self._w_exp = max(old_exp, w_exp)
+        if w_exp != self._w_exp:
+            sample_weight = np.ldexp(sample_weight, w_exp - self._w_exp).astype(
+                sample_weight.dtype, copy=False)
         n_threads = self._n_threads(X, self.n_clusters)
         sparse = sp.issparse(X)
         if first:
@@ -1714,9 +1757,13 @@ class MiniBatchKMeans(_BaseKMeans):
             frame = (_Frame.for_sparse(X, self.cluster_centers_) if sparse
                      else _Frame.for_centers(self.cluster_centers_, X))
             centers = frame.apply(self.cluster_centers_)
+            if old_exp != self._w_exp:
+                self._counts = np.ldexp(self._counts, old_exp - self._w_exp)
         self._step(_csr_in(X, frame, n_threads) if sparse else frame.apply(X),
                    sample_weight, centers, self._random_reassign(n_samples),
                    self._random_state, n_threads)
         self.n_steps_ += 1
         self._publish(centers, frame, X, sample_weight, n_threads)
+        if self.compute_labels:
+            self.inertia_ = _scale_inertia(self.inertia_, self._w_exp)
         return self

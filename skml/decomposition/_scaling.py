@@ -64,9 +64,10 @@ def rescale(X, *, centre=False, dtype=None):
     X : ndarray of shape (n_samples, n_features) or scipy sparse matrix
         Finite data. Sparse input is never centred.
     centre : bool, default=False
-        Subtract the per-column midrange ``min/2 + max/2`` first (in X's dtype: each
-        difference is then exact to the rounding of the result, however far the data
-        lies from the origin).
+        Subtract the per-column midrange ``min/2 + max/2`` first (in the wider of X's
+        dtype and ``dtype``: each difference is then exact to the rounding of the
+        result, however far the data lies from the origin; float32 data centred into
+        float32 keeps only the spread's precision in each coordinate).
     dtype : numpy dtype, default=None
         Dtype of ``Xs`` (X's when None).
 
@@ -87,7 +88,9 @@ def rescale(X, *, centre=False, dtype=None):
     if centre and X.shape[0]:
         # half of each first: (min + max) / 2 overflows near the largest float
         shift = (0.5 * X.min(axis=0) + 0.5 * X.max(axis=0)).astype(X.dtype)
-        Xs = (X - shift).astype(dtype, copy=False)
+        # subtract in the wider dtype: float32 data centred into float64 is exact
+        work = np.promote_types(X.dtype, dtype)
+        Xs = (X.astype(work, copy=False) - shift.astype(work)).astype(dtype, copy=False)
     else:
         Xs = np.array(X, dtype=dtype, copy=True)
     e = power_of_two_exponent(_abs_max(Xs))

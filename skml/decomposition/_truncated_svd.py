@@ -37,7 +37,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     By the Eckart–Young theorem the first ``k`` singular triplets give the best rank-k
     approximation of X in the Frobenius and spectral norms (the sum of separable
     matrices of Remark 1.12, cut after ``k`` terms). Because X is not centred, scipy
-    sparse input works as is (latent semantic analysis on term counts).
+    sparse input works as is (latent semantic analysis on term counts): CSR and CSC are
+    used as given, the other formats converted to CSR, never to a dense array.
 
     Parameters
     ----------

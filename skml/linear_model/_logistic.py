@@ -14,8 +14,9 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skml._kernels._loss import binary_logloss_residual
 from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
-from skml.linear_model._optimize import bfgs, newton, newton_cg, prox_newton_l1
+from skml.linear_model._optimize import bfgs, lbfgs_l1, newton, newton_cg, prox_newton_l1
 from skml.utils import (
     Interval,
     StrOptions,
@@ -58,17 +59,6 @@ _METHODS = {
 }
 
 
-def _binary_loss_and_proba(z, y):
-    """``log(1 + e^z) - y z`` and ``sigmoid(z)``, stably, sharing one ``exp``."""
-    e = np.exp(-np.abs(z))
-    loss = np.log1p(e)
-    loss += np.maximum(z, 0.0)
-    loss -= y * z
-    inv = 1.0 / (1.0 + e)
-    proba = np.where(z >= 0, inv, e * inv)
-    return loss, proba
-
-
 def _weighted_gram(X, h, fit_intercept):
     """``Xa^T diag(h) Xa`` for ``Xa = [X, 1]`` (or ``X``), without forming ``Xa``."""
     if sp.issparse(X):  # (a dense p x p result, as scikit-learn's newton-cholesky)
@@ -107,7 +97,7 @@ class _LogLoss:
         self.binary = n_classes == 2
         self.K = 1 if self.binary else n_classes
         self.S = float(sample_weight.sum())
-        self.w = sample_weight / self.S
+        self.w = np.ascontiguousarray(sample_weight / self.S, dtype=np.float64)
         self.l2 = l2
         if self.binary:
             self.y = y_enc.astype(np.float64)
@@ -115,19 +105,25 @@ class _LogLoss:
             self.y_enc = y_enc
             self.Y = np.zeros((self.n_samples, n_classes))
             self.Y[np.arange(self.n_samples), y_enc] = 1.0
-        # which entries of theta are penalised (everything but the intercepts)
-        pen = np.ones((self.K, self.d))
-        if fit_intercept:
-            pen[:, -1] = 0.0
-        self.pen = pen.ravel()
 
     @property
     def size(self):
         return self.K * self.d
 
+    def _weights(self, theta):
+        """The penalised entries of ``theta`` (all but the intercepts): a view, (K, p)."""
+        return theta.reshape(self.K, self.d)[:, :self.p]
+
     def _penalty(self, theta):
-        wp = theta * self.pen
-        return 0.5 * self.l2 * float(wp @ wp), self.l2 * wp
+        W = self._weights(theta)
+        return 0.5 * self.l2 * float(np.einsum("kj,kj->", W, W))
+
+    def _add_penalty_grad(self, theta, grad):
+        """``grad += l2 * theta`` on the penalised entries, in place (no d-vector is kept
+        or allocated beyond one temporary)."""
+        if self.l2:
+            self._weights(grad)[...] += self.l2 * self._weights(theta)
+        return grad
 
     def _scores(self, theta):
         p = self.p
@@ -142,6 +138,10 @@ class _LogLoss:
             Z += W[:, p]
         return Z
 
+    def _binary_scores(self, theta):
+        """The binary scores as a new contiguous float64 vector (the kernel writes it)."""
+        return np.ascontiguousarray(self._scores(theta), dtype=np.float64)
+
     def _grad_from_residual(self, R):
         """``Xa^T R`` for per-sample residuals ``R`` ((n,) or (n, K)), flattened."""
         if self.binary:
@@ -154,19 +154,20 @@ class _LogLoss:
 
     def value(self, theta):
         if self.binary:
-            loss = float(self.w @ _binary_loss_and_proba(self._scores(theta), self.y)[0])
+            loss = binary_logloss_residual(self._binary_scores(theta), self.y, self.w)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1)
             loss = float(self.w @ (lse - Z[np.arange(self.n_samples), self.y_enc]))
-        return loss + self._penalty(theta)[0]
+        return loss + self._penalty(theta)
 
     def value_grad(self, theta):
-        pen, pen_grad = self._penalty(theta)
+        pen = self._penalty(theta)
         if self.binary:
-            pointwise, proba = _binary_loss_and_proba(self._scores(theta), self.y)
-            loss = float(self.w @ pointwise)
-            grad = self._grad_from_residual(self.w * (proba - self.y))
+            # one n-vector: the scores, overwritten with the residual by the kernel
+            R = self._binary_scores(theta)
+            loss = binary_logloss_residual(R, self.y, self.w)
+            grad = self._grad_from_residual(R)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1, keepdims=True)
@@ -175,7 +176,7 @@ class _LogLoss:
             R -= self.Y
             R *= self.w[:, None]
             grad = self._grad_from_residual(R)
-        return loss + pen, grad + pen_grad
+        return loss + pen, self._add_penalty_grad(theta, grad)
 
     def hessp_at(self, theta):
         """A function ``v -> H(theta) v`` (Hessian-vector products: two products with
@@ -186,8 +187,8 @@ class _LogLoss:
             h = self.w * pr * (1.0 - pr)
 
             def hv(v):
-                return self._grad_from_residual(h * self._scores_of(v)) + \
-                    self.l2 * self.pen * v
+                return self._add_penalty_grad(
+                    v, self._grad_from_residual(h * self._scores_of(v)))
             return hv
         P = softmax(Z, axis=1)
         wP = self.w[:, None] * P
@@ -195,7 +196,7 @@ class _LogLoss:
         def hv(v):
             Zv = self._scores_of(v)
             R = wP * (Zv - np.sum(P * Zv, axis=1, keepdims=True))
-            return self._grad_from_residual(R) + self.l2 * self.pen * v
+            return self._add_penalty_grad(v, self._grad_from_residual(R))
         return hv
 
     def _scores_of(self, v):
@@ -219,7 +220,9 @@ class _LogLoss:
                     H[k * d:(k + 1) * d, m * d:(m + 1) * d] = block
                     if m != k:
                         H[m * d:(m + 1) * d, k * d:(k + 1) * d] = block.T
-        H.flat[:: H.shape[0] + 1] += self.l2 * self.pen
+        if self.l2:
+            idx = np.arange(self.K * self.d).reshape(self.K, self.d)[:, :self.p].ravel()
+            H[idx, idx] += self.l2
         return H
 
 
@@ -525,6 +528,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X[:, :0]
             l2 = l1 = 0.0
         loss = _LogLoss(X, y_enc, n_classes, sw, fit_intercept, l2)
+        del sw  # the loss keeps its normalised copy (one n-vector less during the fit)
 
         theta0 = np.zeros(loss.size)
         prev = getattr(self, "classes_", None)
@@ -542,7 +546,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if W.size == theta0.size:
                 theta0 = W.ravel().copy()
 
-        lam = l1 * loss.pen if l1 > 0 else None
+        lam = None
+        if l1 > 0:  # the L1 weight of each entry of theta: 0 on the intercepts
+            lam = np.zeros(loss.size)
+            loss._weights(lam)[...] = l1
         method = _METHODS[self.solver][lam is not None]
         if loss.size == 0:  # nothing to fit (no coefficient, no intercept)
             theta, n_iter, converged = theta0, 0, True
@@ -602,31 +609,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if method == "bfgs":
             return bfgs(loss.value_grad, theta0, tol=tol, max_iter=max_iter)
         # L-BFGS-B through scipy ("lbfgs", or "split-lbfgs" with the L1 term)
+        if lam is not None:
+            return lbfgs_l1(loss.value_grad, theta0, lam, tol=tol, max_iter=max_iter)
         options = {"maxiter": max_iter, "maxls": 50, "gtol": tol,
                    "ftol": 64 * np.finfo(float).eps}
-        if lam is None:
-            res = optimize.minimize(loss.value_grad, theta0, method="L-BFGS-B", jac=True,
-                                    options=options)
-            theta = res.x
-        else:
-            d = theta0.size
-            free = lam == 0
-
-            def split(z):
-                return z[:d] - z[d:]
-
-            def fun(z):
-                f, g = loss.value_grad(split(z))
-                return f + float(lam @ (z[:d] + z[d:])), np.concatenate([g + lam, -g + lam])
-
-            z0 = np.concatenate([np.maximum(theta0, 0), np.maximum(-theta0, 0)])
-            bounds = [(None, None) if fr else (0, None) for fr in free]
-            bounds += [(0, 0) if fr else (0, None) for fr in free]
-            res = optimize.minimize(fun, z0, method="L-BFGS-B", jac=True, bounds=bounds,
-                                    options=options)
-            theta = split(res.x)
-        n_iter = int(min(res.nit, max_iter))
-        return theta, n_iter, bool(res.success) and res.nit <= max_iter
+        res = optimize.minimize(loss.value_grad, theta0, method="L-BFGS-B", jac=True,
+                                options=options)
+        return res.x, int(min(res.nit, max_iter)), bool(res.success) and \
+            res.nit <= max_iter
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,11 +7,12 @@ the smallest subgradient), or after ``max_iter`` iterations. They return
 ``(x, n_iter, converged)``.
 """
 import numpy as np
-from scipy import linalg
+from scipy import linalg, optimize
 
 from skml._kernels._cd import l1_quadratic_cd
 
-__all__ = ["bfgs", "newton", "newton_cg", "prox_newton_l1", "wolfe_line_search"]
+__all__ = ["bfgs", "lbfgs_l1", "newton", "newton_cg", "prox_newton_l1",
+           "wolfe_line_search"]
 
 _ARMIJO = 1e-4
 
@@ -174,6 +175,34 @@ def prox_newton_l1(fun_grad, hess, x0, lam, *, tol=1e-4, max_iter=100, fun=None)
         if stalled:  # no decrease floating point can resolve: tol is below precision
             return x, it + 1, _l1_optimality(x, g, lam) <= tol
     return x, max_iter, _l1_optimality(x, g, lam) <= tol
+
+
+def lbfgs_l1(fun_grad, x0, lam, *, tol=1e-4, max_iter=100):
+    """``f(x) + sum_j lam[j] |x_j|`` by scipy's L-BFGS-B on the equivalent smooth,
+    bound-constrained problem in ``x = u - v``, ``u, v >= 0`` (entries with ``lam == 0``
+    stay free in ``u``). Needs only ``fun_grad`` (no Hessian): memory ``O(len(x))``, so it
+    serves problems too wide for :func:`prox_newton_l1`'s dense Hessian. ``tol`` bounds
+    the projected gradient of the split problem."""
+    lam = np.asarray(lam, dtype=np.float64)
+    x0 = np.asarray(x0, dtype=np.float64)
+    d = x0.size
+    free = lam == 0
+
+    def split(z):
+        return z[:d] - z[d:]
+
+    def fun(z):
+        f, g = fun_grad(split(z))
+        return f + float(lam @ (z[:d] + z[d:])), np.concatenate([g + lam, -g + lam])
+
+    z0 = np.concatenate([np.maximum(x0, 0), np.maximum(-x0, 0)])
+    bounds = [(None, None) if fr else (0, None) for fr in free]
+    bounds += [(0, 0) if fr else (0, None) for fr in free]
+    res = optimize.minimize(fun, z0, method="L-BFGS-B", jac=True, bounds=bounds,
+                            options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
+                                     "ftol": 64 * np.finfo(float).eps})
+    return split(res.x), int(min(res.nit, max_iter)), bool(res.success) and \
+        res.nit <= max_iter
 
 
 def _cubic_min(a, fa, ga, b, fb, gb):

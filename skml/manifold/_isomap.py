@@ -140,9 +140,10 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     it; with a ``KNeighborsTransformer`` graph both agree). Sparse features (CSR; CSC
     and COO are converted) go to skml's sparse neighbour search.
 
-    Computed on the data centred and divided by a power of two (exactly; scaled only
-    for ``"cosine"``), so data of any magnitude (1e-300 to 1e300) and far from the
-    origin (float32 offset by 1e4) gives the geodesics of the plain data; the results
+    Computed on the data divided by a power of two (exactly), so data of any magnitude
+    (1e-300 to 1e300) gives the geodesics of the plain data, and with the neighbour
+    search exact for any offset, so does data far from the origin (float32 offset by
+    1e4: it is not centred, which would round every coordinate in float32); the results
     are scaled back (``eigenvalues_`` is ``inf`` or 0 only where the true value lies
     outside the float range).
 
@@ -365,12 +366,12 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._check_params(n)
         progress = Progress("Isomap", self.verbose)
         # Geodesic distances and the embedding scale with the data: compute on data
-        # centred and divided by a power of two (exact), then scale the results back, so
-        # that neither |x| ~ 1e160 (squares overflow) nor a far offset (lost digits)
-        # harms them. Cosine distances are not translation invariant, distances are
-        # already centred and sparse data would lose its zeros: scaled only.
-        centre = not (self.metric in ("cosine", "precomputed") or sparse.issparse(X))
-        Xn, self._shift, self._exponent = rescale(X, centre=centre)
+        # divided by a power of two (exact), then scale the results back, so that
+        # |x| ~ 1e160 (squares overflow) does not harm them. Not centred: the search is
+        # exact for data far from the origin by itself, and centring float32 data in
+        # float32 rounds each coordinate to the spread's precision (a distance 1e-4 of
+        # the spread came out 6e-5 relative off).
+        Xn, self._shift, self._exponent = rescale(X)
         self._radius = (None if self.radius is None
                         else float(np.ldexp(float(self.radius), -self._exponent)))
         rows, cols, lengths = self._neighbours(Xn)

@@ -651,20 +651,20 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     # ---- fitting --------------------------------------------------------------------
 
     def _normalise(self, X, fit):
-        """X as the neighbour search sees it: centred on the training data's midrange
-        (except for ``"cosine"``, which is not translation invariant) and divided by a
-        power of two so that its entries lie in [-1, 1]; precomputed distances are only
-        divided. The affinities are invariant under both (each bandwidth is calibrated
-        to the perplexity), and the search neither overflows (|x| ~ 1e160) nor loses the
-        digits of data that lies far from the origin (float32 offset by 1e4)."""
+        """X as the neighbour search sees it: divided by a power of two so that its
+        entries lie in [-1, 1] (exact; precomputed distances likewise). The affinities
+        are invariant under it (each bandwidth is calibrated to the perplexity), and the
+        search does not overflow (|x| ~ 1e160). Data far from the origin (float32 offset
+        by 1e4) is not centred here: the search is exact for any offset by itself, and
+        centring in float32 would round every coordinate to the spread's precision
+        (small distances 1e-4 relative off)."""
         if fit:
             if self.metric == "precomputed":
                 self._shift = None
                 values = X.data if sparse.issparse(X) else X
                 self._exponent = power_of_two_exponent(np.max(values, initial=0.0))
-            else:  # sparse data is only scaled (centring would densify it)
-                Xn, self._shift, self._exponent = rescale(
-                    X, centre=self.metric != "cosine")
+            else:
+                Xn, self._shift, self._exponent = rescale(X)
                 return Xn
         if sparse.issparse(X):
             if self._shift is None:

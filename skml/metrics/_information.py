@@ -32,13 +32,14 @@ def _check_distributions(P, name):
         raise ValueError(f"{name} has no outcomes (0 columns).")
     if np.any(P < 0):
         raise ValueError(f"{name} has negative probabilities (min {P.min()!r}).")
-    totals = P.sum(axis=1, keepdims=True)
-    if np.any(totals == 0):
+    # divided by the row's largest mass first: rows of masses near 1e308 would sum to
+    # inf, rows of subnormal masses lose bits in the quotient
+    largest = P.max(axis=1, keepdims=True)
+    if np.any(largest == 0):
         raise ValueError(f"{name} has a row that sums to 0; each row must be a "
                          "distribution with positive total mass.")
-    if not np.all(np.isfinite(totals)):
-        raise ValueError(f"{name} has a row with an infinite total.")
-    return P / totals, one_d
+    P = P / largest
+    return P / P.sum(axis=1, keepdims=True), one_d
 
 
 def _check_pair(P, Q):

@@ -294,7 +294,9 @@ def key_form(code, p, vmax, vmin, n_features, dtype):
     values below ~1e-130; float32 data never need it)."""
     s = 1.0
     need = vmax * 2.0 * (n_features + 1)
-    if need > 2.0**1000:
+    if math.isinf(need):  # the bound itself overflows: add the exponents instead
+        s = 2.0 ** -(math.frexp(vmax)[1] + math.frexp(2.0 * (n_features + 1))[1] - 1000)
+    elif need > 2.0**1000:
         s = 2.0 ** -(math.frexp(need)[1] - 1000)
     robust = (code in (_EUCLIDEAN, _SQEUCLIDEAN) and np.dtype(dtype) == np.float64
               and (vmax * math.sqrt(n_features) > 1e150 or vmin < 1e-130))

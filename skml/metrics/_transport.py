@@ -191,6 +191,19 @@ def _exact_ot(a, b, M):
     from scipy.optimize import linprog
 
     n, m = M.shape
+    # HiGHS's feasibility and optimality tolerances are absolute (1e-10): masses summing
+    # to 1e-20, or costs of order 1e-20 or 1e300, would be "solved" to a wrong plan or
+    # not at all. The LP gets the total mass scaled into [0.5, 1) and the costs into
+    # [-1, 1] (powers of two: exact), less their row minima (which changes no plan's
+    # cost by more than a constant: every row carries its fixed mass); the plan is
+    # scaled back and its cost taken on M itself.
+    mass_exp = int(np.frexp(a.sum())[1])
+    a, b = np.ldexp(a, -mass_exp), np.ldexp(b, -mass_exp)
+    M_lp = M.astype(np.float64)
+    cost_max = max(float(M_lp.max()), -float(M_lp.min()))
+    if cost_max > 0:
+        M_lp = np.ldexp(M_lp, -int(np.frexp(cost_max)[1]))
+    M_lp = M_lp - M_lp.min(axis=1, keepdims=True)
     # Variables P[i, j] at i*m + j. The last column constraint follows from the others and
     # equal masses; dropping it keeps the constraint matrix of full rank.
     rows = np.concatenate([np.repeat(np.arange(n), m),
@@ -200,23 +213,65 @@ def _exact_ot(a, b, M):
     A_eq = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])),
                          shape=(n + m - 1, n * m))
     b_eq = np.concatenate([a, b[:-1]])
-    res = linprog(M.ravel().astype(np.float64), A_eq=A_eq, b_eq=b_eq, bounds=(0, None),
+    res = linprog(M_lp.ravel(), A_eq=A_eq, b_eq=b_eq, bounds=(0, None),
                   method="highs",
                   options={"primal_feasibility_tolerance": 1e-10,
                            "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         raise RuntimeError(f"The transport LP was not solved: {res.message}")
-    plan = np.maximum(res.x.reshape(n, m), 0.0)
+    plan = np.ldexp(np.maximum(res.x.reshape(n, m), 0.0), mass_exp)
     return plan, float(np.sum(plan * M))
+
+
+# Costs and reg beyond 2**+-1000 are rescaled (by a power of two: exact) before the
+# kernel, so that M / reg, reg * log(mass) and the potentials stay far from overflow and
+# 1 / reg from infinity.
+_SINKHORN_MAX_EXPONENT = 1000
+# The smallest reg relative to max|M|: below it exp(-M / reg) is not representable for
+# any cost that differs from the smallest by more than a rounding error.
+_SINKHORN_MIN_RELATIVE_REG = 1e-300
 
 
 def _sinkhorn_ot(a, b, M, reg, max_iter, tol, n_jobs):
     from skml._kernels import _sinkhorn
 
-    # Rows/columns without mass carry no plan: the kernel needs log(a), log(b) finite.
-    rows, cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+    finfo = np.finfo(M.dtype)
+    total, tol_given = float(a.sum()), tol
+    if M.dtype == np.float32 and not float(finfo.tiny) <= total <= float(finfo.max):
+        raise ValueError(
+            f"a and b have total mass {total!r}, outside the range of float32 "
+            f"([{finfo.tiny:.3g}, {finfo.max:.3g}]) in which a plan for float32 costs "
+            "is returned; pass float64 costs (or normalise the masses).")
+    cost_max = max(float(M.max()), -float(M.min()))
+    if reg < _SINKHORN_MIN_RELATIVE_REG * cost_max:
+        raise ValueError(
+            f"reg={reg!r} is below 1e-300 times the largest |cost| ({cost_max!r}): the "
+            "entropic plan exp(-M / reg) cannot be represented in floating point. Use "
+            "method='exact'.")
+    # The plan is linear in the masses and depends on M / reg only: work with the total
+    # mass scaled into [0.5, 1) and, where needed, with M and reg scaled near 1. Powers
+    # of two make both exact; the plan and the cost are scaled back at the end.
+    # (ldexp, not a product with 2**-e: 2**-e itself may overflow). Masses summing to
+    # 1 are left alone: no pass over the plan to scale it back.
+    mass_exp = 0 if 0.5 <= total <= 2.0 else int(np.frexp(total)[1])
+    a, b = np.ldexp(a, -mass_exp), np.ldexp(b, -mass_exp)
+    # tol is relative to the total mass
+    tol = tol * float(np.ldexp(total, -mass_exp))
+    cost_exp = 0
+    if (max(cost_max, reg) > 2.0 ** _SINKHORN_MAX_EXPONENT
+            or reg < 2.0 ** -_SINKHORN_MAX_EXPONENT):
+        cost_exp = int(np.frexp(max(cost_max, reg))[1])
+        reg = float(np.ldexp(reg, -cost_exp))
+    # Rows/columns without mass carry no plan (the kernel needs log(a), log(b) finite);
+    # so do those whose mass is below the resolution of the work matrix (a plan row of
+    # a mass under ``tiny`` would be 0 or subnormal: the kernel would rebuild at every
+    # iteration to give it mass it cannot hold).
+    negligible = finfo.tiny * max(a.size, b.size)
+    rows, cols = np.flatnonzero(a > negligible), np.flatnonzero(b > negligible)
     full = rows.size == a.size and cols.size == b.size
     Ms = M if full else np.ascontiguousarray(M[np.ix_(rows, cols)])
+    if cost_exp:
+        Ms = np.ldexp(Ms, -cost_exp).astype(M.dtype, copy=False)
     a_s, b_s = a[rows], b[cols]
     n, m = Ms.shape
     n_groups = min(_SINKHORN_MAX_GROUPS, max(1, n // _SINKHORN_ROWS_PER_GROUP))
@@ -229,15 +284,24 @@ def _sinkhorn_ot(a, b, M, reg, max_iter, tol, n_jobs):
         n_iter, err, cost, _ = _sinkhorn.sinkhorn(Ms, a_s, b_s, float(reg), float(tol),
                                                   int(max_iter), f, g, K, acc, n_threads)
     if not err <= tol:
+        relative = err / float(np.ldexp(total, -mass_exp))
         warnings.warn(
             f"Sinkhorn did not converge in {n_iter} iterations: the marginal violation is "
-            f"{err:.3g} > tol={tol:g}. Increase max_iter, or reg (small reg converges "
-            "slowly).", ConvergenceWarning, stacklevel=3)
+            f"{relative:.3g} of the total mass > tol={tol_given:g}. Increase max_iter, or "
+            "reg (small reg converges slowly).", ConvergenceWarning, stacklevel=3)
+    if mass_exp:
+        np.ldexp(K, mass_exp, out=K)
+    if cost_exp:
+        # the rescaled costs may have lost entries to underflow: the cost from M itself
+        Mo = M if full else M[np.ix_(rows, cols)]
+        cost = float(np.einsum("ij,ij->", K, Mo, dtype=np.float64))
+    else:
+        cost = float(np.ldexp(cost, mass_exp))
     if full:
-        return K, float(cost)
+        return K, cost
     plan = np.zeros(M.shape, dtype=M.dtype)
     plan[np.ix_(rows, cols)] = K
-    return plan, float(cost)
+    return plan, cost
 
 
 def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1e-9,
@@ -261,10 +325,11 @@ def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1
         Masses of the target points (>= 0), with the same total as ``a``. ``None``
         gives each column the mass ``1/m``.
     M : array-like of shape (n, m)
-        Cost of moving a unit of mass from source ``i`` to target ``j`` (finite). With
-        float32 costs Sinkhorn works on a float32 matrix (half the memory, about twice
-        as fast, as POT does): its marginals are then accurate to about 1e-7 of the
-        mass, so use ``tol >= 1e-6``.
+        Cost of moving a unit of mass from source ``i`` to target ``j`` (finite, of any
+        magnitude: masses and costs are rescaled by powers of two inside, exactly).
+        With float32 costs Sinkhorn works on a float32 matrix (half the memory, about
+        twice as fast, as POT does; potentials and sums stay float64): its marginals
+        are then accurate to about 1e-8 of the mass, so use ``tol >= 1e-8``.
     method : {"exact", "sinkhorn"}, default="exact"
         ``"exact"`` is a linear program in ``n * m`` variables: fine up to a few
         hundred points per side. ``"sinkhorn"`` scales to thousands.
@@ -276,8 +341,10 @@ def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1
         Most Sinkhorn iterations (one iteration updates both sides).
     tol : float, default=1e-9
         Sinkhorn stops when the marginal violation ``||P^T 1 - b||_2`` (the row sums
-        are exact after each iteration) is at most ``tol``, in units of mass: the
-        criterion of POT's ``stopThr``, here checked at every iteration.
+        are exact after each iteration) is at most ``tol`` times the total mass: for
+        masses summing to 1 the criterion of POT's ``stopThr``, here checked at every
+        iteration (relative, so that masses summing to 1e-20 are not "converged" from
+        the start).
     n_jobs : int, default=None
         OpenMP threads for Sinkhorn (``None``: all cores; small problems use fewer).
         The result is the same for any value.
@@ -296,7 +363,9 @@ def optimal_transport(a, b, M, *, method="exact", reg=None, max_iter=1000, tol=1
     ValueError
         If ``M`` is empty, holds NaN or infinity, if ``a`` or ``b`` do not match its
         shape, have negative or zero total mass, or unequal totals, or if ``reg`` is
-        missing or not positive for ``"sinkhorn"``.
+        missing or not positive for ``"sinkhorn"``, or below ``1e-300 * max|M|`` (the
+        entropic plan is then not representable), or if the total mass is outside
+        float32's range with float32 costs (the plan is float32).
     RuntimeError
         If the linear program is not solved.
 
@@ -420,12 +489,38 @@ def wasserstein_distance(X, Y, *, x_weights=None, y_weights=None, p=2, method="e
     a = _check_mass(x_weights, X.shape[0], "x_weights", "X")
     b = _check_mass(y_weights, Y.shape[0], "y_weights", "Y")
     a, b = a / a.sum(), b / b.sum()
+    # Costs ||x - y||^p of clouds 1e200 or 1e-200 across would overflow or underflow:
+    # the clouds are moved to the middle of their joint bounding box and scaled by a
+    # power of two to a half-width in [0.5, 1); W_p scales back exactly.
+    lo = np.minimum(X.min(axis=0), Y.min(axis=0))
+    hi = np.maximum(X.max(axis=0), Y.max(axis=0))
+    mid, half_width = lo / 2 + hi / 2, float(np.max(hi / 2 - lo / 2))
+    e = int(np.frexp(half_width)[1]) if half_width > 0 else 0
+    if e > 0:  # scale first: X - mid itself could overflow
+        X, Y = np.ldexp(X, -e) - np.ldexp(mid, -e), np.ldexp(Y, -e) - np.ldexp(mid, -e)
+    else:  # subtract first: X scaled up could overflow
+        X, Y = np.ldexp(X - mid, -e), np.ldexp(Y - mid, -e)
+    reg_given = reg
+    if method == "sinkhorn" and reg is not None:
+        check_param(reg, "reg", types=(numbers.Real,), min_val=0, closed="neither")
+        with np.errstate(over="ignore", under="ignore"):
+            reg_scaled = float(np.exp2(np.log2(float(reg)) - e * p))
+        if not 0 < reg_scaled < np.inf:
+            raise ValueError(
+                f"reg={reg!r} is out of the floating-point range relative to the costs "
+                f"||x - y||^p, of order 2**{e * p:g} here.")
+        reg = reg_scaled
     M = pairwise_distances(X, Y, n_jobs=n_jobs)
     if p != 1:
         M **= p
+    if (method == "sinkhorn" and reg is not None
+            and reg < _SINKHORN_MIN_RELATIVE_REG * M.max()):
+        raise ValueError(
+            f"reg={reg_given!r} is below 1e-300 times the largest cost ||x - y||^p: the "
+            "entropic plan cannot be represented in floating point. Use method='exact'.")
     _, cost = optimal_transport(a, b, M, method=method, reg=reg, max_iter=max_iter,
                                 tol=tol, n_jobs=n_jobs)
-    return float(max(cost, 0.0) ** (1.0 / p))
+    return float(np.ldexp(max(cost, 0.0) ** (1.0 / p), e))
 
 
 def sliced_wasserstein(X, Y, *, x_weights=None, y_weights=None, n_projections=50, p=2,

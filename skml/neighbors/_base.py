@@ -78,6 +78,28 @@ def _infinite_weights_dominate(w):
     return w
 
 
+#: Below this smallest non-zero distance in a row, 1/d or its sums can overflow.
+_TINY_DISTANCE = 2.0**-1000
+
+
+def _inverse_distances(dist):
+    """``weights="distance"``: 1/d per row of ``dist`` (n_queries, k), inf at d = 0.
+
+    A row's weights only matter relative to each other (a mean, a vote), so a row whose
+    smallest non-zero distance is below ``_TINY_DISTANCE`` gets ``dmin / d`` instead
+    (the same proportions, at most 1): 1/d overflowed there (d ~ 1e-308) and counted
+    every neighbour as an exact match, silently (probabilities 0.4 off)."""
+    with np.errstate(divide="ignore", over="ignore"):  # (rows redone below)
+        w = 1.0 / dist
+    positive = np.where(dist > 0, dist, np.inf)
+    dmin = positive.min(axis=1, initial=np.inf)
+    tiny = dmin < _TINY_DISTANCE
+    if np.any(tiny):
+        with np.errstate(divide="ignore"):
+            w[tiny] = dmin[tiny, None] / dist[tiny]
+    return w
+
+
 def _get_weights(dist, weights):
     """Neighbour weights from their distances (an (n_queries, k) array): None for
     "uniform" (all equal), ``1/d`` for "distance", or whatever the callable returns,
@@ -86,8 +108,7 @@ def _get_weights(dist, weights):
     if weights is None or weights == "uniform":
         return None
     if weights == "distance":
-        with np.errstate(divide="ignore"):
-            w = 1.0 / dist
+        w = _inverse_distances(dist)
     else:
         w = np.array(weights(dist), dtype=np.float64)
         if w.shape != dist.shape:
@@ -110,8 +131,7 @@ def _get_radius_weights(dist, weights):
     out = np.empty(len(dist), dtype=object)
     for i, d in enumerate(dist):
         if weights == "distance":
-            with np.errstate(divide="ignore"):
-                w = 1.0 / d
+            w = _inverse_distances(d[None])[0]
         else:
             w = np.array(weights(d), dtype=np.float64)
             if w.shape != d.shape:
@@ -550,7 +570,10 @@ SEARCH_PARAMS_DOC = """algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, de
         KD-tree for its metrics, the ball tree for the other tree metrics and
         callables. With "ball_tree", metrics skml's :class:`BallTree` does not compute
         (those evaluated by scikit-learn's ``pairwise_distances``, callables) are
-        searched by brute force.
+        searched by brute force. Sparse input (CSR as is; CSC, COO, LIL and the other
+        scipy formats converted to CSR, never to a dense array) is always searched by
+        brute force on its rows, a tree algorithm falling back with scikit-learn's
+        warning "cannot use tree with sparse input: using brute force".
     leaf_size : int, default=30
         Rows per leaf of the trees (between ``leaf_size`` and twice that).
     p : float, default=2

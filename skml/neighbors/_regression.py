@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from skml.decomposition._scaling import power_of_two_exponent
+
 from skml.neighbors._base import (
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
@@ -51,6 +53,31 @@ class _RegressorBase(RegressorMixin, _NeighborsBase):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _mean(y, w):
+    """Mean over axis 1 of y, (n, k) or (n, k, m), with weights w (n, k) or None."""
+    if w is None:
+        return np.mean(y, axis=1)
+    if y.ndim == 2:
+        return np.sum(y * w, axis=1) / np.sum(w, axis=1)
+    return np.sum(y * w[:, :, None], axis=1) / np.sum(w, axis=1)[:, None]
+
+
+def _overflow_free_mean(y, w):
+    """``_mean(y, w)``, and where its sums overflow (targets or weights near the largest
+    double: the weighted mean of |y| ~ 5e307 at distance 1e-3 was inf) the same mean of
+    y divided by a power of two (exact) with the weights divided by their row's largest,
+    scaled back: a mean never exceeds the largest |y|, so it is finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _mean(y, w)
+    if np.all(np.isfinite(out)):
+        return out
+    e = power_of_two_exponent(np.max(np.abs(y), initial=0.0))
+    if w is not None:
+        w = w / np.max(w, axis=1, keepdims=True)
+    with np.errstate(over="ignore"):
+        return np.ldexp(_mean(np.ldexp(y, -e), w), e)
 
 
 class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
@@ -131,13 +158,9 @@ class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
         """
         if self.weights is None or self.weights == "uniform":
             ind = self.kneighbors(X, return_distance=False)
-            return np.mean(self._y[ind], axis=1)
+            return _overflow_free_mean(self._y[ind], None)
         dist, ind = self.kneighbors(X)
-        w = _get_weights(dist, self.weights)
-        y = self._y[ind]
-        if y.ndim == 2:
-            return np.sum(y * w, axis=1) / np.sum(w, axis=1)
-        return np.sum(y * w[:, :, None], axis=1) / np.sum(w, axis=1)[:, None]
+        return _overflow_free_mean(self._y[ind], _get_weights(dist, self.weights))
 
 
 class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
@@ -222,7 +245,8 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
         out = np.full((len(ind), y.shape[1]), np.nan)
         for i, idx in enumerate(ind):
             if len(idx):
-                out[i] = np.average(y[idx], axis=0, weights=None if w is None else w[i])
+                out[i] = _overflow_free_mean(y[idx][None], None if w is None
+                                             else w[i][None])[0]
         if np.isnan(out).any():
             warnings.warn("One or more samples have no neighbors within specified "
                           "radius; predicting NaN.")

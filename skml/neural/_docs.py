@@ -128,10 +128,8 @@ FLOAT32_NOTE = """\
 
     The network computes in float32 whatever the dtype of ``X`` (outputs are returned
     in the dtype of ``X``); values beyond the float32 range are refused with a
-    ``ValueError``. Known debts, as expected failures of scikit-learn's checks:
-    ``check_methods_subset_invariance``, because a matrix product over a batch and over
-    a single row may round differently in the last float32 bit (about 1e-7 relative),
-    and ``check_sample_weight_equivalence_on_dense_data``, because weighted and
+    ``ValueError``. Known debt, as an expected failure of scikit-learn's checks:
+    ``check_sample_weight_equivalence_on_dense_data``, because weighted and
     repeated rows give the same loss summed in another order in float32 (fits agree to
     about 1e-6 relative; the check asks 1e-7)."""
 

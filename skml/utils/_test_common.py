@@ -15,22 +15,26 @@ __all__ = ["expected_failed_checks", "construct_instances", "grid_params"]
 # {class name: {check name: reason}}
 _EXPECTED_FAILED_CHECKS = {}
 
-# skml.neural computes in float32 (torch): a matrix product over a whole batch and over a
-# single row may round differently in the last bit (about 1e-7 relative), below float32
-# resolution but above the rtol=1e-7 of sklearn's check.
-_FLOAT32_SUBSET = {
+# skml.neural computes in float32 (torch).
+for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "VAE"):
+    _EXPECTED_FAILED_CHECKS[_name] = {}
+for _name in ("CNNClassifier", "CNNRegressor"):
+    _EXPECTED_FAILED_CHECKS[_name] = {}
+# FCNSegmenter: a convolution over a batch and over a single image may pick different
+# float32 algorithms (and summation orders) in torch, rounding ~1e-7 relative apart.
+_EXPECTED_FAILED_CHECKS["FCNSegmenter"] = {
     "check_methods_subset_invariance": (
-        "the network computes in float32, and a batch and a single row may round "
+        "the network computes in float32, and a batch and a single image may round "
         "differently in the last bit (~1e-7 relative), above the check's rtol=1e-7"
     ),
 }
-for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "VAE", "NeuralODE"):
-    _EXPECTED_FAILED_CHECKS[_name] = dict(_FLOAT32_SUBSET)
+_EXPECTED_FAILED_CHECKS["NeuralODE"] = {}
 # The weighted loss sum(w * l) / sum(w) of a full batch equals the repeated rows' mean
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
 # with full batches, as the instances here have).
-for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder"):
+for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "CNNClassifier",
+              "CNNRegressor", "FCNSegmenter"):
     _EXPECTED_FAILED_CHECKS[_name]["check_sample_weight_equivalence_on_dense_data"] = (
         "the network computes in float32: the weighted and the repeated-row losses are "
         "summed in different orders and the fits agree to ~1e-6 relative, above rtol=1e-7"
@@ -56,14 +60,17 @@ for _name in ("KMeans", "MiniBatchKMeans"):
 
 # skml.ensemble: bagging and forests draw bootstrap rows at random, so integer weights and
 # repeated rows give different draws and different (equally valid) ensembles; sklearn
-# declares the same failure for its BaggingX / RandomForestX. The trees themselves pass.
+# declares the same failure (dense and sparse) for its BaggingX / RandomForestX. The trees
+# themselves pass.
 for _name in ("BaggingClassifier", "BaggingRegressor", "RandomForestClassifier",
               "RandomForestRegressor"):
     _EXPECTED_FAILED_CHECKS[_name] = {
-        "check_sample_weight_equivalence_on_dense_data": (
+        check: (
             "bootstrap draws rows at random: integer weights and repeated rows give "
             "different draws, hence different ensembles (sklearn declares the same)"
-        ),
+        )
+        for check in ("check_sample_weight_equivalence_on_dense_data",
+                      "check_sample_weight_equivalence_on_sparse_data")
     }
 
 # skml.ensemble.HistGradientBoostingClassifier: gradients and hessians are float32 (as
@@ -133,6 +140,18 @@ _TEST_PARAMS = {
                           normalize_y=True, random_state=0)],
     "AutoEncoder": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
     "VAE": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
+    # skml.neural.vision: the checks' flat rows are one-channel images of height 1; a
+    # one-stage ResNet takes any image size; flattened (not pooled) so that the features
+    # keep their place
+    "CNNClassifier": [dict(architecture="resnet", channels=(8,), blocks=(1,),
+                           global_pool=None, max_iter=30, learning_rate_init=0.02,
+                           random_state=0)],
+    "CNNRegressor": [dict(architecture="resnet", channels=(8,), blocks=(1,),
+                          global_pool=None, max_iter=30, learning_rate_init=0.02,
+                          normalize_y=True, random_state=0)],
+    # the checks' rows are pixels (one-pixel images) with one label each
+    "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
+                          random_state=0)],
     # skml.neural.physics: the checks' tables as observations of a harmonic function
     # (Laplace's equation on the data's box, in any dimension: a physics-regularised
     # regression), and as one trajectory at unit times for the neural ODE.

@@ -137,6 +137,9 @@ def test_early_stopping_stops_on_noise():
     gb = GradientBoostingRegressor(n_estimators=500, n_iter_no_change=5,
                                    random_state=0).fit(X, y)
     assert gb.n_estimators_ < 100
+    # scikit-learn's rule on the same split: the same stage (the data have no ties)
+    ref = SkGBR(n_estimators=500, n_iter_no_change=5, random_state=0).fit(X, y)
+    assert gb.n_estimators_ == ref.n_estimators_
     assert gb.estimators_.shape[0] == gb.n_estimators_ == gb.train_score_.shape[0]
     assert len(list(gb.staged_predict(X))) == gb.n_estimators_
 
@@ -189,6 +192,20 @@ def test_sample_weight_zero_is_like_dropping_rows(smooth_data):
     a = GradientBoostingRegressor(n_estimators=10, random_state=0).fit(X, y, sample_weight=w)
     b = GradientBoostingRegressor(n_estimators=10, random_state=0).fit(X[w > 0], y[w > 0])
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-10)
+
+
+def test_thresholds_keep_float64_resolution():
+    """Values 1e-10 apart (one float32 value) are split correctly; scikit-learn's trees
+    round X to float32 and cannot."""
+    x = (1.0 + np.arange(40) * 1e-10)[:, None]
+    assert np.unique(x.astype(np.float32)).size == 1
+    y = (np.arange(40) >= 20).astype(float)
+    params = dict(n_estimators=1, learning_rate=1.0, max_depth=1, init="zero")
+    ours = GradientBoostingRegressor(**params).fit(x, y)
+    np.testing.assert_array_equal(ours.predict(x), y)
+    assert np.abs(SkGBR(**params).fit(x, y).predict(x) - y).max() == 0.5
+    clf = GradientBoostingClassifier(n_estimators=5, max_depth=1).fit(x, y.astype(int))
+    np.testing.assert_array_equal(clf.predict(x), y.astype(int))
 
 
 # ----------------------------------------------------------------------- bad input

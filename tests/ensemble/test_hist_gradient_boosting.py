@@ -3,6 +3,8 @@ scikit-learn, missing values, categorical splits, constraints, early stopping, b
 input."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier as SkHGBC
@@ -237,6 +239,13 @@ def test_monotonic_constraints_hold_on_a_grid_sweep():
             assert steps.min() >= 0, (j, steps.min())
             free_violations += np.sum(sign * np.diff(free.predict(rows)) < -1e-9)
     assert free_violations > 0  # the sweep does catch a non-monotone model
+    # skml's gain under constraints is the exact second-order one (scikit-learn's is
+    # G v): a different tree, but no worse a model than scikit-learn's on fresh data
+    X_new = rng.rand(n, 3)
+    y_new = (5 * X_new[:, 0] + np.sin(10 * X_new[:, 0]) - 5 * X_new[:, 1]
+             - np.sin(10 * X_new[:, 1]) + X_new[:, 2] + 0.5 * rng.randn(n))
+    ref = SkHGBR(monotonic_cst=cst, max_iter=50, early_stopping=False).fit(X, y)
+    assert con.score(X_new, y_new) >= ref.score(X_new, y_new) - 0.01
     # a dict by index gives the same model
     by_dict = HGBR(monotonic_cst={0: 1, 1: -1}, max_iter=50, early_stopping=False).fit(X, y)
     np.testing.assert_array_equal(by_dict.predict(X), con.predict(X))
@@ -282,6 +291,10 @@ def test_early_stopping_on_given_validation_data_uses_binned_predictions():
     reg.fit(X[:1500], y[:1500], X_val=X_val, y_val=y_val)
     assert reg.n_iter_ < 100
     assert reg.validation_score_.shape == (reg.n_iter_ + 1,)
+    ref = SkHGBR(max_iter=500, early_stopping=True, n_iter_no_change=5, random_state=0)
+    ref.fit(X[:1500], y[:1500], X_val=X_val, y_val=y_val)
+    assert reg.n_iter_ == ref.n_iter_  # the same stopping rule and the same trees
+    np.testing.assert_allclose(reg.validation_score_, ref.validation_score_, rtol=1e-10)
     # the binned predictions of early stopping equal predict() on the raw values
     expected = -0.5 * np.mean((y_val - reg.predict(X_val)) ** 2)
     assert reg.validation_score_[-1] == pytest.approx(expected, rel=1e-12)
@@ -405,6 +418,9 @@ def test_bad_input_is_rejected(reg_data):
         y_bad[0] = bad
         with pytest.raises(ValueError, match="y"):
             HGBR().fit(X, y_bad)
+    with pytest.raises(ValueError, match="float32"):  # was: NaN predictions
+        HGBR().fit(X, y * 1e300)
+    assert np.all(np.isfinite(HGBR(max_iter=3).fit(X, y * 1e37).predict(X)))
     with pytest.raises(ValueError, match="NaN"):
         HGBC().fit(X, np.where(np.arange(len(y)) == 0, np.nan, y > 0))
     with pytest.raises(InvalidParameterError, match="learning_rate"):
@@ -423,3 +439,37 @@ def test_bad_input_is_rejected(reg_data):
         HGBR(interaction_cst=[[0, 9]]).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         HGBR(max_iter=2).fit(X, y).predict(X[:, :3])
+
+
+# ------------------------------------------------------------- property over inputs
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 80), p=st.integers(1, 4),
+       max_bins=st.integers(2, 255), scale=st.sampled_from([1.0, 1e-300, 1e300]),
+       ties=st.booleans(), categorical=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_any_input_fits_and_binned_prediction_equals_predict(seed, n, p, max_bins, scale,
+                                                             ties, categorical, dtype):
+    """Whatever the shapes, bins, magnitudes, ties, NaN/inf and categorical columns:
+    fit succeeds, predictions are finite, and the validation loss that early stopping
+    computes on the binned data equals the loss of ``predict`` on the raw values."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, p) * scale
+    if ties:
+        X = np.round(X / scale * 2) * scale
+    X[rng.rand(n, p) < 0.1] = np.nan
+    X[rng.rand(n, p) < 0.05] = np.inf
+    cat = None
+    if categorical:
+        X[:, 0] = rng.randint(0, min(max_bins, 12), n)
+        X[rng.rand(n) < 0.1, 0] = np.nan
+        cat = [0]
+    with np.errstate(over="ignore"):
+        X = X.astype(dtype)
+    y = rng.randn(n)
+    reg = HGBR(max_iter=3, max_bins=max_bins, min_samples_leaf=1, categorical_features=cat,
+               early_stopping=True, n_iter_no_change=10).fit(X, y, X_val=X, y_val=y)
+    pred = reg.predict(X)
+    assert np.all(np.isfinite(pred))
+    assert reg.validation_score_[-1] == pytest.approx(-0.5 * np.mean((y - pred) ** 2),
+                                                      rel=1e-12, abs=1e-12)

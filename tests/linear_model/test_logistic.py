@@ -3,10 +3,14 @@ their own (Wolfe conditions, Newton's safeguard, BFGS)."""
 import numpy as np
 import pytest
 import sklearn.linear_model as sk
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit, log_expit
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from skml._kernels._loss import binary_logloss_residual
 from skml.linear_model import LogisticRegression
 from skml.linear_model._optimize import bfgs, newton, wolfe_line_search
 
@@ -259,3 +263,23 @@ def test_newton_step_halving_rescues_a_diverging_newton_iteration():
 
     x, n_iter, converged = newton(fun_grad, hess, np.array([3.0]), tol=1e-10, max_iter=100)
     assert converged and abs(x[0]) < 1e-9
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 40), st.integers(-300, 300), st.integers(0, 2**31 - 1))
+def test_loss_kernel_equals_the_numpy_log_loss(n, exponent, seed):
+    """binary_logloss_residual against scipy's log_expit/expit, at any magnitude (no
+    overflow: the loss of a score of 1e300 is 1e300 or 0, never inf or NaN)."""
+    rng = np.random.RandomState(seed)
+    z = rng.randn(n) * 10.0 ** exponent
+    y = rng.randint(0, 2, n).astype(np.float64)
+    w = rng.uniform(0.0, 2.0, n)
+    w.setflags(write=False)  # read-only inputs are accepted
+    ref_loss = float(w @ (-y * log_expit(z) - (1 - y) * log_expit(-z)))
+    ref_res = w * (expit(z) - y)
+    R = z.copy()
+    loss = binary_logloss_residual(R, y, w)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(R, ref_res, rtol=1e-12, atol=1e-300)
+    with pytest.raises(ValueError, match="one length"):
+        binary_logloss_residual(z.copy(), y[:-1] if n else np.zeros(1), w)

@@ -19,6 +19,19 @@ from skml.manifold import _tsne as T
 from skml.metrics import pairwise_distances
 
 
+def unsorted_copy(X, seed=0):
+    """X (CSR) with the column indices of every row in a random order (same matrix)."""
+    X = X.copy()
+    rng = np.random.RandomState(seed)
+    for i in range(X.shape[0]):
+        a, b = X.indptr[i], X.indptr[i + 1]
+        perm = rng.permutation(b - a)
+        X.indices[a:b] = X.indices[a:b][perm]
+        X.data[a:b] = X.data[a:b][perm]
+    X.has_sorted_indices = False
+    return X
+
+
 # ---------------------------------------------------------------------------------------
 # NumPy references
 # ---------------------------------------------------------------------------------------
@@ -863,7 +876,8 @@ def test_sparse_features_give_the_affinities_and_map_quality_of_the_dense_copy(
     X[::17] = 0  # empty rows
     X = X.tocsr().astype(dtype)
     X.data[::7] = 0  # explicit zeros
-    X.has_sorted_indices = False
+    X = unsorted_copy(X)
+    assert not X.has_sorted_indices
     dense = X.toarray()
     k = 91
     sp_fit = TSNE(init="pca", random_state=0).fit(X.asformat(fmt))

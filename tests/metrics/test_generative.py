@@ -73,6 +73,39 @@ def test_fid_with_a_torch_hidden_layer():
     assert fid_score(real, real + 2.0, hidden) > fid_score(real, real + 0.1, hidden)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 20 epochs
+def test_fid_with_a_hidden_layer_of_a_fitted_skml_mlp():
+    # the extractor the issue names: the layers of a fitted skml MLPClassifier before
+    # its output layer. Reference: the same features by NumPy from coefs_/intercepts_.
+    pytest.importorskip("torch")
+    import torch
+    from sklearn.datasets import load_digits
+
+    from skml.neural import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(
+        X[:1000], y[:1000])
+    # (nn.Sequential slicing rebuilds the subclass MLP, whose constructor differs)
+    body = torch.nn.Sequential(*list(clf.module_)[:-1]).cpu().eval()
+
+    def hidden(Z):
+        with torch.no_grad():
+            return body(torch.as_tensor(Z, dtype=torch.float32))
+
+    def numpy_hidden(Z):
+        return np.maximum(Z @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
+
+    real, held_out = X[:600], X[1000:1600]
+    noisy = np.clip(held_out + RNG.normal(scale=0.5, size=held_out.shape), 0, 1)
+    good = fid_score(real, held_out, hidden)
+    assert good == pytest.approx(
+        frechet_distance(numpy_hidden(real), numpy_hidden(held_out)), rel=1e-4)
+    # other real digits are closer to the real ones than noise-corrupted digits
+    assert fid_score(real, noisy, hidden) > 3 * good
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="same number of features"):
         frechet_distance(RNG.randn(10, 3), RNG.randn(10, 4))

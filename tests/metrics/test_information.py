@@ -38,6 +38,20 @@ def test_against_scipy_stats_entropy(base):
     assert entropy(P[0], base=base) == pytest.approx(scipy_entropy(P[0], base=base))
 
 
+def test_masses_of_any_magnitude():
+    # rows are distributions up to a factor: 1e308-sized masses (whose sum overflows)
+    # and subnormal ones give the divergences of the normalised rows (scipy's on them)
+    for scale in (1e308, 1e-310):
+        p, q = P[:8] / P[:8].max() * scale, Q[:8] / Q[:8].max() * scale
+        ref_p, ref_q = p / scale, q / scale  # the rounding of the subnormal rows
+        rtol = 1e-12 if scale > 1 else 1e-9
+        np.testing.assert_allclose(entropy(p), scipy_entropy(ref_p, axis=1), rtol=rtol)
+        np.testing.assert_allclose(kl_divergence(p, q),
+                                   scipy_entropy(ref_p, ref_q, axis=1), rtol=rtol)
+        np.testing.assert_allclose(js_divergence(p, q),
+                                   jensenshannon(ref_p, ref_q, axis=1) ** 2, rtol=1e-8)
+
+
 def test_zeros_infinities_and_bounds():
     assert np.all(np.isinf(kl_divergence(P[5:8], Q[5:8])))
     assert np.all(np.isinf(cross_entropy(P[5:8], Q[5:8])))

@@ -131,7 +131,8 @@ def test_pruning_path_is_exact_for_every_metric(small_clusters, metric, p, q):
 
 
 clouds = st.integers(1, 40).flatmap(lambda n: st.tuples(
-    st.integers(1, 40), st.integers(1, 4), st.sampled_from([1e-300, 1e-3, 1.0, 1e150]),
+    st.integers(1, 40), st.integers(1, 4),
+    st.sampled_from([1e-300, 1e-3, 1.0, 1e150, 1e300]),
     st.sampled_from([0.0, 1e6]), st.integers(0, 2**32 - 1), st.just(n),
     st.sampled_from(["C", "F", "strided"]), st.booleans()))
 
@@ -222,6 +223,8 @@ def test_hausdorff_bad_input():
         hausdorff_distance(full, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="NaN"):
         hausdorff_distance([[0.0, np.nan]], [[0.0, 0.0]])
+    with pytest.raises(ValueError, match="infinity"):
+        hausdorff_distance([[0.0, 1.0]], [[np.inf, 0.0]])
     with pytest.raises(ValueError, match="percentile must be in"):
         hausdorff_distance([[0.0]], [[1.0]], percentile=0)
     with pytest.raises(ValueError, match="metric must be one of"):

@@ -190,6 +190,99 @@ def test_sinkhorn_zero_masses_and_convergence_warning():
         optimal_transport(a, b, M, method="sinkhorn", reg=0.001, max_iter=3)
 
 
+@pytest.mark.parametrize("dtype, tol, atol", [(np.float64, 1e-11, 1e-12),
+                                               (np.float32, 1e-8, 1e-7)])
+def test_small_reg_matches_pot_log_domain_sinkhorn(dtype, tol, atol):
+    # reg = 1e-3 on costs of order 1: POT's default solver underflows here, its
+    # log-domain one (sinkhorn_log, computing in float64 on the same rounded costs) is
+    # the reference
+    M = _clouds(70, 60, seed=4).astype(dtype)
+    a, b = _histograms(70, 60, np.random.RandomState(4))
+    plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=1e-3, tol=tol,
+                                   max_iter=100000)
+    M64 = M.astype(np.float64)
+    ref = ot.bregman.sinkhorn_log(a, b, M64, 1e-3, stopThr=1e-13, numItermax=100000)
+    assert plan.dtype == dtype
+    np.testing.assert_allclose(plan, ref, atol=atol)
+    assert np.linalg.norm(plan.sum(axis=0, dtype=np.float64) - b) <= 2 * tol
+    assert cost == pytest.approx(np.sum(ref * M64), rel=10 * tol)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # cost 1e600
+@pytest.mark.parametrize("total", [1e-300, 1e-20, 1e300])
+@pytest.mark.parametrize("scale", [1e-310, 1e-300, 1e300, 1.5e308])
+def test_masses_and_costs_of_any_magnitude(total, scale):
+    # the plan is linear in the masses and depends on M / reg only: the reference is
+    # POT on the normalised problem. Before the rescaling, subnormal reg gave NaN, masses
+    # summing to 1e-20 a plan "converged" at the start (absolute tol), huge costs
+    # overflowing potentials, and the LP a wrong plan (absolute HiGHS tolerances).
+    M = _clouds(12, 9, seed=5)
+    a, b = _histograms(12, 9, np.random.RandomState(5))
+    M_scaled = M * scale
+    M_unit = M_scaled / scale  # the rounding of subnormal costs, as given
+    ref = ot.sinkhorn(a, b, M_unit, 0.1, stopThr=1e-14, numItermax=100000)
+    plan, cost = optimal_transport(a * total, b * total, M_scaled, method="sinkhorn",
+                                   reg=0.1 * scale, tol=1e-12)
+    np.testing.assert_allclose(plan / total, ref, atol=1e-11)
+    exact_ref = ot.emd(a, b, M_unit)
+    plan, exact_cost = optimal_transport(a * total, b * total, M_scaled)
+    np.testing.assert_allclose(plan / total, exact_ref, atol=1e-9)
+    if 1e-290 < total * scale < 1e290:
+        assert cost / (total * scale) == pytest.approx(np.sum(ref * M_unit), rel=1e-9)
+        assert exact_cost / (total * scale) == pytest.approx(ot.emd2(a, b, M_unit),
+                                                             rel=1e-9)
+
+
+def test_exact_ot_with_offset_costs_matches_pot():
+    M = _clouds(15, 12, seed=6) + 1e6
+    a, b = _histograms(15, 12, np.random.RandomState(6))
+    plan, cost = optimal_transport(a, b, M)
+    assert cost == pytest.approx(ot.emd2(a, b, M), rel=1e-14)
+    np.testing.assert_allclose(plan, ot.emd(a, b, M), atol=1e-9)
+
+
+def test_negligible_masses_in_float32_do_not_force_rebuilds(monkeypatch):
+    # a row whose mass is below float32's smallest normal number has a zero row in the
+    # float32 work matrix; it used to make every other iteration a full log-domain
+    # rebuild (114 of 227 here). It carries no representable plan: it is left out.
+    from skml._kernels import _sinkhorn
+
+    calls = []
+    kernel = _sinkhorn.sinkhorn
+
+    def spy(*args):
+        calls.append(kernel(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(_sinkhorn, "sinkhorn", spy)
+    M = np.random.RandomState(0).rand(40, 30).astype(np.float32)
+    a = np.ones(40)
+    a[-1] = 1e-45
+    a /= a.sum()
+    b = np.random.RandomState(1).rand(30)
+    b /= b.sum()
+    plan, _ = optimal_transport(a, b, M, method="sinkhorn", reg=0.01, tol=1e-7)
+    n_iter, _, _, n_rebuilds = calls[-1]
+    assert n_rebuilds <= 3, calls[-1]
+    assert np.all(plan[-1] == 0) and np.all(np.isfinite(plan))
+    ref = ot.sinkhorn(a[:-1], b, M[:-1].astype(np.float64), 0.01, stopThr=1e-13)
+    np.testing.assert_allclose(plan[:-1], ref, atol=1e-7)
+
+
+def test_sinkhorn_range_errors():
+    M = _clouds(5, 4)
+    a, b = _histograms(5, 4, np.random.RandomState(7))
+    with pytest.raises(ValueError, match="below 1e-300 times the largest"):
+        optimal_transport(a, b, M, method="sinkhorn", reg=1e-310)
+    with pytest.raises(ValueError, match="outside the range of float32"):
+        optimal_transport(a * 1e40, b * 1e40, M.astype(np.float32), method="sinkhorn",
+                          reg=0.1)
+    X = np.random.RandomState(8).randn(6, 2)
+    with pytest.raises(ValueError, match="below 1e-300 times the largest cost"):
+        wasserstein_distance(X * 1e300, X[::-1] * 1e300 + 1e300, method="sinkhorn",
+                             reg=1e297)
+
+
 def _reference_sinkhorn(a, b, M, reg, max_iter=1000):
     """Textbook log-domain Sinkhorn (scipy's logsumexp), to convergence."""
     f, g = np.zeros(len(a)), np.zeros(len(b))
@@ -207,18 +300,24 @@ def _reference_sinkhorn(a, b, M, reg, max_iter=1000):
 
 
 problems = st.tuples(st.integers(1, 10), st.integers(1, 10),
-                     st.sampled_from([1e-200, 1e-3, 1.0, 1e3, 1e200]),
+                     st.sampled_from([1e-310, 1e-300, 1e-3, 1.0, 1e3, 1e300]),
                      st.sampled_from([0.0, 1e6]), st.sampled_from([0.2, 1.0, 5.0]),
+                     st.sampled_from([1e-300, 1e-20, 1.0, 1e300]),
                      st.sampled_from([np.float64, np.float32]),
                      st.sampled_from(["C", "F", "strided"]), st.integers(0, 2**32 - 1))
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # cost 1e600
 @settings(max_examples=40, deadline=None)
 @given(problems)
 def test_hypothesis_against_numpy_log_domain_sinkhorn(params):
-    n, m, scale, offset, rel_reg, dtype, layout, seed = params
+    n, m, scale, offset, rel_reg, total, dtype, layout, seed = params
     if dtype == np.float32:
-        scale = min(scale, 1e30)  # float32 holds up to 3e38
+        # float32 holds costs up to 3e38 and a plan of total mass in [1e-38, 3e38]
+        scale = min(max(scale, 1e-30), 1e30)
+        total = min(max(total, 1e-20), 1.0)
+    if offset * scale > 1e307:
+        offset = 0.0
     rng = np.random.RandomState(seed)
     a, b = _histograms(n, m, rng)
     spread = rng.rand(n, m)
@@ -231,13 +330,21 @@ def test_hypothesis_against_numpy_log_domain_sinkhorn(params):
         M = np.repeat(M, 2, axis=1)[:, ::2]
     M.flags.writeable = False
     reg = rel_reg * scale
-    tol, atol = (1e-12, 1e-9) if dtype == np.float64 else (1e-6, 1e-5)
-    plan, cost = optimal_transport(a, b, M, method="sinkhorn", reg=reg, tol=tol,
-                                   max_iter=5000)
-    ref = _reference_sinkhorn(a, b, np.asarray(M, dtype=np.float64), reg)
+    tol, atol = (1e-12, 1e-9) if dtype == np.float64 else (1e-7, 1e-5)
+    plan, cost = optimal_transport(a * total, b * total, M, method="sinkhorn", reg=reg,
+                                   tol=tol, max_iter=5000)
+    assert plan.dtype == dtype
+    # the reference solves the normalised problem (unit masses, costs and reg / scale:
+    # the same plan up to the factor total), from the costs as given
+    M_unit = np.asarray(M, dtype=np.float64) / scale
+    ref = _reference_sinkhorn(a, b, M_unit, rel_reg)
     assert np.all(np.isfinite(plan)) and plan.min() >= 0
-    np.testing.assert_allclose(plan, ref, atol=atol)
-    assert np.isfinite(cost)
+    np.testing.assert_allclose(plan / total, ref, atol=atol)
+    assert cost >= 0  # not NaN
+    if 1e-290 < total * scale < 1e290:  # else the cost itself under/overflows
+        ref_cost = np.sum(ref * M_unit)
+        assert cost / total / scale == pytest.approx(
+            ref_cost, rel=1e-5 if dtype == np.float32 else 1e-8)
 
 
 # ----------------------------------------------------------------------------- clouds
@@ -255,6 +362,10 @@ def test_wasserstein_distance_between_clouds_matches_pot(p):
     assert sink == pytest.approx(expected, rel=1e-2)
     # translation by a vector t: W_2 of a cloud and its translate is |t|
     assert wasserstein_distance(X, X + [3.0, 4.0, 0.0]) == pytest.approx(5.0)
+    # any magnitude: costs ||x - y||^p of 1e600 or 1e-600 are never formed as such
+    for s in (1e-300, 1e300):
+        got = wasserstein_distance(X * s, Y * s, x_weights=xw, y_weights=yw, p=p)
+        assert got / s == pytest.approx(expected, rel=1e-9)
 
 
 def test_sliced_wasserstein_matches_pot_with_the_same_directions():
@@ -266,6 +377,11 @@ def test_sliced_wasserstein_matches_pot_with_the_same_directions():
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     ref = ot.sliced_wasserstein_distance(X, Y, xw, yw, projections=directions.T, p=2)
     assert got == pytest.approx(ref, rel=1e-9)
+    # any magnitude: 1e300 and subnormal coordinates scale the distance exactly
+    for s in (1e300, 1e-310):
+        assert sliced_wasserstein(X * s, Y * s, x_weights=xw, y_weights=yw,
+                                  n_projections=20, p=2, random_state=3) / s == \
+            pytest.approx(ref, rel=1e-12 if s > 1 else 1e-10)
     # the sliced distance never exceeds the true one (projections are 1-Lipschitz)
     assert got <= wasserstein_distance(X, Y, x_weights=xw, y_weights=yw) + 1e-12
 
@@ -287,6 +403,14 @@ def test_transport_bad_input():
         optimal_transport(a, b, np.where(M > 0.5, np.nan, M))
     with pytest.raises(ValueError, match="NaN"):
         optimal_transport([np.nan, 0.5, 0.5], b, M)
+    with pytest.raises(ValueError, match="infinity"):
+        optimal_transport(a, b, np.where(M > 0.5, np.inf, M), method="sinkhorn", reg=0.1)
+    with pytest.raises(ValueError, match="infinity"):
+        optimal_transport([np.inf, 0.5, 0.5], b, M)
+    with pytest.raises(ValueError, match="infinity"):
+        wasserstein_1d([0.0, np.inf], [1.0])
+    with pytest.raises(ValueError, match="infinity"):
+        wasserstein_distance([[0.0, -np.inf]], [[0.0, 0.0]])
     with pytest.raises(ValueError, match="reg must be given"):
         optimal_transport(a, b, M, method="sinkhorn")
     with pytest.raises(ValueError, match=r"reg must be in \(0, inf"):

@@ -26,7 +26,8 @@ def keys(Q, X, metric, p=None):
         inv = 1.0 / np.where(m == 0, 1.0, m)
         acc = np.zeros(m.shape)
         for j in range(T.shape[2]):
-            acc = acc + (T[:, :, j] * inv) ** p
+            # the maximum's own ratio is exactly 1 (never 1 - 2**-53)
+            acc = acc + np.where(T[:, :, j] == m, 1.0, T[:, :, j] * inv) ** p
         return np.where(m == 0, 0.0, m * acc ** (1.0 / p))
     acc = np.zeros(T.shape[:2])
     for j in range(T.shape[2]):

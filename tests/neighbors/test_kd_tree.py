@@ -24,7 +24,8 @@ def surrogate(Q, X, metric):
         m = T.max(axis=2)
         inv = 1.0 / np.where(m == 0, 1.0, m)
         for j in range(Q.shape[1]):
-            s = s + (T[:, :, j] * inv) ** P
+            # the maximum's own ratio is exactly 1 (never 1 - 2**-53)
+            s = s + np.where(T[:, :, j] == m, 1.0, T[:, :, j] * inv) ** P
         return np.where(m == 0, 0.0, m * s ** (1.0 / P))
     for j in range(Q.shape[1]):
         t = T[:, :, j]

@@ -110,3 +110,40 @@ def test_sparse_distances_are_the_exact_ones():
         D = cdist(Qd, Xd, ref)
         assert_allclose(d, np.sort(D, axis=1)[:, :5], rtol=1e-12, atol=1e-15)
         assert_allclose(np.take_along_axis(D, i, axis=1), d, rtol=1e-12, atol=1e-15)
+
+
+def _corpus(n_docs, seed):
+    """Documents whose words come from class-specific, overlapping distributions."""
+    rng = np.random.RandomState(seed)
+    vocab = np.array([f"w{i}" for i in range(300)])
+    topics = rng.dirichlet(np.full(300, 0.05), size=3)
+    common = rng.dirichlet(np.full(300, 1.0))
+    docs, labels = [], []
+    for i in range(n_docs):
+        p = 0.12 * topics[i % 3] + 0.88 * common  # hard enough: ~0.75 accuracy
+        docs.append(" ".join(rng.choice(vocab, size=rng.randint(15, 50), p=p)))
+        labels.append(i % 3)
+    return docs, np.array(labels)
+
+
+def test_text_classification_pipeline_matches_sklearn():
+    # issue 14: TF-IDF (CSR) -> kNN in a Pipeline under GridSearchCV, as with sklearn
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import GridSearchCV, train_test_split
+    from sklearn.neighbors import KNeighborsClassifier as SkKNN
+    from sklearn.pipeline import make_pipeline
+
+    docs, y = _corpus(600, 0)
+    d_train, d_test, y_train, y_test = train_test_split(docs, y, test_size=0.3,
+                                                        random_state=0)
+    grid = {"kneighborsclassifier__n_neighbors": [5, 15],
+            "kneighborsclassifier__metric": ["euclidean", "cosine"]}
+    fits = [GridSearchCV(make_pipeline(TfidfVectorizer(), clf), grid, cv=3).fit(
+        d_train, y_train) for clf in (KNeighborsClassifier(weights="distance"),
+                                      SkKNN(weights="distance"))]
+    ours, theirs = (f.score(d_test, y_test) for f in fits)
+    assert ours > 0.65  # far above the 1/3 of chance
+    assert abs(ours - theirs) <= 0.02
+    # the CV scores of every grid point agree too (the same neighbours, up to ties)
+    assert_allclose(fits[0].cv_results_["mean_test_score"],
+                    fits[1].cv_results_["mean_test_score"], atol=0.02)

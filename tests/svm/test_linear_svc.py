@@ -157,6 +157,31 @@ def test_l1_penalty_matches_liblinear(intercept_scaling):
     assert np.all(np.abs(g[~nz]) <= 1 + 1e-4)
 
 
+def test_l1_penalty_on_wide_sparse_data_needs_no_dense_hessian(monkeypatch):
+    """More weights than a dense Hessian allows (TF-IDF-like, 2,500 features): L-BFGS-B on
+    the split problem, never a d x d matrix, to liblinear's objective within 1e-5."""
+    import scipy.sparse as sp
+
+    from benchmarks.bench_linear import tfidf_like
+    from skml.svm import _linear
+
+    X, y, _, _ = tfidf_like(800, 0, 2500)
+    monkeypatch.setattr(_linear._Design, "gram", None)  # any dense Hessian would fail
+    ours = LinearSVC(penalty="l1", dual=False).fit(X, y)
+    ref = sk_svm.LinearSVC(penalty="l1", dual=False).fit(X, y)
+
+    def objective(m):
+        w = m.coef_.ravel()
+        ys = np.where(y == m.classes_[1], 1.0, -1.0)
+        margin = np.maximum(0, 1 - ys * np.asarray(X @ w + m.intercept_[0]))
+        return np.abs(w).sum() + abs(m.intercept_[0]) + (margin**2).sum()
+
+    assert sp.issparse(X) and X.shape[1] > _linear._DIRECT_NEWTON_MAX_D
+    assert objective(ours) <= objective(ref) * (1 + 1e-5)
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.99
+    assert 0 < np.sum(ours.coef_ != 0) < X.shape[1] / 2  # a sparse solution
+
+
 @pytest.mark.parametrize("kw", [{}, dict(fit_intercept=False), dict(class_weight="balanced")])
 @pytest.mark.parametrize("binary", [False, True])
 def test_crammer_singer_matches_liblinear(kw, binary):

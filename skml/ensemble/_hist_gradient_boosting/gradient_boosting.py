@@ -589,7 +589,10 @@ _COMMON_NOTES = """
     hessian ratio are split into a prefix and the rest (Fisher 1958), the prefix taken
     from either end of the order and of any length (scikit-learn takes at most half of
     the categories from the far end, so skml can find splits of larger gain);
-    categories with fewer than 10 samples in a node go right. Split thresholds
+    categories with fewer than 10 samples in a node go right. Under ``monotonic_cst``
+    a split gains the second-order loss decrease at the children's clipped values (as
+    LightGBM; scikit-learn scores G v), so constrained trees can differ from
+    scikit-learn's. Split thresholds
     are float64 values of the input (no float32 rounding). Prediction walks every tree
     in one Cython call with OpenMP over rows; early stopping predicts the validation
     data on its bins. OpenMP threads: all cores (``OMP_NUM_THREADS`` and threadpoolctl
@@ -658,7 +661,8 @@ default="squared_error"
     Raises
     ------
     ValueError
-        From ``fit``: an invalid parameter, NaN or inf in ``y``, a negative ``y`` for
+        From ``fit``: an invalid parameter, NaN or inf in ``y`` (or ``|y| > 1e38`` for
+        "squared_error" and "poisson": the gradients are float32), a negative ``y`` for
         "poisson" (or a zero sum), a non-positive ``y`` for "gamma", ``loss="quantile"``
         without ``quantile``, a categorical feature with negative, non-integer or more
         than ``max_bins`` codes, ``X_val`` without ``y_val`` (or the reverse).
@@ -720,6 +724,10 @@ default="squared_error"
         return y
 
     def _check_y_domain(self, y):
+        if self.loss in ("squared_error", "poisson") and y.size and np.max(np.abs(y)) > 1e38:
+            # the gradients (prediction - y) are float32: beyond ~3.4e38 they overflow
+            raise ValueError(f"loss={self.loss!r} needs |y| <= 1e38 (gradients are "
+                             "float32); rescale y.")
         if self.loss == "poisson" and not (np.all(y >= 0) and np.sum(y) > 0):
             raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
         if self.loss == "gamma" and not np.all(y > 0):
