@@ -10,7 +10,7 @@ from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
-<<<<<<< HEAD
+from skml.neural.physics import NeuralODE, PINNRegressor
 from skml.neural.vision import (
     CNNClassifier,
     CNNRegressor,
@@ -19,11 +19,6 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "VAE",
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
+           "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "class_activation_map", "grad_cam"]
-=======
-from skml.neural.physics import NeuralODE, PINNRegressor
-
-__all__ = ["AutoEncoder", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "NeuralODE",
-           "PINNRegressor", "VAE"]
->>>>>>> physics
