@@ -1145,7 +1145,8 @@ class NeuralODE(NeuralEstimator):
     The network computes in float32 (outputs come back in the dtype of ``X``). Known
     debt, an expected failure of scikit-learn's checks: ``check_methods_subset_invariance``,
     because a matrix product over a batch and over a single row may round differently
-    in the last float32 bit (about 1e-7 relative), above the check's rtol.
+    in the last float32 bit, and the many solver steps of a trajectory grow that to
+    about 1e-6 relative, above the check's rtol=1e-7.
 
     References
     ----------
