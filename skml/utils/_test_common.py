@@ -28,7 +28,17 @@ _EXPECTED_FAILED_CHECKS["FCNSegmenter"] = {
         "differently in the last bit (~1e-7 relative), above the check's rtol=1e-7"
     ),
 }
-_EXPECTED_FAILED_CHECKS["NeuralODE"] = {}
+# NeuralODE: predict integrates the float32 field over many solver steps, so a batch
+# and a single row, which may round in the last bit differently in one evaluation (the
+# MLPs agree bitwise, but not every time), drift apart to ~1e-6 relative (measured) by
+# the end of a trajectory, above the check's rtol=1e-7.
+_EXPECTED_FAILED_CHECKS["NeuralODE"] = {
+    "check_methods_subset_invariance": (
+        "predict integrates the float32 network over many solver steps: batch and "
+        "single-row rounding differences (last bit) grow to ~1e-6 relative, above the "
+        "check's rtol=1e-7"
+    ),
+}
 # The weighted loss sum(w * l) / sum(w) of a full batch equals the repeated rows' mean
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
