@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import make_blobs, make_classification, make_regression
@@ -61,7 +62,12 @@ def _data(est, dtype=np.float64):
 
 
 def _outputs(est, X):
-    return {m: getattr(est, m)(X) for m in OUTPUT_METHODS if hasattr(est, m)}
+    # sparse outputs (neighbour graphs) compared as arrays: numpy cannot compare matrices
+    return {m: _dense(getattr(est, m)(X)) for m in OUTPUT_METHODS if hasattr(est, m)}
+
+
+def _dense(out):
+    return out.toarray() if sp.issparse(out) else out
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_id)

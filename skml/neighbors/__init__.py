@@ -11,9 +11,12 @@ from skml.neighbors._classification import (
     KNeighborsClassifier,
     RadiusNeighborsClassifier,
 )
-# KNeighborsTransformer / RadiusNeighborsTransformer (skml.neighbors._graph) join the
-# exports once the common tests compare sparse outputs.
-from skml.neighbors._graph import kneighbors_graph, radius_neighbors_graph
+from skml.neighbors._graph import (
+    KNeighborsTransformer,
+    RadiusNeighborsTransformer,
+    kneighbors_graph,
+    radius_neighbors_graph,
+)
 from skml.neighbors._kd_tree import BallTree, KDTree
 from skml.neighbors._regression import KNeighborsRegressor, RadiusNeighborsRegressor
 from skml.neighbors._unsupervised import NearestNeighbors
@@ -25,9 +28,11 @@ __all__ = [
     "KDTree",
     "KNeighborsClassifier",
     "KNeighborsRegressor",
+    "KNeighborsTransformer",
     "NearestNeighbors",
     "RadiusNeighborsClassifier",
     "RadiusNeighborsRegressor",
+    "RadiusNeighborsTransformer",
     "kneighbors_graph",
     "radius_neighbors_graph",
 ]

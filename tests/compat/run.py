@@ -244,7 +244,9 @@ def main(argv=None):
         tmp = Path(tmp)
         plan = prepare(tmp, files)
         log = tmp / "records.jsonl"
+        # SKLEARN_RUN_FLOAT32_TESTS: sklearn's float32 parametrisations run against skml too
         env = dict(os.environ, SKML_COMPAT_LOG=str(log), SKML_COMPAT_PLAN=str(tmp / "plan.json"),
+                   SKLEARN_RUN_FLOAT32_TESTS="1",
                    PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rN",
                "--no-header", "-o", "addopts=", "-W", "ignore", str(tmp)]
