@@ -608,3 +608,18 @@ SEARCH_ATTRS_DOC = """effective_metric_ : str or callable
         Feature names seen in ``fit``, when ``X`` had string column names.
     n_samples_fit_ : int
         Number of training samples."""
+
+SEARCH_RAISES_DOC = """Raises
+    ------
+    InvalidParameterError
+        A ValueError and TypeError, from ``fit``: a parameter outside its declared range
+        or options (``n_neighbors=0``, an unknown ``algorithm``, a negative ``radius``).
+    ValueError
+        From ``fit``: a metric not valid for the algorithm or for sparse input, NaN or
+        infinite values (allowed with ``metric="nan_euclidean"``), a precomputed matrix
+        that is not square or has negative entries. From the query methods: more
+        neighbours than training samples, a feature count other than ``fit``'s, or
+        ``weights`` from a callable that have the wrong shape, NaN, or are all zero for a
+        query.
+    NotFittedError
+        From every method but ``fit``, before ``fit``."""

@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from skml.neighbors._base import (
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
+    SEARCH_RAISES_DOC,
     WEIGHTS_CONSTRAINT,
     KNeighborsMixin,
     RadiusNeighborsMixin,
@@ -152,6 +153,8 @@ class KNeighborsClassifier(KNeighborsMixin, _ClassifierBase):
     outputs_2d_ : bool
         Whether ``y`` had several outputs.
 
+    {SEARCH_RAISES_DOC}
+
     See Also
     --------
     RadiusNeighborsClassifier, KNeighborsRegressor, NearestNeighbors, KDTree, BallTree
@@ -268,6 +271,8 @@ class RadiusNeighborsClassifier(RadiusNeighborsMixin, _ClassifierBase):
     {SEARCH_ATTRS_DOC}
     outputs_2d_ : bool
         Whether ``y`` had several outputs.
+
+    {SEARCH_RAISES_DOC}
 
     See Also
     --------

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from skml.neighbors._base import (
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
+    SEARCH_RAISES_DOC,
     KNeighborsMixin,
     RadiusNeighborsMixin,
     _check_mode,
@@ -162,6 +163,8 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
     ----------
     {SEARCH_ATTRS_DOC}
 
+    {SEARCH_RAISES_DOC}
+
     See Also
     --------
     kneighbors_graph, RadiusNeighborsTransformer
@@ -234,6 +237,8 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
     Attributes
     ----------
     {SEARCH_ATTRS_DOC}
+
+    {SEARCH_RAISES_DOC}
 
     See Also
     --------

@@ -11,6 +11,7 @@ from skml.decomposition._scaling import power_of_two_exponent
 from skml.neighbors._base import (
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
+    SEARCH_RAISES_DOC,
     WEIGHTS_CONSTRAINT,
     KNeighborsMixin,
     RadiusNeighborsMixin,
@@ -100,6 +101,8 @@ class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
     ----------
     {SEARCH_ATTRS_DOC}
 
+    {SEARCH_RAISES_DOC}
+
     See Also
     --------
     KNeighborsClassifier, RadiusNeighborsRegressor, NearestNeighbors
@@ -183,6 +186,8 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
     Attributes
     ----------
     {SEARCH_ATTRS_DOC}
+
+    {SEARCH_RAISES_DOC}
 
     See Also
     --------

@@ -4,6 +4,7 @@ import numbers
 from skml.neighbors._base import (
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
+    SEARCH_RAISES_DOC,
     KNeighborsMixin,
     RadiusNeighborsMixin,
     _NeighborsBase,
@@ -32,6 +33,8 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
     Attributes
     ----------
     {SEARCH_ATTRS_DOC}
+
+    {SEARCH_RAISES_DOC}
 
     See Also
     --------

@@ -78,6 +78,18 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
+    Raises
+    ------
+    InvalidParameterError
+        A ValueError and TypeError, from ``fit``: a parameter outside its declared range
+        or options (``threshold`` outside [0, 1), ``k_best < 1``, an ``estimator``
+        without ``predict_proba``).
+    ValueError
+        From ``fit``: ``y`` with a string dtype (-1 cannot mark unlabelled samples
+        there) or without any labelled sample.
+    NotFittedError
+        From the prediction methods and ``score`` before ``fit``.
+
     See Also
     --------
     sklearn.semi_supervised.SelfTrainingClassifier : the same method.
