@@ -5,7 +5,9 @@ Written over ``skml.utils.all_estimators()`` so each new estimator is picked up 
 edit here. Expected failures of sklearn's checks come only from
 ``skml.utils._test_common.expected_failed_checks``.
 """
+import inspect
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -170,3 +172,14 @@ def test_declarations_name_real_estimators_and_give_reasons():
     for checks in _EXPECTED_FAILED_CHECKS.values():
         for check, reason in checks.items():
             assert isinstance(reason, str) and len(reason) > 20, check
+
+
+@pytest.mark.parametrize("name, cls", all_estimators(), ids=[n for n, _ in all_estimators()])
+def test_docstring_has_parameters_raises_and_references(name, cls):
+    # the drop-in issue's documentation contract: the errors a user can hit, and the
+    # sources (the original papers and the notes' definition) of every estimator
+    doc = inspect.getdoc(cls) or ""
+    for section in ("Parameters", "Raises", "References"):
+        body = re.search(rf"^{section}\n-{{{len(section)}}}\n(.+?)(?:\n\n[A-Z][\w ]+\n-+\n|\Z)",
+                         doc, re.S | re.M)
+        assert body and body.group(1).strip(), f"{name}'s docstring has no {section} section"
