@@ -113,7 +113,7 @@ def _spiral(report, quick):
     n_train = 41
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ode = NeuralODE(hidden_layer_sizes=(32,), window=8, batch_size=64,
+        ode = NeuralODE(hidden_layer_sizes=(32,), window=8, batch_size=34,
                         learning_rate_init=1e-2, max_iter=30 if quick else 120, tol=0.0,
                         n_iter_no_change=np.inf, random_state=0).fit(t[:n_train],
                                                                     Y[:n_train])

@@ -268,7 +268,7 @@ def test_neural_ode_extrapolates_the_spiral_better_than_a_linear_model(spiral):
     t, Y = spiral
     n_train = 41  # t in [0, 8]; extrapolate over (8, 16]
     ode = _fit(NeuralODE(hidden_layer_sizes=(32,), window=8, max_iter=120,
-                         learning_rate_init=1e-2, batch_size=64, random_state=0,
+                         learning_rate_init=1e-2, batch_size=34, random_state=0,
                          **NO_STOP), t[:n_train], Y[:n_train])
     pred = ode.predict(Y[:1], t)[0]
     assert pred.shape == Y.shape
@@ -296,7 +296,7 @@ def test_neural_ode_extrapolates_the_spiral_better_than_a_linear_model(spiral):
 def test_neural_ode_adjoint_and_direct_training_agree(spiral):
     t, Y = spiral
     fits = [_fit(NeuralODE(hidden_layer_sizes=(8,), max_iter=3, adjoint=adjoint,
-                           batch_size=4, random_state=0, **NO_STOP), t[:9], Y[None, :9])
+                           batch_size=1, random_state=0, **NO_STOP), t[:9], Y[None, :9])
             for adjoint in (False, True)]
     for a, b in zip(fits[0].module_.parameters(), fits[1].module_.parameters()):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-5)
