@@ -1134,6 +1134,17 @@ class NeuralODE(NeuralEstimator):
         The times of the training trajectories (the default times of ``predict``).
     %(training_attributes)s
 
+    Raises
+    ------
+    ValueError
+        From ``fit``: times that are not a strictly increasing 1-D array of at least 2
+        entries, times and trajectories of different lengths, a ``window`` longer than
+        the trajectories (or with unevenly spaced times), ``sample_weight``, or a
+        parameter outside its declared range. From ``predict``: initial states with
+        another number of features than ``fit``'s.
+    NotFittedError
+        From ``predict`` and ``vector_field`` before ``fit``.
+
     Notes
     -----
     ``fit(t, trajectories)`` takes the times and the trajectories; ``fit(X)`` takes
