@@ -267,6 +267,25 @@ def test_dopri5_stops_instead_of_running_on():
         odeint(blowup, torch.tensor([1.0], dtype=F64), [0.0, 2.0], method="dopri5")
 
 
+def test_dopri5_refuses_a_non_finite_derivative_at_once():
+    # it used to shrink the step on NaN errors until max_num_steps (about 25 s)
+    nan_field = lambda t, y: y * float("nan")  # noqa: E731
+    with pytest.raises(RuntimeError, match="non-finite value at t=0"):
+        odeint(nan_field, torch.tensor([1.0], dtype=F64), [0.0, 1.0], method="dopri5")
+    late_nan = lambda t, y: y if float(t) < 0.5 else y * float("inf")  # noqa: E731
+    with pytest.raises(RuntimeError, match="non-finite|underflowed"):
+        odeint(late_nan, torch.tensor([1.0], dtype=F64), [0.0, 1.0], method="dopri5")
+
+
+@pytest.mark.parametrize("span", [1e-300, 1e-20, 1e-12])
+def test_dopri5_integrates_tiny_time_spans(span):
+    # the underflow guard was absolute (1e-14): spans below it failed; exact: exp(-span)
+    ys = odeint(_decay, torch.tensor([1.0], dtype=F64), [0.0, span], method="dopri5")
+    assert ys[-1].item() == pytest.approx(math.exp(-span), rel=1e-15)
+    ys = odeint(_decay, torch.tensor([1.0], dtype=F64), [1e6, 1e6 + 1e-3], method="dopri5")
+    assert ys[-1].item() == pytest.approx(math.exp(-1e-3), rel=1e-9)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_odeint_on_cuda():
     y0 = torch.tensor([1.0], device="cuda", dtype=F64)

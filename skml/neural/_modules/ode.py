@@ -112,6 +112,20 @@ def _dense(y0, y1, ks, h, theta):
     return y0 + theta * (r2 + (1 - theta) * (r3 + theta * (r4 + (1 - theta) * r5)))
 
 
+_EPS = 2.0 ** -52
+
+
+def _finite_derivative(f, t):
+    """``f`` if every entry is finite: a NaN/inf derivative at an accepted point can only
+    shrink the step until max_num_steps (seconds of spinning) instead of failing."""
+    if not bool(torch.isfinite(f.detach()).all()):
+        raise RuntimeError(
+            f"odeint(method='dopri5'): func(t, y) returned a non-finite value at "
+            f"t={float(t):.6g}."
+        )
+    return f
+
+
 def _dopri5(func, y0, times, rtol, atol, max_num_steps, first_step, stats):
     """Adaptive Dormand-Prince 5(4) with local extrapolation (the 5th-order solution is
     kept), FSAL, and the standard controller on the mixed error norm
@@ -123,7 +137,7 @@ def _dopri5(func, y0, times, rtol, atol, max_num_steps, first_step, stats):
     ys = [y0]
     y, t = y0, times[0]
     t_end = times[-1]
-    f = func(t, y)
+    f = _finite_derivative(func(t, y), t)
     h = first_step if first_step is not None else _initial_step(func, t, y, f, rtol, atol)
     n_steps, i = 0, 1
     while i < len(times):
@@ -135,7 +149,9 @@ def _dopri5(func, y0, times, rtol, atol, max_num_steps, first_step, stats):
             )
         last = h >= t_end - t
         step = t_end - t if last else h
-        if step <= 1e-14 * max(1.0, abs(t)):
+        # no progress left in floating point: relative to the times, not absolute
+        # (a span of 1e-20 is integrated, as torchdiffeq does)
+        if not math.isfinite(step) or step <= 4 * _EPS * max(abs(t), abs(t_end)):
             raise RuntimeError(
                 f"odeint(method='dopri5'): the step size underflowed at t={t:.6g} "
                 "(the solution is not finite or the problem is too stiff)."
@@ -168,7 +184,7 @@ def _dopri5(func, y0, times, rtol, atol, max_num_steps, first_step, stats):
         if i < len(times) and times[i] == t_new:
             ys.append(y_new)
             i += 1
-        t, y, f = t_new, y_new, ks[6]
+        t, y, f = t_new, y_new, _finite_derivative(ks[6], t_new)
         h = step * factor
     return ys
 
