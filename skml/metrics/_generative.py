@@ -85,13 +85,22 @@ def frechet_distance(feats_a, feats_b, *, squared=True):
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"feats_a and feats_b must have the same number of features, got "
                          f"{A.shape[1]} and {B.shape[1]}.")
+    # features scaled by a power of two to at most 1 in magnitude (exact): the product
+    # S_a^1/2 S_b S_a^1/2 grows as the fourth power of the scale and over- or
+    # underflowed for features of 1e80 or 1e-100; d^2 is scaled back at the end
+    top = max(float(np.abs(A).max()), float(np.abs(B).max()))
+    e = int(np.frexp(top)[1]) if top > 0 else 0
+    A, B = np.ldexp(A, -e), np.ldexp(B, -e)
     mu_a, mu_b = A.mean(axis=0), B.mean(axis=0)
     S_a = np.atleast_2d(np.cov(A, rowvar=False))
     S_b = np.atleast_2d(np.cov(B, rowvar=False))
     d2 = (float(np.sum((mu_a - mu_b) ** 2)) + float(np.trace(S_a) + np.trace(S_b))
           - 2.0 * _trace_sqrt_product(S_a, S_b))
     d2 = max(d2, 0.0)
-    return d2 if squared else float(np.sqrt(d2))
+    if not squared:
+        return float(np.ldexp(np.sqrt(d2), e))
+    with np.errstate(over="ignore"):  # beyond the float range: inf, as the true value
+        return float(np.ldexp(d2, 2 * e))
 
 
 def _features(extractor, X, name):

@@ -117,3 +117,17 @@ def test_bad_input():
         fid_score(RNG.randn(10, 3), RNG.randn(10, 3), "inception")
     with pytest.raises(ValueError, match="2-D array"):
         fid_score(RNG.randn(10, 3), RNG.randn(10, 3), lambda X: X.sum(axis=1))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-100, 1e80, 1e150])
+def test_frechet_distance_scales_as_the_square_of_the_features(scale):
+    # S_a^1/2 S_b S_a^1/2 grows as scale**4: unscaled, 1e-100 gave 3.4x the right value
+    # and 1e80 NaN; the reference is the unit-scale value times scale**2 (d: times scale)
+    rng = np.random.RandomState(0)
+    A, B = rng.randn(200, 4), 2 * rng.randn(200, 4) + 1
+    ref = frechet_distance(A, B)
+    d = frechet_distance(scale * A, scale * B, squared=False)
+    assert d == pytest.approx(np.sqrt(ref) * scale, rel=1e-12)
+    if 1e-150 < scale < 1e150:
+        assert frechet_distance(scale * A, scale * B) == pytest.approx(ref * scale**2,
+                                                                        rel=1e-12)
