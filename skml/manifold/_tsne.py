@@ -354,7 +354,7 @@ def _pca_init(X, n_components, random_state):
 
         solver = "arpack" if r < min(n, d) else "covariance_eigh"
         Y = PCA(r, svd_solver=solver, random_state=random_state).fit_transform(X)
-        Y = np.asarray(Y, dtype=np.float64)
+        Y = _flip_scores(np.asarray(Y, dtype=np.float64))
         spread = float(np.abs(X.data).max(initial=0.0))
         return _scaled_start(Y, r, n_components, spread, random_state)
     X = np.asarray(X, dtype=np.float64)
@@ -366,7 +366,18 @@ def _pca_init(X, n_components, random_state):
             U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
             U, Vt = svd_flip(U, Vt)
             U, s = U[:, :r], s[:r]
-    return _scaled_start(U * s, r, n_components, float(np.abs(Xc).max()), random_state)
+    return _scaled_start(_flip_scores(U * s), r, n_components, float(np.abs(Xc).max()),
+                         random_state)
+
+
+def _flip_scores(Y):
+    """Each score column signed so that its largest-magnitude entry is positive (the
+    U-based sign of ``svd_flip``), whichever solver produced it: sparse and dense
+    copies of X, and the exact and randomised SVDs, start from the same map."""
+    rows = np.argmax(np.abs(Y), axis=0)
+    signs = np.sign(Y[rows, np.arange(Y.shape[1])])
+    signs[signs == 0] = 1.0
+    return Y * signs
 
 
 def _scaled_start(Y, r, n_components, spread, random_state):
