@@ -59,7 +59,7 @@ def check_sample_weight(sample_weight, n_samples, *, dtype=np.float64, allow_zer
                      ensure_all_finite=True)
     if np.any(sw < 0):
         raise ValueError("sample_weight must be non-negative; got negative values.")
-    if not allow_zero_sum and n_samples and not sw.sum() > 0:
+    if not allow_zero_sum and n_samples and not np.any(sw > 0):
         raise ValueError(
             "sample_weight must contain at least one positive weight; got all zeros."
         )

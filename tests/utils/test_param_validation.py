@@ -94,3 +94,15 @@ def test_check_sample_weight():
     assert check_sample_weight([0, 0, 0], 3, allow_zero_sum=True).sum() == 0
     with pytest.raises(TypeError, match="numeric"):
         check_sample_weight(["a", "b", "c"], 3)
+
+
+def test_check_sample_weight_takes_huge_weights_without_overflow_warnings():
+    # the all-zero test summed the weights: 1e306 * 5 overflowed with a RuntimeWarning
+    import warnings
+
+    from skml.utils import check_sample_weight
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sw = check_sample_weight(np.full(5, 1e306), 5)
+    np.testing.assert_array_equal(sw, np.full(5, 1e306))
