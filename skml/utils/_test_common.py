@@ -99,7 +99,9 @@ _EXPECTED_FAILED_CHECKS["HistGradientBoostingClassifier"] = {
 # residuals take few distinct values (one per leaf of a depth-3 tree) and candidate splits
 # tie in gain, so the rounding of a weighted sum (2 * r) against a repeated row (r + r)
 # decides which tied split wins. sklearn declares the same failure for its own.
-for _name in ("GradientBoostingClassifier", "GradientBoostingRegressor"):
+# (The regressor passes since near-tied splits are decided by their order, the first
+# candidate winning within 1e-13: its residuals are exact multiples.)
+for _name in ("GradientBoostingClassifier",):
     _EXPECTED_FAILED_CHECKS[_name] = {
         "check_sample_weight_equivalence_on_dense_data": (
             "later stages fit residuals with few distinct values, whose tied splits are "
