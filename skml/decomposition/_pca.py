@@ -250,8 +250,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Data whose squares would overflow or underflow (|x| beyond ~1e75 or below ~1e-75 in
-    float64) is fitted divided by a power of two (exactly): the components and ratios
+    Data whose squares would overflow or underflow (``|x|`` beyond ~1e75 or below ~1e-75
+    in float64) is fitted divided by a power of two (exactly): the components and ratios
     are those of the plain data, the variances are ``inf`` or 0 only where the true
     value lies outside the float range.
 

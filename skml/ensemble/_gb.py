@@ -504,9 +504,9 @@ _COMMON_ATTRS = """
         Stages fitted (fewer than ``n_estimators`` after early stopping).
     n_trees_per_iteration_ : int
         Trees per stage: 1, or the number of classes for multiclass log-loss.
-    estimators_ : ndarray of DecisionTreeRegressor of shape (n_estimators_, K)
+    estimators_ : ndarray of DecisionTreeRegressor of shape (`n_estimators_`, K)
         The trees; their leaf values are the stage's steps before the learning rate.
-    train_score_ : ndarray of shape (n_estimators_,)
+    train_score_ : ndarray of shape (`n_estimators_`,)
         Loss on the in-bag samples after each stage (the squared error and the binary
         log-loss are reported doubled, as scikit-learn does).
     oob_improvement_ : ndarray of shape (n_estimators_,)

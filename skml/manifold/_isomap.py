@@ -122,7 +122,7 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Connected components of the neighbourhood graph before any joining.
     n_features_in_ : int
         Columns of X seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of X seen in ``fit``, when they are all strings.
 
     Raises

@@ -232,7 +232,7 @@ class ClassicalMDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         The dissimilarities that were embedded.
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of X seen in ``fit``, when they are all strings.
 
     Raises
@@ -512,7 +512,7 @@ class MDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The dissimilarities that were fitted.
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of X seen in ``fit``, when they are all strings.
 
     Raises
