@@ -1238,6 +1238,30 @@ cdef inline bint _better(float64_t gain, float64_t best, float64_t tol) noexcept
     return gain > best + tol
 
 
+cdef inline bint _consider(Criterion crit, intp_t pos, float64_t mwl, int8_t cst,
+                           float64_t lower, float64_t upper, ScanBest* best) noexcept nogil:
+    """The candidate the criterion was just updated to (``pos`` samples left), recorded
+    in ``best`` if it is admissible (``min_weight_leaf`` on both sides, the monotonic
+    constraint) and better than a tie; True when recorded. One place for the dense and
+    the sparse scans."""
+    cdef float64_t gain
+    if crit.w_left < mwl or crit.w_right < mwl:
+        return False
+    if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
+                                      crit.right_value()):
+        return False
+    gain = crit.proxy_impurity_improvement()
+    if not _better(gain, best.proxy, crit.tie_tol):
+        return False
+    best.proxy = gain
+    best.pos = pos
+    best.w_left = crit.w_left
+    best.w_right = crit.w_right
+    best.value_left = crit.left_value() if cst != 0 else 0.0
+    best.value_right = crit.right_value() if cst != 0 else 0.0
+    return True
+
+
 cdef inline bint _monotonic_ok(int8_t cst, float64_t lower, float64_t upper,
                                float64_t value_left, float64_t value_right) noexcept nogil:
     """Both children within the node's bounds, and ordered as the constraint says."""
@@ -1277,19 +1301,7 @@ cdef void _scan(ScanCriterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
         if n_right < msl:
             break
         crit.update(p)
-        if crit.w_left < mwl or crit.w_right < mwl:
-            continue
-        if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
-                                          crit.right_value()):
-            continue
-        gain = crit.proxy_impurity_improvement()
-        if _better(gain, best.proxy, crit.tie_tol):
-            best.proxy = gain
-            best.pos = p
-            best.w_left = crit.w_left
-            best.w_right = crit.w_right
-            best.value_left = crit.left_value() if cst != 0 else 0.0
-            best.value_right = crit.right_value() if cst != 0 else 0.0
+        _consider(crit, p, mwl, cst, lower, upper, best)
 
 
 cdef void _scan_dispatch(Criterion crit, const uint64_t* keys, intp_t nk, intp_t nm,
@@ -1383,19 +1395,7 @@ cdef void _scan_sparse(ScanCriterion crit, const uint64_t* keys, intp_t cnt,
             crit.update(q + 1)
         elif n_left > n_neg + n_zero or n_zero == 0:
             crit.update(n_left - n_zero)
-        if crit.w_left < mwl or crit.w_right < mwl:
-            continue
-        if cst != 0 and not _monotonic_ok(cst, lower, upper, crit.left_value(),
-                                          crit.right_value()):
-            continue
-        gain = crit.proxy_impurity_improvement()
-        if _better(gain, best.proxy, crit.tie_tol):
-            best.proxy = gain
-            best.pos = n_left
-            best.w_left = crit.w_left
-            best.w_right = crit.w_right
-            best.value_left = crit.left_value() if cst != 0 else 0.0
-            best.value_right = crit.right_value() if cst != 0 else 0.0
+        if _consider(crit, n_left, mwl, cst, lower, upper, best):
             best.lo = lo
             best.hi = hi
 
