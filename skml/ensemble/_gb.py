@@ -509,9 +509,9 @@ _COMMON_ATTRS = """
     train_score_ : ndarray of shape (`n_estimators_`,)
         Loss on the in-bag samples after each stage (the squared error and the binary
         log-loss are reported doubled, as scikit-learn does).
-    oob_improvement_ : ndarray of shape (n_estimators_,)
+    oob_improvement_ : ndarray of shape (`n_estimators_`,)
         Decrease of the out-of-bag loss brought by each stage (``subsample < 1`` only).
-    oob_scores_ : ndarray of shape (n_estimators_,)
+    oob_scores_ : ndarray of shape (`n_estimators_`,)
         Out-of-bag loss after each stage (``subsample < 1`` only).
     oob_score_ : float
         The last of ``oob_scores_``.
