@@ -9,7 +9,7 @@ from scipy import fft as sp_fft
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.extmath import randomized_svd, svd_flip
+from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels import _tsne
@@ -364,7 +364,6 @@ def _pca_init(X, n_components, random_state):
             U, s, Vt = randomized_svd(Xc, r, random_state=random_state)
         else:
             U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-            U, Vt = svd_flip(U, Vt)
             U, s = U[:, :r], s[:r]
     return _scaled_start(_flip_scores(U * s), r, n_components, float(np.abs(Xc).max()),
                          random_state)
