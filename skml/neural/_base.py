@@ -452,15 +452,40 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         weights, stepping the only optimiser through :meth:`_optimizer_step`.
         """
         inputs, target, weight = (tuple(batch) + (None, None))[:3]
-        target = inputs if target is None else target
         (optimizer,) = optimizers.values()
         module, loss_fn = self.module_, self._loss_fn
+        n = len(inputs) if weight is None else weight.sum()
+        if loss_fn is None:
+            return self._loss_dict_step(module, inputs, target, optimizer, n)
+        target = inputs if target is None else target
 
         def compute_loss():
             return self._weighted_mean(loss_fn(module(inputs), target), weight)
 
-        n = inputs.shape[0] if weight is None else weight.sum()
         return {"loss": self._optimizer_step(optimizer, compute_loss, n)}
+
+    def _loss_dict_step(self, module, inputs, target, optimizer, n):
+        """The default step of a module that computes its own losses (``_build_loss``
+        returned None, as a detector's does): ``module(inputs, target)`` returns a dict
+        of scalar losses in training mode; the step minimises their sum and reports
+        ``{"loss": sum, **parts}``, each part detached (the loop averages every key
+        into ``history_``). With L-BFGS the parts are those of the closure's last
+        evaluation."""
+        parts = {}
+
+        def compute_loss():
+            losses = module(inputs, target)
+            if not isinstance(losses, dict) or not losses:
+                raise TypeError(
+                    f"{type(module).__name__} must return a non-empty dict of scalar losses"
+                    f" in training mode when {type(self).__name__}._build_loss returns "
+                    f"None; got {type(losses).__name__}.")
+            parts.clear()
+            parts.update({k: v.detach() for k, v in losses.items()})
+            return sum(losses.values())
+
+        loss = self._optimizer_step(optimizer, compute_loss, n)
+        return {"loss": loss, **parts}
 
     @staticmethod
     def _weighted_mean(losses, weight):

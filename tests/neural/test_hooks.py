@@ -333,3 +333,65 @@ def test_a_loss_reported_by_some_batches_is_averaged_over_those(regression):
         expected = (sum(b["loss_b"] * b["n_samples"] for b in batches)
                     / sum(b["n_samples"] for b in batches))
         assert row["loss_b"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_module_computing_its_own_losses_is_trained_on_their_sum_and_records_each():
+    """A module whose ``_build_loss`` is None (a detector's contract) returns a dict of
+    losses from ``module(inputs, target)``: the default step minimises their sum and
+    ``history_`` records every part, whose sum equals the recorded total."""
+    torch = pytest.importorskip("torch")
+    from skml.neural.mlp import MLPRegressor
+
+    class TwoLosses(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x, target=None):
+            out = self.inner(x)
+            if not self.training:
+                return out
+            return {"mse": ((out - target.reshape(out.shape)) ** 2).mean(),
+                    "l1": out.abs().mean() * 0.1}
+
+    class SelfLossRegressor(MLPRegressor):
+        def _build_module(self):
+            return TwoLosses(super()._build_module())
+
+        def _build_loss(self, device):
+            return None
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    est = SelfLossRegressor(hidden_layer_sizes=(8,), max_iter=30, alpha=0.0,
+                            learning_rate_init=0.05,
+                            random_state=0, batch_size=64, shuffle=False).fit(X, y)
+    first, last = est.history_[0], est.history_[-1]
+    assert {"loss", "mse", "l1"} <= set(last)
+    assert last["loss"] == pytest.approx(last["mse"] + last["l1"], rel=1e-5)
+    assert last["mse"] < 0.5 * first["mse"]
+
+
+def test_module_losses_must_be_a_dict():
+    torch = pytest.importorskip("torch")
+    from skml.neural.mlp import MLPRegressor
+
+    class TensorOut(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x, target=None):
+            return self.inner(x)
+
+    class NoLoss(MLPRegressor):
+        def _build_module(self):
+            return TensorOut(super()._build_module())
+
+        def _build_loss(self, device):
+            return None
+
+    X = np.zeros((8, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match="must return a non-empty dict of scalar losses"):
+        NoLoss(hidden_layer_sizes=(4,), max_iter=1).fit(X, np.zeros(8))
