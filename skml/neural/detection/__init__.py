@@ -15,6 +15,7 @@ from skml.neural.detection._ops import (
     roi_align,
     roi_pool,
 )
+from skml.neural.detection._selective_search import selective_search
 
 __all__ = ["batched_nms", "box_iou", "clip_boxes", "decode_boxes", "encode_boxes",
-           "generate_anchors", "nms", "roi_align", "roi_pool"]
+           "generate_anchors", "nms", "roi_align", "roi_pool", "selective_search"]
