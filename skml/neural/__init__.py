@@ -9,6 +9,9 @@ an estimator without torch raises an ImportError saying what to install.
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
 from skml.neural.detection import (
+    FastRCNNDetector,
+    FasterRCNNDetector,
+    RCNNDetector,
     batched_nms,
     box_iou,
     clip_boxes,
@@ -37,3 +40,5 @@ __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPC
 # Detection ops (issue 19).
 __all__ += ["batched_nms", "box_iou", "clip_boxes", "decode_boxes", "encode_boxes",
             "generate_anchors", "nms", "roi_align", "roi_pool", "selective_search"]
+# Detectors (issue 19).
+__all__ += ["FastRCNNDetector", "FasterRCNNDetector", "RCNNDetector"]

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skml.neural.physics import _PoissonResidual
 
-__all__ = ["expected_failed_checks", "construct_instances", "grid_params"]
+__all__ = ["expected_failed_checks", "construct_instances", "grid_params", "data_for"]
 
 # {class name: {check name: reason}}
 _EXPECTED_FAILED_CHECKS = {}
@@ -53,6 +53,14 @@ _EXPECTED_FAILED_CHECKS["VAE"]["check_sample_weight_equivalence_on_dense_data"] 
     "training draws one latent noise vector per row (the reparameterisation trick): a "
     "repeated row gets two draws where a weight-2 row gets one, so the fits differ"
 )
+
+# skml.neural's detectors (FasterRCNNDetector, FastRCNNDetector, RCNNDetector) take images
+# (n, C, H, W) and a list of per-image {"boxes", "labels"} dicts, not a 2-D table: their
+# tags say two_d_array=False, so scikit-learn's check generator skips every check that
+# feeds tables (it warns SkipTestWarning and yields only check_estimator_cloneable) and no
+# expected failure needs declaring. The checks that need no data run in
+# tests/neural/test_detectors.py. _TEST_DATA below gives the data of their kind for
+# skml's own common tests (pickle, clone, Pipeline + GridSearchCV).
 
 # skml.cluster: k-means++ seeding (and MiniBatchKMeans' batches) draw rows at random, so
 # integer weights and repeated rows (shuffled by the check) lead to different draws and
@@ -171,6 +179,17 @@ _TEST_PARAMS = {
                            hidden_layer_sizes=(16,), n_collocation=32, max_iter=30,
                            learning_rate_init=0.02, random_state=0)],
     "NeuralODE": [dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)],
+    # skml.neural detectors: two-stage networks, few epochs, few proposals
+    "FasterRCNNDetector": [dict(channels=(8, 8), blocks=(1, 1), hidden_layer_sizes=(16,),
+                                anchor_sizes=(8, 16), rpn_pre_nms_top_n=100,
+                                rpn_post_nms_top_n=30, pool_size=3, max_iter=2,
+                                random_state=0)],
+    "FastRCNNDetector": [dict(channels=(8, 8), blocks=(1, 1), hidden_layer_sizes=(16,),
+                              ss_min_size=10, max_proposals=30, pool_size=3, max_iter=2,
+                              random_state=0)],
+    "RCNNDetector": [dict(channels=(8,), blocks=(1,), crop_size=12, ss_min_size=10,
+                          max_proposals=30, rois_per_image=16, max_iter=2,
+                          random_state=0)],
     # skml.svm: tight tolerances, so check_sample_weight_equivalence (rtol=1e-7) compares
     # two converged fits rather than two points within the default tol=1e-3 of the
     # optimum (sklearn uses tol=1e-12 for its LinearSVC in that check). sklearn's checks
@@ -227,6 +246,26 @@ _GRID_PARAMS = {
     # skml.semi_supervised
     "PseudoLabelClassifier": {"threshold": [0.7, 0.9]},
 }
+
+
+def _detection_scenes():
+    """Six 24x24 make_shapes detection scenes: images (6, 3, 24, 24) and their targets."""
+    from skml.datasets import make_shapes
+
+    return make_shapes(6, task="detection", image_size=24, max_objects=2,
+                       object_size=(0.4, 0.7), random_state=0)
+
+
+# Data of their own kind for estimators whose input is not a 2-D table (their tags say
+# two_d_array=False): {class name: callable returning (X, y)}.
+_TEST_DATA = {name: _detection_scenes
+              for name in ("FasterRCNNDetector", "FastRCNNDetector", "RCNNDetector")}
+
+
+def data_for(estimator):
+    """``(X, y)`` for ``estimator`` when its input is not a 2-D table, else None."""
+    make = _TEST_DATA.get(type(estimator).__name__)
+    return None if make is None else make()
 
 
 def expected_failed_checks(estimator):

@@ -328,9 +328,9 @@ class FasterRCNN(FastRCNN):
         key = (tuple(feature_size), tuple(image_size), str(device))
         if key not in self._anchor_cache:
             stride = image_size[-1] / feature_size[-1]
-            a = generate_anchors(tuple(int(s) for s in feature_size), stride,
-                                 self.anchor_sizes, self.aspect_ratios)
-            self._anchor_cache[key] = torch.as_tensor(a, dtype=torch.float32).to(device)
+            self._anchor_cache[key] = generate_anchors(
+                tuple(int(s) for s in feature_size), stride, self.anchor_sizes,
+                self.aspect_ratios, device=device)
         return self._anchor_cache[key]
 
     def propose(self, anchors, logits, deltas, image_size):

@@ -16,6 +16,13 @@ from skml.neural.detection._ops import (
     roi_pool,
 )
 from skml.neural.detection._selective_search import selective_search
+from skml.neural.detection._detectors import (
+    FastRCNNDetector,
+    FasterRCNNDetector,
+    RCNNDetector,
+)
 
 __all__ = ["batched_nms", "box_iou", "clip_boxes", "decode_boxes", "encode_boxes",
            "generate_anchors", "nms", "roi_align", "roi_pool", "selective_search"]
+# The detectors (estimators over these ops).
+__all__ += ["FastRCNNDetector", "FasterRCNNDetector", "RCNNDetector"]

@@ -324,8 +324,9 @@ class _BaseDetector(NeuralEstimator):
                    img.shape, params)
             props = cache.get(key)
             if props is None:
+                # channels last: selective search reads (H, W, 3) or (H, W, 1)
                 props = np.asarray(selective_search(
-                    img, scale=params[0], sigma=params[1], min_size=params[2],
+                    np.moveaxis(img, 0, -1), scale=params[0], sigma=params[1], min_size=params[2],
                     random_state=_SS_SEED), dtype=np.float32).reshape(-1, 4)
                 cache[key] = props
             props = props[:int(self.max_proposals)]
@@ -849,9 +850,11 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
     Parameters
     ----------
 %(backbone_params)s
-    global_pool : {"auto", "avg", "max"} or None, default="auto"
+    global_pool : {"auto", "avg", "max"} or None, default=None
         How the CNN's last feature map becomes a vector, as
-        :class:`~skml.neural.CNNClassifier`'s ``global_pool``.
+        :class:`~skml.neural.CNNClassifier`'s ``global_pool``. The default flattens it:
+        a global pool forgets where in the crop the features are, which the box
+        regression needs.
     crop_size : int, default=32
         Side in pixels of the warped crops the CNN sees.
 %(proposal_params)s
@@ -909,7 +912,7 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
 
     def __init__(self, architecture="resnet", *, channels="auto", blocks="auto",
                  hidden_layer_sizes="auto", activation="auto", norm="auto", pooling="auto",
-                 global_pool="auto", dropout=0.0, crop_size=32, ss_scale=1.0, ss_sigma=0.8,
+                 global_pool=None, dropout=0.0, crop_size=32, ss_scale=1.0, ss_sigma=0.8,
                  ss_min_size=50, max_proposals=500, rois_per_image=64,
                  positive_fraction=0.25, fg_iou_threshold=0.5, score_threshold=0.05,
                  nms_threshold=0.5, max_detections=100, solver="adam", alpha=0.0001,
