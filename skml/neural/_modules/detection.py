@@ -38,7 +38,8 @@ from skml.neural.detection._ops import (
 )
 
 __all__ = ["FastRCNN", "FasterRCNN", "RCNN", "RegionProposalNetwork", "RoIHead",
-           "conv_backbone", "detection_losses", "match_boxes", "sample_matches"]
+           "conv_backbone", "detection_losses", "match_boxes", "rcnn_network",
+           "sample_matches"]
 
 # The regression targets of the RoI head are scaled by these weights (Fast R-CNN
 # normalises its targets to roughly unit variance; torchvision's values), the RPN's not.

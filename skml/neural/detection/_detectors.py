@@ -117,6 +117,8 @@ _DATA_NOTE = """\
     y2``, inside the image) and ``"labels"``, ``k`` non-negative integers; ``k = 0`` (an
     image without objects) is allowed: all of it is background. This is the format of
     ``skml.datasets.make_shapes(task="detection")`` and of torchvision's detectors.
+    Selective search (R-CNN and Fast R-CNN) reads RGB or grey images: one or three
+    channels, values in [0, 1] (it raises a ``ValueError`` otherwise).
 
     The input is not a 2-D table: the estimator declares ``two_d_array=False`` in its
     tags, so scikit-learn's estimator checks (which feed tables) do not apply; the API
@@ -517,14 +519,6 @@ class _SelectiveSearchMixin:
         "ss_min_size": [Interval(numbers.Integral, 1, _MAX_COUNT)],
         "max_proposals": [Interval(numbers.Integral, 1, _MAX_COUNT)],
     }
-
-
-_TRAINING_SIGNATURE = dict(
-    solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
-    learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
-    tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-    early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-    n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None, callbacks=None)
 
 
 class FasterRCNNDetector(_BaseDetector):
