@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
+from tests._layouts import LAYOUTS, as_layout
 from skml.neural.detection import (
     batched_nms,
     box_iou,
@@ -82,33 +83,18 @@ def box_sets(draw, max_n=25):
     return boxes, scores, labels
 
 
-def _layout(arr, layout):
-    if layout == "F":
-        return np.asfortranarray(arr)
-    if layout == "strided":
-        big = np.zeros((arr.shape[0] * 2, arr.shape[1] * 2) if arr.ndim == 2
-                       else (arr.shape[0] * 2,), dtype=arr.dtype)
-        view = big[::2, ::2] if arr.ndim == 2 else big[::2]
-        view[...] = arr
-        return view
-    if layout == "readonly":
-        arr = arr.copy()
-        arr.setflags(write=False)
-    return arr
-
-
 # ------------------------------------------------------------------ box_iou / nms
 
 @FAST
 @given(data=box_sets(), dtype=st.sampled_from([np.float32, np.float64]),
        exponent=st.integers(-60, 60), thr=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
-       layout=st.sampled_from(["C", "F", "strided", "readonly"]))
+       layout=st.sampled_from(LAYOUTS))
 def test_nms_and_iou_match_reference_exactly(data, dtype, exponent, thr, layout):
     boxes, scores, labels = data
     # Power-of-two magnitudes are exact: the answer must not change with them.
     scale = 2.0 ** exponent if dtype == np.float32 else 2.0 ** (exponent * 15)
-    scaled = _layout((boxes * scale).astype(dtype), layout)
-    s = _layout(scores.astype(dtype), layout)
+    scaled = as_layout((boxes * scale).astype(dtype), layout)
+    s = as_layout(scores.astype(dtype), layout)
     expected_iou = ref_iou(boxes, boxes).astype(dtype)
     iou = box_iou(scaled, scaled)
     assert iou.dtype == dtype
@@ -118,7 +104,7 @@ def test_nms_and_iou_match_reference_exactly(data, dtype, exponent, thr, layout)
     keep = nms(scaled, s, thr)
     assert keep.dtype == np.int64
     np.testing.assert_array_equal(keep, ref_nms(boxes, ref_s, thr))
-    keep_b = batched_nms(scaled, s, _layout(labels, layout), thr)
+    keep_b = batched_nms(scaled, s, as_layout(labels, layout), thr)
     np.testing.assert_array_equal(keep_b, ref_nms(boxes, ref_s, thr, labels))
 
 
@@ -415,3 +401,13 @@ def test_clip_boxes():
                                   clip_boxes(b, (20, 25)))
     with pytest.raises(ValueError, match="image_size"):
         clip_boxes(b, (20,))
+
+
+def test_roi_pool_chunks_give_the_same_answer(monkeypatch):
+    import skml.neural.detection._ops as ops
+    rng = np.random.default_rng(5)
+    feat = torch.from_numpy(rng.normal(size=(2, 3, 6, 8)))
+    rois = torch.from_numpy(_random_rois(rng, 30, 2, 6, 8, 1.0))
+    whole = roi_pool(feat, rois, (2, 3))
+    monkeypatch.setattr(ops, "_POOL_BUDGET", 200)
+    torch.testing.assert_close(roi_pool(feat, rois, (2, 3)), whole, rtol=0, atol=0)

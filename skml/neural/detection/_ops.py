@@ -29,6 +29,9 @@ BBOX_XFORM_CLIP = math.log(1000.0 / 16)
 # with rounding) so that areas neither overflow nor underflow.
 _SAFE_EXP = 400
 
+# Largest number of feature values roi_pool gathers at once (16 Mi: 64 MiB in float32).
+_POOL_BUDGET = 1 << 24
+
 
 def _torch():
     from skml.neural._base import _torch as load
@@ -860,7 +863,17 @@ def roi_pool(features, rois, output_size, spatial_scale=1.0):
                                                  dtype=rois.dtype)[:, None]], dim=1)
     neg = torch.tensor(-float("inf"), dtype=features.dtype, device=features.device)
 
+    # The gather below holds C * out_h * lh * W values per region: bound the memory by
+    # pooling the regions of an image in chunks.
+    chunk = max(1, _POOL_BUDGET // max(C * out_h * lh * max(W, out_w * lw), 1))
+
     def pool(fmap, rows):
+        if len(rows) > chunk:
+            return torch.cat([pool_chunk(fmap, rows[i:i + chunk])
+                              for i in range(0, len(rows), chunk)])
+        return pool_chunk(fmap, rows)
+
+    def pool_chunk(fmap, rows):
         k = rows[:, 1].long()
         # Max over the rows of each bin: (C, k, out_h, lh, W) -> (C, k, out_h, W).
         g = fmap[:, hidx[k]]
