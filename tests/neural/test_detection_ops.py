@@ -411,3 +411,31 @@ def test_roi_pool_chunks_give_the_same_answer(monkeypatch):
     whole = roi_pool(feat, rois, (2, 3))
     monkeypatch.setattr(ops, "_POOL_BUDGET", 200)
     torch.testing.assert_close(roi_pool(feat, rois, (2, 3)), whole, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_ops_on_cuda_answer_on_the_device():
+    rng = np.random.default_rng(6)
+    xy = rng.uniform(0, 50, (40, 2))
+    b = np.hstack([xy, xy + rng.uniform(1, 20, (40, 2))])
+    s = rng.uniform(size=40)
+    lab = rng.integers(0, 3, 40)
+    tb = torch.tensor(b, device="cuda")
+    ts = torch.tensor(s, device="cuda")
+    tl = torch.tensor(lab, device="cuda")
+    for out, expected in ((box_iou(tb, tb), box_iou(b, b)), (nms(tb, ts, 0.4), nms(b, s, 0.4)),
+                          (batched_nms(tb, ts, tl, 0.4), batched_nms(b, s, lab, 0.4)),
+                          (clip_boxes(tb, (30, 30)), clip_boxes(b, (30, 30)))):
+        assert out.device.type == "cuda"
+        np.testing.assert_allclose(out.cpu().numpy(), expected)
+    anchors = generate_anchors((3, 4), 8, device="cuda")
+    assert anchors.device.type == "cuda"
+    d = encode_boxes(tb, tb + 1.0)
+    torch.testing.assert_close(decode_boxes(tb, d), tb + 1.0)
+    feat = torch.randn(2, 3, 8, 8, device="cuda", dtype=torch.float64)
+    rois = torch.tensor([[0, 1.0, 2.0, 30.0, 20.0], [1, 0.0, 0.0, 64.0, 64.0]], device="cuda",
+                        dtype=torch.float64)
+    for op in (roi_align, roi_pool):
+        out = op(feat, rois, 3, 0.125)
+        assert out.device.type == "cuda"
+        torch.testing.assert_close(out.cpu(), op(feat.cpu(), rois.cpu(), 3, 0.125))
