@@ -181,6 +181,12 @@ def test_kernel_rejects_bad_indices():
         greedy_nms(b, np.array([0, 5], np.intp), np.array([0, 2], np.intp), 0.5, keep)
     with pytest.raises(ValueError, match="bounds"):
         greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 3], np.intp), 0.5, keep)
+    with pytest.raises(ValueError, match="grid"):
+        greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+                   0.0, 0.0, 0.0, 1, 1)
+    with pytest.raises(ValueError, match="grid"):
+        greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+                   0.0, 0.0, 1.0, 1 << 20, 1 << 20)
 
 
 # ------------------------------------------------------------------ RoI ops
@@ -439,3 +445,23 @@ def test_ops_on_cuda_answer_on_the_device():
         out = op(feat, rois, 3, 0.125)
         assert out.device.type == "cuda"
         torch.testing.assert_close(out.cpu(), op(feat.cpu(), rois.cpu(), 3, 0.125))
+
+
+@FAST
+@given(data=box_sets(max_n=40), x0=st.floats(-20, 50), y0=st.floats(-20, 50),
+       cell=st.sampled_from([0.1, 0.5, 1.0, 3.0, 100.0]), nx=st.integers(1, 70),
+       ny=st.integers(1, 70), thr=st.sampled_from([0.0, 0.3, 0.6]))
+def test_nms_kernel_grid_never_changes_the_answer(data, x0, y0, cell, nx, ny, thr):
+    """Any grid (cells spanned by many boxes, boxes outside it) gives the answer of
+    the plain scan over all kept boxes."""
+    from skml._kernels._nms import greedy_nms
+    boxes, scores, labels = data
+    n = len(boxes)
+    order = np.argsort(-scores, kind="stable").astype(np.intp)
+    bounds = np.array([0, n], dtype=np.intp)
+    plain = np.zeros(n, np.uint8)
+    greedy_nms(boxes, order, bounds, thr, plain)
+    gridded = np.zeros(n, np.uint8)
+    greedy_nms(boxes, order, bounds, thr, gridded, x0, y0, cell, nx, ny)
+    np.testing.assert_array_equal(gridded, plain)
+    np.testing.assert_array_equal(order[plain[order].astype(bool)], ref_nms(boxes, scores, thr))

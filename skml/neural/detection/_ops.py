@@ -164,6 +164,24 @@ def _descending(scores):
     return np.argsort(-scores, kind="stable")
 
 
+def _grid(boxes):
+    """Origin, cell side and cell counts of the NMS kernel's grid: cells about the
+    size of a typical box, at most about 4 per box and 1024 per axis."""
+    if boxes.shape[0] == 0:
+        return 0.0, 0.0, 1.0, 1, 1
+    x0, y0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+    ex = float(boxes[:, 2].max()) - x0
+    ey = float(boxes[:, 3].max()) - y0
+    sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    cell = max(float(np.median(sides)), ex / 1024, ey / 1024)
+    if not cell > 0:
+        cell = max(ex, ey, 1.0)
+    limit = 4 * boxes.shape[0] + 16
+    while (ex / cell + 1) * (ey / cell + 1) > limit:
+        cell *= 2
+    return x0, y0, cell, int(ex / cell) + 1, int(ey / cell) + 1
+
+
 def _run_nms(boxes, scores, labels, iou_threshold):
     from skml._kernels._nms import greedy_nms
 
@@ -188,7 +206,8 @@ def _run_nms(boxes, scores, labels, iou_threshold):
         cuts = np.flatnonzero(sorted_lab[1:] != sorted_lab[:-1]) + 1
         bounds = np.concatenate([[0], cuts, [n]]).astype(np.intp)
     keep = np.zeros(n, dtype=np.uint8)
-    greedy_nms(arr, np.ascontiguousarray(seg_order, dtype=np.intp), bounds, thr, keep)
+    greedy_nms(arr, np.ascontiguousarray(seg_order, dtype=np.intp), bounds, thr, keep,
+               *_grid(arr))
     kept = order[keep[order].astype(bool)].astype(np.int64)
     if tensor:
         torch = _torch()
@@ -201,8 +220,11 @@ def nms(boxes, scores, iou_threshold):
 
     Boxes are visited by decreasing score; a box is kept unless its IoU with a box
     already kept is strictly greater than ``iou_threshold``. The work is O(n log n)
-    for the sort plus O(n * kept) comparisons, in the Cython kernel
-    ``skml._kernels._nms`` (on the CPU whatever the device of a tensor input).
+    for the sort plus at most O(n * kept) comparisons, in the Cython kernel
+    ``skml._kernels._nms`` (on the CPU whatever the device of a tensor input); the
+    kernel files the kept boxes in a uniform grid of cells about a box wide and
+    compares each box only with the kept boxes sharing a cell, which gives the same
+    answer, since only overlapping boxes can suppress each other.
 
     Parameters
     ----------
