@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
+from tests._layouts import LAYOUTS, as_layout
 from skml.neural.detection import (
     batched_nms,
     box_iou,
@@ -82,33 +83,18 @@ def box_sets(draw, max_n=25):
     return boxes, scores, labels
 
 
-def _layout(arr, layout):
-    if layout == "F":
-        return np.asfortranarray(arr)
-    if layout == "strided":
-        big = np.zeros((arr.shape[0] * 2, arr.shape[1] * 2) if arr.ndim == 2
-                       else (arr.shape[0] * 2,), dtype=arr.dtype)
-        view = big[::2, ::2] if arr.ndim == 2 else big[::2]
-        view[...] = arr
-        return view
-    if layout == "readonly":
-        arr = arr.copy()
-        arr.setflags(write=False)
-    return arr
-
-
 # ------------------------------------------------------------------ box_iou / nms
 
 @FAST
 @given(data=box_sets(), dtype=st.sampled_from([np.float32, np.float64]),
        exponent=st.integers(-60, 60), thr=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
-       layout=st.sampled_from(["C", "F", "strided", "readonly"]))
+       layout=st.sampled_from(LAYOUTS))
 def test_nms_and_iou_match_reference_exactly(data, dtype, exponent, thr, layout):
     boxes, scores, labels = data
     # Power-of-two magnitudes are exact: the answer must not change with them.
     scale = 2.0 ** exponent if dtype == np.float32 else 2.0 ** (exponent * 15)
-    scaled = _layout((boxes * scale).astype(dtype), layout)
-    s = _layout(scores.astype(dtype), layout)
+    scaled = as_layout((boxes * scale).astype(dtype), layout)
+    s = as_layout(scores.astype(dtype), layout)
     expected_iou = ref_iou(boxes, boxes).astype(dtype)
     iou = box_iou(scaled, scaled)
     assert iou.dtype == dtype
@@ -118,7 +104,7 @@ def test_nms_and_iou_match_reference_exactly(data, dtype, exponent, thr, layout)
     keep = nms(scaled, s, thr)
     assert keep.dtype == np.int64
     np.testing.assert_array_equal(keep, ref_nms(boxes, ref_s, thr))
-    keep_b = batched_nms(scaled, s, _layout(labels, layout), thr)
+    keep_b = batched_nms(scaled, s, as_layout(labels, layout), thr)
     np.testing.assert_array_equal(keep_b, ref_nms(boxes, ref_s, thr, labels))
 
 
@@ -195,6 +181,12 @@ def test_kernel_rejects_bad_indices():
         greedy_nms(b, np.array([0, 5], np.intp), np.array([0, 2], np.intp), 0.5, keep)
     with pytest.raises(ValueError, match="bounds"):
         greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 3], np.intp), 0.5, keep)
+    with pytest.raises(ValueError, match="grid"):
+        greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+                   0.0, 0.0, 0.0, 1, 1)
+    with pytest.raises(ValueError, match="grid"):
+        greedy_nms(b, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+                   0.0, 0.0, 1.0, 1 << 20, 1 << 20)
 
 
 # ------------------------------------------------------------------ RoI ops
@@ -415,3 +407,61 @@ def test_clip_boxes():
                                   clip_boxes(b, (20, 25)))
     with pytest.raises(ValueError, match="image_size"):
         clip_boxes(b, (20,))
+
+
+def test_roi_pool_chunks_give_the_same_answer(monkeypatch):
+    import skml.neural.detection._ops as ops
+    rng = np.random.default_rng(5)
+    feat = torch.from_numpy(rng.normal(size=(2, 3, 6, 8)))
+    rois = torch.from_numpy(_random_rois(rng, 30, 2, 6, 8, 1.0))
+    whole = roi_pool(feat, rois, (2, 3))
+    monkeypatch.setattr(ops, "_POOL_BUDGET", 200)
+    torch.testing.assert_close(roi_pool(feat, rois, (2, 3)), whole, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_ops_on_cuda_answer_on_the_device():
+    rng = np.random.default_rng(6)
+    xy = rng.uniform(0, 50, (40, 2))
+    b = np.hstack([xy, xy + rng.uniform(1, 20, (40, 2))])
+    s = rng.uniform(size=40)
+    lab = rng.integers(0, 3, 40)
+    tb = torch.tensor(b, device="cuda")
+    ts = torch.tensor(s, device="cuda")
+    tl = torch.tensor(lab, device="cuda")
+    for out, expected in ((box_iou(tb, tb), box_iou(b, b)), (nms(tb, ts, 0.4), nms(b, s, 0.4)),
+                          (batched_nms(tb, ts, tl, 0.4), batched_nms(b, s, lab, 0.4)),
+                          (clip_boxes(tb, (30, 30)), clip_boxes(b, (30, 30)))):
+        assert out.device.type == "cuda"
+        np.testing.assert_allclose(out.cpu().numpy(), expected)
+    anchors = generate_anchors((3, 4), 8, device="cuda")
+    assert anchors.device.type == "cuda"
+    d = encode_boxes(tb, tb + 1.0)
+    torch.testing.assert_close(decode_boxes(tb, d), tb + 1.0)
+    feat = torch.randn(2, 3, 8, 8, device="cuda", dtype=torch.float64)
+    rois = torch.tensor([[0, 1.0, 2.0, 30.0, 20.0], [1, 0.0, 0.0, 64.0, 64.0]], device="cuda",
+                        dtype=torch.float64)
+    for op in (roi_align, roi_pool):
+        out = op(feat, rois, 3, 0.125)
+        assert out.device.type == "cuda"
+        torch.testing.assert_close(out.cpu(), op(feat.cpu(), rois.cpu(), 3, 0.125))
+
+
+@FAST
+@given(data=box_sets(max_n=40), x0=st.floats(-20, 50), y0=st.floats(-20, 50),
+       cell=st.sampled_from([0.1, 0.5, 1.0, 3.0, 100.0]), nx=st.integers(1, 70),
+       ny=st.integers(1, 70), thr=st.sampled_from([0.0, 0.3, 0.6]))
+def test_nms_kernel_grid_never_changes_the_answer(data, x0, y0, cell, nx, ny, thr):
+    """Any grid (cells spanned by many boxes, boxes outside it) gives the answer of
+    the plain scan over all kept boxes."""
+    from skml._kernels._nms import greedy_nms
+    boxes, scores, labels = data
+    n = len(boxes)
+    order = np.argsort(-scores, kind="stable").astype(np.intp)
+    bounds = np.array([0, n], dtype=np.intp)
+    plain = np.zeros(n, np.uint8)
+    greedy_nms(boxes, order, bounds, thr, plain)
+    gridded = np.zeros(n, np.uint8)
+    greedy_nms(boxes, order, bounds, thr, gridded, x0, y0, cell, nx, ny)
+    np.testing.assert_array_equal(gridded, plain)
+    np.testing.assert_array_equal(order[plain[order].astype(bool)], ref_nms(boxes, scores, thr))

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from skml._kernels._segment import felzenszwalb
+from tests._layouts import LAYOUTS, as_layout
 from skml.datasets import make_shapes
 from skml.neural.detection import box_iou, selective_search
 
@@ -108,6 +109,9 @@ def test_layouts_dtypes_and_seed():
     c = selective_search(u8, min_size=20, random_state=3)
     d = selective_search(u8.astype(np.float64) / 255, min_size=20, random_state=3)
     np.testing.assert_array_equal(c, d)
+    for layout in LAYOUTS:
+        np.testing.assert_array_equal(
+            selective_search(as_layout(chw, layout), min_size=20, random_state=3), a)
     e = selective_search(chw, min_size=20, random_state=4)
     assert {tuple(r) for r in a} == {tuple(r) for r in e}       # same set, other ranking
     assert len(np.unique(a, axis=0)) == len(a)                   # de-duplicated

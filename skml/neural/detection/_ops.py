@@ -29,6 +29,9 @@ BBOX_XFORM_CLIP = math.log(1000.0 / 16)
 # with rounding) so that areas neither overflow nor underflow.
 _SAFE_EXP = 400
 
+# Largest number of feature values roi_pool gathers at once (16 Mi: 64 MiB in float32).
+_POOL_BUDGET = 1 << 24
+
 
 def _torch():
     from skml.neural._base import _torch as load
@@ -161,6 +164,24 @@ def _descending(scores):
     return np.argsort(-scores, kind="stable")
 
 
+def _grid(boxes):
+    """Origin, cell side and cell counts of the NMS kernel's grid: cells about the
+    size of a typical box, at most about 4 per box and 1024 per axis."""
+    if boxes.shape[0] == 0:
+        return 0.0, 0.0, 1.0, 1, 1
+    x0, y0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+    ex = float(boxes[:, 2].max()) - x0
+    ey = float(boxes[:, 3].max()) - y0
+    sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    cell = max(float(np.median(sides)), ex / 1024, ey / 1024)
+    if not cell > 0:
+        cell = max(ex, ey, 1.0)
+    limit = 4 * boxes.shape[0] + 16
+    while (ex / cell + 1) * (ey / cell + 1) > limit:
+        cell *= 2
+    return x0, y0, cell, int(ex / cell) + 1, int(ey / cell) + 1
+
+
 def _run_nms(boxes, scores, labels, iou_threshold):
     from skml._kernels._nms import greedy_nms
 
@@ -185,7 +206,8 @@ def _run_nms(boxes, scores, labels, iou_threshold):
         cuts = np.flatnonzero(sorted_lab[1:] != sorted_lab[:-1]) + 1
         bounds = np.concatenate([[0], cuts, [n]]).astype(np.intp)
     keep = np.zeros(n, dtype=np.uint8)
-    greedy_nms(arr, np.ascontiguousarray(seg_order, dtype=np.intp), bounds, thr, keep)
+    greedy_nms(arr, np.ascontiguousarray(seg_order, dtype=np.intp), bounds, thr, keep,
+               *_grid(arr))
     kept = order[keep[order].astype(bool)].astype(np.int64)
     if tensor:
         torch = _torch()
@@ -198,8 +220,11 @@ def nms(boxes, scores, iou_threshold):
 
     Boxes are visited by decreasing score; a box is kept unless its IoU with a box
     already kept is strictly greater than ``iou_threshold``. The work is O(n log n)
-    for the sort plus O(n * kept) comparisons, in the Cython kernel
-    ``skml._kernels._nms`` (on the CPU whatever the device of a tensor input).
+    for the sort plus at most O(n * kept) comparisons, in the Cython kernel
+    ``skml._kernels._nms`` (on the CPU whatever the device of a tensor input); the
+    kernel files the kept boxes in a uniform grid of cells about a box wide and
+    compares each box only with the kept boxes sharing a cell, which gives the same
+    answer, since only overlapping boxes can suppress each other.
 
     Parameters
     ----------
@@ -860,7 +885,17 @@ def roi_pool(features, rois, output_size, spatial_scale=1.0):
                                                  dtype=rois.dtype)[:, None]], dim=1)
     neg = torch.tensor(-float("inf"), dtype=features.dtype, device=features.device)
 
+    # The gather below holds C * out_h * lh * W values per region: bound the memory by
+    # pooling the regions of an image in chunks.
+    chunk = max(1, _POOL_BUDGET // max(C * out_h * lh * max(W, out_w * lw), 1))
+
     def pool(fmap, rows):
+        if len(rows) > chunk:
+            return torch.cat([pool_chunk(fmap, rows[i:i + chunk])
+                              for i in range(0, len(rows), chunk)])
+        return pool_chunk(fmap, rows)
+
+    def pool_chunk(fmap, rows):
         k = rows[:, 1].long()
         # Max over the rows of each bin: (C, k, out_h, lh, W) -> (C, k, out_h, W).
         g = fmap[:, hidx[k]]

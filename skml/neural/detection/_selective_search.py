@@ -79,12 +79,24 @@ def _rgb_to_lab(rgb):
     return np.clip(out, 0.0, 1.0)
 
 
+def _rgb_to_hsv(rgb):
+    """Hue, saturation, value of RGB in [0, 1], each in [0, 1]."""
+    v = rgb.max(axis=-1)
+    delta = v - rgb.min(axis=-1)
+    safe = np.where(delta > 0, delta, 1.0)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    h = np.where(v == r, (g - b) / safe, np.where(v == g, 2.0 + (b - r) / safe,
+                                                  4.0 + (r - g) / safe))
+    h = np.where(delta > 0, (h / 6.0) % 1.0, 0.0)
+    sat = np.where(v > 0, delta / np.where(v > 0, v, 1.0), 0.0)
+    return np.stack([h, sat, v], axis=-1)
+
+
 def _convert(rgb, space):
     if space == "rgb":
         return rgb
     if space == "hsv":
-        from matplotlib.colors import rgb_to_hsv
-        return rgb_to_hsv(rgb)
+        return _rgb_to_hsv(rgb)
     return _rgb_to_lab(rgb)
 
 
@@ -130,15 +142,17 @@ def _adjacent_pairs(labels):
                  (labels[:-1, :-1], labels[1:, 1:]), (labels[1:, :-1], labels[:-1, 1:])):
         m = a != b
         pairs.append(np.stack([np.minimum(a[m], b[m]), np.maximum(a[m], b[m])], axis=1))
-    pairs = np.concatenate(pairs)
-    return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+    pairs = np.concatenate(pairs).astype(np.int64)
+    n = int(labels.max()) + 1
+    key = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.stack([key // n, key % n], axis=1)
 
 
-def _group(img, labels, sims):
+def _group(labels, features, sims):
     """Hierarchical grouping; returns the boxes of every region of the hierarchy, the
     initial regions first, then one per merge in merge order."""
     from_labels = int(labels.max()) + 1
-    size, boxes, colour, texture = _region_features(img, labels, from_labels)
+    size, boxes, colour, texture = features
     total = 2 * from_labels - 1
     image_area = float(labels.size)
     size = np.concatenate([size, np.zeros(total - from_labels)])
@@ -315,12 +329,20 @@ def selective_search(image, scale=1.0, sigma=0.8, min_size=50, *, strategies="fa
     rgb = _as_image(image)
     rng = check_random_state(random_state)
     all_boxes, all_keys = [], []
+    segmented = {}
     for space, sims in plan:
-        img = _convert(rgb, space)
-        smooth = ndimage.gaussian_filter(img * 255.0, (sigma, sigma, 0)) if sigma > 0 \
-            else img * 255.0
-        labels = felzenszwalb(np.ascontiguousarray(smooth), float(scale), int(min_size))
-        boxes = _group(img, labels, sims)
+        if space not in segmented:
+            # The segmentation and the region features depend only on the colour space:
+            # strategies that share it share them.
+            img = _convert(rgb, space)
+            smooth = ndimage.gaussian_filter(img * 255.0, (sigma, sigma, 0)) \
+                if sigma > 0 else img * 255.0
+            labels = felzenszwalb(np.ascontiguousarray(smooth), float(scale),
+                                  int(min_size))
+            segmented[space] = labels, _region_features(img, labels,
+                                                        int(labels.max()) + 1)
+        labels, features = segmented[space]
+        boxes = _group(labels, features, sims)
         level = np.arange(len(boxes), 0, -1, dtype=np.float64)
         all_boxes.append(boxes)
         all_keys.append(level * rng.uniform(size=len(boxes)))
@@ -328,5 +350,13 @@ def selective_search(image, scale=1.0, sigma=0.8, min_size=50, *, strategies="fa
     keys = np.concatenate(all_keys)
     order = np.argsort(keys, kind="stable")
     boxes = boxes[order]
-    _, first = np.unique(boxes, axis=0, return_index=True)
+    # De-duplicate on one integer key per box (coordinates are integers in [0, W] and
+    # [0, H]): much faster than np.unique(axis=0).
+    H, W = rgb.shape[:2]
+    if (H + 1.0) ** 2 * (W + 1.0) ** 2 < 2.0 ** 62:
+        b = boxes.astype(np.int64)
+        key = ((b[:, 0] * (H + 1) + b[:, 1]) * (W + 1) + b[:, 2]) * (H + 1) + b[:, 3]
+        _, first = np.unique(key, return_index=True)
+    else:
+        _, first = np.unique(boxes, axis=0, return_index=True)
     return boxes[np.sort(first)]
