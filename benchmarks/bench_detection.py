@@ -177,5 +177,4 @@ if __name__ == "__main__":
     else:
         from benchmarks._harness import main
 
-        sys.exit(main([__name__.rsplit(".", 1)[-1] if __name__ != "__main__"
-                       else "bench_detection"], quick="--quick" in sys.argv))
+        sys.exit(main(["bench_detection"], quick="--quick" in sys.argv))
