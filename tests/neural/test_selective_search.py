@@ -149,6 +149,8 @@ def test_bad_parameters():
         selective_search(img, scale=-1)
     with pytest.raises(ValueError, match="min_size"):
         selective_search(img, min_size=-1)
+    with pytest.raises(ValueError, match="sigma"):
+        selective_search(img, sigma=1e4)
     with pytest.raises(TypeError, match="min_size"):
         selective_search(img, min_size=2.5)
     with pytest.raises(ValueError, match="strategies"):
