@@ -190,6 +190,11 @@ def test_kernel_rejects_bad_indices():
     from skml._kernels._nms import greedy_nms
     b = np.zeros((2, 4))
     keep = np.zeros(2, np.uint8)
+    # Non-finite boxes straight into the kernel: no crash, no index outside the grid.
+    weird = np.array([[np.nan, 0, 1, 1], [-np.inf, np.nan, np.inf, 5]])
+    greedy_nms(weird, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+               0.0, 0.0, 1.0, 4, 4)
+    keep[:] = 0
     with pytest.raises(ValueError, match="out of range"):
         greedy_nms(b, np.array([0, 5], np.intp), np.array([0, 2], np.intp), 0.5, keep)
     with pytest.raises(ValueError, match="bounds"):

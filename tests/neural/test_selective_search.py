@@ -74,6 +74,10 @@ def test_felzenszwalb_kernel_bad_input():
         felzenszwalb(np.zeros((0, 3, 3)), 1.0, 1)
     with pytest.raises(ValueError, match="k must be"):
         felzenszwalb(np.zeros((2, 2, 3)), float("nan"), 1)
+    with pytest.raises(ValueError, match="finite"):
+        felzenszwalb(np.full((2, 3, 3), np.nan), 1.0, 1)
+    with pytest.raises(ValueError, match="finite"):
+        felzenszwalb(np.array([[[np.inf], [np.inf]]]), 1.0, 1)
     np.testing.assert_array_equal(felzenszwalb(np.zeros((3, 4, 3)), 0.0, 0),
                                   np.zeros((3, 4)))
 
