@@ -8,6 +8,14 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.contrastive import (
+    DualEncoder,
+    ImageAugmentation,
+    RowAugmentation,
+    SimCLR,
+    TripletEmbedding,
+)
+from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
@@ -19,6 +27,7 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
+__all__ = ["AutoEncoder", "DualEncoder", "ImageAugmentation", "PrototypicalNetwork",
+           "RowAugmentation", "SimCLR", "TripletEmbedding", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
            "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "class_activation_map", "grad_cam"]
