@@ -255,6 +255,22 @@ class ImageAugmentation:
     Called as ``augment(x, generator)``, with every draw from ``generator`` (a
     ``torch.Generator`` on ``x``'s device). Picklable, so an estimator holding one
     stays picklable and clonable.
+
+    Parameters
+    ----------
+    shift : float, default=1.0
+        Largest translation along each axis, in pixels.
+    rotation : float, default=15.0
+        Largest rotation, in degrees, either way.
+    scale : float, default=0.1
+        Largest relative change of size, either way.
+    noise : float, default=0.05
+        Standard deviation of the added Gaussian noise, in pixel-value units.
+
+    References
+    ----------
+    .. [1] T. Chen et al., "A Simple Framework for Contrastive Learning of Visual
+       Representations", ICML 2020 (composition of augmentations).
     """
 
     def __init__(self, shift=1.0, rotation=15.0, scale=0.1, noise=0.05):
@@ -303,7 +319,21 @@ class RowAugmentation:
     """Random views of table rows ``(n, d)``: each feature replaced by the batch's
     mean with probability ``mask`` (feature masking, as in SCARF/VIME), then Gaussian
     noise of ``noise`` times the batch's standard deviation of each feature added.
-    Called as ``augment(x, generator)``; picklable."""
+    Called as ``augment(x, generator)``; picklable.
+
+    Parameters
+    ----------
+    noise : float, default=0.1
+        Noise standard deviation, as a fraction of each feature's batch standard
+        deviation.
+    mask : float, default=0.2
+        Probability of each feature being replaced by the batch mean.
+
+    References
+    ----------
+    .. [1] D. Bahri, H. Jiang, Y. Tay and D. Metzler, "SCARF: Self-Supervised
+       Contrastive Learning using Random Feature Corruption", ICLR 2022.
+    """
 
     def __init__(self, noise=0.1, mask=0.2):
         self.noise = noise
@@ -555,6 +585,9 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     mining : {"batch_hard", "semi_hard"}, default="batch_hard"
         How the triplets are chosen in each batch (the batch should hold several
         samples of each class: keep ``batch_size`` well above the number of classes).
+    augmentation : None, "auto" or callable, default=None
+        Random transformation of each batch in training, as :class:`SimCLR`'s
+        ``augmentation`` (the embedding learns its invariances); None: none.
     %(encoder_params)s
     %(training_params)s
 
@@ -605,10 +638,11 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     _parameter_constraints = {
         "margin": [Interval(numbers.Real, 0, None)],
         "mining": [StrOptions({"batch_hard", "semi_hard"})],
+        "augmentation": [None, StrOptions({"auto"}), callable],
     }
 
     def __init__(self, n_components=32, *, margin=0.2, mining="batch_hard",
-                 encoder="auto", hidden_layer_sizes=(128,), channels="auto",
+                 augmentation=None, encoder="auto", hidden_layer_sizes=(128,), channels="auto",
                  activation="relu", image_shape=None,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
@@ -629,6 +663,7 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_components = n_components
         self.margin = margin
         self.mining = mining
+        self.augmentation = augmentation
         self.encoder = encoder
         self.hidden_layer_sizes = hidden_layer_sizes
         self.channels = channels
@@ -667,6 +702,15 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         margin, mining = float(self.margin), self.mining
         return lambda emb, labels: triplet_loss(emb, labels, margin, mining)
+
+    def _train_step(self, batch, optimizers):
+        x, labels = batch[0], batch[1]
+        if self.augmentation is not None:  # drawn once per step (L-BFGS re-evaluates)
+            x = self._augment(self.augmentation)(x, self._rng)
+        (optimizer,) = optimizers.values()
+        module, loss_fn = self.module_, self._loss_fn
+        return {"loss": self._optimizer_step(optimizer, lambda: loss_fn(module(x), labels),
+                                             len(x))}
 
     def _stratify_target(self, target):
         return target
