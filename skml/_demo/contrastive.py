@@ -40,7 +40,7 @@ def _simclr_map(report, quick):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
     lab, _ = train_test_split(np.arange(len(Xtr)), train_size=0.1, random_state=0,
                               stratify=ytr)
-    epochs = 3 if quick else (30 if report.full else 10)
+    epochs = 2 if quick else (30 if report.full else 3)
     t0 = time.perf_counter()
     est = _quiet(lambda: SimCLR(n_components=64, hidden_layer_sizes=(256,),
                                 image_shape=(8, 8), encoder="mlp", batch_size=256,

@@ -173,3 +173,24 @@ def test_cuda(split):
     zero = net.predict(Xn.reshape(-1, 1, 8, 8),
                        class_attributes=(label_glyphs()[5:], np.arange(5, 10)))
     assert zero.shape == (len(Xn),)
+
+
+def test_demo_section_reports_map_and_few_shot_table(tmp_path):
+    import matplotlib
+
+    from skml._demo import contrastive as demo
+    from skml._demo._report import Report
+
+    matplotlib.use("Agg")
+    report = Report(tmp_path)
+    demo.section(report, quick=True)
+    text = report.write("contrastive").read_text()
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("| ")}
+    # quick: 2 SimCLR epochs; the probe stays far above chance (0.1)
+    assert float(rows["SimCLR representation (64)"][1]) >= 0.8
+    for shot in (1, 5):
+        network, raw = map(float, rows[f"5-way {shot}-shot"][1:3])
+        assert network >= 0.5 and raw >= 0.6  # chance: 0.2
+    png = tmp_path / "contrastive_simclr_map.png"
+    assert png.stat().st_size > 10_000 and "(contrastive_simclr_map.png)" in text
