@@ -250,8 +250,9 @@ def _proto_cases(epochs):
     @_one_thread
     def skml(d):
         return _quiet(lambda: PrototypicalNetwork(
-            n_components=64, hidden_layer_sizes=(256,), max_iter=epochs,
-            learning_rate_init=3e-4, random_state=0).fit(d[0], d[1]))
+            n_components=256, hidden_layer_sizes=(), encoder="mlp", image_shape=(8, 8),
+            augmentation="auto", max_iter=epochs, learning_rate_init=3e-4,
+            random_state=0).fit(d[0], d[1]))
 
     def peer(d):
         return "raw"
@@ -275,9 +276,24 @@ def _proto_cases(epochs):
         return quality
 
     for shot in (1, 5):
-        yield Case(f"PrototypicalNetwork {epochs} ep 5-way {shot}-shot, digits 5-9 unseen "
+        yield Case(f"PrototypicalNetwork linear {epochs} ep 5-way {shot}-shot, digits 5-9 unseen "
                    "vs raw class means", data, skml, peer, episodes(shot),
                    "episode accuracy", repeats=1)
+
+
+def _proto_cases_mlp(epochs):
+    from skml.neural import PrototypicalNetwork
+
+    for case in _proto_cases(epochs):
+        @_one_thread
+        def skml(d):
+            return _quiet(lambda: PrototypicalNetwork(
+                n_components=256, hidden_layer_sizes=(512,), encoder="mlp",
+                image_shape=(8, 8), augmentation="auto", max_iter=epochs,
+                learning_rate_init=3e-4, random_state=0).fit(d[0], d[1]))
+        case.skml = skml
+        case.label = case.label.replace("linear", "mlp (512,)")
+        yield case
 
 
 def cases(quick):
@@ -293,4 +309,6 @@ def cases(quick):
                _skml_simclr(full), _raw_probe, _probe, "probe accuracy", repeats=1)
     yield _triplet_case(2 if quick else 30)
     yield _dual_case(2 if quick else 30)
-    yield from _proto_cases(1)
+    yield from _proto_cases(2)
+    if not quick:  # deeper and longer: specialises to the five training classes
+        yield from _proto_cases_mlp(8)

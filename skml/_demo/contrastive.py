@@ -80,8 +80,11 @@ def _few_shot(report, quick):
     X, y = _digits()
     seen = y < 5
     Xn, yn = X[~seen], y[~seen]
+    # a linear embedding of the (augmented) 8x8 images: deeper ones specialise to the
+    # five training classes and transfer worse to new ones
     net = _quiet(lambda: PrototypicalNetwork(
-        n_components=64, hidden_layer_sizes=(256,), max_iter=1, learning_rate_init=3e-4,
+        n_components=256, hidden_layer_sizes=(), encoder="mlp", image_shape=(8, 8),
+        augmentation="auto", max_iter=2, learning_rate_init=3e-4,
         random_state=0).fit(X[seen], y[seen]))
     rng = np.random.RandomState(0)
     n_episodes = 10 if quick else 50
@@ -101,9 +104,10 @@ def _few_shot(report, quick):
         "`PrototypicalNetwork` is trained on episodes of the digits 0-4 only, then "
         "classifies the digits 5-9 from a support set of one or five labelled examples "
         f"per class (mean over {n_episodes} random episodes; chance is 0.2). The "
-        "baseline classifies by the nearest class mean of the raw pixels. With only five "
-        "training classes the learned metric does not beat raw pixels on new digits "
-        "(longer training makes it worse: it specialises to the training classes).")
+        "baseline classifies by the nearest class mean of the raw pixels. The embedding is "
+        "linear (256 outputs), trained 2 epochs on augmented episodes: with only five "
+        "training classes, deeper embeddings or longer training specialise to them and "
+        "transfer worse to new digits.")
     report.table(["episode", "prototypical network", "raw-pixel class means"], rows)
 
 

@@ -15,6 +15,10 @@ from skml.neural import PrototypicalNetwork  # noqa: E402
 from tests.neural.test_contrastive import label_glyphs  # noqa: E402
 
 
+PROTO = dict(n_components=256, hidden_layer_sizes=(), encoder="mlp", image_shape=(8, 8),
+             augmentation="auto", max_iter=2, learning_rate_init=3e-4, random_state=0)
+
+
 def _quiet(fit):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -32,9 +36,9 @@ def split():
 @pytest.fixture(scope="module")
 def net(split):
     Xs, ys, _, _ = split
-    return _quiet(lambda: PrototypicalNetwork(
-        n_components=64, hidden_layer_sizes=(256,), max_iter=1, learning_rate_init=3e-4,
-        random_state=0).fit(Xs, ys))
+    # a linear embedding of the pixels (as 8x8 images, augmented): a deeper one
+    # specialises to the five training classes and transfers worse to new ones
+    return _quiet(lambda: PrototypicalNetwork(**PROTO).fit(Xs, ys))
 
 
 def _episodes(score, Xn, yn, shot, n_episodes=20, seed=0):
@@ -79,24 +83,21 @@ def test_episodes_are_k_way_n_shot_and_seeded(split):
 
 
 def test_few_shot_on_classes_never_seen(net, split):
-    """5-way 1-shot and 5-shot episodes on the digits 5-9, held out of training.
-
-    Measured: 1-shot 0.66, 5-shot 0.81 after this one epoch; raw pixels 0.71 / 0.89.
-    Longer training on five classes lowers both (bench_contrastive.py records the
-    curve), so the issue's 0.7 / 0.85 are not met; asserted here: far above chance
-    (0.2), and more shots help."""
+    """5-way 1-shot >= 0.7 and 5-shot >= 0.85 on the digits 5-9, held out of training
+    (measured 0.75 / 0.89; nearest class mean of raw pixels: 0.71 / 0.89)."""
     _, _, Xn, yn = split
+
     def score(Xq, yq, support):
         return net.score(Xq, yq, support=support)
     one, five = _episodes(score, Xn, yn, 1), _episodes(score, Xn, yn, 5)
-    assert one >= 0.55, one
-    assert five >= 0.7, five
-    assert five >= one + 0.08
+    assert one >= 0.7, one
+    assert five >= 0.85, five
+    assert one >= _episodes(_raw_score, Xn, yn, 1)  # not below raw pixels
 
 
 def test_predict_without_support_uses_training_prototypes(net, split):
     Xs, ys, _, _ = split
-    assert net.prototypes_.shape == (5, 64)
+    assert net.prototypes_.shape == (5, 256)
     assert net.score(Xs, ys) >= 0.9
     proba = net.predict_proba(Xs[:10])
     assert np.array_equal(net.classes_[proba.argmax(1)], net.predict(Xs[:10]))
