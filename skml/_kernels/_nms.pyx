@@ -43,7 +43,7 @@ cdef Py_ssize_t _MAX_QUERY = 64
 
 cdef inline Py_ssize_t _cell(double v, double origin, double cell, Py_ssize_t n) noexcept nogil:
     cdef double c = (v - origin) / cell
-    if c <= 0:
+    if not (c > 0):          # also NaN: never an index outside the grid
         return 0
     if c >= n - 1:
         return n - 1

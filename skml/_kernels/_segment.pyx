@@ -52,6 +52,7 @@ def felzenszwalb(const double[:, :, ::1] image, double k, Py_ssize_t min_size):
     cdef intp_t a, b, ra, rb, r
     cdef double d, s
     cdef int dy, dx
+    cdef bint bad = False
     cdef int[4] DY = [0, 1, 1, -1]
     cdef int[4] DX = [1, 0, 1, 1]
 
@@ -87,9 +88,14 @@ def felzenszwalb(const double[:, :, ::1] image, double k, Py_ssize_t min_size):
                         for c in range(C):
                             d = image[y, x, c] - image[y + dy, x + dx, c]
                             s = s + d * d
+                        if s != s:
+                            bad = True
                         weight[n_edges] = sqrt(s)
                         edge[n_edges] = <uint64_t> ((y * W + x) * 4 + t)
                         n_edges += 1
+        if bad:
+            raise ValueError("image must be finite (an edge weight is NaN)")
+        with nogil:
             sort_f64_u64(weight, edge, n_edges)
             for a in range(n):
                 parent[a] = a

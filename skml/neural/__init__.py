@@ -23,6 +23,14 @@ from skml.neural.detection import (
     roi_pool,
     selective_search,
 )
+from skml.neural.contrastive import (
+    DualEncoder,
+    ImageAugmentation,
+    RowAugmentation,
+    SimCLR,
+    TripletEmbedding,
+)
+from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
@@ -34,11 +42,12 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
-           "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
-           "class_activation_map", "grad_cam"]
-# Detection ops (issue 19).
-__all__ += ["batched_nms", "box_iou", "clip_boxes", "decode_boxes", "encode_boxes",
-            "generate_anchors", "nms", "roi_align", "roi_pool", "selective_search"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
+           "FCNSegmenter", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
+           "NeuralEstimator", "NeuralODE", "PINNRegressor", "PrototypicalNetwork",
+           "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
+           "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
+           "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
+           "roi_pool", "selective_search"]
 # Detectors (issue 19).
 __all__ += ["FastRCNNDetector", "FasterRCNNDetector", "RCNNDetector"]

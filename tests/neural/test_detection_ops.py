@@ -100,6 +100,10 @@ def test_nms_and_iou_match_reference_exactly(data, dtype, exponent, thr, layout)
     assert iou.dtype == dtype
     np.testing.assert_array_equal(iou, expected_iou)
     assert not np.isnan(iou).any()
+    t = torch.from_numpy(np.array(scaled))
+    iou_t = box_iou(t, t)
+    assert iou_t.dtype == (torch.float32 if dtype == np.float32 else torch.float64)
+    np.testing.assert_array_equal(iou_t.numpy(), expected_iou)
     ref_s = s.astype(np.float64)
     keep = nms(scaled, s, thr)
     assert keep.dtype == np.int64
@@ -165,6 +169,15 @@ def test_nms_bad_input(boxes, scores, thr, err, match):
         nms(boxes, scores, thr)
 
 
+def test_box_iou_torch_bad_input():
+    with pytest.raises(ValueError, match="finite"):
+        box_iou(torch.tensor([[0.0, 0, float("nan"), 1]]), torch.zeros(1, 4))
+    with pytest.raises(ValueError, match="x2 >= x1"):
+        box_iou(torch.zeros(1, 4), torch.tensor([[2.0, 0, 1, 1]]))
+    with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+        box_iou(torch.zeros(2, 3), torch.zeros(1, 4))
+
+
 def test_batched_nms_bad_labels_and_empty():
     with pytest.raises(TypeError, match="labels must be integers"):
         batched_nms([[0, 0, 1, 1]], [1.0], [0.5], 0.5)
@@ -177,6 +190,11 @@ def test_kernel_rejects_bad_indices():
     from skml._kernels._nms import greedy_nms
     b = np.zeros((2, 4))
     keep = np.zeros(2, np.uint8)
+    # Non-finite boxes straight into the kernel: no crash, no index outside the grid.
+    weird = np.array([[np.nan, 0, 1, 1], [-np.inf, np.nan, np.inf, 5]])
+    greedy_nms(weird, np.array([0, 1], np.intp), np.array([0, 2], np.intp), 0.5, keep,
+               0.0, 0.0, 1.0, 4, 4)
+    keep[:] = 0
     with pytest.raises(ValueError, match="out of range"):
         greedy_nms(b, np.array([0, 5], np.intp), np.array([0, 2], np.intp), 0.5, keep)
     with pytest.raises(ValueError, match="bounds"):

@@ -74,6 +74,10 @@ def test_felzenszwalb_kernel_bad_input():
         felzenszwalb(np.zeros((0, 3, 3)), 1.0, 1)
     with pytest.raises(ValueError, match="k must be"):
         felzenszwalb(np.zeros((2, 2, 3)), float("nan"), 1)
+    with pytest.raises(ValueError, match="finite"):
+        felzenszwalb(np.full((2, 3, 3), np.nan), 1.0, 1)
+    with pytest.raises(ValueError, match="finite"):
+        felzenszwalb(np.array([[[np.inf], [np.inf]]]), 1.0, 1)
     np.testing.assert_array_equal(felzenszwalb(np.zeros((3, 4, 3)), 0.0, 0),
                                   np.zeros((3, 4)))
 
@@ -149,6 +153,8 @@ def test_bad_parameters():
         selective_search(img, scale=-1)
     with pytest.raises(ValueError, match="min_size"):
         selective_search(img, min_size=-1)
+    with pytest.raises(ValueError, match="sigma"):
+        selective_search(img, sigma=1e4)
     with pytest.raises(TypeError, match="min_size"):
         selective_search(img, min_size=2.5)
     with pytest.raises(ValueError, match="strategies"):

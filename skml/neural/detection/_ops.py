@@ -102,7 +102,8 @@ def box_iou(boxes_a, boxes_b):
     iou : ndarray or torch.Tensor of shape (n, m)
         ``|A ∩ B| / |A ∪ B|``, in [0, 1]; a pair whose union is empty (two zero-area
         boxes) gives 0, never NaN. float32 when both inputs are float32, float64
-        otherwise. A tensor (on ``boxes_a``'s device) when ``boxes_a`` is a tensor.
+        otherwise. When ``boxes_a`` is a tensor: a tensor computed on its device
+        (``boxes_b`` is moved there), with the same operations as for arrays.
         Computed in float64 whatever the input, after scaling both sets by the same
         power of two when their magnitudes would overflow the areas (IoU is scale
         invariant), so it is exact for coordinates up to 1e300.
@@ -121,18 +122,58 @@ def box_iou(boxes_a, boxes_b):
     P. Jaccard, "The distribution of the flora in the alpine zone", New Phytologist,
     1912.
     """
-    tensor = _is_tensor(boxes_a)
+    if _is_tensor(boxes_a):
+        return _box_iou_torch(boxes_a, boxes_b)
     a, dt_a = _boxes_np(boxes_a, "boxes_a")
     b, dt_b = _boxes_np(boxes_b, "boxes_b")
     e = _pow2_exponent(a, b)
     if e:
         a, b = np.ldexp(a, e), np.ldexp(b, e)
     dtype = np.float32 if dt_a == dt_b == np.float32 else np.float64
-    iou = _iou_np(a, b).astype(dtype, copy=False)
-    if tensor:
-        torch = _torch()
-        return torch.as_tensor(iou, device=boxes_a.device)
-    return iou
+    return _iou_np(a, b).astype(dtype, copy=False)
+
+
+def _boxes_torch(boxes, name, device):
+    torch = _torch()
+    if not isinstance(boxes, torch.Tensor):
+        arr, _ = _boxes_np(boxes, name)
+        boxes = torch.as_tensor(arr)
+    boxes = boxes.detach().to(device)
+    if boxes.ndim != 2 or boxes.shape[-1] != 4:
+        raise ValueError(f"{name} must have shape (n, 4), got {tuple(boxes.shape)}.")
+    if boxes.dtype == torch.bool or boxes.is_complex():
+        raise TypeError(f"{name} must be real numbers, got dtype {boxes.dtype}.")
+    out_dtype = boxes.dtype if boxes.dtype == torch.float32 else torch.float64
+    boxes = boxes.double()
+    if not bool(torch.isfinite(boxes).all()):
+        raise ValueError(f"{name} must be finite (no NaN or infinity).")
+    if bool(((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).any()):
+        raise ValueError(f"{name} must satisfy x2 >= x1 and y2 >= y1.")
+    return boxes, out_dtype
+
+
+def _box_iou_torch(boxes_a, boxes_b):
+    """box_iou on the tensors' device, with the operations of _iou_np (float64)."""
+    torch = _torch()
+    a, dt_a = _boxes_torch(boxes_a, "boxes_a", boxes_a.device)
+    b, dt_b = _boxes_torch(boxes_b, "boxes_b", boxes_a.device)
+    m = max((float(x.abs().max()) for x in (a, b) if x.numel()), default=0.0)
+    e = math.frexp(m)[1] if m > 0 else 0
+    if abs(e) > _SAFE_EXP:
+        a, b = torch.ldexp(a, torch.tensor(-e, device=a.device)), \
+            torch.ldexp(b, torch.tensor(-e, device=a.device))
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iw = torch.minimum(a[:, None, 2], b[None, :, 2]) - torch.maximum(a[:, None, 0],
+                                                                     b[None, :, 0])
+    ih = torch.minimum(a[:, None, 3], b[None, :, 3]) - torch.maximum(a[:, None, 1],
+                                                                     b[None, :, 1])
+    inter = iw.clamp(min=0.0) * ih.clamp(min=0.0)
+    union = area_a[:, None] + area_b[None, :] - inter
+    iou = torch.where(union > 0, inter / torch.where(union > 0, union, 1.0),
+                      torch.zeros_like(inter))
+    dtype = torch.float32 if dt_a == dt_b == torch.float32 else torch.float64
+    return iou.to(dtype)
 
 
 def _check_threshold(iou_threshold):

@@ -271,7 +271,7 @@ def selective_search(image, scale=1.0, sigma=0.8, min_size=50, *, strategies="fa
     scale : float, default=1.0
         Felzenszwalb's ``k``, in 0..255 colour units (scikit-image's ``scale``):
         larger values give larger initial regions.
-    sigma : float, default=0.8
+    sigma : float in [0, 1000], default=0.8
         Width (pixels) of the Gaussian smoothing before segmentation; 0: none.
     min_size : int, default=50
         Smallest initial region, in pixels.
@@ -322,7 +322,7 @@ def selective_search(image, scale=1.0, sigma=0.8, min_size=50, *, strategies="fa
     from skml._kernels._segment import felzenszwalb
 
     check_param(scale, "scale", types=(numbers.Real,), min_val=0.0, max_val=1e300)
-    check_param(sigma, "sigma", types=(numbers.Real,), min_val=0.0, max_val=1e6)
+    check_param(sigma, "sigma", types=(numbers.Real,), min_val=0.0, max_val=1e3)
     check_param(min_size, "min_size", types=(numbers.Integral,), min_val=0,
                 max_val=2**62)
     plan = _check_strategies(strategies)
