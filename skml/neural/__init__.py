@@ -43,11 +43,10 @@ from skml.neural.vision import (
 )
 
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
-           "FCNSegmenter", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
-           "NeuralEstimator", "NeuralODE", "PINNRegressor", "PrototypicalNetwork",
+           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector",
+           "ImageAugmentation", "MLPClassifier", "MLPRegressor", "NeuralEstimator",
+           "NeuralODE", "PINNRegressor", "PrototypicalNetwork", "RCNNDetector",
            "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
            "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
            "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
            "roi_pool", "selective_search"]
-# Detectors (issue 19).
-__all__ += ["FastRCNNDetector", "FasterRCNNDetector", "RCNNDetector"]
