@@ -9,6 +9,12 @@ an estimator without torch raises an ImportError saying what to install.
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
 from skml.neural.generative import VAE
+from skml.neural.graph import (
+    GNNEdgePredictor,
+    GNNGraphClassifier,
+    GNNGraphRegressor,
+    GNNNodeClassifier,
+)
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
 from skml.neural.vision import (
@@ -19,6 +25,7 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "GNNEdgePredictor",
+           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier", "MLPClassifier",
            "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "class_activation_map", "grad_cam"]
