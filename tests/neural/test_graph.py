@@ -463,3 +463,19 @@ def test_partial_fit_and_warm_start_continue_training():
         A, X, _ = sbm([8, 8], 0.5, 0.1, 2, 1.0, 5)
         est.fit((A, X)).fit((A, X))
     assert len(est.loss_curve_) == 4
+
+
+def test_demo_section_reports_the_gnn_beating_the_mlp_and_an_embedding_plot(tmp_path):
+    import matplotlib
+
+    from skml._demo import graph as demo_graph
+    from skml._demo._report import Report
+
+    matplotlib.use("Agg")
+    report = Report(tmp_path)
+    out = demo_graph.section(report, quick=True)
+    text = report.write("graph").read_text()
+    assert out["node_accuracy"] >= out["mlp_accuracy"] + 0.2
+    assert out["link_auc"] >= 0.75
+    png = tmp_path / "graph_embedding.png"
+    assert png.stat().st_size > 10_000 and "(graph_embedding.png)" in text
