@@ -26,6 +26,7 @@ from skml.neural._modules.graph import (  # noqa: E402
     GCNConv,
     GINConv,
     GraphBatch,
+    gcn_adjacency,
     global_pool,
     pool_edges_to_global,
     pool_edges_to_nodes,
@@ -133,8 +134,11 @@ def test_gcn_layer_matches_torch_geometric_gcnconv(weighted, self_loops):
         ref.bias.normal_()
         mine.lin.weight.copy_(ref.lin.weight)
         mine.bias.copy_(ref.bias)
-        np.testing.assert_allclose(mine(x, ei, w).numpy(), ref(x, ei, w).numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        expected = ref(x, ei, w).numpy()
+        np.testing.assert_allclose(mine(x, ei, w).numpy(), expected, rtol=1e-5, atol=1e-6)
+        # the fused path: one sparse product with the normalised adjacency
+        adj = gcn_adjacency(ei, w, 30)
+        np.testing.assert_allclose(mine(x, adj).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_gcn_layer_matches_the_dense_normalised_adjacency():
@@ -147,9 +151,16 @@ def test_gcn_layer_matches_the_dense_normalised_adjacency():
     # messages flow j -> i along A[j, i]: node i sums column i
     ref = (dinv[:, None] * At.T * dinv[None, :]) @ x @ W.T
     (src, dst), w = _edge_list(A)
-    got = layer(torch.tensor(x, dtype=torch.float32),
-                torch.tensor(np.vstack([src, dst])), torch.tensor(w, dtype=torch.float32))
+    ei, w = torch.tensor(np.vstack([src, dst])), torch.tensor(w, dtype=torch.float32)
+    x = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    got = layer(x, ei, w)
     np.testing.assert_allclose(got.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+    # the fused sparse product and the edge list agree, gradients included
+    fused = layer(x, gcn_adjacency(ei, w, 25))
+    np.testing.assert_allclose(fused.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+    g_list = torch.autograd.grad(got.square().sum(), x)[0]
+    g_fused = torch.autograd.grad(fused.square().sum(), x)[0]
+    np.testing.assert_allclose(g_fused.numpy(), g_list.numpy(), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("aggr", ["sum", "mean", "max"])

@@ -13,14 +13,16 @@ builds an ``N x N`` matrix: messages are gathered per edge and reduced per node 
 Reference: H. Dai, "Note on Machine Learning" (preprint), §3.5.8: Definition 3.101 (GNN),
 Definition 3.102 (pooling), Definition 3.103 (message passing), Remarks 3.95-3.96.
 """
+import warnings
+
 import torch
 from torch import nn
 
 from skml.neural._modules.mlp import ACTIVATIONS
 
 __all__ = ["AGGREGATIONS", "CONVS", "GCNConv", "GINConv", "GNN", "GraphBatch",
-           "MessagePassing", "gcn_norm", "global_pool", "pool_edges_to_global",
-           "pool_edges_to_nodes", "pool_nodes_to_edges", "scatter"]
+           "MessagePassing", "gcn_adjacency", "gcn_norm", "global_pool",
+           "pool_edges_to_global", "pool_edges_to_nodes", "pool_nodes_to_edges", "scatter"]
 
 #: Reductions of ``aggr=`` / ``readout=``: step 2 of Definition 3.103.
 AGGREGATIONS = ("sum", "mean", "max")
@@ -50,7 +52,8 @@ class GraphBatch:
     ``len()`` is the number of graphs, so the training loop counts graphs as samples.
     """
 
-    __slots__ = ("x", "edge_index", "edge_weight", "edge_attr", "batch", "n_graphs")
+    __slots__ = ("x", "edge_index", "edge_weight", "edge_attr", "batch", "n_graphs",
+                 "_gcn_adjacency")
 
     def __init__(self, x, edge_index, edge_weight=None, edge_attr=None, batch=None,
                  n_graphs=1):
@@ -60,6 +63,14 @@ class GraphBatch:
         self.edge_attr = edge_attr
         self.batch = batch
         self.n_graphs = int(n_graphs)
+        self._gcn_adjacency = None
+
+    def gcn_adjacency(self):
+        """:func:`gcn_adjacency` of this graph, computed once (it holds no gradient)."""
+        if self._gcn_adjacency is None:
+            self._gcn_adjacency = gcn_adjacency(self.edge_index, self.edge_weight,
+                                                self.n_nodes)
+        return self._gcn_adjacency
 
     def __len__(self):
         return self.n_graphs
@@ -84,7 +95,10 @@ class MessagePassing(nn.Module):
 
     Subclasses override ``message(x_i, x_j, edge_attr)`` and ``update(aggr_out, x)``;
     ``x_i`` is gathered only when the class sets ``uses_x_i = True`` (one ``(E, F)``
-    copy fewer otherwise).
+    copy fewer otherwise). A layer whose messages are linear in ``x_j`` and summed may
+    also implement ``message_and_aggregate(adj, x)``, used when ``propagate`` is given
+    a sparse ``(n, n)`` tensor of coefficients instead of an edge list (PyTorch
+    Geometric's fused path: one sparse product, no ``(E, F)`` messages).
     """
 
     uses_x_i = False
@@ -98,6 +112,8 @@ class MessagePassing(nn.Module):
     def propagate(self, edge_index, x, edge_attr=None, size=None):
         """Gather, message, aggregate, update. ``size``: number of nodes (default:
         rows of ``x``)."""
+        if edge_index.layout != torch.strided:  # a sparse matrix: the fused path
+            return self.update(self.message_and_aggregate(edge_index, x), x)
         n = x.shape[0] if size is None else int(size)
         src, dst = edge_index[0], edge_index[1]
         x_i = x.index_select(0, dst) if self.uses_x_i else None
@@ -107,6 +123,13 @@ class MessagePassing(nn.Module):
     def message(self, x_i, x_j, edge_attr):
         """The message along each edge ``j -> i`` (default: ``x_j``)."""
         return x_j
+
+    def message_and_aggregate(self, adj, x):
+        """Messages and their aggregation in one step from a sparse ``adj`` whose entry
+        ``(i, j)`` weighs the message ``j -> i``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no fused message_and_aggregate; give an edge list."
+        )
 
     def aggregate(self, messages, index, dim_size):
         """Reduce the messages per target node by ``self.aggr``."""
@@ -140,11 +163,24 @@ def gcn_norm(edge_index, edge_weight, n_nodes, add_self_loops=True):
     return torch.stack([src, dst]), norm
 
 
+def gcn_adjacency(edge_index, edge_weight, n_nodes):
+    """:func:`gcn_norm` as a torch sparse CSR matrix ``S`` (``S[i, j]`` weighs the
+    message ``j -> i``; parallel edges summed), for the fused path of
+    :class:`GCNConv`."""
+    edge_index, norm = gcn_norm(edge_index, edge_weight, n_nodes)
+    with warnings.catch_warnings():  # torch's notes that sparse CSR is in beta
+        warnings.simplefilter("ignore", UserWarning)
+        coo = torch.sparse_coo_tensor(edge_index.flip(0), norm, (n_nodes, n_nodes))
+        return coo.coalesce().to_sparse_csr()
+
+
 class GCNConv(MessagePassing):
     """Graph convolution ``x'_i = b + sum_j norm_ij W x_j`` over ``A + I`` with
     ``norm = D^-1/2 (A + I) D^-1/2`` (Kipf and Welling, 2017; Remark 3.95's
     convolution on a graph). With ``normalize=False`` the given ``edge_weight`` are
-    used as the coefficients (e.g. precomputed once by :func:`gcn_norm`)."""
+    used as the coefficients (e.g. precomputed once by :func:`gcn_norm`);
+    ``edge_index`` may also be the sparse matrix of :func:`gcn_adjacency`, used as
+    given (the fused path: one sparse product per layer)."""
 
     def __init__(self, in_channels, out_channels, bias=True, normalize=True,
                  add_self_loops=True):
@@ -156,7 +192,7 @@ class GCNConv(MessagePassing):
         nn.init.xavier_uniform_(self.lin.weight)
 
     def forward(self, x, edge_index, edge_weight=None):
-        if self.normalize:
+        if self.normalize and edge_index.layout == torch.strided:
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight, x.shape[0],
                                                self.add_self_loops)
         out = self.propagate(edge_index, self.lin(x), edge_attr=edge_weight)
@@ -164,6 +200,9 @@ class GCNConv(MessagePassing):
 
     def message(self, x_i, x_j, edge_attr):
         return x_j if edge_attr is None else edge_attr.view(-1, 1) * x_j
+
+    def message_and_aggregate(self, adj, x):
+        return torch.sparse.mm(adj, x)
 
 
 class GINConv(MessagePassing):
@@ -285,11 +324,12 @@ class GNN(nn.Module):
         if self.edge_dim:
             x = torch.cat([x, pool_edges_to_nodes(g.edge_attr, g.edge_index, x.shape[0])], 1)
         edge_index, weight = g.edge_index, g.edge_weight
-        if self.conv == "gcn" and len(self.layers):  # the normalisation, once per forward
-            edge_index, weight = gcn_norm(edge_index, weight, x.shape[0])
+        if self.conv == "gcn" and len(self.layers):
+            # the normalised adjacency, once per graph, and the fused sparse product
+            adj = g.gcn_adjacency()
         for layer in self.layers:
             if self.conv == "gcn":
-                x = layer(x, edge_index, weight)
+                x = layer(x, adj)
             else:
                 x = layer(x, edge_index, weight, g.edge_attr)
             x = self.act(x)
