@@ -307,16 +307,13 @@ class _BaseGNN(NeuralEstimator):
                    edge_dim=self.n_edge_features_, level=self._level,
                    readout=getattr(self, "readout", "mean"))
 
-    def _set_feature_counts(self, graph, reset):
-        """``n_features_in_`` / ``n_edge_features_`` from a fitted graph (checked when
-        not ``reset``)."""
-        d = graph.x.shape[1]
-        e = 0 if graph.edge_attr is None else graph.edge_attr.shape[1]
-        if reset:
-            self.n_features_in_ = d
-            self.n_edge_features_ = e
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+    def _set_feature_counts(self, graph):
+        """``n_features_in_`` / ``n_edge_features_`` from a graph tuple given to ``fit``
+        (its features have no column names: a previous fit's are dropped)."""
+        self.n_features_in_ = graph.x.shape[1]
+        self.n_edge_features_ = 0 if graph.edge_attr is None else graph.edge_attr.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     def _read_graph(self, X, reset):
         """One graph from ``X``: a graph tuple, or a 2-D array of node features (a graph
@@ -325,6 +322,8 @@ class _BaseGNN(NeuralEstimator):
             fitted = not reset
             g = check_graph(X, n_features=self.n_features_in_ if fitted else None,
                             edge_dim=self.n_edge_features_ if fitted else None)
+            if reset:
+                self._set_feature_counts(g)
         else:
             x = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
             if not reset and self.n_edge_features_:
@@ -334,8 +333,8 @@ class _BaseGNN(NeuralEstimator):
                 )
             g = _Graph(np.zeros((2, 0), dtype=np.int64), np.zeros(0, dtype=np.float32),
                        as_float32(x), None)
-        if reset:
-            self._set_feature_counts(g, reset)
+            if reset:
+                self.n_edge_features_ = 0
         return g
 
     def _read_graphs(self, X, reset):
@@ -355,7 +354,7 @@ class _BaseGNN(NeuralEstimator):
                         f"features; got node feature counts {sorted(d)} and edge feature "
                         f"counts {sorted(e)}."
                     )
-                self._set_feature_counts(graphs[0], reset)
+                self._set_feature_counts(graphs[0])
             return graphs
         if isinstance(X, (list, tuple)) and any(_is_graph(g) for g in X):
             raise TypeError("X mixes graph tuples with other objects; give a list of graphs.")

@@ -490,3 +490,13 @@ def test_demo_section_reports_the_gnn_beating_the_mlp_and_an_embedding_plot(tmp_
     assert out["link_auc"] >= 0.75
     png = tmp_path / "graph_embedding.png"
     assert png.stat().st_size > 10_000 and "(graph_embedding.png)" in text
+
+
+def test_feature_names_of_a_table_are_kept_and_a_graph_fit_drops_them():
+    pd = pytest.importorskip("pandas")
+    A, X, y = sbm([8, 8], 0.5, 0.05, 3, 1.0, 6)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    clf = GNNNodeClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c"])
+    clf.fit((A, X), y)
+    assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 3
