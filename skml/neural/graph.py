@@ -269,6 +269,8 @@ def _collate(graphs, device):
         attr = (None if graphs[0].edge_attr is None
                 else np.concatenate([g.edge_attr for g in graphs]))
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
+    if np.all(weight == 1.0):  # unweighted: the layers skip multiplying the messages
+        weight = None
 
     def tensor(a):
         return None if a is None else torch.from_numpy(np.ascontiguousarray(a)).to(device)

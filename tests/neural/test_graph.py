@@ -141,6 +141,27 @@ def test_gcn_layer_matches_torch_geometric_gcnconv(weighted, self_loops):
         np.testing.assert_allclose(mine(x, adj).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("edge_dim", [None, 3])
+def test_gin_layer_matches_torch_geometric_ginconv_and_gineconv(edge_dim):
+    pyg = pytest.importorskip("torch_geometric.nn")
+    A = _random_graph(20, 0.2, 6).tocoo()
+    ei = torch.tensor(np.vstack([A.row, A.col]), dtype=torch.long)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(20, 4, generator=gen)
+    e = None if edge_dim is None else torch.randn(A.nnz, edge_dim, generator=gen)
+    mine = GINConv(4, 6, eps=0.5, edge_dim=edge_dim)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 6))
+    ref = (pyg.GINConv(mlp, eps=0.5) if edge_dim is None
+           else pyg.GINEConv(mlp, eps=0.5, edge_dim=edge_dim))
+    ref.nn.load_state_dict(mine.mlp.state_dict())  # (PyG re-initialises the MLP)
+    if edge_dim is not None:
+        ref.lin.load_state_dict(mine.edge_lin.state_dict())
+    with torch.no_grad():
+        expected = ref(x, ei) if edge_dim is None else ref(x, ei, e)
+        np.testing.assert_allclose(mine(x, ei, None, e).numpy(), expected.numpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_gcn_layer_matches_the_dense_normalised_adjacency():
     A = _random_graph(25, 0.15, 2)
     x = np.random.RandomState(0).randn(25, 4)
