@@ -521,3 +521,58 @@ def test_feature_names_of_a_table_are_kept_and_a_graph_fit_drops_them():
     np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c"])
     clf.fit((A, X), y)
     assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 3
+
+
+# ------------------------------------------------------------------ property-based
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 9), n_edges=st.integers(0, 30), seed=st.integers(0, 2**16),
+       weighted=st.booleans(), int_adjacency=st.booleans(),
+       fmt=st.sampled_from(["coo", "csr", "csc", "dense"]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_message_passing_equals_a_dense_numpy_reference(n, n_edges, seed, weighted,
+                                                         int_adjacency, fmt, dtype):
+    # any edge list: duplicates (parallel edges), self-loops, isolated nodes, one node
+    rng = np.random.RandomState(seed)
+    row, col = rng.randint(n, size=n_edges), rng.randint(n, size=n_edges)
+    w = rng.randint(1, 4, n_edges) if int_adjacency else (
+        rng.uniform(0.1, 3.0, n_edges) if weighted else np.ones(n_edges))
+    A = sparse.coo_array((w, (row, col)), shape=(n, n))
+    if fmt != "coo":
+        A = A.toarray() if fmt == "dense" else A.asformat(fmt)
+    X = rng.randn(n, 3).astype(dtype)
+    g = check_graph((A, X))
+    coo = sparse.coo_array(A)
+    np.testing.assert_array_equal(g.edge_index, np.vstack([coo.row, coo.col]))
+    dense = sparse.coo_array((g.edge_weight.astype(np.float64), tuple(g.edge_index)),
+                             shape=(n, n)).toarray()  # duplicates summed
+    ei, ew = torch.from_numpy(g.edge_index), torch.from_numpy(g.edge_weight)
+    x = torch.from_numpy(g.x)
+    # GCN: D^-1/2 (A + I) D^-1/2, stored self-loops kept, others of weight 1
+    At = dense.copy()
+    looped = np.zeros(n, bool)
+    looped[g.edge_index[0][g.edge_index[0] == g.edge_index[1]]] = True
+    At[~looped, ~looped] = 1.0
+    deg = At.sum(0)
+    dinv = np.where(deg > 0, 1 / np.sqrt(np.where(deg > 0, deg, 1)), 0.0)
+    layer = GCNConv(3, 2)
+    W = layer.lin.weight.detach().numpy().astype(np.float64)
+    ref = (dinv[:, None] * At.T * dinv[None, :]) @ (X.astype(np.float64) @ W.T)
+    with torch.no_grad():
+        np.testing.assert_allclose(layer(x, ei, ew).numpy(), ref, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer(x, gcn_adjacency(ei, ew, n)).numpy(), ref,
+                                   rtol=1e-4, atol=1e-5)
+        # sum / max aggregation of weighted messages x_j along j -> i
+        msgs = g.edge_weight[:, None].astype(np.float64) * X[g.edge_index[0]]
+        got_sum = scatter(torch.from_numpy(msgs), torch.from_numpy(g.edge_index[1]), n)
+        np.testing.assert_allclose(got_sum.numpy(), dense.T @ X.astype(np.float64),
+                                   rtol=1e-5, atol=1e-5)
+        got_max = scatter(torch.from_numpy(msgs), torch.from_numpy(g.edge_index[1]), n,
+                          "max").numpy()
+        for i in range(n):
+            into = msgs[g.edge_index[1] == i]
+            np.testing.assert_allclose(got_max[i], into.max(0) if len(into) else 0.0)

@@ -142,15 +142,20 @@ class MessagePassing(nn.Module):
 
 def gcn_norm(edge_index, edge_weight, n_nodes, add_self_loops=True):
     """The edges and weights of ``D^-1/2 (A + I) D^-1/2`` (Kipf and Welling, 2017):
-    a self-loop of weight 1 is added to every node without one (a node's existing
-    self-loop keeps its weight), ``D`` sums the weights entering each node."""
+    a self-loop of weight 1 is added to every node without one (a node's stored
+    self-loops keep their summed weight, as PyTorch Geometric's
+    ``add_remaining_self_loops``), ``D`` sums the weights entering each node."""
     src, dst = edge_index[0], edge_index[1]
     if edge_weight is None:
         edge_weight = torch.ones(src.shape[0], dtype=torch.float32, device=src.device)
     if add_self_loops:
         loop = src == dst
-        loop_weight = torch.ones(n_nodes, dtype=edge_weight.dtype, device=src.device)
-        loop_weight[src[loop]] = edge_weight[loop]
+        # a node's stored self-loops keep their (summed) weight, the others get 1
+        has_loop = torch.zeros(n_nodes, dtype=torch.bool, device=src.device)
+        has_loop[src[loop]] = True
+        loop_weight = edge_weight.new_zeros(n_nodes).index_add_(0, src[loop],
+                                                                edge_weight[loop])
+        loop_weight = torch.where(has_loop, loop_weight, torch.ones_like(loop_weight))
         keep = ~loop
         nodes = torch.arange(n_nodes, device=src.device)
         src = torch.cat([src[keep], nodes])
