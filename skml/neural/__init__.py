@@ -8,6 +8,18 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.detection import (
+    batched_nms,
+    box_iou,
+    clip_boxes,
+    decode_boxes,
+    encode_boxes,
+    generate_anchors,
+    nms,
+    roi_align,
+    roi_pool,
+    selective_search,
+)
 from skml.neural.generative import VAE
 from skml.neural.graph import (
     GNNEdgePredictor,
@@ -29,3 +41,6 @@ __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "GNNE
            "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier", "MLPClassifier",
            "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "class_activation_map", "grad_cam"]
+# Detection ops (issue 19).
+__all__ += ["batched_nms", "box_iou", "clip_boxes", "decode_boxes", "encode_boxes",
+            "generate_anchors", "nms", "roi_align", "roi_pool", "selective_search"]
