@@ -32,6 +32,12 @@ from skml.neural.contrastive import (
 )
 from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.generative import VAE
+from skml.neural.graph import (
+    GNNEdgePredictor,
+    GNNGraphClassifier,
+    GNNGraphRegressor,
+    GNNNodeClassifier,
+)
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
 from skml.neural.vision import (
@@ -43,7 +49,8 @@ from skml.neural.vision import (
 )
 
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
-           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector",
+           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector", "GNNEdgePredictor",
+           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier",
            "ImageAugmentation", "MLPClassifier", "MLPRegressor", "NeuralEstimator",
            "NeuralODE", "PINNRegressor", "PrototypicalNetwork", "RCNNDetector",
            "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",

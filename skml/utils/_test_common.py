@@ -70,6 +70,32 @@ _EXPECTED_FAILED_CHECKS["VAE"]["check_sample_weight_equivalence_on_dense_data"] 
 # expected failure needs declaring. The checks that need no data run in
 # tests/neural/test_detectors.py. _TEST_DATA below gives the data of their kind for
 # skml's own common tests (pickle, clone, Pipeline + GridSearchCV).
+# skml.neural.graph: -1 marks unlabelled nodes (scikit-learn's semi-supervised
+# convention), as for PseudoLabelClassifier below.
+_EXPECTED_FAILED_CHECKS["GNNNodeClassifier"] = {
+    "check_classifiers_classes": (
+        "the check relabels the classes as [-1, 1] and as strings, but -1 marks "
+        "unlabelled nodes (sklearn's semi-supervised convention)"
+    ),
+}
+# The graph networks compute in float32 and gather/scatter per edge: a batch and a
+# subset of its graphs (nodes) go through matrix products of other row counts, which
+# round differently in the last bits (measured up to ~1e-5 relative on the checks'
+# data), and weighted and repeated-row losses are summed in different orders (the
+# same debts as the MLPs' and FCNSegmenter's above).
+for _name in ("GNNNodeClassifier", "GNNGraphClassifier", "GNNGraphRegressor"):
+    _EXPECTED_FAILED_CHECKS.setdefault(_name, {}).update({
+        "check_methods_subset_invariance": (
+            "the network computes in float32: a batch and a subset of it go through "
+            "products of other row counts that round differently in the last bits "
+            "(~1e-6 relative), above the check's rtol=1e-7"
+        ),
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the network computes in float32: the weighted and the repeated-row losses "
+            "are summed in different orders and the fits agree to ~1e-6 relative, above "
+            "rtol=1e-7"
+        ),
+    })
 
 # skml.cluster: k-means++ seeding (and MiniBatchKMeans' batches) draw rows at random, so
 # integer weights and repeated rows (shuffled by the check) lead to different draws and
@@ -210,6 +236,17 @@ _TEST_PARAMS = {
     "RCNNDetector": [dict(channels=(8,), blocks=(1,), crop_size=12, ss_min_size=10,
                           max_proposals=30, rois_per_image=16, max_iter=2,
                           random_state=0)],
+    # skml.neural.graph: the checks' tables are graphs without edges (one-node graphs
+    # for the graph-level models, the nodes of one edgeless graph for the node
+    # classifier); small networks, few epochs.
+    "GNNNodeClassifier": [dict(hidden_layer_sizes=(16,), max_iter=30,
+                               learning_rate_init=0.02, random_state=0)],
+    "GNNGraphClassifier": [dict(hidden_layer_sizes=(16,), max_iter=30,
+                                learning_rate_init=0.02, random_state=0)],
+    "GNNGraphRegressor": [dict(hidden_layer_sizes=(16,), max_iter=30,
+                               learning_rate_init=0.02, normalize_y=True, random_state=0)],
+    "GNNEdgePredictor": [dict(hidden_layer_sizes=(8,), n_components=4, max_iter=5,
+                              random_state=0)],
     # skml.svm: tight tolerances, so check_sample_weight_equivalence (rtol=1e-7) compares
     # two converged fits rather than two points within the default tol=1e-3 of the
     # optimum (sklearn uses tol=1e-12 for its LinearSVC in that check). sklearn's checks
