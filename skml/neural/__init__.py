@@ -8,6 +8,8 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.flow import NormalizingFlow
+from skml.neural.gan import GAN, ConditionalGAN
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
@@ -22,3 +24,4 @@ from skml.neural.vision import (
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
            "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "class_activation_map", "grad_cam"]
+__all__ += ["ConditionalGAN", "GAN", "NormalizingFlow"]
