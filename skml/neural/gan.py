@@ -629,10 +629,12 @@ class ConditionalGAN(_BaseGAN):
             float64: high where ``x`` looks like a real sample of class ``c``.
         """
         X, X32 = self._validate_X(X)
-        n, k = len(X32), len(self.classes_)
-        codes = np.tile(np.arange(k), n)
-        logits = self._logits(np.repeat(X32, k, axis=0), codes)
-        return logits.reshape(n, k).astype(np.float64)
+        codes = np.empty(len(X32), dtype=np.int64)
+        columns = []
+        for k in range(len(self.classes_)):  # one pass per class, of the rows of X
+            codes.fill(k)
+            columns.append(self._logits(X32, codes))
+        return np.column_stack(columns).astype(np.float64)
 
     def score(self, X, y):
         """Minus the class-wise energy distance between ``X`` and generated samples.

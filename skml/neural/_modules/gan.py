@@ -19,17 +19,32 @@ __all__ = ["ConvDiscriminator", "ConvGenerator", "MLPDiscriminator", "MLPGenerat
            "build_gan", "discriminator_loss", "generator_loss"]
 
 
-class _LabelInput(nn.Module):
-    """Concatenates a learned embedding of the label (if the network is conditional)."""
+class _LabelTerm(nn.Module):
+    """The label's contribution to a network's first linear layer: a learned embedding
+    of ``embedding_dim`` mapped linearly to that layer's width. Adding it to the layer's
+    output is the same as concatenating the embedding to the layer's input, but keeps
+    each row's arithmetic independent of the other rows (the outputs do not change in
+    the last bit when the batch is reordered)."""
 
-    def __init__(self, n_classes, embedding_dim):
+    def __init__(self, n_classes, embedding_dim, width):
         super().__init__()
-        self.embedding = nn.Embedding(n_classes, embedding_dim) if n_classes else None
+        self.embedding = nn.Embedding(n_classes, embedding_dim)
+        self.project = nn.Linear(embedding_dim, width, bias=False)
 
-    def forward(self, h, labels):
-        if self.embedding is None:
-            return h
-        return torch.cat([h, self.embedding(labels)], dim=1)
+    def forward(self, labels):
+        return self.project(self.embedding(labels))
+
+
+def _first_layer_with_label(net, h, labels, label_term):
+    """``net`` (a Sequential whose first module is linear) applied to ``h``, with the
+    label term added to the first layer's output."""
+    if label_term is None:
+        return net(h)
+    layers = iter(net)
+    h = next(layers)(h) + label_term(labels)
+    for layer in layers:
+        h = layer(h)
+    return h
 
 
 class MLPGenerator(nn.Module):
@@ -38,12 +53,12 @@ class MLPGenerator(nn.Module):
     def __init__(self, n_latent, hidden, n_out, activation="leaky_relu",
                  out_activation=None, n_classes=0, embedding_dim=0):
         super().__init__()
-        self.label = _LabelInput(n_classes, embedding_dim)
-        n_in = n_latent + (embedding_dim if n_classes else 0)
-        self.net = MLP(n_in, hidden, n_out, activation, out_activation=out_activation)
+        self.net = MLP(n_latent, hidden, n_out, activation, out_activation=out_activation)
+        self.label = (_LabelTerm(n_classes, embedding_dim, self.net[0].out_features)
+                      if n_classes else None)
 
     def forward(self, z, labels=None):
-        return self.net(self.label(z, labels))
+        return _first_layer_with_label(self.net, z, labels, self.label)
 
 
 class MLPDiscriminator(nn.Module):
@@ -53,12 +68,12 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, n_in, hidden, activation="leaky_relu", dropout=0.0, n_classes=0,
                  embedding_dim=0):
         super().__init__()
-        self.label = _LabelInput(n_classes, embedding_dim)
-        width = n_in + (embedding_dim if n_classes else 0)
-        self.net = MLP(width, hidden, 1, activation, dropout=dropout)
+        self.net = MLP(n_in, hidden, 1, activation, dropout=dropout)
+        self.label = (_LabelTerm(n_classes, embedding_dim, self.net[0].out_features)
+                      if n_classes else None)
 
     def forward(self, x, labels=None):
-        return self.net(self.label(x, labels)).squeeze(1)
+        return _first_layer_with_label(self.net, x, labels, self.label).squeeze(1)
 
 
 def _half(size):
@@ -80,9 +95,10 @@ class ConvGenerator(nn.Module):
         self.quarter = _half(self.half)
         self.full = (h, w)
         self.c1 = c1
-        self.label = _LabelInput(n_classes, embedding_dim)
-        n_in = n_latent + (embedding_dim if n_classes else 0)
-        self.project = nn.Linear(n_in, c1 * self.quarter[0] * self.quarter[1])
+        self.project = nn.Sequential(
+            nn.Linear(n_latent, c1 * self.quarter[0] * self.quarter[1]))
+        self.label = (_LabelTerm(n_classes, embedding_dim, self.project[0].out_features)
+                      if n_classes else None)
         act = ACTIVATIONS[activation]
         self.body = nn.Sequential(
             act(),
@@ -94,7 +110,8 @@ class ConvGenerator(nn.Module):
         self.out = ACTIVATIONS[out_activation]() if out_activation else nn.Identity()
 
     def forward(self, z, labels=None):
-        h = self.project(self.label(z, labels)).view(-1, self.c1, *self.quarter)
+        h = _first_layer_with_label(self.project, z, labels, self.label)
+        h = h.view(-1, self.c1, *self.quarter)
         return self.out(self.body(h)).flatten(1)
 
 
@@ -115,12 +132,12 @@ class ConvDiscriminator(nn.Module):
             nn.Conv2d(c1, c2, 3, stride=2, padding=1), act(), nn.Flatten(),
             nn.Dropout(dropout) if dropout > 0 else nn.Identity())
         q = _half(_half((h, w)))
-        self.label = _LabelInput(n_classes, embedding_dim)
-        self.head = nn.Linear(c2 * q[0] * q[1] + (embedding_dim if n_classes else 0), 1)
+        self.head = nn.Sequential(nn.Linear(c2 * q[0] * q[1], 1))
+        self.label = _LabelTerm(n_classes, embedding_dim, 1) if n_classes else None
 
     def forward(self, x, labels=None):
         h = self.body(x.view(-1, *self.image_shape))
-        return self.head(self.label(h, labels)).squeeze(1)
+        return _first_layer_with_label(self.head, h, labels, self.label).squeeze(1)
 
 
 def build_gan(architecture, n_features, n_latent, *, generator_hidden=(128, 128),
