@@ -164,8 +164,14 @@ class _BaseGAN(NeuralEstimator):
 
     # ------------------------------------------------------------------ data
 
-    def _validate_rows(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+    def _validate_rows(self, X, reset, y=None):
+        """``X`` (and ``y``, when given) validated; sets ``image_shape_`` when
+        ``reset``."""
+        kwargs = dict(reset=reset, dtype=(np.float64, np.float32))
+        if y is None:
+            X = validate_data(self, X, **kwargs)
+        else:
+            X, y = validate_data(self, X, y, **kwargs)
         if reset:
             shape = None
             if self.image_shape is not None:
@@ -175,7 +181,7 @@ class _BaseGAN(NeuralEstimator):
                         f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} "
                         f"values per image, but X has {X.shape[1]} features.")
             self.image_shape_ = shape
-        return X
+        return X if y is None else (X, y)
 
     def _build_module(self):
         from skml.neural._modules.gan import build_gan
@@ -477,7 +483,8 @@ class ConditionalGAN(_BaseGAN):
     Raises
     ------
     ValueError
-        At ``fit``: as :class:`GAN`, and fewer than 2 samples or labels with NaN. At
+        At ``fit``: as :class:`GAN`, and labels with NaN or of another length than
+        ``X``. At
         ``sample`` and ``score``: labels not seen in ``fit``, ``y`` whose length is
         not ``n_samples``.
 
@@ -549,10 +556,7 @@ class ConditionalGAN(_BaseGAN):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None.")
-        X = self._validate_rows(X, reset)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
+        X, y = self._validate_rows(X, reset, y)
         weight = self._sample_weight(sample_weight, X.shape[0])
         if reset:
             self.classes_, codes = np.unique(y, return_inverse=True)

@@ -163,9 +163,14 @@ def test_conditional_sampling_labels_and_score(digits_cgan):
     ref = sum((ys == k).sum() * energy_distance(Xs[ys == k], fake[ys == k])
               for k in np.unique(ys)) / len(ys)
     assert cgan.score(Xs, ys) == pytest.approx(-ref, rel=1e-10)
-    # decision_function: one logit per class; a real digit looks most real as its class
+    # decision_function: one column per class, each the discriminator's logit of that
+    # class (column k equals the single-class discriminator call)
     logits = cgan.decision_function(Xs)
     assert logits.shape == (300, 10)
+    with torch.no_grad():
+        disc = cgan.module_["discriminator"].eval()
+        col = disc(torch.as_tensor(Xs), torch.full((300,), 4)).numpy()
+    np.testing.assert_allclose(logits[:, 4], col, rtol=1e-5, atol=1e-6)
 
 
 def test_conv_architecture_on_images():
@@ -206,11 +211,12 @@ def test_zero_weight_class_is_never_sampled_unasked():
     X, y = X[:300], y[:300] % 3
     w = (y != 2).astype(float)
     cgan = _fit(ConditionalGAN(**TINY, random_state=0), X, y, sample_weight=w)
+    # the labels drawn for y=None follow class_prior_, the weighted class frequencies
+    np.testing.assert_allclose(cgan.class_prior_, np.bincount(y, weights=w) / w.sum())
     assert cgan.class_prior_[2] == 0
-    # the labels drawn for y=None follow class_prior_; no sample of class 2
-    rng = np.random.RandomState(0)
-    codes = rng.choice(3, size=50, p=cgan.class_prior_)
-    assert not np.any(codes == 2)
+    w2 = np.where(y == 0, 3.0, 1.0)
+    cgan2 = _fit(ConditionalGAN(**TINY, random_state=0), X, y, sample_weight=w2)
+    np.testing.assert_allclose(cgan2.class_prior_, np.bincount(y, weights=w2) / w2.sum())
 
 
 def test_early_stopping_keeps_the_best_energy_distance(ring):
@@ -251,6 +257,10 @@ def test_bad_input_gets_clear_errors():
         GAN(solver="lbfgs").fit(X)
     with pytest.raises(ValueError, match="requires y"):
         ConditionalGAN().fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        ConditionalGAN().fit(X, np.where(y == 1, np.nan, y))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ConditionalGAN().fit(X, y[:-1])
     with pytest.raises(NotFittedError):
         GAN().sample(3)
     with pytest.raises(NotFittedError):
