@@ -454,10 +454,11 @@ class ConditionalGAN(_BaseGAN):
     """Conditional GAN: a GAN whose two networks also see a class label (Remark 3.84;
     Mirza and Osindero, 2014).
 
-    The label enters both networks through a learned embedding (concatenated to the
-    noise in the generator and to the sample, or to the convolutional features, in the
-    discriminator), so the generator learns ``p(x | y)``: ``sample(n, y=...)`` draws
-    samples of the requested classes. Training conditions the generated half of every
+    The label enters both networks through a learned embedding of ``embedding_dim``,
+    mapped linearly onto the first layer (of the generator, from the noise; of the
+    discriminator, from the sample or its convolutional features) and added there, the
+    same as concatenating the embedding to that layer's input. The generator so learns
+    ``p(x | y)``: ``sample(n, y=...)`` draws samples of the requested classes. Training conditions the generated half of every
     batch on the labels of its real half, so the classes are generated in their
     training proportions.
 
@@ -484,9 +485,8 @@ class ConditionalGAN(_BaseGAN):
     ------
     ValueError
         At ``fit``: as :class:`GAN`, and labels with NaN or of another length than
-        ``X``. At
-        ``sample`` and ``score``: labels not seen in ``fit``, ``y`` whose length is
-        not ``n_samples``.
+        ``X``. At ``sample`` and ``score``: labels not seen in ``fit``, ``y`` whose
+        length is not ``n_samples``.
 
     See Also
     --------

@@ -109,6 +109,20 @@ def test_gan_on_the_ring_hits_every_mode_and_beats_a_gaussian(ring, ring_gan):
     assert energy_distance(S[:800], Xt) < 0.6 * energy_distance(gauss.sample(800)[0], Xt)
 
 
+def test_gan_on_two_moons_beats_a_gaussian():
+    from sklearn.datasets import make_moons
+
+    X, _ = make_moons(1000, noise=0.05, random_state=0)
+    Xt, _ = make_moons(600, noise=0.05, random_state=1)
+    gan = _fit(GAN(n_components=4, generator_layer_sizes=(64, 64),
+                   discriminator_layer_sizes=(64, 64), max_iter=40,
+                   learning_rate_init=1e-3, beta_1=0.5, batch_size=64,
+                   n_iter_no_change=np.inf, random_state=0), X)
+    gauss = GaussianMixture(1, covariance_type="full", random_state=0).fit(X)
+    ed_gan = energy_distance(gan.sample(600, random_state=0), Xt)
+    assert ed_gan < 0.6 * energy_distance(gauss.sample(600)[0], Xt)
+
+
 def test_score_is_minus_the_energy_distance_to_fixed_seed_samples(ring, ring_gan):
     _, Xt = ring
     ref = -energy_distance(Xt, ring_gan.sample(len(Xt), random_state=0))
