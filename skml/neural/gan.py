@@ -80,7 +80,8 @@ _COMMON_NOTES = """\
     rows (minus their energy distance to as many generated samples). Sample weights
     weight the rows in the real term of ``V`` (and, for the conditional GAN, the
     generated rows conditioned on their labels); a repeated row and a row of weight 2
-    are not the same fit, as the noise is drawn per row."""
+    are not the same fit, as the noise is drawn per row (the expected failure of
+    scikit-learn's ``check_sample_weight_equivalence_on_dense_data``)."""
 
 _COMMON_REFERENCES = """\
     .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.4.5: Definition 3.95 (the
