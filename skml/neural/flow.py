@@ -82,7 +82,8 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
     ``u`` uniform on ``[0, delta)^d`` (Jensen's inequality); compare densities on the
     same dequantised data. Training losses in ``history_`` are minus the mean
     log-likelihood per sample; the validation score of ``early_stopping`` is the mean
-    log-likelihood of the held-out samples. Dequantisation draws one noise vector per
+    log-likelihood of the held-out samples (dequantised by fixed noise with
+    ``dequantize > 0``). Dequantisation draws one noise vector per
     row, so with ``dequantize > 0`` integer sample weights are not equivalent to
     repeated rows.
 
@@ -176,6 +177,16 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
             u = torch.rand(x.shape, generator=self._rng, device=x.device)
             batch = (x + float(self.dequantize) * u, target, weight)
         return super()._train_step(batch, optimizers)
+
+    def _validation_score(self, data):
+        """The mean log-likelihood of the held-out rows (``early_stopping``), dequantised
+        like the training data, by the same fixed noise every epoch: on the lattice
+        points themselves the likelihood grows without bound as the flow overfits."""
+        if self.dequantize > 0:
+            X = data[0]
+            noise = np.random.default_rng(0).random(X.shape, dtype=np.float32)
+            data = (X + np.float32(self.dequantize) * noise, *data[1:])
+        return super()._validation_score(data)
 
     @property
     def _n_features_out(self):

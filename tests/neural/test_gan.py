@@ -292,3 +292,20 @@ def test_bad_input_gets_clear_errors():
         cgan.sample(0)
     with pytest.raises(ValueError, match="65 features"):
         cgan.decision_function(np.zeros((2, 65)))
+
+
+def test_string_labels_partial_fit_and_warm_start():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.array(["a", "b", "c"])[np.arange(60) % 3]
+    cgan = ConditionalGAN(**{**TINY, "max_iter": 1}, random_state=0)
+    cgan.partial_fit(X, y)
+    steps = int(next(iter(cgan._train_state["optimizers"]["generator"].state.values()))
+                ["step"])
+    cgan.partial_fit(X, y)  # continues: same optimiser state, one more epoch
+    assert len(cgan.history_) == 2
+    assert int(next(iter(cgan._train_state["optimizers"]["generator"].state.values()))
+               ["step"]) == 2 * steps
+    assert list(cgan.classes_) == ["a", "b", "c"]
+    assert cgan.sample(2, y="b", random_state=0).shape == (2, 3)
+    with pytest.raises(ValueError, match=r"labels not seen in fit: \['d'\]"):
+        cgan.partial_fit(X, np.where(y == "a", "d", y))
