@@ -88,7 +88,7 @@ def _flows(report, quick):
     angles = 2 * np.pi * rng.randint(8, size=2400) / 8
     ring = 2 * np.c_[np.cos(angles), np.sin(angles)] + 0.1 * rng.randn(2400, 2)
     moons = make_moons(2400, noise=0.05, random_state=0)[0]
-    epochs = 3 if quick else (150 if report.full else 30)
+    epochs = 3 if quick else (150 if report.full else 15)
     rows = []
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     for ax, (name, data) in zip(axes, (("two moons", moons), ("ring of 8 Gaussians", ring))):
