@@ -8,6 +8,26 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.detection import (
+    batched_nms,
+    box_iou,
+    clip_boxes,
+    decode_boxes,
+    encode_boxes,
+    generate_anchors,
+    nms,
+    roi_align,
+    roi_pool,
+    selective_search,
+)
+from skml.neural.contrastive import (
+    DualEncoder,
+    ImageAugmentation,
+    RowAugmentation,
+    SimCLR,
+    TripletEmbedding,
+)
+from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.flow import NormalizingFlow
 from skml.neural.gan import GAN, ConditionalGAN
 from skml.neural.generative import VAE
@@ -21,7 +41,11 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
-           "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
-           "class_activation_map", "grad_cam"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
+           "FCNSegmenter", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
+           "NeuralEstimator", "NeuralODE", "PINNRegressor", "PrototypicalNetwork",
+           "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
+           "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
+           "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
+           "roi_pool", "selective_search"]
 __all__ += ["ConditionalGAN", "GAN", "NormalizingFlow"]

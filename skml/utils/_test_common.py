@@ -39,6 +39,15 @@ _EXPECTED_FAILED_CHECKS["NeuralODE"] = {
         "check's rtol=1e-7"
     ),
 }
+# PrototypicalNetwork: predict_proba is a softmax over minus squared distances of float32
+# embeddings; a batch and a single row may round the embedding in the last bit, which
+# the distances and the softmax amplify to ~1e-6 relative (measured), above rtol=1e-7.
+_EXPECTED_FAILED_CHECKS["PrototypicalNetwork"] = {
+    "check_methods_subset_invariance": (
+        "predict_proba is a softmax over squared distances of float32 embeddings: batch "
+        "and single-row rounding (last bit) grows to ~1e-6 relative, above rtol=1e-7"
+    ),
+}
 # The weighted loss sum(w * l) / sum(w) of a full batch equals the repeated rows' mean
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
@@ -182,6 +191,17 @@ _TEST_PARAMS = {
     # the checks' rows are pixels (one-pixel images) with one label each
     "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
                           random_state=0)],
+    # skml.neural.contrastive / few_shot: small MLP encoders on the checks' tables; the
+    # prototypical network's episodes take 2 of the checks' (2 or 3) classes
+    "SimCLR": [dict(n_components=4, projection_dim=4, hidden_layer_sizes=(8,), max_iter=5,
+                    random_state=0)],
+    "TripletEmbedding": [dict(n_components=4, hidden_layer_sizes=(8,), max_iter=5,
+                              random_state=0)],
+    "DualEncoder": [dict(n_components=4, hidden_layer_sizes=(8,), max_iter=5,
+                         random_state=0)],
+    "PrototypicalNetwork": [dict(n_way=2, n_shot=2, n_query=2, n_components=8,
+                                 hidden_layer_sizes=(16,), max_iter=20,
+                                 learning_rate_init=0.01, random_state=0)],
     # skml.neural.physics: the checks' tables as observations of a harmonic function
     # (Laplace's equation on the data's box, in any dimension: a physics-regularised
     # regression), and as one trajectory at unit times for the neural ODE.
