@@ -113,7 +113,7 @@ def test_ring_and_moons_beat_a_fitted_gaussian():
     every mode >= 5% of the samples.)"""
     X, _ = ring_of_gaussians(1500, std=0.1, random_state=0)
     Xt, _ = ring_of_gaussians(800, std=0.1, random_state=1)
-    flow = _fit(NormalizingFlow(n_layers=6, hidden_layer_sizes=(32, 32), max_iter=12,
+    flow = _fit(NormalizingFlow(n_layers=6, hidden_layer_sizes=(32, 32), max_iter=20,
                                 learning_rate_init=5e-3, learning_rate="cosine",
                                 batch_size=64, n_iter_no_change=np.inf, random_state=0), X)
     gauss = GaussianMixture(1, covariance_type="full", random_state=0).fit(X)
