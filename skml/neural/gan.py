@@ -459,9 +459,9 @@ class ConditionalGAN(_BaseGAN):
     mapped linearly onto the first layer (of the generator, from the noise; of the
     discriminator, from the sample or its convolutional features) and added there, the
     same as concatenating the embedding to that layer's input. The generator so learns
-    ``p(x | y)``: ``sample(n, y=...)`` draws samples of the requested classes. Training conditions the generated half of every
-    batch on the labels of its real half, so the classes are generated in their
-    training proportions.
+    ``p(x | y)``: ``sample(n, y=...)`` draws samples of the requested classes. Training
+    conditions the generated half of every batch on the labels of its real half, so the
+    classes are generated in their training proportions.
 
     Parameters
     ----------

@@ -9,7 +9,6 @@ discriminator returns logits (the sigmoid is folded into the losses, as
 """
 import math
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
