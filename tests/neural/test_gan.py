@@ -309,3 +309,36 @@ def test_string_labels_partial_fit_and_warm_start():
     assert cgan.sample(2, y="b", random_state=0).shape == (2, 3)
     with pytest.raises(ValueError, match=r"labels not seen in fit: \['d'\]"):
         cgan.partial_fit(X, np.where(y == "a", "d", y))
+
+
+def test_training_through_the_loop_is_the_plain_adversarial_loop():
+    """Two epochs of GAN.fit against Example 48 written out by hand on the same
+    initialisation and noise: discriminator step (Adam), then generator step with the
+    non-saturating loss, each on fresh noise from the loop's generator."""
+    from skml.neural._base import _derived_seed, _seeded, _fused
+    from skml.neural._modules.gan import build_gan
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    gan = _fit(GAN(**{**TINY, "max_iter": 2}, batch_size=40, shuffle=False, alpha=0.0,
+                   random_state=0), X)
+    seed = gan._seed
+    with _seeded(torch, torch.device("cpu"), seed):
+        module = build_gan("mlp", 3, 2, generator_hidden=(8,), discriminator_hidden=(8,))
+    gen, disc = module["generator"], module["discriminator"]
+    opt_d = _fused(torch.optim.Adam, list(disc.parameters()), lr=1e-3)
+    opt_g = _fused(torch.optim.Adam, list(gen.parameters()), lr=1e-3)
+    rng = torch.Generator().manual_seed(_derived_seed(seed, 1))
+    x = torch.from_numpy(X)
+    for _ in range(2):
+        fake = gen(torch.randn((40, 2), generator=rng)).detach()
+        opt_d.zero_grad()
+        real_p, fake_p = torch.sigmoid(disc(x)), torch.sigmoid(disc(fake))
+        (-(torch.log(real_p).mean() + torch.log(1 - fake_p).mean())).backward()
+        opt_d.step()
+        z = torch.randn((40, 2), generator=rng)
+        opt_g.zero_grad()
+        (-torch.log(torch.sigmoid(disc(gen(z)))).mean()).backward()
+        opt_g.step()
+    for key, value in module.state_dict().items():
+        np.testing.assert_allclose(gan.module_.state_dict()[key].numpy(), value.numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=key)
