@@ -31,6 +31,8 @@ from skml.neural.contrastive import (
     TripletEmbedding,
 )
 from skml.neural.few_shot import PrototypicalNetwork
+from skml.neural.flow import NormalizingFlow
+from skml.neural.gan import GAN, ConditionalGAN
 from skml.neural.generative import VAE
 from skml.neural.graph import (
     GNNEdgePredictor,
@@ -48,12 +50,12 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
-           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector", "GNNEdgePredictor",
-           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier",
-           "ImageAugmentation", "MLPClassifier", "MLPRegressor", "NeuralEstimator",
-           "NeuralODE", "PINNRegressor", "PrototypicalNetwork", "RCNNDetector",
-           "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
-           "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
-           "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
-           "roi_pool", "selective_search"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "ConditionalGAN",
+           "DualEncoder", "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector",
+           "GAN", "GNNEdgePredictor", "GNNGraphClassifier", "GNNGraphRegressor",
+           "GNNNodeClassifier", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
+           "NeuralEstimator", "NeuralODE", "NormalizingFlow", "PINNRegressor",
+           "PrototypicalNetwork", "RCNNDetector", "RowAugmentation", "SimCLR",
+           "TripletEmbedding", "VAE", "batched_nms", "box_iou", "class_activation_map",
+           "clip_boxes", "decode_boxes", "encode_boxes", "generate_anchors", "grad_cam",
+           "nms", "roi_align", "roi_pool", "selective_search"]
