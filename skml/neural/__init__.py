@@ -11,6 +11,7 @@ from skml.neural.autoencoder import AutoEncoder
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
+from skml.neural.sequence import TransformerClassifier, TransformerRegressor
 from skml.neural.vision import (
     CNNClassifier,
     CNNRegressor,
@@ -20,5 +21,16 @@ from skml.neural.vision import (
 )
 
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
-           "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
-           "class_activation_map", "grad_cam"]
+           "MLPRegressor", "MultiHeadSelfAttention", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
+           "TransformerClassifier", "TransformerRegressor", "class_activation_map",
+           "grad_cam"]
+
+
+def __getattr__(name):
+    # torch modules exported here are imported on first access (importing skml.neural
+    # never imports torch)
+    if name == "MultiHeadSelfAttention":
+        from skml.neural import sequence
+
+        return sequence.MultiHeadSelfAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

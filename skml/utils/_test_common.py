@@ -43,8 +43,10 @@ _EXPECTED_FAILED_CHECKS["NeuralODE"] = {
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
 # with full batches, as the instances here have).
+for _name in ("TransformerClassifier", "TransformerRegressor"):
+    _EXPECTED_FAILED_CHECKS[_name] = {}
 for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "CNNClassifier",
-              "CNNRegressor", "FCNSegmenter"):
+              "CNNRegressor", "FCNSegmenter", "TransformerClassifier"):
     _EXPECTED_FAILED_CHECKS[_name]["check_sample_weight_equivalence_on_dense_data"] = (
         "the network computes in float32: the weighted and the repeated-row losses are "
         "summed in different orders and the fits agree to ~1e-6 relative, above rtol=1e-7"
@@ -164,6 +166,14 @@ _TEST_PARAMS = {
     # the checks' rows are pixels (one-pixel images) with one label each
     "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
                           random_state=0)],
+    # skml.neural.sequence: the checks' tables are numeric sequences of one feature per
+    # position (vocab_size=None); one small block, no dropout.
+    "TransformerClassifier": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                   dropout=0.0, max_iter=30, learning_rate_init=0.01,
+                                   random_state=0)],
+    "TransformerRegressor": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                  dropout=0.0, max_iter=30, learning_rate_init=0.01,
+                                  normalize_y=True, random_state=0)],
     # skml.neural.physics: the checks' tables as observations of a harmonic function
     # (Laplace's equation on the data's box, in any dimension: a physics-regularised
     # regression), and as one trajectory at unit times for the neural ODE.
