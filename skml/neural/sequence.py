@@ -110,9 +110,10 @@ _INPUT_NOTE = """\
       the same ``n_features_in_`` columns. scikit-learn's estimator checks run on such
       tables.
 
-    The network computes in float32: sklearn's
+    The network computes in float32: for :class:`TransformerClassifier`, sklearn's
     ``check_sample_weight_equivalence_on_dense_data`` is expected to fail at its 1e-7
-    tolerance (``skml/utils/_test_common.py``), as for the MLPs."""
+    tolerance (``skml/utils/_test_common.py``), as for the MLPs; the regressor passes
+    it."""
 
 
 def _is_ragged_list(X):

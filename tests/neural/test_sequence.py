@@ -18,6 +18,7 @@ from skml.neural import (  # noqa: E402
     TransformerClassifier,
     TransformerRegressor,
 )
+from skml._demo.sequence import ordered_pairs as _ordered_pair_task  # noqa: E402
 from skml.neural._modules.attention import EncoderBlock, sinusoidal_positions  # noqa: E402
 
 F = torch.nn.functional
@@ -142,21 +143,6 @@ def test_sinusoidal_positions_match_the_formula():
 
 
 # ------------------------------------------------------------------ learning with margins
-
-
-def _ordered_pair_task(n, length=12, n_marked=6, vocab=12, seed=0):
-    """Two distinct marked tokens (ids 1..n_marked) at random positions among noise
-    tokens; the label is 1 when they appear in ascending order of their ids. The same
-    multiset of tokens gets either label: only the order decides."""
-    rng = np.random.RandomState(seed)
-    X = rng.randint(n_marked + 1, vocab, size=(n, length))
-    y = np.zeros(n, dtype=int)
-    for i in range(n):
-        a, b = rng.choice(np.arange(1, n_marked + 1), 2, replace=False)
-        p, q = np.sort(rng.choice(length, 2, replace=False))
-        X[i, p], X[i, q] = a, b
-        y[i] = a < b
-    return X, y
 
 
 def test_transformer_learns_an_order_task_that_an_mlp_on_one_hot_input_cannot():
