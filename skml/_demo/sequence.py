@@ -61,10 +61,11 @@ def section(report, quick):
         "tokens (ids 1-6) among noise tokens, and its label says whether they appear in "
         "ascending order of their ids. `TransformerClassifier` (token embeddings, "
         "learned positions, two pre-norm blocks of self-attention written from "
-        "Definition 3.100, a `[CLS]` vector) against scikit-learn's default MLP on the "
-        "flattened one-hot tokens, both on the same 1000 training sequences.")
+        "Definition 3.100, a `[CLS]` vector) against an MLP with scikit-learn's "
+        "defaults (`MLPClassifier`) on the flattened one-hot tokens, both on the same "
+        "1000 training sequences.")
     report.table(["model", "train accuracy", "held-out accuracy", "epochs", "fit s"], [
-        (f"TransformerClassifier d_model=32, 2 layers", float(tf.score(Xtr, ytr)),
+        ("TransformerClassifier d_model=32, 2 layers", float(tf.score(Xtr, ytr)),
          float(tf.score(Xte, yte)), tf.n_iter_, f"{t_tf:.2f}"),
         ("MLPClassifier (100,) on one-hot", float(mlp.score(onehot[:1000], ytr)),
          float(mlp.score(onehot[1000:], yte)), mlp.n_iter_, f"{t_mlp:.2f}"),
