@@ -81,20 +81,27 @@ class MultiHeadSelfAttention(nn.Module):
         """
         n, length, _ = x.shape
         q, k, v = (self._heads(p(x)) for p in (self.q_proj, self.k_proj, self.v_proj))
-        scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(self.d_head))
-        mask = None
+        # the 1/sqrt(d_head) scale on Q: n*L*d multiplications instead of n*L*L
+        scores = torch.matmul(q * (1.0 / math.sqrt(self.d_head)), k.transpose(-2, -1))
+        mask, dead = None, None
         if key_padding_mask is not None:
             mask = key_padding_mask[:, None, None, :]
+            # queries with no key left: every key padded (or, causally, every key up to
+            # the query's own position)
+            dead = (key_padding_mask.long().cumprod(-1).bool() if causal
+                    else key_padding_mask.all(-1, keepdim=True))
         if causal:
             upper = torch.ones(length, length, dtype=torch.bool, device=x.device).triu_(1)
             mask = upper if mask is None else mask | upper
         if mask is not None:
-            scores = scores.masked_fill(mask, float("-inf"))
+            # in place: matmul's backward needs its inputs, not its output
+            scores.masked_fill_(mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
-        if mask is not None:
-            # a row with every key masked is all NaN (0/0): no position to attend to
-            weights = weights.nan_to_num(0.0)
-        attended = torch.matmul(self.attn_drop(weights), v)
+        if dead is not None and bool(dead.any()):
+            # their rows are 0/0 = NaN: no position to attend to, so no weight at all
+            weights = weights.masked_fill(dead[:, None, :, None], 0.0)
+        attn = self.attn_drop(weights) if self.training and self.attn_drop.p > 0 else weights
+        attended = torch.matmul(attn, v)
         out = self.out_proj(attended.transpose(1, 2).reshape(n, length, self.d_model))
         return (out, weights) if need_weights else out
 
