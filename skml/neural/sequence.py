@@ -110,10 +110,9 @@ _INPUT_NOTE = """\
       the same ``n_features_in_`` columns. scikit-learn's estimator checks run on such
       tables.
 
-    The network computes in float32: for :class:`TransformerClassifier`, sklearn's
+    The network computes in float32: sklearn's
     ``check_sample_weight_equivalence_on_dense_data`` is expected to fail at its 1e-7
-    tolerance (``skml/utils/_test_common.py``), as for the MLPs; the regressor passes
-    it."""
+    tolerance (``skml/utils/_test_common.py``), as for the MLPs."""
 
 
 def _is_ragged_list(X):
