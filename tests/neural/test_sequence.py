@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 torch = pytest.importorskip("torch")
@@ -77,6 +79,31 @@ def test_attention_equals_torch_sdpa_values_and_gradients(padding, causal):
     assert float((outs[0] - outs[1]).abs().max()) < 1e-12  # float64: rounding only
     for g_own, g_ref in zip(*grads):
         np.testing.assert_allclose(g_own.numpy(), g_ref.numpy(), rtol=0, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3), length=st.integers(1, 7), heads=st.integers(1, 3),
+       d_head=st.integers(1, 4), causal=st.booleans(), seed=st.integers(0, 2**16),
+       scale=st.sampled_from([1e-3, 1.0, 50.0]))
+def test_attention_equals_sdpa_on_any_shape_and_padding(n, length, heads, d_head, causal,
+                                                        seed, scale):
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    attn = MultiHeadSelfAttention(heads * d_head, heads).double()
+    x = scale * torch.randn(n, length, heads * d_head, generator=gen, dtype=torch.float64)
+    pad = torch.rand(n, length, generator=gen) < 0.4
+    out, w = attn(x, pad, causal, need_weights=True)
+    assert torch.isfinite(out).all()
+    allowed = ~pad[:, None, :].expand(n, length, length)
+    if causal:
+        allowed = allowed & torch.ones(length, length, dtype=torch.bool).tril()
+    live = allowed.any(-1)  # queries with a key to attend to; the others get 0 weights
+    assert torch.all(w[~allowed[:, None].expand_as(w)] == 0)
+    assert torch.all(w.sum(-1)[~live[:, None].expand(n, heads, length)] == 0)
+    if live.any():
+        ref = _sdpa_reference(attn, x, pad, causal)
+        np.testing.assert_allclose(out[live].detach().numpy(), ref[live].detach().numpy(),
+                                   rtol=0, atol=1e-6 * max(1.0, scale))
 
 
 def test_masked_positions_get_exactly_zero_weight():
@@ -193,6 +220,14 @@ def test_padding_changes_nothing_and_ragged_lists_are_padded(token_model):
     ragged = [list(row[row != 0]) for row in X[:6]]
     np.testing.assert_allclose(clf.predict_proba(ragged), clf.predict_proba(X[:6]),
                                atol=1e-6)
+
+
+def test_all_padding_and_empty_sequences_give_finite_predictions(token_model):
+    clf, X = token_model
+    proba = clf.predict_proba([[], [0, 0, 0], [1, 2]])  # padded to length 3
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(1), 1.0)
+    # mean pooling over no position is the zero vector: both all-padding rows agree
+    np.testing.assert_array_equal(proba[0], proba[1])
 
 
 @pytest.mark.parametrize("X, message", [
