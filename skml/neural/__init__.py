@@ -8,7 +8,36 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.detection import (
+    FastRCNNDetector,
+    FasterRCNNDetector,
+    RCNNDetector,
+    batched_nms,
+    box_iou,
+    clip_boxes,
+    decode_boxes,
+    encode_boxes,
+    generate_anchors,
+    nms,
+    roi_align,
+    roi_pool,
+    selective_search,
+)
+from skml.neural.contrastive import (
+    DualEncoder,
+    ImageAugmentation,
+    RowAugmentation,
+    SimCLR,
+    TripletEmbedding,
+)
+from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.generative import VAE
+from skml.neural.graph import (
+    GNNEdgePredictor,
+    GNNGraphClassifier,
+    GNNGraphRegressor,
+    GNNNodeClassifier,
+)
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
 from skml.neural.sequence import TransformerClassifier, TransformerRegressor
@@ -20,6 +49,7 @@ from skml.neural.vision import (
     grad_cam,
 )
 
+<<<<<<< HEAD
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
            "MLPRegressor", "MultiHeadSelfAttention", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
            "TransformerClassifier", "TransformerRegressor", "class_activation_map",
@@ -34,3 +64,14 @@ def __getattr__(name):
 
         return sequence.MultiHeadSelfAttention
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+=======
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
+           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector", "GNNEdgePredictor",
+           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier",
+           "ImageAugmentation", "MLPClassifier", "MLPRegressor", "NeuralEstimator",
+           "NeuralODE", "PINNRegressor", "PrototypicalNetwork", "RCNNDetector",
+           "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
+           "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
+           "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
+           "roi_pool", "selective_search"]
+>>>>>>> main
