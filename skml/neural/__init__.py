@@ -49,11 +49,16 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-<<<<<<< HEAD
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
-           "MLPRegressor", "MultiHeadSelfAttention", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
-           "TransformerClassifier", "TransformerRegressor", "class_activation_map",
-           "grad_cam"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
+           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector", "GNNEdgePredictor",
+           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier",
+           "ImageAugmentation", "MLPClassifier", "MLPRegressor", "MultiHeadSelfAttention",
+           "NeuralEstimator", "NeuralODE", "PINNRegressor", "PrototypicalNetwork",
+           "RCNNDetector", "RowAugmentation", "SimCLR", "TransformerClassifier",
+           "TransformerRegressor", "TripletEmbedding", "VAE", "batched_nms", "box_iou",
+           "class_activation_map", "clip_boxes", "decode_boxes", "encode_boxes",
+           "generate_anchors", "grad_cam", "nms", "roi_align", "roi_pool",
+           "selective_search"]
 
 
 def __getattr__(name):
@@ -64,14 +69,3 @@ def __getattr__(name):
 
         return sequence.MultiHeadSelfAttention
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-=======
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DualEncoder",
-           "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector", "GNNEdgePredictor",
-           "GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier",
-           "ImageAugmentation", "MLPClassifier", "MLPRegressor", "NeuralEstimator",
-           "NeuralODE", "PINNRegressor", "PrototypicalNetwork", "RCNNDetector",
-           "RowAugmentation", "SimCLR", "TripletEmbedding", "VAE", "batched_nms",
-           "box_iou", "class_activation_map", "clip_boxes", "decode_boxes",
-           "encode_boxes", "generate_anchors", "grad_cam", "nms", "roi_align",
-           "roi_pool", "selective_search"]
->>>>>>> main

@@ -210,7 +210,6 @@ _TEST_PARAMS = {
     # the checks' rows are pixels (one-pixel images) with one label each
     "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
                           random_state=0)],
-<<<<<<< HEAD
     # skml.neural.sequence: the checks' tables are numeric sequences of one feature per
     # position (vocab_size=None); one small block, no dropout.
     "TransformerClassifier": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
@@ -219,7 +218,6 @@ _TEST_PARAMS = {
     "TransformerRegressor": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
                                   dropout=0.0, max_iter=30, learning_rate_init=0.01,
                                   normalize_y=True, random_state=0)],
-=======
     # skml.neural.contrastive / few_shot: small MLP encoders on the checks' tables; the
     # prototypical network's episodes take 2 of the checks' (2 or 3) classes
     "SimCLR": [dict(n_components=4, projection_dim=4, hidden_layer_sizes=(8,), max_iter=5,
@@ -231,7 +229,6 @@ _TEST_PARAMS = {
     "PrototypicalNetwork": [dict(n_way=2, n_shot=2, n_query=2, n_components=8,
                                  hidden_layer_sizes=(16,), max_iter=20,
                                  learning_rate_init=0.01, random_state=0)],
->>>>>>> main
     # skml.neural.physics: the checks' tables as observations of a harmonic function
     # (Laplace's equation on the data's box, in any dimension: a physics-regularised
     # regression), and as one trajectory at unit times for the neural ODE.
