@@ -42,6 +42,7 @@ from skml.neural.graph import (
 )
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
+from skml.neural.sequence import TransformerClassifier, TransformerRegressor
 from skml.neural.vision import (
     CNNClassifier,
     CNNRegressor,
@@ -54,8 +55,19 @@ __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "ConditionalGAN",
            "DualEncoder", "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector",
            "GAN", "GNNEdgePredictor", "GNNGraphClassifier", "GNNGraphRegressor",
            "GNNNodeClassifier", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
-           "NeuralEstimator", "NeuralODE", "NormalizingFlow", "PINNRegressor",
-           "PrototypicalNetwork", "RCNNDetector", "RowAugmentation", "SimCLR",
+           "MultiHeadSelfAttention", "NeuralEstimator", "NeuralODE", "NormalizingFlow",
+           "PINNRegressor", "PrototypicalNetwork", "RCNNDetector", "RowAugmentation",
+           "SimCLR", "TransformerClassifier", "TransformerRegressor",
            "TripletEmbedding", "VAE", "batched_nms", "box_iou", "class_activation_map",
            "clip_boxes", "decode_boxes", "encode_boxes", "generate_anchors", "grad_cam",
            "nms", "roi_align", "roi_pool", "selective_search"]
+
+
+def __getattr__(name):
+    # torch modules exported here are imported on first access (importing skml.neural
+    # never imports torch)
+    if name == "MultiHeadSelfAttention":
+        from skml.neural import sequence
+
+        return sequence.MultiHeadSelfAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

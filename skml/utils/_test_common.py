@@ -52,8 +52,11 @@ _EXPECTED_FAILED_CHECKS["PrototypicalNetwork"] = {
 # loss, but summed in another order in float32: the fits agree to ~1e-7-1e-6 relative,
 # above the check's rtol=1e-7 (scikit-learn, in float64, runs this check on its MLPs
 # with full batches, as the instances here have).
+for _name in ("TransformerClassifier", "TransformerRegressor"):
+    _EXPECTED_FAILED_CHECKS[_name] = {}
 for _name in ("MLPClassifier", "MLPRegressor", "AutoEncoder", "CNNClassifier",
-              "CNNRegressor", "FCNSegmenter"):
+              "CNNRegressor", "FCNSegmenter", "TransformerClassifier",
+              "TransformerRegressor"):
     _EXPECTED_FAILED_CHECKS[_name]["check_sample_weight_equivalence_on_dense_data"] = (
         "the network computes in float32: the weighted and the repeated-row losses are "
         "summed in different orders and the fits agree to ~1e-6 relative, above rtol=1e-7"
@@ -225,6 +228,14 @@ _TEST_PARAMS = {
     # the checks' rows are pixels (one-pixel images) with one label each
     "FCNSegmenter": [dict(channels=(8, 8), max_iter=30, learning_rate_init=0.02,
                           random_state=0)],
+    # skml.neural.sequence: the checks' tables are numeric sequences of one feature per
+    # position (vocab_size=None); one small block, no dropout.
+    "TransformerClassifier": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                   dropout=0.0, max_iter=30, learning_rate_init=0.01,
+                                   random_state=0)],
+    "TransformerRegressor": [dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                  dropout=0.0, max_iter=30, learning_rate_init=0.01,
+                                  normalize_y=True, random_state=0)],
     # skml.neural.contrastive / few_shot: small MLP encoders on the checks' tables; the
     # prototypical network's episodes take 2 of the checks' (2 or 3) classes
     "SimCLR": [dict(n_components=4, projection_dim=4, hidden_layer_sizes=(8,), max_iter=5,
