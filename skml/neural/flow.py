@@ -141,7 +141,9 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "actnorm": ["boolean"],
-        "dequantize": [Interval(numbers.Real, 0, None)],
+        # the noise is drawn and added in float32: a finite width below its largest value
+        "dequantize": [Interval(numbers.Real, 0, float(np.finfo(np.float32).max),
+                                closed="left")],
     }
 
     def _check_params(self):

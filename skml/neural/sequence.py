@@ -198,11 +198,12 @@ class _BaseTransformer(NeuralEstimator):
         if pad is not None:
             bad &= arr != pad
         if bad.any():
-            values = np.unique(arr[bad])[:5].astype(np.int64)
+            # Python ints: an id beyond the int64 range must not wrap in the message
+            values = np.unique(arr[bad])
             raise ValueError(
                 f"X holds token ids outside [0, vocab_size) = [0, {self.vocab_size}): "
-                f"{values.tolist()}{' ...' if bad.sum() > 5 else ''}; raise vocab_size "
-                "or map the tokens into it.")
+                f"{[int(v) for v in values[:5]]}{' ...' if len(values) > 5 else ''}; "
+                "raise vocab_size or map the tokens into it.")
         tokens = arr.astype(np.int64)
         self._check_length(tokens.shape[1])
         if reset:

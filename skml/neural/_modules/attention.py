@@ -7,9 +7,12 @@ Definition 3.100 and Remarks 3.91-3.94; A. Vaswani et al., "Attention Is All You
 Need", NeurIPS 2017.
 """
 import math
+import numbers
 
 import torch
 from torch import nn
+
+from skml.utils import check_param
 
 __all__ = ["MultiHeadSelfAttention", "EncoderBlock", "SequenceTransformer",
            "sinusoidal_positions"]
@@ -36,6 +39,14 @@ class MultiHeadSelfAttention(nn.Module):
     bias : bool, default=True
         Whether the four projections have biases.
 
+    Raises
+    ------
+    ValueError
+        If ``d_model`` or ``n_heads`` is below 1, ``n_heads`` does not divide
+        ``d_model``, or ``dropout`` is outside [0, 1].
+    TypeError
+        If ``d_model`` or ``n_heads`` is not an integer.
+
     Notes
     -----
     Masked positions get a score of ``-inf``, hence a weight of exactly 0. A query
@@ -46,6 +57,9 @@ class MultiHeadSelfAttention(nn.Module):
 
     def __init__(self, d_model, n_heads, dropout=0.0, bias=True):
         super().__init__()
+        check_param(d_model, "d_model", types=(numbers.Integral,), min_val=1)
+        check_param(n_heads, "n_heads", types=(numbers.Integral,), min_val=1)
+        check_param(dropout, "dropout", types=(numbers.Real,), min_val=0.0, max_val=1.0)
         if d_model % n_heads:
             raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model}).")
         self.d_model, self.n_heads = int(d_model), int(n_heads)

@@ -29,6 +29,22 @@ ENCODERS = ("mlp",) + tuple(CNN_DEFAULTS)
 MAX_LOGIT_SCALE = math.log(100.0)
 
 
+def unit_rows(x):
+    """``x`` with each row scaled to unit Euclidean norm (zero rows stay zero).
+
+    ``F.normalize`` sums the squares in the input's dtype, so a float32 row with entries
+    beyond about 1e19 overflows to a zero vector (and a tiny one is not made unit by
+    its ``eps``). Each row is first multiplied by the power of two that brings its
+    largest entry into [0.5, 1): exact, so the answer and the gradient are otherwise
+    the same as ``F.normalize``'s.
+    """
+    peak = x.detach().abs().amax(dim=1, keepdim=True)
+    _, exponent = torch.frexp(peak)
+    # 2**-exponent must stay a finite number of the dtype (float32: 2**126 at most)
+    exponent = exponent.clamp(-126, 126)
+    return F.normalize(torch.ldexp(x, -exponent), dim=1)
+
+
 def build_encoder(kind, n_out, *, n_features=None, image_shape=None, hidden=(128,),
                   channels=None, activation="relu"):
     """The encoder network ``x -> h`` with ``n_out`` outputs.
@@ -49,6 +65,11 @@ def build_encoder(kind, n_out, *, n_features=None, image_shape=None, hidden=(128
         config["channels"] = tuple(channels)
         if CNN_DEFAULTS[kind]["blocks"] is not None:
             config["blocks"] = (1,) * len(config["channels"])
+        else:  # a fixed layout (LeNet, AlexNet): one width per convolution
+            n_conv = len(CNN_DEFAULTS[kind]["channels"])
+            if len(config["channels"]) != n_conv:
+                raise ValueError(f"channels must hold {n_conv} widths for encoder="
+                                 f"{kind!r}, got {tuple(channels)!r}.")
     return build_cnn(kind, c, int(n_out), (h, w), **config)
 
 
@@ -85,10 +106,10 @@ class DualEncoderNet(nn.Module):
         return self.log_scale.clamp(max=MAX_LOGIT_SCALE).exp()
 
     def forward(self, x):
-        return F.normalize(self.encoder_a(x), dim=1)
+        return unit_rows(self.encoder_a(x))
 
     def embed_b(self, x):
-        return F.normalize(self.encoder_b(x), dim=1)
+        return unit_rows(self.encoder_b(x))
 
 
 class EmbeddingNet(nn.Module):
@@ -104,7 +125,7 @@ class EmbeddingNet(nn.Module):
 
     def forward(self, x):
         out = self.encoder(x)
-        return F.normalize(out, dim=1) if self.normalize else out
+        return unit_rows(out) if self.normalize else out
 
     def embed_attributes(self, a):
         return self.attribute_encoder(a)
@@ -115,7 +136,7 @@ def nt_xent_loss(z1, z2, temperature):
     over the ``2N`` anchors: the views ``z1[i]`` and ``z2[i]`` are a positive pair and
     every other of the ``2N`` views a negative; ``sim`` is the cosine similarity."""
     n = z1.shape[0]
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    z = unit_rows(torch.cat([z1, z2]))
     logits = (z @ z.T) / temperature
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     logits = logits.masked_fill(self_mask, float("-inf"))  # the k != i of the sum

@@ -279,6 +279,7 @@ class _BaseDetector(NeuralEstimator):
                                  f"{labels.shape}; give one label per box.")
             if len(labels) and not (np.issubdtype(labels.dtype, np.integer)
                                     or (np.issubdtype(labels.dtype, np.floating)
+                                        and np.all(np.abs(labels) < 2.0**63)
                                         and np.all(labels == np.round(labels)))):
                 raise ValueError(f"y[{i}]['labels'] must be integers, got dtype "
                                  f"{labels.dtype}.")

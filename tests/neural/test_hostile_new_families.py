@@ -1,0 +1,151 @@
+"""Hostile input on the newest deep families (issues 17, 19, 20, 22): each test is a
+defect found by feeding them what a careless or adversarial user would, fixed, and
+checked against an independent reference or the exact error."""
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skml.utils import InvalidParameterError  # noqa: E402
+
+_TINY = dict(max_iter=1, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _unit_rows_np(E):
+    """Rows of ``E`` over their Euclidean norm, in float64 after scaling each row by its
+    largest entry (NumPy reference, no overflow)."""
+    E = np.asarray(E, dtype=np.float64)
+    peak = np.abs(E).max(axis=1, keepdims=True)
+    peak[peak == 0] = 1.0
+    E = E / peak
+    return E / np.linalg.norm(E, axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- representation (22)
+
+def test_unit_rows_survive_float32_overflow_and_underflow():
+    # F.normalize squared float32 entries of 1e30 into inf: a zero vector came out
+    from skml.neural._modules.contrastive import unit_rows
+
+    x = torch.tensor([[3e30, -4e30], [3e-40, 4e-40], [0.0, 0.0], [0.3, -0.4]],
+                     dtype=torch.float32)
+    got = unit_rows(x).numpy()
+    want = _unit_rows_np(x.numpy())
+    want[2] = 0.0                            # a zero row stays zero
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+    # ordinary rows: bit for bit the old F.normalize (the power-of-two scaling is exact)
+    y = torch.randn(6, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(unit_rows(y), torch.nn.functional.normalize(y, dim=1))
+
+
+@pytest.mark.parametrize("which", ["triplet", "dual"])
+def test_embeddings_of_large_rows_are_unit_vectors(which):
+    # TripletEmbedding / DualEncoder promise unit rows; inputs of 1e30 gave all zeros
+    from skml.neural import DualEncoder, TripletEmbedding
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(12, 4)
+    if which == "triplet":
+        est = TripletEmbedding(n_components=2, hidden_layer_sizes=(4,), **_TINY)
+        est.fit(X, np.arange(12) % 3)
+        encoder = est.module_.encoder
+    else:
+        est = DualEncoder(n_components=2, hidden_layer_sizes=(4,), **_TINY)
+        est.fit(X, X[:, :2])
+        encoder = est.module_.encoder_a
+    big = X[:3] * 1e30
+    E = est.transform(big)
+    with torch.no_grad():
+        raw = encoder(torch.as_tensor(big, dtype=torch.float32)).double().numpy()
+    assert np.isfinite(raw).all() and np.abs(raw).max() > 1e20
+    np.testing.assert_allclose(E, _unit_rows_np(raw), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("encoder, n_conv", [("lenet", 2), ("alexnet", 5)])
+def test_fixed_layout_encoder_with_wrong_channel_count(encoder, n_conv):
+    # was "ValueError: not enough values to unpack" / "IndexError: tuple index out of
+    # range" from inside the CNN builder
+    from skml.neural import SimCLR
+
+    X = np.random.RandomState(0).rand(4, 1, 8, 8)
+    est = SimCLR(encoder=encoder, channels=(2,), n_components=2, **_TINY)
+    with pytest.raises(ValueError, match=re.escape(
+            f"channels must hold {n_conv} widths for encoder={encoder!r}, got (2,).")):
+        est.fit(X)
+
+
+# ---------------------------------------------------------------- sequences (20)
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(d_model=8, n_heads=0), ValueError, "n_heads must be in [1, inf], got 0."),
+    (dict(d_model=8, n_heads=-2), ValueError, "n_heads must be in [1, inf], got -2."),
+    (dict(d_model=0, n_heads=1), ValueError, "d_model must be in [1, inf], got 0."),
+    (dict(d_model=8.0, n_heads=2), TypeError, "d_model must be int"),
+    (dict(d_model=8, n_heads=2, dropout=1.5), ValueError,
+     "dropout must be in [0.0, 1.0], got 1.5."),
+])
+def test_attention_layer_rejects_bad_sizes(kwargs, error, message):
+    # n_heads=0 was a ZeroDivisionError, n_heads=-2 a layer that fails in forward
+    from skml.neural import MultiHeadSelfAttention
+
+    with pytest.raises(error, match=re.escape(message)):
+        MultiHeadSelfAttention(**kwargs)
+
+
+def test_out_of_vocabulary_message_shows_the_ids_given():
+    # a uint64 id of 2**64 - 1 was reported as -9223372036854775808 (int64 wrap), and
+    # " ..." was appended whenever more than five positions were bad, not five ids
+    from skml.neural import TransformerClassifier
+
+    X = np.random.RandomState(0).randint(1, 6, size=(10, 4))
+    clf = TransformerClassifier(vocab_size=6, padding_idx=0, d_model=4, n_heads=1,
+                                n_layers=1, **_TINY).fit(X, np.arange(10) % 2)
+    huge = np.full((1, 3), 2**64 - 1, dtype=np.uint64)
+    with pytest.raises(ValueError, match=re.escape(
+            f"[{int(np.float64(2**64 - 1))}]; raise vocab_size")):
+        clf.predict(huge)
+    with pytest.raises(ValueError, match=re.escape("[11, 12, 13, 14, 15]; raise")):
+        clf.predict(np.tile([11, 12, 13, 14, 15], (4, 1)))
+
+
+# ---------------------------------------------------------------- generative (17)
+
+def test_flow_rejects_infinite_dequantize():
+    # dequantize=inf passed validation and fit failed with "diverged ... lower
+    # learning_rate_init"
+    from skml.neural import NormalizingFlow
+
+    X = np.random.RandomState(0).rand(10, 2)
+    with pytest.raises(InvalidParameterError, match="dequantize must be in"):
+        NormalizingFlow(n_layers=1, hidden_layer_sizes=(4,), dequantize=np.inf,
+                        **_TINY).fit(X)
+
+
+# ---------------------------------------------------------------- detection (19)
+
+@pytest.mark.parametrize("bad", [np.inf, 1e30])
+def test_detector_rejects_non_integer_float_labels(bad):
+    # float labels of inf / 1e30 passed the "integer-valued" test, wrapped to int64 and
+    # were reported as "must be non-negative integers, got -9223372036854775808"
+    from skml.datasets import make_shapes
+    from skml.neural import FasterRCNNDetector
+
+    X, y = make_shapes(2, task="detection", image_size=32, random_state=0)
+    y = [dict(t) for t in y]
+    y[0]["labels"] = np.full(len(y[0]["labels"]), bad)
+    det = FasterRCNNDetector(channels=(4, 4), blocks=(1, 1), anchor_sizes=(8, 16),
+                             **_TINY)
+    with pytest.raises(ValueError, match=re.escape(
+            "y[0]['labels'] must be integers, got dtype float64.")):
+        det.fit(X, y)
