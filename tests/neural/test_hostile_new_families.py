@@ -149,3 +149,21 @@ def test_detector_rejects_non_integer_float_labels(bad):
     with pytest.raises(ValueError, match=re.escape(
             "y[0]['labels'] must be integers, got dtype float64.")):
         det.fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e-30])
+def test_flow_likelihood_is_equivariant_to_the_data_scale(scale):
+    # change of variables: log p_s(s x) = log p(x) - d log s. ActNorm's shift lived in
+    # data units (Adam moved it by ~1e-3 a step: data of scale 1e-5 fitted at -4700
+    # nats instead of -2) and its std floor of 1e-6 flattened data of scale 1e-30
+    from sklearn.datasets import make_moons
+
+    from skml.neural import NormalizingFlow
+
+    X, _ = make_moons(200, noise=0.05, random_state=0)
+    params = dict(n_layers=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    ref = NormalizingFlow(**params).fit(X).score(X)
+    flow = NormalizingFlow(**params).fit(X * scale)
+    assert flow.score(X * scale) + 2 * np.log(scale) == pytest.approx(ref, abs=0.05)
+    spread = np.std(flow.sample(500, random_state=0), axis=0) / scale
+    np.testing.assert_allclose(spread, np.std(X, axis=0), rtol=0.3)

@@ -16,7 +16,8 @@ from skml.neural._modules.mlp import MLP
 __all__ = ["ActNorm", "AffineCoupling", "RealNVP", "standard_normal_log_prob"]
 
 # A feature whose first training batch has (almost) no spread would get an infinite
-# actnorm scale; its standard deviation is floored here.
+# actnorm scale; its standard deviation is floored here, relative to the feature's
+# magnitude when that is below 1 (data of scale 1e-30 is still standardised).
 _ACTNORM_MIN_STD = 1e-6
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -27,12 +28,17 @@ def standard_normal_log_prob(z):
 
 
 class ActNorm(nn.Module):
-    """``y = (x + bias) * exp(log_scale)`` per feature.
+    """``y = (x + bias * bias_unit) * exp(log_scale)`` per feature.
 
     The first forward pass in training mode sets ``bias`` and ``log_scale`` so that its
     batch comes out with zero mean and unit variance per feature (data-dependent
     initialisation); afterwards they are ordinary trained parameters. Whether that
     happened is the buffer ``initialized``, so it survives pickling and warm starts.
+    The buffer ``bias_unit`` (the batch's standard deviation, fixed at that
+    initialisation) is the unit the shift is trained in: an optimiser's steps on it
+    (Adam's are about ``learning_rate_init`` whatever the gradient's size) then mean
+    the same at any scale of the data; a shift trained in data units moved by about
+    1e-3 a step and ruined data of scale 1e-5.
     """
 
     def __init__(self, n_features):
@@ -40,22 +46,26 @@ class ActNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_features))
         self.log_scale = nn.Parameter(torch.zeros(n_features))
         self.register_buffer("initialized", torch.tensor(False))
+        self.register_buffer("bias_unit", torch.ones(n_features))
 
     @torch.no_grad()
     def _initialize(self, x):
-        std = x.std(0, unbiased=False).clamp_min(_ACTNORM_MIN_STD)
-        self.bias.copy_(-x.mean(0))
+        floor = _ACTNORM_MIN_STD * x.abs().amax(0).clamp(max=1.0)
+        floor = torch.where(floor > 0, floor, torch.full_like(floor, _ACTNORM_MIN_STD))
+        std = torch.maximum(x.std(0, unbiased=False), floor)
+        self.bias_unit.copy_(std)
+        self.bias.copy_(-x.mean(0) / std)
         self.log_scale.copy_(-torch.log(std))
         self.initialized.fill_(True)
 
     def forward(self, x):
         if self.training and not bool(self.initialized):
             self._initialize(x)
-        y = (x + self.bias) * torch.exp(self.log_scale)
+        y = (x + self.bias * self.bias_unit) * torch.exp(self.log_scale)
         return y, self.log_scale.sum().expand(x.shape[0])
 
     def inverse(self, y):
-        return y * torch.exp(-self.log_scale) - self.bias
+        return y * torch.exp(-self.log_scale) - self.bias * self.bias_unit
 
 
 class AffineCoupling(nn.Module):
