@@ -42,6 +42,10 @@ def _parse(items, name, with_scores):
         if k and not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"{name}[{i}]['labels'] must be integers, got dtype "
                             f"{labels.dtype}.")
+        if k and labels.dtype.kind == "u" and labels.max() > np.iinfo(np.int64).max:
+            # int64 would wrap these to negative labels (and merge them with others)
+            raise ValueError(f"{name}[{i}]['labels'] must fit in int64, got "
+                             f"{int(labels.max())}.")
         entry = [boxes, labels.astype(np.int64)]
         if with_scores:
             scores = _numpy(item["scores"]).astype(np.float64)

@@ -205,6 +205,8 @@ def check_graph(graph, *, n_features=None, edge_dim=None, name="X"):
         )
     coo = adjacency.tocoo()
     n = adjacency.shape[0]
+    if n == 0:
+        raise ValueError(f"{name} has no nodes: a graph needs at least one node.")
     weight = np.asarray(coo.data)
     if weight.dtype.kind not in "biuf":
         raise ValueError(f"{name}: the adjacency must be numeric, got dtype {weight.dtype}.")
@@ -320,6 +322,10 @@ class _BaseGNN(NeuralEstimator):
     def _read_graph(self, X, reset):
         """One graph from ``X``: a graph tuple, or a 2-D array of node features (a graph
         without edges)."""
+        if isinstance(X, list) and len(X) in (2, 3) and not isinstance(X[0], tuple) and (
+                sparse.issparse(X[0]) or np.ndim(X[0]) == 2):
+            raise TypeError("X must be a graph tuple (adjacency, node_features[, "
+                            "edge_features]), got a list; pass tuple(X).")
         if _is_graph(X):
             fitted = not reset
             g = check_graph(X, n_features=self.n_features_in_ if fitted else None,
@@ -342,6 +348,12 @@ class _BaseGNN(NeuralEstimator):
     def _read_graphs(self, X, reset):
         """A list of graphs from ``X``: a list of graph tuples, or a 2-D array whose rows
         are one-node graphs without edges."""
+        if _is_graph(X) and not isinstance(X[0], tuple) and (
+                sparse.issparse(X[0]) or np.ndim(X[0]) == 2):
+            raise TypeError("X must be a list of graphs; got a single graph tuple "
+                            "(adjacency, node_features, ...): pass [X].")
+        if isinstance(X, (list, tuple)) and len(X) == 0:
+            raise ValueError("X holds no graphs: give at least one.")
         if isinstance(X, (list, tuple)) and len(X) and all(_is_graph(g) for g in X):
             fitted = not reset
             graphs = [check_graph(g, n_features=self.n_features_in_ if fitted else None,

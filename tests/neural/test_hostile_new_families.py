@@ -167,3 +167,63 @@ def test_flow_likelihood_is_equivariant_to_the_data_scale(scale):
     assert flow.score(X * scale) + 2 * np.log(scale) == pytest.approx(ref, abs=0.05)
     spread = np.std(flow.sample(500, random_state=0), axis=0) / scale
     np.testing.assert_allclose(spread, np.std(X, axis=0), rtol=0.3)
+
+
+def test_detector_rejects_uint64_labels_beyond_int64():
+    # 2**64 - 1 wrapped to -1 and was reported as "must be non-negative, got -1"
+    from skml.datasets import make_shapes
+    from skml.neural import FasterRCNNDetector
+
+    X, y = make_shapes(2, task="detection", image_size=32, random_state=0)
+    y = [dict(t) for t in y]
+    y[0]["labels"] = np.full(len(y[0]["labels"]), 2**64 - 1, dtype=np.uint64)
+    det = FasterRCNNDetector(channels=(4, 4), blocks=(1, 1), anchor_sizes=(8, 16),
+                             **_TINY)
+    with pytest.raises(ValueError, match=re.escape(
+            f"y[0]['labels'] must fit in int64, got {2**64 - 1}.")):
+        det.fit(X, y)
+
+
+# ---------------------------------------------------------------- graphs (20)
+
+def _two_graphs():
+    from scipy import sparse
+
+    ring = sparse.csr_array(np.roll(np.eye(4), 1, 1) + np.roll(np.eye(4), -1, 1))
+    path = sparse.csr_array(np.diag(np.ones(3), 1) + np.diag(np.ones(3), -1))
+    return [(ring, np.ones((4, 1))), (path, np.ones((4, 1)))] * 2, [0, 1] * 2
+
+
+def test_graph_classifier_input_mistakes_get_clear_errors():
+    # were numpy's "setting an array element with a sequence ... inhomogeneous shape",
+    # "Expected 2D array, got 1D array" and an unnamed "Found array with 0 sample(s)"
+    from scipy import sparse
+
+    from skml.neural import GNNGraphClassifier
+
+    graphs, y = _two_graphs()
+    clf = GNNGraphClassifier(hidden_layer_sizes=(4,), **_TINY).fit(graphs, y)
+    with pytest.raises(TypeError, match=re.escape(
+            "X must be a list of graphs; got a single graph tuple")):
+        clf.predict(graphs[0])
+    with pytest.raises(ValueError, match=re.escape("X holds no graphs: give at least one.")):
+        clf.predict([])
+    empty = (sparse.csr_array((0, 0)), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=re.escape(
+            "X[1] has no nodes: a graph needs at least one node.")):
+        clf.predict([graphs[0], empty])
+    # a list of graphs keeps working, as does a table of one-node graphs
+    assert clf.predict(graphs).shape == (4,)
+    assert clf.predict(np.ones((3, 1))).shape == (3,)
+
+
+def test_node_classifier_given_a_list_instead_of_a_graph_tuple():
+    from scipy import sparse
+
+    from skml.neural import GNNNodeClassifier
+
+    A = sparse.csr_array(np.array([[0, 1], [1, 0]]))
+    with pytest.raises(TypeError, match=re.escape(
+            "X must be a graph tuple (adjacency, node_features[, edge_features]), got a "
+            "list; pass tuple(X).")):
+        GNNNodeClassifier(hidden_layer_sizes=(4,), **_TINY).fit([A, np.eye(2)], [0, 1])

@@ -283,6 +283,10 @@ class _BaseDetector(NeuralEstimator):
                                         and np.all(labels == np.round(labels)))):
                 raise ValueError(f"y[{i}]['labels'] must be integers, got dtype "
                                  f"{labels.dtype}.")
+            if len(labels) and labels.dtype.kind == "u" \
+                    and labels.max() > np.iinfo(np.int64).max:
+                raise ValueError(f"y[{i}]['labels'] must fit in int64, got "
+                                 f"{int(labels.max())}.")
             labels = labels.astype(np.int64)
             if np.any(labels < 0):
                 raise ValueError(f"y[{i}]['labels'] must be non-negative integers (class "
