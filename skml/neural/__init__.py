@@ -8,6 +8,7 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.diffusion import DiffusionModel, LatentDiffusion
 from skml.neural.generative import VAE
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
@@ -19,6 +20,6 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "FCNSegmenter", "MLPClassifier",
-           "MLPRegressor", "NeuralEstimator", "NeuralODE", "PINNRegressor", "VAE",
-           "class_activation_map", "grad_cam"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DiffusionModel", "FCNSegmenter",
+           "LatentDiffusion", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "NeuralODE",
+           "PINNRegressor", "VAE", "class_activation_map", "grad_cam"]
