@@ -33,7 +33,7 @@ def _toy(report, quick):
     from skml.neural import DiffusionModel
 
     rng = np.random.default_rng(0)
-    X, centres = _ring(2000, rng)
+    X, centres = _ring(1000 if quick else 2000, rng)
     Xte, _ = _ring(1000, rng)
     t0 = time.perf_counter()
     ddpm = _quiet(lambda: DiffusionModel(
@@ -73,7 +73,7 @@ def _toy(report, quick):
     report.table(["sampler", "energy distance", "modes hit", "smallest mode share",
                   "sampling s"], rows)
     # the density of the variational bound on a grid (score_samples, nats)
-    g = np.linspace(-2.6, 2.6, 30 if quick else 50)
+    g = np.linspace(-2.6, 2.6, 20 if quick else 50)
     G = np.array(np.meshgrid(g, g)).reshape(2, -1).T
     bound = ddpm.score_samples(G).reshape(len(g), len(g))
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
@@ -109,14 +109,14 @@ def _digits(report, quick):
         learning_rate="cosine", max_iter=3 if quick else (40 if report.full else 12),
         n_iter_no_change=np.inf, random_state=0).fit(X, y))
     fit_s = time.perf_counter() - t0
-    clf = _quiet(lambda: MLPClassifier(hidden_layer_sizes=(64,), max_iter=100,
+    clf = _quiet(lambda: MLPClassifier(hidden_layer_sizes=(64,), max_iter=30 if quick else 100,
                                        learning_rate_init=3e-3, random_state=0).fit(X, y))
     W, b = clf.coefs_[0], clf.intercepts_[0]
 
     def phi(A):
         return np.maximum(np.asarray(A).reshape(len(A), -1) @ W + b, 0.0)
 
-    n = 100 if quick else 300
+    n = 50 if quick else 300
     labels = np.resize(np.arange(10), n)
     S = ddpm.sample(n, labels, random_state=0, sampler="ddim", n_sampling_steps=25)
     vae = _quiet(lambda: VAE(hidden_layer_sizes=(128,), n_components=8,
@@ -135,7 +135,7 @@ def _digits(report, quick):
     ])
     # classifier-free guidance sweep: the same noise, scales 0 (unconditional) to 3
     scales = (0.0, 1.0, 3.0)
-    grid_labels = np.tile(np.arange(10), 2)
+    grid_labels = np.tile(np.arange(10), 1 if quick else 2)
     rows, grids = [], []
     for s in scales:
         Sg = ddpm.sample(n, labels, random_state=1, guidance_scale=s, sampler="ddim",
@@ -148,17 +148,19 @@ def _digits(report, quick):
         "real digits gives the requested label rises with the guidance scale (0 samples "
         "the unconditional model).")
     report.table(["guidance scale", "label agreement"], rows)
-    fig, axes = plt.subplots(len(scales) * 2, 10, figsize=(8, 0.85 * 2 * len(scales)))
+    per = len(grid_labels) // 10
+    fig, axes = plt.subplots(len(scales) * per, 10, figsize=(8, 0.85 * per * len(scales)),
+                             squeeze=False)
     for r, (s, G) in enumerate(zip(scales, grids)):
         for i in range(len(grid_labels)):
-            ax = axes[2 * r + i // 10, i % 10]
+            ax = axes[per * r + i // 10, i % 10]
             ax.imshow(G[i].reshape(8, 8), cmap="gray_r", vmin=-1, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if i % 10 == 0:
                 ax.set_ylabel(f"s={s:g}", fontsize=7)
     report.figure(fig, "diffusion_digits", "DDPM digits for the labels 0-9 (columns) at "
-                  "guidance scales 0, 1 and 3 (two rows each).")
+                  "guidance scales 0, 1 and 3.")
 
 
 def section(report, quick=False):
