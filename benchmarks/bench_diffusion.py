@@ -130,8 +130,8 @@ def _fitted_digits_model(epochs):
     X, y = _eval().digits_data("[-1,1]")
     m = DiffusionModel(image_shape=(8, 8), channels=_CHANNELS, n_timesteps=_T,
                        label_dropout=0.15, batch_size=64, learning_rate_init=2e-3,
-                       learning_rate="cosine", max_iter=epochs, device="cpu",
-                       random_state=0)
+                       learning_rate="cosine", max_iter=epochs, n_iter_no_change=np.inf,
+                       device="cpu", random_state=0)
     _quiet(m.fit)(X, y)
     return m, X, y
 
@@ -157,18 +157,19 @@ def _fid(samples, data):
 
 def _ring():
     ev = _eval()
-    X, _ = ev.ring_of_gaussians(6000, random_state=0)
-    return X[:5000], X[5000:]
+    X, _ = ev.ring_of_gaussians(5000, random_state=0)
+    return X[:4000], X[4000:]
 
 
 def _ring_ddpm(data):
     from skml.neural import DiffusionModel
 
-    m = DiffusionModel(hidden_layer_sizes=(256, 256, 256), n_timesteps=200,
-                       noise_schedule="cosine", batch_size=128, learning_rate_init=3e-3,
-                       learning_rate="cosine", max_iter=200, random_state=0)
+    m = DiffusionModel(hidden_layer_sizes=(128, 128, 128), n_timesteps=100,
+                       noise_schedule="cosine", batch_size=128, learning_rate_init=1e-2,
+                       learning_rate="cosine", max_iter=100, n_iter_no_change=np.inf,
+                       random_state=0)
     _quiet(m.fit)(data[0])
-    S = m.sample(5000, random_state=0)
+    S = m.sample(2000, random_state=0)
     counts, near = _eval().mode_coverage(S)
     print(f"    ring DDPM: smallest mode share {counts.min() / len(S):.3f}, "
           f"near a mode {near:.3f}, modes hit {(counts > 0).sum()}/8")
@@ -177,16 +178,16 @@ def _ring_ddpm(data):
 
 def _ring_gauss(data):
     X = data[0]
-    return np.random.default_rng(0).multivariate_normal(X.mean(0), np.cov(X.T), size=5000)
+    return np.random.default_rng(0).multivariate_normal(X.mean(0), np.cov(X.T), size=2000)
 
 
 def _energy(S, data):
-    return _eval().energy_distance(S[:1000], data[1])
+    return _eval().energy_distance(S, data[1])
 
 
 def _digits_ddpm(data):
     m, X, y = data
-    return m.sample(1000, np.resize(np.arange(10), 1000), sampler="ddim",
+    return m.sample(500, np.resize(np.arange(10), 500), sampler="ddim",
                     n_sampling_steps=100, random_state=0)
 
 
@@ -197,8 +198,8 @@ def _digits_vae(data):
     vae = VAE(hidden_layer_sizes=(256,), n_components=8, learning_rate_init=2e-3,
               max_iter=100, random_state=0)
     _quiet(vae.fit)(X)
-    S = np.clip(vae.sample(1000, random_state=0), -1, 1)
-    noise = np.random.default_rng(0).uniform(-1, 1, size=(1000, 64))
+    S = np.clip(vae.sample(500, random_state=0), -1, 1)
+    noise = np.random.default_rng(0).uniform(-1, 1, size=(500, 64))
     print(f"    uniform noise FID {_fid(noise, data):.2f}")
     return S
 
@@ -206,8 +207,8 @@ def _digits_vae(data):
 def _cfg(scale):
     def run(data):
         m = data[0]
-        labels = np.resize(np.arange(10), 500)
-        S = m.sample(500, labels, guidance_scale=scale, sampler="ddim",
+        labels = np.resize(np.arange(10), 300)
+        S = m.sample(300, labels, guidance_scale=scale, sampler="ddim",
                      n_sampling_steps=50, random_state=0)
         return S, labels
     run.__name__ = f"cfg_{scale}"
@@ -228,10 +229,10 @@ def _cfg_scale1_note(data):
 
 
 def cases(quick):
-    yield Case("DDPM epochs on digits vs torch loop", lambda: _digits(1 if quick else 5),
+    yield Case("DDPM epochs on digits vs torch loop", lambda: _digits(1 if quick else 3),
                _one_thread(_epochs_skml), _one_thread(_epochs_torch), _identity,
                "final loss", repeats=1 if quick else 3)
-    epochs = 3 if quick else 60
+    epochs = 3 if quick else 25
     model = {}
 
     def fitted():
@@ -241,7 +242,7 @@ def cases(quick):
             print(f"    (digits DDPM: {epochs} epochs in {time.perf_counter() - t0:.0f} s)")
         return model["m"]
 
-    n = 100 if quick else 500
+    n = 100 if quick else 200
     yield Case(f"sample {n}: 1000 ancestral vs 50 DDIM steps", fitted,
                _sampler("ancestral", 1000, n), _sampler("ddim", 50, n), _fid, "FID",
                repeats=1)

@@ -355,8 +355,8 @@ def small_cond():
 
 
 def _small(**kw):
-    return DiffusionModel(hidden_layer_sizes=(16,), n_timesteps=20, max_iter=3,
-                          random_state=0, **kw)
+    return DiffusionModel(**{"hidden_layer_sizes": (16,), "n_timesteps": 20, "max_iter": 3,
+                             "random_state": 0, **kw})
 
 
 def test_same_seed_same_samples_and_pickle_round_trip(small_cond):
@@ -433,3 +433,18 @@ def test_cuda_fit_sample_and_pickle_to_cpu(small_cond):
     u = DiffusionModel(channels=(8, 16), n_timesteps=10, max_iter=2, device="cuda",
                        random_state=0).fit(imgs)
     assert u.sample(3, random_state=0, sampler="ddim", n_sampling_steps=5).shape == (3, 1, 8, 8)
+
+
+def test_loop_features_early_stopping_partial_fit_and_warm_start(small_cond):
+    X, y = small_cond
+    es = _small(early_stopping=True, max_iter=4).fit(X, y)
+    assert len(es.validation_scores_) == es.n_iter_ and np.all(np.isfinite(es.validation_scores_))
+    pf = DiffusionModel(hidden_layer_sizes=(16,), n_timesteps=20, random_state=0)
+    pf.partial_fit(X, y)
+    pf.partial_fit(X, y)
+    assert len(pf.history_) == 2
+    with pytest.raises(ValueError, match="the model is conditional"):
+        pf.partial_fit(X)
+    pf.set_params(warm_start=True, max_iter=1, n_timesteps=30)
+    with pytest.raises(ValueError, match="cannot change n_timesteps"):
+        pf.fit(X, y)
