@@ -8,8 +8,39 @@ an estimator without torch raises an ImportError saying what to install.
 """
 from skml.neural._base import NeuralEstimator
 from skml.neural.autoencoder import AutoEncoder
+from skml.neural.detection import (
+    FastRCNNDetector,
+    FasterRCNNDetector,
+    RCNNDetector,
+    batched_nms,
+    box_iou,
+    clip_boxes,
+    decode_boxes,
+    encode_boxes,
+    generate_anchors,
+    nms,
+    roi_align,
+    roi_pool,
+    selective_search,
+)
+from skml.neural.contrastive import (
+    DualEncoder,
+    ImageAugmentation,
+    RowAugmentation,
+    SimCLR,
+    TripletEmbedding,
+)
 from skml.neural.diffusion import DiffusionModel, LatentDiffusion
+from skml.neural.few_shot import PrototypicalNetwork
+from skml.neural.flow import NormalizingFlow
+from skml.neural.gan import GAN, ConditionalGAN
 from skml.neural.generative import VAE
+from skml.neural.graph import (
+    GNNEdgePredictor,
+    GNNGraphClassifier,
+    GNNGraphRegressor,
+    GNNNodeClassifier,
+)
 from skml.neural.mlp import MLPClassifier, MLPRegressor
 from skml.neural.physics import NeuralODE, PINNRegressor
 from skml.neural.vision import (
@@ -20,6 +51,12 @@ from skml.neural.vision import (
     grad_cam,
 )
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DiffusionModel", "FCNSegmenter",
-           "LatentDiffusion", "MLPClassifier", "MLPRegressor", "NeuralEstimator", "NeuralODE",
-           "PINNRegressor", "VAE", "class_activation_map", "grad_cam"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "ConditionalGAN",
+           "DiffusionModel", "DualEncoder", "FCNSegmenter", "FastRCNNDetector",
+           "FasterRCNNDetector", "GAN", "GNNEdgePredictor", "GNNGraphClassifier",
+           "GNNGraphRegressor", "GNNNodeClassifier", "ImageAugmentation", "LatentDiffusion",
+           "MLPClassifier", "MLPRegressor", "NeuralEstimator", "NeuralODE", "NormalizingFlow",
+           "PINNRegressor", "PrototypicalNetwork", "RCNNDetector", "RowAugmentation", "SimCLR",
+           "TripletEmbedding", "VAE", "batched_nms", "box_iou", "class_activation_map",
+           "clip_boxes", "decode_boxes", "encode_boxes", "generate_anchors", "grad_cam",
+           "nms", "roi_align", "roi_pool", "selective_search"]
