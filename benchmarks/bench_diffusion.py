@@ -14,6 +14,15 @@
   near a mode is printed), ``digits DDPM vs VAE`` (FID; uniform noise's FID printed
   for scale) and ``CFG scale 3 vs 0`` (share of samples a classifier trained on real
   digits gives the requested label; scale 1 printed).
+
+Measured (2026-11-30, 2 cores shared with other jobs, load 9-15, one torch thread;
+memory not measured): epochs 6.86 s vs 5.41 s wall (1.27; 2.54 at load 15), but the
+process CPU times of the same runs interleaved agree to 1.00-1.07 (the wall ratio is
+the machine's contention); 200 samples: 1000 ancestral steps 170 s vs 50 DDIM steps
+5.2 s (32x), FID 1.62 vs 1.93; ring: energy distance 0.0106 vs the Gaussian's 0.0969,
+smallest mode share 0.111, 97.7% of samples near a mode; digits FID 1.60 (DDPM,
+T = 1000, 25 epochs, DDIM 100) vs 7.92 (VAE) and 156.6 (uniform noise); CFG label
+agreement 0.093 / 0.907 / 1.000 at scales 0 / 1 / 3.
 """
 import time
 import warnings
