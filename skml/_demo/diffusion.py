@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-ORDER = 87
+ORDER = 83
 TITLE = "Diffusion models (torch backend)"
 REQUIRES = ("torch",)
 
