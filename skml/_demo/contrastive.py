@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-ORDER = 87
+ORDER = 90
 TITLE = "Representation learning (torch backend)"
 REQUIRES = ("torch",)
 

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-ORDER = 87
+ORDER = 86
 TITLE = "Object detection: the R-CNN family (torch backend)"
 REQUIRES = ("torch",)
 

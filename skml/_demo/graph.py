@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-ORDER = 87
+ORDER = 89
 TITLE = "Graph neural networks (torch backend)"
 REQUIRES = ("torch",)
 

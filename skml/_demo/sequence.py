@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-ORDER = 87
+ORDER = 88
 TITLE = "Transformers on sequences (torch backend)"
 REQUIRES = ("torch",)
 

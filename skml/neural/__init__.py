@@ -30,6 +30,7 @@ from skml.neural.contrastive import (
     SimCLR,
     TripletEmbedding,
 )
+from skml.neural.diffusion import DiffusionModel, LatentDiffusion
 from skml.neural.few_shot import PrototypicalNetwork
 from skml.neural.flow import NormalizingFlow
 from skml.neural.gan import GAN, ConditionalGAN
@@ -52,15 +53,16 @@ from skml.neural.vision import (
 )
 
 __all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "ConditionalGAN",
-           "DualEncoder", "FCNSegmenter", "FastRCNNDetector", "FasterRCNNDetector",
-           "GAN", "GNNEdgePredictor", "GNNGraphClassifier", "GNNGraphRegressor",
-           "GNNNodeClassifier", "ImageAugmentation", "MLPClassifier", "MLPRegressor",
-           "MultiHeadSelfAttention", "NeuralEstimator", "NeuralODE", "NormalizingFlow",
-           "PINNRegressor", "PrototypicalNetwork", "RCNNDetector", "RowAugmentation",
-           "SimCLR", "TransformerClassifier", "TransformerRegressor",
-           "TripletEmbedding", "VAE", "batched_nms", "box_iou", "class_activation_map",
-           "clip_boxes", "decode_boxes", "encode_boxes", "generate_anchors", "grad_cam",
-           "nms", "roi_align", "roi_pool", "selective_search"]
+           "DiffusionModel", "DualEncoder", "FCNSegmenter", "FastRCNNDetector",
+           "FasterRCNNDetector", "GAN", "GNNEdgePredictor", "GNNGraphClassifier",
+           "GNNGraphRegressor", "GNNNodeClassifier", "ImageAugmentation",
+           "LatentDiffusion", "MLPClassifier", "MLPRegressor", "MultiHeadSelfAttention",
+           "NeuralEstimator", "NeuralODE", "NormalizingFlow", "PINNRegressor",
+           "PrototypicalNetwork", "RCNNDetector", "RowAugmentation", "SimCLR",
+           "TransformerClassifier", "TransformerRegressor", "TripletEmbedding", "VAE",
+           "batched_nms", "box_iou", "class_activation_map", "clip_boxes",
+           "decode_boxes", "encode_boxes", "generate_anchors", "grad_cam", "nms",
+           "roi_align", "roi_pool", "selective_search"]
 
 
 def __getattr__(name):

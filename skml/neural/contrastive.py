@@ -1120,7 +1120,7 @@ class DualEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
 
 
 def _fill(doc):
-    return (fill(doc).replace("%(input_note)s", _INPUT_NOTE)
+    return (fill(doc).replace("    %(input_note)s", _INPUT_NOTE)
             .replace("    %(encoder_params)s", _ENCODER_PARAMS)
             .replace("    %(encoder_attributes)s", _ENCODER_ATTRIBUTES))
 

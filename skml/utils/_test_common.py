@@ -8,6 +8,7 @@ is a debt and is also listed in the estimator's docstring.
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
+from skml.neural._base import torch_available
 from skml.neural.physics import _PoissonResidual
 
 __all__ = ["expected_failed_checks", "construct_instances", "grid_params", "data_for"]
@@ -208,6 +209,9 @@ _TEST_PARAMS = {
                           normalize_y=True, random_state=0)],
     "AutoEncoder": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
     "VAE": [dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)],
+    # skml.neural.diffusion: a small denoiser, few noise levels and epochs
+    "DiffusionModel": [dict(hidden_layer_sizes=(16,), n_timesteps=10, max_iter=5,
+                            random_state=0)],
     # skml.neural.gan / flow: tiny networks, a few epochs
     "GAN": [dict(n_components=2, generator_layer_sizes=(8,), discriminator_layer_sizes=(8,),
                  max_iter=3, random_state=0)],
@@ -310,6 +314,17 @@ _TEST_PARAMS = {
     # LogisticRegression keeps the checks independent of other skml models.
     "PseudoLabelClassifier": [dict(estimator=LogisticRegression())],
 }
+
+# skml.neural.LatentDiffusion: diffusion in the code space of a small autoencoder (an
+# unfitted one: each fit fits a clone on the checks' data first). Constructing it needs
+# torch, so the entry exists only where torch does.
+if torch_available():
+    from skml.neural.autoencoder import AutoEncoder as _LatentAE
+
+    _TEST_PARAMS["LatentDiffusion"] = [dict(
+        autoencoder=_LatentAE(hidden_layer_sizes=(8,), n_components=2, max_iter=5,
+                              random_state=0),
+        hidden_layer_sizes=(16,), n_timesteps=10, max_iter=5, random_state=0)]
 
 # Small grids for the Pipeline + GridSearchCV(n_jobs=2) test: {class name: {param: values}}.
 _GRID_PARAMS = {
