@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skml.neural._base import (
@@ -18,7 +18,7 @@ from skml.neural._base import (
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.neural.vision import _BaseCNN, _int_tuple, _n_dims
-from skml.utils import HasMethods, Interval, StrOptions, check_param
+from skml.utils import HasMethods, Interval, StrOptions, check_param, check_params
 
 __all__ = ["DiffusionModel", "LatentDiffusion"]
 
@@ -92,9 +92,10 @@ class _BaseDiffusion(NeuralEstimator):
         "beta_end": [Interval(numbers.Real, 0, 1, closed="neither")],
         "sampler": [StrOptions(set(SAMPLERS))],
         "n_sampling_steps": [None, Interval(numbers.Integral, 1, _MAX_TIMESTEPS)],
-        "eta": [Interval(numbers.Real, 0, None)],
+        # finite: eta = inf or guidance_scale = +-inf made NaN samples ("diverged")
+        "eta": [Interval(numbers.Real, 0, 1e300, closed="left")],
         "label_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "guidance_scale": [Interval(numbers.Real, None, None)],
+        "guidance_scale": [Interval(numbers.Real, -1e300, 1e300, closed="neither")],
         "clip_sample": ["boolean"],
     }
 
@@ -125,6 +126,8 @@ class _BaseDiffusion(NeuralEstimator):
                     del self.classes_
                 return None
             y = column_or_1d(y, warn=True)
+            # a NaN label became a class that sample(y=nan) could never match
+            assert_all_finite(y, input_name="y")
             if len(y) != n_samples:
                 raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples.")
             self.classes_, codes = np.unique(y, return_inverse=True)
@@ -300,6 +303,12 @@ class _BaseDiffusion(NeuralEstimator):
         sampler = self.sampler if sampler is None else sampler
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
+        # the overrides obey the constructor's constraints (eta=-1 was silently
+        # deterministic, NaN gave "diverged")
+        overrides = {k: v for k, v in (("eta", eta), ("guidance_scale", guidance_scale))
+                     if v is not None}
+        if overrides:
+            check_params(self, overrides)
         eta = float(self.eta if eta is None else eta)
         gs, labelled = self._guidance(guidance_scale, y)
         n = int(n_samples)

@@ -227,3 +227,72 @@ def test_node_classifier_given_a_list_instead_of_a_graph_tuple():
             "X must be a graph tuple (adjacency, node_features[, edge_features]), got a "
             "list; pass tuple(X).")):
         GNNNodeClassifier(hidden_layer_sizes=(4,), **_TINY).fit([A, np.eye(2)], [0, 1])
+
+
+# ---------------------------------------------------------------- diffusion (17)
+
+def _ddpm(**params):
+    from skml.neural import DiffusionModel
+
+    return DiffusionModel(**{**dict(hidden_layer_sizes=(8,), n_timesteps=10,
+                                    embedding_dim=4), **_TINY, **params})
+
+
+@pytest.fixture(scope="module")
+def _conditional_ddpm():
+    X = np.random.RandomState(0).rand(20, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _ddpm().fit(X, np.arange(20) % 2)
+
+
+@pytest.mark.parametrize("override, message", [
+    (dict(eta=-1.0, sampler="ddim"), "eta must be in [0, 1e+300), got -1.0."),
+    (dict(eta=np.inf, sampler="ddim"), "eta must be in [0, 1e+300), got inf."),
+    (dict(guidance_scale=np.nan), "guidance_scale must not be NaN."),
+    (dict(guidance_scale=np.inf), "guidance_scale must be in (-1e+300, 1e+300), got inf."),
+])
+def test_diffusion_sample_overrides_are_validated(_conditional_ddpm, override, message):
+    # eta=-1 sampled deterministically without a word; NaN or inf gave NaN samples
+    # reported as "diverged ... use clip_sample=True" (already True)
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        _conditional_ddpm.sample(2, y=[0, 1], random_state=0, **override)
+
+
+@pytest.mark.parametrize("param", ["eta", "guidance_scale"])
+def test_diffusion_rejects_infinite_parameters(param):
+    X = np.random.RandomState(0).rand(20, 2)
+    with pytest.raises(InvalidParameterError, match=f"{param} must be in"):
+        _ddpm(**{param: np.inf}).fit(X, np.arange(20) % 2)
+
+
+def test_diffusion_rejects_nan_labels():
+    # a NaN label was accepted as a class that sample(y=nan) could never match
+    X = np.random.RandomState(0).rand(20, 2)
+    y = np.where(np.arange(20) % 2, 1.0, np.nan)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        _ddpm().fit(X, y)
+
+
+def test_noise_schedule_without_first_step_noise_is_rejected():
+    # beta_start=1e-300: 1 - beta rounds to 1, and sampling died of ZeroDivisionError
+    X = np.random.RandomState(0).rand(20, 2)
+    with pytest.raises(ValueError, match=re.escape(
+            "beta_start=1e-300 is too small: the first step's variance")):
+        _ddpm(beta_start=1e-300, beta_end=1e-300).fit(X)
+
+
+def test_linear_schedule_caps_a_large_rescaled_beta_start():
+    # the 1000 / T rescaling capped beta_end at 0.999 but not beta_start: at T = 10,
+    # beta_start = 0.02 became beta = 2, alpha = -1 and the training loss NaN
+    from skml.neural._modules.diffusion import NoiseSchedule
+
+    sched = NoiseSchedule(10, "linear", 0.02, 0.05)
+    betas = sched.betas.numpy()
+    assert np.all((betas > 0) & (betas <= 0.999))
+    abar = sched.alphas_cumprod.numpy()
+    np.testing.assert_allclose(abar, np.cumprod(1 - betas), rtol=1e-12)
+    assert np.all(abar > 0) and np.all(np.diff(abar) < 0)
+    X = np.random.RandomState(0).rand(20, 2)
+    samples = _ddpm(beta_start=0.02, beta_end=0.05).fit(X).sample(5, random_state=0)
+    assert np.isfinite(samples).all()

@@ -32,8 +32,10 @@ def _betas(n_timesteps, schedule, beta_start, beta_end):
         # Ho et al.'s endpoints are set for T = 1000; other T keep the same total noise
         # (the endpoints scaled by 1000 / T), as in Nichol and Dhariwal's code.
         scale = 1000.0 / T
-        return torch.linspace(beta_start * scale, min(beta_end * scale, _MAX_BETA), T,
-                              dtype=torch.float64)
+        # both ends capped: an uncapped start of 1 or more (beta_start=0.02 at T=10)
+        # gave alpha_t <= 0, hence NaN
+        return torch.linspace(min(beta_start * scale, _MAX_BETA),
+                              min(beta_end * scale, _MAX_BETA), T, dtype=torch.float64)
     steps = torch.arange(T + 1, dtype=torch.float64) / T
     f = torch.cos((steps + _COSINE_S) / (1 + _COSINE_S) * math.pi / 2) ** 2
     abar = f / f[0]
@@ -73,6 +75,12 @@ class NoiseSchedule:
         self.betas = _betas(n_timesteps, schedule, float(beta_start), float(beta_end))
         self.alphas = 1.0 - self.betas
         self.alphas_cumprod = torch.cumprod(self.alphas, 0)
+        if not float(self.alphas_cumprod[0]) < 1.0:
+            # 1 - alpha_bar_0 = 0: the posterior and the DDIM step divide by it
+            raise ValueError(
+                f"beta_start={beta_start} is too small: the first step's variance "
+                f"{float(self.betas[0]):.3g} rounds 1 - beta to 1 in float64, a step "
+                "without noise; use a larger beta_start (e.g. 1e-4).")
         self.set_timesteps(self.n_timesteps)
 
     # -------------------------------------------------------------- helpers
