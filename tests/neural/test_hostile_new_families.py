@@ -296,3 +296,26 @@ def test_linear_schedule_caps_a_large_rescaled_beta_start():
     X = np.random.RandomState(0).rand(20, 2)
     samples = _ddpm(beta_start=0.02, beta_end=0.05).fit(X).sample(5, random_state=0)
     assert np.isfinite(samples).all()
+
+
+def test_unet_samples_one_image_with_a_one_pixel_bottom_level():
+    # 4x4 images and channels=(2, 2, 2): the bottom level is 1x1 with one channel per
+    # GroupNorm group; torch refused a batch of one such image, so sample(1) (and a
+    # last training batch of one) raised "Expected more than 1 value per channel".
+    # Reference: the same image inside a batch of two (torch's own GroupNorm).
+    from torch import nn
+
+    from skml.neural._modules.diffusion import _GroupNorm
+
+    x = torch.randn(2, 2, 1, 1, generator=torch.Generator().manual_seed(0))
+    ours, ref = _GroupNorm(2, 2), nn.GroupNorm(2, 2)
+    with torch.no_grad():
+        ours.bias.copy_(torch.tensor([0.5, -1.0]))
+        ref.load_state_dict(ours.state_dict())
+    torch.testing.assert_close(ours(x[:1]), ref(x)[:1])
+
+    X = np.random.RandomState(0).rand(6, 1, 4, 4)
+    ddpm = _ddpm(channels=(2, 2, 2), sampler="ddim", eta=0.0).fit(X)
+    one = ddpm.sample(1, random_state=0)
+    two = ddpm.sample(2, random_state=0)  # deterministic after the same first noise
+    np.testing.assert_allclose(one[0], two[0], rtol=1e-5, atol=1e-6)

@@ -304,16 +304,31 @@ def _groups(channels):
     return math.gcd(int(channels), 8)
 
 
+class _GroupNorm(nn.GroupNorm):
+    """``nn.GroupNorm`` that also takes a batch of one image whose groups hold a single
+    value each (a 1x1 bottom level of at most 8 channels): torch refuses that input
+    (``Expected more than 1 value per channel``) although for two or more images it
+    gives every such value its normalised 0, hence the output ``bias``; so does this,
+    whatever the batch size (``sample(1)`` and a last training batch of one image
+    failed)."""
+
+    def forward(self, x):
+        if x.shape[0] == 1 and x[0].numel() == self.num_groups:
+            out = torch.zeros_like(x)
+            return out + self.bias.view(1, -1, 1, 1) if self.affine else out
+        return super().forward(x)
+
+
 class _ResBlock(nn.Module):
     """GroupNorm -> SiLU -> 3x3 conv, plus the embedding, -> GroupNorm -> SiLU -> 3x3
     conv, added to a (1x1-projected) skip connection."""
 
     def __init__(self, c_in, c_out, embedding_dim):
         super().__init__()
-        self.norm1 = nn.GroupNorm(_groups(c_in), c_in)
+        self.norm1 = _GroupNorm(_groups(c_in), c_in)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(embedding_dim, c_out)
-        self.norm2 = nn.GroupNorm(_groups(c_out), c_out)
+        self.norm2 = _GroupNorm(_groups(c_out), c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
@@ -366,7 +381,7 @@ class UNetDenoiser(nn.Module):
             if i > 0:
                 self.upsample.append(nn.Conv2d(c, channels[i - 1], 3, padding=1))
                 c = channels[i - 1]
-        self.out_norm = nn.GroupNorm(_groups(c), c)
+        self.out_norm = _GroupNorm(_groups(c), c)
         self.out = nn.Conv2d(c, in_channels, 3, padding=1)
         self.factor = 2 ** (len(channels) - 1)
 
