@@ -676,7 +676,12 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              "target y is None.")
         if reset:
             X32, y = self._validate_fit_X(X, y)
-            self.classes_, codes = np.unique(y, return_inverse=True)
+            try:
+                self.classes_, codes = np.unique(y, return_inverse=True)
+            except TypeError:  # np.unique sorts: '<' between str and int fails
+                raise ValueError(
+                    "y mixes labels of types that cannot be ordered into classes "
+                    "(e.g. str and int); give labels of one type.") from None
         else:
             _, X32 = self._validate_X(X)
             y = np.asarray(y).ravel()

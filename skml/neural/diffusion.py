@@ -130,7 +130,12 @@ class _BaseDiffusion(NeuralEstimator):
             assert_all_finite(y, input_name="y")
             if len(y) != n_samples:
                 raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples.")
-            self.classes_, codes = np.unique(y, return_inverse=True)
+            try:
+                self.classes_, codes = np.unique(y, return_inverse=True)
+            except TypeError:  # np.unique sorts: '<' between str and int fails
+                raise ValueError(
+                    "y mixes labels of types that cannot be ordered into classes "
+                    "(e.g. str and int); give labels of one type.") from None
             self.n_classes_ = len(self.classes_)
             return codes.astype(np.int64)
         if (y is None) != (self.n_classes_ == 0):

@@ -560,7 +560,12 @@ class ConditionalGAN(_BaseGAN):
         X, y = self._validate_rows(X, reset, y)
         weight = self._sample_weight(sample_weight, X.shape[0])
         if reset:
-            self.classes_, codes = np.unique(y, return_inverse=True)
+            try:
+                self.classes_, codes = np.unique(y, return_inverse=True)
+            except TypeError:  # np.unique sorts: '<' between str and int fails
+                raise ValueError(
+                    "y mixes labels of types that cannot be ordered into classes "
+                    "(e.g. str and int); give labels of one type.") from None
             counts = np.bincount(codes, weights=weight, minlength=len(self.classes_))
             self.class_prior_ = counts / counts.sum()
         codes = self._encode(y)

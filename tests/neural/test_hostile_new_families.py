@@ -319,3 +319,20 @@ def test_unet_samples_one_image_with_a_one_pixel_bottom_level():
     one = ddpm.sample(1, random_state=0)
     two = ddpm.sample(2, random_state=0)  # deterministic after the same first noise
     np.testing.assert_allclose(one[0], two[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ConditionalGAN", "DiffusionModel", "TripletEmbedding"])
+def test_labels_of_mixed_types_get_a_clear_error(name):
+    # np.unique's sort raised "TypeError: '<' not supported between instances of 'str'
+    # and 'int'" (scikit-learn's classifiers say "Unknown label type")
+    from skml import neural
+
+    small = {"ConditionalGAN": dict(n_components=2, generator_layer_sizes=(4,),
+                                    discriminator_layer_sizes=(4,)),
+             "DiffusionModel": dict(hidden_layer_sizes=(4,), n_timesteps=5),
+             "TripletEmbedding": dict(n_components=2, hidden_layer_sizes=(4,))}[name]
+    X = np.random.RandomState(0).rand(12, 3)
+    y = np.array([0, "a", 1.5] * 4, dtype=object)
+    with pytest.raises(ValueError, match=re.escape(
+            "y mixes labels of types that cannot be ordered into classes")):
+        getattr(neural, name)(**small, **_TINY).fit(X, y)
