@@ -648,8 +648,18 @@ class DiffusionModel(_BaseDiffusion):
         from skml.neural._modules.diffusion import MLPDenoiser, UNetDenoiser
 
         if self.unet_:
-            return UNetDenoiser(self.image_shape_[0], _int_tuple(self.channels, "channels"),
-                                int(self.embedding_dim), int(self.n_classes_))
+            channels = _int_tuple(self.channels, "channels")
+            # the U-Net pads images to a multiple of 2**(levels - 1): many levels on
+            # small images asked torch for exabytes (channels=(2,) * 30 on 4x4 images)
+            factor = 2 ** (len(channels) - 1)
+            c, h, w = self.image_shape_
+            padded = (-(-h // factor) * factor, -(-w // factor) * factor)
+            check_fits_in_memory(
+                4 * max(channels) * padded[0] * padded[1],
+                f"one image padded to {padded[0]}x{padded[1]} by the {len(channels) - 1} "
+                f"halvings of channels={tuple(channels)} (reduce its length)",
+                self._resolve_device())
+            return UNetDenoiser(c, channels, int(self.embedding_dim), int(self.n_classes_))
         return MLPDenoiser(int(self.n_features_in_),
                            check_hidden_layer_sizes(self.hidden_layer_sizes),
                            int(self.embedding_dim), int(self.n_classes_), self.activation)

@@ -336,3 +336,12 @@ def test_labels_of_mixed_types_get_a_clear_error(name):
     with pytest.raises(ValueError, match=re.escape(
             "y mixes labels of types that cannot be ordered into classes")):
         getattr(neural, name)(**small, **_TINY).fit(X, y)
+
+
+def test_unet_with_more_levels_than_memory_gets_a_clear_error():
+    # 29 halvings pad a 4x4 image to 2**29 x 2**29: torch's allocator failed with
+    # "RuntimeError: ... you tried to allocate 6917529027641081856 bytes"
+    X = np.random.RandomState(0).rand(4, 1, 4, 4)
+    with pytest.raises(ValueError, match=re.escape(
+            "one image padded to 536870912x536870912 by the 29 halvings of channels=")):
+        _ddpm(channels=(2,) * 30).fit(X)
