@@ -846,6 +846,9 @@ class LatentDiffusion(_BaseDiffusion):
         if Z.ndim != 2:
             raise ValueError(f"the autoencoder's transform must return a 2-D array of "
                              f"codes, got shape {Z.shape}.")
+        if not np.isfinite(Z).all():  # was reported as "diverged: lower the rate"
+            raise ValueError("the autoencoder's transform returned non-finite codes (NaN "
+                             "or infinity).")
         return Z
 
     def _fit_inputs(self, X, y, *, reset):
@@ -855,6 +858,11 @@ class LatentDiffusion(_BaseDiffusion):
             Z = self._encode(X)
             self.latent_mean_ = Z.mean(0)
             std = Z.std(0)
+            if not np.isfinite(std).all():
+                # squares of codes near 1e300 overflow (and sample() then returned NaN,
+                # 0 * inf): the std of the codes scaled by their largest magnitude
+                peak = float(np.abs(Z).max())
+                std = (Z / peak).std(0) * peak
             self.latent_scale_ = np.where(std > 1e-12 * max(1.0, np.abs(Z).max()), std, 1.0)
         else:
             Z = self._encode(X)

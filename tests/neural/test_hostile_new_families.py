@@ -345,3 +345,25 @@ def test_unet_with_more_levels_than_memory_gets_a_clear_error():
     with pytest.raises(ValueError, match=re.escape(
             "one image padded to 536870912x536870912 by the 29 halvings of channels=")):
         _ddpm(channels=(2,) * 30).fit(X)
+
+
+def test_latent_diffusion_codes_near_float64_limits():
+    # codes of magnitude 1e300: their std overflowed to inf and sample() returned NaN
+    # without a word; NaN codes were reported as "diverged ... lower learning_rate_init"
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skml.neural import LatentDiffusion
+
+    X = np.random.RandomState(0).rand(20, 3)
+    params = dict(hidden_layer_sizes=(8,), n_timesteps=5, embedding_dim=4, **_TINY)
+    plain = LatentDiffusion(FunctionTransformer(), **params).fit(X)
+    huge = LatentDiffusion(FunctionTransformer(func=lambda a: a * 1e300,
+                                               inverse_func=lambda a: a / 1e300),
+                           **params).fit(X)
+    # the diffusion runs on standardised codes: the same samples, scaled back
+    np.testing.assert_allclose(huge.sample(4, random_state=0),
+                               plain.sample(4, random_state=0), rtol=1e-6, atol=1e-12)
+    nan_codes = FunctionTransformer(func=lambda a: a * np.nan, inverse_func=lambda a: a)
+    with pytest.raises(ValueError, match=re.escape(
+            "the autoencoder's transform returned non-finite codes (NaN or infinity).")):
+        LatentDiffusion(nan_codes, **params).fit(X)
