@@ -1139,16 +1139,16 @@ def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
     """out[i, j] = ||x_i - y_j||^2 (or its root) for CSR rows x and dense rows y (of X's
     dtype), by the identity in float64, clipped at 0; an entry whose rounding bound
     exceeds ``_REL_EXACT`` of it is recomputed from the differences (a row against its
-    own dense copy is at exactly 0). The squared norms may be summed in any order (the
-    bound takes d terms for them)."""
+    own dense copy is at exactly 0). ``x_sq_norms`` as ``csr_sq_norms`` gives them;
+    ``y_sq_norms`` is not read: the rows of Y are normed here, compensated, so that the
+    bound depends on the CSR row's stored entries only (not on n_features)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, k = Y.shape[0], d = Y.shape[1], i, j
-    # the norms' rounding: d terms (x_sq_norms and y_sq_norms summed plainly)
-    cdef Py_ssize_t nnz_bound = d
     if out.shape[0] != n or out.shape[1] != k:
         raise ValueError("out must have shape (n_samples_X, n_samples_Y)")
     if n == 0 or k == 0:
         return
     cdef floating[:, ::1] YT = np.ascontiguousarray(np.asarray(Y).T)
+    cdef double[::1] yn = _sq_norms(Y)
     cdef double[:, ::1] dots = np.empty((max(1, n_threads), k))
     cdef double* dot = NULL
     cdef double v
@@ -1157,8 +1157,8 @@ def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
         for i in prange(n, schedule="static"):
             _row_dots(&data[0], &indices[0], indptr[i], indptr[i + 1], &YT[0, 0], k, dot)
             for j in range(k):
-                v = _csr_checked_sq(x_sq_norms[i] + y_sq_norms[j] - 2.0 * dot[j],
-                                    x_sq_norms[i], y_sq_norms[j], nnz_bound,
+                v = _csr_checked_sq(x_sq_norms[i] + yn[j] - 2.0 * dot[j],
+                                    x_sq_norms[i], yn[j], indptr[i + 1] - indptr[i],
                                     &data[0], &indices[0], indptr[i], indptr[i + 1],
                                     &Y[j, 0], d)
                 if take_sqrt:
