@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import connected_components, shortest_path
 from skml.manifold import Isomap
 from skml.metrics import kneighbors_brute, pairwise_distances
 from skml.neighbors import BallTree, KDTree, NearestNeighbors
+from tests._layouts import as_layout
 
 ALGORITHMS = ["brute", "kd_tree", "ball_tree"]
 
@@ -58,20 +59,6 @@ def ref_knn(Q, X, k, metric="euclidean", p=2.0):
     D = ref_distances(Q, X, metric, p)
     ind = np.argsort(D, axis=1, kind="stable")[:, :k]  # ties to the smaller index
     return np.take_along_axis(D, ind, 1), ind
-
-
-def layout(A, kind):
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
 
 
 # --------------------------------------------------------------------------- §1 / §5
@@ -179,8 +166,8 @@ def test_every_algorithm_finds_the_exact_neighbours(spec, k, quantile):
     k = min(k, n)
     kw = {"metric": metric, "p": p}
     D = ref_distances(Q, X, metric, p)
-    Xl = sp.csr_matrix(X) if kind == "csr" else layout(X, kind)
-    Ql = sp.csr_matrix(Q) if kind == "csr" else layout(Q, kind)
+    Xl = sp.csr_matrix(X) if kind == "csr" else as_layout(X, kind)
+    Ql = sp.csr_matrix(Q) if kind == "csr" else as_layout(Q, kind)
     found = {a: NearestNeighbors(n_neighbors=k, algorithm=a, **kw).fit(Xl)
              for a in ALGORITHMS}
     dist, ind = found["brute"].kneighbors(Ql)

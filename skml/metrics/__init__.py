@@ -27,6 +27,7 @@ from skml.metrics._classification import (
     positive_predictive_value,
     specificity_score,
 )
+from skml.metrics._detection import mean_average_precision
 from skml.metrics._generative import fid_score, frechet_distance
 from skml.metrics._information import (
     cross_entropy,
@@ -84,6 +85,7 @@ __all__ = sorted([
     "kl_divergence",
     "kneighbors_brute",
     "mahalanobis_distances",
+    "mean_average_precision",
     "negative_predictive_value",
     "optimal_transport",
     "pairwise_distances",

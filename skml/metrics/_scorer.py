@@ -1,7 +1,10 @@
 """Scorers for the classification and segmentation scores scikit-learn lacks.
 
 scikit-learn resolves ``scoring="name"`` only against its own private registry, with no
-public way to add names. skml's scorers are therefore objects made by the public
+public way to add names; worse, its searches and ``cross_val_score`` validate the string
+against a set of names copied from that registry when ``sklearn.model_selection`` is
+imported, so even a name added to the registry later is refused. skml's scorers are
+therefore objects made by the public
 ``sklearn.metrics.make_scorer``, found by name through :func:`get_scorer`, which also
 returns every scikit-learn scorer, so one call serves both::
 

@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from skml.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
+from tests._layouts import as_layout
 
 
 def exact_sq(X, C):
@@ -159,19 +160,6 @@ def test_extreme_magnitudes_give_the_unit_scale_clustering(dtype, scale):
     np.testing.assert_array_equal(idx, kmeans_plusplus(X, 4, random_state=0)[1])
 
 
-def _layout(X, kind):
-    if kind == "F":
-        return np.asfortranarray(X)
-    if kind == "strided":
-        big = np.zeros((X.shape[0] * 2, X.shape[1] * 2), dtype=X.dtype)
-        big[::2, ::2] = X
-        return big[::2, ::2]
-    if kind == "readonly":
-        X = X.copy()
-        X.setflags(write=False)
-    return X
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.integers(6, 50), st.integers(1, 5), st.integers(1, 4),
        st.sampled_from([np.float32, np.float64]), st.sampled_from([0.0, 1e2, 1e4, 1e8]),
@@ -194,7 +182,7 @@ def test_kmeans_results_are_exact_nearest_for_any_input(n, d, k, dtype, offset,
     X = ((offset + Z) * spread).astype(dtype)
     if not np.all(np.isfinite(X)):
         return
-    X = _layout(X, layout)
+    X = as_layout(X, layout)
     X64 = np.asarray(X, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -6,21 +6,7 @@ from hypothesis import strategies as st
 
 from skml.decomposition import PCA
 from skml.decomposition._pca import centred_covariance
-
-
-def layout(A, kind):
-    """The same values as C-, F-ordered, strided (non-contiguous) or read-only arrays."""
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
+from tests._layouts import as_layout
 
 
 specs = st.tuples(
@@ -67,7 +53,7 @@ def test_pca_covariance_solver_matches_full_svd_on_any_layout(spec, kind):
     X = (rng.randn(n, p) * np.linspace(1, 3, p) + offset).astype(dtype)
     if dup:
         X[n // 2:] = X[: n - n // 2]
-    cov = PCA(svd_solver="covariance_eigh", n_jobs=n_jobs).fit(layout(X, kind))
+    cov = PCA(svd_solver="covariance_eigh", n_jobs=n_jobs).fit(as_layout(X, kind))
     full = PCA(svd_solver="full").fit(X.astype(np.float64))
     assert cov.components_.dtype == dtype
     tol = 1e-3 if dtype == np.float32 else 1e-7

@@ -11,23 +11,10 @@ from scipy.special import expit, softmax
 from skml._kernels import _hist
 from skml.ensemble._hist_gradient_boosting.binning import BinMapper
 from skml.ensemble._hist_gradient_boosting.predictor import NODE_DTYPE, TreeSet
+from tests._layouts import as_layout
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-def _layout(X, kind):
-    if kind == "F":
-        return np.asfortranarray(X)
-    if kind == "strided":
-        big = np.zeros((X.shape[0] * 2, X.shape[1] * 3), dtype=X.dtype)
-        big[::2, ::3] = X
-        return big[::2, ::3]
-    if kind == "readonly":
-        X = X.copy()
-        X.flags.writeable = False
-        return X
-    return np.ascontiguousarray(X)
 
 
 @st.composite
@@ -55,7 +42,7 @@ def test_binning_matches_searchsorted(X, dtype, layout, max_bins):
     with np.errstate(over="ignore"):
         X = X.astype(dtype)
     mapper = BinMapper(max_bins, None, 200_000, np.random.RandomState(0), 2).fit(X)
-    binned = mapper.transform(_layout(X, layout))
+    binned = mapper.transform(as_layout(X, layout))
     assert binned.flags.f_contiguous and binned.dtype == np.uint8
     for f in range(X.shape[1]):
         thr = mapper.thresholds_[f]

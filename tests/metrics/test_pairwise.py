@@ -11,6 +11,7 @@ from skml.metrics import (
     pairwise_distances_argmin_min,
 )
 from skml.metrics import _pairwise as pw
+from tests._layouts import as_layout
 
 METRICS = ["euclidean", "sqeuclidean", "cosine", "manhattan", "minkowski", "chebyshev"]
 
@@ -48,21 +49,6 @@ def tolerance(dtype, metric, X, Y):
     return eps * scale
 
 
-def layout(A, kind):
-    """The same values as C-, F-ordered, strided (non-contiguous) or read-only arrays."""
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
-
-
 arrays = st.tuples(
     st.integers(0, 40),  # rows of X (0 and 1 included)
     st.integers(1, 40),  # rows of Y
@@ -83,7 +69,7 @@ def test_pairwise_distances_matches_reference(spec, metric):
     Y = rng.randn(n_y, d).astype(dtype)
     if dup and n_x:
         Y[: min(n_x, n_y)] = X[: min(n_x, n_y)]
-    D = pairwise_distances(layout(X, kind), layout(Y, kind), metric=metric, p=3.0)
+    D = pairwise_distances(as_layout(X, kind), as_layout(Y, kind), metric=metric, p=3.0)
     assert D.dtype == dtype and D.shape == (n_x, n_y)
     np.testing.assert_allclose(D, reference(X, Y, metric), rtol=0,
                                atol=tolerance(dtype, metric, X, Y))
@@ -94,7 +80,7 @@ def test_pairwise_distances_matches_reference(spec, metric):
 def test_self_distances_have_exact_zero_diagonal(spec, metric):
     n_x, _, d, dtype, kind, _, seed = spec
     X = np.random.RandomState(seed).randn(n_x, d).astype(dtype) * 100
-    D = pairwise_distances(layout(X, kind), metric=metric, p=3.0)
+    D = pairwise_distances(as_layout(X, kind), metric=metric, p=3.0)
     assert np.all(np.diag(D) == 0)
     np.testing.assert_allclose(D, reference(X, X, metric), rtol=0,
                                atol=tolerance(dtype, metric, X, X))
@@ -124,7 +110,7 @@ def test_kneighbors_brute_matches_reference(spec, metric, k):
     if dup:
         Y[n_y // 2:] = Y[: n_y - n_y // 2]  # every point twice: ties everywhere
     k = min(k, n_y)
-    dist, ind = kneighbors_brute(layout(X, kind), layout(Y, kind), k, metric=metric, p=3.0)
+    dist, ind = kneighbors_brute(as_layout(X, kind), as_layout(Y, kind), k, metric=metric, p=3.0)
     assert dist.dtype == dtype and ind.shape == (n_x, k)
     assert_topk_matches(X, Y, k, metric, dist, ind)
 
@@ -136,7 +122,7 @@ def test_argmin_min_matches_reference(spec, metric):
     rng = np.random.RandomState(seed)
     X = rng.randn(n_x, d).astype(dtype)
     Y = rng.randn(n_y, d).astype(dtype)
-    arg, dist = pairwise_distances_argmin_min(layout(X, kind), layout(Y, kind),
+    arg, dist = pairwise_distances_argmin_min(as_layout(X, kind), as_layout(Y, kind),
                                               metric=metric, p=3.0)
     assert_topk_matches(X, Y, 1, metric, dist[:, None], arg[:, None])
 

@@ -16,6 +16,7 @@ from skml.metrics import (
     pairwise_distances_argmin_min,
 )
 from skml.metrics import _pairwise as pw
+from tests._layouts import as_layout
 
 METRICS = ["euclidean", "sqeuclidean", "cosine", "manhattan", "minkowski", "chebyshev"]
 
@@ -181,20 +182,6 @@ def test_the_exact_rescan_handles_wide_ties():
 
 # --------------------------------------------------------------- property-based tests
 
-def layout(A, kind):
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
-
-
 cases = st.tuples(
     st.integers(1, 25),  # rows of X
     st.integers(1, 30),  # rows of Y
@@ -235,10 +222,10 @@ def tolerance(dtype, metric):
 def test_kneighbors_brute_is_exact_for_any_magnitude_offset_and_layout(spec, k):
     X, Y, dtype, kind, metric, p = make(spec)
     k = min(k, len(Y))
-    dist, ind = kneighbors_brute(layout(X, kind), layout(Y, kind), k, metric=metric, p=p)
+    dist, ind = kneighbors_brute(as_layout(X, kind), as_layout(Y, kind), k, metric=metric, p=p)
     assert dist.dtype == dtype
     check_topk(X, Y, k, metric, dist, ind, p=p, **tolerance(dtype, metric))
-    arg, dmin = pairwise_distances_argmin_min(layout(X, kind), Y, metric=metric, p=p)
+    arg, dmin = pairwise_distances_argmin_min(as_layout(X, kind), Y, metric=metric, p=p)
     np.testing.assert_array_equal(arg, ind[:, 0])
     np.testing.assert_array_equal(dmin, dist[:, 0])
 
@@ -247,11 +234,11 @@ def test_kneighbors_brute_is_exact_for_any_magnitude_offset_and_layout(spec, k):
 @given(cases)
 def test_pairwise_distances_are_accurate_for_any_magnitude_offset_and_layout(spec):
     X, Y, dtype, kind, metric, p = make(spec)
-    D = pairwise_distances(layout(X, kind), layout(Y, kind), metric=metric, p=p)
+    D = pairwise_distances(as_layout(X, kind), as_layout(Y, kind), metric=metric, p=p)
     assert D.dtype == dtype
     tol = tolerance(dtype, metric)
     if dtype == np.float64 and metric in ("euclidean", "sqeuclidean", "cosine"):
         tol["rtol"] = 2e-8  # BLAS entries: 1e8 error bounds below their value
     np.testing.assert_allclose(D, reference(X, Y, metric, p), **tol)
-    S = pairwise_distances(layout(X, kind), metric=metric, p=p)
+    S = pairwise_distances(as_layout(X, kind), metric=metric, p=p)
     assert np.all(np.diag(S) == 0)

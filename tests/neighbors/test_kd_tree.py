@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skml.neighbors import KDTree
+from tests._layouts import as_layout
 
 METRICS = ["euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski"]
 P = 3.0
@@ -59,20 +60,6 @@ def reference_knn(Q, X, k, metric):
     return np.take_along_axis(D, ind, 1), ind
 
 
-def layout(A, kind):
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
-
-
 def make_points(n, d, dtype, grid, seed):
     """Random points; with ``grid`` on a small integer grid, so that duplicate points and
     exactly tied distances are everywhere."""
@@ -101,8 +88,8 @@ def test_query_matches_brute_force_reference(spec, k):
     X = make_points(n, d, dtype, grid, seed)
     Q = make_points(m, d, dtype, grid, seed + 1)
     k = min(k, n)  # k = n happens often
-    tree = KDTree(layout(X, kind), leaf_size=leaf_size, metric=metric, p=P)
-    dist, ind = tree.query(layout(Q, kind), k=k)
+    tree = KDTree(as_layout(X, kind), leaf_size=leaf_size, metric=metric, p=P)
+    dist, ind = tree.query(as_layout(Q, kind), k=k)
     ref_dist, ref_ind = reference_knn(Q, X, k, metric)
     assert dist.dtype == np.float64 and ind.shape == (m, k)
     np.testing.assert_array_equal(ind, ref_ind)
@@ -115,7 +102,7 @@ def test_query_radius_matches_brute_force_reference(spec, quantile):
     n, m, d, dtype, kind, grid, leaf_size, metric, seed = spec
     X = make_points(n, d, dtype, grid, seed)
     Q = make_points(m, d, dtype, grid, seed + 1)
-    tree = KDTree(layout(X, kind), leaf_size=leaf_size, metric=metric, p=P)
+    tree = KDTree(as_layout(X, kind), leaf_size=leaf_size, metric=metric, p=P)
     S = surrogate(Q, X, metric)
     D = finalize(S, metric)
     # a radius equal to an actual distance puts points exactly on the boundary
@@ -124,7 +111,7 @@ def test_query_radius_matches_brute_force_reference(spec, quantile):
     inside = S <= r_sur
     counts = tree.query_radius(Q, r, count_only=True)
     np.testing.assert_array_equal(counts, inside.sum(axis=1))
-    ind, dist = tree.query_radius(layout(Q, kind), r, return_distance=True,
+    ind, dist = tree.query_radius(as_layout(Q, kind), r, return_distance=True,
                                   sort_results=True)
     unsorted = tree.query_radius(Q, r)
     idx = np.arange(n)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from skml._kernels import _smo
 from skml.svm._base import KERNEL_CODES, kernel_matrix
+from tests._layouts import as_layout
 
 KERNELS = ["linear", "poly", "rbf", "sigmoid", "laplace"]
 
@@ -31,20 +32,6 @@ def reference_kernel(X, Y, kernel, gamma, coef0, degree):
     raise AssertionError(kernel)
 
 
-def layout(A, kind):
-    if kind == "C":
-        return np.ascontiguousarray(A)
-    if kind == "F":
-        return np.asfortranarray(A)
-    if kind == "strided":
-        wide = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
-        wide[:, ::2] = A
-        return wide[:, ::2]
-    ro = np.array(A)
-    ro.setflags(write=False)
-    return ro
-
-
 @settings(max_examples=80, deadline=None)
 @given(
     st.integers(0, 25),  # rows of X (0 and 1 included)
@@ -63,7 +50,7 @@ def test_kernel_matrix_matches_numpy(n_x, n_y, d, kernel, dtype, kind, dup, seed
     if dup and n_x:
         Y[0] = X[-1]
     gamma, coef0, degree = rng.uniform(0.05, 1.0), rng.uniform(-1, 1), int(rng.randint(0, 5))
-    K = kernel_matrix(layout(X, kind), layout(Y, kind), kernel, gamma=gamma, coef0=coef0,
+    K = kernel_matrix(as_layout(X, kind), as_layout(Y, kind), kernel, gamma=gamma, coef0=coef0,
                       degree=degree, n_threads=2)
     ref = reference_kernel(X, Y, kernel, gamma, coef0, degree)
     assert K.shape == (n_x, n_y) and K.dtype == np.float64
@@ -345,7 +332,7 @@ def test_solver_terminates_inside_the_box_at_any_magnitude(l, d, kernel, exponen
     if kernel == "precomputed":
         with np.errstate(over="ignore", invalid="ignore"):
             data = X @ X.T
-    data = layout(data, kind) if kind == "readonly" else np.ascontiguousarray(data)
+    data = as_layout(data, kind) if kind == "readonly" else np.ascontiguousarray(data)
     C = rng.uniform(0.1, 2.0, l)
     res = _smo.smo_solve(data, index, y, -np.ones(l), C, np.zeros(l), KERNEL_CODES[kernel],
                          0.5, 0.5, 2, 1e-3, bool(seed % 2), 2000, 1.0)
@@ -376,7 +363,7 @@ def test_kernel_matrix_at_any_magnitude(n_x, n_y, d, kernel, exponent, dtype, ki
     scale = np.float64(10.0) ** exponent
     X = (rng.randn(n_x, d) * scale).astype(dtype)
     Y = (rng.randn(n_y, d) * scale).astype(dtype)
-    K = kernel_matrix(layout(X, kind), layout(Y, kind), kernel, gamma=0.5, coef0=0.2,
+    K = kernel_matrix(as_layout(X, kind), as_layout(Y, kind), kernel, gamma=0.5, coef0=0.2,
                       degree=2, n_threads=2)
     assert K.shape == (n_x, n_y) and K.dtype == np.float64
     if -150 <= exponent <= 148:

@@ -19,6 +19,7 @@ from skml.ensemble import (
 )
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from skml.utils import InvalidParameterError
+from tests._layouts import as_layout
 
 # --- thresholds keep the input's precision ---------------------------------------------------
 
@@ -290,25 +291,11 @@ def _split_problems(draw):
     return X, y, w, classification, layout
 
 
-def _layout(X, layout):
-    if layout == "C":
-        return np.ascontiguousarray(X)
-    if layout == "F":
-        return np.asfortranarray(X)
-    if layout == "strided":
-        wide = np.zeros((X.shape[0], 2 * X.shape[1]), dtype=X.dtype)
-        wide[:, ::2] = X
-        return wide[:, ::2]
-    X = X.copy()
-    X.flags.writeable = False
-    return X
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_split_problems())
 def test_stump_finds_the_best_split_and_full_trees_are_consistent(problem):
     X, y, w, classification, layout = problem
-    Xl = _layout(X, layout)
+    Xl = as_layout(X, layout)
     cls = DecisionTreeClassifier if classification else DecisionTreeRegressor
     stump = cls(max_depth=1).fit(Xl, y, sample_weight=w)
     # the reference works in units where |y| <= 1 and w <= 1 (exact: powers of two)
