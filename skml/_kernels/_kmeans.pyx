@@ -43,7 +43,7 @@ whatever the number of threads.
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt
+from libc.math cimport fabs, sqrt
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
@@ -625,7 +625,8 @@ cdef inline _CsrRow _csr_row(Py_ssize_t p0, Py_ssize_t p1, double x_sq,
 cdef inline double _elkan_dist(const floating* x, const idx_t* indices, _CsrRow* row,
                                const floating* C, Py_ssize_t j, Py_ssize_t d) noexcept nogil:
     """Distance from the row to centre j: from the differences for a dense row (x its
-    values); by the identity in float64 for a CSR row (x its data, clipped at 0)."""
+    values); by the identity in float64 for a CSR row (x its data), recomputed from the
+    differences where its rounding bound exceeds ``_REL_EXACT`` of it."""
     cdef Py_ssize_t p
     cdef double s = 0.0
     cdef const floating* c = C + j * d
@@ -633,8 +634,8 @@ cdef inline double _elkan_dist(const floating* x, const idx_t* indices, _CsrRow*
         return sqrt(_sqdist(x, c, d))
     for p in range(row.p0, row.p1):
         s = s + <double>x[p] * <double>c[indices[p]]
-    s = row.x_sq + row.cc[j] - 2.0 * s
-    return sqrt(s) if s > 0 else 0.0
+    return sqrt(_csr_checked_sq(row.x_sq + row.cc[j] - 2.0 * s, row.x_sq, row.cc[j],
+                                row.p1 - row.p0, x, indices, row.p0, row.p1, c, d))
 
 
 cdef inline int _elkan_row(const floating* x, const idx_t* indices, _CsrRow* row,
@@ -838,6 +839,95 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
 # the update are then made in parallel over the centres, each centre adding its rows in
 # row order (a counting sort by label gives the order): a fixed summation order whatever
 # the thread count, with no per-thread copy of the (k, n_features) sums.
+#
+# Accuracy. Sparse rows cannot be centred, so on data far from the origin (stored values
+# near 1e8 and a spread of 1) the identity cancels all the digits that tell centres
+# apart. Its rounding is bounded: with the centres' squared norms summed compensated
+# (``_sq_norm``, error <= 3u ||c||^2), a row of nnz entries has
+# |error| <= gamma_{nnz+6} (||x|| + ||c||)^2 (u = 2^-53). Lloyd's labels: every centre
+# within twice that bound of the smallest value is a candidate, and when there are
+# several the exact squared distances of the candidates decide (``_csr_exact_sq``, from
+# the differences over all the features: the row's labels are those of the exact
+# float64 computation). Distances (``sq_distances_csr``, the inertia, Elkan's): an
+# entry whose bound exceeds ``_REL_EXACT`` of its value is recomputed exactly, so every
+# distance handed out is within ``_REL_EXACT`` of the exact one. On ordinary sparse data
+# the bound is ~1e-14 of the distances and nothing is recomputed.
+
+cdef double _U64 = 2.0 ** -53
+cdef double _REL_EXACT = 2.0 ** -36
+
+
+cdef inline double _gamma64(Py_ssize_t m) noexcept nogil:
+    """An upper bound of gamma_{m+6} = t / (1 - t), t = (m + 6) u, without a division
+    (per row in the passes): t (1 + 2^-13) >= t / (1 - t) for any t <= 2^-14, i.e. up
+    to 2^39 terms."""
+    return (m + 6) * _U64 * (1.0 + 2.0 ** -13)
+
+
+cdef inline double _sq_norm(const floating* c, Py_ssize_t d) noexcept nogil:
+    """||c||^2 in float64, summed with Neumaier's compensation: within 3u of the exact
+    value (the squares' own rounding included), whatever d."""
+    cdef Py_ssize_t f
+    cdef double s = 0.0, comp = 0.0, v, t
+    for f in range(d):
+        v = <double>c[f] * <double>c[f]
+        t = s + v
+        if fabs(s) >= fabs(v):
+            comp = comp + ((s - t) + v)
+        else:
+            comp = comp + ((v - t) + s)
+        s = t
+    return s + comp
+
+
+def _sq_norms(const floating[:, ::1] centers):
+    """Each row's ``_sq_norm`` (k,) float64."""
+    cdef Py_ssize_t k = centers.shape[0], d = centers.shape[1], j
+    out_arr = np.empty(k, dtype=np.float64)
+    cdef double[::1] out = out_arr
+    with nogil:
+        for j in range(k):
+            out[j] = _sq_norm(&centers[j, 0], d) if d > 0 else 0.0
+    return out_arr
+
+
+cdef inline double _csr_exact_sq(const floating* data, const idx_t* indices,
+                                 Py_ssize_t p0, Py_ssize_t p1, const floating* c,
+                                 Py_ssize_t d) noexcept nogil:
+    """||x - c||^2 for the CSR row with (sorted) entries p0:p1 and the dense row c, from
+    the differences over every feature, in float64, in feature order."""
+    cdef Py_ssize_t f, p = p0
+    cdef double s = 0.0, t
+    for f in range(d):
+        if p < p1 and indices[p] == f:
+            t = <double>data[p] - <double>c[f]
+            p = p + 1
+        else:
+            t = <double>c[f]
+        s = s + t * t
+    return s
+
+
+cdef inline double _csr_row_sq(const floating* data, Py_ssize_t p0,
+                               Py_ssize_t p1) noexcept nogil:
+    cdef Py_ssize_t p
+    cdef double s = 0.0
+    for p in range(p0, p1):
+        s = s + <double>data[p] * <double>data[p]
+    return s
+
+
+cdef inline double _csr_checked_sq(double v, double x_sq, double c_sq, Py_ssize_t nnz,
+                                   const floating* data, const idx_t* indices,
+                                   Py_ssize_t p0, Py_ssize_t p1, const floating* c,
+                                   Py_ssize_t d) noexcept nogil:
+    """The identity's value ``v`` of ||x - c||^2 (clipped at 0), or the exact value when
+    its rounding bound exceeds ``_REL_EXACT`` of it."""
+    cdef double r = sqrt(x_sq) + sqrt(c_sq)
+    if _gamma64(nnz) * r * r > _REL_EXACT * v:
+        return _csr_exact_sq(data, indices, p0, p1, c, d)
+    return v if v > 0 else 0.0
+
 
 cdef inline void _row_dots(const floating* data, const idx_t* indices, Py_ssize_t p0,
                            Py_ssize_t p1, const floating* cT, Py_ssize_t k,
@@ -893,7 +983,7 @@ cdef void _accumulate_by_centre(const floating* data, const idx_t* indices,
 
 def _transposed(const floating[:, ::1] centers):
     """(n_features, k) copy of the centres in their dtype (blocked, so that both sides
-    stay in cache), and their squared norms in float64."""
+    stay in cache), and their squared norms in float64 (``_sq_norm``)."""
     cdef Py_ssize_t k = centers.shape[0], d = centers.shape[1], j, f, f0, f1
     cdef double s
     cT_arr = np.empty((d, k), dtype=np.asarray(centers).dtype)
@@ -907,10 +997,7 @@ def _transposed(const floating[:, ::1] centers):
                 for f in range(f0, f1):
                     cT[f, j] = centers[j, f]
         for j in range(k):
-            s = 0.0
-            for f in range(d):
-                s = s + <double>centers[j, f] * <double>centers[j, f]
-            cc[j] = s
+            cc[j] = _sq_norm(&centers[j, 0], d) if d > 0 else 0.0
     return cT_arr, cc_arr
 
 
@@ -954,27 +1041,35 @@ def lloyd_pass_csr(const floating[::1] data, const idx_t[::1] indices,
                    const double[::1] x_sq_norms=None, double[::1] sq_dist=None):
     """``lloyd_pass`` for the CSR matrix (data, indices, indptr), canonical.
 
+    A row whose nearest centres are within the identity's rounding bound of each other
+    is labelled by the exact distances of those centres (see the section's notes), so
+    the labels are those of the exact float64 computation, wherever the data lie.
+
     With ``sq_dist`` (n,), each row's squared distance to its new centre (float64,
-    clipped at 0; needs ``x_sq_norms``) is written too: the inertia in the same pass.
-    Returns the number of labels that changed."""
+    within ``_REL_EXACT`` of the exact value; needs ``x_sq_norms``) is written too: the
+    inertia in the same pass. Returns the number of labels that changed."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, k = centers.shape[0], d = centers.shape[1]
     if n == 0:
         return 0
     if sq_dist is not None and (x_sq_norms is None or sq_dist.shape[0] != n
                                 or x_sq_norms.shape[0] != n):
         raise ValueError("sq_dist needs x_sq_norms, both of shape (n_samples,)")
+    if x_sq_norms is not None and x_sq_norms.shape[0] != n:
+        raise ValueError("x_sq_norms must have shape (n_samples,)")
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, i0, i1, j, total
+    cdef Py_ssize_t c, i, i0, i1, j, total, p0, p1
     cdef double* dot = NULL
     cdef double* vals = NULL
     cdef int* lab_buf = NULL
-    cdef int lab
-    cdef double best, v
+    cdef int lab, count
+    cdef double v, x_sq, r, thr, ex, best_ex, lab_ex
     cdef bint want_dist = sq_dist is not None
     cdef Py_ssize_t[::1] changed_per_chunk = np.zeros(n_chunks, dtype=np.intp)
     cT_arr, cc_arr = _transposed(centers)
     cdef floating[:, ::1] cT = cT_arr
     cdef double[::1] cc = cc_arr
+    cdef double cmax = sqrt(max(0.0, float(np.max(cc_arr))))
+    cdef const double* xsq = &x_sq_norms[0] if x_sq_norms is not None else NULL
     if n_threads > n_chunks:
         n_threads = <int>n_chunks
     cdef double[:, ::1] dots = np.empty((n_threads, chunk * k))
@@ -995,13 +1090,40 @@ def lloyd_pass_csr(const floating[::1] data, const idx_t[::1] indices,
             # the first index of the smallest -2 x.c + ||c||^2 (float64)
             skml_argmin_rows_d(dot, &cc[0], <int>(i1 - i0), <int>k, lab_buf)
             for i in range(i0, i1):
+                vals = dot + (i - i0) * k
                 lab = lab_buf[i - i0]
+                p0 = indptr[i]
+                p1 = indptr[i + 1]
+                x_sq = xsq[i] if xsq != NULL else _csr_row_sq(&data[0], p0, p1)
+                # candidates: within 2 E of the smallest (3 E covers the rounding of
+                # the threshold itself: E >= 6u (||x|| + cmax)^2 >= 6u |value|)
+                r = sqrt(x_sq) + cmax
+                thr = (vals[lab] + cc[lab]) + 3.0 * _gamma64(p1 - p0) * r * r
+                count = 0
+                for j in range(k):
+                    if vals[j] + cc[j] <= thr:
+                        count = count + 1
+                lab_ex = -1.0
+                if count > 1:
+                    best_ex = -1.0
+                    for j in range(k):
+                        if vals[j] + cc[j] <= thr:
+                            ex = _csr_exact_sq(&data[0], &indices[0], p0, p1,
+                                               &centers[j, 0], d)
+                            if best_ex < 0 or ex < best_ex:
+                                best_ex = ex
+                                lab = <int>j
+                    lab_ex = best_ex
                 if lab != labels[i]:
                     changed_per_chunk[c] += 1
                     labels[i] = lab
                 if want_dist:
-                    v = x_sq_norms[i] + (dot[(i - i0) * k + lab] + cc[lab])
-                    sq_dist[i] = v if v > 0 else 0.0
+                    if lab_ex >= 0:
+                        sq_dist[i] = lab_ex
+                    else:
+                        sq_dist[i] = _csr_checked_sq(
+                            x_sq + (vals[lab] + cc[lab]), x_sq, cc[lab], p1 - p0,
+                            &data[0], &indices[0], p0, p1, &centers[lab, 0], d)
 
     if update:
         _accumulate_by_centre(&data[0], &indices[0], &indptr[0], &sample_weight[0],
@@ -1017,15 +1139,18 @@ def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
                      const floating[:, ::1] Y, const double[::1] y_sq_norms,
                      out_t[:, ::1] out, bint take_sqrt, int n_threads):
     """out[i, j] = ||x_i - y_j||^2 (or its root) for CSR rows x and dense rows y (of X's
-    dtype), by the identity in float64, clipped at 0. With ``y_sq_norms`` summed as
-    ``x_sq_norms`` are (a row of X densified: the same entries, the same order), a row
-    against its own dense copy is at exactly 0."""
+    dtype), by the identity in float64, clipped at 0; an entry whose rounding bound
+    exceeds ``_REL_EXACT`` of it is recomputed from the differences (a row against its
+    own dense copy is at exactly 0). ``x_sq_norms`` as ``csr_sq_norms`` gives them;
+    ``y_sq_norms`` is not read: the rows of Y are normed here, compensated, so that the
+    bound depends on the CSR row's stored entries only (not on n_features)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, k = Y.shape[0], d = Y.shape[1], i, j
     if out.shape[0] != n or out.shape[1] != k:
         raise ValueError("out must have shape (n_samples_X, n_samples_Y)")
     if n == 0 or k == 0:
         return
     cdef floating[:, ::1] YT = np.ascontiguousarray(np.asarray(Y).T)
+    cdef double[::1] yn = _sq_norms(Y)
     cdef double[:, ::1] dots = np.empty((max(1, n_threads), k))
     cdef double* dot = NULL
     cdef double v
@@ -1034,9 +1159,10 @@ def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
         for i in prange(n, schedule="static"):
             _row_dots(&data[0], &indices[0], indptr[i], indptr[i + 1], &YT[0, 0], k, dot)
             for j in range(k):
-                v = x_sq_norms[i] + y_sq_norms[j] - 2.0 * dot[j]
-                if v < 0:
-                    v = 0.0
+                v = _csr_checked_sq(x_sq_norms[i] + yn[j] - 2.0 * dot[j],
+                                    x_sq_norms[i], yn[j], indptr[i + 1] - indptr[i],
+                                    &data[0], &indices[0], indptr[i], indptr[i + 1],
+                                    &Y[j, 0], d)
                 if take_sqrt:
                     v = sqrt(v)
                 out[i, j] = <out_t>v
@@ -1046,18 +1172,20 @@ def assigned_sq_distances_csr(const floating[::1] data, const idx_t[::1] indices
                               const idx_t[::1] indptr, const double[::1] x_sq_norms,
                               const floating[:, ::1] centers, const int[::1] labels,
                               double[::1] out, int n_threads):
-    """out[i] = ||x_i - c_{labels_i}||^2 for CSR rows (the identity in float64, >= 0)."""
+    """out[i] = ||x_i - c_{labels_i}||^2 for CSR rows (the identity in float64, >= 0;
+    recomputed from the differences where its rounding bound exceeds ``_REL_EXACT`` of
+    it). ``x_sq_norms`` as ``csr_sq_norms`` gives them."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, d = centers.shape[1], i, p
-    cdef double s, v
-    cc_arr = np.einsum("ij,ij->i", np.asarray(centers, dtype=np.float64),
-                       np.asarray(centers, dtype=np.float64))
-    cdef double[::1] cc = cc_arr
+    cdef double s
+    cdef double[::1] cc = _sq_norms(centers)
     for i in prange(n, nogil=True, num_threads=n_threads, schedule="static"):
         s = 0.0
         for p in range(indptr[i], indptr[i + 1]):
             s = s + <double>data[p] * <double>centers[labels[i], indices[p]]
-        v = x_sq_norms[i] + cc[labels[i]] - 2.0 * s
-        out[i] = v if v > 0 else 0.0
+        out[i] = _csr_checked_sq(x_sq_norms[i] + cc[labels[i]] - 2.0 * s, x_sq_norms[i],
+                                 cc[labels[i]], indptr[i + 1] - indptr[i], &data[0],
+                                 &indices[0], indptr[i], indptr[i + 1],
+                                 &centers[labels[i], 0], d)
 
 
 def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
@@ -1086,9 +1214,7 @@ def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
     half_arr, s_near_arr = _half_distances(centers)
     cdef double[:, ::1] half = half_arr
     cdef double[::1] s_near = s_near_arr
-    cc_arr = np.einsum("ij,ij->i", np.asarray(centers, dtype=np.float64),
-                       np.asarray(centers, dtype=np.float64))
-    cdef double[::1] cc = cc_arr
+    cdef double[::1] cc = _sq_norms(centers)
     if n_threads > n_chunks:
         n_threads = <int>n_chunks
 

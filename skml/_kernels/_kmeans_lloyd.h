@@ -233,12 +233,15 @@ static void argmin_rows_f_avx2(const float* buf, const float* cc, int m, int k,
 }
 
 /* Bounded: the candidates (values <= the threshold) are counted with compare masks; one
-   candidate is the label, several go to the exact distances. */
+   candidate is the label, several go to the exact distances. The masks of a window of
+   up to 64 centres are OR-ed together without a branch per block (which block holds the
+   minimum is random, so a branch on it mispredicts about every other row); the only
+   branch per window, "more than one candidate", is almost never taken. */
 __attribute__((target("avx2")))
 static void argmin_rows_bounded_f_avx2(const float* buf, const float* cc, int m, int k,
                                        const double* xnorm, double cmax, double gamma,
                                        const float* X, const float* C, int d, int* out) {
-    int r, j, first, count, mask, exact;
+    int r, j, base, stop, first, count, exact;
     for (r = 0; r < m; r++) {
         const float* row = buf + (size_t)r * k;
         float thr = threshold_f(row_min_f_avx2(row, cc, k),
@@ -246,16 +249,17 @@ static void argmin_rows_bounded_f_avx2(const float* buf, const float* cc, int m,
         __m256 t = _mm256_set1_ps(thr);
         first = -1;
         count = 0;
-        for (j = 0; j + 8 <= k && count < 2; j += 8) {
-            mask = _mm256_movemask_ps(_mm256_cmp_ps(
-                _mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(cc + j)), t,
-                _CMP_LE_OQ));
-            if (mask) {
-                if (first < 0) first = j + __builtin_ctz((unsigned)mask);
-                count += __builtin_popcount((unsigned)mask);
-            }
+        for (base = 0; base + 8 <= k && count < 2; base = j) {
+            unsigned long long mask = 0;
+            stop = base + 64 < k ? base + 64 : k;
+            for (j = base; j + 8 <= stop; j += 8)
+                mask |= (unsigned long long)_mm256_movemask_ps(_mm256_cmp_ps(
+                    _mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(cc + j)), t,
+                    _CMP_LE_OQ)) << (j - base);
+            count += __builtin_popcountll(mask);
+            if (first < 0 && mask) first = base + __builtin_ctzll(mask);
         }
-        for (; j < k && count < 2; j++)
+        for (j = k & ~7; j < k && count < 2; j++)
             if (row[j] + cc[j] <= thr) {
                 if (first < 0) first = j;
                 count++;

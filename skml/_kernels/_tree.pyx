@@ -2727,55 +2727,33 @@ cdef inline void _clear(const int32_t* indices, const intp_t* indptr, intp_t row
         dense[indices[k]] = 0
 
 
-cdef void _accumulate_row_over_trees(const floating* x, const intp_t* roots, intp_t n_trees,
-                                    const PackedNode* base, const float64_t* values,
-                                    intp_t n_out, float64_t* out_row,
-                                    intp_t* leaves) noexcept nogil:
-    """``out_row += values[leaf_t(x)]`` over the trees for one row ``x``: GROUP trees
-    advance together (independent traversals overlap their memory latencies while the
-    row stays in L1, however wide), a tree that reaches its leaf hands its slot to the
-    next tree; the leaves are summed afterwards in tree order (the dense kernel's order:
-    the same sums to the last bit)."""
-    cdef intp_t g, t, k, nxt, next_tree = 0, active = 0
-    cdef intp_t cur[GROUP]
-    cdef intp_t slot_tree[GROUP]
-    cdef int32_t f, ml
-    cdef floating v
-    cdef int go_left
+cdef inline intp_t _leaf_packed(const floating* x, const PackedNode* base,
+                                intp_t node) noexcept nogil:
+    """The leaf of the dense row ``x`` in the packed tree whose root is ``node``: a plain
+    loop with a branch per level. On the long, lopsided paths of trees grown on sparse
+    data (hundreds of levels where a zero goes the same way) the branch is predicted
+    and the next node is fetched before the comparison resolves, which a branch-free
+    step would wait for."""
     cdef const PackedNode* nd
-    for g in range(GROUP):
-        if next_tree < n_trees:
-            slot_tree[g] = next_tree
-            cur[g] = roots[next_tree]
-            next_tree += 1
-            active += 1
-        else:
-            slot_tree[g] = -1
-    while active > 0:
-        for g in range(GROUP):
-            t = slot_tree[g]
-            if t < 0:
-                continue
-            nd = base + cur[g]
-            f = nd.feature
-            ml = f < 0
-            v = x[f ^ -ml]
-            go_left = (v <= nd.threshold) | ((v != v) & ml)
-            nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
-            if nxt != cur[g]:
-                cur[g] = nxt
-                continue
-            leaves[t] = nxt
-            if next_tree < n_trees:
-                slot_tree[g] = next_tree
-                cur[g] = roots[next_tree]
-                next_tree += 1
+    cdef int32_t f
+    cdef floating v
+    while True:
+        nd = base + node
+        f = nd.feature
+        if f >= 0:
+            v = x[f]
+            if v <= nd.threshold:
+                node = node + 1
+            elif nd.right == node:      # a leaf (its own right child)
+                return node
             else:
-                slot_tree[g] = -1
-                active -= 1
-    for t in range(n_trees):
-        for k in range(n_out):
-            out_row[k] += values[leaves[t] * n_out + k]
+                node = nd.right
+        else:                           # missing values go left
+            v = x[~f]
+            if v <= nd.threshold or v != v:
+                node = node + 1
+            else:
+                node = nd.right
 
 
 def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
@@ -2783,29 +2761,42 @@ def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
                           const intp_t[::1] roots, const PackedNode[::1] nodes,
                           const float64_t[:, ::1] values, float64_t[:, ::1] out,
                           intp_t row_start, intp_t row_end):
-    """``forest_accumulate`` for CSR rows (canonical: no duplicate entries): each row is
-    written into a dense buffer of one row (never the whole matrix), run through every
-    tree, and its written entries are zeroed again (O(nnz) per row)."""
-    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], i
+    """``forest_accumulate`` for CSR rows (canonical: no duplicate entries), rows
+    ``row_start:row_end``. Blocks of rows go through the trees one tree at a time (one
+    tree's nodes stay in cache while the block goes through it, as scikit-learn's
+    tree-by-tree prediction has them); each row is written into a dense buffer of one
+    row (never the whole matrix) for its walk down the tree, and its entries are
+    zeroed again after it (O(nnz) per row and tree, against hundreds of levels per
+    walk on sparse data). Each row adds its leaves in tree order: the same sums as
+    ``forest_accumulate`` on the dense copy, to the last bit."""
+    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], blk, blk_end, t, i, k
+    cdef intp_t leaf
     cdef floating* buf = NULL
-    cdef intp_t* leaves = NULL
     cdef const floating* d = &data[0] if data.shape[0] else NULL
     cdef const int32_t* ind = &indices[0] if indices.shape[0] else NULL
+    # rows per block: their stored entries (~12 bytes each) well inside L2 next to a
+    # tree
+    cdef intp_t mean_nnz = max(1, data.shape[0] // max(1, indptr.shape[0] - 1))
+    cdef intp_t BLOCK = max(1, min(4096, (1 << 17) // (12 * mean_nnz)))
     if row_end <= row_start or n_trees == 0:
         return
     try:
         safe_realloc(<void**>&buf, max(n_features, 1), sizeof(floating))
-        safe_realloc(<void**>&leaves, n_trees, sizeof(intp_t))
         with nogil:
             memset(buf, 0, max(n_features, 1) * sizeof(floating))
-            for i in range(row_start, row_end):
-                _densify(d, ind, &indptr[0], i, buf)
-                _accumulate_row_over_trees(buf, &roots[0], n_trees, &nodes[0],
-                                           &values[0, 0], n_out, &out[i, 0], leaves)
-                _clear(ind, &indptr[0], i, buf)
+            blk = row_start
+            while blk < row_end:
+                blk_end = min(blk + BLOCK, row_end)
+                for t in range(n_trees):
+                    for i in range(blk, blk_end):
+                        _densify(d, ind, &indptr[0], i, buf)
+                        leaf = _leaf_packed(buf, &nodes[0], roots[t])
+                        _clear(ind, &indptr[0], i, buf)
+                        for k in range(n_out):
+                            out[i, k] += values[leaf, k]
+                blk = blk_end
     finally:
         free(buf)
-        free(leaves)
 
 
 def apply_tree_csr(const floating[::1] data, const int32_t[::1] indices,

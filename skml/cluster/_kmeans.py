@@ -338,7 +338,7 @@ def _pass(X, sample_weight, centers, labels, sums, weights, workspace, chunk, n_
     if isinstance(X, _CSR):
         return _kmeans.lloyd_pass_csr(X.data, X.indices, X.indptr, sample_weight, centers,
                                       labels, sums, weights, chunk, n_threads, update,
-                                      unit)
+                                      unit, X.sq)
     return _kmeans.lloyd_pass(X, sample_weight, centers, labels, sums, weights, workspace,
                               chunk, n_threads, update, unit, x_norms)
 

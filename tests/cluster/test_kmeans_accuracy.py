@@ -272,3 +272,30 @@ def test_kmeans_plusplus_arguments_are_checked(kwargs, match):
     X = np.random.RandomState(0).rand(20, 2)
     with pytest.raises((ValueError, TypeError), match=match):
         kmeans_plusplus(X, **kwargs)
+
+
+def test_float32_fit_is_as_accurate_as_sklearn_float32():
+    """Uniform data (the benchmark's shape, smaller), float32: the labels are those of
+    the float64 run, and the centres and inertia are at least as close to the float64
+    run's as scikit-learn's float32 run is to its own float64 run (with a float32 ulp
+    of slack)."""
+    from sklearn.cluster import KMeans as SkKMeans
+
+    rng = np.random.RandomState(0)
+    X64 = rng.rand(6000, 20)
+    X = X64.astype(np.float32)
+    init = X[rng.choice(len(X), 16, replace=False)]
+    params = dict(n_clusters=16, n_init=1, max_iter=10, tol=0.0)
+    km, ref = (KMeans(init=init.astype(dt), **params).fit(X_)
+               for dt, X_ in ((np.float32, X), (np.float64, X.astype(np.float64))))
+    sk, sk_ref = (SkKMeans(init=init.astype(dt), **params).fit(X_)
+                  for dt, X_ in ((np.float32, X), (np.float64, X.astype(np.float64))))
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    assert km.cluster_centers_.dtype == np.float32
+    eps = np.finfo(np.float32).eps
+    err = np.abs(km.cluster_centers_ - ref.cluster_centers_).max()
+    sk_err = np.abs(sk.cluster_centers_ - sk_ref.cluster_centers_).max()
+    assert err <= max(sk_err, eps)
+    assert err <= eps  # the centres are the float64 run's, rounded once
+    assert abs(km.inertia_ - ref.inertia_) <= max(abs(sk.inertia_ - sk_ref.inertia_),
+                                                  1e-6 * ref.inertia_)

@@ -376,3 +376,30 @@ def test_elkan_pass_labels_are_the_exact_nearest_after_every_move(n, d, k, dtype
         new = (C + move).astype(dtype)
         shifts = np.sqrt(((new.astype(float) - C.astype(float)) ** 2).sum(1))
         C = np.ascontiguousarray(new)
+
+
+@pytest.mark.parametrize("k", [8, 9, 16, 63, 64, 70, 130, 133])
+def test_bounded_float32_argmin_is_exact_in_every_window_with_both_loops(k):
+    """The bounded float32 argmin with several candidates in any 64-centre window (and in
+    the scalar tail) gives the exact float64 labels, the smaller index on an exact tie,
+    with the AVX2 and the baseline loops alike."""
+    rng = np.random.RandomState(k)
+    n, d = 400, 6
+    Z = rng.randint(0, 3, size=(n, d)).astype(np.float64)  # a grid: many exact ties
+    X = (1e3 + Z).astype(np.float32)  # offset: the identity's rounding is ~1e-1 here
+    C = np.ascontiguousarray(X[rng.choice(n, k, replace=n < k)])
+    C[k // 2] = C[0]  # an exact duplicate in another window
+    C[-1] = C[1]  # and one in the scalar tail
+    w = np.ones(n, dtype=np.float32)
+    norms = np.sqrt((X.astype(np.float64) ** 2).sum(1))
+    D = reference_sq_distances(X, C)
+    first = (D.min(1)[:, None] == D).argmax(1)
+    try:
+        for simd in (True, False):
+            _kmeans._set_simd(simd)
+            labels = np.full(n, -1, dtype=np.int32)
+            _kmeans.lloyd_pass(X, w, C, labels, np.empty((k, d)), np.empty(k),
+                               np.empty((1, 1)), 64, 2, False, False, norms)
+            np.testing.assert_array_equal(labels, first)
+    finally:
+        _kmeans._set_simd(True)

@@ -102,3 +102,38 @@ def test_bagging_takes_sparse_input_only_when_its_member_does():
     with pytest.raises(TypeError, match="[Ss]parse"):
         bag.fit(X, y)
     bag.fit(X.toarray(), y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_predict_over_row_blocks_equals_the_dense_predict(dtype):
+    """The CSR prediction kernel (blocks of rows, tree by tree, a dense buffer per row):
+    bit-for-bit the dense kernel's sums on deep trees grown on counts, across several
+    row blocks and both joblib row ranges, with unsorted indices and explicit zeros; and
+    on a forest trained with missing values (nodes that send NaN left)."""
+    import scipy.sparse as sp
+
+    from skml.ensemble import RandomForestClassifier
+
+    rng = np.random.RandomState(0)
+    n, d = 1500, 200
+    X = sp.random(n, d, density=0.25, format="csr", random_state=rng, dtype=dtype,
+                  data_rvs=lambda k: rng.randint(1, 4, k).astype(dtype))
+    y = (X[:, :20].sum(1).A1 + rng.normal(size=n) > 5).astype(int)
+    Xt = X.copy()
+    Xt.data[::7] = 0  # explicit zeros
+    for i in range(0, n, 3):  # unsorted indices
+        a, b = Xt.indptr[i], Xt.indptr[i + 1]
+        Xt.indices[a:b] = Xt.indices[a:b][::-1].copy()
+        Xt.data[a:b] = Xt.data[a:b][::-1].copy()
+    Xt.has_sorted_indices = False
+    dense = Xt.toarray()
+    forest = RandomForestClassifier(5, random_state=0, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(forest.predict_proba(Xt), forest.predict_proba(dense))
+    # trained on dense data with missing values: some nodes send NaN to the left
+    D = X.toarray()
+    D[rng.rand(n, d) < 0.05] = np.nan
+    with_nan = RandomForestClassifier(5, random_state=0, n_jobs=2).fit(D, y)
+    assert any(np.any(t.tree_.missing_go_to_left[t.tree_.children_left >= 0])
+               for t in with_nan.estimators_)
+    np.testing.assert_array_equal(with_nan.predict_proba(Xt),
+                                  with_nan.predict_proba(dense))
