@@ -514,8 +514,18 @@ default=None
 
 
 def _sq_dist(a, b):
-    """Squared Euclidean distances in float64 (exact differences: few prototypes)."""
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    """Squared Euclidean distances of the rows of ``a`` to those of ``b`` in float64,
+    each row shifted by its distance to its nearest ``b_r`` (the argmin and the softmax
+    of minus the distances do not see a per-row shift).
+
+    The shifted values are computed as ``(b_r - b_k) . ((a - b_k) + (a - b_r))``, which
+    keeps the gaps between prototypes when ``a`` is far from all of them: plain
+    squared distances of 1e57 cannot hold gaps of 1e26, and queries of 1e30 got
+    uniform probabilities instead of the nearest prototype's."""
+    diff = a[:, None, :] - b[None, :, :]
+    r = np.argmin((diff ** 2).sum(-1), axis=1)
+    diff_r = diff[np.arange(len(a)), r]
+    return ((b[r][:, None, :] - b[None, :, :]) * (diff + diff_r[:, None, :])).sum(-1)
 
 
 PrototypicalNetwork.__doc__ = _fill(PrototypicalNetwork.__doc__)

@@ -367,3 +367,35 @@ def test_latent_diffusion_codes_near_float64_limits():
     with pytest.raises(ValueError, match=re.escape(
             "the autoencoder's transform returned non-finite codes (NaN or infinity).")):
         LatentDiffusion(nan_codes, **params).fit(X)
+
+
+def test_prototypical_network_far_queries_keep_the_nearest_prototype():
+    # queries of 1e30 embed at ~1e29: squared distances ~1e57 cannot hold the ~1e26
+    # gaps between prototypes, and predict_proba came out uniform (1/3 each).
+    # Reference: exact rational distances of the same float64 embeddings.
+    from fractions import Fraction
+
+    from scipy.special import softmax
+
+    from skml.neural import PrototypicalNetwork
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(24, 6), np.arange(24) % 3
+    net = PrototypicalNetwork(n_components=2, hidden_layer_sizes=(4,), n_way=2,
+                              **_TINY).fit(X, y)
+
+    def embed(A):
+        with torch.no_grad():
+            return net.module_(torch.as_tensor(A, dtype=torch.float32)).double().numpy()
+
+    protos = net.prototypes_.astype(np.float64)
+    far = X[:4] * 1e30
+    exact = [[sum((Fraction(float(e)) - Fraction(float(p))) ** 2 for e, p in zip(row, q))
+              for q in protos] for row in embed(far)]
+    nearest = np.array([int(np.argmin([float(d - min(r)) for d in r])) for r in exact])
+    np.testing.assert_array_equal(net.predict(far), net.classes_[nearest])
+    np.testing.assert_array_equal(net.predict_proba(far), np.eye(3)[nearest])
+    # ordinary queries: the softmax of minus the plain squared distances
+    E = embed(X[:5])
+    d = ((E[:, None, :] - protos[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(net.predict_proba(X[:5]), softmax(-d, axis=1), rtol=1e-12)
