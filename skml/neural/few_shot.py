@@ -190,6 +190,8 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
         else:
             raise TypeError(f"{name} must be a pair (attributes, labels) or a dict "
                             f"{{label: attribute vector}}, got {type(value).__name__}.")
+        if len(labels) == 0:  # was check_array's "Expected 2D array, got 1D array"
+            raise ValueError(f"{name} is empty: give at least one class.")
         A = check_array(A, dtype=(np.float64, np.float32), input_name=name)
         labels = column_or_1d(np.asarray(labels), warn=False)
         if len(labels) != len(A):

@@ -399,3 +399,17 @@ def test_prototypical_network_far_queries_keep_the_nearest_prototype():
     E = embed(X[:5])
     d = ((E[:, None, :] - protos[None, :, :]) ** 2).sum(-1)
     np.testing.assert_allclose(net.predict_proba(X[:5]), softmax(-d, axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("empty", [{}, (np.zeros((0, 2)), [])])
+def test_prototypical_network_empty_class_attributes(empty):
+    # an empty dict raised check_array's "Expected 2D array, got 1D array instead"
+    from skml.neural import PrototypicalNetwork
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(12, 4), np.arange(12) % 2
+    net = PrototypicalNetwork(n_components=2, hidden_layer_sizes=(4,), n_way=2, **_TINY)
+    net.fit(X, y, class_attributes={0: [1.0, 0.0], 1: [0.0, 1.0]})
+    with pytest.raises(ValueError, match=re.escape(
+            "class_attributes is empty: give at least one class.")):
+        net.predict(X[:2], class_attributes=empty)
