@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import inspect
 import math
 import numbers
 import os
@@ -210,6 +211,17 @@ def _epoch_hook(cb):
 def _batch_hook(cb):
     hook = getattr(cb, "on_batch_end", None)
     return hook if callable(hook) else None
+
+
+def training_params(local_vars):
+    """The shared training parameters from a subclass ``__init__``'s ``locals()``.
+
+    scikit-learn reads an estimator's parameters from its ``__init__`` signature, so every
+    deep estimator spells the training vocabulary out there; this passes the values on to
+    :class:`NeuralEstimator` in one call, ``super().__init__(**training_params(locals()))``,
+    instead of repeating every ``name=name``.
+    """
+    return {name: local_vars[name] for name in _TRAINING_PARAM_NAMES}
 
 
 def _derived_seed(seed, *key):
@@ -1195,3 +1207,6 @@ def _output_device(out):
 
 
 NeuralEstimator.__doc__ = _fill_doc(NeuralEstimator.__doc__)
+
+# the parameters of NeuralEstimator.__init__, passed on by training_params()
+_TRAINING_PARAM_NAMES = tuple(inspect.signature(NeuralEstimator.__init__).parameters)[1:]

@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32
+from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32, training_params
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
@@ -132,15 +132,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_components = n_components
         self.decoder_layer_sizes = decoder_layer_sizes

@@ -50,6 +50,7 @@ from skml.neural._base import (
     _is_stochastic,
     _torch,
     as_float32,
+    training_params,
 )
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes, target_scaling
@@ -561,15 +562,7 @@ class GNNNodeClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGNN):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0,
                  device="auto", n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.conv = conv
         self.aggr = aggr
@@ -867,15 +860,7 @@ class GNNGraphClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGraphLevel):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0,
                  device="auto", n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.conv = conv
         self.aggr = aggr
@@ -1078,15 +1063,7 @@ class GNNGraphRegressor(RegressorMixin, _BaseGraphLevel):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0,
                  normalize_y=False, l1=0.0, device="auto", n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.conv = conv
         self.aggr = aggr
@@ -1275,15 +1252,7 @@ class GNNEdgePredictor(TransformerMixin, _BaseGNN):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.conv = conv
         self.aggr = aggr

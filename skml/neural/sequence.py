@@ -23,7 +23,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skml.neural._base import MAX_WIDTH, NeuralEstimator, _is_stochastic, _torch, as_float32
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _is_stochastic,
+    _torch,
+    as_float32,
+    training_params,
+)
 from skml.neural._docs import fill
 from skml.neural.mlp import target_scaling
 from skml.neural.vision import _n_dims
@@ -394,15 +401,7 @@ class TransformerClassifier(ClassifierMixin, _BaseTransformer):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
                                  dim_feedforward, dropout, max_len, positional_encoding,
                                  pooling)
@@ -604,15 +603,7 @@ class TransformerRegressor(RegressorMixin, _BaseTransformer):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
         self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
                                  dim_feedforward, dropout, max_len, positional_encoding,
                                  pooling)

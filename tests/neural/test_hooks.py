@@ -2,6 +2,7 @@
 optimisers; L-BFGS through the step's closure), ``_train_step`` (a dict of losses, all
 averaged into ``history_``), ``_batches`` (a model's own collation), callback objects,
 and training-only randomness drawn in the step from the loop's generator."""
+from skml.neural._base import training_params
 import inspect
 
 import numpy as np
@@ -152,15 +153,7 @@ class TwoHeads(RegressorMixin, NeuralEstimator):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = np.asarray(X, dtype=np.float32)
@@ -245,15 +238,7 @@ class SetSumRegressor(RegressorMixin, NeuralEstimator):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
-        super().__init__(
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, l1=l1,
-            device=device, n_jobs=n_jobs, callbacks=callbacks)
+        super().__init__(**training_params(locals()))
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         self.n_features_in_ = 1
