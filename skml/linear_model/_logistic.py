@@ -164,10 +164,15 @@ class _LogLoss:
     def value_grad(self, theta):
         pen = self._penalty(theta)
         if self.binary:
-            # one n-vector: the scores, overwritten with the residual by the kernel
+            # one n-vector: the scores, overwritten with the residual by the kernel, and
+            # released before the gradient gets its intercept entry (peak memory)
             R = self._binary_scores(theta)
             loss = binary_logloss_residual(R, self.y, self.w)
-            grad = self._grad_from_residual(R)
+            r_sum = R.sum()
+            grad = self.X.T @ R
+            del R
+            if self.fit_intercept:
+                grad = np.append(grad, r_sum)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1, keepdims=True)
@@ -528,7 +533,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X[:, :0]
             l2 = l1 = 0.0
         loss = _LogLoss(X, y_enc, n_classes, sw, fit_intercept, l2)
-        del sw  # the loss keeps its normalised copy (one n-vector less during the fit)
+        # the loss keeps its own normalised weights and (binary) float labels: two
+        # n-vectors less during the fit
+        del sw, y_enc, y
 
         theta0 = np.zeros(loss.size)
         prev = getattr(self, "classes_", None)
