@@ -167,6 +167,16 @@ class _NeighborsBase(BaseEstimator):
         "n_jobs": ["n_jobs"],
     }
 
+    def __init__(self, *, algorithm, leaf_size, metric, p, metric_params, n_jobs):
+        # the search parameters every subclass has; a subclass's own ``__init__`` spells
+        # out its full signature (get_params reads it) and stores the rest itself
+        self.algorithm = algorithm
+        self.leaf_size = leaf_size
+        self.metric = metric
+        self.p = p
+        self.metric_params = metric_params
+        self.n_jobs = n_jobs
+
     # ------------------------------------------------------------------ fitting
 
     def _resolve(self):

@@ -192,12 +192,8 @@ class KNeighborsClassifier(KNeighborsMixin, _ClassifierBase):
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
         self.n_neighbors = n_neighbors
         self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
 
     def fit(self, X, y):
         """Store the training set (and build the tree when one is used).
@@ -306,13 +302,9 @@ class RadiusNeighborsClassifier(RadiusNeighborsMixin, _ClassifierBase):
                  n_jobs=None):
         self.radius = radius
         self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
         self.outlier_label = outlier_label
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
 
     def fit(self, X, y):
         """Store the training set (and build the tree when one is used) and resolve

@@ -193,12 +193,8 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
         self.mode = mode
         self.n_neighbors = n_neighbors
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
 
     def transform(self, X):
         """The k-neighbours graph of X's rows over the training points.
@@ -268,12 +264,8 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
         self.mode = mode
         self.radius = radius
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
 
     def transform(self, X):
         """The radius-neighbours graph of X's rows over the training points, each row's

@@ -132,12 +132,8 @@ class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
         self.n_neighbors = n_neighbors
         self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
 
     def predict(self, X):
         """The (weighted) mean target of each query's neighbours.
@@ -217,12 +213,8 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
         self.radius = radius
         self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        super().__init__(algorithm=algorithm, leaf_size=leaf_size, metric=metric, p=p,
+                         metric_params=metric_params, n_jobs=n_jobs)
 
     def predict(self, X):
         """The (weighted) mean target of the training points within ``radius``.
