@@ -167,16 +167,6 @@ class _NeighborsBase(BaseEstimator):
         "n_jobs": ["n_jobs"],
     }
 
-    def __init__(self, *, algorithm, leaf_size, metric, p, metric_params, n_jobs):
-        # the search parameters every subclass has; a subclass's own ``__init__`` spells
-        # out its full signature (get_params reads it) and stores the rest itself
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
-
     # ------------------------------------------------------------------ fitting
 
     def _resolve(self):
@@ -570,6 +560,39 @@ class RadiusNeighborsMixin:
         return sparse.csr_matrix((data, flat_ind.astype(np.intp), indptr),
                                  shape=(len(ind), self.n_samples_fit_))
 
+
+#: ``X`` of the neighbour estimators' ``fit``.
+FIT_X_DOC = """\
+X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+    (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+    graph); or a fitted neighbours estimator, KDTree or
+    BallTree, whose points are then used
+"""
+
+#: The errors of the classifiers' and regressors' ``predict``.
+PREDICT_RAISES_DOC = """\
+Raises
+------
+ValueError
+    As the neighbour search; if a callable ``weights`` gives some query only
+    zero weights.
+"""
+
+#: The parameters, result and errors of the k-neighbours classifier's and regressor's
+#: ``predict``.
+PREDICT_DOC = """\
+Parameters
+----------
+X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+    (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
+    Queries; ``None`` predicts every training point from its neighbours other
+    than itself.
+
+Returns
+-------
+y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+
+""" + PREDICT_RAISES_DOC
 
 #: The parameter descriptions every neighbours estimator shares.
 SEARCH_PARAMS_DOC = """algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
