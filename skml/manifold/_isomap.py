@@ -6,14 +6,18 @@ import warnings
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, floyd_warshall
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skml._kernels import _graph
 from skml.decomposition._scaling import rescale, rescale_sparse
+from skml.manifold._base import _EmbeddingBase
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
 from skml.manifold._progress import Progress
-from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
+from skml.manifold._neighbours import (
+    check_neighbour_graph,
+    precomputed_neighbours,
+    validate_neighbour_input,
+)
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
 from skml.utils import (
     Interval,
@@ -22,6 +26,7 @@ from skml.utils import (
     check_params,
     chunk_rows,
     effective_n_threads,
+    store_init_params,
 )
 
 __all__ = ["Isomap"]
@@ -49,7 +54,7 @@ def _symmetric_csr(rows, cols, weights, n):
     return indptr, np.ascontiguousarray(c, dtype=np.intp), np.ascontiguousarray(w)
 
 
-class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class Isomap(_EmbeddingBase):
     """Isomap embedding: classical scaling of shortest-path distances on a graph.
 
     The steps of Definition 2.34: (3) connect each point to its ``n_neighbors`` nearest
@@ -165,19 +170,9 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __init__(self, *, n_neighbors=5, radius=None, n_components=2, eigen_solver="auto",
                  tol=0, max_iter=None, path_method="auto", neighbors_algorithm="auto",
                  n_jobs=None, metric="minkowski", p=2, metric_params=None, verbose=0):
-        self.n_neighbors = n_neighbors
-        self.radius = radius
-        self.n_components = n_components
-        self.eigen_solver = eigen_solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.path_method = path_method
-        self.neighbors_algorithm = neighbors_algorithm
-        self.n_jobs = n_jobs
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.verbose = verbose
+        store_init_params(self, locals())
+
+    _takes_sparse = True
 
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None), None],
@@ -361,7 +356,7 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : Isomap
         """
-        X = self._validate(X, reset=True)
+        X = validate_neighbour_input(self, X, reset=True)
         n = X.shape[0]
         self._check_params(n)
         progress = Progress("Isomap", self.verbose)
@@ -393,22 +388,6 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._gower = (evals, evecs, row_means, grand_mean)
         self._fit_X = Xn
         return self
-
-    def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          accept_sparse=["csr", "csc", "coo"],
-                          ensure_min_samples=2 if reset else 1)
-        if sparse.issparse(X):
-            X = X.tocsr()
-            X.sum_duplicates()
-        if self.metric == "precomputed":
-            if reset and X.shape[0] != X.shape[1]:
-                raise ValueError(f"With metric='precomputed' X must be a square distance "
-                                 f"matrix, got shape {X.shape}.")
-            if np.any((X.data if sparse.issparse(X) else X) < 0):
-                raise ValueError("With metric='precomputed' X must hold non-negative "
-                                 "distances.")
-        return X
 
     def _normalise(self, X):
         """New points in the frame of the training data (see ``fit``)."""
@@ -455,7 +434,7 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_new, n_components)
         """
         check_is_fitted(self)
-        X = self._validate(X, reset=False)
+        X = validate_neighbour_input(self, X, reset=False)
         dtype = X.dtype
         train = self._fit_X
         if X.dtype != train.dtype:
@@ -522,13 +501,3 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return float(np.ldexp(error, 2 * e))
 
-    @property
-    def _n_features_out(self):
-        return self.embedding_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.pairwise = self.metric == "precomputed"
-        tags.input_tags.sparse = True
-        return tags
