@@ -125,18 +125,6 @@ _DATA_NOTE = """\
     checks that do not need data are run by ``tests/neural/test_detectors.py``."""
 
 
-def _fill(doc, **values):
-    doc = (fill(doc).replace("%(backbone_params)s", _BACKBONE_PARAMS)
-           .replace("%(head_params)s", _HEAD_PARAMS)
-           .replace("%(proposal_params)s", _PROPOSAL_PARAMS)
-           .replace("%(attributes)s", _ATTRIBUTES)
-           .replace("%(data_note)s", _DATA_NOTE)
-           .replace("%(references)s", _REFERENCES))
-    for key, value in values.items():
-        doc = doc.replace(f"%({key})s", value)
-    return doc
-
-
 def _tuple_of(value, name, kind, low):
     """A non-empty tuple of positive numbers of ``kind`` from ``value``."""
     try:
@@ -954,4 +942,7 @@ for _cls, _values in (
         (FasterRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (FastRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (RCNNDetector, dict(hidden_auto="the architecture's head", rois_per_image="64"))):
-    _cls.__doc__ = _fill(_cls.__doc__, **_values)
+    _cls.__doc__ = fill(_cls.__doc__, backbone_params=_BACKBONE_PARAMS,
+                        head_params=_HEAD_PARAMS, proposal_params=_PROPOSAL_PARAMS,
+                        attributes=_ATTRIBUTES, data_note=_DATA_NOTE,
+                        references=_REFERENCES, **_values)
