@@ -2,7 +2,6 @@
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -15,6 +14,7 @@ from skml.neural._base import (
     training_params,
 )
 from skml.neural._docs import fill
+from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions, check_param
 
@@ -23,7 +23,7 @@ __all__ = ["NormalizingFlow"]
 _MAX_LAYERS = 4096
 
 
-class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class NormalizingFlow(DensityTransformerMixin, NeuralEstimator):
     """RealNVP normalising flow: an invertible network onto a standard Gaussian (§3.4.6).
 
     The flow ``f`` maps data ``x`` to ``z = f(x)`` through ``n_layers`` affine coupling
@@ -200,9 +200,7 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         Z : ndarray of shape (n_samples, n_features)
             In the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        Z = self._forward(X32, lambda m, xb: m(xb)[0])
-        return Z.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m(xb)[0])
 
     def inverse_transform(self, X):
         """Map base-space points back to data: ``x = f^{-1}(z)``.
@@ -267,28 +265,5 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         """
         X, X32 = self._validate_X(X)
         return self._forward(X32, lambda m, xb: m.log_prob(xb)).astype(np.float64)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of ``X`` (nats per sample; higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            The mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 NormalizingFlow.__doc__ = fill(NormalizingFlow.__doc__)

@@ -3,7 +3,6 @@ notes)."""
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -16,6 +15,7 @@ from skml.neural._base import (
     training_params,
 )
 from skml.neural._docs import fill
+from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.autoencoder import _check_latent, _decoder_sizes
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions, check_param
@@ -30,7 +30,7 @@ _N_ELBO_SAMPLES = 16
 _ELBO_SEED = 0
 
 
-class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class VAE(DensityTransformerMixin, NeuralEstimator):
     """Variational autoencoder (Definition 3.92; Kingma and Welling, 2014).
 
     The encoder maps ``x`` to the mean ``mu`` and log-variance ``log sigma^2`` of a
@@ -212,9 +212,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         mu : ndarray of shape (n_samples, n_components)
             In the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        mu = self._forward(X32, lambda m, xb: m.encode(xb)[0])
-        return mu.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m.encode(xb)[0])
 
     def inverse_transform(self, X):
         """Decode latent codes to the mean of ``p(x|z)``.
@@ -294,28 +292,5 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             return ll / len(e) - gaussian_kl(mu, log_var)
 
         return self._forward(X32, elbo).astype(np.float64)
-
-    def score(self, X, y=None):
-        """Mean evidence lower bound of ``X`` (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            The mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 VAE.__doc__ = fill(VAE.__doc__)

@@ -53,7 +53,7 @@ from skml.neural._base import (
     training_params,
 )
 from skml.neural._docs import fill
-from skml.neural._supervised import LogitClassifierMixin, NeuralRegressorMixin
+from skml.neural._mixins import LogitClassifierMixin, NeuralRegressorMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
@@ -98,6 +98,13 @@ _GRAPH_PARAMS = """\
 _DROPOUT_PARAM = """\
     dropout : float, default=0.0
         Dropout probability after each layer's activation, in [0, 1)."""
+
+_GRAPH_LEVEL_NOTE = """\
+    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
+    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
+    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
+    results of a batch and of its subsets (of weighted and repeated rows) agree to
+    ~1e-6 relative, not the checks' 1e-7."""
 
 _INPUT_NOTE = """\
     A graph is a tuple ``(adjacency, node_features[, edge_features])``: ``adjacency``
@@ -787,11 +794,7 @@ class GNNGraphClassifier(_ClassifierMixinGNN, _BaseGraphLevel):
 
     Notes
     -----
-    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
-    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
-    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
-    results of a batch and of its subsets (of weighted and repeated rows) agree to
-    ~1e-6 relative, not the checks' 1e-7.
+%(graph_level_note)s
 
     %(float32_note)s
 
@@ -880,11 +883,7 @@ class GNNGraphRegressor(NeuralRegressorMixin, _BaseGraphLevel):
 
     Notes
     -----
-    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
-    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
-    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
-    results of a batch and of its subsets (of weighted and repeated rows) agree to
-    ~1e-6 relative, not the checks' 1e-7.
+%(graph_level_note)s
 
     %(float32_note)s
 
@@ -1320,6 +1319,7 @@ class GNNEdgePredictor(TransformerMixin, _BaseGNN):
 
 for _cls in (GNNNodeClassifier, GNNGraphClassifier, GNNGraphRegressor, GNNEdgePredictor):
     _cls.__doc__ = fill(_cls.__doc__, input_note=_INPUT_NOTE, graph_params=_GRAPH_PARAMS,
-                        dropout_param=_DROPOUT_PARAM, references=_REFERENCES,
+                        dropout_param=_DROPOUT_PARAM, graph_level_note=_GRAPH_LEVEL_NOTE,
+                        references=_REFERENCES,
                         conv='"gcn"' if _cls in (GNNNodeClassifier, GNNEdgePredictor)
                         else '"gin"')

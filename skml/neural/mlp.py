@@ -15,7 +15,7 @@ from skml.neural._base import (
     training_params,
 )
 from skml.neural._docs import fill
-from skml.neural._supervised import (  # noqa: F401 (target_scaling: public name here)
+from skml.neural._mixins import (  # noqa: F401 (target_scaling: public name here)
     NeuralClassifierMixin,
     NeuralRegressorMixin,
     target_scaling,

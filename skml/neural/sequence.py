@@ -26,7 +26,7 @@ from skml.neural._base import (
     training_params,
 )
 from skml.neural._docs import fill
-from skml.neural._supervised import NeuralClassifierMixin, NeuralRegressorMixin
+from skml.neural._mixins import NeuralClassifierMixin, NeuralRegressorMixin
 from skml.neural.vision import _n_dims
 from skml.utils import Interval, StrOptions
 

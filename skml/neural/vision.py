@@ -26,7 +26,7 @@ from skml.neural._base import (
 )
 from skml.neural._docs import fill
 from skml.metrics import iou_score
-from skml.neural._supervised import NeuralClassifierMixin, NeuralRegressorMixin
+from skml.neural._mixins import NeuralClassifierMixin, NeuralRegressorMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 

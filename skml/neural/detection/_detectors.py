@@ -125,6 +125,19 @@ _DATA_NOTE = """\
     checks that do not need data are run by ``tests/neural/test_detectors.py``."""
 
 
+# the Raises section of the detectors whose network sees whole images
+_RAISES = """\
+    ValueError
+        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
+        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
+        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
+        outside the image or non-finite, labels not one non-negative integer per box,
+        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
+        ``classes_``. At prediction: images of other channels.
+    TypeError
+        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``."""
+
+
 def _tuple_of(value, name, kind, low):
     """A non-empty tuple of positive numbers of ``kind`` from ``value``."""
     try:
@@ -564,15 +577,7 @@ class FasterRCNNDetector(_BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -710,15 +715,7 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -944,5 +941,5 @@ for _cls, _values in (
         (RCNNDetector, dict(hidden_auto="the architecture's head", rois_per_image="64"))):
     _cls.__doc__ = fill(_cls.__doc__, backbone_params=_BACKBONE_PARAMS,
                         head_params=_HEAD_PARAMS, proposal_params=_PROPOSAL_PARAMS,
-                        attributes=_ATTRIBUTES, data_note=_DATA_NOTE,
+                        attributes=_ATTRIBUTES, data_note=_DATA_NOTE, raises=_RAISES,
                         references=_REFERENCES, **_values)

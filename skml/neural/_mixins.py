@@ -1,8 +1,8 @@
-"""What the supervised deep estimators (MLP, transformer, CNN and GNN classifiers and
-regressors) share on top of :class:`~skml.neural.NeuralEstimator`: reading class labels
-off logits, scaling regression targets and back, the early-stopping scores
-(scikit-learn's MLPs': accuracy and R²), and the ``fit`` / ``partial_fit`` signatures.
+"""Mixins the deep estimators share on top of :class:`~skml.neural.NeuralEstimator`.
 
+Supervised (MLP, transformer, CNN and GNN classifiers and regressors): reading class
+labels off logits, scaling regression targets and back, the early-stopping scores
+(scikit-learn's MLPs': accuracy and R²), and the ``fit`` / ``partial_fit`` signatures.
 A subclass supplies two hooks:
 
 * ``_predict_input(X)`` returns ``(network input, dtype of the outputs)`` for
@@ -12,16 +12,25 @@ A subclass supplies two hooks:
 
 Held-out data for ``early_stopping`` is ``(inputs, target, sample_weight)``, as
 ``_prepare_fit_data`` returns it.
+
+Transformers (autoencoders, VAE, flows, contrastive embeddings): ``transform`` through
+the network or a part of it, and the mean of ``score_samples`` as ``score``.
 """
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
 
 from skml.neural._base import _is_stochastic, _torch
 
-__all__ = ["NeuralClassifierMixin", "NeuralRegressorMixin", "target_scaling"]
+__all__ = ["DensityTransformerMixin", "LogitClassifierMixin", "NeuralClassifierMixin",
+           "NeuralRegressorMixin", "NeuralTransformerMixin", "target_scaling"]
 
 _FLOAT64_MAX = float(np.finfo(np.float64).max)
 
@@ -325,4 +334,69 @@ class NeuralRegressorMixin(_NeuralSupervised, RegressorMixin):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        return tags
+
+
+class NeuralTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``transform``: the network's output for ``X`` (a subclass may map through a part
+    of it with ``_transformed(X, fn)``), named ``<class name><i>`` by
+    ``get_feature_names_out``."""
+
+    def _transformed(self, X, fn=None):
+        """``fn(module, batch)`` (default: the network) over the validated ``X``, in the
+        dtype of ``X``."""
+        X, X32 = self._validate_X(X)
+        return self._forward(X32, fn).astype(X.dtype, copy=False)
+
+    def transform(self, X):
+        """The learned representation of ``X``: the network's output (SimCLR: the
+        encoder's ``h = f(x)``, without the projection head; TripletEmbedding: the
+        embedding, of unit rows).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
+            Inputs.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            In the dtype of ``X`` (float32 or float64).
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If ``X`` does not have the training data's features or image shape.
+        """
+        return self._transformed(X)
+
+
+class DensityTransformerMixin(NeuralTransformerMixin):
+    """A model of the data with a per-sample ``score_samples`` (log-likelihood, its
+    lower bound, or minus a reconstruction error): ``score`` is their mean, and the
+    outputs keep float32 input in float32."""
+
+    def score(self, X, y=None):
+        """The mean of :meth:`score_samples` over ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean log-likelihood in nats (NormalizingFlow), evidence lower bound
+            (VAE) or minus squared reconstruction error (AutoEncoder) per sample.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
