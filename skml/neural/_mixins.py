@@ -16,6 +16,8 @@ Held-out data for ``early_stopping`` is ``(inputs, target, sample_weight)``, as
 Transformers (autoencoders, VAE, flows, contrastive embeddings): ``transform`` through
 the network or a part of it, and the mean of ``score_samples`` as ``score``.
 """
+import numbers
+
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import (
@@ -25,9 +27,12 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
-from skml.neural._base import _is_stochastic, _torch
+from skml.neural._base import _is_stochastic, _torch, check_fits_in_memory
+from skml.utils import check_param
 
 __all__ = ["DensityTransformerMixin", "LogitClassifierMixin", "NeuralClassifierMixin",
            "NeuralRegressorMixin", "NeuralTransformerMixin", "target_scaling"]
@@ -377,6 +382,20 @@ class DensityTransformerMixin(NeuralTransformerMixin):
     """A model of the data with a per-sample ``score_samples`` (log-likelihood, its
     lower bound, or minus a reconstruction error): ``score`` is their mean, and the
     outputs keep float32 input in float32."""
+
+    def _decode_prior_draws(self, n_samples, random_state, latent_dim):
+        """``inverse_transform`` of ``n_samples`` draws ``z ~ N(0, I)`` whose dimension
+        is the attribute ``latent_dim``, seeded by ``random_state`` (``sample``)."""
+        check_is_fitted(self, "module_")
+        check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
+        torch = _torch()
+        n_samples, n_latent = int(n_samples), int(getattr(self, latent_dim))
+        # the latent draws (float32) and the returned samples (float64)
+        check_fits_in_memory(n_samples * (4 * n_latent + 8 * int(self.n_features_in_)),
+                             f"sample(n_samples={n_samples})", torch.device("cpu"))
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        z = torch.randn(n_samples, n_latent, generator=torch.Generator().manual_seed(seed))
+        return self.inverse_transform(z.numpy().astype(np.float64))
 
     def score(self, X, y=None):
         """The mean of :meth:`score_samples` over ``X`` (higher is better).

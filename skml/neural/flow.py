@@ -2,7 +2,6 @@
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skml.neural._base import (
@@ -10,13 +9,12 @@ from skml.neural._base import (
     NeuralEstimator,
     _torch,
     as_float32,
-    check_fits_in_memory,
     training_params,
 )
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions, check_param
+from skml.utils import Interval, StrOptions
 
 __all__ = ["NormalizingFlow"]
 
@@ -240,15 +238,7 @@ class NormalizingFlow(DensityTransformerMixin, NeuralEstimator):
         X : ndarray of shape (n_samples, n_features_in_)
             In float64.
         """
-        check_is_fitted(self, "module_")
-        check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
-        torch = _torch()
-        d = int(self.n_features_in_)
-        check_fits_in_memory(int(n_samples) * d * (4 + 8),
-                             f"sample(n_samples={n_samples})", torch.device("cpu"))
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        z = torch.randn(int(n_samples), d, generator=torch.Generator().manual_seed(seed))
-        return self.inverse_transform(z.numpy().astype(np.float64))
+        return self._decode_prior_draws(n_samples, random_state, "n_features_in_")
 
     def score_samples(self, X):
         """Exact log-likelihood of each sample under the flow.

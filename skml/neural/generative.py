@@ -3,22 +3,20 @@ notes)."""
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from skml.neural._base import (
     MAX_WIDTH,
     NeuralEstimator,
     _torch,
     as_float32,
-    check_fits_in_memory,
     training_params,
 )
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.autoencoder import _check_latent, _decoder_sizes
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions, check_param
+from skml.utils import Interval, StrOptions
 
 __all__ = ["VAE"]
 
@@ -248,17 +246,7 @@ class VAE(DensityTransformerMixin, NeuralEstimator):
             The decoder's mean for each draw (probabilities for
             ``likelihood="bernoulli"``), in float64.
         """
-        check_is_fitted(self, "module_")
-        check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
-        torch = _torch()
-        # the latent draws (float32) and the returned samples (float64)
-        check_fits_in_memory(
-            int(n_samples) * (4 * int(self.n_components) + 8 * int(self.n_features_in_)),
-            f"sample(n_samples={n_samples})", torch.device("cpu"))
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        gen = torch.Generator().manual_seed(seed)
-        z = torch.randn(int(n_samples), int(self.n_components), generator=gen).numpy()
-        return self.inverse_transform(z.astype(np.float64))
+        return self._decode_prior_draws(n_samples, random_state, "n_components")
 
     def score_samples(self, X):
         """The evidence lower bound of each sample.

@@ -163,6 +163,18 @@ def _int_tuple(value, name, max_value=MAX_WIDTH):
     return tuple(int(v) for v in out)
 
 
+def _image_shape(shape):
+    """The ``image_shape`` parameter as ``(channels, height, width)`` (one channel for
+    ``(height, width)``), checked."""
+    if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    and v >= 1 for v in shape)):
+        raise ValueError("image_shape must be (channels, height, width) or (height, "
+                         f"width) of positive ints, got {shape!r}.")
+    shape = tuple(int(v) for v in shape)
+    return shape if len(shape) == 3 else (1,) + shape
+
+
 def _n_dims(X):
     """Dimensions of array-like ``X`` (2 for sparse matrices and data frames)."""
     if sparse.issparse(X) or hasattr(X, "columns"):
@@ -240,14 +252,7 @@ class _BaseCNN(NeuralEstimator):
         return config
 
     def _image_shape_param(self):
-        shape = self.image_shape
-        if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                        and v >= 1 for v in shape)):
-            raise ValueError("image_shape must be (channels, height, width) or (height, "
-                             f"width) of positive ints, got {shape!r}.")
-        shape = tuple(int(v) for v in shape)
-        return shape if len(shape) == 3 else (1,) + shape
+        return _image_shape(self.image_shape)
 
     def _augmentation(self):
         """The checked ``augment`` dict (empty for None)."""
