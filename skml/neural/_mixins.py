@@ -67,7 +67,8 @@ def target_scaling(Y, standardize, center=True, sample_weight=None):
 
 
 class _NeuralSupervised:
-    """``fit`` with ``y`` required, and the early-stopping data layout."""
+    """``fit`` with ``y`` required, ``predict`` from the network's outputs
+    (``_predictions``), and the early-stopping data layout."""
 
     @staticmethod
     def _held_out(data):
@@ -93,6 +94,33 @@ class _NeuralSupervised:
             The fitted estimator.
         """
         return super().fit(X, y, sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predicted class labels (classifiers) or targets (regressors).
+
+        Parameters
+        ----------
+        X : array-like, list or tuple
+            Samples, in the form :meth:`fit` takes.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            A classifier's most probable class of each sample (an indicator matrix for
+            multilabel targets); a regressor's predictions, in the dtype of numeric
+            ``X`` (float64 for token sequences, or where the training targets exceed
+            the float32 range).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            On input unlike the training data (features, shape, tokens, graph), or
+            non-finite network outputs.
+        """
+        inputs, dtype = self._predict_input(X)
+        return self._predictions(self._outputs(inputs).astype(np.float64), dtype)
 
 
 class LogitClassifierMixin(_NeuralSupervised, ClassifierMixin):
@@ -123,6 +151,10 @@ class LogitClassifierMixin(_NeuralSupervised, ClassifierMixin):
             p = expit(logits[:, 0])
             return np.column_stack([1.0 - p, p])
         return softmax(logits, axis=1)
+
+    def _predictions(self, logits, dtype):
+        codes = self._codes(logits)
+        return codes if self._multilabel else self.classes_[codes]
 
     def _build_loss(self, device):
         """The cross-entropy of a softmax over one logit per class."""
@@ -175,24 +207,6 @@ class LogitClassifierMixin(_NeuralSupervised, ClassifierMixin):
         """
         dtype, logits = self._logits(X)
         return self._probabilities(logits).astype(dtype, copy=False)
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like, list or tuple
-            Samples, in the form :meth:`fit` takes.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            The most probable class of each sample (an indicator matrix for multilabel
-            targets).
-        """
-        _, logits = self._logits(X)
-        codes = self._codes(logits)
-        return codes if self._multilabel else self.classes_[codes]
 
     @available_if(_is_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -272,10 +286,10 @@ class NeuralRegressorMixin(_NeuralSupervised, RegressorMixin):
         return np.ascontiguousarray(target)
 
     def _predictions(self, out, dtype):
-        """The network's outputs mapped back to the scale of ``y`` (clipped to the float64
-        range), in ``dtype``."""
+        """The network's float64 outputs mapped back to the scale of ``y`` (clipped to
+        the float64 range), in ``dtype``."""
         with np.errstate(over="ignore"):
-            out = self._link(out.astype(np.float64))
+            out = self._link(out)
             out = out * self._y_unit + self._y_shift
             out = np.clip(out * self._y_norm, -_FLOAT64_MAX, _FLOAT64_MAX)
         if self._y_1d:
@@ -289,31 +303,6 @@ class NeuralRegressorMixin(_NeuralSupervised, RegressorMixin):
         if not np.all(np.isfinite(pred)):
             return float("nan")
         return float(r2_score(target, pred, sample_weight=weight))
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like, list or tuple
-            Samples, in the form :meth:`fit` takes.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the dtype of numeric ``X`` (float64 for token sequences, or
-            where the training targets exceed the float32 range).
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On input unlike the training data (features, shape, tokens), or non-finite
-            network outputs.
-        """
-        inputs, dtype = self._predict_input(X)
-        return self._predictions(self._outputs(inputs), dtype)
 
     @available_if(_is_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
