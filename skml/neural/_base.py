@@ -1152,6 +1152,11 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
         return tuple(o.cpu().numpy() for o in out) if isinstance(out, tuple) \
             else out.cpu().numpy()
 
+    def _outputs(self, inputs, check_finite=True):
+        """The network's outputs for prediction inputs (NumPy); a model whose input is
+        not one array (a GNN's graphs) runs its own batching here."""
+        return self._forward(inputs, check_finite=check_finite)
+
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self):

@@ -2,11 +2,11 @@
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32, training_params
 from skml.neural._docs import fill
+from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
@@ -35,7 +35,7 @@ def _check_latent(est, Z):
     return Z
 
 
-class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
     """Autoencoder: an encoder network to a code, a decoder network back (Example 43).
 
     Trained to reconstruct its input under the mean squared error. ``transform`` gives
@@ -218,9 +218,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         code : ndarray of shape (n_samples, n_components)
             The code of each sample, in the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        code = self._forward(X32, lambda m, xb: m.encoder(xb))
-        return code.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m.encoder(xb))
 
     def inverse_transform(self, X):
         """Decode codes back to the data space.
@@ -256,29 +254,5 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         X, X32 = self._validate_X(X)
         rec = self._forward(X32, lambda m, xb: m(xb)[1]).astype(np.float64)
         return -np.mean((np.asarray(X, dtype=np.float64) - rec) ** 2, axis=1)
-
-    def score(self, X, y=None):
-        """Minus the mean squared reconstruction error (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            ``-mean((X - inverse_transform(transform(X)))**2)``, the mean of
-            :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 AutoEncoder.__doc__ = fill(AutoEncoder.__doc__)

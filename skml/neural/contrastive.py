@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skml.neural._base import NeuralEstimator, _derived_seed, _torch, as_float32, training_params
 from skml.neural._docs import fill
+from skml.neural._mixins import NeuralTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
@@ -367,7 +368,7 @@ class RowAugmentation:
 # ---------------------------------------------------------------------- SimCLR
 
 
-class SimCLR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _EmbeddingEstimator):
+class SimCLR(NeuralTransformerMixin, _EmbeddingEstimator):
     """SimCLR: contrastive self-supervised representations, trained with PyTorch.
 
     Each training batch is augmented twice (two random views of every sample); an
@@ -525,35 +526,11 @@ class SimCLR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _EmbeddingEstima
             self.module_.train(was_training)
         return -loss if np.isfinite(loss) else float("nan")
 
-    def transform(self, X):
-        """The encoder's representation ``h = f(x)`` (the projection head is not used).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
-            Inputs.
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_components)
-            In the dtype of ``X`` (float32 or float64).
-
-        Raises
-        ------
-        NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If ``X`` does not have the training data's features or image shape.
-        """
-        X, X32 = self._validate_X(X)
-        return self._embed(X32).astype(X.dtype, copy=False)
-
 
 # ---------------------------------------------------------------------- triplets
 
 
-class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                       _EmbeddingEstimator):
+class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
     """Metric learning with the triplet loss: an embedding where samples of the same
     class are closer than samples of other classes by a margin, trained with PyTorch.
 
@@ -712,29 +689,6 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         with torch.no_grad():
             loss = float(self._loss_fn(emb, labels))
         return -loss if np.isfinite(loss) else float("nan")
-
-    def transform(self, X):
-        """The embedding of ``X`` (unit rows).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
-            Inputs.
-
-        Returns
-        -------
-        E : ndarray of shape (n_samples, n_components)
-            In the dtype of ``X`` (float32 or float64).
-
-        Raises
-        ------
-        NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If ``X`` does not have the training data's features or image shape.
-        """
-        X, X32 = self._validate_X(X)
-        return self._embed(X32).astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -17,6 +17,7 @@ from skml.neural._base import (
 )
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
+from skml.neural.vision import _image_shape
 from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["ConditionalGAN", "GAN"]
@@ -155,14 +156,7 @@ class _BaseGAN(NeuralEstimator):
             self._image_shape_param()
 
     def _image_shape_param(self):
-        shape = self.image_shape
-        if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                        and v >= 1 for v in shape)):
-            raise ValueError("image_shape must be (channels, height, width) or (height, "
-                             f"width) of positive ints, got {shape!r}.")
-        shape = tuple(int(v) for v in shape)
-        return shape if len(shape) == 3 else (1,) + shape
+        return _image_shape(self.image_shape)
 
     # ------------------------------------------------------------------ data
 

@@ -125,16 +125,17 @@ _DATA_NOTE = """\
     checks that do not need data are run by ``tests/neural/test_detectors.py``."""
 
 
-def _fill(doc, **values):
-    doc = (fill(doc).replace("%(backbone_params)s", _BACKBONE_PARAMS)
-           .replace("%(head_params)s", _HEAD_PARAMS)
-           .replace("%(proposal_params)s", _PROPOSAL_PARAMS)
-           .replace("%(attributes)s", _ATTRIBUTES)
-           .replace("%(data_note)s", _DATA_NOTE)
-           .replace("%(references)s", _REFERENCES))
-    for key, value in values.items():
-        doc = doc.replace(f"%({key})s", value)
-    return doc
+# the Raises section of the detectors whose network sees whole images
+_RAISES = """\
+    ValueError
+        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
+        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
+        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
+        outside the image or non-finite, labels not one non-negative integer per box,
+        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
+        ``classes_``. At prediction: images of other channels.
+    TypeError
+        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``."""
 
 
 def _tuple_of(value, name, kind, low):
@@ -576,15 +577,7 @@ class FasterRCNNDetector(_BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -722,15 +715,7 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -954,4 +939,7 @@ for _cls, _values in (
         (FasterRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (FastRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (RCNNDetector, dict(hidden_auto="the architecture's head", rois_per_image="64"))):
-    _cls.__doc__ = _fill(_cls.__doc__, **_values)
+    _cls.__doc__ = fill(_cls.__doc__, backbone_params=_BACKBONE_PARAMS,
+                        head_params=_HEAD_PARAMS, proposal_params=_PROPOSAL_PARAMS,
+                        attributes=_ATTRIBUTES, data_note=_DATA_NOTE, raises=_RAISES,
+                        references=_REFERENCES, **_values)
