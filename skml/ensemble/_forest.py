@@ -42,7 +42,7 @@ from skml.tree._classes import (
     validate_tree_X,
     validate_tree_X_predict,
 )
-from skml.tree._tree_model import csr_arrays, pack_trees
+from skml.tree._tree_model import csr_arrays, pack_trees, tree_values
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
@@ -79,6 +79,48 @@ def _row_blocks(n_rows, n_jobs):
     n_blocks = max(1, min(effective_n_jobs(n_jobs), (n_rows + 1023) // 1024))
     edges = np.linspace(0, n_rows, n_blocks + 1).astype(np.intp)
     return list(zip(edges[:-1], edges[1:]))
+
+
+class _PackedForest:
+    """A forest's trees packed for the prediction kernels, kept between predictions.
+
+    The packing (``pack_trees``: the trees' structure; their leaf values are read from
+    the trees at each prediction, so edits of ``tree_.value`` are seen) is remembered
+    with the ``tree_`` objects and node arrays it was made from (strong references: an
+    id cannot be reused while they are held) and made again when ``estimators_`` no
+    longer holds exactly those in that order: a member replaced, trees appended or
+    removed (``a.estimators_ += b.estimators_``, slicing), a member refitted in place
+    (``fit`` gives it a new ``tree_``) or a node array replaced. Writing into a member's
+    split arrays (children, feature, threshold) in place is not seen: refit or replace
+    the member instead.
+
+    The forest creates one in ``fit`` and predictions update it in place, so that
+    ``predict`` leaves the estimator's ``__dict__`` as it was; it pickles and copies
+    empty (the next prediction packs)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self):
+        self._state = None
+
+    def __reduce__(self):
+        return (type(self), ())
+
+    @staticmethod
+    def _structure(trees):
+        return [a for t in trees for a in (t, t.children_left, t.children_right, t.feature,
+                                           t.threshold, t.missing_go_to_left)]
+
+    def get(self, trees, dtype, n_features):
+        state = self._state     # one read: another thread may replace it meanwhile
+        structure = self._structure(trees)
+        if (state is not None and state[0] == (np.dtype(dtype), n_features)
+                and len(state[1]) == len(structure)
+                and all(a is b for a, b in zip(state[1], structure))):
+            return state[2]
+        packed = pack_trees(trees, dtype, n_features)
+        self._state = ((np.dtype(dtype), n_features), structure, packed)
+        return packed
 
 
 class _BaseForest(EnsembleMixin, BaseEstimator):
@@ -169,6 +211,7 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
                                  else [np.arange(k) for k in codes_n])
                 tree.n_classes_ = codes_n[0] if len(codes_n) == 1 else codes_n
         self.estimators_ = self.estimators_ + trees
+        self._packed_forest = _PackedForest()
         self.estimator_ = self._make_tree()
         self.n_outputs_ = (y_codes if y_values is None else y_values).shape[1]
         self._seeds = seeds
@@ -202,26 +245,27 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
     def _mean_over_trees(self, X):
         """Average of the trees' leaf values (class fractions or targets), shape
         (n_samples, n_outputs, max_n_classes), computed by the Cython kernel on blocks of
-        rows in joblib threads (shared memory).
-
-        The trees are packed for the kernel at every call (O(total nodes), without the
-        GIL), so the result always reflects ``estimators_`` as it is now: after merging
-        forests (``a.estimators_ += b.estimators_``), slicing, or refitting a member."""
+        rows in joblib threads (shared memory), from the packed trees (see
+        ``_PackedForest``: packed again whenever ``estimators_`` holds other trees)."""
         X = self._validate_X_predict(X)
         trees = [t.tree_ for t in self.estimators_]
-        packed = pack_trees(trees)
-        out = np.zeros((X.shape[0], packed[-1].shape[1]), dtype=np.float64)
+        cache = getattr(self, "_packed_forest", None)
+        packed = (cache.get(trees, X.dtype, self.n_features_in_) if cache is not None
+                  else pack_trees(trees, X.dtype, self.n_features_in_))
+        values = tree_values(trees)
+        out = np.zeros((X.shape[0], values[0].shape[1]), dtype=np.float64)
         blocks = _row_blocks(X.shape[0], self.n_jobs)
         if sp.issparse(X):
             # CSR rows, written a block at a time into a small dense buffer by the kernel
             csr = (*csr_arrays(X), X.shape[1])
             Parallel(n_jobs=len(blocks), require="sharedmem")(
-                delayed(_tree.forest_accumulate_csr)(*csr, *packed, out, start, end)
+                delayed(_tree.forest_accumulate_csr)(*csr, *packed, values, out, start,
+                                                     end)
                 for start, end in blocks
             )
         else:
             Parallel(n_jobs=len(blocks), require="sharedmem")(
-                delayed(_tree.forest_accumulate)(X, *packed, out, start, end)
+                delayed(_tree.forest_accumulate)(X, *packed, values, out, start, end)
                 for start, end in blocks
             )
         out /= len(self.estimators_)
