@@ -34,16 +34,16 @@ results do not either.
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, fabs, frexp, ldexp, INFINITY
+from libc.math cimport sqrt, fabs, INFINITY
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cimport numpy as cnp
 from skml._kernels._heap cimport (
-    heap_sift_down, heap_sort, sort_pairs,
+    certified_candidates, empty_heap, heap_sift_down, sort_pairs,
 )
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV,
-    key_dense, cosine_key, key_to_dist,
+    key_dense, cosine_key, key_to_dist, pow2_row_scale,
 )
 
 cnp.import_array()
@@ -131,21 +131,16 @@ def cosine_factors(const floating[:, ::1] X, double[::1] scale, double[::1] inv_
     norm of ``x * scale`` (0 for a zero row): overflow-free for any finite row."""
     cdef Py_ssize_t i, f, n = X.shape[0], d = X.shape[1]
     cdef double m, acc, t
-    cdef int e
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
         m = 0.0
         for f in range(d):
             t = fabs(<double>X[i, f])
             if t > m:
                 m = t
+        scale[i] = pow2_row_scale(m)
         if m == 0.0:
-            scale[i] = 1.0
             inv_norm[i] = 0.0
             continue
-        frexp(m, &e)
-        # a subnormal row's 2**-e is beyond the largest double: 2**1000 brings its
-        # largest |x| to >= 2**-74, whose squares are safe too
-        scale[i] = ldexp(1.0, -e if e > -1000 else 1000)
         acc = 0.0
         for f in range(d):
             t = <double>X[i, f] * scale[i]
@@ -311,9 +306,7 @@ cdef void _exact_scan_row(const floating[:, ::1] X, const floating[:, ::1] Y,
     ``js`` is the row of Y that is row i itself (-1: none), at key 0."""
     cdef Py_ssize_t j, h, n_y = Y.shape[0]
     cdef double key
-    for h in range(k):
-        hd[h] = INFINITY
-        hi[h] = n_y
+    empty_heap(hd, hi, k, n_y)
     for j in range(n_y):
         if j == js:
             key = 0.0
@@ -364,7 +357,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
     cdef Py_ssize_t c, i, j, h, i0, i1, j0, j1, cy, hk, m
     cdef int n_threads = <int>cand_d.shape[0]
     cdef double cdu = 4.0 * (<double>d + 8.0) * u
-    cdef double v, limit, key, worst
+    cdef double v, key, worst
     cdef work_t* buf
     cdef work_t* row
     cdef const double* yy
@@ -372,7 +365,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
     cdef intp_t* hi
     cdef intp_t js
     cdef work_t alpha = -1.0 if metric == COSINE else -2.0
-    cdef bint ok, has_self = self_idx.shape[0] > 0
+    cdef bint has_self = self_idx.shape[0] > 0
     cdef Py_ssize_t n_bad = 0
 
     hk = kc if use_gemm else k
@@ -384,9 +377,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
             for i in range(i0, i1):
                 hd = &cand_d[threadid(), (i - i0) * hk]
                 hi = &cand_i[threadid(), (i - i0) * hk]
-                for h in range(hk):
-                    hd[h] = INFINITY
-                    hi[h] = n_y  # placeholder, after every real index
+                empty_heap(hd, hi, hk, n_y)
             j0 = 0
             while j0 < n_y:
                 j1 = min(j0 + chunk_y, n_y)
@@ -430,22 +421,10 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
                 hi = &cand_i[threadid(), (i - i0) * hk]
                 js = self_idx[i] if has_self else -1
                 if use_gemm:
-                    ok = True
-                    for h in range(hk):
-                        if hi[h] >= n_y:  # a fast key was not finite
-                            ok = False
-                    if ok:
-                        heap_sort(hd, hi, hk)  # ascending fast keys
-                        # every row's exact key is within ``bound`` of its fast key, so
-                        # the k-th smallest exact key is <= hd[k-1] + bound, and a row
-                        # whose fast key is above limit cannot be among the k best. The
-                        # rows left out of the candidates have fast keys >= hd[hk-1].
-                        limit = hd[k - 1] + 2.0 * (cdu * (XXw[i] + yy_max) + dabs)
-                        ok = hk == n_y or hd[hk - 1] > limit
-                    if ok:
-                        m = k
-                        while m < hk and hd[m] <= limit:
-                            m = m + 1
+                    # every row's exact key is within this bound of its fast key
+                    m = certified_candidates(hd, hi, hk, k, n_y,
+                                             2.0 * (cdu * (XXw[i] + yy_max) + dabs))
+                    if m >= 0:
                         for h in range(m):
                             if hi[h] == js:
                                 hd[h] = 0.0
