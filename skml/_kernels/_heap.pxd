@@ -59,31 +59,6 @@ cdef inline void empty_heap(floating* hd, cnp.intp_t* hi, Py_ssize_t n,
         hi[h] = sentinel
 
 
-cdef inline Py_ssize_t certified_candidates(double* hd, cnp.intp_t* hi, Py_ssize_t hk,
-                                            Py_ssize_t k, Py_ssize_t n_y,
-                                            double bound) noexcept nogil:
-    """Certify the k nearest among ``hk`` candidates found by fast keys (``hd``; rows
-    ``hi``, ``n_y`` for a fast key that was not finite), each within ``bound`` of the
-    exact key. The candidates are sorted by fast key; the k-th smallest exact key is
-    then <= ``hd[k-1] + bound``, so only the candidates up to that limit can be among
-    the k nearest: returns how many (>= k) to re-rank by exact keys. Returns -1 when the
-    candidates cannot certify the answer: a non-finite fast key, or rows left out of the
-    candidates (fast keys >= ``hd[hk-1]``) that could still be within the limit."""
-    cdef Py_ssize_t h, m
-    cdef double limit
-    for h in range(hk):
-        if hi[h] >= n_y:
-            return -1
-    heap_sort(hd, hi, hk)
-    limit = hd[k - 1] + bound
-    if not (hk == n_y or hd[hk - 1] > limit):
-        return -1
-    m = k
-    while m < hk and hd[m] <= limit:
-        m = m + 1
-    return m
-
-
 cdef inline void sort_pairs(floating* hd, cnp.intp_t* hi, Py_ssize_t n) noexcept nogil:
     """Heapsort n arbitrary (distance, index) pairs into ascending order."""
     cdef Py_ssize_t pos

@@ -39,7 +39,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cimport numpy as cnp
 from skml._kernels._heap cimport (
-    certified_candidates, empty_heap, heap_sift_down, sort_pairs,
+    empty_heap, heap_sift_down, heap_sort, sort_pairs,
 )
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV,
@@ -357,7 +357,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
     cdef Py_ssize_t c, i, j, h, i0, i1, j0, j1, cy, hk, m
     cdef int n_threads = <int>cand_d.shape[0]
     cdef double cdu = 4.0 * (<double>d + 8.0) * u
-    cdef double v, key, worst
+    cdef double v, limit, key, worst
     cdef work_t* buf
     cdef work_t* row
     cdef const double* yy
@@ -365,7 +365,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
     cdef intp_t* hi
     cdef intp_t js
     cdef work_t alpha = -1.0 if metric == COSINE else -2.0
-    cdef bint has_self = self_idx.shape[0] > 0
+    cdef bint ok, has_self = self_idx.shape[0] > 0
     cdef Py_ssize_t n_bad = 0
 
     hk = kc if use_gemm else k
@@ -421,10 +421,22 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
                 hi = &cand_i[threadid(), (i - i0) * hk]
                 js = self_idx[i] if has_self else -1
                 if use_gemm:
-                    # every row's exact key is within this bound of its fast key
-                    m = certified_candidates(hd, hi, hk, k, n_y,
-                                             2.0 * (cdu * (XXw[i] + yy_max) + dabs))
-                    if m >= 0:
+                    ok = True
+                    for h in range(hk):
+                        if hi[h] >= n_y:  # a fast key was not finite
+                            ok = False
+                    if ok:
+                        heap_sort(hd, hi, hk)  # ascending fast keys
+                        # every row's exact key is within ``bound`` of its fast key, so
+                        # the k-th smallest exact key is <= hd[k-1] + bound, and a row
+                        # whose fast key is above limit cannot be among the k best. The
+                        # rows left out of the candidates have fast keys >= hd[hk-1].
+                        limit = hd[k - 1] + 2.0 * (cdu * (XXw[i] + yy_max) + dabs)
+                        ok = hk == n_y or hd[hk - 1] > limit
+                    if ok:
+                        m = k
+                        while m < hk and hd[m] <= limit:
+                            m = m + 1
                         for h in range(m):
                             if hi[h] == js:
                                 hd[h] = 0.0

@@ -23,7 +23,7 @@ from libc.math cimport sqrt, fabs, pow, INFINITY
 
 cimport numpy as cnp
 from skml._kernels._heap cimport (
-    certified_candidates, empty_heap, heap_sift_down, sort_pairs,
+    empty_heap, heap_sift_down, heap_sort, sort_pairs,
 )
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV, key_to_dist,
@@ -301,7 +301,7 @@ def topk_csr(const floating[::1] Xd, const index_t[::1] Xi, const index_t[::1] X
     cdef Py_ssize_t n_x = Xp.shape[0] - 1, n_y = Yp.shape[0] - 1
     cdef Py_ssize_t k = out_dist.shape[1]
     cdef Py_ssize_t i, j, t, h, r, m, n_t, hk
-    cdef double v, worst, key
+    cdef double v, worst, limit, key
     cdef double* acc
     cdef intp_t* touched
     cdef intp_t* stamp
@@ -346,10 +346,17 @@ def topk_csr(const floating[::1] Xd, const index_t[::1] Xi, const index_t[::1] X
                         continue
                     heap_sift_down(hd, hi, hk, 0, YY[jj], jj)
                     worst = hd[0]
-                m = certified_candidates(hd, hi, hk, k, n_y,
-                                         2.0 * (cdu * (XX[i] + yy_max) + dabs))
-                ok = m >= 0
+                for h in range(hk):
+                    if hi[h] >= n_y:
+                        ok = False
                 if ok:
+                    heap_sort(hd, hi, hk)
+                    limit = hd[k - 1] + 2.0 * (cdu * (XX[i] + yy_max) + dabs)
+                    ok = hk == n_y or hd[hk - 1] > limit
+                if ok:
+                    m = k
+                    while m < hk and hd[m] <= limit:
+                        m = m + 1
                     for h in range(m):
                         if hi[h] == js:
                             hd[h] = 0.0
