@@ -21,26 +21,10 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, one_torch_thread, value_quality
 
 NAME = "physics"
 PEER = "peer"
-
-
-def _one_thread(fn):
-    """Both sides on one torch thread (what skml's n_jobs=None picks for networks this
-    small; on a shared machine more threads only add contention noise)."""
-    def run(data):
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(data)
-        finally:
-            torch.set_num_threads(before)
-    run.__name__ = getattr(fn, "__name__", "run")
-    return run
 
 
 # ------------------------------------------------------------------ odeint
@@ -253,27 +237,24 @@ def _ode_torch(data):
     return total / n
 
 
-def _identity(value, data):
-    return float(value)
-
-
 def cases(quick):
     for method in ("euler", "rk4", "dopri5"):
         yield Case(f"odeint {method} fwd+bwd vs torchdiffeq", _field_problem,
-                   _one_thread(_solve("skml", method, False)),
-                   _one_thread(_solve("peer", method, False)),
+                   one_torch_thread(_solve("skml", method, False)),
+                   one_torch_thread(_solve("peer", method, False)),
                    _final_error, "max error", repeats=3)
     yield Case("odeint rk4 adjoint vs torchdiffeq", _field_problem,
-               _one_thread(_solve("skml", "rk4", True)),
-               _one_thread(_solve("peer", "rk4", True)), _final_error, "max error",
+               one_torch_thread(_solve("skml", "rk4", True)),
+               one_torch_thread(_solve("peer", "rk4", True)), _final_error, "max error",
                repeats=3)
     yield Case("NeuralODE epochs vs torch loop", lambda: _spiral(3 if quick else 20),
-               _ode_skml, _one_thread(_ode_torch), _identity, "final loss", repeats=3)
+               _ode_skml, one_torch_thread(_ode_torch), value_quality, "final loss",
+               repeats=3)
     if quick:
         yield Case("PINN Burgers nu=0.1/pi vs torch loop",
                    lambda: _burgers_setup(0.1 / np.pi, tight=False), _pinn_skml,
-                   _one_thread(_pinn_torch), _rel_l2, "rel L2", repeats=1)
+                   one_torch_thread(_pinn_torch), _rel_l2, "rel L2", repeats=1)
     else:
         yield Case("PINN Burgers nu=0.01/pi vs torch loop",
                    lambda: _burgers_setup(0.01 / np.pi, tight=True), _pinn_skml,
-                   _one_thread(_pinn_torch), _rel_l2, "rel L2", repeats=1)
+                   one_torch_thread(_pinn_torch), _rel_l2, "rel L2", repeats=1)

@@ -9,15 +9,11 @@ from scipy.sparse.csgraph import connected_components, floyd_warshall
 from sklearn.utils.validation import check_is_fitted
 
 from skml._kernels import _graph
-from skml.decomposition._scaling import rescale, rescale_sparse
-from skml.manifold._base import _EmbeddingBase
+from skml.decomposition._scaling import rescale
+from skml.manifold._base import _EmbeddingBase, validate_neighbour_input
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
 from skml.manifold._progress import Progress
-from skml.manifold._neighbours import (
-    check_neighbour_graph,
-    precomputed_neighbours,
-    validate_neighbour_input,
-)
+from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute, pairwise_distances
 from skml.utils import (
     Interval,
@@ -389,16 +385,6 @@ class Isomap(_EmbeddingBase):
         self._fit_X = Xn
         return self
 
-    def _normalise(self, X):
-        """New points in the frame of the training data (see ``fit``)."""
-        if sparse.issparse(X):
-            if self._shift is None:
-                return rescale_sparse(X, self._exponent)
-            X = X.toarray()  # new points for a model fitted on dense (centred) data
-        if self._shift is not None:
-            X = X - self._shift
-        return np.ldexp(X, -self._exponent).astype(X.dtype, copy=False)
-
     def fit_transform(self, X, y=None):
         """Compute the embedding of X and return it.
 
@@ -440,7 +426,7 @@ class Isomap(_EmbeddingBase):
         if X.dtype != train.dtype:
             X = X.astype(np.float64)
             train = train.astype(np.float64)
-        X = self._normalise(X)
+        X = self._to_training_frame(X)  # (see fit)
         D_geo = np.ldexp(self.dist_matrix_, -self._exponent)
         out = np.empty((X.shape[0], self.n_components), dtype=np.float64)
         for start in range(0, X.shape[0], _TRANSFORM_CHUNK):

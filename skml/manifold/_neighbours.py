@@ -2,29 +2,8 @@
 nearest neighbours read off a precomputed distance matrix (dense or a sparse graph)."""
 import numpy as np
 from scipy import sparse
-from sklearn.utils.validation import validate_data
 
-__all__ = ["check_neighbour_graph", "precomputed_neighbours", "validate_neighbour_input"]
-
-
-def validate_neighbour_input(estimator, X, reset, order=None):
-    """X for a neighbour-graph embedding (Isomap, t-SNE): float64 or float32, sparse
-    input as canonical CSR, at least 2 samples to fit; with ``metric="precomputed"`` a
-    non-negative (at fit, square) distance matrix."""
-    X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
-                      order=order, accept_sparse=["csr", "csc", "coo"],
-                      ensure_min_samples=2 if reset else 1)
-    if sparse.issparse(X):
-        X = X.tocsr()
-        X.sum_duplicates()
-    if estimator.metric == "precomputed":
-        if reset and X.shape[0] != X.shape[1]:
-            raise ValueError(f"With metric='precomputed' X must be a square distance "
-                             f"matrix, got shape {X.shape}.")
-        if np.any((X.data if sparse.issparse(X) else X) < 0):
-            raise ValueError("With metric='precomputed' X must hold non-negative "
-                             "distances.")
-    return X
+__all__ = ["check_neighbour_graph", "precomputed_neighbours"]
 
 
 def check_neighbour_graph(dist, ind, n_ref, who):

@@ -12,14 +12,10 @@ from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_is_fitted
 
 from skml._kernels import _tsne
-from skml.decomposition._scaling import power_of_two_exponent, rescale, rescale_sparse
-from skml.manifold._base import _EmbeddingBase
+from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.manifold._base import _EmbeddingBase, validate_neighbour_input
 from skml.manifold._progress import Progress
-from skml.manifold._neighbours import (
-    check_neighbour_graph,
-    precomputed_neighbours,
-    validate_neighbour_input,
-)
+from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
 from skml.utils import (
     Interval,
@@ -651,13 +647,7 @@ class TSNE(_EmbeddingBase):
             else:
                 Xn, self._shift, self._exponent = rescale(X)
                 return Xn
-        if sparse.issparse(X):
-            if self._shift is None:
-                return rescale_sparse(X, self._exponent)
-            X = X.toarray()  # new points for a map fitted on dense (centred) data
-        if self._shift is not None:
-            X = X - self._shift
-        return np.ascontiguousarray(np.ldexp(X, -self._exponent), dtype=X.dtype)
+        return self._to_training_frame(X)
 
     def _initial_map(self, X, n, random_state):
         d = self.n_components

@@ -119,6 +119,8 @@ def radius_neighbors_graph(X, radius, *, mode="connectivity", metric="minkowski"
 
 class _GraphTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _NeighborsBase):
 
+    _parameter_constraints = {"mode": [StrOptions({"distance", "connectivity"})]}
+
     def fit(self, X, y=None):
         """Store the points (and build the tree when one is used).
 
@@ -184,10 +186,7 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
            [0., 2., 0.]])
     """
 
-    _parameter_constraints = {
-        "mode": [StrOptions({"distance", "connectivity"})],
-        "n_neighbors": [Interval(numbers.Integral, 1, None)],
-    }
+    _parameter_constraints = {"n_neighbors": [Interval(numbers.Integral, 1, None)]}
 
     def __init__(self, *, mode="distance", n_neighbors=5, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
@@ -252,10 +251,7 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
            [0., 0., 0.]])
     """
 
-    _parameter_constraints = {
-        "mode": [StrOptions({"distance", "connectivity"})],
-        "radius": [Interval(numbers.Real, 0, None)],
-    }
+    _parameter_constraints = {"radius": [Interval(numbers.Real, 0, None)]}
 
     def __init__(self, *, mode="distance", radius=1.0, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
