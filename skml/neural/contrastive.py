@@ -16,7 +16,14 @@ from scipy.special import softmax
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _derived_seed, _torch, as_float32, training_params
+from skml.neural._base import (
+    NeuralEstimator,
+    _derived_seed,
+    _torch,
+    as_float32,
+    require_y,
+    training_params,
+)
 from skml.neural._docs import fill
 from skml.neural._mixins import NeuralTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
@@ -632,9 +639,7 @@ class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
         self.image_shape = image_shape
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         if reset:
             X32, y = self._validate_fit_X(X, y)
             try:
@@ -837,10 +842,7 @@ class DualEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         return X_b, shape
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None (fit(X_a, X_b) takes the pairs' two "
-                             "sides).")
+        require_y(self, y, " (fit(X_a, X_b) takes the pairs' two sides)")
         n_a, n_b = _n_rows(X), _n_rows(y)
         if n_a != n_b:
             raise ValueError(f"X_a and X_b must hold the same number of pairs (row i of "

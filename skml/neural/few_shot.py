@@ -18,7 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from skml.neural._base import _torch, as_float32, training_params
+from skml.neural._base import _torch, as_float32, require_y, training_params
 from skml.neural.contrastive import _EmbeddingEstimator, _fill
 from skml.utils import Interval, StrOptions
 
@@ -194,9 +194,7 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
         return A, labels
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, class_attributes=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         if reset:
             X32, y = self._validate_fit_X(X, y)
             check_classification_targets(y)
