@@ -232,6 +232,17 @@ def store_params(est, local_vars, names):
         setattr(est, name, local_vars[name])
 
 
+def classes_and_codes(y):
+    """``(classes, codes)`` of labels ``y``: the sorted distinct labels and the index of
+    each label among them, with a ``ValueError`` for labels that cannot be ordered."""
+    try:
+        return np.unique(y, return_inverse=True)
+    except TypeError:  # np.unique sorts: '<' between str and int fails
+        raise ValueError(
+            "y mixes labels of types that cannot be ordered into classes "
+            "(e.g. str and int); give labels of one type.") from None
+
+
 def require_y(est, y, hint=""):
     """The ``ValueError`` of a supervised ``fit`` called without ``y`` (scikit-learn's
     wording, which its ``check_requires_y_none`` looks for)."""

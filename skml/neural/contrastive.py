@@ -21,6 +21,7 @@ from skml.neural._base import (
     _derived_seed,
     _torch,
     as_float32,
+    classes_and_codes,
     require_y,
     training_params,
 )
@@ -642,12 +643,7 @@ class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
         require_y(self, y)
         if reset:
             X32, y = self._validate_fit_X(X, y)
-            try:
-                self.classes_, codes = np.unique(y, return_inverse=True)
-            except TypeError:  # np.unique sorts: '<' between str and int fails
-                raise ValueError(
-                    "y mixes labels of types that cannot be ordered into classes "
-                    "(e.g. str and int); give labels of one type.") from None
+            self.classes_, codes = classes_and_codes(y)
         else:
             _, X32 = self._validate_X(X)
             y = np.asarray(y).ravel()

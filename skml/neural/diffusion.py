@@ -14,6 +14,7 @@ from skml.neural._base import (
     _torch,
     as_float32,
     check_fits_in_memory,
+    classes_and_codes,
     store_params,
     training_params,
 )
@@ -139,12 +140,7 @@ class _BaseDiffusion(NeuralEstimator):
             assert_all_finite(y, input_name="y")
             if len(y) != n_samples:
                 raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples.")
-            try:
-                self.classes_, codes = np.unique(y, return_inverse=True)
-            except TypeError:  # np.unique sorts: '<' between str and int fails
-                raise ValueError(
-                    "y mixes labels of types that cannot be ordered into classes "
-                    "(e.g. str and int); give labels of one type.") from None
+            self.classes_, codes = classes_and_codes(y)
             self.n_classes_ = len(self.classes_)
             return codes.astype(np.int64)
         if (y is None) != (self.n_classes_ == 0):
