@@ -23,6 +23,7 @@ from skml.neural._base import (
     as_float32,
     classes_and_codes,
     require_y,
+    store_params,
     training_params,
 )
 from skml.neural._docs import fill
@@ -110,6 +111,11 @@ def _network_input(X, shape):
     """``X`` as the network's float32 input: rows, or images of ``shape``."""
     X32 = as_float32(X)
     return X32 if shape is None else X32.reshape(len(X32), *shape)
+
+
+# the parameters every _EmbeddingEstimator's __init__ stores (store_params)
+_ENCODER_PARAM_NAMES = ("n_components", "augmentation", "encoder", "hidden_layer_sizes",
+                        "channels", "activation", "image_shape")
 
 
 class _EmbeddingEstimator(NeuralEstimator):
@@ -467,15 +473,9 @@ class SimCLR(NeuralTransformerMixin, _EmbeddingEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
         self.projection_dim = projection_dim
         self.temperature = temperature
-        self.augmentation = augmentation
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape = image_shape
+        store_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X32, _ = self._validate_fit_X(X) if reset else (self._validate_X(X)[1], None)
@@ -629,15 +629,9 @@ class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
         self.margin = margin
         self.mining = mining
-        self.augmentation = augmentation
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape = image_shape
+        store_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         require_y(self, y)
