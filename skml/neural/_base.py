@@ -224,6 +224,33 @@ def training_params(local_vars):
     return {name: local_vars[name] for name in _TRAINING_PARAM_NAMES}
 
 
+def store_params(est, local_vars, names):
+    """Store the parameters ``names`` a family's estimators share from a subclass
+    ``__init__``'s ``locals()``, unchanged, as ``est.<name>`` (as the explicit
+    ``self.name = name`` lines would)."""
+    for name in names:
+        setattr(est, name, local_vars[name])
+
+
+def classes_and_codes(y):
+    """``(classes, codes)`` of labels ``y``: the sorted distinct labels and the index of
+    each label among them, with a ``ValueError`` for labels that cannot be ordered."""
+    try:
+        return np.unique(y, return_inverse=True)
+    except TypeError:  # np.unique sorts: '<' between str and int fails
+        raise ValueError(
+            "y mixes labels of types that cannot be ordered into classes "
+            "(e.g. str and int); give labels of one type.") from None
+
+
+def require_y(est, y, hint=""):
+    """The ``ValueError`` of a supervised ``fit`` called without ``y`` (scikit-learn's
+    wording, which its ``check_requires_y_none`` looks for)."""
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
+                         f"is None{hint}.")
+
+
 def _derived_seed(seed, *key):
     """An independent seed for one purpose (``key``) of a fit seeded by ``seed``."""
     return int(np.random.SeedSequence([int(seed), *key]).generate_state(1)[0])

@@ -4,7 +4,14 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32, training_params
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    store_params,
+    training_params,
+)
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
@@ -33,6 +40,17 @@ def _check_latent(est, Z):
             f"expecting {est.n_components} features (n_components) as input."
         )
     return Z
+
+
+# the encoder-decoder parameters AutoEncoder and VAE share: their constraints, and the
+# names their __init__ stores (store_params)
+_CODER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+}
+_CODER_PARAM_NAMES = tuple(_CODER_CONSTRAINTS)
 
 
 class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
@@ -133,10 +151,7 @@ class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.activation = activation
+        store_params(self, locals(), _CODER_PARAM_NAMES)
         self.output_activation = output_activation
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
@@ -144,10 +159,7 @@ class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
         self.denoising = denoising
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_CODER_CONSTRAINTS,
         "output_activation": [None, StrOptions({a for a in OUTPUT_ACTIVATIONS if a})],
         "sparsity": [None, StrOptions({s for s in SPARSITY if s})],
         "sparsity_weight": [Interval(numbers.Real, 0, None)],

@@ -13,6 +13,8 @@ from skml.neural._base import (
     _torch,
     as_float32,
     check_fits_in_memory,
+    require_y,
+    store_params,
     training_params,
 )
 from skml.neural._docs import fill
@@ -109,6 +111,12 @@ def _energy_distance(A, B):
         return total / (len(P) * len(Q))
 
     return 2.0 * mean_dist(A, B) - mean_dist(A, A) - mean_dist(B, B)
+
+
+# the parameters both GANs' __init__ store (store_params)
+_GAN_PARAMS = ("n_components", "generator_layer_sizes", "discriminator_layer_sizes",
+               "architecture", "image_shape", "activation", "output_activation", "loss",
+               "n_critic", "dropout")
 
 
 class _BaseGAN(NeuralEstimator):
@@ -365,16 +373,7 @@ class GAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
-        self.generator_layer_sizes = generator_layer_sizes
-        self.discriminator_layer_sizes = discriminator_layer_sizes
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.n_critic = n_critic
-        self.dropout = dropout
+        store_params(self, locals(), _GAN_PARAMS)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = self._validate_rows(X, reset)
@@ -520,22 +519,11 @@ class ConditionalGAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
-        self.generator_layer_sizes = generator_layer_sizes
-        self.discriminator_layer_sizes = discriminator_layer_sizes
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.n_critic = n_critic
-        self.dropout = dropout
+        store_params(self, locals(), _GAN_PARAMS)
         self.embedding_dim = embedding_dim
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         X, y = self._validate_rows(X, reset, y)
         weight = self._sample_weight(sample_weight, X.shape[0])
         if reset:

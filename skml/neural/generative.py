@@ -6,16 +6,21 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from skml.neural._base import (
-    MAX_WIDTH,
     NeuralEstimator,
     _torch,
     as_float32,
+    store_params,
     training_params,
 )
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
-from skml.neural.autoencoder import _check_latent, _decoder_sizes
-from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
+from skml.neural.autoencoder import (
+    _CODER_CONSTRAINTS,
+    _CODER_PARAM_NAMES,
+    _check_latent,
+    _decoder_sizes,
+)
+from skml.neural.mlp import check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
 __all__ = ["VAE"]
@@ -122,18 +127,12 @@ class VAE(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.activation = activation
+        store_params(self, locals(), _CODER_PARAM_NAMES)
         self.likelihood = likelihood
         self.beta = beta
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_CODER_CONSTRAINTS,
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Interval(numbers.Real, 0, None)],
     }

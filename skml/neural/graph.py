@@ -50,6 +50,7 @@ from skml.neural._base import (
     _is_stochastic,
     _torch,
     as_float32,
+    require_y,
     training_params,
 )
 from skml.neural._docs import fill
@@ -589,10 +590,7 @@ class GNNNodeClassifier(_ClassifierMixinGNN, _BaseGNN):
         self.dropout = dropout
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        require_y(self, y)
         graph = self._read_graph(X, reset)
         y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
         if len(y) != graph.n_nodes:
@@ -740,10 +738,7 @@ class _BaseGraphLevel(_BaseGNN):
         return self._graph_outputs(graphs, check_finite)
 
     def _prepare_graphs_and_y(self, X, y, reset):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        require_y(self, y)
         graphs = self._read_graphs(X, reset)
         if len(y) != len(graphs):
             raise ValueError(

@@ -23,6 +23,7 @@ from skml.neural._base import (
     MAX_WIDTH,
     NeuralEstimator,
     as_float32,
+    store_params,
     training_params,
 )
 from skml.neural._docs import fill
@@ -124,6 +125,12 @@ def _is_ragged_list(X):
         np.ndim(s) == 1 for s in X) and len({len(s) for s in X}) > 1
 
 
+# the parameters both transformers' __init__ store (store_params)
+_NETWORK_PARAM_NAMES = ("vocab_size", "padding_idx", "d_model", "n_heads", "n_layers",
+                        "dim_feedforward", "dropout", "max_len", "positional_encoding",
+                        "pooling")
+
+
 class _BaseTransformer(NeuralEstimator):
     """Shared parts of the transformer estimators: the sequences and the network."""
 
@@ -141,20 +148,6 @@ class _BaseTransformer(NeuralEstimator):
     }
     # attention maps grow with length^2: fewer sequences per forward pass at inference
     _inference_batch_size = 512
-
-    def _set_network_params(self, vocab_size, padding_idx, d_model, n_heads, n_layers,
-                            dim_feedforward, dropout, max_len, positional_encoding,
-                            pooling):
-        self.vocab_size = vocab_size
-        self.padding_idx = padding_idx
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
-        self.max_len = max_len
-        self.positional_encoding = positional_encoding
-        self.pooling = pooling
 
     def _check_params(self):
         super()._check_params()
@@ -395,9 +388,7 @@ class TransformerClassifier(NeuralClassifierMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
-                                 dim_feedforward, dropout, max_len, positional_encoding,
-                                 pooling)
+        store_params(self, locals(), _NETWORK_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         if y is None:
@@ -482,9 +473,7 @@ class TransformerRegressor(NeuralRegressorMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
-                                 dim_feedforward, dropout, max_len, positional_encoding,
-                                 pooling)
+        store_params(self, locals(), _NETWORK_PARAM_NAMES)
         self.normalize_y = normalize_y
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):

@@ -15,7 +15,13 @@ import types
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32, training_params
+from skml.neural._base import (
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    store_params,
+    training_params,
+)
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS
 from skml.utils import Interval, StrOptions
@@ -149,6 +155,15 @@ def _tuple_of(value, name, kind, low):
         raise ValueError(f"{name} must be a non-empty tuple of positive finite numbers, "
                          f"got {value!r}.")
     return out
+
+
+# the parameters every detector's __init__ stores (store_params), and those of the
+# selective-search proposals
+_DETECTOR_PARAMS = ("architecture", "channels", "blocks", "hidden_layer_sizes",
+                    "activation", "norm", "pooling", "dropout", "rois_per_image",
+                    "positive_fraction", "fg_iou_threshold", "score_threshold",
+                    "nms_threshold", "max_detections")
+_PROPOSAL_PARAM_NAMES = ("ss_scale", "ss_sigma", "ss_min_size", "max_proposals")
 
 
 class _BaseDetector(NeuralEstimator):
@@ -634,14 +649,7 @@ class FasterRCNNDetector(_BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.dropout = dropout
+        store_params(self, locals(), _DETECTOR_PARAMS)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
         self.anchor_sizes = anchor_sizes
@@ -650,12 +658,6 @@ class FasterRCNNDetector(_BaseDetector):
         self.rpn_pre_nms_top_n = rpn_pre_nms_top_n
         self.rpn_post_nms_top_n = rpn_post_nms_top_n
         self.rpn_batch_size_per_image = rpn_batch_size_per_image
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     def _check_params(self):
         super()._check_params()
@@ -762,26 +764,9 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.dropout = dropout
+        store_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
-        self.ss_scale = ss_scale
-        self.ss_sigma = ss_sigma
-        self.ss_min_size = ss_min_size
-        self.max_proposals = max_proposals
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     def _build_network(self, image_shape, n_classes):
         from skml.neural._modules.detection import FastRCNN, conv_backbone
@@ -891,26 +876,9 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
+        store_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.global_pool = global_pool
-        self.dropout = dropout
         self.crop_size = crop_size
-        self.ss_scale = ss_scale
-        self.ss_sigma = ss_sigma
-        self.ss_min_size = ss_min_size
-        self.max_proposals = max_proposals
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     @property
     def _global_pool(self):
