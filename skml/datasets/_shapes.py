@@ -22,7 +22,7 @@ _MIN_RADIUS = 2.5  # pixels
 
 def make_shapes(n_samples=100, *, task="classification", image_size=32, n_channels=3,
                 max_objects=5, object_size=(0.25, 0.5), max_overlap=0.0, noise=0.05,
-                texture=1.0, random_state=None):
+                random_state=None):
     """Images of circles, squares and triangles on textured backgrounds.
 
     Each image has a background made of a random level per channel, a smooth random
@@ -64,12 +64,6 @@ def make_shapes(n_samples=100, *, task="classification", image_size=32, n_channe
         shape, and the masks show the object in front.
     noise : float, default=0.05
         Standard deviation of the Gaussian pixel noise, at least 0.
-    texture : float, default=1.0
-        Contrast of the background's texture: its smooth random field and stripes are
-        multiplied by ``texture``, in [0, 1] (0: a flat background of one level per
-        channel, plus the pixel noise). The same seed places the same objects whatever
-        ``texture`` is (their colours keep their contrast to the background under
-        them).
     random_state : int, RandomState instance or None, default=None
         Seeds everything drawn. The same seed gives the same images whatever the
         ``task``, once ``max_objects`` is the same: classification images are those of
@@ -136,7 +130,6 @@ def make_shapes(n_samples=100, *, task="classification", image_size=32, n_channe
     check_param(max_overlap, "max_overlap", types=(numbers.Real,), min_val=0.0,
                 max_val=0.5)
     check_param(noise, "noise", types=(numbers.Real,), min_val=0.0, max_val=1.0)
-    check_param(texture, "texture", types=(numbers.Real,), min_val=0.0, max_val=1.0)
     rng = check_random_state(random_state)
     side = min(height, width)
     r_lo = max(_MIN_RADIUS, lo * side / 2)
@@ -150,7 +143,7 @@ def make_shapes(n_samples=100, *, task="classification", image_size=32, n_channe
     yy, xx = np.mgrid[0:height, 0:width] + 0.5  # pixel centres
     for i in range(n_samples):
         img, objects = _scene(rng, height, width, int(n_channels), n_max, r_lo, r_hi,
-                              float(max_overlap), float(noise), float(texture), xx, yy)
+                              float(max_overlap), float(noise), xx, yy)
         images[i] = img
         if masks is not None:
             for mask, _, label in objects:  # in drawing order: the last one is in front
@@ -194,10 +187,9 @@ def _object_size(object_size):
     return float(lo), float(hi)
 
 
-def _background(rng, height, width, n_channels, texture, xx, yy):
+def _background(rng, height, width, n_channels, xx, yy):
     """A random level per channel, a smooth random field (a 4x4 grid of Gaussian values
-    interpolated bilinearly) and faint stripes of random frequency and direction, the
-    last two scaled by ``texture``."""
+    interpolated bilinearly) and faint stripes of random frequency and direction."""
     level = rng.uniform(0.2, 0.8) + rng.uniform(-0.1, 0.1, n_channels)
     coarse = rng.normal(0.0, 0.08, (n_channels, 4, 4))
     field = zoom(coarse, (1, height / 4, width / 4), order=1, mode="nearest",
@@ -206,7 +198,6 @@ def _background(rng, height, width, n_channels, texture, xx, yy):
     angle, phase = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)
     stripes = np.sin(freq * (xx * np.cos(angle) + yy * np.sin(angle)) + phase)
     amplitude = rng.uniform(0.02, 0.06, n_channels)
-    field, amplitude = texture * field, texture * amplitude  # (x 1.0 is exact)
     return level[:, None, None] + field + amplitude[:, None, None] * stripes
 
 
@@ -250,10 +241,9 @@ def _object_level(rng, under):
     return u if u < below else under + _MIN_CONTRAST + (u - below)
 
 
-def _scene(rng, height, width, n_channels, n_max, r_lo, r_hi, max_overlap, noise, texture,
-           xx, yy):
+def _scene(rng, height, width, n_channels, n_max, r_lo, r_hi, max_overlap, noise, xx, yy):
     """One image and its objects ``[(mask, box, label), ...]`` in drawing order."""
-    img = _background(rng, height, width, n_channels, texture, xx, yy)
+    img = _background(rng, height, width, n_channels, xx, yy)
     n_objects = int(rng.randint(1, n_max + 1))
     objects = []
     front = np.full((height, width), -1)  # the object seen at each pixel

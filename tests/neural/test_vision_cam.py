@@ -5,7 +5,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from skml.datasets import make_shapes  # noqa: E402
+from skml.neural import CNNClassifier, class_activation_map, grad_cam  # noqa: E402
 from skml.neural._modules.cnn import build_cnn, map_to_input, output_grid  # noqa: E402
+
+# fixed-length trainings are what these tests want: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.mark.parametrize("arch, config, size", [
@@ -66,3 +71,53 @@ def test_output_grid_follows_a_resize_and_map_to_input_reads_the_grid():
                                             align_corners=False)[:, 0]
     np.testing.assert_allclose(map_to_input(m, (20, 21)).numpy(), plain.numpy(),
                                atol=1e-5)
+
+
+# ------------------------------------------------------------------ make_shapes
+
+
+@pytest.fixture(scope="module")
+def shapes_localisation():
+    """A localisation set: grey 32x32 make_shapes images of one object each (13 to 19
+    pixels across), its box from task="detection" (the classification images are the
+    same), and a ResNet (global average pooling into the output layer, 8x8 last map)
+    trained on 1500 of them, 12 epochs."""
+    X, targets = make_shapes(1700, task="detection", max_objects=1, image_size=32,
+                             n_channels=1, object_size=(0.4, 0.6), random_state=0)
+    y = np.array([t["labels"][0] for t in targets])
+    boxes = np.array([t["boxes"][0] for t in targets])
+    clf = CNNClassifier("resnet", channels=(8, 16, 32), blocks=(1, 1, 2), max_iter=12,
+                        batch_size=32, learning_rate_init=0.01, learning_rate="cosine",
+                        augment={"flip": True}, random_state=0).fit(X[:1500], y[:1500])
+    return clf, X[1500:], y[1500:], boxes[1500:]
+
+
+def _peak_in_box(maps, boxes):
+    """Share of maps whose maximum lies in the box ``(x1, y1, x2, y2)`` (pixel edges:
+    pixel (r, c) is inside when x1 <= c < x2 and y1 <= r < y2)."""
+    rows, cols = np.unravel_index(maps.reshape(len(maps), -1).argmax(1), maps.shape[1:])
+    return np.mean((boxes[:, 0] <= cols) & (cols < boxes[:, 2])
+                   & (boxes[:, 1] <= rows) & (rows < boxes[:, 3]))
+
+
+def test_cam_and_grad_cam_peak_inside_the_shapes_box(shapes_localisation):
+    clf, X, y, boxes = shapes_localisation
+    assert clf.score(X, y) >= 0.95  # circle, square or triangle (chance: 1/3)
+    # a map peaking at random would hit a box as often as the boxes' share of the image
+    box_share = np.mean((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])) / 32**2
+    assert box_share < 0.25
+    cam = class_activation_map(clf, X)
+    gcam = grad_cam(clf, X)
+    assert cam.shape == gcam.shape == (200, 32, 32)
+    assert _peak_in_box(cam, boxes) >= 0.9, _peak_in_box(cam, boxes)
+    assert _peak_in_box(gcam, boxes) >= 0.9, _peak_in_box(gcam, boxes)
+    # the maps read on the layer's grid: a plain resize of the same 8x8 maps (cell j
+    # taken at pixel 4 j + 1.5 instead of 4 j) misses more boxes
+    net = clf.module_
+    with torch.no_grad():
+        x = torch.as_tensor(X)
+        feats = net.features(x)
+        w = net.head.out.weight[net(x).argmax(1)]
+        raw = torch.einsum("nk,nkhw->nhw", w, feats)
+    plain = map_to_input(raw, (32, 32)).numpy()
+    assert _peak_in_box(plain, boxes) < _peak_in_box(cam, boxes)
