@@ -685,13 +685,12 @@ def _heat_map_inputs(model, X, target):
     return model.module_, images, units.astype(np.int64)
 
 
-def _to_input_size(maps, size):
-    """``(n, h, w)`` maps resampled bilinearly to ``size`` ``(H, W)``."""
-    F = _torch().nn.functional
-    if tuple(maps.shape[-2:]) == tuple(size):
-        return maps
-    return F.interpolate(maps[:, None], size=tuple(size), mode="bilinear",
-                         align_corners=False)[:, 0]
+def _input_grid(module, layer, images, device):
+    """Where the cells of ``layer``'s map lie in the input (``output_grid``, probed on
+    one image)."""
+    from skml.neural._modules.cnn import output_grid
+
+    return output_grid(module, layer, _torch().from_numpy(images[:1]).to(device))
 
 
 def _scaled(maps, shift_min):
@@ -755,7 +754,7 @@ def class_activation_map(model, X, target=None):
        Remark 3.23 (global average pooling).
     """
     torch = _torch()
-    from skml.neural._modules.cnn import GlobalPool
+    from skml.neural._modules.cnn import GlobalPool, map_to_input
 
     module, images, units = _heat_map_inputs(model, X, target)
     head = [name for name, _ in module.head.named_children()]
@@ -773,13 +772,15 @@ def class_activation_map(model, X, target=None):
     was_training = module.training
     module.eval()
     try:
+        grid = _input_grid(module, module.get_submodule(module.feature_names[-1]),
+                           images, device)
         with torch.no_grad():
             for lo in range(0, len(images), step):
                 x = torch.from_numpy(images[lo:lo + step]).to(device)
                 feats = module.features(x)  # (b, K, h, w)
                 w = weight[torch.from_numpy(units[lo:lo + step]).to(device)]  # (b, K)
                 maps = torch.einsum("bk,bkhw->bhw", w, feats)
-                out.append(_scaled(_to_input_size(maps, size), shift_min=True).cpu())
+                out.append(_scaled(map_to_input(maps, size, grid), shift_min=True).cpu())
     finally:
         module.train(was_training)
     return torch.cat(out).numpy()
@@ -841,6 +842,8 @@ def grad_cam(model, X, layer=None, target=None):
        and their feature maps).
     """
     torch = _torch()
+    from skml.neural._modules.cnn import map_to_input
+
     module, images, units = _heat_map_inputs(model, X, target)
     if layer is None:
         layer = module.feature_names[-1]
@@ -865,6 +868,7 @@ def grad_cam(model, X, layer=None, target=None):
     was_training = module.training
     module.eval()
     try:
+        grid = _input_grid(module, sub, images, device)
         with torch.enable_grad():
             for lo in range(0, len(images), step):
                 # the input requires a gradient, so every map does (frozen blocks too)
@@ -881,7 +885,7 @@ def grad_cam(model, X, layer=None, target=None):
                 (grad,) = torch.autograd.grad(score, A)
                 alpha = grad.mean((2, 3), keepdim=True)
                 maps = torch.relu((alpha * A).sum(1)).detach()
-                out.append(_scaled(_to_input_size(maps, size), shift_min=False).cpu())
+                out.append(_scaled(map_to_input(maps, size, grid), shift_min=False).cpu())
     finally:
         hook.remove()
         module.train(was_training)
