@@ -31,14 +31,16 @@ from skml.tree._classes import (
     _TREE_CONSTRAINTS,
     CRITERIA_CLF,
     CRITERIA_REG,
+    TreeClassifierMixin,
     check_int_fraction_params,
     encode_classes,
-    labels_from_proba,
+    init_args,
     monotonic_constraints,
     prepare_split_data,
     regression_targets,
     split_data_shape,
     target_ranks,
+    targets_from_values,
     validate_tree_X,
     validate_tree_X_predict,
 )
@@ -423,7 +425,7 @@ default=None
         Class weights; ``"balanced_subsample"`` computes them on each bootstrap sample."""
 
 
-class _ForestClassifier(ClassifierMixin, _BaseForest):
+class _ForestClassifier(TreeClassifierMixin, ClassifierMixin, _BaseForest):
     """Shared code of the forest classifiers; not public."""
 
     _parameter_constraints = {
@@ -507,48 +509,7 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
             Columns in the order of ``classes_`` (one array per output for multi-output
             ``y``).
         """
-        mean = self._mean_over_trees(X)
-        if self.n_outputs_ == 1:
-            return mean[:, 0, :self.n_classes_]
-        return [mean[:, k, :n] for k, n in enumerate(self.n_classes_)]
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
-        """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            if isinstance(proba, list):
-                return [np.log(p) for p in proba]
-            return np.log(proba)
-
-    def predict(self, X):
-        """Class with the highest mean probability.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples; NaN allowed (dense input). A sparse matrix is
-            read row by row as CSR (other formats converted, never densified).
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        return labels_from_proba(self, self.predict_proba(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
+        return self._proba_from_values(self._mean_over_trees(X))
 
 
 class _ForestRegressor(RegressorMixin, _BaseForest):
@@ -606,8 +567,7 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        mean = self._mean_over_trees(X)[:, :, 0]
-        return mean[:, 0] if self.n_outputs_ == 1 else mean
+        return targets_from_values(self, self._mean_over_trees(X))
 
 
 class RandomForestClassifier(_ForestClassifier):
@@ -693,25 +653,7 @@ class RandomForestClassifier(_ForestClassifier):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class RandomForestRegressor(_ForestRegressor):
@@ -793,24 +735,7 @@ class RandomForestRegressor(_ForestRegressor):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class ExtraTreesClassifier(_ForestClassifier):
@@ -859,25 +784,7 @@ feature_names_in_, n_outputs_, feature_importances_, oob_score_, oob_decision_fu
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class ExtraTreesRegressor(_ForestRegressor):
@@ -926,24 +833,7 @@ n_outputs_, feature_importances_, oob_score_, oob_prediction_
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 def _fill_docs():
