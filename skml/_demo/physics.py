@@ -50,9 +50,9 @@ def _burgers(report, quick):
     if report.full:
         # the notes' viscosity with the test's preset: hard constraints, float64,
         # L-BFGS from the start and residual-based adaptive refinement
-        nu, params = 0.01 / np.pi, dict(hidden_layer_sizes=(20, 20, 20), dtype="float64",
-                                        n_collocation=1000, max_iter=3000,
-                                        lbfgs_max_iter=3000, refine_every=200,
+        nu, params = 0.01 / np.pi, dict(hidden_layer_sizes=(20,) * 4, dtype="float64",
+                                        n_collocation=1000, max_iter=2600,
+                                        lbfgs_max_iter=2600, refine_every=200,
                                         n_refine=100, n_refinements=10)
     else:
         nu = 0.1 / np.pi

@@ -926,7 +926,7 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
         self._refined = new if self._refined is None else torch.cat([self._refined, new])
         self._n_refined += 1
         self._full_set = self._last_eval = None  # a new objective
-        for name, opt in self._train_state["optimizers"].items():
+        for opt in self._train_state["optimizers"].values():
             if isinstance(opt, torch.optim.LBFGS):
                 _restart_lbfgs(opt)
 
