@@ -224,14 +224,6 @@ def training_params(local_vars):
     return {name: local_vars[name] for name in _TRAINING_PARAM_NAMES}
 
 
-def store_params(est, local_vars, names):
-    """Store the parameters ``names`` a family's estimators share from a subclass
-    ``__init__``'s ``locals()``, unchanged, as ``est.<name>`` (as the explicit
-    ``self.name = name`` lines would)."""
-    for name in names:
-        setattr(est, name, local_vars[name])
-
-
 def classes_and_codes(y):
     """``(classes, codes)`` of labels ``y``: the sorted distinct labels and the index of
     each label among them, with a ``ValueError`` for labels that cannot be ordered."""

@@ -9,9 +9,9 @@ from skml.neural._base import (
     NeuralEstimator,
     _torch,
     as_float32,
-    store_params,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
@@ -43,7 +43,7 @@ def _check_latent(est, Z):
 
 
 # the encoder-decoder parameters AutoEncoder and VAE share: their constraints, and the
-# names their __init__ stores (store_params)
+# names their __init__ stores (store_init_params)
 _CODER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
     "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
@@ -151,7 +151,7 @@ class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_params(self, locals(), _CODER_PARAM_NAMES)
+        store_init_params(self, locals(), _CODER_PARAM_NAMES)
         self.output_activation = output_activation
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

@@ -23,9 +23,9 @@ from skml.neural._base import (
     as_float32,
     classes_and_codes,
     require_y,
-    store_params,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural._mixins import NeuralTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
@@ -113,7 +113,7 @@ def _network_input(X, shape):
     return X32 if shape is None else X32.reshape(len(X32), *shape)
 
 
-# the parameters every _EmbeddingEstimator's __init__ stores (store_params)
+# the parameters every _EmbeddingEstimator's __init__ stores (store_init_params)
 _ENCODER_PARAM_NAMES = ("n_components", "augmentation", "encoder", "hidden_layer_sizes",
                         "channels", "activation", "image_shape")
 
@@ -475,7 +475,7 @@ class SimCLR(NeuralTransformerMixin, _EmbeddingEstimator):
         super().__init__(**training_params(locals()))
         self.projection_dim = projection_dim
         self.temperature = temperature
-        store_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X32, _ = self._validate_fit_X(X) if reset else (self._validate_X(X)[1], None)
@@ -631,7 +631,7 @@ class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
         super().__init__(**training_params(locals()))
         self.margin = margin
         self.mining = mining
-        store_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         require_y(self, y)

@@ -18,7 +18,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from skml.neural._base import _torch, as_float32, require_y, store_params, training_params
+from skml.neural._base import _torch, as_float32, require_y, training_params
+from skml.utils import store_init_params
 from skml.neural.contrastive import _ENCODER_PARAM_NAMES, _EmbeddingEstimator, _fill
 from skml.utils import Interval, StrOptions
 
@@ -160,7 +161,7 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
         self.n_way = n_way
         self.n_shot = n_shot
         self.n_query = n_query
-        store_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     # ------------------------------------------------------------------ data
 

@@ -9,9 +9,9 @@ from skml.neural._base import (
     NeuralEstimator,
     _torch,
     as_float32,
-    store_params,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.autoencoder import (
@@ -127,7 +127,7 @@ class VAE(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_params(self, locals(), _CODER_PARAM_NAMES)
+        store_init_params(self, locals(), _CODER_PARAM_NAMES)
         self.likelihood = likelihood
         self.beta = beta
 

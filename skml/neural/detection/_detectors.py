@@ -19,9 +19,9 @@ from skml.neural._base import (
     NeuralEstimator,
     _torch,
     as_float32,
-    store_params,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS
 from skml.utils import Interval, StrOptions
@@ -157,7 +157,7 @@ def _tuple_of(value, name, kind, low):
     return out
 
 
-# the parameters every detector's __init__ stores (store_params), and those of the
+# the parameters every detector's __init__ stores (store_init_params), and those of the
 # selective-search proposals
 _DETECTOR_PARAMS = ("architecture", "channels", "blocks", "hidden_layer_sizes",
                     "activation", "norm", "pooling", "dropout", "rois_per_image",
@@ -649,7 +649,7 @@ class FasterRCNNDetector(_BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_params(self, locals(), _DETECTOR_PARAMS)
+        store_init_params(self, locals(), _DETECTOR_PARAMS)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
         self.anchor_sizes = anchor_sizes
@@ -764,7 +764,7 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
+        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
 
@@ -876,7 +876,7 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
+        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.global_pool = global_pool
         self.crop_size = crop_size
 
