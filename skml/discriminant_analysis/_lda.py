@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import rescale
 from skml.linear_model._base import LinearClassifierProbaMixin
-from skml.utils import HasMethods, Interval, StrOptions, check_params
+from skml.utils import HasMethods, Interval, StrOptions, check_params, store_init_params
 
 __all__ = ["LinearDiscriminantAnalysis"]
 
@@ -157,13 +157,7 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, LinearClassifi
 
     def __init__(self, solver="svd", shrinkage=None, priors=None, n_components=None,
                  store_covariance=False, tol=1e-4, covariance_estimator=None):
-        self.solver = solver
-        self.shrinkage = shrinkage
-        self.priors = priors
-        self.n_components = n_components
-        self.store_covariance = store_covariance
-        self.tol = tol
-        self.covariance_estimator = covariance_estimator
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------ fitting
     _predict_sparse = False  # dense input only, as scikit-learn's

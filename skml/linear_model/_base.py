@@ -14,6 +14,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
+from skml.utils import store_init_params
 
 __all__ = ["LinearRegression", "Ridge"]
 
@@ -377,11 +378,7 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
 
     def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
                  positive=False):
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.tol = tol
-        self.n_jobs = n_jobs
-        self.positive = positive
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Fit the least-squares model.
@@ -542,14 +539,7 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
                  tol=1e-4, solver="auto", positive=False, random_state=None):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.solver = solver
-        self.positive = positive
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def _alphas(self, n_targets):
         alpha = self.alpha

@@ -28,6 +28,7 @@ from skml.utils import (
     check_sample_weight,
     limit_blas_threads,
 )
+from skml.utils import store_init_params
 
 __all__ = ["LogisticRegression"]
 
@@ -377,20 +378,7 @@ class LogisticRegression(LinearClassifierProbaMixin, BaseEstimator):
                  fit_intercept=True, intercept_scaling=1, class_weight=None,
                  random_state=None, solver="lbfgs", max_iter=100, verbose=0,
                  warm_start=False, n_jobs=None):
-        self.penalty = penalty
-        self.C = C
-        self.l1_ratio = l1_ratio
-        self.dual = dual
-        self.tol = tol
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.solver = solver
-        self.max_iter = max_iter
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def _resolve_penalty(self):
         """``(l2 weight, l1 weight)`` multiplying ``1 / C`` (both 0 for no penalty), with

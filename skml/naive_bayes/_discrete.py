@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from skml.naive_bayes._base import _BaseNB
-from skml.utils import Interval, check_params, check_sample_weight
+from skml.utils import Interval, check_params, check_sample_weight, store_init_params
 
 __all__ = ["BernoulliNB", "MultinomialNB"]
 
@@ -177,10 +177,7 @@ class MultinomialNB(_BaseDiscreteNB):
     """
 
     def __init__(self, *, alpha=1.0, force_alpha=True, fit_prior=True, class_prior=None):
-        self.alpha = alpha
-        self.force_alpha = force_alpha
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
+        store_init_params(self, locals())
 
     def _check_fit_X(self, X):
         lowest = (X.data.min(initial=0.0) if sparse.issparse(X) else X.min(initial=0.0))
@@ -291,11 +288,7 @@ class BernoulliNB(_BaseDiscreteNB):
 
     def __init__(self, *, alpha=1.0, force_alpha=True, binarize=0.0, fit_prior=True,
                  class_prior=None):
-        self.alpha = alpha
-        self.force_alpha = force_alpha
-        self.binarize = binarize
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
+        store_init_params(self, locals())
 
     def _prepare_X(self, X):
         if self.binarize is None:

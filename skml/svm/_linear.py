@@ -23,6 +23,7 @@ from skml.linear_model._base import (
 from skml.linear_model._optimize import lbfgs_l1, prox_newton_l1
 from skml.svm._base import box_bounds, svm_sample_weight
 from skml.utils import Interval, StrOptions, check_params, limit_blas_threads
+from skml.utils import store_init_params
 
 __all__ = ["LinearSVC"]
 
@@ -286,18 +287,7 @@ class LinearSVC(LinearClassifierMixin, BaseEstimator):
     def __init__(self, penalty="l2", loss="squared_hinge", *, dual="auto", tol=1e-4,
                  C=1.0, multi_class="ovr", fit_intercept=True, intercept_scaling=1.0,
                  class_weight=None, verbose=0, random_state=None, max_iter=1000):
-        self.penalty = penalty
-        self.loss = loss
-        self.dual = dual
-        self.tol = tol
-        self.C = C
-        self.multi_class = multi_class
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.verbose = verbose
-        self.random_state = random_state
-        self.max_iter = max_iter
+        store_init_params(self, locals())
 
     # predictions in float64 (liblinear's), sparse input as CSR
     _predict_dtype = (np.float64,)
