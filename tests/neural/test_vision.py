@@ -47,20 +47,29 @@ def resnet_digits(digits_images):
 # ------------------------------------------------------------------ learning
 
 
-def test_resnet_and_lenet_reach_097_and_resnet_beats_the_mlp_on_digits(resnet_digits,
-                                                                       digits_images):
+def test_resnet_and_lenet_reach_097_and_beat_the_mlp_on_digits(resnet_digits,
+                                                               digits_images):
     Xtr, Xte, ytr, yte = digits_images
-    # scikit-learn's default MLP (100 hidden units, 200 epochs) on the same pixels: 0.98
+    # scikit-learn's default MLP (100 hidden units, 200 epochs) on the same pixels: 0.980
+    # (0.980-0.982 over random_state 0-4)
     mlp_acc = MLPClassifier(random_state=0).fit(Xtr.reshape(len(Xtr), -1), ytr).score(
         Xte.reshape(len(Xte), -1), yte)
     res_acc = resnet_digits.score(Xte, yte)  # 10 epochs
-    # LeNet-5's geometry: the 8x8 digits upsampled to 28x28 (the modern relu/max variant)
-    lenet = CNNClassifier("lenet", resize=28, activation="relu", pooling="max",
-                          max_iter=10, batch_size=32, learning_rate_init=0.003,
+    # LeNet-5 (conv-pool-conv-pool-120-84-10, relu/max) on the digits upsampled to
+    # 20x20, with batch norm after each convolution, random crops of 85-100% of each
+    # side (sub-pixel shifts and zooms of the 8x8 digit) and a cosine learning-rate
+    # schedule: 0.993 (0.987-0.996 over random_state 0-4); without them 0.96-0.98
+    lenet = CNNClassifier("lenet", resize=20, activation="relu", pooling="max",
+                          norm="batch", augment={"crop": 0.85}, max_iter=15,
+                          batch_size=32, learning_rate_init=0.005, learning_rate="cosine",
                           random_state=0).fit(Xtr, ytr)
+    assert lenet.module_block_names_ == ("resize", "conv1", "conv2", "pool", "head")
+    assert sum(isinstance(m, torch.nn.Linear) for m in lenet.module_.head) == 3
     lenet_acc = lenet.score(Xte, yte)
-    assert res_acc >= 0.985 and lenet_acc >= 0.97, (res_acc, lenet_acc)
+    assert res_acc >= 0.985 and lenet_acc >= 0.985, (res_acc, lenet_acc)
+    # each beats the MLP by a margin: 0.005 is 3 of the 450 test digits
     assert res_acc >= mlp_acc + 0.005, (res_acc, mlp_acc)
+    assert lenet_acc >= mlp_acc + 0.005, (lenet_acc, mlp_acc)
 
 
 @pytest.mark.parametrize("params", [
@@ -338,10 +347,14 @@ def test_fine_tuning_frozen_resnet_on_new_digits_beats_training_from_scratch(
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_and_prediction(digits_images):
     Xtr, Xte, ytr, yte = digits_images
-    clf = CNNClassifier(**RESNET, max_iter=3, augment=dict(flip=True, shift=1),
-                        device="cuda", random_state=0).fit(Xtr, ytr)
+    # the resnet_digits settings with augmentation drawn on the device: 0.92-0.94 on
+    # CPU over seeds 0-2 (3 epochs at the default rate stay near chance on any device)
+    clf = CNNClassifier("resnet", channels=(16, 32), blocks=(1, 1), max_iter=10,
+                        batch_size=64, learning_rate_init=0.01,
+                        augment=dict(flip=True, shift=1), device="cuda",
+                        random_state=0).fit(Xtr, ytr)
     assert next(clf.module_.parameters()).device.type == "cuda"
-    assert clf.score(Xte, yte) > 0.8
+    assert clf.score(Xte, yte) > 0.85
     loaded = pickle.loads(pickle.dumps(clf))
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(loaded.predict_proba(Xte), clf.predict_proba(Xte),
@@ -363,6 +376,14 @@ def digits_on_canvas():
     clf = CNNClassifier(**RESNET, max_iter=6, batch_size=32, learning_rate_init=0.01,
                         random_state=0).fit(X[:600], y[:600])
     return clf, X[600:], y[600:], pos[600:]
+
+
+def _resample_at(maps, centres, size):
+    """Maps ``(n, h, w)`` whose cell k lies on pixel ``centres[k]`` (both axes), read at
+    each pixel ``0 .. size - 1``: linear interpolation along rows, then columns."""
+    pixels = np.arange(size)
+    rows = np.apply_along_axis(lambda v: np.interp(pixels, centres, v), 1, maps)
+    return np.apply_along_axis(lambda v: np.interp(pixels, centres, v), 2, rows)
 
 
 def _peak_in_box(maps, pos, side=8):
@@ -399,16 +420,16 @@ def test_cam_is_the_class_weighted_feature_map_and_grad_cam_agrees(digits_on_can
     raw = torch.einsum("k,nkhw->nhw", w[3], feats)
     # the spatial mean of M_c is the class score less the bias (Zhou et al.)
     np.testing.assert_allclose(raw.mean((1, 2)), logits[:, 3] - b[3], rtol=1e-4, atol=1e-5)
-    up = torch.nn.functional.interpolate(raw[:, None], size=(20, 20), mode="bilinear",
-                                         align_corners=False)[:, 0].numpy()
+    # stage2 halves the map with a 3x3 convolution of stride 2 and padding 1: cell k is
+    # centred on pixel 2k, where the map is read (bilinearly, constant past the last
+    # cell); a plain resize would put cell k at 2k + 1/2 (half a pixel off)
+    up = _resample_at(raw.numpy(), 2.0 * np.arange(10), 20)
     ref = (up - up.min((1, 2), keepdims=True)) / np.ptp(up, axis=(1, 2), keepdims=True)
     got = class_activation_map(clf, X[:5], target=3)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
     # Grad-CAM of the last block of a GAP network: alpha_k = w_ck / (h w), so its map is
     # relu(M_c) (at the layer's resolution, then upsampled) / max
-    relu = torch.nn.functional.interpolate(raw.clamp(min=0)[:, None], size=(20, 20),
-                                           mode="bilinear", align_corners=False)[:, 0]
-    relu = relu.numpy()
+    relu = _resample_at(raw.clamp(min=0).numpy(), 2.0 * np.arange(10), 20)
     np.testing.assert_allclose(grad_cam(clf, X[:5], target=3),
                                relu / relu.max((1, 2), keepdims=True), rtol=1e-4, atol=1e-5)
     # one target per image

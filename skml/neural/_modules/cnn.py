@@ -18,12 +18,13 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from skml.neural._modules.mlp import ACTIVATIONS
 
 __all__ = ["ARCHITECTURES", "CNN", "DEFAULTS", "BasicBlock", "DenseBlock", "GlobalPool",
            "Resize", "alexnet", "augment_images", "build_cnn", "densenet", "lenet",
-           "min_image_size", "mlp_head", "resnet", "vgg"]
+           "map_to_input", "min_image_size", "mlp_head", "output_grid", "resnet", "vgg"]
 
 ARCHITECTURES = ("lenet", "alexnet", "vgg", "resnet", "densenet")
 
@@ -434,3 +435,173 @@ def augment_images(x, generator, flip=False, shift=0, crop=1.0):
         mirror = torch.rand(n, generator=generator, device=x.device) < 0.5
         x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
     return x
+
+
+# ---------------------------------------------------------------------- map geometry
+
+# positional arguments of the windowed operations whose geometry is followed
+_WINDOW_ARGS = {
+    "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation"),
+    "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation"),
+    "avg_pool2d": ("input", "kernel_size", "stride", "padding"),
+}
+
+
+def _two(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _window_grid(name, grid, args, kwargs):
+    """The grid of a convolution's or pooling's output, from its input's: output cell
+    ``j`` is centred on input cell ``j * stride - padding + dilation * (kernel - 1) /
+    2``."""
+    bound = dict(zip(_WINDOW_ARGS[name], args), **kwargs)
+    if name == "conv2d":
+        kernel = tuple(bound["weight"].shape[-2:])
+        stride = _two(bound.get("stride", 1))
+    else:
+        kernel = _two(bound["kernel_size"])
+        stride = _two(bound.get("stride") or kernel)  # None/(): the kernel size
+    padding = bound.get("padding", 0)
+    dilation = _two(bound.get("dilation", 1))
+    if isinstance(padding, str):  # "valid": none; "same" (stride 1): centred
+        padding = tuple(d * (k - 1) / 2 for k, d in zip(kernel, dilation)) \
+            if padding == "same" else (0, 0)
+    padding = _two(padding)
+    return tuple((o + t * (d * (k - 1) / 2 - p), t * st) for (o, t), k, st, p, d
+                 in zip(grid, kernel, stride, padding, dilation))
+
+
+def _resize_grid(grid, size_in, size_out, bound):
+    """The grid of an ``F.interpolate`` output: output cell ``j`` samples input cell
+    ``(j + 1/2) * scale - 1/2`` (``align_corners=False``), ``j * (n_in - 1) / (n_out -
+    1)`` (``align_corners=True``) or ``j * scale`` (``mode="nearest"``)."""
+    factor = bound.get("scale_factor")
+    out = []
+    for axis, ((o, t), n_in, n_out) in enumerate(zip(grid, size_in, size_out)):
+        if bound.get("align_corners"):
+            scale, shift = (n_in - 1) / max(n_out - 1, 1), 0.0
+        else:
+            if factor is not None and not bound.get("recompute_scale_factor"):
+                f = factor if isinstance(factor, (int, float)) else factor[axis]
+                scale = 1.0 / f
+            else:
+                scale = n_in / n_out
+            shift = 0.0 if bound.get("mode", "nearest") == "nearest" else 0.5 * scale - 0.5
+        out.append((o + t * shift, t * scale))
+    return tuple(out)
+
+
+class _GridTracker(TorchFunctionMode):
+    """Follows, through every torch operation of a forward pass, where the cells of
+    each 4-D tensor lie in the input image: per spatial axis ``(offset, step)``, cell
+    ``j`` centred on input coordinate ``offset + step * j`` (pixel ``i`` at ``i``).
+    Convolutions, poolings and ``F.interpolate`` move and stretch the grid;
+    operations that keep the spatial size (activations, normalisation, sums,
+    concatenations) keep their first input's; any other leaves its output
+    untracked."""
+
+    def __init__(self):
+        super().__init__()
+        self._grids = {}  # id -> (tensor, grid): the tensor is kept so ids stay unique
+
+    def grid(self, t):
+        entry = self._grids.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else None
+
+    def track(self, t, grid):
+        self._grids[id(t)] = (t, grid)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if not (torch.is_tensor(out) and out.ndim == 4):
+            return out
+        inputs = [a for a in (*args, *kwargs.values()) for a in
+                  (a if isinstance(a, (list, tuple)) else (a,))]
+        src = next((a for a in inputs if torch.is_tensor(a) and a.ndim == 4
+                    and self.grid(a) is not None), None)
+        if src is None:
+            return out
+        name = getattr(func, "__name__", "")
+        if name in _WINDOW_ARGS:
+            grid = _window_grid(name, self.grid(src), args, kwargs)
+        elif name == "interpolate":
+            bound = dict(zip(("input", "size", "scale_factor", "mode", "align_corners",
+                              "recompute_scale_factor"), args), **kwargs)
+            grid = _resize_grid(self.grid(src), src.shape[-2:], out.shape[-2:], bound)
+        elif out.shape[-2:] == src.shape[-2:]:
+            grid = self.grid(src)
+        else:
+            return out
+        self.track(out, grid)
+        return out
+
+
+def output_grid(module, layer, x):
+    """Where the cells of ``layer``'s output map lie in the input image.
+
+    Runs ``module`` on ``x`` (one image is enough) and follows the geometry of every
+    convolution, pooling and resize on the way to ``layer`` (:class:`_GridTracker`).
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network, in the mode wanted (e.g. ``eval()``).
+    layer : nn.Module
+        A submodule of ``module`` whose output is a map ``(n, K, h, w)``.
+    x : torch.Tensor of shape (n, C, H, W)
+        Input images.
+
+    Returns
+    -------
+    grid : ((float, float), (float, float)) or None
+        ``((offset_y, step_y), (offset_x, step_x))``: cell ``(i, j)`` of the map is
+        centred on input pixel coordinates ``(offset_y + step_y * i, offset_x + step_x
+        * j)``, pixel ``(r, c)`` of ``x`` being at ``(r, c)``. None where the map's
+        geometry could not be followed.
+    """
+    captured = {}
+
+    def keep(_, __, output):
+        captured.setdefault("out", output)
+    hook = layer.register_forward_hook(keep)
+    try:
+        with torch.no_grad(), _GridTracker() as tracker:
+            tracker.track(x, ((0.0, 1.0), (0.0, 1.0)))
+            module(x)
+            out = captured.get("out")
+            return tracker.grid(out) if torch.is_tensor(out) else None
+    finally:
+        hook.remove()
+
+
+def map_to_input(maps, size, grid=None):
+    """Maps ``(n, h, w)`` of a layer resampled bilinearly to the input's ``size``
+    ``(H, W)``, each input pixel reading the map where it lies on the layer's grid
+    (:func:`output_grid`), constant beyond the outermost cells.
+
+    A network that downsamples by 2 with a 3x3 convolution of padding 1 centres cell
+    ``j`` on pixel ``2 j``, not on ``2 j + 1/2`` as a plain resize of the map
+    (``F.interpolate``, ``align_corners=False``) assumes: the plain resize shifts the
+    map by half a pixel per such halving (1.5 pixels after two). ``grid=None`` is
+    that plain resize (the map is taken to tile the image evenly).
+    """
+    h, w = maps.shape[-2:]
+    H, W = size
+    if grid is None:
+        grid = ((0.5 * H / h - 0.5, H / h), (0.5 * W / w - 0.5, W / w))
+    (oy, sy), (ox, sx) = grid
+    if (h, w) == (H, W) and (oy, sy, ox, sx) == (0.0, 1.0, 0.0, 1.0):
+        return maps
+    opts = dict(device=maps.device, dtype=maps.dtype)
+    # input pixel r reads map row (r - oy) / sy; grid_sample's align_corners=True puts
+    # rows 0 and h - 1 at -1 and 1, and padding_mode="border" holds the edge values
+    gy = (torch.arange(H, **opts) - oy) / sy
+    gx = (torch.arange(W, **opts) - ox) / sx
+    gy = 2 * gy / (h - 1) - 1 if h > 1 else torch.zeros_like(gy)
+    gx = 2 * gx / (w - 1) - 1 if w > 1 else torch.zeros_like(gx)
+    coords = torch.stack(torch.broadcast_tensors(gx[None, :], gy[:, None]), -1)
+    coords = coords.expand(len(maps), H, W, 2)
+    return nn.functional.grid_sample(maps[:, None], coords, mode="bilinear",
+                                     padding_mode="border", align_corners=True)[:, 0]
