@@ -75,7 +75,8 @@ def test_transposed_convolution_leaves_more_checkerboard_on_a_constant_image(seg
     for up, seg in segmenters.items():
         with torch.no_grad():
             centre = seg.module_.decode(const)[..., 8:-8, 8:-8]
-        assert float(centre.std()) > 1e-4  # not a constant map (its share is rounding)
+        # not constant maps: the share of a map flat to rounding would be noise
+        assert float(centre.std((-2, -1)).max()) > 1e-3
         energy[up] = float(checkerboard_energy(centre).mean())
     assert energy["transposed"] > 2 * energy["resize_conv"], energy
 
