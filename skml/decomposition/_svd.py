@@ -2,7 +2,7 @@
 finder with power iterations, and ARPACK's truncated SVD."""
 import numpy as np
 from scipy import linalg
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import ArpackError, svds
 
 __all__ = ["flip_rows", "randomized_svd", "arpack_svd"]
 
@@ -65,5 +65,15 @@ def arpack_svd(M, n_components, *, tol, random_state):
     """Truncated SVD by ARPACK (``scipy.sparse.linalg.svds``), triplets in decreasing
     order, started from a reproducible random vector."""
     v0 = random_state.uniform(-1, 1, min(M.shape))
-    U, s, Vt = svds(M, k=n_components, tol=tol, v0=v0)
+    try:
+        U, s, Vt = svds(M, k=n_components, tol=tol, v0=v0)
+    except ArpackError as err:
+        # info -9: M^T M v0 == 0 for a random v0 (all of its entries nonzero), i.e. M is
+        # the zero operator (e.g. centred constant data): every singular value is 0 and
+        # any orthonormal vectors are singular vectors (ARPACK itself cannot start)
+        if not str(err).startswith("ARPACK error -9:"):  # scipy keeps no info attribute
+            raise
+        dtype = M.dtype if M.dtype in (np.float32, np.float64) else np.float64
+        return (np.eye(M.shape[0], n_components, dtype=dtype), np.zeros(n_components, dtype),
+                np.eye(n_components, M.shape[1], dtype=dtype))
     return U[:, ::-1].copy(), s[::-1].copy(), Vt[::-1].copy()
