@@ -4,7 +4,7 @@ import numpy as np
 from scipy import linalg
 from scipy.sparse.linalg import ArpackError, svds
 
-__all__ = ["flip_rows", "randomized_svd", "arpack_svd"]
+__all__ = ["flip_rows", "randomized_svd", "arpack_svd", "arpack_cannot_start"]
 
 
 def flip_rows(U, Vt):
@@ -61,6 +61,14 @@ def randomized_svd(M, n_components, *, n_oversamples=10, n_iter="auto",
     return U[:, :n_components], s[:n_components], Vt[:n_components]
 
 
+def arpack_cannot_start(err):
+    """Whether ``err`` (an ``ArpackError``) is ARPACK's 'starting vector is zero' (info
+    -9): the operator maps the random start vector, all of whose entries are nonzero, to
+    zero, i.e. it is the zero operator -- every eigen/singular value is 0 and any
+    orthonormal vectors are eigen/singular vectors. scipy keeps no ``info`` attribute."""
+    return str(err).startswith("ARPACK error -9:")
+
+
 def arpack_svd(M, n_components, *, tol, random_state):
     """Truncated SVD by ARPACK (``scipy.sparse.linalg.svds``), triplets in decreasing
     order, started from a reproducible random vector."""
@@ -68,10 +76,7 @@ def arpack_svd(M, n_components, *, tol, random_state):
     try:
         U, s, Vt = svds(M, k=n_components, tol=tol, v0=v0)
     except ArpackError as err:
-        # info -9: M^T M v0 == 0 for a random v0 (all of its entries nonzero), i.e. M is
-        # the zero operator (e.g. centred constant data): every singular value is 0 and
-        # any orthonormal vectors are singular vectors (ARPACK itself cannot start)
-        if not str(err).startswith("ARPACK error -9:"):  # scipy keeps no info attribute
+        if not arpack_cannot_start(err):  # e.g. centred constant data
             raise
         dtype = M.dtype if M.dtype in (np.float32, np.float64) else np.float64
         return (np.eye(M.shape[0], n_components, dtype=dtype), np.zeros(n_components, dtype),

@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import linalg
-from scipy.sparse.linalg import eigsh
+from scipy.sparse.linalg import ArpackError, eigsh
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import pairwise_distances as sk_pairwise_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.decomposition._svd import arpack_cannot_start
 from skml.manifold._base import _EmbeddingBase
 from skml.manifold._progress import Progress
 from skml.metrics import PAIRWISE_METRICS, pairwise_distances
@@ -77,7 +78,12 @@ def _top_eigh(K, n_components, *, solver="auto", tol=0.0, max_iter=None):
         evals, evecs = linalg.eigh(K, subset_by_index=(n - k, n - 1))
     else:
         v0 = np.random.RandomState(0).uniform(-1.0, 1.0, n)
-        evals, evecs = eigsh(K, k=k, which="LA", tol=tol, maxiter=max_iter, v0=v0)
+        try:
+            evals, evecs = eigsh(K, k=k, which="LA", tol=tol, maxiter=max_iter, v0=v0)
+        except ArpackError as err:  # K == 0 (e.g. every point the same): LAPACK's answer
+            if not arpack_cannot_start(err):
+                raise
+            evals, evecs = np.zeros(k, K.dtype), np.eye(n, k, dtype=K.dtype)
     order = np.argsort(evals)[::-1]
     evals, evecs = evals[order], np.ascontiguousarray(evecs[:, order])
     return evals, _flip_columns(evecs)

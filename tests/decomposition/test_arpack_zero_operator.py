@@ -40,3 +40,15 @@ def test_arpack_truncated_svd_of_the_zero_matrix(fmt):
     svd = TruncatedSVD(2, algorithm="arpack", random_state=0).fit(X)
     np.testing.assert_array_equal(svd.singular_values_, [0.0, 0.0])
     np.testing.assert_array_equal(svd.transform(X), np.zeros((10, 2)))
+
+
+@pytest.mark.parametrize("solver", ["arpack", "dense"])
+def test_isomap_and_classical_mds_of_identical_points(solver):
+    # the double-centred Gram matrix of identical points is zero: a zero embedding
+    from skml.manifold import ClassicalMDS, Isomap
+
+    X = np.full((40, 3), 2.0)
+    np.testing.assert_array_equal(
+        Isomap(n_components=2, eigen_solver=solver).fit_transform(X), np.zeros((40, 2)))
+    np.testing.assert_array_equal(ClassicalMDS(n_components=2).fit_transform(X),
+                                  np.zeros((40, 2)))
