@@ -8,6 +8,7 @@ measured in a fresh child process per side (its max RSS), so one side's allocati
 count against the other.
 """
 import dataclasses
+import functools
 import importlib
 import json
 import os
@@ -33,6 +34,58 @@ class Case:
     quality: Callable[[object, object], float]  # (result, data) -> number
     quality_name: str = "quality"
     repeats: int = 5
+
+
+def value_quality(value, data):
+    """The quality of a side that returns its quality figure itself (a final loss)."""
+    return float(value)
+
+
+def one_torch_thread(fn):
+    """``fn`` run on one torch thread, the count restored after: both sides of a deep
+    benchmark (what skml's ``n_jobs=None`` picks for networks this small; on a shared
+    machine more threads only add contention noise)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
+def torch_minibatch_loop(make_module, loss_fn, lr, batch_size, epochs, device):
+    """The plain PyTorch loop a user writes for a module, the peer of a deep estimator:
+    Adam at ``lr`` over seeded shuffled mini-batches for ``epochs`` passes, on one torch
+    thread. Returns ``fit(data)`` (``data = (X_train, _, y_train, _)``) giving the
+    module ``make_module(X_train, y_train)`` trained and in eval mode."""
+    import torch
+
+    @one_torch_thread
+    def fit(data):
+        Xtr, _, ytr, _ = data
+        torch.manual_seed(0)
+        model = make_module(Xtr, ytr).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        X = torch.as_tensor(Xtr, dtype=torch.float32, device=device)
+        y = torch.as_tensor(ytr, device=device)
+        n = len(X)
+        gen = torch.Generator().manual_seed(0)
+        model.train()
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen).to(device)
+            for start in range(0, n, batch_size):
+                idx = perm[start:start + batch_size]
+                loss = loss_fn(model(X[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return model.eval()
+    return fit
 
 
 def run_case(case, quick):

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, one_torch_thread
 
 NAME = "contrastive"
 PEER = "torch / raw pixels"
@@ -33,19 +33,6 @@ def _quiet(fit):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return fit()
-
-
-def _one_thread(fn):
-    import torch
-
-    def run(*args):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args)
-        finally:
-            torch.set_num_threads(threads)
-    return run
 
 
 # ---------------------------------------------------------------------- NT-Xent
@@ -74,7 +61,7 @@ def _loss_case(n, d):
         return torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
 
     def side(loss_fn):
-        @_one_thread
+        @one_torch_thread
         def run(zz):
             z1 = zz[0].clone().requires_grad_(True)
             z2 = zz[1].clone().requires_grad_(True)
@@ -124,7 +111,7 @@ _SIMCLR = dict(n_components=64, hidden_layer_sizes=(256,), image_shape=(8, 8),
 def _skml_simclr(epochs, tol=True):
     from skml.neural import SimCLR
 
-    @_one_thread
+    @one_torch_thread
     def fit(data):
         extra = {} if tol else dict(alpha=0.0, tol=0.0, n_iter_no_change=np.inf)
         est = _quiet(lambda: SimCLR(max_iter=epochs, random_state=0,
@@ -139,7 +126,7 @@ def _torch_simclr(epochs):
     from skml.neural import ImageAugmentation
     from skml.neural._modules.contrastive import SimCLRNet, build_encoder, nt_xent_loss
 
-    @_one_thread
+    @one_torch_thread
     def fit(data):
         torch.manual_seed(0)
         enc = build_encoder("mlp", 64, n_features=64, hidden=(256,))
@@ -195,7 +182,7 @@ def _triplet_case(epochs):
         X, y = load_digits(return_X_y=True)
         return train_test_split(X / 16.0, y, train_size=0.2, random_state=0, stratify=y)
 
-    @_one_thread
+    @one_torch_thread
     def skml(d):
         Xtr, _, ytr, _ = d
         return _quiet(lambda: make_pipeline(
@@ -216,7 +203,7 @@ def _dual_case(epochs):
 
     from skml.neural import DualEncoder
 
-    @_one_thread
+    @one_torch_thread
     def skml(d):
         Xtr, _, ytr, _, _ = d
         g = _glyphs()
@@ -247,7 +234,7 @@ def _proto_cases(epochs):
         X = X / 16.0
         return X[y < 5], y[y < 5], X[y >= 5], y[y >= 5]
 
-    @_one_thread
+    @one_torch_thread
     def skml(d):
         return _quiet(lambda: PrototypicalNetwork(
             n_components=256, hidden_layer_sizes=(), encoder="mlp", image_shape=(8, 8),
@@ -285,7 +272,7 @@ def _proto_cases_mlp(epochs):
     from skml.neural import PrototypicalNetwork
 
     for case in _proto_cases(epochs):
-        @_one_thread
+        @one_torch_thread
         def skml(d):
             return _quiet(lambda: PrototypicalNetwork(
                 n_components=256, hidden_layer_sizes=(512,), encoder="mlp",

@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, one_torch_thread, value_quality
 
 NAME = "diffusion"
 PEER = "peer"
@@ -42,22 +42,6 @@ def _quiet(fn):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return fn(*args)
-    run.__name__ = getattr(fn, "__name__", "run")
-    return run
-
-
-def _one_thread(fn):
-    """Both sides on one torch thread (what skml's n_jobs=None picks for networks this
-    small on a shared machine)."""
-    def run(data):
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(data)
-        finally:
-            torch.set_num_threads(before)
     run.__name__ = getattr(fn, "__name__", "run")
     return run
 
@@ -124,10 +108,6 @@ def _epochs_torch(data):
             opt.step()
             total += float(loss.detach()) * (hi - lo)
     return total / n
-
-
-def _identity(value, data):
-    return float(value)
 
 
 # ------------------------------------------------------------------ sampling
@@ -239,8 +219,8 @@ def _cfg_scale1_note(data):
 
 def cases(quick):
     yield Case("DDPM epochs on digits vs torch loop", lambda: _digits(1 if quick else 3),
-               _one_thread(_epochs_skml), _one_thread(_epochs_torch), _identity,
-               "final loss", repeats=1 if quick else 3)
+               one_torch_thread(_epochs_skml), one_torch_thread(_epochs_torch),
+               value_quality, "final loss", repeats=1 if quick else 3)
     epochs = 3 if quick else 25
     model = {}
 

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import RESULTS, Case
+from benchmarks._harness import RESULTS, Case, one_torch_thread
 
 NAME = "gan_flow"
 PEER = "torch loop"
@@ -42,21 +42,6 @@ _DIGITS_CGAN = dict(n_components=16, output_activation="tanh", learning_rate_ini
                     beta_1=0.5, batch_size=64)
 _DIGITS_FLOW = dict(n_layers=6, hidden_layer_sizes=(256,), dequantize=1 / 16,
                     batch_size=64, learning_rate_init=1e-3)
-
-
-def _one_thread(fn):
-    """Both sides on one torch thread (what skml's n_jobs=None picks for networks this
-    small)."""
-    def run(data):
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(data)
-        finally:
-            torch.set_num_threads(before)
-    return run
 
 
 def _quiet(fn, *args, **kwargs):
@@ -238,17 +223,18 @@ def _flow_quality(flow, data):
 
 def cases(quick):
     yield Case("GAN epochs (ring) vs torch loop", lambda: _ring_data(2 if quick else 10),
-               _one_thread(_gan_skml(_RING_GAN, False)),
-               _one_thread(_gan_torch(_RING_GAN, False)), _ring_quality,
+               one_torch_thread(_gan_skml(_RING_GAN, False)),
+               one_torch_thread(_gan_torch(_RING_GAN, False)), _ring_quality,
                "energy distance", repeats=3)
     yield Case("ConditionalGAN epochs (digits) vs torch loop",
                lambda: _digits_data(2 if quick else 10),
-               _one_thread(_gan_skml(_DIGITS_CGAN, True)),
-               _one_thread(_gan_torch(_DIGITS_CGAN, True)), _label_quality,
+               one_torch_thread(_gan_skml(_DIGITS_CGAN, True)),
+               one_torch_thread(_gan_torch(_DIGITS_CGAN, True)), _label_quality,
                "label agreement", repeats=3)
     yield Case("NormalizingFlow epochs (digits) vs torch loop",
-               lambda: _digits_data(2 if quick else 10, "[0,1]"), _one_thread(_flow_skml),
-               _one_thread(_flow_torch), _flow_quality, "held-out log-lik", repeats=3)
+               lambda: _digits_data(2 if quick else 10, "[0,1]"),
+               one_torch_thread(_flow_skml), one_torch_thread(_flow_torch), _flow_quality,
+               "held-out log-lik", repeats=3)
 
 
 # ------------------------------------------------------------------ learning targets

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 from scipy import sparse
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, one_torch_thread
 
 NAME = "graph"
 PEER = "baseline"
@@ -80,19 +80,6 @@ def _tensors(data, device="cpu"):
             torch.from_numpy(np.flatnonzero(labelled)).to(device))
 
 
-def _one_thread(fn):
-    import torch
-
-    def run(*args):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args)
-        finally:
-            torch.set_num_threads(threads)
-    return run
-
-
 def _train(model, forward, y, idx, epochs):
     """Full-batch Adam epochs on the labelled nodes; returns the model in eval mode."""
     import torch
@@ -117,7 +104,7 @@ def _skml_module():
 
 
 def _sparse_epochs(epochs):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         g, y, idx = _tensors(data)
         model = _train(_skml_module(), lambda m: m(g), y, idx, epochs)
@@ -162,7 +149,7 @@ def _dense_adjacency(g):
 def _dense_epochs(epochs):
     state = {}
 
-    @_one_thread
+    @one_torch_thread
     def run(data):
         g, y, idx = _tensors(data)
         key = id(data)
@@ -174,7 +161,7 @@ def _dense_epochs(epochs):
 
 
 def _pyg_epochs(epochs):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         import torch
         from torch import nn
@@ -216,7 +203,7 @@ def _skml_gin():
 
 
 def _gin_epochs(epochs):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         g, y, idx = _tensors(data)
         g.edge_weight = None  # unweighted, as PyG's GINConv
@@ -226,7 +213,7 @@ def _gin_epochs(epochs):
 
 
 def _pyg_gin_epochs(epochs):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         import torch
         from torch import nn
@@ -283,7 +270,7 @@ def _skml_fit(epochs):
 
 
 def _loop_fit(epochs):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         import torch
 

@@ -108,7 +108,9 @@ def cases(quick):
     n, p = QUICK_SPARSE_SIZE if quick else SPARSE_SIZE
     yield Case(
         f"LogisticRegression sparse TF-IDF-like {n}x{p} (defaults)",
-        lambda: tfidf_like(n, n // 10, p),
+        # n and p bound now: the generator rebinds them for the next case, and the
+        # memory child builds the data only after consuming every case
+        lambda n=n, p=p: tfidf_like(n, n // 10, p),
         lambda data: LogisticRegression().fit(data[0], data[1]),
         lambda data: SkLogistic().fit(data[0], data[1]),
         _sparse_log_loss,

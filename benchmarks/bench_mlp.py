@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, torch_minibatch_loop
 
 NAME = "mlp"
 PEER = "peer"
@@ -55,36 +55,14 @@ def _skml_fit(hidden, batch_size, epochs, device):
 
 def _torch_loop(hidden, batch_size, epochs, device):
     """The plain loop a user would write for the same module."""
-    import torch
     from torch.nn import functional as F
 
     from skml.neural._modules.mlp import MLP, glorot_uniform_
 
-    def fit(data):
-        Xtr, _, ytr, _ = data
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            torch.manual_seed(0)
-            model = glorot_uniform_(MLP(Xtr.shape[1], hidden, int(ytr.max()) + 1)).to(device)
-            opt = torch.optim.Adam(model.parameters(), lr=LR)
-            X = torch.as_tensor(Xtr, dtype=torch.float32, device=device)
-            y = torch.as_tensor(ytr, device=device)
-            n = len(X)
-            gen = torch.Generator().manual_seed(0)
-            model.train()
-            for _ in range(epochs):
-                perm = torch.randperm(n, generator=gen).to(device)
-                for start in range(0, n, batch_size):
-                    idx = perm[start:start + batch_size]
-                    loss = F.cross_entropy(model(X[idx]), y[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-            return model.eval()
-        finally:
-            torch.set_num_threads(threads)
-    return fit
+    def make_module(Xtr, ytr):
+        return glorot_uniform_(MLP(Xtr.shape[1], hidden, int(ytr.max()) + 1))
+    return torch_minibatch_loop(make_module, F.cross_entropy, LR, batch_size, epochs,
+                                device)
 
 
 def _sklearn_fit(hidden, batch_size, epochs):

@@ -17,26 +17,13 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, one_torch_thread
 
 NAME = "sequence"
 PEER = "torch SDPA / torch loop"
 
 LR = 3e-3
 NET = dict(d_model=32, n_heads=2, n_layers=2, dim_feedforward=64, dropout=0.0)
-
-
-def _one_thread(fn):
-    import torch
-
-    def run(*args):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args)
-        finally:
-            torch.set_num_threads(threads)
-    return run
 
 
 # ------------------------------------------------------------------ attention
@@ -76,7 +63,7 @@ def _sdpa(attn, x, pad):
 
 
 def _fwd_bwd(compute):
-    @_one_thread
+    @one_torch_thread
     def run(data):
         attn, x, pad, _ = data
         xx = x.clone().requires_grad_(True)
@@ -118,7 +105,7 @@ def _skml_fit(epochs):
 
 
 def _torch_fit(epochs):
-    @_one_thread
+    @one_torch_thread
     def fit(data):
         import torch
 
@@ -144,7 +131,7 @@ def _torch_fit(epochs):
     return fit
 
 
-@_one_thread
+@one_torch_thread
 def _accuracy(result, data):
     import torch
 

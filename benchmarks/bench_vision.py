@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._harness import Case
+from benchmarks._harness import Case, torch_minibatch_loop
 
 NAME = "vision"
 PEER = "torch loop"
@@ -63,37 +63,6 @@ def _skml_cnn(arch, config, resize, batch_size, epochs, device):
             arch, resize=resize, **config, batch_size=batch_size, max_iter=epochs,
             learning_rate_init=LR, alpha=0.0, tol=0.0, n_iter_no_change=np.inf,
             device=device, random_state=0).fit(Xtr, ytr))
-    return fit
-
-
-def _torch_loop(make_module, batch_size, epochs, device, loss_fn):
-    """The plain loop a user writes for the same module."""
-    import torch
-
-    def fit(data):
-        Xtr, _, ytr, _ = data
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            torch.manual_seed(0)
-            model = make_module(Xtr, ytr).to(device)
-            opt = torch.optim.Adam(model.parameters(), lr=LR)
-            X = torch.as_tensor(Xtr, dtype=torch.float32, device=device)
-            y = torch.as_tensor(ytr, device=device)
-            n = len(X)
-            gen = torch.Generator().manual_seed(0)
-            model.train()
-            for _ in range(epochs):
-                perm = torch.randperm(n, generator=gen).to(device)
-                for start in range(0, n, batch_size):
-                    idx = perm[start:start + batch_size]
-                    loss = loss_fn(model(X[idx]), y[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-            return model.eval()
-        finally:
-            torch.set_num_threads(threads)
     return fit
 
 
@@ -194,8 +163,8 @@ def cases(quick):
         for device in devices:
             yield Case(f"{tag} {device}: fit vs torch loop", _digits,
                        _skml_cnn(arch, config, resize, batch_size, epochs, device),
-                       _torch_loop(_cnn_module(arch, config, resize), batch_size, epochs,
-                                   device, _ce),
+                       torch_minibatch_loop(_cnn_module(arch, config, resize), _ce, LR,
+                                            batch_size, epochs, device),
                        _accuracy, "test accuracy")
         yield _predict_case(f"digits {arch} cpu",
                             _skml_cnn(arch, config, resize, batch_size, epochs, "cpu"))
@@ -204,5 +173,6 @@ def cases(quick):
         for device in devices:
             yield Case(f"shapes FCN {upsample} bs=16 {epochs} epochs {device}: fit vs "
                        "torch loop", _shapes, _skml_fcn(upsample, epochs, device),
-                       _torch_loop(_fcn_module(upsample), 16, epochs, device, _ce),
+                       torch_minibatch_loop(_fcn_module(upsample), _ce, LR, 16, epochs,
+                                            device),
                        _miou, "test mean IoU")

@@ -25,7 +25,7 @@ The metric codes are the module-level ``METRIC_CODES`` of ``_pairwise`` (name ->
 """
 from cython cimport floating
 from libc.float cimport DBL_MAX
-from libc.math cimport sqrt, fabs, pow
+from libc.math cimport sqrt, fabs, pow, frexp, ldexp
 
 cdef enum:
     EUCLIDEAN = 0
@@ -34,6 +34,17 @@ cdef enum:
     MANHATTAN = 3
     MINKOWSKI = 4
     CHEBYSHEV = 5
+
+
+cdef inline double pow2_row_scale(double m) noexcept nogil:
+    """The power of two that puts a row's largest |x| (``m``) in [0.5, 1): 1 for a zero
+    row, and 2**1000 for a subnormal row, whose 2**-e is beyond the largest double
+    (2**1000 brings its largest |x| to >= 2**-74, whose squares are safe too)."""
+    cdef int e
+    if m == 0.0:
+        return 1.0
+    frexp(m, &e)
+    return ldexp(1.0, -e if e > -1000 else 1000)
 
 
 cdef inline bint key_is_scaled(int metric, double p, int robust) noexcept nogil:

@@ -5,6 +5,7 @@ _kdtree). Inline only, so no extension module is built for this file.
 Order: by distance, then by index, so ties always go to the smaller index.
 """
 from cython cimport floating
+from libc.math cimport INFINITY
 cimport numpy as cnp
 
 
@@ -46,6 +47,16 @@ cdef inline void heap_sort(floating* hd, cnp.intp_t* hi, Py_ssize_t n) noexcept 
         hd[last] = hd[0]
         hi[last] = hi[0]
         heap_sift_down(hd, hi, last, 0, v, j)
+
+
+cdef inline void empty_heap(floating* hd, cnp.intp_t* hi, Py_ssize_t n,
+                            cnp.intp_t sentinel) noexcept nogil:
+    """n slots at distance +inf, index ``sentinel`` (after every real index, so that
+    the first n real candidates replace them)."""
+    cdef Py_ssize_t h
+    for h in range(n):
+        hd[h] = INFINITY
+        hi[h] = sentinel
 
 
 cdef inline void sort_pairs(floating* hd, cnp.intp_t* hi, Py_ssize_t n) noexcept nogil:

@@ -473,6 +473,17 @@ cdef inline double _score(double g, double h, double l2, double lo, double hi) n
     return -(2.0 * g * v + (h + l2) * v * v)
 
 
+cdef inline void _record(SplitRec* best, double gl, double hl, double cl, int32_t b,
+                         uint8_t missing_left) noexcept nogil:
+    """Store a split as the feature's best so far (its gain is the caller's to store)."""
+    best.g_left = gl
+    best.h_left = hl
+    best.c_left = cl
+    best.bin = b
+    best.missing_left = missing_left
+    best.found = 1
+
+
 cdef inline void _try(SplitRec* best, double gl, double hl, double cl, double sg,
                       double sh, double sc, int8_t cst, double l2, double lo, double hi,
                       double min_hess, double msl, double parent_score, int32_t b,
@@ -489,12 +500,7 @@ cdef inline void _try(SplitRec* best, double gl, double hl, double cl, double sg
     gain = _score(gl, hl, l2, lo, hi) + _score(gr, hr, l2, lo, hi) - parent_score
     if gain > best.gain:
         best.gain = gain
-        best.g_left = gl
-        best.h_left = hl
-        best.c_left = cl
-        best.bin = b
-        best.missing_left = missing_left
-        best.found = 1
+        _record(best, gl, hl, cl, b, missing_left)
 
 
 cdef inline void _try_free(SplitRec* best, double* best_score, double gl, double hl,
@@ -514,12 +520,7 @@ cdef inline void _try_free(SplitRec* best, double* best_score, double gl, double
     den = a * c
     if num > best_score[0] * den:
         best_score[0] = num / den
-        best.g_left = gl
-        best.h_left = hl
-        best.c_left = cl
-        best.bin = b
-        best.missing_left = missing_left
-        best.found = 1
+        _record(best, gl, hl, cl, b, missing_left)
 
 
 cdef void _scan_numeric(const double* hf, int nb, int missing_bin, double sg, double sh,

@@ -32,7 +32,7 @@ from libc.math cimport sqrt, fabs, pow, INFINITY
 
 cimport numpy as cnp
 from skml._kernels._heap cimport (
-    heap_sift_down as _sift_down, heap_sort as _heap_sort,
+    empty_heap, heap_sift_down as _sift_down, heap_sort as _heap_sort,
     sort_pairs as _sort_pairs,
 )
 
@@ -414,9 +414,7 @@ cdef void _knn_one(const floating* q, const floating* data, const intp_t* idx,
     cdef double slack = _slack(d, metric, p, robust)
     cdef bint plain = metric == EUCLIDEAN and robust == 0 and s == 1.0
     cdef intp_t j
-    for h in range(k):
-        hd[h] = INFINITY
-        hi[h] = sentinel  # after every real index; replaced by the first k points
+    empty_heap(hd, hi, k, sentinel)
     stack_node[0] = 0
     stack_key[0] = _node_min(q, 0, kind, bounds, centers, radii, d, metric, p, s, robust,
                              slack)

@@ -243,6 +243,31 @@ cdef void _merge_groups(const double* acc, Py_ssize_t G, Py_ssize_t k, Py_ssize_
             weights[j] = s
 
 
+cdef double* _group_accumulators(double[:, ::1] workspace, Py_ssize_t G,
+                                 Py_ssize_t stride) except NULL:
+    """The first of the G group accumulators of ``stride`` doubles in ``workspace``."""
+    if G < 1 or workspace.shape[1] != stride:
+        raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
+    return &workspace[0, 0]
+
+
+cdef inline double* _zeroed_group(double* acc, Py_ssize_t g,
+                                  Py_ssize_t stride) noexcept nogil:
+    """Group g's accumulator, zeroed; NULL when there are none (a pass that only
+    labels)."""
+    if acc == NULL:
+        return NULL
+    memset(acc + g * stride, 0, stride * sizeof(double))
+    return acc + g * stride
+
+
+cdef Py_ssize_t _total(const Py_ssize_t[::1] counts) noexcept:
+    cdef Py_ssize_t i, total = 0
+    for i in range(counts.shape[0]):
+        total += counts[i]
+    return total
+
+
 def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                const floating[:, ::1] centers, int[::1] labels,
                double[:, ::1] sums, double[::1] weights, double[:, ::1] workspace,
@@ -281,7 +306,7 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
     cdef Py_ssize_t stride = k * d + k
-    cdef Py_ssize_t g, c, c0, c1, i0, i1, j, f, h, changed, total
+    cdef Py_ssize_t g, c, i0, i1, j, f, h, changed
     cdef double s
     cdef floating* buf = NULL
     cdef int* lab_buf = NULL
@@ -302,9 +327,7 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
             cmax = _cmax(centers)
             gamma = _gamma32(d)
     if update:
-        if G < 1 or workspace.shape[1] != stride:
-            raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
-        acc = &workspace[0, 0]
+        acc = _group_accumulators(workspace, G, stride)
     if n_threads > G:
         n_threads = <int>G
     # per-thread scratch, allocated here so that a failure is a MemoryError
@@ -315,14 +338,9 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
         buf = &bufs[threadid(), 0]
         lab_buf = &lab_bufs[threadid(), 0]
         for g in prange(G, schedule="dynamic"):
-            c0 = g * n_chunks // G
-            c1 = (g + 1) * n_chunks // G
-            acc_g = NULL
-            if update:
-                acc_g = acc + g * stride
-                memset(acc_g, 0, stride * sizeof(double))
+            acc_g = _zeroed_group(acc, g, stride)
             changed = 0
-            for c in range(c0, c1):
+            for c in range(g * n_chunks // G, (g + 1) * n_chunks // G):
                 i0 = c * chunk
                 i1 = min(i0 + chunk, n)
                 xn_c = NULL
@@ -339,11 +357,7 @@ def lloyd_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
 
     if update:
         _merge_groups(acc, G, k, d, sums, weights, n_threads)
-
-    total = 0
-    for g in range(G):
-        total += changed_per_group[g]
-    return total
+    return _total(changed_per_group)
 
 
 def assign_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -638,13 +652,26 @@ cdef inline double _elkan_dist(const floating* x, const idx_t* indices, _CsrRow*
                                 row.p1 - row.p0, x, indices, row.p0, row.p1, c, d))
 
 
+cdef inline void _loosen(floating* up, floating* low, int lab, const double* shifts,
+                         Py_ssize_t k) noexcept nogil:
+    """Loosen a row's bounds by the centres' moves since they were computed."""
+    cdef Py_ssize_t j
+    cdef double v
+    cdef floating kind = 0
+    up[0] = _up(<double>up[0] + shifts[lab], kind)
+    for j in range(k):
+        v = <double>low[j] - shifts[j]
+        low[j] = _down(v, kind) if v > 0 else 0
+
+
 cdef inline int _elkan_row(const floating* x, const idx_t* indices, _CsrRow* row,
                            const floating* C, Py_ssize_t k, Py_ssize_t d,
                            const double* half, const double* s_near, int lab,
-                           floating* up, floating* low, bint init) noexcept nogil:
+                           const double* shifts, floating* up, floating* low,
+                           bint init) noexcept nogil:
     """The nearest centre of the row (exact distances, ties to the smaller index),
     pruned by the triangle inequality; updates its upper bound ``up`` and lower bounds
-    ``low``.
+    ``low``, first loosened by the centres' moves ``shifts`` (unless ``init``).
 
     ``half[l * k + j]`` is half the distance between centres l and j, ``s_near[l]``
     the smallest of those over j != l. A centre j is skipped only when it cannot be
@@ -655,6 +682,8 @@ cdef inline int _elkan_row(const floating* x, const idx_t* indices, _CsrRow* row
     cdef double u, dj
     cdef bint tight = False
     cdef floating kind = 0
+    if not init:
+        _loosen(up, low, lab, shifts, k)
     if init:
         lab = 0
         u = _elkan_dist(x, indices, row, C, 0, d)
@@ -713,18 +742,6 @@ def _half_distances(const floating[:, ::1] centers):
     return np.asarray(half), np.asarray(s_near)
 
 
-cdef inline void _loosen(floating* up, floating* low, int lab, const double* shifts,
-                         Py_ssize_t k) noexcept nogil:
-    """Loosen a row's bounds by the centres' moves since they were computed."""
-    cdef Py_ssize_t j
-    cdef double v
-    cdef floating kind = 0
-    up[0] = _up(<double>up[0] + shifts[lab], kind)
-    for j in range(k):
-        v = <double>low[j] - shifts[j]
-        low[j] = _down(v, kind) if v > 0 else 0
-
-
 def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                const floating[:, ::1] centers, const double[::1] shifts, int[::1] labels,
                floating[::1] upper, floating[:, ::1] lower,
@@ -762,13 +779,12 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t G = min(workspace.shape[0], n_chunks) if update else n_chunks
     cdef Py_ssize_t stride = k * d + k
-    cdef Py_ssize_t g, c, c0, c1, i, i0, i1, j, jj, f, h, changed, total
+    cdef Py_ssize_t g, c, i, i0, i1, j, jj, f, h, changed
     cdef double s, v
     cdef double* acc = NULL
     cdef double* acc_g
     cdef const floating* wp
     cdef int lab
-    cdef floating* low
     cdef floating kind = 0
     cdef Py_ssize_t[::1] changed_per_group = np.zeros(G, dtype=np.intp)
     cdef _CsrRow dense_row = _csr_row(-1, -1, 0.0, NULL)
@@ -776,32 +792,21 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef double[:, ::1] half = half_arr
     cdef double[::1] s_near = s_near_arr
     if update:
-        if G < 1 or workspace.shape[1] != stride:
-            raise ValueError("workspace must have shape (n_groups >= 1, k * d + k)")
-        acc = &workspace[0, 0]
+        acc = _group_accumulators(workspace, G, stride)
     if n_threads > G:
         n_threads = <int>G
 
     with nogil:
         for g in prange(G, schedule="dynamic", num_threads=n_threads):
-            c0 = g * n_chunks // G
-            c1 = (g + 1) * n_chunks // G
-            acc_g = NULL
-            if update:
-                acc_g = acc + g * stride
-                memset(acc_g, 0, stride * sizeof(double))
+            acc_g = _zeroed_group(acc, g, stride)
             changed = 0
-            for c in range(c0, c1):
+            for c in range(g * n_chunks // G, (g + 1) * n_chunks // G):
                 i0 = c * chunk
                 i1 = min(i0 + chunk, n)
                 for i in range(i0, i1):
-                    low = &lower[i, 0]
-                    lab = labels[i]
-                    if not init:
-                        _loosen(&upper[i], low, lab, &shifts[0], k)
                     lab = _elkan_row(&X[i, 0], <cnp.int32_t*>NULL, &dense_row,
-                                     &centers[0, 0], k, d, &half[0, 0], &s_near[0], lab,
-                                     &upper[i], low, init)
+                                     &centers[0, 0], k, d, &half[0, 0], &s_near[0],
+                                     labels[i], &shifts[0], &upper[i], &lower[i, 0], init)
                     if lab != labels[i]:
                         changed = changed + 1
                         labels[i] = lab
@@ -819,11 +824,7 @@ def elkan_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
 
     if update:
         _merge_groups(acc, G, k, d, sums, weights, n_threads)
-
-    total = 0
-    for g in range(G):
-        total += changed_per_group[g]
-    return total
+    return _total(changed_per_group)
 
 
 # --------------------------------------------------------------------------- CSR rows
@@ -1057,7 +1058,7 @@ def lloyd_pass_csr(const floating[::1] data, const idx_t[::1] indices,
     if x_sq_norms is not None and x_sq_norms.shape[0] != n:
         raise ValueError("x_sq_norms must have shape (n_samples,)")
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, i0, i1, j, total, p0, p1
+    cdef Py_ssize_t c, i, i0, i1, j, p0, p1
     cdef double* dot = NULL
     cdef double* vals = NULL
     cdef int* lab_buf = NULL
@@ -1128,10 +1129,7 @@ def lloyd_pass_csr(const floating[::1] data, const idx_t[::1] indices,
     if update:
         _accumulate_by_centre(&data[0], &indices[0], &indptr[0], &sample_weight[0],
                               unit_weights, &labels[0], n, k, d, sums, weights, n_threads)
-    total = 0
-    for c in range(n_chunks):
-        total += changed_per_chunk[c]
-    return total
+    return _total(changed_per_chunk)
 
 
 def sq_distances_csr(const floating[::1] data, const idx_t[::1] indices,
@@ -1206,9 +1204,8 @@ def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
     if shifts.shape[0] != k or x_sq_norms.shape[0] != n:
         raise ValueError("shifts must have shape (k,), x_sq_norms (n,)")
     cdef Py_ssize_t n_chunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, i0, i1, total
+    cdef Py_ssize_t c, i, i0, i1
     cdef int lab
-    cdef floating* low
     cdef _CsrRow row
     cdef Py_ssize_t[::1] changed_per_chunk = np.zeros(n_chunks, dtype=np.intp)
     half_arr, s_near_arr = _half_distances(centers)
@@ -1223,13 +1220,10 @@ def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
             i0 = c * chunk
             i1 = min(i0 + chunk, n)
             for i in range(i0, i1):
-                low = &lower[i, 0]
-                lab = labels[i]
-                if not init:
-                    _loosen(&upper[i], low, lab, &shifts[0], k)
                 row = _csr_row(indptr[i], indptr[i + 1], x_sq_norms[i], &cc[0])
                 lab = _elkan_row(&data[0], &indices[0], &row, &centers[0, 0], k, d,
-                                 &half[0, 0], &s_near[0], lab, &upper[i], low, init)
+                                 &half[0, 0], &s_near[0], labels[i], &shifts[0],
+                                 &upper[i], &lower[i, 0], init)
                 if lab != labels[i]:
                     changed_per_chunk[c] += 1
                     labels[i] = lab
@@ -1237,7 +1231,4 @@ def elkan_pass_csr(const floating[::1] data, const idx_t[::1] indices,
     if update:
         _accumulate_by_centre(&data[0], &indices[0], &indptr[0], &sample_weight[0],
                               unit_weights, &labels[0], n, k, d, sums, weights, n_threads)
-    total = 0
-    for c in range(n_chunks):
-        total += changed_per_chunk[c]
-    return total
+    return _total(changed_per_chunk)

@@ -34,16 +34,16 @@ results do not either.
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, fabs, frexp, ldexp, INFINITY
+from libc.math cimport sqrt, fabs, INFINITY
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cimport numpy as cnp
 from skml._kernels._heap cimport (
-    heap_sift_down, heap_sort, sort_pairs,
+    empty_heap, heap_sift_down, heap_sort, sort_pairs,
 )
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV,
-    key_dense, cosine_key, key_to_dist,
+    key_dense, cosine_key, key_to_dist, pow2_row_scale,
 )
 
 cnp.import_array()
@@ -131,21 +131,16 @@ def cosine_factors(const floating[:, ::1] X, double[::1] scale, double[::1] inv_
     norm of ``x * scale`` (0 for a zero row): overflow-free for any finite row."""
     cdef Py_ssize_t i, f, n = X.shape[0], d = X.shape[1]
     cdef double m, acc, t
-    cdef int e
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
         m = 0.0
         for f in range(d):
             t = fabs(<double>X[i, f])
             if t > m:
                 m = t
+        scale[i] = pow2_row_scale(m)
         if m == 0.0:
-            scale[i] = 1.0
             inv_norm[i] = 0.0
             continue
-        frexp(m, &e)
-        # a subnormal row's 2**-e is beyond the largest double: 2**1000 brings its
-        # largest |x| to >= 2**-74, whose squares are safe too
-        scale[i] = ldexp(1.0, -e if e > -1000 else 1000)
         acc = 0.0
         for f in range(d):
             t = <double>X[i, f] * scale[i]
@@ -311,9 +306,7 @@ cdef void _exact_scan_row(const floating[:, ::1] X, const floating[:, ::1] Y,
     ``js`` is the row of Y that is row i itself (-1: none), at key 0."""
     cdef Py_ssize_t j, h, n_y = Y.shape[0]
     cdef double key
-    for h in range(k):
-        hd[h] = INFINITY
-        hi[h] = n_y
+    empty_heap(hd, hi, k, n_y)
     for j in range(n_y):
         if j == js:
             key = 0.0
@@ -384,9 +377,7 @@ def topk_dense(const floating[:, ::1] X, const floating[:, ::1] Y,
             for i in range(i0, i1):
                 hd = &cand_d[threadid(), (i - i0) * hk]
                 hi = &cand_i[threadid(), (i - i0) * hk]
-                for h in range(hk):
-                    hd[h] = INFINITY
-                    hi[h] = n_y  # placeholder, after every real index
+                empty_heap(hd, hi, hk, n_y)
             j0 = 0
             while j0 < n_y:
                 j1 = min(j0 + chunk_y, n_y)

@@ -45,11 +45,20 @@ cdef inline intp_t _join(intp_t* parent, intp_t* size, intp_t a, intp_t b) noexc
     return a
 
 
+cdef inline void _edge_roots(uint64_t code, Py_ssize_t W, const int* DY, const int* DX,
+                             intp_t* parent, intp_t* ra, intp_t* rb) noexcept nogil:
+    """The components of the two pixels of edge ``code`` (pixel * 4 + direction)."""
+    cdef intp_t a = <intp_t> (code >> 2)
+    cdef Py_ssize_t t = <Py_ssize_t> (code & 3)
+    ra[0] = _find(parent, a)
+    rb[0] = _find(parent, a + DY[t] * W + DX[t])
+
+
 def felzenszwalb(const double[:, :, ::1] image, double k, Py_ssize_t min_size):
     """Component labels (H, W) of the graph segmentation of ``image`` (H, W, C)."""
     cdef Py_ssize_t H = image.shape[0], W = image.shape[1], C = image.shape[2]
     cdef Py_ssize_t n = H * W, n_edges = 0, e, y, x, c, t
-    cdef intp_t a, b, ra, rb, r
+    cdef intp_t a, ra, rb, r
     cdef double d, s
     cdef int dy, dx
     cdef bint bad = False
@@ -102,20 +111,12 @@ def felzenszwalb(const double[:, :, ::1] image, double k, Py_ssize_t min_size):
                 size[a] = 1
                 thresh[a] = k
             for e in range(n_edges):
-                a = <intp_t> (edge[e] >> 2)
-                t = <Py_ssize_t> (edge[e] & 3)
-                b = a + DY[t] * W + DX[t]
-                ra = _find(parent, a)
-                rb = _find(parent, b)
+                _edge_roots(edge[e], W, DY, DX, parent, &ra, &rb)
                 if ra != rb and weight[e] <= thresh[ra] and weight[e] <= thresh[rb]:
                     r = _join(parent, size, ra, rb)
                     thresh[r] = weight[e] + k / size[r]
             for e in range(n_edges):
-                a = <intp_t> (edge[e] >> 2)
-                t = <Py_ssize_t> (edge[e] & 3)
-                b = a + DY[t] * W + DX[t]
-                ra = _find(parent, a)
-                rb = _find(parent, b)
+                _edge_roots(edge[e], W, DY, DX, parent, &ra, &rb)
                 if ra != rb and (size[ra] < min_size or size[rb] < min_size):
                     _join(parent, size, ra, rb)
             for a in range(n):

@@ -19,13 +19,15 @@ candidates are those of the dense kernel (see ``_pairwise.pyx``).
 """
 from cython cimport floating
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, fabs, pow, frexp, ldexp, INFINITY
+from libc.math cimport sqrt, fabs, pow, INFINITY
 
 cimport numpy as cnp
-from skml._kernels._heap cimport heap_sift_down, heap_sort, sort_pairs
+from skml._kernels._heap cimport (
+    empty_heap, heap_sift_down, heap_sort, sort_pairs,
+)
 from skml._kernels._dist_keys cimport (
     EUCLIDEAN, SQEUCLIDEAN, COSINE, MANHATTAN, MINKOWSKI, CHEBYSHEV, key_to_dist,
-    ratio_to_max,
+    pow2_row_scale, ratio_to_max,
 )
 
 cnp.import_array()
@@ -157,7 +159,6 @@ def row_stats_csr(const floating[::1] data, const index_t[::1] ptr, double[::1] 
     largest |entry| in [0.5, 1) with the inverse norm of the scaled row (0 if empty)."""
     cdef Py_ssize_t i, a, n = ptr.shape[0] - 1
     cdef double acc, m, t
-    cdef int e
     with nogil:
         for i in range(n):
             acc = 0.0
@@ -168,14 +169,10 @@ def row_stats_csr(const floating[::1] data, const index_t[::1] ptr, double[::1] 
                 if fabs(t) > m:
                     m = fabs(t)
             sqnorm[i] = acc
+            scale[i] = pow2_row_scale(m)
             if m == 0.0:
-                scale[i] = 1.0
                 inv_norm[i] = 0.0
                 continue
-            frexp(m, &e)
-            # a subnormal row's 2**-e is beyond the largest double: 2**1000 brings its
-            # largest |x| to >= 2**-74, whose squares are safe too
-            scale[i] = ldexp(1.0, -e if e > -1000 else 1000)
             acc = 0.0
             for a in range(ptr[i], ptr[i + 1]):
                 t = <double>data[a] * scale[i]
@@ -322,9 +319,7 @@ def topk_csr(const floating[::1] Xd, const index_t[::1] Xi, const index_t[::1] X
         hi = &heap_i[threadid(), 0]
         for i in prange(n_x, schedule="dynamic", chunksize=8):
             js = self_idx[i] if has_self else -1
-            for h in range(hk):
-                hd[h] = INFINITY
-                hi[h] = n_y
+            empty_heap(hd, hi, hk, n_y)
             ok = True
             if use_dots:
                 n_t = _dots(&Xd[0], &Xi[0], Xp[i], Xp[i + 1], &Cd[0], &Ci[0], &Cp[0],
@@ -380,9 +375,7 @@ def topk_csr(const floating[::1] Xd, const index_t[::1] Xi, const index_t[::1] X
                         flags[i] = 1
                         continue
             if not (use_dots and ok):
-                for h in range(k):
-                    hd[h] = INFINITY
-                    hi[h] = n_y
+                empty_heap(hd, hi, k, n_y)
                 for j in range(n_y):
                     if j == js:
                         key = 0.0

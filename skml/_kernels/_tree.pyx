@@ -56,7 +56,8 @@ import numpy as np
 cimport cython
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport INFINITY, fabs, isnan, log, log2
+from libc.float cimport FLT_MAX
+from libc.math cimport INFINITY, NAN, fabs, isnan, log, log2, nextafterf
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy, memset
@@ -71,6 +72,7 @@ from skml._kernels._sort cimport (
 )
 
 cnp.import_array()
+
 
 ctypedef cnp.intp_t intp_t
 ctypedef cnp.float32_t float32_t
@@ -96,6 +98,21 @@ cdef intp_t TREE_LEAF = -1
 cdef intp_t TREE_UNDEFINED = -2
 cdef float64_t EPSILON = 2.220446049250313e-16
 cdef uint64_t LOW_MASK = 0xFFFFFFFF
+
+cdef extern from *:
+    """
+    #if defined(__GLIBC__)
+    #include <malloc.h>
+    static int skml_release_free_heap(void) { return malloc_trim(0); }
+    #else
+    static int skml_release_free_heap(void) { return 0; }
+    #endif
+    """
+    int skml_release_free_heap() nogil
+
+# A builder whose buffers exceed this many bytes gives its freed memory back to the
+# system when it finishes (see ``build_tree``).
+cdef intp_t RELEASE_BYTES = 1 << 20
 
 TREE_LEAF_ = TREE_LEAF
 TREE_UNDEFINED_ = TREE_UNDEFINED
@@ -2489,6 +2506,16 @@ def build_tree(object data, const intp_t[:, ::1] y_codes,
             depth = _grow_depth_first(splitter, crit, store, records, &prm, n)
     out = store.arrays()
     out["max_depth"] = depth
+    # Trees grown in threads (forests, n_jobs > 1) allocate in one malloc arena per
+    # thread, where freed builder buffers stay resident between the fitted trees' arrays;
+    # over a forest that is ~1 MB per 1000 rows per thread. Freed, then trimmed (glibc:
+    # free pages handed back, a few microseconds), the peak is the live memory.
+    bytes_used = (n * 96 + n_rows * sizeof(intp_t)
+                  + store.capacity * (sizeof(Node) + store.value_stride * sizeof(float64_t)))
+    splitter = crit = store = records = None
+    if bytes_used > RELEASE_BYTES:
+        with nogil:
+            skml_release_free_heap()
     return out
 
 
@@ -2496,18 +2523,20 @@ def build_tree(object data, const intp_t[:, ::1] y_codes,
 # Prediction
 # ----------------------------------------------------------------------------------------
 
+cdef inline intp_t _child(floating v, intp_t node, const intp_t* left, const intp_t* right,
+                          const float64_t* threshold,
+                          const uint8_t* missing_left) noexcept nogil:
+    """The child of the split ``node`` where the value ``v`` of its feature goes."""
+    if isnan(v):
+        return left[node] if missing_left[node] else right[node]
+    return left[node] if v <= threshold[node] else right[node]
+
+
 cdef inline intp_t _leaf_of(const floating* x, intp_t node, const intp_t* left,
                             const intp_t* right, const intp_t* feature,
                             const float64_t* threshold, const uint8_t* missing_left) noexcept nogil:
-    cdef floating v
     while left[node] != TREE_LEAF:
-        v = x[feature[node]]
-        if isnan(v):
-            node = left[node] if missing_left[node] else right[node]
-        elif v <= threshold[node]:
-            node = left[node]
-        else:
-            node = right[node]
+        node = _child(x[feature[node]], node, left, right, threshold, missing_left)
     return node
 
 
@@ -2524,28 +2553,67 @@ def apply_tree(const floating[:, ::1] X, const intp_t[::1] left, const intp_t[::
                               &feature[0], &threshold[0], &missing_left[0])
 
 
-cdef struct PackedNode:
-    # One node of a packed forest, 16 bytes. The left child is always the next node
-    # (the packing renumbers each tree in pre-order); ``feature`` is ~feature when missing
-    # values go left. A leaf is a fixed point of the prediction step: threshold -inf,
-    # feature 0 (NaN goes right) and right = itself.
+# The packed forest: every tree renumbered in pre-order (the left child of a node is the
+# next node) and written one after another, so that a step of the walk reads one 16-
+# or 24-byte record. The threshold is stored in the precision of the rows that will be
+# compared with it: for float32 rows, the largest float32 <= the tree's float64
+# threshold, which gives the same decision as the float64 threshold for every float32
+# x (x <= t64 implies x <= that float32 by maximality; the converse as it is <= t64),
+# and NaN the same route (every comparison with NaN is false). A leaf is a fixed point
+# of the step: threshold NaN (no x goes left, not even -inf), missing_left 0, feature 0
+# and right = the leaf itself.
+cdef struct PackedNode32:
+    float32_t threshold
+    int32_t feature
+    int32_t right
+    int32_t missing_left
+
+
+cdef struct PackedNode64:
     float64_t threshold
     int32_t feature
     int32_t right
+    int32_t missing_left
+    int32_t unused
 
 
-PACKED_NODE_DTYPE = np.dtype([("threshold", np.float64), ("feature", np.int32),
-                              ("right", np.int32)])
+ctypedef fused packed_node_t:
+    PackedNode32
+    PackedNode64
+
+
+PACKED_NODE_DTYPES = {
+    np.dtype(np.float32): np.dtype([("threshold", np.float32), ("feature", np.int32),
+                                    ("right", np.int32), ("missing_left", np.int32)]),
+    np.dtype(np.float64): np.dtype([("threshold", np.float64), ("feature", np.int32),
+                                    ("right", np.int32), ("missing_left", np.int32),
+                                    ("unused", np.int32)]),
+}
+assert PACKED_NODE_DTYPES[np.dtype(np.float32)].itemsize == sizeof(PackedNode32)
+assert PACKED_NODE_DTYPES[np.dtype(np.float64)].itemsize == sizeof(PackedNode64)
+
+
+cdef inline float32_t _float32_at_most(float64_t t) noexcept nogil:
+    """The largest float32 <= t (t not NaN)."""
+    cdef float32_t r
+    if t >= FLT_MAX:
+        return INFINITY if t == INFINITY else FLT_MAX
+    if t < -FLT_MAX:
+        return -INFINITY
+    r = <float32_t>t
+    if r > t:
+        r = nextafterf(r, -INFINITY)
+    return r
 
 
 cdef intp_t _pack_tree(const intp_t* left, const intp_t* right, const intp_t* feature,
                        const float64_t* threshold, const uint8_t* missing_left,
-                       const float64_t* value, intp_t stride, intp_t node_count,
-                       PackedNode* out, float64_t* out_values, intp_t offset,
-                       intp_t* stack) noexcept nogil:
-    """Write one tree in pre-order at ``out[offset:]`` (and its value rows); returns the
-    number of nodes written, or -1 if the tree is malformed (a child out of range or
-    a cycle: more nodes visited than it has)."""
+                       intp_t node_count, intp_t n_features, packed_node_t* out,
+                       int32_t* node_ids, intp_t offset, intp_t* stack) noexcept nogil:
+    """Write one tree in pre-order at ``out[offset:]`` (and the tree's id of each node
+    at ``node_ids[offset:]``); returns the number of nodes written, or -1 if the tree is
+    malformed (a child out of range, a cycle: more nodes visited than it has, or a split
+    feature outside 0..n_features-1)."""
     cdef intp_t top = 0, node, pos = offset, written = 0
     stack[0] = 0
     top = 1
@@ -2554,20 +2622,24 @@ cdef intp_t _pack_tree(const intp_t* left, const intp_t* right, const intp_t* fe
         node = stack[top]
         if node < 0 or node >= node_count or written >= node_count:
             return -1
-        memcpy(out_values + pos * stride, value + node * stride, stride * sizeof(float64_t))
+        node_ids[pos] = <int32_t>node
+        out[pos].missing_left = 0
         if left[node] == TREE_LEAF:
-            out[pos].threshold = -INFINITY
+            out[pos].threshold = NAN
             out[pos].feature = 0
             out[pos].right = <int32_t>pos
         else:
-            out[pos].threshold = threshold[node]
-            out[pos].feature = <int32_t>feature[node]
-            if missing_left[node]:
-                out[pos].feature = ~out[pos].feature
-            out[pos].right = -1             # set when the right child is written
             if (left[node] < 0 or left[node] >= node_count or right[node] < 0
-                    or right[node] >= node_count):
+                    or right[node] >= node_count or feature[node] < 0
+                    or feature[node] >= n_features or isnan(threshold[node])):
                 return -1
+            if packed_node_t is PackedNode32:
+                out[pos].threshold = _float32_at_most(threshold[node])
+            else:
+                out[pos].threshold = threshold[node]
+            out[pos].feature = <int32_t>feature[node]
+            out[pos].missing_left = missing_left[node] != 0
+            out[pos].right = -1             # set when the right child is written
             # the left child comes next; the right one after the left subtree: push the
             # right child tagged with its parent's packed position
             stack[top] = right[node]
@@ -2583,19 +2655,30 @@ cdef intp_t _pack_tree(const intp_t* left, const intp_t* right, const intp_t* fe
     return written
 
 
-def pack_forest(list trees, intp_t stride):
-    """Pack fitted trees for ``forest_accumulate``: (roots, nodes, values).
+def pack_forest(list trees, intp_t stride, dtype=np.float64, n_features=None):
+    """Pack fitted trees for ``forest_accumulate``: (roots, nodes, node_ids).
 
     ``trees`` is a list of (children_left, children_right, feature, threshold,
     missing_go_to_left, value) with ``value`` of shape (node_count, stride). Each tree is
-    renumbered in pre-order, so the left child of a node is the next node. Packing is
-    O(total nodes) without the GIL, so forests pack at every prediction and always reflect
-    their current trees."""
+    renumbered in pre-order, so the left child of a node is the next node; ``roots[t]``
+    is where tree ``t`` starts and ``node_ids`` gives, for every packed node, its id in
+    its own tree (the row of its ``value``: the values are read from the trees' own
+    arrays at each prediction, never copied). ``nodes`` has the record type
+    ``PACKED_NODE_DTYPES[dtype]``: the thresholds for rows of that dtype (float32 rows:
+    each threshold rounded down to a float32, the same decisions). With ``n_features``,
+    a split feature outside 0..n_features-1 is an error (the kernels read
+    ``x[feature]``). O(total nodes) without the GIL."""
     cdef intp_t n_trees = len(trees), t, total = 0, nc, written, max_nc = 0
+    cdef intp_t p = np.iinfo(np.int32).max if n_features is None else n_features
     cdef const intp_t[::1] left, right, feature
     cdef const float64_t[::1] threshold
     cdef const uint8_t[::1] missing
-    cdef const float64_t[:, ::1] value
+    cdef PackedNode32[::1] nodes32
+    cdef PackedNode64[::1] nodes64
+    cdef bint is32
+    dtype = np.dtype(dtype)
+    if dtype not in PACKED_NODE_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
     roots_arr = np.empty(n_trees, dtype=np.intp)
     cdef intp_t[::1] roots = roots_arr
     for t in range(n_trees):
@@ -2605,98 +2688,148 @@ def pack_forest(list trees, intp_t stride):
         max_nc = max(max_nc, nc)
     if total >= 2**31:
         raise ValueError("the forest has too many nodes (>= 2**31) to be packed.")
-    nodes_arr = np.empty(total, dtype=PACKED_NODE_DTYPE)
-    values_arr = np.empty((total, stride), dtype=np.float64)
+    nodes_arr = np.empty(total, dtype=PACKED_NODE_DTYPES[dtype])
+    is32 = dtype == np.float32
+    if is32:
+        nodes32 = nodes_arr
+    else:
+        nodes64 = nodes_arr
+    ids_arr = np.empty(total, dtype=np.int32)
     stack_arr = np.empty(2 * max_nc + 4, dtype=np.intp)
-    cdef PackedNode[::1] nodes = nodes_arr
-    cdef float64_t[:, ::1] values = values_arr
+    cdef int32_t[::1] ids = ids_arr
     cdef intp_t[::1] stack = stack_arr
     for t in range(n_trees):
         left, right, feature, threshold, missing, value = trees[t]
         nc = left.shape[0]
         if (right.shape[0] != nc or feature.shape[0] != nc or threshold.shape[0] != nc
-                or missing.shape[0] != nc or value.shape[0] != nc
-                or value.shape[1] != stride or nc == 0):
+                or missing.shape[0] != nc or value.shape != (nc, stride) or nc == 0):
             raise ValueError(f"tree {t} has inconsistent node arrays.")
         with nogil:
-            written = _pack_tree(&left[0], &right[0], &feature[0], &threshold[0],
-                                 &missing[0], &value[0, 0], stride, nc, &nodes[0],
-                                 &values[0, 0], roots[t], &stack[0])
+            if is32:
+                written = _pack_tree(&left[0], &right[0], &feature[0], &threshold[0],
+                                     &missing[0], nc, p, &nodes32[0], &ids[0], roots[t],
+                                     &stack[0])
+            else:
+                written = _pack_tree(&left[0], &right[0], &feature[0], &threshold[0],
+                                     &missing[0], nc, p, &nodes64[0], &ids[0], roots[t],
+                                     &stack[0])
         if written != nc:
             raise ValueError(f"tree {t} is not a binary tree rooted at node 0 whose "
-                             "nodes are all reachable.")
-    return roots_arr, nodes_arr, values_arr
+                             "nodes are all reachable, with split features in range.")
+    return roots_arr, nodes_arr, ids_arr
+
+
+cdef const float64_t** _forest_arrays(object nodes, bint single, const intp_t[::1] roots,
+                                      const int32_t[::1] node_ids, list values,
+                                      intp_t n_out, const void** base) except NULL:
+    """Check a packing against the kernel's row type (``single``: float32 rows want
+    ``PackedNode32`` records) and against its node ids; set ``base`` to the first
+    record. Returns the address of every tree's ``value`` rows (C-contiguous float64
+    arrays of shape (node_count, n_out): ``values``, which holds them alive for the
+    call) in a malloc'ed array that the caller frees."""
+    cdef const PackedNode32[::1] nodes32
+    cdef const PackedNode64[::1] nodes64
+    cdef const float64_t[:, ::1] v
+    cdef const float64_t** rows = NULL
+    cdef intp_t t, n_trees = roots.shape[0], n_nodes, nc
+    if single:
+        nodes32 = nodes
+        n_nodes = nodes32.shape[0]
+        base[0] = &nodes32[0] if n_nodes else NULL
+    else:
+        nodes64 = nodes
+        n_nodes = nodes64.shape[0]
+        base[0] = &nodes64[0] if n_nodes else NULL
+    if node_ids.shape[0] != n_nodes or len(values) != n_trees:
+        raise ValueError("the packed forest's node ids or values do not match its nodes.")
+    safe_realloc(<void**>&rows, max(n_trees, 1), sizeof(float64_t*))
+    try:
+        for t in range(n_trees):
+            nc = (roots[t + 1] if t + 1 < n_trees else n_nodes) - roots[t]
+            v = values[t]
+            if (roots[0] != 0 or nc <= 0 or v.shape[0] != nc or v.shape[1] != n_out):
+                raise ValueError(f"the value array of tree {t} does not match its nodes.")
+            rows[t] = &v[0, 0]
+    except BaseException:
+        free(rows)
+        raise
+    return rows
 
 
 cdef enum:
     GROUP = 8           # rows advanced together through a tree
 
 
-cdef void _accumulate_rows(const floating* X, intp_t n_rows, intp_t n_features,
-                           const intp_t* roots, intp_t n_trees, const PackedNode* base,
-                           const float64_t* values, intp_t n_out,
-                           float64_t* out) noexcept nogil:
-    """``out[i] += values[leaf_t(i)]`` over the trees (in order) for the ``n_rows``
-    C-ordered rows of ``X``. GROUP rows advance through a tree together, one level per
-    pass, with a branch-free step (independent traversals overlap their memory
-    latencies); a row that reaches its leaf hands its slot to the next row, so deep,
-    unbalanced trees cost each row its own depth only."""
-    cdef intp_t g, t, k, nxt, next_row, active, root, row
-    cdef intp_t cur[GROUP]
-    cdef intp_t slot_row[GROUP]
-    cdef int32_t f, ml
+cdef inline void _walk_group(const floating* x, intp_t n_features, intp_t root,
+                             const packed_node_t* base, intp_t* cur,
+                             intp_t n_group) noexcept nogil:
+    """``cur[g]`` = the leaf reached by row ``g`` of the ``n_group`` rows at ``x``: the
+    rows advance one level per pass with a branch-free step (independent walks overlap
+    their memory latencies) until all of them stand on their leaf (a fixed point)."""
+    cdef intp_t g, nxt, moved = 1
+    cdef const packed_node_t* nd
     cdef floating v
     cdef int go_left
-    cdef const PackedNode* nd
+    for g in range(n_group):
+        cur[g] = root
+    while moved:
+        moved = 0
+        for g in range(n_group):
+            nd = base + cur[g]
+            v = x[g * n_features + nd.feature]
+            go_left = (v <= nd.threshold) | ((v != v) & nd.missing_left)
+            nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
+            moved |= nxt != cur[g]
+            cur[g] = nxt
+
+
+cdef inline void _add_leaves(const intp_t* cur, intp_t n_group, const int32_t* node_ids,
+                             const float64_t* values, intp_t n_out,
+                             float64_t* out) noexcept nogil:
+    cdef intp_t g, k
+    cdef const float64_t* row
+    for g in range(n_group):
+        row = values + node_ids[cur[g]] * n_out
+        for k in range(n_out):
+            out[g * n_out + k] += row[k]
+
+
+cdef void _accumulate_rows(const floating* X, intp_t n_rows, intp_t n_features,
+                           const intp_t* roots, intp_t n_trees, const packed_node_t* base,
+                           const int32_t* node_ids, const float64_t** values,
+                           intp_t n_out, float64_t* out) noexcept nogil:
+    """``out[i] += values[t][leaf_t(i)]`` over the trees (in order) for the ``n_rows``
+    C-ordered rows of ``X``, GROUP rows at a time (a group of constant size, which the
+    compiler unrolls; the last rows in a smaller one)."""
+    cdef intp_t i, t
+    cdef intp_t cur[GROUP]
     for t in range(n_trees):
-        root = roots[t]
-        next_row = 0
-        active = 0
-        for g in range(GROUP):
-            if next_row < n_rows:
-                slot_row[g] = next_row
-                cur[g] = root
-                next_row += 1
-                active += 1
-            else:
-                slot_row[g] = -1
-        while active > 0:
-            for g in range(GROUP):
-                row = slot_row[g]
-                if row < 0:
-                    continue
-                nd = base + cur[g]
-                f = nd.feature
-                ml = f < 0
-                v = X[row * n_features + (f ^ -ml)]
-                go_left = (v <= nd.threshold) | ((v != v) & ml)
-                nxt = nd.right + go_left * (cur[g] + 1 - nd.right)
-                if nxt != cur[g]:
-                    cur[g] = nxt
-                    continue
-                # a leaf (the step's fixed point): add its value, take the next row
-                for k in range(n_out):
-                    out[row * n_out + k] += values[nxt * n_out + k]
-                if next_row < n_rows:
-                    slot_row[g] = next_row
-                    cur[g] = root
-                    next_row += 1
-                else:
-                    slot_row[g] = -1
-                    active -= 1
+        i = 0
+        while i + GROUP <= n_rows:
+            _walk_group(X + i * n_features, n_features, roots[t], base, cur, GROUP)
+            _add_leaves(cur, GROUP, node_ids, values[t], n_out, out + i * n_out)
+            i += GROUP
+        if i < n_rows:
+            _walk_group(X + i * n_features, n_features, roots[t], base, cur, n_rows - i)
+            _add_leaves(cur, n_rows - i, node_ids, values[t], n_out, out + i * n_out)
 
 
-def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots,
-                      const PackedNode[::1] nodes, const float64_t[:, ::1] values,
-                      float64_t[:, ::1] out, intp_t row_start, intp_t row_end):
-    """``out[i] += values[leaf_t(i)]`` summed over the trees (in order), rows
+def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots, nodes,
+                      const int32_t[::1] node_ids, list values, float64_t[:, ::1] out,
+                      intp_t row_start, intp_t row_end):
+    """``out[i] += values[t][leaf_t(i)]`` summed over the trees (in order), rows
     ``row_start:row_end``.
 
-    The trees are packed one after another in ``nodes`` (``right`` is an absolute index);
-    ``roots[t]`` is the root of tree ``t``. Rows go in blocks so that one tree's nodes
-    stay in cache. Each row's sum runs over the trees in the same order whatever the
-    blocks, so results do not depend on how the rows were split among threads."""
-    cdef intp_t blk, blk_end, n_trees = roots.shape[0], n_out = values.shape[1]
+    ``(roots, nodes, node_ids)`` is what ``pack_forest`` returns for X's dtype (with
+    ``n_features`` = X's width): the trees one after another in ``nodes`` (``right`` is
+    an absolute index), ``roots[t]`` the root of tree ``t``; ``values[t]`` is tree
+    ``t``'s value array (node_count, out.shape[1]), read where it is (edits of a leaf's
+    value show at the next call). Rows go in blocks so that one tree's nodes stay in
+    cache. Each row's sum runs over the trees in the same order whatever the blocks, so
+    results do not depend on how the rows were split among threads."""
+    cdef const void* base = NULL
+    cdef const float64_t** rows
+    cdef intp_t blk, blk_end, n_trees = roots.shape[0], n_out = out.shape[1]
     cdef intp_t n_features = X.shape[1]
     # rows per block: as many as keep ~2 MB of rows in cache (32768 rows of 20 float32
     # features), at least GROUP; wide rows get few rows per block
@@ -2704,13 +2837,25 @@ def forest_accumulate(const floating[:, ::1] X, const intp_t[::1] roots,
                                                            * sizeof(floating))))
     if row_end <= row_start or n_trees == 0:
         return
-    with nogil:
-        blk = row_start
-        while blk < row_end:
-            blk_end = min(blk + BLOCK, row_end)
-            _accumulate_rows(&X[blk, 0], blk_end - blk, n_features, &roots[0], n_trees,
-                             &nodes[0], &values[0, 0], n_out, &out[blk, 0])
-            blk = blk_end
+    if not (0 <= row_start and row_end <= X.shape[0] <= out.shape[0]) or n_features == 0:
+        raise ValueError("forest_accumulate: rows out of range or no features.")
+    rows = _forest_arrays(nodes, floating is float, roots, node_ids, values, n_out, &base)
+    try:
+        with nogil:
+            blk = row_start
+            while blk < row_end:
+                blk_end = min(blk + BLOCK, row_end)
+                if floating is float:
+                    _accumulate_rows(&X[blk, 0], blk_end - blk, n_features, &roots[0],
+                                     n_trees, <const PackedNode32*>base, &node_ids[0], rows,
+                                     n_out, &out[blk, 0])
+                else:
+                    _accumulate_rows(&X[blk, 0], blk_end - blk, n_features, &roots[0],
+                                     n_trees, <const PackedNode64*>base, &node_ids[0], rows,
+                                     n_out, &out[blk, 0])
+                blk = blk_end
+    finally:
+        free(rows)
 
 
 cdef inline void _densify(const floating* data, const int32_t* indices,
@@ -2727,50 +2872,62 @@ cdef inline void _clear(const int32_t* indices, const intp_t* indptr, intp_t row
         dense[indices[k]] = 0
 
 
-cdef inline intp_t _leaf_packed(const floating* x, const PackedNode* base,
+cdef inline intp_t _leaf_packed(const floating* x, const packed_node_t* base,
                                 intp_t node) noexcept nogil:
     """The leaf of the dense row ``x`` in the packed tree whose root is ``node``: a plain
     loop with a branch per level. On the long, lopsided paths of trees grown on sparse
     data (hundreds of levels where a zero goes the same way) the branch is predicted
     and the next node is fetched before the comparison resolves, which a branch-free
     step would wait for."""
-    cdef const PackedNode* nd
-    cdef int32_t f
+    cdef const packed_node_t* nd
     cdef floating v
     while True:
         nd = base + node
-        f = nd.feature
-        if f >= 0:
-            v = x[f]
-            if v <= nd.threshold:
-                node = node + 1
-            elif nd.right == node:      # a leaf (its own right child)
-                return node
-            else:
-                node = nd.right
-        else:                           # missing values go left
-            v = x[~f]
-            if v <= nd.threshold or v != v:
-                node = node + 1
-            else:
-                node = nd.right
+        v = x[nd.feature]
+        if v <= nd.threshold or (v != v and nd.missing_left):
+            node = node + 1
+        elif nd.right == node:      # a leaf (its own right child)
+            return node
+        else:
+            node = nd.right
+
+
+cdef void _accumulate_csr_rows(const floating* data, const int32_t* ind,
+                               const intp_t* indptr, intp_t row_start, intp_t row_end,
+                               const intp_t* roots, intp_t n_trees,
+                               const packed_node_t* base, const int32_t* node_ids,
+                               const float64_t** values, intp_t n_out, float64_t* out,
+                               floating* buf, intp_t block) noexcept nogil:
+    cdef intp_t blk = row_start, blk_end, t, i, k
+    cdef const float64_t* row
+    while blk < row_end:
+        blk_end = min(blk + block, row_end)
+        for t in range(n_trees):
+            for i in range(blk, blk_end):
+                _densify(data, ind, indptr, i, buf)
+                row = values[t] + node_ids[_leaf_packed(buf, base, roots[t])] * n_out
+                _clear(ind, indptr, i, buf)
+                for k in range(n_out):
+                    out[i * n_out + k] += row[k]
+        blk = blk_end
 
 
 def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
                           const intp_t[::1] indptr, intp_t n_features,
-                          const intp_t[::1] roots, const PackedNode[::1] nodes,
-                          const float64_t[:, ::1] values, float64_t[:, ::1] out,
-                          intp_t row_start, intp_t row_end):
-    """``forest_accumulate`` for CSR rows (canonical: no duplicate entries), rows
-    ``row_start:row_end``. Blocks of rows go through the trees one tree at a time (one
-    tree's nodes stay in cache while the block goes through it, as scikit-learn's
-    tree-by-tree prediction has them); each row is written into a dense buffer of one
-    row (never the whole matrix) for its walk down the tree, and its entries are
-    zeroed again after it (O(nnz) per row and tree, against hundreds of levels per
-    walk on sparse data). Each row adds its leaves in tree order: the same sums as
-    ``forest_accumulate`` on the dense copy, to the last bit."""
-    cdef intp_t n_trees = roots.shape[0], n_out = values.shape[1], blk, blk_end, t, i, k
-    cdef intp_t leaf
+                          const intp_t[::1] roots, nodes, const int32_t[::1] node_ids,
+                          list values, float64_t[:, ::1] out, intp_t row_start,
+                          intp_t row_end):
+    """``forest_accumulate`` for CSR rows (canonical: no duplicate entries; ``nodes``
+    packed for the data's dtype), rows ``row_start:row_end``. Blocks of rows go through
+    the trees one tree at a time (one tree's nodes stay in cache while the block goes
+    through it, as scikit-learn's tree-by-tree prediction has them); each row is written
+    into a dense buffer of one row (never the whole matrix) for its walk down the tree,
+    and its entries are zeroed again after it (O(nnz) per row and tree, against hundreds
+    of levels per walk on sparse data). Each row adds its leaves in tree order: the same
+    sums as ``forest_accumulate`` on the dense copy, to the last bit."""
+    cdef const void* base = NULL
+    cdef const float64_t** rows = NULL
+    cdef intp_t n_trees = roots.shape[0], n_out = out.shape[1]
     cdef floating* buf = NULL
     cdef const floating* d = &data[0] if data.shape[0] else NULL
     cdef const int32_t* ind = &indices[0] if indices.shape[0] else NULL
@@ -2780,23 +2937,25 @@ def forest_accumulate_csr(const floating[::1] data, const int32_t[::1] indices,
     cdef intp_t BLOCK = max(1, min(4096, (1 << 17) // (12 * mean_nnz)))
     if row_end <= row_start or n_trees == 0:
         return
+    if (not (0 <= row_start and row_end < indptr.shape[0]) or row_end > out.shape[0]
+            or n_features <= 0):
+        raise ValueError("forest_accumulate_csr: rows out of range or no features.")
+    rows = _forest_arrays(nodes, floating is float, roots, node_ids, values, n_out, &base)
     try:
-        safe_realloc(<void**>&buf, max(n_features, 1), sizeof(floating))
+        safe_realloc(<void**>&buf, n_features, sizeof(floating))
         with nogil:
-            memset(buf, 0, max(n_features, 1) * sizeof(floating))
-            blk = row_start
-            while blk < row_end:
-                blk_end = min(blk + BLOCK, row_end)
-                for t in range(n_trees):
-                    for i in range(blk, blk_end):
-                        _densify(d, ind, &indptr[0], i, buf)
-                        leaf = _leaf_packed(buf, &nodes[0], roots[t])
-                        _clear(ind, &indptr[0], i, buf)
-                        for k in range(n_out):
-                            out[i, k] += values[leaf, k]
-                blk = blk_end
+            memset(buf, 0, n_features * sizeof(floating))
+            if floating is float:
+                _accumulate_csr_rows(d, ind, &indptr[0], row_start, row_end, &roots[0],
+                                     n_trees, <const PackedNode32*>base, &node_ids[0], rows,
+                                     n_out, &out[0, 0], buf, BLOCK)
+            else:
+                _accumulate_csr_rows(d, ind, &indptr[0], row_start, row_end, &roots[0],
+                                     n_trees, <const PackedNode64*>base, &node_ids[0], rows,
+                                     n_out, &out[0, 0], buf, BLOCK)
     finally:
         free(buf)
+        free(rows)
 
 
 def apply_tree_csr(const floating[::1] data, const int32_t[::1] indices,
@@ -2824,46 +2983,40 @@ def apply_tree_csr(const floating[::1] data, const int32_t[::1] indices,
         free(buf)
 
 
+cdef inline intp_t _path(const floating* x, const intp_t* left, const intp_t* right,
+                        const intp_t* feature, const float64_t* threshold,
+                        const uint8_t* missing_left, intp_t* dest) noexcept nogil:
+    """The number of nodes on the root-to-leaf path of row ``x``, written to ``dest``
+    unless it is NULL."""
+    cdef intp_t node = 0, length = 1
+    if dest != NULL:
+        dest[0] = 0
+    while left[node] != TREE_LEAF:
+        node = _child(x[feature[node]], node, left, right, threshold, missing_left)
+        if dest != NULL:
+            dest[length] = node
+        length += 1
+    return length
+
+
 def decision_path_csr(const floating[:, ::1] X, const intp_t[::1] left,
                       const intp_t[::1] right, const intp_t[::1] feature,
                       const float64_t[::1] threshold, const uint8_t[::1] missing_left):
-    """(indptr, indices) of the CSR node-indicator matrix: the nodes each row visits."""
-    cdef intp_t i, node, n = X.shape[0], total = 0, pos
-    cdef floating v
+    """(indptr, indices) of the CSR node-indicator matrix: the nodes each row visits
+    (one pass to size it, one to fill it)."""
+    cdef intp_t i, n = X.shape[0]
     indptr_arr = np.zeros(n + 1, dtype=np.intp)
     cdef intp_t[::1] indptr = indptr_arr
     with nogil:
         for i in range(n):
-            node = 0
-            total += 1
-            while left[node] != TREE_LEAF:
-                v = X[i, feature[node]]
-                if isnan(v):
-                    node = left[node] if missing_left[node] else right[node]
-                elif v <= threshold[node]:
-                    node = left[node]
-                else:
-                    node = right[node]
-                total += 1
-            indptr[i + 1] = total
-    indices_arr = np.empty(total, dtype=np.intp)
+            indptr[i + 1] = indptr[i] + _path(&X[i, 0], &left[0], &right[0], &feature[0],
+                                              &threshold[0], &missing_left[0], NULL)
+    indices_arr = np.empty(indptr[n], dtype=np.intp)
     cdef intp_t[::1] indices = indices_arr
     with nogil:
-        pos = 0
         for i in range(n):
-            node = 0
-            indices[pos] = 0
-            pos += 1
-            while left[node] != TREE_LEAF:
-                v = X[i, feature[node]]
-                if isnan(v):
-                    node = left[node] if missing_left[node] else right[node]
-                elif v <= threshold[node]:
-                    node = left[node]
-                else:
-                    node = right[node]
-                indices[pos] = node
-                pos += 1
+            _path(&X[i, 0], &left[0], &right[0], &feature[0], &threshold[0],
+                  &missing_left[0], &indices[indptr[i]])
     return indptr_arr, indices_arr
 
 

@@ -39,7 +39,9 @@ from skml.utils import (
     check_params,
     check_sample_weight,
     effective_n_threads,
+    fill_doc,
     limit_blas_threads,
+    store_init_params,
 )
 
 __all__ = ["KMeans", "MiniBatchKMeans", "k_means", "kmeans_plusplus"]
@@ -816,6 +818,18 @@ def _assign(X, sample_weight, centers, n_threads):
     return labels, frame.unscale_sq(inertia)
 
 
+#: The errors of the methods that take new data (predict, transform).
+_TEST_DATA_RAISES = """\
+Raises
+------
+NotFittedError
+    Before ``fit``.
+ValueError
+    If X has another number of features than the training data, or contains
+    NaN or infinity.
+"""
+
+
 class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
                   BaseEstimator):
     """Shared parameter checks, initialisation and prediction."""
@@ -922,6 +936,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                               max(1, X.nnz // max(1, X.shape[0])) if sp.issparse(X)
                               else X.shape[1])
 
+    @fill_doc(test_data_raises=_TEST_DATA_RAISES)
     def predict(self, X):
         """Index of the nearest centre for each sample.
 
@@ -933,19 +948,14 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         -------
         labels : ndarray of shape (n_samples,), dtype int32
 
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            If X has another number of features than the training data, or contains
-            NaN or infinity.
+        {test_data_raises}
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
         w = np.ones(X.shape[0], dtype=X.dtype)
         return _assign(X, w, centers, self._n_threads(X, centers.shape[0]))[0]
 
+    @fill_doc(test_data_raises=_TEST_DATA_RAISES)
     def transform(self, X):
         """Euclidean distance from each sample to each centre.
 
@@ -962,13 +972,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         distances : ndarray of shape (n_samples, n_clusters)
             float32 when X and the centres are float32.
 
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            If X has another number of features than the training data, or contains
-            NaN or infinity.
+        {test_data_raises}
         """
         check_is_fitted(self)
         X, centers = self._check_test_data(X)
@@ -1188,16 +1192,7 @@ class KMeans(_BaseKMeans):
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
                  tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
                  tol_rule="sum"):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.copy_x = copy_x
-        self.algorithm = algorithm
-        self.tol_rule = tol_rule
+        store_init_params(self, locals())
 
     def _check_params_vs_input(self, X):
         super()._check_params_vs_input(X, default_n_init=10)
@@ -1423,18 +1418,7 @@ class MiniBatchKMeans(_BaseKMeans):
                  verbose=0, compute_labels=True, random_state=None, tol=0.0,
                  max_no_improvement=10, init_size=None, n_init="auto",
                  reassignment_ratio=0.01):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.verbose = verbose
-        self.compute_labels = compute_labels
-        self.random_state = random_state
-        self.tol = tol
-        self.max_no_improvement = max_no_improvement
-        self.init_size = init_size
-        self.n_init = n_init
-        self.reassignment_ratio = reassignment_ratio
+        store_init_params(self, locals())
 
     _parameter_constraints = {
         "batch_size": [Interval(numbers.Integral, 1, None)],

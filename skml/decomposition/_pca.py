@@ -21,6 +21,7 @@ from skml.utils import (
     effective_n_threads,
     limit_blas_threads,
 )
+from skml.utils import store_init_params
 
 __all__ = ["PCA"]
 
@@ -283,16 +284,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
                  tol=0.0, iterated_power="auto", n_oversamples=10,
                  power_iteration_normalizer="auto", random_state=None, n_jobs=None):
-        self.n_components = n_components
-        self.copy = copy
-        self.whiten = whiten
-        self.svd_solver = svd_solver
-        self.tol = tol
-        self.iterated_power = iterated_power
-        self.n_oversamples = n_oversamples
-        self.power_iteration_normalizer = power_iteration_normalizer
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------ checks
     _parameter_constraints = {

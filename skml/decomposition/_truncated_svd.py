@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skml.decomposition._scaling import needs_rescaling, rescale
 from skml.decomposition._svd import arpack_svd, flip_rows, randomized_svd
 from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
+from skml.utils import store_init_params
 
 __all__ = ["TruncatedSVD"]
 
@@ -111,13 +112,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __init__(self, n_components=2, *, algorithm="randomized", n_iter=5,
                  n_oversamples=10, power_iteration_normalizer="auto", random_state=None,
                  tol=0.0):
-        self.n_components = n_components
-        self.algorithm = algorithm
-        self.n_iter = n_iter
-        self.n_oversamples = n_oversamples
-        self.power_iteration_normalizer = power_iteration_normalizer
-        self.random_state = random_state
-        self.tol = tol
+        store_init_params(self, locals())
 
     def fit(self, X, y=None):
         """Fit the model on X.

@@ -4,10 +4,8 @@ import warnings
 
 import numpy as np
 from scipy import linalg
-from scipy.special import expit, softmax
 from sklearn.base import (
     BaseEstimator,
-    ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
@@ -16,7 +14,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import rescale
-from skml.utils import HasMethods, Interval, StrOptions, check_params
+from skml.linear_model._base import LinearClassifierProbaMixin
+from skml.utils import HasMethods, Interval, StrOptions, check_params, store_init_params
 
 __all__ = ["LinearDiscriminantAnalysis"]
 
@@ -45,7 +44,7 @@ def _covariance(X, shrinkage=None, estimator=None):
     return S
 
 
-class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixin,
+class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, LinearClassifierProbaMixin,
                                  TransformerMixin, BaseEstimator):
     """Linear discriminant analysis: Gaussian classes with a shared covariance.
 
@@ -158,15 +157,11 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
 
     def __init__(self, solver="svd", shrinkage=None, priors=None, n_components=None,
                  store_covariance=False, tol=1e-4, covariance_estimator=None):
-        self.solver = solver
-        self.shrinkage = shrinkage
-        self.priors = priors
-        self.n_components = n_components
-        self.store_covariance = store_covariance
-        self.tol = tol
-        self.covariance_estimator = covariance_estimator
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------ fitting
+    _predict_sparse = False  # dense input only, as scikit-learn's
+
     _parameter_constraints = {
         "solver": [StrOptions({"svd", "eigen", "lsqr"})],
         "shrinkage": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1), None],
@@ -382,61 +377,18 @@ class LinearDiscriminantAnalysis(ClassNamePrefixFeaturesOutMixin, ClassifierMixi
             X_new = X @ self.scalings_
         return X_new[:, : self._max_components]
 
-    def decision_function(self, X):
-        """Linear decision function ``X @ coef_.T + intercept_`` (log-posterior up to a
-        constant; the log-odds of ``classes_[1]`` for two classes).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
+    def _predict_scores(self, X):
+        """The class scores as fitted (see ``_to_original_units``): ``predict`` and the
+        probabilities use them; ``decision_function`` is the same in original units."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        scores = X @ self.coef_.T + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Most probable class of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=self._predict_dtype)
         scores = self._fitted_scores(X)
-        idx = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]
-
-    def predict_proba(self, X):
-        """Posterior class probabilities (softmax of the decision function).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        scores = self._fitted_scores(X)
-        if scores.shape[1] == 1:
-            p1 = expit(scores[:, 0])
-            return np.column_stack([1 - p1, p1])
-        return softmax(scores, axis=1)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
+        """Logarithm of :meth:`predict_proba`, as scikit-learn computes it: a probability
+        that rounds to 0 gives ``log`` of the smallest normal float (about -708 in
+        float64), not ``-inf``.
 
         Parameters
         ----------

@@ -14,7 +14,13 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from skml.ensemble._base import EnsembleMixin, draw_seeds, n_drawn, progress
 from skml.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from skml.utils import HasMethods, Interval, check_params, check_sample_weight
+from skml.utils import (
+    HasMethods,
+    Interval,
+    check_params,
+    check_sample_weight,
+    store_init_params,
+)
 
 __all__ = ["BaggingClassifier", "BaggingRegressor"]
 
@@ -81,17 +87,7 @@ class _BaseBagging(EnsembleMixin, BaseEstimator):
     def __init__(self, estimator=None, n_estimators=10, *, max_samples=None,
                  max_features=1.0, bootstrap=True, bootstrap_features=False, oob_score=False,
                  warm_start=False, n_jobs=None, random_state=None, verbose=0):
-        self.estimator = estimator
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.max_features = max_features
-        self.bootstrap = bootstrap
-        self.bootstrap_features = bootstrap_features
-        self.oob_score = oob_score
-        self.warm_start = warm_start
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
+        store_init_params(self, locals())
 
     def _base(self):
         return self._default_estimator() if self.estimator is None else self.estimator
@@ -181,6 +177,16 @@ class _BaseBagging(EnsembleMixin, BaseEstimator):
     def _sparse_formats(self):
         """Sparse input is passed on (as CSR or CSC) when the member accepts it."""
         return ["csr", "csc"] if get_tags(self._base()).input_tags.sparse else False
+
+    def _average_members(self, X, member_output, total=0.0):
+        """``member_output(member, X[:, member's features])`` averaged over the members,
+        after validating X. The sum starts from ``total``: ``np.float64(0)`` sums in
+        double whatever dtype the members return, ``0.0`` keeps theirs."""
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        for est, feats in zip(self.estimators_, self.estimators_features_):
+            total = total + member_output(est, X[:, feats])
+        return total / len(self.estimators_)
 
     def _oob_members(self, n_samples):
         """(member, features, out-of-bag rows) for each member."""
@@ -360,12 +366,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = self._validate_X(X)
-        proba = np.zeros((X.shape[0], self.n_classes_))
-        for est, feats in zip(self.estimators_, self.estimators_features_):
-            proba += self._member_proba(est, X[:, feats])
-        return proba / len(self.estimators_)
+        return self._average_members(X, self._member_proba, total=np.float64(0.0))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -397,12 +398,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
             One column per class in the order of ``classes_`` (a single column, raveled,
             for two classes).
         """
-        check_is_fitted(self)
-        X = self._validate_X(X)
-        total = 0.0
-        for est, feats in zip(self.estimators_, self.estimators_features_):
-            total = total + est.decision_function(X[:, feats])
-        return total / len(self.estimators_)
+        return self._average_members(X, lambda est, Xf: est.decision_function(Xf))
 
     def predict(self, X):
         """Class with the highest mean probability.
@@ -542,9 +538,5 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         -------
         y : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = self._validate_X(X)
-        pred = np.zeros(X.shape[0])
-        for est, feats in zip(self.estimators_, self.estimators_features_):
-            pred += est.predict(X[:, feats])
-        return pred / len(self.estimators_)
+        return self._average_members(X, lambda est, Xf: est.predict(Xf),
+                                     total=np.float64(0.0))

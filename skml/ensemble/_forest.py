@@ -31,18 +31,20 @@ from skml.tree._classes import (
     _TREE_CONSTRAINTS,
     CRITERIA_CLF,
     CRITERIA_REG,
+    TreeClassifierMixin,
     check_int_fraction_params,
     encode_classes,
-    labels_from_proba,
+    init_args,
     monotonic_constraints,
     prepare_split_data,
     regression_targets,
     split_data_shape,
     target_ranks,
+    targets_from_values,
     validate_tree_X,
     validate_tree_X_predict,
 )
-from skml.tree._tree_model import csr_arrays, pack_trees
+from skml.tree._tree_model import csr_arrays, pack_trees, tree_values
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
@@ -79,6 +81,48 @@ def _row_blocks(n_rows, n_jobs):
     n_blocks = max(1, min(effective_n_jobs(n_jobs), (n_rows + 1023) // 1024))
     edges = np.linspace(0, n_rows, n_blocks + 1).astype(np.intp)
     return list(zip(edges[:-1], edges[1:]))
+
+
+class _PackedForest:
+    """A forest's trees packed for the prediction kernels, kept between predictions.
+
+    The packing (``pack_trees``: the trees' structure; their leaf values are read from
+    the trees at each prediction, so edits of ``tree_.value`` are seen) is remembered
+    with the ``tree_`` objects and node arrays it was made from (strong references: an
+    id cannot be reused while they are held) and made again when ``estimators_`` no
+    longer holds exactly those in that order: a member replaced, trees appended or
+    removed (``a.estimators_ += b.estimators_``, slicing), a member refitted in place
+    (``fit`` gives it a new ``tree_``) or a node array replaced. Writing into a member's
+    split arrays (children, feature, threshold) in place is not seen: refit or replace
+    the member instead.
+
+    The forest creates one in ``fit`` and predictions update it in place, so that
+    ``predict`` leaves the estimator's ``__dict__`` as it was; it pickles and copies
+    empty (the next prediction packs)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self):
+        self._state = None
+
+    def __reduce__(self):
+        return (type(self), ())
+
+    @staticmethod
+    def _structure(trees):
+        return [a for t in trees for a in (t, t.children_left, t.children_right, t.feature,
+                                           t.threshold, t.missing_go_to_left)]
+
+    def get(self, trees, dtype, n_features):
+        state = self._state     # one read: another thread may replace it meanwhile
+        structure = self._structure(trees)
+        if (state is not None and state[0] == (np.dtype(dtype), n_features)
+                and len(state[1]) == len(structure)
+                and all(a is b for a, b in zip(state[1], structure))):
+            return state[2]
+        packed = pack_trees(trees, dtype, n_features)
+        self._state = ((np.dtype(dtype), n_features), structure, packed)
+        return packed
 
 
 class _BaseForest(EnsembleMixin, BaseEstimator):
@@ -169,6 +213,7 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
                                  else [np.arange(k) for k in codes_n])
                 tree.n_classes_ = codes_n[0] if len(codes_n) == 1 else codes_n
         self.estimators_ = self.estimators_ + trees
+        self._packed_forest = _PackedForest()
         self.estimator_ = self._make_tree()
         self.n_outputs_ = (y_codes if y_values is None else y_values).shape[1]
         self._seeds = seeds
@@ -202,26 +247,27 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
     def _mean_over_trees(self, X):
         """Average of the trees' leaf values (class fractions or targets), shape
         (n_samples, n_outputs, max_n_classes), computed by the Cython kernel on blocks of
-        rows in joblib threads (shared memory).
-
-        The trees are packed for the kernel at every call (O(total nodes), without the
-        GIL), so the result always reflects ``estimators_`` as it is now: after merging
-        forests (``a.estimators_ += b.estimators_``), slicing, or refitting a member."""
+        rows in joblib threads (shared memory), from the packed trees (see
+        ``_PackedForest``: packed again whenever ``estimators_`` holds other trees)."""
         X = self._validate_X_predict(X)
         trees = [t.tree_ for t in self.estimators_]
-        packed = pack_trees(trees)
-        out = np.zeros((X.shape[0], packed[-1].shape[1]), dtype=np.float64)
+        cache = getattr(self, "_packed_forest", None)
+        packed = (cache.get(trees, X.dtype, self.n_features_in_) if cache is not None
+                  else pack_trees(trees, X.dtype, self.n_features_in_))
+        values = tree_values(trees)
+        out = np.zeros((X.shape[0], values[0].shape[1]), dtype=np.float64)
         blocks = _row_blocks(X.shape[0], self.n_jobs)
         if sp.issparse(X):
             # CSR rows, written a block at a time into a small dense buffer by the kernel
             csr = (*csr_arrays(X), X.shape[1])
             Parallel(n_jobs=len(blocks), require="sharedmem")(
-                delayed(_tree.forest_accumulate_csr)(*csr, *packed, out, start, end)
+                delayed(_tree.forest_accumulate_csr)(*csr, *packed, values, out, start,
+                                                     end)
                 for start, end in blocks
             )
         else:
             Parallel(n_jobs=len(blocks), require="sharedmem")(
-                delayed(_tree.forest_accumulate)(X, *packed, out, start, end)
+                delayed(_tree.forest_accumulate)(X, *packed, values, out, start, end)
                 for start, end in blocks
             )
         out /= len(self.estimators_)
@@ -379,7 +425,7 @@ default=None
         Class weights; ``"balanced_subsample"`` computes them on each bootstrap sample."""
 
 
-class _ForestClassifier(ClassifierMixin, _BaseForest):
+class _ForestClassifier(TreeClassifierMixin, ClassifierMixin, _BaseForest):
     """Shared code of the forest classifiers; not public."""
 
     _parameter_constraints = {
@@ -463,48 +509,7 @@ class _ForestClassifier(ClassifierMixin, _BaseForest):
             Columns in the order of ``classes_`` (one array per output for multi-output
             ``y``).
         """
-        mean = self._mean_over_trees(X)
-        if self.n_outputs_ == 1:
-            return mean[:, 0, :self.n_classes_]
-        return [mean[:, k, :n] for k, n in enumerate(self.n_classes_)]
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
-        """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            if isinstance(proba, list):
-                return [np.log(p) for p in proba]
-            return np.log(proba)
-
-    def predict(self, X):
-        """Class with the highest mean probability.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples; NaN allowed (dense input). A sparse matrix is
-            read row by row as CSR (other formats converted, never densified).
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        return labels_from_proba(self, self.predict_proba(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
+        return self._proba_from_values(self._mean_over_trees(X))
 
 
 class _ForestRegressor(RegressorMixin, _BaseForest):
@@ -562,8 +567,7 @@ class _ForestRegressor(RegressorMixin, _BaseForest):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        mean = self._mean_over_trees(X)[:, :, 0]
-        return mean[:, 0] if self.n_outputs_ == 1 else mean
+        return targets_from_values(self, self._mean_over_trees(X))
 
 
 class RandomForestClassifier(_ForestClassifier):
@@ -649,25 +653,7 @@ class RandomForestClassifier(_ForestClassifier):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class RandomForestRegressor(_ForestRegressor):
@@ -749,24 +735,7 @@ class RandomForestRegressor(_ForestRegressor):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class ExtraTreesClassifier(_ForestClassifier):
@@ -815,25 +784,7 @@ feature_names_in_, n_outputs_, feature_importances_, oob_score_, oob_decision_fu
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 class ExtraTreesRegressor(_ForestRegressor):
@@ -882,24 +833,7 @@ n_outputs_, feature_importances_, oob_score_, oob_prediction_
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
 
 def _fill_docs():

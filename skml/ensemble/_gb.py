@@ -40,6 +40,7 @@ from skml.utils import (
     check_params,
     check_sample_weight,
     effective_n_threads,
+    store_init_params,
 )
 
 __all__ = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
@@ -615,27 +616,7 @@ default="squared_error"
                  max_features=None, alpha=0.9, verbose=0, max_leaf_nodes=None,
                  warm_start=False, validation_fraction=0.1, n_iter_no_change=None,
                  tol=1e-4, ccp_alpha=0.0):
-        self.loss = loss
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.subsample = subsample
-        self.criterion = criterion
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_depth = max_depth
-        self.min_impurity_decrease = min_impurity_decrease
-        self.init = init
-        self.random_state = random_state
-        self.max_features = max_features
-        self.alpha = alpha
-        self.verbose = verbose
-        self.max_leaf_nodes = max_leaf_nodes
-        self.warm_start = warm_start
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.ccp_alpha = ccp_alpha
+        store_init_params(self, locals())
 
     def _encode_y(self, y, sample_weight):
         self.n_trees_per_iteration_ = 1
@@ -738,26 +719,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseGradientBoosting):
                  min_impurity_decrease=0.0, init=None, random_state=None,
                  max_features=None, verbose=0, max_leaf_nodes=None, warm_start=False,
                  validation_fraction=0.1, n_iter_no_change=None, tol=1e-4, ccp_alpha=0.0):
-        self.loss = loss
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.subsample = subsample
-        self.criterion = criterion
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_depth = max_depth
-        self.min_impurity_decrease = min_impurity_decrease
-        self.init = init
-        self.random_state = random_state
-        self.max_features = max_features
-        self.verbose = verbose
-        self.max_leaf_nodes = max_leaf_nodes
-        self.warm_start = warm_start
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.ccp_alpha = ccp_alpha
+        store_init_params(self, locals())
 
     def _encode_y(self, y, sample_weight):
         check_classification_targets(y)

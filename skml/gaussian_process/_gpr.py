@@ -12,7 +12,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.gaussian_process.kernels import RBF, ConstantKernel
 from skml.linear_model._base import progress
-from skml.utils import HasMethods, Interval, StrOptions, check_param, check_params
+from skml.utils import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    check_param,
+    check_params,
+    store_init_params,
+)
 
 __all__ = ["GaussianProcessRegressor"]
 
@@ -126,15 +133,7 @@ class GaussianProcessRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __init__(self, kernel=None, *, alpha=1e-10, optimizer="fmin_l_bfgs_b",
                  n_restarts_optimizer=0, normalize_y=False, copy_X_train=True,
                  n_targets=None, random_state=None, verbose=0):
-        self.kernel = kernel
-        self.alpha = alpha
-        self.optimizer = optimizer
-        self.n_restarts_optimizer = n_restarts_optimizer
-        self.normalize_y = normalize_y
-        self.copy_X_train = copy_X_train
-        self.n_targets = n_targets
-        self.random_state = random_state
-        self.verbose = verbose
+        store_init_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -211,7 +211,52 @@ def _as_2d(X):
     return X[:, None] if X.ndim == 1 else X
 
 
-class ConstantKernel(Kernel):
+def _no_gradient(X):
+    """The gradient of a kernel without free hyper-parameters: shape ``(n, n, 0)``."""
+    return np.empty((X.shape[0], X.shape[0], 0))
+
+
+def _check_gradient_without_y(Y, eval_gradient):
+    if Y is not None and eval_gradient:
+        raise ValueError("Gradient can only be evaluated when Y is None.")
+
+
+def _pairwise(X, Y, eval_gradient, metric, scaled=None):
+    """``(Xs, D)``: ``X`` as 2-D float64 (divided by the length scale(s) through
+    ``scaled``, a stationary kernel's ``_scaled``, when given) and the ``metric``
+    distances from it to ``Y`` likewise prepared (``Y is None``: within ``X``, the
+    diagonal exactly 0)."""
+    Xs = _as_2d(X) if scaled is None else scaled(_as_2d(X))
+    if Y is None:
+        return Xs, squareform(pdist(Xs, metric))
+    _check_gradient_without_y(Y, eval_gradient)
+    Ys = _as_2d(Y) if scaled is None else scaled(_as_2d(Y))
+    return Xs, cdist(Xs, Ys, metric)
+
+
+class _ScaleKernel(Kernel):
+    """A kernel equal to its one hyper-parameter times a fixed matrix (all ones, or the
+    identity): stationary, its diagonal that value, and its gradient with respect to the
+    log of that value the kernel matrix itself."""
+
+    def is_stationary(self):
+        return True
+
+    def _value(self):
+        return float(getattr(self, self._hyper[0][0]))
+
+    def _with_gradient(self, K, X, eval_gradient):
+        if not eval_gradient:
+            return K
+        if self.n_dims:
+            return K, K[:, :, None].copy()
+        return K, _no_gradient(X)
+
+    def diag(self, X):
+        return np.full(_as_2d(X).shape[0], self._value())
+
+
+class ConstantKernel(_ScaleKernel):
     """``k(x, y) = constant_value``: scales another kernel in a product.
 
     Parameters
@@ -234,24 +279,14 @@ class ConstantKernel(Kernel):
         self.constant_value = constant_value
         self.constant_value_bounds = constant_value_bounds
 
-    def is_stationary(self):
-        return True
-
     def __call__(self, X, Y=None, eval_gradient=False):
         X = _as_2d(X)
         Y = X if Y is None else _as_2d(Y)
-        K = np.full((X.shape[0], Y.shape[0]), float(self.constant_value))
-        if not eval_gradient:
-            return K
-        if self.n_dims:
-            return K, K[:, :, None].copy()
-        return K, np.empty((X.shape[0], X.shape[0], 0))
-
-    def diag(self, X):
-        return np.full(_as_2d(X).shape[0], float(self.constant_value))
+        K = np.full((X.shape[0], Y.shape[0]), self._value())
+        return self._with_gradient(K, X, eval_gradient)
 
 
-class WhiteKernel(Kernel):
+class WhiteKernel(_ScaleKernel):
     """``k(x, y) = noise_level`` if ``x`` and ``y`` are the same sample, else 0.
 
     Added to another kernel, it models independent observation noise and is fitted with
@@ -277,24 +312,12 @@ class WhiteKernel(Kernel):
         self.noise_level = noise_level
         self.noise_level_bounds = noise_level_bounds
 
-    def is_stationary(self):
-        return True
-
     def __call__(self, X, Y=None, eval_gradient=False):
         X = _as_2d(X)
         if Y is not None:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
+            _check_gradient_without_y(Y, eval_gradient)
             return np.zeros((X.shape[0], _as_2d(Y).shape[0]))
-        K = float(self.noise_level) * np.eye(X.shape[0])
-        if not eval_gradient:
-            return K
-        if self.n_dims:
-            return K, K[:, :, None].copy()
-        return K, np.empty((X.shape[0], X.shape[0], 0))
-
-    def diag(self, X):
-        return np.full(_as_2d(X).shape[0], float(self.noise_level))
+        return self._with_gradient(self._value() * np.eye(X.shape[0]), X, eval_gradient)
 
 
 class _Stationary(Kernel):
@@ -342,18 +365,12 @@ class RBF(_Stationary):
     """
 
     def __call__(self, X, Y=None, eval_gradient=False):
-        X = self._scaled(_as_2d(X))
-        if Y is None:
-            d2 = squareform(pdist(X, "sqeuclidean"))
-        else:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
-            d2 = cdist(X, self._scaled(_as_2d(Y)), "sqeuclidean")
+        X, d2 = _pairwise(X, Y, eval_gradient, "sqeuclidean", self._scaled)
         K = np.exp(-0.5 * d2)
         if not eval_gradient:
             return K
         if isinstance(self.length_scale_bounds, str):
-            return K, np.empty((X.shape[0], X.shape[0], 0))
+            return K, _no_gradient(X)
         if not self.anisotropic:
             with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
                 return K, _far_zero(K * d2, K)[:, :, None]
@@ -383,18 +400,12 @@ class Laplace(_Stationary):
     """
 
     def __call__(self, X, Y=None, eval_gradient=False):
-        X = self._scaled(_as_2d(X))
-        if Y is None:
-            d = squareform(pdist(X, "euclidean"))
-        else:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
-            d = cdist(X, self._scaled(_as_2d(Y)), "euclidean")
+        X, d = _pairwise(X, Y, eval_gradient, "euclidean", self._scaled)
         K = np.exp(-d)
         if not eval_gradient:
             return K
         if isinstance(self.length_scale_bounds, str):
-            return K, np.empty((X.shape[0], X.shape[0], 0))
+            return K, _no_gradient(X)
         if not self.anisotropic:
             with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
                 return K, _far_zero(K * d, K)[:, :, None]
@@ -441,17 +452,13 @@ class Linear(Kernel):
 
     def __call__(self, X, Y=None, eval_gradient=False):
         X = _as_2d(X)
-        if Y is None:
-            K = X @ X.T + float(self.sigma_0) ** 2
-        else:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
-            K = X @ _as_2d(Y).T + float(self.sigma_0) ** 2
+        _check_gradient_without_y(Y, eval_gradient)
+        K = X @ (X if Y is None else _as_2d(Y)).T + float(self.sigma_0) ** 2
         if not eval_gradient:
             return K
         if self.n_dims:
             return K, np.full((X.shape[0], X.shape[0], 1), 2.0 * float(self.sigma_0) ** 2)
-        return K, np.empty((X.shape[0], X.shape[0], 0))
+        return K, _no_gradient(X)
 
     def diag(self, X):
         X = _as_2d(X)
@@ -475,18 +482,6 @@ class DotProduct(Linear):
     >>> DotProduct(sigma_0=1.0)(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]))
     array([[12.]])
     """
-
-
-def _pairwise_scaled(kernel, X, Y, eval_gradient):
-    """``(Xs, Ys, D2)``: both inputs divided by the length scale(s) and the squared
-    distances between them (``Y is None``: within ``X``, the diagonal exactly 0)."""
-    Xs = kernel._scaled(_as_2d(X))
-    if Y is None:
-        return Xs, Xs, squareform(pdist(Xs, "sqeuclidean"))
-    if eval_gradient:
-        raise ValueError("Gradient can only be evaluated when Y is None.")
-    Ys = kernel._scaled(_as_2d(Y))
-    return Xs, Ys, cdist(Xs, Ys, "sqeuclidean")
 
 
 class Matern(_Stationary):
@@ -564,12 +559,12 @@ class Matern(_Stationary):
         return K, G
 
     def __call__(self, X, Y=None, eval_gradient=False):
-        Xs, _, D2 = _pairwise_scaled(self, X, Y, eval_gradient)
+        Xs, D2 = _pairwise(X, Y, eval_gradient, "sqeuclidean", self._scaled)
         K, G = self._profile(np.sqrt(D2))
         if not eval_gradient:
             return K
         if isinstance(self.length_scale_bounds, str):
-            return K, np.empty((Xs.shape[0], Xs.shape[0], 0))
+            return K, _no_gradient(Xs)
         # d k / d log l_f = -k'(r) / r * (x_f - y_f)^2 / l_f^2
         if not self.anisotropic:
             with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
@@ -618,13 +613,7 @@ class RationalQuadratic(_Stationary):
         self.alpha_bounds = alpha_bounds
 
     def __call__(self, X, Y=None, eval_gradient=False):
-        X = _as_2d(X)
-        if Y is None:
-            d2 = squareform(pdist(X, "sqeuclidean"))
-        else:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
-            d2 = cdist(X, _as_2d(Y), "sqeuclidean")
+        X, d2 = _pairwise(X, Y, eval_gradient, "sqeuclidean")
         a, ls = float(self.alpha), float(np.ravel(self.length_scale)[0])
         base = 1.0 + d2 / (2.0 * a * ls * ls)
         K = base ** (-a)
@@ -637,7 +626,7 @@ class RationalQuadratic(_Stationary):
             if not isinstance(self.length_scale_bounds, str):       # d k / d log l
                 grads.append(d2 * K / (ls * ls * base))
         if not grads:
-            return K, np.empty((X.shape[0], X.shape[0], 0))
+            return K, _no_gradient(X)
         return K, _far_zero(np.dstack(grads), K)
 
 
@@ -672,13 +661,7 @@ class ExpSineSquared(_Stationary):
         self.periodicity_bounds = periodicity_bounds
 
     def __call__(self, X, Y=None, eval_gradient=False):
-        X = _as_2d(X)
-        if Y is None:
-            d = squareform(pdist(X, "euclidean"))
-        else:
-            if eval_gradient:
-                raise ValueError("Gradient can only be evaluated when Y is None.")
-            d = cdist(X, _as_2d(Y), "euclidean")
+        X, d = _pairwise(X, Y, eval_gradient, "euclidean")
         ls, p = float(np.ravel(self.length_scale)[0]), float(self.periodicity)
         arg = np.pi * d / p
         sin_arg = np.sin(arg)
@@ -691,7 +674,7 @@ class ExpSineSquared(_Stationary):
         if not isinstance(self.periodicity_bounds, str):
             grads.append(4.0 * arg / (ls * ls) * np.cos(arg) * sin_arg * K)
         if not grads:
-            return K, np.empty((X.shape[0], X.shape[0], 0))
+            return K, _no_gradient(X)
         with np.errstate(invalid="ignore"):  # (0 * inf: see _far_zero)
             return K, _far_zero(np.dstack(grads), K)
 

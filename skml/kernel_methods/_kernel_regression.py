@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.linear_model._base import magnitude_scale
 from skml.metrics import pairwise_distances
-from skml.utils import Interval, StrOptions, check_params
+from skml.utils import Interval, StrOptions, check_params, store_init_params
 
 __all__ = ["KernelRegression"]
 
@@ -116,11 +116,7 @@ class KernelRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def __init__(self, kernel="rbf", bandwidth=None, *, n_bandwidths=30, random_state=0,
                  n_jobs=None):
-        self.kernel = kernel
-        self.bandwidth = bandwidth
-        self.n_bandwidths = n_bandwidths
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def fit(self, X, y):
         """Store the training data and choose the bandwidth.

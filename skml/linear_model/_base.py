@@ -7,11 +7,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg, optimize
 from scipy.sparse import linalg as sparse_linalg
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from scipy.special import expit, log_expit, logsumexp, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.utils import Interval, StrOptions, check_params, check_sample_weight
+from skml.utils import store_init_params
 
 __all__ = ["LinearRegression", "Ridge"]
 
@@ -141,21 +144,37 @@ def _check_finite_fit(coef, what):
         )
 
 
-class _LinearPredictorMixin:
-    """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
-    and ``intercept_``."""
+class _LinearScoresMixin:
+    """``X @ coef_.T + intercept_`` for a fitted linear model. Each model says what its
+    prediction methods accept: the dtypes (the first is the one others are converted
+    to) and the sparse formats (the first is the one others are converted to; ``False``:
+    none), which also set the ``sparse`` input tag."""
+
+    _predict_dtype = (np.float64, np.float32)
+    _predict_sparse = ("csr", "csc", "coo")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = bool(self._predict_sparse)
         return tags
+
+    def _linear_scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self._predict_dtype,
+                          accept_sparse=self._predict_sparse)
+        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+
+
+class _LinearPredictorMixin(_LinearScoresMixin):
+    """``predict`` for fitted ``coef_`` (``(n_features,)`` or ``(n_targets, n_features)``)
+    and ``intercept_``."""
 
     def predict(self, X):
         """Predict with the fitted linear model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -166,10 +185,7 @@ class _LinearPredictorMixin:
         NotFittedError
             If the model is not fitted.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          accept_sparse=["csr", "csc", "coo"])
-        return np.asarray(X @ self.coef_.T) + self.intercept_
+        return np.asarray(self._linear_scores(X))
 
     def _set_coef(self, coef_scaled, X_offset, y_offset, x_scale, what):
         """``coef_`` and ``intercept_`` from the coefficients fitted on the scaled,
@@ -181,6 +197,104 @@ class _LinearPredictorMixin:
             self.intercept_ = y_offset - X_offset @ coef_scaled.T
         else:
             self.intercept_ = 0.0 if coef.ndim == 1 else np.zeros(coef.shape[0])
+
+
+class LinearClassifierMixin(_LinearScoresMixin, ClassifierMixin):
+    """``decision_function`` and ``predict`` of a fitted linear classifier: ``coef_`` of
+    shape ``(1, n_features)`` (two classes: the scores of ``classes_[1]``) or
+    ``(n_classes, n_features)``, ``intercept_`` and ``classes_``. Shared by
+    LogisticRegression, LinearSVC and LinearDiscriminantAnalysis."""
+
+    _predict_sparse = "csr"
+
+    def decision_function(self, X):
+        """Confidence scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Sparse matrices where the model accepts them (see its Notes).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            With two classes, the score of ``classes_[1]`` (positive means
+            ``classes_[1]``).
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        """
+        scores = self._linear_scores(X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def _predict_scores(self, X):
+        """The scores behind ``predict`` and the probabilities, shaped as
+        :meth:`decision_function`'s (a model may compute them another way)."""
+        return self.decision_function(X)
+
+    def predict(self, X):
+        """The class of largest score (two classes: ``classes_[1]`` where the score is
+        positive).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        """
+        scores = self._predict_scores(X)
+        idx = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+
+class LinearClassifierProbaMixin(LinearClassifierMixin):
+    """:class:`LinearClassifierMixin` whose scores are log-odds (two classes) or
+    log-posteriors up to a constant: ``predict_proba`` is their sigmoid or softmax."""
+
+    def predict_proba(self, X):
+        """Class probabilities: the sigmoid of the score (two classes) or the softmax of
+        the scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        scores = self._predict_scores(X)
+        if scores.ndim == 1:
+            p1 = expit(scores)
+            return np.column_stack([1.0 - p1, p1])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably from the scores (no
+        ``log(0)`` for confident predictions).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self._predict_scores(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return scores - logsumexp(scores, axis=1, keepdims=True)
 
 
 def _validate_regression_data(est, X, y, *, reset=True):
@@ -264,11 +378,7 @@ class LinearRegression(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, 
 
     def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
                  positive=False):
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.tol = tol
-        self.n_jobs = n_jobs
-        self.positive = positive
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Fit the least-squares model.
@@ -429,14 +539,7 @@ class Ridge(_LinearPredictorMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
                  tol=1e-4, solver="auto", positive=False, random_state=None):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.solver = solver
-        self.positive = positive
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def _alphas(self, n_targets):
         alpha = self.alpha

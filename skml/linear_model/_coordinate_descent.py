@@ -20,6 +20,7 @@ from skml.linear_model._base import (
     magnitude_scale,
 )
 from skml.utils import Interval, StrOptions, check_param, check_params, check_sample_weight
+from skml.utils import store_init_params
 
 __all__ = ["ElasticNet", "Lasso", "enet_path", "lasso_path"]
 
@@ -640,17 +641,7 @@ class ElasticNet(_ElasticNetBase):
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic"):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.max_iter = max_iter
-        self.copy_X = copy_X
-        self.tol = tol
-        self.warm_start = warm_start
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
+        store_init_params(self, locals())
 
     path = staticmethod(enet_path)
 
@@ -716,16 +707,7 @@ class Lasso(_ElasticNetBase):
     def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic"):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
+        store_init_params(self, locals())
 
     # scikit-learn's Lasso.path is enet_path (l1_ratio defaults to 0.5 there): the same
     path = staticmethod(enet_path)

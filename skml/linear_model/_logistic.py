@@ -6,16 +6,20 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import optimize
-from scipy.special import expit, log_expit, logsumexp, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import expit, logsumexp, softmax
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml._kernels._loss import binary_logloss_residual
-from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
+from skml.linear_model._base import (
+    LinearClassifierProbaMixin,
+    _check_finite_fit,
+    _scaled_penalty,
+    magnitude_scale,
+)
 from skml.linear_model._optimize import bfgs, lbfgs_l1, newton, newton_cg, prox_newton_l1
 from skml.utils import (
     Interval,
@@ -24,6 +28,7 @@ from skml.utils import (
     check_sample_weight,
     limit_blas_threads,
 )
+from skml.utils import store_init_params
 
 __all__ = ["LogisticRegression"]
 
@@ -164,10 +169,15 @@ class _LogLoss:
     def value_grad(self, theta):
         pen = self._penalty(theta)
         if self.binary:
-            # one n-vector: the scores, overwritten with the residual by the kernel
+            # one n-vector: the scores, overwritten with the residual by the kernel, and
+            # released before the gradient gets its intercept entry (peak memory)
             R = self._binary_scores(theta)
             loss = binary_logloss_residual(R, self.y, self.w)
-            grad = self._grad_from_residual(R)
+            r_sum = R.sum()
+            grad = self.X.T @ R
+            del R
+            if self.fit_intercept:
+                grad = np.append(grad, r_sum)
         else:
             Z = self._scores(theta)
             lse = logsumexp(Z, axis=1, keepdims=True)
@@ -226,7 +236,7 @@ class _LogLoss:
         return H
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(LinearClassifierProbaMixin, BaseEstimator):
     """Logistic regression: binary (sigmoid) or multinomial (softmax), with scikit-learn
     1.9's signature, solvers and penalties.
 
@@ -368,20 +378,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  fit_intercept=True, intercept_scaling=1, class_weight=None,
                  random_state=None, solver="lbfgs", max_iter=100, verbose=0,
                  warm_start=False, n_jobs=None):
-        self.penalty = penalty
-        self.C = C
-        self.l1_ratio = l1_ratio
-        self.dual = dual
-        self.tol = tol
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.solver = solver
-        self.max_iter = max_iter
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def _resolve_penalty(self):
         """``(l2 weight, l1 weight)`` multiplying ``1 / C`` (both 0 for no penalty), with
@@ -528,7 +525,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X[:, :0]
             l2 = l1 = 0.0
         loss = _LogLoss(X, y_enc, n_classes, sw, fit_intercept, l2)
-        del sw  # the loss keeps its normalised copy (one n-vector less during the fit)
+        # the loss keeps its own normalised weights and (binary) float labels: two
+        # n-vectors less during the fit
+        del sw, y_enc, y
 
         theta0 = np.zeros(loss.size)
         prev = getattr(self, "classes_", None)
@@ -618,11 +617,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return res.x, int(min(res.nit, max_iter)), bool(res.success) and \
             res.nit <= max_iter
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     def sparsify(self):
         """Store ``coef_`` as a ``scipy.sparse`` CSR matrix (worth it when most
         coefficients are zero, e.g. with an L1 penalty); returns self."""
@@ -637,68 +631,3 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if sp.issparse(self.coef_):
             self.coef_ = self.coef_.toarray()
         return self
-
-    def decision_function(self, X):
-        """Log-odds (binary: of ``classes_[1]``) or per-class scores ``X w_k + b_k``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          accept_sparse="csr")
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict_proba(self, X):
-        """Class probabilities (sigmoid for two classes, softmax otherwise).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p1 = expit(scores)
-            return np.column_stack([1.0 - p1, p1])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return scores - logsumexp(scores, axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]

@@ -35,6 +35,51 @@ def _newton_direction(H, g):
     return -g  # steepest descent: always a descent direction
 
 
+def _armijo_step(fun, x, d, f, slope):
+    """The first of the steps ``t = 1, 1/2, 1/4, ...`` (60 at most) along ``d`` that
+    satisfies the Armijo condition ``f(x + t d) <= f + 1e-4 t slope``: ``(x + t d, its
+    value)``, or ``None`` when none does (no decrease possible: numerically at the
+    optimum)."""
+    t = 1.0
+    for _ in range(60):
+        x_new = x + t * d
+        f_new = fun(x_new)
+        if np.isfinite(f_new) and f_new <= f + _ARMIJO * t * slope:
+            return x_new, f_new
+        t *= 0.5
+    return None
+
+
+def _stalled(f, f_new):
+    """No decrease that floating point can resolve (tol is below precision)."""
+    return f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
+
+
+def _gradient_small(g, tol):
+    return bool(np.max(np.abs(g), initial=0.0) <= tol)
+
+
+def _backtracking_descent(fun_grad, direction, x0, *, tol, max_iter, fun):
+    """The loop of :func:`newton` and :func:`newton_cg`: stop when ``max |g| <= tol``,
+    else step along ``direction(x, g)`` (a descent direction) with :func:`_armijo_step`."""
+    fun = fun or (lambda x: fun_grad(x)[0])
+    x = np.array(x0, dtype=np.float64)
+    f, g = fun_grad(x)
+    for it in range(max_iter):
+        if _gradient_small(g, tol):
+            return x, it, True
+        d = direction(x, g)
+        step = _armijo_step(fun, x, d, f, float(g @ d))
+        if step is None:
+            return x, it + 1, False
+        x, f_new = step
+        stalled = _stalled(f, f_new)
+        f, g = fun_grad(x)
+        if stalled:
+            return x, it + 1, _gradient_small(g, tol)
+    return x, max_iter, _gradient_small(g, tol)
+
+
 def newton(fun_grad, hess, x0, *, tol=1e-4, max_iter=100, fun=None):
     """Newton's method (Definition 3.14, Remark 3.14 of the notes) with backtracking.
 
@@ -42,29 +87,36 @@ def newton(fun_grad, hess, x0, *, tol=1e-4, max_iter=100, fun=None):
     ``f(x + t d) <= f(x) + 1e-4 t g.d`` holds, so the objective decreases at every step even
     far from the optimum, where the pure iteration can overshoot.
     """
-    fun = fun or (lambda x: fun_grad(x)[0])
-    x = np.array(x0, dtype=np.float64)
-    f, g = fun_grad(x)
-    for it in range(max_iter):
-        if np.max(np.abs(g), initial=0.0) <= tol:
-            return x, it, True
-        d = _newton_direction(hess(x), g)
-        slope = float(g @ d)
-        t = 1.0
-        for _ in range(60):
-            x_new = x + t * d
-            f_new = fun(x_new)
-            if np.isfinite(f_new) and f_new <= f + _ARMIJO * t * slope:
-                break
-            t *= 0.5
-        else:
-            return x, it + 1, False  # no decrease possible: numerically at the optimum
-        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
-        x = x_new
-        f, g = fun_grad(x)
-        if stalled:  # no decrease floating point can resolve: tol is below precision
-            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
-    return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
+    return _backtracking_descent(fun_grad, lambda x, g: _newton_direction(hess(x), g), x0,
+                                 tol=tol, max_iter=max_iter, fun=fun)
+
+
+def _truncated_cg_direction(hv, g, max_cg):
+    """An approximate solution ``d`` of ``H d = -g`` by conjugate gradients on the
+    products ``hv(v) = H v`` (see :func:`newton_cg`); ``-g`` where it is not a descent
+    direction."""
+    gnorm = float(np.linalg.norm(g))
+    eta = min(0.5, np.sqrt(gnorm))
+    d = np.zeros_like(g)
+    r = -g.copy()
+    p = r.copy()
+    rr = float(r @ r)
+    for _ in range(max_cg):
+        Hp = hv(p)
+        curv = float(p @ Hp)
+        if curv <= 1e-16 * float(p @ p):
+            if not d.any():
+                d = -g
+            break
+        step = rr / curv
+        d += step * p
+        r -= step * Hp
+        rr_new = float(r @ r)
+        if np.sqrt(rr_new) <= eta * gnorm:
+            break
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return d if float(g @ d) < 0 else -g
 
 
 def newton_cg(fun_grad, hessp_at, x0, *, tol=1e-4, max_iter=100, fun=None):
@@ -77,53 +129,10 @@ def newton_cg(fun_grad, hessp_at, x0, *, tol=1e-4, max_iter=100, fun=None):
     convergence), after ``max(20, 2 * len(x))`` products, or at negative curvature (then
     the last good iterate, or ``-g``, is the direction).
     """
-    fun = fun or (lambda x: fun_grad(x)[0])
-    x = np.array(x0, dtype=np.float64)
-    f, g = fun_grad(x)
-    max_cg = max(20, 2 * x.size)
-    for it in range(max_iter):
-        if np.max(np.abs(g), initial=0.0) <= tol:
-            return x, it, True
-        hv = hessp_at(x)
-        gnorm = float(np.linalg.norm(g))
-        eta = min(0.5, np.sqrt(gnorm))
-        d = np.zeros_like(x)
-        r = -g.copy()
-        p = r.copy()
-        rr = float(r @ r)
-        for _ in range(max_cg):
-            Hp = hv(p)
-            curv = float(p @ Hp)
-            if curv <= 1e-16 * float(p @ p):
-                if not d.any():
-                    d = -g
-                break
-            step = rr / curv
-            d += step * p
-            r -= step * Hp
-            rr_new = float(r @ r)
-            if np.sqrt(rr_new) <= eta * gnorm:
-                break
-            p = r + (rr_new / rr) * p
-            rr = rr_new
-        slope = float(g @ d)
-        if not slope < 0:
-            d, slope = -g, -float(g @ g)
-        t = 1.0
-        for _ in range(60):
-            x_new = x + t * d
-            f_new = fun(x_new)
-            if np.isfinite(f_new) and f_new <= f + _ARMIJO * t * slope:
-                break
-            t *= 0.5
-        else:
-            return x, it + 1, False
-        stalled = f - f_new <= 4.0 * np.finfo(float).eps * abs(f)
-        x = x_new
-        f, g = fun_grad(x)
-        if stalled:
-            return x, it + 1, bool(np.max(np.abs(g), initial=0.0) <= tol)
-    return x, max_iter, bool(np.max(np.abs(g), initial=0.0) <= tol)
+    max_cg = max(20, 2 * np.size(x0))
+    return _backtracking_descent(
+        fun_grad, lambda x, g: _truncated_cg_direction(hessp_at(x), g, max_cg), x0,
+        tol=tol, max_iter=max_iter, fun=fun)
 
 
 def _l1_optimality(x, g, lam):
@@ -159,20 +168,14 @@ def prox_newton_l1(fun_grad, hess, x0, lam, *, tol=1e-4, max_iter=100, fun=None)
         delta = float(g @ d) + float(lam @ (np.abs(z) - np.abs(x)))
         if not delta < 0:
             return x, it + 1, _l1_optimality(x, g, lam) <= 10 * tol
-        t = 1.0
-        for _ in range(60):
-            x_new = x + t * d
-            F_new = full(x_new)
-            if np.isfinite(F_new) and F_new <= F + _ARMIJO * t * delta:
-                break
-            t *= 0.5
-        else:
+        step = _armijo_step(full, x, d, F, delta)
+        if step is None:
             return x, it + 1, False
-        stalled = F - F_new <= 4.0 * np.finfo(float).eps * abs(F)
-        x = x_new
+        x, F_new = step
+        stalled = _stalled(F, F_new)
         f, g = fun_grad(x)
         F = f + float(lam @ np.abs(x))
-        if stalled:  # no decrease floating point can resolve: tol is below precision
+        if stalled:
             return x, it + 1, _l1_optimality(x, g, lam) <= tol
     return x, max_iter, _l1_optimality(x, g, lam) <= tol
 

@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, floyd_warshall
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skml._kernels import _graph
-from skml.decomposition._scaling import rescale, rescale_sparse
+from skml.decomposition._scaling import rescale
+from skml.manifold._base import _EmbeddingBase, validate_neighbour_input
 from skml.manifold._mds import _classical_scaling, _double_centre, _gower_project
 from skml.manifold._progress import Progress
 from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
@@ -22,6 +22,7 @@ from skml.utils import (
     check_params,
     chunk_rows,
     effective_n_threads,
+    store_init_params,
 )
 
 __all__ = ["Isomap"]
@@ -49,7 +50,7 @@ def _symmetric_csr(rows, cols, weights, n):
     return indptr, np.ascontiguousarray(c, dtype=np.intp), np.ascontiguousarray(w)
 
 
-class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class Isomap(_EmbeddingBase):
     """Isomap embedding: classical scaling of shortest-path distances on a graph.
 
     The steps of Definition 2.34: (3) connect each point to its ``n_neighbors`` nearest
@@ -165,19 +166,9 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __init__(self, *, n_neighbors=5, radius=None, n_components=2, eigen_solver="auto",
                  tol=0, max_iter=None, path_method="auto", neighbors_algorithm="auto",
                  n_jobs=None, metric="minkowski", p=2, metric_params=None, verbose=0):
-        self.n_neighbors = n_neighbors
-        self.radius = radius
-        self.n_components = n_components
-        self.eigen_solver = eigen_solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.path_method = path_method
-        self.neighbors_algorithm = neighbors_algorithm
-        self.n_jobs = n_jobs
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.verbose = verbose
+        store_init_params(self, locals())
+
+    _takes_sparse = True
 
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None), None],
@@ -361,7 +352,7 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : Isomap
         """
-        X = self._validate(X, reset=True)
+        X = validate_neighbour_input(self, X, reset=True)
         n = X.shape[0]
         self._check_params(n)
         progress = Progress("Isomap", self.verbose)
@@ -393,32 +384,6 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._gower = (evals, evecs, row_means, grand_mean)
         self._fit_X = Xn
         return self
-
-    def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          accept_sparse=["csr", "csc", "coo"],
-                          ensure_min_samples=2 if reset else 1)
-        if sparse.issparse(X):
-            X = X.tocsr()
-            X.sum_duplicates()
-        if self.metric == "precomputed":
-            if reset and X.shape[0] != X.shape[1]:
-                raise ValueError(f"With metric='precomputed' X must be a square distance "
-                                 f"matrix, got shape {X.shape}.")
-            if np.any((X.data if sparse.issparse(X) else X) < 0):
-                raise ValueError("With metric='precomputed' X must hold non-negative "
-                                 "distances.")
-        return X
-
-    def _normalise(self, X):
-        """New points in the frame of the training data (see ``fit``)."""
-        if sparse.issparse(X):
-            if self._shift is None:
-                return rescale_sparse(X, self._exponent)
-            X = X.toarray()  # new points for a model fitted on dense (centred) data
-        if self._shift is not None:
-            X = X - self._shift
-        return np.ldexp(X, -self._exponent).astype(X.dtype, copy=False)
 
     def fit_transform(self, X, y=None):
         """Compute the embedding of X and return it.
@@ -455,13 +420,13 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_new, n_components)
         """
         check_is_fitted(self)
-        X = self._validate(X, reset=False)
+        X = validate_neighbour_input(self, X, reset=False)
         dtype = X.dtype
         train = self._fit_X
         if X.dtype != train.dtype:
             X = X.astype(np.float64)
             train = train.astype(np.float64)
-        X = self._normalise(X)
+        X = self._to_training_frame(X)  # (see fit)
         D_geo = np.ldexp(self.dist_matrix_, -self._exponent)
         out = np.empty((X.shape[0], self.n_components), dtype=np.float64)
         for start in range(0, X.shape[0], _TRANSFORM_CHUNK):
@@ -522,13 +487,3 @@ class Isomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return float(np.ldexp(error, 2 * e))
 
-    @property
-    def _n_features_out(self):
-        return self.embedding_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.pairwise = self.metric == "precomputed"
-        tags.input_tags.sparse = True
-        return tags

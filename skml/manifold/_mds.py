@@ -13,16 +13,16 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import linalg
 from scipy.sparse.linalg import eigsh
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import pairwise_distances as sk_pairwise_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.manifold._base import _EmbeddingBase
 from skml.manifold._progress import Progress
 from skml.metrics import PAIRWISE_METRICS, pairwise_distances
-from skml.utils import Interval, StrOptions, check_params
+from skml.utils import Interval, StrOptions, check_params, store_init_params
 
 __all__ = ["ClassicalMDS", "MDS"]
 
@@ -194,7 +194,7 @@ def _metric_constraint():
 # --------------------------------------------------------------------------------------
 # Classical scaling
 # --------------------------------------------------------------------------------------
-class ClassicalMDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class ClassicalMDS(_EmbeddingBase):
     """Classical multidimensional scaling (Torgerson-Gower scaling, principal
     coordinates analysis).
 
@@ -278,9 +278,7 @@ class ClassicalMDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     }
 
     def __init__(self, n_components=2, *, metric="euclidean", metric_params=None):
-        self.n_components = n_components
-        self.metric = metric
-        self.metric_params = metric_params
+        store_init_params(self, locals())
 
     def fit(self, X, y=None):
         """Compute the embedding of X.
@@ -347,14 +345,6 @@ class ClassicalMDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         with np.errstate(over="ignore"):
             return np.ldexp(_gower_project(delta**2, *self._gower), self._dissim.exponent)
 
-    @property
-    def _n_features_out(self):
-        return self.embedding_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.pairwise = self.metric == "precomputed"
-        return tags
 
 
 # --------------------------------------------------------------------------------------
@@ -428,7 +418,7 @@ def _normalise_stress(stress, X, n_threads):
     return float(np.sqrt(stress / sum_sq)) if sum_sq > 0 else 0.0
 
 
-class MDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class MDS(_EmbeddingBase):
     """Multidimensional scaling by SMACOF: points whose distances match given
     dissimilarities.
 
@@ -576,19 +566,7 @@ class MDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  max_iter=300, verbose=0, eps=1e-6, n_jobs=None, random_state=None,
                  dissimilarity="deprecated", metric="euclidean", metric_params=None,
                  normalized_stress="auto"):
-        self.n_components = n_components
-        self.metric_mds = metric_mds
-        self.n_init = n_init
-        self.init = init
-        self.max_iter = max_iter
-        self.verbose = verbose
-        self.eps = eps
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.dissimilarity = dissimilarity
-        self.metric = metric
-        self.metric_params = metric_params
-        self.normalized_stress = normalized_stress
+        store_init_params(self, locals())
 
     # ----------------------------------------------------------------------------------
     def _resolve(self):
@@ -741,14 +719,8 @@ class MDS(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             return np.ldexp(Y, self._out_exponent)
 
-    @property
-    def _n_features_out(self):
-        return self.embedding_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.pairwise = "precomputed" in (self.metric, self.dissimilarity)
-        return tags
+    def _precomputed(self):
+        return "precomputed" in (self.metric, self.dissimilarity)
 
 
 def _place_new_points(disp, emb, delta, train_scale, max_iter, n_jobs, tol=1e-10):

@@ -7,13 +7,13 @@ import warnings
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import sparse
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import randomized_svd
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skml._kernels import _tsne
-from skml.decomposition._scaling import power_of_two_exponent, rescale, rescale_sparse
+from skml.decomposition._scaling import power_of_two_exponent, rescale
+from skml.manifold._base import _EmbeddingBase, validate_neighbour_input
 from skml.manifold._progress import Progress
 from skml.manifold._neighbours import check_neighbour_graph, precomputed_neighbours
 from skml.metrics import PAIRWISE_METRICS, kneighbors_brute
@@ -24,6 +24,7 @@ from skml.utils import (
     check_params,
     effective_n_threads,
     limit_blas_threads,
+    store_init_params,
 )
 
 __all__ = ["TSNE"]
@@ -395,7 +396,7 @@ def _scaled_start(Y, r, n_components, spread, random_state):
 # The estimator
 # --------------------------------------------------------------------------------------
 
-class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class TSNE(_EmbeddingBase):
     """t-distributed Stochastic Neighbour Embedding, with ``transform`` for new points.
 
     Follows Example 18 of the notes: each point's Gaussian bandwidth is set by binary
@@ -572,25 +573,11 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
                  metric_params=None, init="pca", verbose=0, random_state=None,
                  method="barnes_hut", angle=0.5, n_jobs=None, transform_max_iter=100):
-        self.n_components = n_components
-        self.perplexity = perplexity
-        self.early_exaggeration = early_exaggeration
-        self.early_exaggeration_iter = early_exaggeration_iter
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.n_iter_without_progress = n_iter_without_progress
-        self.min_grad_norm = min_grad_norm
-        self.metric = metric
-        self.metric_params = metric_params
-        self.init = init
-        self.verbose = verbose
-        self.random_state = random_state
-        self.method = method
-        self.angle = angle
-        self.n_jobs = n_jobs
-        self.transform_max_iter = transform_max_iter
+        store_init_params(self, locals())
 
     # ---- parameter checks -----------------------------------------------------------
+
+    _takes_sparse = True
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None)],
@@ -642,22 +629,6 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"method='fft' needs n_components <= 2, got {d}.")
         return method
 
-    def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          order="C", accept_sparse=["csr", "csc", "coo"],
-                          ensure_min_samples=2 if reset else 1)
-        if sparse.issparse(X):
-            X = X.tocsr()
-            X.sum_duplicates()
-        if self.metric == "precomputed":
-            if reset and X.shape[0] != X.shape[1]:
-                raise ValueError(f"With metric='precomputed' X must be a square distance "
-                                 f"matrix, got shape {X.shape}.")
-            if np.any((X.data if sparse.issparse(X) else X) < 0):
-                raise ValueError("With metric='precomputed' X must hold non-negative "
-                                 "distances.")
-        return X
-
     # ---- fitting --------------------------------------------------------------------
 
     def _normalise(self, X, fit):
@@ -676,13 +647,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             else:
                 Xn, self._shift, self._exponent = rescale(X)
                 return Xn
-        if sparse.issparse(X):
-            if self._shift is None:
-                return rescale_sparse(X, self._exponent)
-            X = X.toarray()  # new points for a map fitted on dense (centred) data
-        if self._shift is not None:
-            X = X - self._shift
-        return np.ascontiguousarray(np.ldexp(X, -self._exponent), dtype=X.dtype)
+        return self._to_training_frame(X)
 
     def _initial_map(self, X, n, random_state):
         d = self.n_components
@@ -723,7 +688,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             The map, ``embedding_``.
         """
         self._check_params()
-        X = self._validate_X(X, reset=True)
+        X = validate_neighbour_input(self, X, reset=True, order="C")
         n = X.shape[0]
         random_state = check_random_state(self.random_state)
         method = self._resolve_method(n)
@@ -880,7 +845,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Their positions in the map (dtype of X).
         """
         check_is_fitted(self, "embedding_")
-        X = self._validate_X(X, reset=False)
+        X = validate_neighbour_input(self, X, reset=False, order="C")
         E = self._embedding64
         m = X.shape[0]
         n_threads = _n_threads(self.n_jobs, m)
@@ -905,14 +870,3 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                           max_grad_norm=_TRANSFORM_MAX_GRAD_NORM, **buffers,
                           compute_kl=False, n_threads=n_threads)
         return Y.astype(X.dtype, copy=False)
-
-    @property
-    def _n_features_out(self):
-        return self.embedding_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.pairwise = self.metric == "precomputed"
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

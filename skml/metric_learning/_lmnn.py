@@ -15,6 +15,7 @@ from skml.manifold._progress import Progress
 from skml.manifold._neighbours import check_neighbour_graph
 from skml.metrics import kneighbors_brute
 from skml.utils import Interval, StrOptions, check_param, check_params, chunk_rows
+from skml.utils import store_init_params
 
 __all__ = ["LMNN"]
 
@@ -211,15 +212,7 @@ class LMNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, n_neighbors=3, *, n_components=None, init="pca", push_weight=0.5,
                  max_iter=100, tol=1e-5, random_state=None, n_jobs=None, verbose=0):
-        self.n_neighbors = n_neighbors
-        self.n_components = n_components
-        self.init = init
-        self.push_weight = push_weight
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        store_init_params(self, locals())
 
     def _initial_map(self, X, scale, k, exponent):
         """The starting L for data X in fit's frame (``X_original = shift + X *

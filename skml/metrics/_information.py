@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import rel_entr, xlogy
 from sklearn.utils import check_array
 
-from skml.utils import check_param
+from skml.utils import check_param, fill_doc
 
 __all__ = [
     "cross_entropy",
@@ -21,6 +21,17 @@ __all__ = [
     "kl_divergence",
     "triplet_margin_loss",
 ]
+
+
+#: The parameters of the divergences of ``q`` from a reference ``p``.
+_PAIR_PARAMS = """\
+p : array-like of shape (n_outcomes,) or (n_samples, n_outcomes)
+    Reference masses; each row is normalised to sum 1.
+q : array-like of the same shape as ``p``
+    Model masses; each row is normalised to sum 1.
+base : float, default=None
+    Base of the logarithm; ``None`` is ``e``.
+"""
 
 
 def _check_distributions(P, name):
@@ -106,6 +117,7 @@ def entropy(p, *, base=None):
     return _result(-xlogy(P, P).sum(axis=1) / log_base + 0.0, one_d)
 
 
+@fill_doc(pair_params=_PAIR_PARAMS)
 def cross_entropy(p, q, *, base=None):
     """Cross-entropy ``H(p, q) = -sum_x p(x) log q(x)`` of discrete distributions.
 
@@ -116,12 +128,7 @@ def cross_entropy(p, q, *, base=None):
 
     Parameters
     ----------
-    p : array-like of shape (n_outcomes,) or (n_samples, n_outcomes)
-        Reference masses; each row is normalised to sum 1.
-    q : array-like of the same shape as ``p``
-        Model masses; each row is normalised to sum 1.
-    base : float, default=None
-        Base of the logarithm; ``None`` is ``e``.
+    {pair_params}
 
     Returns
     -------
@@ -150,6 +157,7 @@ def cross_entropy(p, q, *, base=None):
     return _result(values / log_base + 0.0, one_d)
 
 
+@fill_doc(pair_params=_PAIR_PARAMS)
 def kl_divergence(p, q, *, base=None):
     """Kullback-Leibler divergence ``KL(p || q) = sum_x p(x) log(p(x) / q(x))``.
 
@@ -159,12 +167,7 @@ def kl_divergence(p, q, *, base=None):
 
     Parameters
     ----------
-    p : array-like of shape (n_outcomes,) or (n_samples, n_outcomes)
-        Reference masses; each row is normalised to sum 1.
-    q : array-like of the same shape as ``p``
-        Model masses; each row is normalised to sum 1.
-    base : float, default=None
-        Base of the logarithm; ``None`` is ``e``.
+    {pair_params}
 
     Returns
     -------

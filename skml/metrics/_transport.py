@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from skml.utils import check_param, effective_n_threads, limit_blas_threads
+from skml.utils import check_param, effective_n_threads, fill_doc, limit_blas_threads
 
 __all__ = [
     "optimal_transport",
@@ -30,6 +30,15 @@ _MASS_RTOL = 1e-6
 _SINKHORN_MAX_GROUPS = 64
 _SINKHORN_ROWS_PER_GROUP = 32
 _SINKHORN_ENTRIES_PER_THREAD = 2**18
+
+
+#: The two point clouds of the distances between distributions in ``R^d``.
+_CLOUDS_DOC = """\
+X : array-like of shape (n, n_features)
+    Points of the first distribution.
+Y : array-like of shape (m, n_features)
+    Points of the second distribution.
+"""
 
 
 def _check_values(values, name):
@@ -422,6 +431,7 @@ def _check_clouds(X, Y):
     return X, Y
 
 
+@fill_doc(clouds=_CLOUDS_DOC)
 def wasserstein_distance(X, Y, *, x_weights=None, y_weights=None, p=2, method="exact",
                          reg=None, max_iter=1000, tol=1e-9, n_jobs=None):
     """p-Wasserstein distance between two weighted point clouds in ``R^d``.
@@ -431,10 +441,7 @@ def wasserstein_distance(X, Y, *, x_weights=None, y_weights=None, p=2, method="e
 
     Parameters
     ----------
-    X : array-like of shape (n, n_features)
-        Points of the first distribution.
-    Y : array-like of shape (m, n_features)
-        Points of the second distribution.
+    {clouds}
     x_weights : array-like of shape (n,), default=None
         Masses of the points of ``X`` (normalised to sum 1); ``None`` is uniform.
     y_weights : array-like of shape (m,), default=None
@@ -523,6 +530,7 @@ def wasserstein_distance(X, Y, *, x_weights=None, y_weights=None, p=2, method="e
     return float(np.ldexp(max(cost, 0.0) ** (1.0 / p), e))
 
 
+@fill_doc(clouds=_CLOUDS_DOC)
 def sliced_wasserstein(X, Y, *, x_weights=None, y_weights=None, n_projections=50, p=2,
                        random_state=None):
     """Sliced p-Wasserstein distance between two weighted point clouds.
@@ -535,10 +543,7 @@ def sliced_wasserstein(X, Y, *, x_weights=None, y_weights=None, n_projections=50
 
     Parameters
     ----------
-    X : array-like of shape (n, n_features)
-        Points of the first distribution.
-    Y : array-like of shape (m, n_features)
-        Points of the second distribution.
+    {clouds}
     x_weights : array-like of shape (n,), default=None
         Masses of the points of ``X``; ``None`` is uniform.
     y_weights : array-like of shape (m,), default=None

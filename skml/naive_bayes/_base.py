@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = []
 
@@ -32,8 +32,66 @@ class _BaseNB(ClassifierMixin, BaseEstimator):
         finite and their differences exact."""
         return self._joint_log_likelihood(X)
 
-    def _check_X(self, X):
+    # the sparse format fit and predict accept (others are converted to it); False: none
+    _accept_sparse = False
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model on (X, y) from scratch: the per-class statistics (feature
+        counts, or means and variances) and the log-probabilities they give.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse matrices where the model accepts them (see its Notes).
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (a weight of 2 counts a sample twice).
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, accept_sparse=self._accept_sparse,
+                             dtype=np.float64)
+        return self._partial_fit(X, y, np.unique(y), sample_weight, first_call=True)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one batch of data (batches give exactly the model of
+        one fit on all of them).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse matrices where the model accepts them (see its Notes).
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call, and if given
+            later it must be the same.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self
+        """
+        first_call = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, accept_sparse=self._accept_sparse,
+                             dtype=np.float64, reset=first_call)
+        return self._partial_fit(X, y, classes, sample_weight, first_call)
+
+    def _partial_fit(self, X, y, classes, sample_weight, first_call):
         raise NotImplementedError
+
+    def _check_X(self, X):
+        """X validated for prediction, as the model reads it."""
+        X = validate_data(self, X, accept_sparse=self._accept_sparse, dtype=np.float64,
+                          reset=False)
+        return self._prepare_X(X)
+
+    def _prepare_X(self, X):
+        """X as the model reads it, at fit and predict time (unchanged by default)."""
+        return X
 
     def _first_classes(self, y, classes, first_call):
         """Labels for this call: ``classes_`` set on the first call (from ``classes`` or

@@ -4,10 +4,9 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.validation import validate_data
 
 from skml.naive_bayes._base import _BaseNB
-from skml.utils import Interval, check_params, check_sample_weight
+from skml.utils import Interval, check_params, check_sample_weight, store_init_params
 
 __all__ = ["BernoulliNB", "MultinomialNB"]
 
@@ -29,45 +28,7 @@ class _BaseDiscreteNB(_BaseNB):
         "class_prior": ["array-like", None],
     }
 
-    def fit(self, X, y, sample_weight=None):
-        """Count the features per class and turn the counts into log-probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings), at least two classes.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights (a weight of 2 counts a sample twice).
-
-        Returns
-        -------
-        self
-        """
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64)
-        return self._partial_fit(X, y, np.unique(y), sample_weight, first_call=True)
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Add one batch of data to the counts.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call, and if given
-            later it must be the same.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
-
-        Returns
-        -------
-        self
-        """
-        first_call = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
-                             reset=first_call)
-        return self._partial_fit(X, y, classes, sample_weight, first_call)
+    _accept_sparse = "csr"
 
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
         check_params(self)
@@ -129,16 +90,8 @@ class _BaseDiscreteNB(_BaseNB):
         else:
             self.class_log_prior_ = np.full(n_classes, -np.log(n_classes))
 
-    def _check_X(self, X):
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        return self._prepare_X(X)
-
     def _check_fit_X(self, X):
         """Training-data checks beyond validate_data (none by default)."""
-
-    def _prepare_X(self, X):
-        """X as the model reads it, at fit and predict time (unchanged by default)."""
-        return X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -224,10 +177,7 @@ class MultinomialNB(_BaseDiscreteNB):
     """
 
     def __init__(self, *, alpha=1.0, force_alpha=True, fit_prior=True, class_prior=None):
-        self.alpha = alpha
-        self.force_alpha = force_alpha
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
+        store_init_params(self, locals())
 
     def _check_fit_X(self, X):
         lowest = (X.data.min(initial=0.0) if sparse.issparse(X) else X.min(initial=0.0))
@@ -338,11 +288,7 @@ class BernoulliNB(_BaseDiscreteNB):
 
     def __init__(self, *, alpha=1.0, force_alpha=True, binarize=0.0, fit_prior=True,
                  class_prior=None):
-        self.alpha = alpha
-        self.force_alpha = force_alpha
-        self.binarize = binarize
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
+        store_init_params(self, locals())
 
     def _prepare_X(self, X):
         if self.binarize is None:

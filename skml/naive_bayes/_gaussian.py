@@ -2,7 +2,6 @@
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
 from skml.decomposition._scaling import power_of_two_exponent
 from skml.naive_bayes._base import _BaseNB
@@ -130,45 +129,6 @@ class GaussianNB(_BaseNB):
         self.priors = priors
         self.var_smoothing = var_smoothing
 
-    def fit(self, X, y, sample_weight=None):
-        """Estimate the per-class means and variances.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings), at least two classes.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
-
-        Returns
-        -------
-        self : GaussianNB
-        """
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        return self._partial_fit(X, y, np.unique(y), sample_weight, first_call=True)
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with one batch of data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call, and if given
-            later it must be the same.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
-
-        Returns
-        -------
-        self : GaussianNB
-        """
-        first_call = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, dtype=np.float64, reset=first_call)
-        return self._partial_fit(X, y, classes, sample_weight, first_call)
-
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
         check_params(self)
         w = check_sample_weight(sample_weight, X.shape[0])
@@ -218,9 +178,6 @@ class GaussianNB(_BaseNB):
         if np.any(priors < 0):
             raise ValueError("priors must be non-negative.")
         return priors
-
-    def _check_X(self, X):
-        return validate_data(self, X, dtype=np.float64, reset=False)
 
     def _log_density_terms(self, X):
         """``(base, common, quad)``: log P(c) + the Gaussians' log normalisers (per

@@ -561,6 +561,39 @@ class RadiusNeighborsMixin:
                                  shape=(len(ind), self.n_samples_fit_))
 
 
+#: ``X`` of the neighbour estimators' ``fit``.
+FIT_X_DOC = """\
+X : {array-like, sparse matrix} of shape (n_samples, n_features), or
+    (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
+    graph); or a fitted neighbours estimator, KDTree or
+    BallTree, whose points are then used
+"""
+
+#: The errors of the classifiers' and regressors' ``predict``.
+PREDICT_RAISES_DOC = """\
+Raises
+------
+ValueError
+    As the neighbour search; if a callable ``weights`` gives some query only
+    zero weights.
+"""
+
+#: The parameters, result and errors of the k-neighbours classifier's and regressor's
+#: ``predict``.
+PREDICT_DOC = """\
+Parameters
+----------
+X : {array-like, sparse matrix} of shape (n_queries, n_features), or
+    (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
+    Queries; ``None`` predicts every training point from its neighbours other
+    than itself.
+
+Returns
+-------
+y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+
+""" + PREDICT_RAISES_DOC
+
 #: The parameter descriptions every neighbours estimator shares.
 SEARCH_PARAMS_DOC = """algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
         The search structure; it changes speed, never the result (every algorithm

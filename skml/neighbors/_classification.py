@@ -9,6 +9,8 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 from skml.neighbors._base import (
+    FIT_X_DOC,
+    PREDICT_DOC,
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
     SEARCH_RAISES_DOC,
@@ -19,7 +21,7 @@ from skml.neighbors._base import (
     _get_weights,
     _NeighborsBase,
 )
-from skml.utils import Interval
+from skml.utils import Interval, fill_doc, store_init_params
 
 __all__ = ["KNeighborsClassifier", "RadiusNeighborsClassifier"]
 
@@ -58,25 +60,11 @@ class _ClassifierBase(ClassifierMixin, _NeighborsBase):
     def _class_lists(self):
         return self.classes_ if self.outputs_2d_ else [self.classes_]
 
+    @fill_doc(predict_doc=PREDICT_DOC)
     def predict(self, X):
         """The class with the most (weighted) votes among each query's neighbours.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
-            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
-            Queries; ``None`` predicts every training point from its neighbours other
-            than itself.
-
-        Returns
-        -------
-        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
-
-        Raises
-        ------
-        ValueError
-            As the neighbour search; if a callable ``weights`` gives some query only
-            zero weights.
+        {predict_doc}
         """
         votes = self._votes(X)
         pred = [self._decide(cls, v, j) for j, (cls, v) in
@@ -190,24 +178,15 @@ class KNeighborsClassifier(KNeighborsMixin, _ClassifierBase):
 
     def __init__(self, n_neighbors=5, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
+    @fill_doc(fit_X=FIT_X_DOC)
     def fit(self, X, y):
         """Store the training set (and build the tree when one is used).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
-            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
-            graph); or a fitted neighbours estimator, KDTree or
-            BallTree, whose points are then used
+        {fit_X}
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (numbers or strings).
 
@@ -304,15 +283,7 @@ class RadiusNeighborsClassifier(RadiusNeighborsMixin, _ClassifierBase):
     def __init__(self, radius=1.0, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", outlier_label=None, metric_params=None,
                  n_jobs=None):
-        self.radius = radius
-        self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.outlier_label = outlier_label
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def fit(self, X, y):
         """Store the training set (and build the tree when one is used) and resolve

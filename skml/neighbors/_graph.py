@@ -16,7 +16,7 @@ from skml.neighbors._base import (
     _NeighborsBase,
 )
 from skml.neighbors._unsupervised import NearestNeighbors
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["KNeighborsTransformer", "RadiusNeighborsTransformer", "kneighbors_graph",
            "radius_neighbors_graph"]
@@ -119,6 +119,8 @@ def radius_neighbors_graph(X, radius, *, mode="connectivity", metric="minkowski"
 
 class _GraphTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _NeighborsBase):
 
+    _parameter_constraints = {"mode": [StrOptions({"distance", "connectivity"})]}
+
     def fit(self, X, y=None):
         """Store the points (and build the tree when one is used).
 
@@ -184,21 +186,11 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
            [0., 2., 0.]])
     """
 
-    _parameter_constraints = {
-        "mode": [StrOptions({"distance", "connectivity"})],
-        "n_neighbors": [Interval(numbers.Integral, 1, None)],
-    }
+    _parameter_constraints = {"n_neighbors": [Interval(numbers.Integral, 1, None)]}
 
     def __init__(self, *, mode="distance", n_neighbors=5, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
-        self.mode = mode
-        self.n_neighbors = n_neighbors
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def transform(self, X):
         """The k-neighbours graph of X's rows over the training points.
@@ -259,21 +251,11 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
            [0., 0., 0.]])
     """
 
-    _parameter_constraints = {
-        "mode": [StrOptions({"distance", "connectivity"})],
-        "radius": [Interval(numbers.Real, 0, None)],
-    }
+    _parameter_constraints = {"radius": [Interval(numbers.Real, 0, None)]}
 
     def __init__(self, *, mode="distance", radius=1.0, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
-        self.mode = mode
-        self.radius = radius
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
     def transform(self, X):
         """The radius-neighbours graph of X's rows over the training points, each row's

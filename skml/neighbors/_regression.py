@@ -9,6 +9,9 @@ from sklearn.base import RegressorMixin
 from skml.decomposition._scaling import power_of_two_exponent
 
 from skml.neighbors._base import (
+    FIT_X_DOC,
+    PREDICT_DOC,
+    PREDICT_RAISES_DOC,
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
     SEARCH_RAISES_DOC,
@@ -19,22 +22,20 @@ from skml.neighbors._base import (
     _get_weights,
     _NeighborsBase,
 )
-from skml.utils import Interval
+from skml.utils import Interval, fill_doc, store_init_params
 
 __all__ = ["KNeighborsRegressor", "RadiusNeighborsRegressor"]
 
 
 class _RegressorBase(RegressorMixin, _NeighborsBase):
 
+    @fill_doc(fit_X=FIT_X_DOC)
     def fit(self, X, y):
         """Store the training set (and build the tree when one is used).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
-            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
-            graph); or a fitted neighbours estimator, KDTree or
-            BallTree, whose points are then used
+        {fit_X}
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
@@ -130,34 +131,13 @@ class KNeighborsRegressor(KNeighborsMixin, _RegressorBase):
 
     def __init__(self, n_neighbors=5, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
+    @fill_doc(predict_doc=PREDICT_DOC)
     def predict(self, X):
         """The (weighted) mean target of each query's neighbours.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_queries, n_features), or
-            (n_queries, n_samples_fit) for ``metric="precomputed"``, or None
-            Queries; ``None`` predicts every training point from its neighbours other
-            than itself.
-
-        Returns
-        -------
-        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
-
-        Raises
-        ------
-        ValueError
-            As the neighbour search; if a callable ``weights`` gives some query only
-            zero weights.
+        {predict_doc}
         """
         if self.weights is None or self.weights == "uniform":
             ind = self.kneighbors(X, return_distance=False)
@@ -215,15 +195,9 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
 
     def __init__(self, radius=1.0, *, weights="uniform", algorithm="auto", leaf_size=30,
                  p=2, metric="minkowski", metric_params=None, n_jobs=None):
-        self.radius = radius
-        self.weights = weights
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.p = p
-        self.metric = metric
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
+    @fill_doc(predict_raises=PREDICT_RAISES_DOC)
     def predict(self, X):
         """The (weighted) mean target of the training points within ``radius``.
 
@@ -238,11 +212,7 @@ class RadiusNeighborsRegressor(RadiusNeighborsMixin, _RegressorBase):
         y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
             NaN for a query without neighbours (with a UserWarning).
 
-        Raises
-        ------
-        ValueError
-            As the neighbour search; if a callable ``weights`` gives some query only
-            zero weights.
+        {predict_raises}
         """
         dist, ind = self.radius_neighbors(X)
         w = _get_radius_weights(dist, self.weights)

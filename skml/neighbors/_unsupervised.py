@@ -2,6 +2,7 @@
 import numbers
 
 from skml.neighbors._base import (
+    FIT_X_DOC,
     SEARCH_ATTRS_DOC,
     SEARCH_PARAMS_DOC,
     SEARCH_RAISES_DOC,
@@ -9,7 +10,7 @@ from skml.neighbors._base import (
     RadiusNeighborsMixin,
     _NeighborsBase,
 )
-from skml.utils import Interval
+from skml.utils import Interval, fill_doc, store_init_params
 
 __all__ = ["NearestNeighbors"]
 
@@ -72,24 +73,15 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, _NeighborsBase):
 
     def __init__(self, *, n_neighbors=5, radius=1.0, algorithm="auto", leaf_size=30,
                  metric="minkowski", p=2, metric_params=None, n_jobs=None):
-        self.n_neighbors = n_neighbors
-        self.radius = radius
-        self.algorithm = algorithm
-        self.leaf_size = leaf_size
-        self.metric = metric
-        self.p = p
-        self.metric_params = metric_params
-        self.n_jobs = n_jobs
+        store_init_params(self, locals())
 
+    @fill_doc(fit_X=FIT_X_DOC)
     def fit(self, X, y=None):
         """Store the points (and build the tree when one is used).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), or
-            (n_samples, n_samples) for ``metric="precomputed"`` (sparse: a neighbours
-            graph); or a fitted neighbours estimator, KDTree or
-            BallTree, whose points are then used
+        {fit_X}
         y : ignored
 
         Returns

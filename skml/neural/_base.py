@@ -224,6 +224,25 @@ def training_params(local_vars):
     return {name: local_vars[name] for name in _TRAINING_PARAM_NAMES}
 
 
+def classes_and_codes(y):
+    """``(classes, codes)`` of labels ``y``: the sorted distinct labels and the index of
+    each label among them, with a ``ValueError`` for labels that cannot be ordered."""
+    try:
+        return np.unique(y, return_inverse=True)
+    except TypeError:  # np.unique sorts: '<' between str and int fails
+        raise ValueError(
+            "y mixes labels of types that cannot be ordered into classes "
+            "(e.g. str and int); give labels of one type.") from None
+
+
+def require_y(est, y, hint=""):
+    """The ``ValueError`` of a supervised ``fit`` called without ``y`` (scikit-learn's
+    wording, which its ``check_requires_y_none`` looks for)."""
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
+                         f"is None{hint}.")
+
+
 def _derived_seed(seed, *key):
     """An independent seed for one purpose (``key``) of a fit seeded by ``seed``."""
     return int(np.random.SeedSequence([int(seed), *key]).generate_state(1)[0])
@@ -1151,6 +1170,11 @@ class NeuralEstimator(BaseEstimator, metaclass=ABCMeta):
             return out
         return tuple(o.cpu().numpy() for o in out) if isinstance(out, tuple) \
             else out.cpu().numpy()
+
+    def _outputs(self, inputs, check_finite=True):
+        """The network's outputs for prediction inputs (NumPy); a model whose input is
+        not one array (a GNN's graphs) runs its own batching here."""
+        return self._forward(inputs, check_finite=check_finite)
 
     # ------------------------------------------------------------------ pickling
 

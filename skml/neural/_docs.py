@@ -134,8 +134,12 @@ FLOAT32_NOTE = """\
     about 1e-6 relative; the check asks 1e-7)."""
 
 
-def fill(doc):
-    """Insert the shared fragments into a class docstring."""
-    return (doc.replace("    %(training_params)s", TRAINING_PARAMS)
-               .replace("    %(training_attributes)s", TRAINING_ATTRIBUTES)
-               .replace("    %(float32_note)s", FLOAT32_NOTE))
+def fill(doc, **pieces):
+    """Insert the shared fragments into a class docstring, then a module's own: each
+    ``%(name)s`` is replaced by ``pieces[name]``."""
+    doc = (doc.replace("    %(training_params)s", TRAINING_PARAMS)
+              .replace("    %(training_attributes)s", TRAINING_ATTRIBUTES)
+              .replace("    %(float32_note)s", FLOAT32_NOTE))
+    for name, text in pieces.items():
+        doc = doc.replace(f"%({name})s", text)
+    return doc

@@ -2,11 +2,18 @@
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import MAX_WIDTH, NeuralEstimator, _torch, as_float32, training_params
+from skml.neural._base import (
+    MAX_WIDTH,
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    training_params,
+)
+from skml.utils import store_init_params
 from skml.neural._docs import fill
+from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
@@ -35,7 +42,18 @@ def _check_latent(est, Z):
     return Z
 
 
-class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+# the encoder-decoder parameters AutoEncoder and VAE share: their constraints, and the
+# names their __init__ stores (store_init_params)
+_CODER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+}
+_CODER_PARAM_NAMES = tuple(_CODER_CONSTRAINTS)
+
+
+class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
     """Autoencoder: an encoder network to a code, a decoder network back (Example 43).
 
     Trained to reconstruct its input under the mean squared error. ``transform`` gives
@@ -133,10 +151,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.activation = activation
+        store_init_params(self, locals(), _CODER_PARAM_NAMES)
         self.output_activation = output_activation
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
@@ -144,10 +159,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         self.denoising = denoising
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_CODER_CONSTRAINTS,
         "output_activation": [None, StrOptions({a for a in OUTPUT_ACTIVATIONS if a})],
         "sparsity": [None, StrOptions({s for s in SPARSITY if s})],
         "sparsity_weight": [Interval(numbers.Real, 0, None)],
@@ -218,9 +230,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         code : ndarray of shape (n_samples, n_components)
             The code of each sample, in the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        code = self._forward(X32, lambda m, xb: m.encoder(xb))
-        return code.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m.encoder(xb))
 
     def inverse_transform(self, X):
         """Decode codes back to the data space.
@@ -256,29 +266,5 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         X, X32 = self._validate_X(X)
         rec = self._forward(X32, lambda m, xb: m(xb)[1]).astype(np.float64)
         return -np.mean((np.asarray(X, dtype=np.float64) - rec) ** 2, axis=1)
-
-    def score(self, X, y=None):
-        """Minus the mean squared reconstruction error (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            ``-mean((X - inverse_transform(transform(X)))**2)``, the mean of
-            :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 AutoEncoder.__doc__ = fill(AutoEncoder.__doc__)

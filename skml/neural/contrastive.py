@@ -16,8 +16,18 @@ from scipy.special import softmax
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skml.neural._base import NeuralEstimator, _derived_seed, _torch, as_float32, training_params
+from skml.neural._base import (
+    NeuralEstimator,
+    _derived_seed,
+    _torch,
+    as_float32,
+    classes_and_codes,
+    require_y,
+    training_params,
+)
+from skml.utils import store_init_params
 from skml.neural._docs import fill
+from skml.neural._mixins import NeuralTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
@@ -101,6 +111,11 @@ def _network_input(X, shape):
     """``X`` as the network's float32 input: rows, or images of ``shape``."""
     X32 = as_float32(X)
     return X32 if shape is None else X32.reshape(len(X32), *shape)
+
+
+# the parameters every _EmbeddingEstimator's __init__ stores (store_init_params)
+_ENCODER_PARAM_NAMES = ("n_components", "augmentation", "encoder", "hidden_layer_sizes",
+                        "channels", "activation", "image_shape")
 
 
 class _EmbeddingEstimator(NeuralEstimator):
@@ -367,7 +382,7 @@ class RowAugmentation:
 # ---------------------------------------------------------------------- SimCLR
 
 
-class SimCLR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _EmbeddingEstimator):
+class SimCLR(NeuralTransformerMixin, _EmbeddingEstimator):
     """SimCLR: contrastive self-supervised representations, trained with PyTorch.
 
     Each training batch is augmented twice (two random views of every sample); an
@@ -458,15 +473,9 @@ class SimCLR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _EmbeddingEstima
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
         self.projection_dim = projection_dim
         self.temperature = temperature
-        self.augmentation = augmentation
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape = image_shape
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X32, _ = self._validate_fit_X(X) if reset else (self._validate_X(X)[1], None)
@@ -525,35 +534,11 @@ class SimCLR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _EmbeddingEstima
             self.module_.train(was_training)
         return -loss if np.isfinite(loss) else float("nan")
 
-    def transform(self, X):
-        """The encoder's representation ``h = f(x)`` (the projection head is not used).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
-            Inputs.
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_components)
-            In the dtype of ``X`` (float32 or float64).
-
-        Raises
-        ------
-        NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If ``X`` does not have the training data's features or image shape.
-        """
-        X, X32 = self._validate_X(X)
-        return self._embed(X32).astype(X.dtype, copy=False)
-
 
 # ---------------------------------------------------------------------- triplets
 
 
-class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                       _EmbeddingEstimator):
+class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
     """Metric learning with the triplet loss: an embedding where samples of the same
     class are closer than samples of other classes by a margin, trained with PyTorch.
 
@@ -644,28 +629,15 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
         self.margin = margin
         self.mining = mining
-        self.augmentation = augmentation
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape = image_shape
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         if reset:
             X32, y = self._validate_fit_X(X, y)
-            try:
-                self.classes_, codes = np.unique(y, return_inverse=True)
-            except TypeError:  # np.unique sorts: '<' between str and int fails
-                raise ValueError(
-                    "y mixes labels of types that cannot be ordered into classes "
-                    "(e.g. str and int); give labels of one type.") from None
+            self.classes_, codes = classes_and_codes(y)
         else:
             _, X32 = self._validate_X(X)
             y = np.asarray(y).ravel()
@@ -712,29 +684,6 @@ class TripletEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         with torch.no_grad():
             loss = float(self._loss_fn(emb, labels))
         return -loss if np.isfinite(loss) else float("nan")
-
-    def transform(self, X):
-        """The embedding of ``X`` (unit rows).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
-            Inputs.
-
-        Returns
-        -------
-        E : ndarray of shape (n_samples, n_components)
-            In the dtype of ``X`` (float32 or float64).
-
-        Raises
-        ------
-        NotFittedError
-            If the estimator is not fitted.
-        ValueError
-            If ``X`` does not have the training data's features or image shape.
-        """
-        X, X32 = self._validate_X(X)
-        return self._embed(X32).astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -883,10 +832,7 @@ class DualEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
         return X_b, shape
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None (fit(X_a, X_b) takes the pairs' two "
-                             "sides).")
+        require_y(self, y, " (fit(X_a, X_b) takes the pairs' two sides)")
         n_a, n_b = _n_rows(X), _n_rows(y)
         if n_a != n_b:
             raise ValueError(f"X_a and X_b must hold the same number of pairs (row i of "

@@ -14,8 +14,10 @@ from skml.neural._base import (
     _torch,
     as_float32,
     check_fits_in_memory,
+    classes_and_codes,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.neural.vision import _BaseCNN, _int_tuple, _n_dims
@@ -77,6 +79,13 @@ def _fill(doc):
     return fill(doc.replace("%(diffusion_params)s\n", _SHARED_DOC))
 
 
+# the parameters both diffusion models' __init__ store (store_init_params)
+_DIFFUSION_PARAMS = ("hidden_layer_sizes", "embedding_dim", "activation", "n_timesteps",
+                     "noise_schedule", "beta_start", "beta_end", "sampler",
+                     "n_sampling_steps", "eta", "label_dropout", "guidance_scale",
+                     "clip_sample")
+
+
 class _BaseDiffusion(NeuralEstimator):
     """The diffusion machinery shared by :class:`DiffusionModel` and
     :class:`LatentDiffusion`: training by noise prediction, sampling, guidance and the
@@ -131,12 +140,7 @@ class _BaseDiffusion(NeuralEstimator):
             assert_all_finite(y, input_name="y")
             if len(y) != n_samples:
                 raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples.")
-            try:
-                self.classes_, codes = np.unique(y, return_inverse=True)
-            except TypeError:  # np.unique sorts: '<' between str and int fails
-                raise ValueError(
-                    "y mixes labels of types that cannot be ordered into classes "
-                    "(e.g. str and int); give labels of one type.") from None
+            self.classes_, codes = classes_and_codes(y)
             self.n_classes_ = len(self.classes_)
             return codes.astype(np.int64)
         if (y is None) != (self.n_classes_ == 0):
@@ -587,22 +591,10 @@ class DiffusionModel(_BaseDiffusion):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
+        store_init_params(self, locals(), _DIFFUSION_PARAMS)
         self.architecture = architecture
         self.image_shape = image_shape
-        self.hidden_layer_sizes = hidden_layer_sizes
         self.channels = channels
-        self.embedding_dim = embedding_dim
-        self.activation = activation
-        self.n_timesteps = n_timesteps
-        self.noise_schedule = noise_schedule
-        self.beta_start = beta_start
-        self.beta_end = beta_end
-        self.sampler = sampler
-        self.n_sampling_steps = n_sampling_steps
-        self.eta = eta
-        self.label_dropout = label_dropout
-        self.guidance_scale = guidance_scale
-        self.clip_sample = clip_sample
 
     def _check_params(self):
         super()._check_params()
@@ -797,20 +789,8 @@ class LatentDiffusion(_BaseDiffusion):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
+        store_init_params(self, locals(), _DIFFUSION_PARAMS)
         self.autoencoder = autoencoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.embedding_dim = embedding_dim
-        self.activation = activation
-        self.n_timesteps = n_timesteps
-        self.noise_schedule = noise_schedule
-        self.beta_start = beta_start
-        self.beta_end = beta_end
-        self.sampler = sampler
-        self.n_sampling_steps = n_sampling_steps
-        self.eta = eta
-        self.label_dropout = label_dropout
-        self.guidance_scale = guidance_scale
-        self.clip_sample = clip_sample
 
     def _check_params(self):
         super()._check_params()

@@ -18,8 +18,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from skml.neural._base import _torch, as_float32, training_params
-from skml.neural.contrastive import _EmbeddingEstimator, _fill
+from skml.neural._base import _torch, as_float32, require_y, training_params
+from skml.utils import store_init_params
+from skml.neural.contrastive import _ENCODER_PARAM_NAMES, _EmbeddingEstimator, _fill
 from skml.utils import Interval, StrOptions
 
 __all__ = ["PrototypicalNetwork"]
@@ -160,13 +161,7 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
         self.n_way = n_way
         self.n_shot = n_shot
         self.n_query = n_query
-        self.augmentation = augmentation
-        self.n_components = n_components
-        self.encoder = encoder
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape = image_shape
+        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
 
     # ------------------------------------------------------------------ data
 
@@ -194,9 +189,7 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
         return A, labels
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, class_attributes=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         if reset:
             X32, y = self._validate_fit_X(X, y)
             check_classification_targets(y)

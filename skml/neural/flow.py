@@ -2,8 +2,6 @@
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skml.neural._base import (
@@ -11,19 +9,19 @@ from skml.neural._base import (
     NeuralEstimator,
     _torch,
     as_float32,
-    check_fits_in_memory,
     training_params,
 )
 from skml.neural._docs import fill
+from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions, check_param
+from skml.utils import Interval, StrOptions
 
 __all__ = ["NormalizingFlow"]
 
 _MAX_LAYERS = 4096
 
 
-class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class NormalizingFlow(DensityTransformerMixin, NeuralEstimator):
     """RealNVP normalising flow: an invertible network onto a standard Gaussian (§3.4.6).
 
     The flow ``f`` maps data ``x`` to ``z = f(x)`` through ``n_layers`` affine coupling
@@ -200,9 +198,7 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         Z : ndarray of shape (n_samples, n_features)
             In the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        Z = self._forward(X32, lambda m, xb: m(xb)[0])
-        return Z.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m(xb)[0])
 
     def inverse_transform(self, X):
         """Map base-space points back to data: ``x = f^{-1}(z)``.
@@ -242,15 +238,7 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         X : ndarray of shape (n_samples, n_features_in_)
             In float64.
         """
-        check_is_fitted(self, "module_")
-        check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
-        torch = _torch()
-        d = int(self.n_features_in_)
-        check_fits_in_memory(int(n_samples) * d * (4 + 8),
-                             f"sample(n_samples={n_samples})", torch.device("cpu"))
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        z = torch.randn(int(n_samples), d, generator=torch.Generator().manual_seed(seed))
-        return self.inverse_transform(z.numpy().astype(np.float64))
+        return self._decode_prior_draws(n_samples, random_state, "n_features_in_")
 
     def score_samples(self, X):
         """Exact log-likelihood of each sample under the flow.
@@ -267,28 +255,5 @@ class NormalizingFlow(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralE
         """
         X, X32 = self._validate_X(X)
         return self._forward(X32, lambda m, xb: m.log_prob(xb)).astype(np.float64)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of ``X`` (nats per sample; higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            The mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 NormalizingFlow.__doc__ = fill(NormalizingFlow.__doc__)

@@ -13,10 +13,13 @@ from skml.neural._base import (
     _torch,
     as_float32,
     check_fits_in_memory,
+    require_y,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
+from skml.neural.vision import _image_shape
 from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["ConditionalGAN", "GAN"]
@@ -110,6 +113,12 @@ def _energy_distance(A, B):
     return 2.0 * mean_dist(A, B) - mean_dist(A, A) - mean_dist(B, B)
 
 
+# the parameters both GANs' __init__ store (store_init_params)
+_GAN_PARAMS = ("n_components", "generator_layer_sizes", "discriminator_layer_sizes",
+               "architecture", "image_shape", "activation", "output_activation", "loss",
+               "n_critic", "dropout")
+
+
 class _BaseGAN(NeuralEstimator):
     """The adversarial training step, the networks and sampling, shared by the GAN and
     the conditional GAN."""
@@ -155,14 +164,7 @@ class _BaseGAN(NeuralEstimator):
             self._image_shape_param()
 
     def _image_shape_param(self):
-        shape = self.image_shape
-        if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                        and v >= 1 for v in shape)):
-            raise ValueError("image_shape must be (channels, height, width) or (height, "
-                             f"width) of positive ints, got {shape!r}.")
-        shape = tuple(int(v) for v in shape)
-        return shape if len(shape) == 3 else (1,) + shape
+        return _image_shape(self.image_shape)
 
     # ------------------------------------------------------------------ data
 
@@ -371,16 +373,7 @@ class GAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
-        self.generator_layer_sizes = generator_layer_sizes
-        self.discriminator_layer_sizes = discriminator_layer_sizes
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.n_critic = n_critic
-        self.dropout = dropout
+        store_init_params(self, locals(), _GAN_PARAMS)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = self._validate_rows(X, reset)
@@ -526,22 +519,11 @@ class ConditionalGAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
-        self.generator_layer_sizes = generator_layer_sizes
-        self.discriminator_layer_sizes = discriminator_layer_sizes
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.n_critic = n_critic
-        self.dropout = dropout
+        store_init_params(self, locals(), _GAN_PARAMS)
         self.embedding_dim = embedding_dim
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None.")
+        require_y(self, y)
         X, y = self._validate_rows(X, reset, y)
         weight = self._sample_weight(sample_weight, X.shape[0])
         if reset:

@@ -3,22 +3,25 @@ notes)."""
 import numbers
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from skml.neural._base import (
-    MAX_WIDTH,
     NeuralEstimator,
     _torch,
     as_float32,
-    check_fits_in_memory,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
-from skml.neural.autoencoder import _check_latent, _decoder_sizes
-from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions, check_param
+from skml.neural._mixins import DensityTransformerMixin
+from skml.neural.autoencoder import (
+    _CODER_CONSTRAINTS,
+    _CODER_PARAM_NAMES,
+    _check_latent,
+    _decoder_sizes,
+)
+from skml.neural.mlp import check_hidden_layer_sizes
+from skml.utils import Interval, StrOptions
 
 __all__ = ["VAE"]
 
@@ -30,7 +33,7 @@ _N_ELBO_SAMPLES = 16
 _ELBO_SEED = 0
 
 
-class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
+class VAE(DensityTransformerMixin, NeuralEstimator):
     """Variational autoencoder (Definition 3.92; Kingma and Welling, 2014).
 
     The encoder maps ``x`` to the mean ``mu`` and log-variance ``log sigma^2`` of a
@@ -124,18 +127,12 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.activation = activation
+        store_init_params(self, locals(), _CODER_PARAM_NAMES)
         self.likelihood = likelihood
         self.beta = beta
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "n_components": [Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_CODER_CONSTRAINTS,
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Interval(numbers.Real, 0, None)],
     }
@@ -212,9 +209,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
         mu : ndarray of shape (n_samples, n_components)
             In the dtype of ``X``.
         """
-        X, X32 = self._validate_X(X)
-        mu = self._forward(X32, lambda m, xb: m.encode(xb)[0])
-        return mu.astype(X.dtype, copy=False)
+        return self._transformed(X, lambda m, xb: m.encode(xb)[0])
 
     def inverse_transform(self, X):
         """Decode latent codes to the mean of ``p(x|z)``.
@@ -250,17 +245,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             The decoder's mean for each draw (probabilities for
             ``likelihood="bernoulli"``), in float64.
         """
-        check_is_fitted(self, "module_")
-        check_param(n_samples, "n_samples", types=(numbers.Integral,), min_val=1)
-        torch = _torch()
-        # the latent draws (float32) and the returned samples (float64)
-        check_fits_in_memory(
-            int(n_samples) * (4 * int(self.n_components) + 8 * int(self.n_features_in_)),
-            f"sample(n_samples={n_samples})", torch.device("cpu"))
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        gen = torch.Generator().manual_seed(seed)
-        z = torch.randn(int(n_samples), int(self.n_components), generator=gen).numpy()
-        return self.inverse_transform(z.astype(np.float64))
+        return self._decode_prior_draws(n_samples, random_state, "n_components")
 
     def score_samples(self, X):
         """The evidence lower bound of each sample.
@@ -294,28 +279,5 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstimator):
             return ll / len(e) - gaussian_kl(mu, log_var)
 
         return self._forward(X32, elbo).astype(np.float64)
-
-    def score(self, X, y=None):
-        """Mean evidence lower bound of ``X`` (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            The mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 
 VAE.__doc__ = fill(VAE.__doc__)

@@ -30,9 +30,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.metrics import accuracy_score, r2_score
+from scipy.special import expit
+from sklearn.base import TransformerMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils import InputTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -50,10 +50,12 @@ from skml.neural._base import (
     _is_stochastic,
     _torch,
     as_float32,
+    require_y,
     training_params,
 )
 from skml.neural._docs import fill
-from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes, target_scaling
+from skml.neural._mixins import LogitClassifierMixin, NeuralRegressorMixin
+from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
 __all__ = ["GNNEdgePredictor", "GNNGraphClassifier", "GNNGraphRegressor",
@@ -97,6 +99,13 @@ _GRAPH_PARAMS = """\
 _DROPOUT_PARAM = """\
     dropout : float, default=0.0
         Dropout probability after each layer's activation, in [0, 1)."""
+
+_GRAPH_LEVEL_NOTE = """\
+    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
+    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
+    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
+    results of a batch and of its subsets (of weighted and repeated rows) agree to
+    ~1e-6 relative, not the checks' 1e-7."""
 
 _INPUT_NOTE = """\
     A graph is a tuple ``(adjacency, node_features[, edge_features])``: ``adjacency``
@@ -387,6 +396,13 @@ class _BaseGNN(NeuralEstimator):
     def _module_device(self):
         return next(self.module_.parameters()).device
 
+    def _predict_input(self, X):
+        check_is_fitted(self, "module_")
+        return self._read_graph(X, reset=False), np.float64
+
+    def _outputs(self, graph, check_finite=True):
+        return self._node_outputs(graph, check_finite)
+
     def _run(self, fn, rows):
         """``fn(module, device)`` in eval mode, without gradients, with the threads of
         ``n_jobs``; the module's mode is restored afterwards."""
@@ -428,26 +444,9 @@ class _BaseGNN(NeuralEstimator):
         return out.cpu().numpy().astype(np.float64)
 
 
-def _codes_from_logits(logits, n_classes):
-    if n_classes == 1:
-        return np.zeros(len(logits), dtype=np.intp)
-    if logits.shape[1] == 1:
-        return (logits[:, 0] > 0).astype(np.intp)
-    return np.argmax(logits, axis=1)
-
-
-def _proba_from_logits(logits, n_classes):
-    if n_classes == 1:
-        return np.ones((len(logits), 1))
-    if logits.shape[1] == 1:
-        p = expit(logits[:, 0])
-        return np.column_stack([1.0 - p, p])
-    return softmax(logits, axis=1)
-
-
-class _ClassifierMixinGNN:
-    """Label encoding and the classification loss shared by the node and graph
-    classifiers (binary: one logit; more classes: a softmax)."""
+class _ClassifierMixinGNN(LogitClassifierMixin):
+    """Label encoding, the classification loss and the logits shared by the node and
+    graph classifiers (binary: one logit; more classes: a softmax)."""
 
     def _encode_labels(self, y, reset, classes=None):
         check_classification_targets(y)
@@ -475,13 +474,34 @@ class _ClassifierMixinGNN:
                 return F.cross_entropy(out, t, reduction="none")
         return loss
 
-    def _stratify_target(self, target):
-        return target.astype(bool) if self.n_outputs_ == 1 else target
+    def decision_function(self, X):
+        """The network's logits for each node of the graph ``X`` (node classification)
+        or for each graph of ``X`` (graph classification).
+
+        Parameters
+        ----------
+        X : tuple, list of tuple or array-like of shape (n_samples, n_features)
+            A graph or a list of graphs, as for ``predict``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The logit of ``classes_[1]`` for two classes, else one per class.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            On a malformed graph or other feature counts than in ``fit``.
+        """
+        _, logits = self._logits(X)
+        return logits[:, 0] if logits.shape[1] == 1 else logits
 
 
 # ---------------------------------------------------------------- node classification
 
-class GNNNodeClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGNN):
+class GNNNodeClassifier(_ClassifierMixinGNN, _BaseGNN):
     """Semi-supervised node classification with a graph neural network.
 
     ``fit(X, y)`` takes one graph ``X`` and a label per node, -1 for the unlabelled
@@ -570,10 +590,7 @@ class GNNNodeClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGNN):
         self.dropout = dropout
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        require_y(self, y)
         graph = self._read_graph(X, reset)
         y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
         if len(y) != graph.n_nodes:
@@ -617,8 +634,8 @@ class GNNNodeClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGNN):
         logits = self._node_outputs(self._fit_graph, check_finite=False)[nodes]
         if not np.all(np.isfinite(logits)):
             return float("nan")
-        codes = _codes_from_logits(logits, len(self.classes_))
-        return float(accuracy_score(target.astype(np.int64), codes, sample_weight=weight))
+        return float(accuracy_score(target.astype(np.int64), self._codes(logits),
+                                    sample_weight=weight))
 
     def _clear_fit_graph(self):
         self.__dict__.pop("_graph_on_device", None)
@@ -673,64 +690,6 @@ class GNNNodeClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGNN):
         finally:
             self._clear_fit_graph()
 
-    def decision_function(self, X):
-        """The network's logits for every node of the graph ``X``.
-
-        Parameters
-        ----------
-        X : tuple or array-like of shape (n_nodes, n_features)
-            A graph (or node features alone: a graph without edges).
-
-        Returns
-        -------
-        scores : ndarray of shape (n_nodes,) or (n_nodes, n_classes)
-            The logit of ``classes_[1]`` for two classes, else one per class.
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On a malformed graph or other feature counts than in ``fit``.
-        """
-        check_is_fitted(self, "module_")
-        logits = self._node_outputs(self._read_graph(X, reset=False))
-        return logits[:, 0] if logits.shape[1] == 1 else logits
-
-    def predict_proba(self, X):
-        """Class probabilities of every node of the graph ``X``.
-
-        Parameters
-        ----------
-        X : tuple or array-like of shape (n_nodes, n_features)
-            A graph (or node features alone: a graph without edges).
-
-        Returns
-        -------
-        proba : ndarray of shape (n_nodes, n_classes)
-            Probability of each class in ``classes_`` order.
-        """
-        check_is_fitted(self, "module_")
-        logits = self._node_outputs(self._read_graph(X, reset=False))
-        return _proba_from_logits(logits, len(self.classes_))
-
-    def predict(self, X):
-        """The most probable label of every node of the graph ``X``.
-
-        Parameters
-        ----------
-        X : tuple or array-like of shape (n_nodes, n_features)
-            A graph (or node features alone: a graph without edges).
-
-        Returns
-        -------
-        y : ndarray of shape (n_nodes,)
-            Predicted labels.
-        """
-        check_is_fitted(self, "module_")
-        logits = self._node_outputs(self._read_graph(X, reset=False))
-        return self.classes_[_codes_from_logits(logits, len(self.classes_))]
-
     def score(self, X, y, sample_weight=None):
         """Accuracy on the labelled nodes of ``y`` (those not -1).
 
@@ -771,11 +730,15 @@ class _BaseGraphLevel(_BaseGNN):
         for batch in super()._batches(data, generator):
             yield (_collate(batch[0], self._device),) + tuple(batch[1:])
 
+    def _predict_input(self, X):
+        check_is_fitted(self, "module_")
+        return self._read_graphs(X, reset=False), np.float64
+
+    def _outputs(self, graphs, check_finite=True):
+        return self._graph_outputs(graphs, check_finite)
+
     def _prepare_graphs_and_y(self, X, y, reset):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        require_y(self, y)
         graphs = self._read_graphs(X, reset)
         if len(y) != len(graphs):
             raise ValueError(
@@ -784,7 +747,7 @@ class _BaseGraphLevel(_BaseGNN):
         return graphs
 
 
-class GNNGraphClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGraphLevel):
+class GNNGraphClassifier(_ClassifierMixinGNN, _BaseGraphLevel):
     """Graph classification with a graph neural network.
 
     ``X`` is a list of graphs and ``y`` one label per graph (Example 56's graph-level
@@ -826,11 +789,7 @@ class GNNGraphClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGraphLevel):
 
     Notes
     -----
-    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
-    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
-    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
-    results of a batch and of its subsets (of weighted and repeated rows) agree to
-    ~1e-6 relative, not the checks' 1e-7.
+%(graph_level_note)s
 
     %(float32_note)s
 
@@ -875,120 +834,11 @@ class GNNGraphClassifier(_ClassifierMixinGNN, ClassifierMixin, _BaseGraphLevel):
         target = self._encode_labels(y, reset, classes)
         return graphs, target, self._sample_weight(sample_weight, len(graphs))
 
-    def _validation_score(self, data):
-        graphs, target, weight = (tuple(data) + (None, None))[:3]
-        logits = self._graph_outputs(graphs, check_finite=False)
-        if not np.all(np.isfinite(logits)):
-            return float("nan")
-        codes = _codes_from_logits(logits, len(self.classes_))
-        return float(accuracy_score(target.astype(np.int64), codes, sample_weight=weight))
-
-    def fit(self, X, y, sample_weight=None):
-        """Train on the graphs ``X`` with one label per graph.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs (or a 2-D array: one-node graphs without edges).
-        y : array-like of shape (n_graphs,)
-            A label per graph.
-        sample_weight : array-like of shape (n_graphs,), default=None
-            Weights of the graphs in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One more epoch over the graphs, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs.
-        y : array-like of shape (n_graphs,)
-            A label per graph.
-        sample_weight : array-like of shape (n_graphs,), default=None
-            Weights of the graphs in the loss.
-        classes : array-like of shape (n_classes,), default=None
-            All the labels, needed on the first call when ``y`` lacks some.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
-
-    def _logits(self, X):
-        check_is_fitted(self, "module_")
-        return self._graph_outputs(self._read_graphs(X, reset=False))
-
-    def decision_function(self, X):
-        """The network's logits for each graph.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_graphs,) or (n_graphs, n_classes)
-            The logit of ``classes_[1]`` for two classes, else one per class.
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On a malformed graph or other feature counts than in ``fit``.
-        """
-        logits = self._logits(X)
-        return logits[:, 0] if logits.shape[1] == 1 else logits
-
-    def predict_proba(self, X):
-        """Class probabilities of each graph.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_graphs, n_classes)
-            Probability of each class in ``classes_`` order.
-        """
-        logits = self._logits(X)
-        return _proba_from_logits(logits, len(self.classes_))
-
-    def predict(self, X):
-        """The most probable label of each graph.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs.
-
-        Returns
-        -------
-        y : ndarray of shape (n_graphs,)
-            Predicted labels.
-        """
-        logits = self._logits(X)
-        return self.classes_[_codes_from_logits(logits, len(self.classes_))]
-
     def __sklearn_tags__(self):
         return _graph_tags(super().__sklearn_tags__(), "graph")
 
 
-class GNNGraphRegressor(RegressorMixin, _BaseGraphLevel):
+class GNNGraphRegressor(NeuralRegressorMixin, _BaseGraphLevel):
     """Graph regression with a graph neural network.
 
     The network of :class:`GNNGraphClassifier` with a linear output of one unit per
@@ -1028,11 +878,7 @@ class GNNGraphRegressor(RegressorMixin, _BaseGraphLevel):
 
     Notes
     -----
-    scikit-learn's checks run on 2-D arrays, read as one-node graphs. Expected
-    failures (``skml/utils/_test_common.py``): ``check_methods_subset_invariance`` and
-    ``check_sample_weight_equivalence_on_dense_data``, as for the MLPs: float32
-    results of a batch and of its subsets (of weighted and repeated rows) agree to
-    ~1e-6 relative, not the checks' 1e-7.
+%(graph_level_note)s
 
     %(float32_note)s
 
@@ -1078,51 +924,12 @@ class GNNGraphRegressor(RegressorMixin, _BaseGraphLevel):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
         graphs = self._prepare_graphs_and_y(X, y, reset)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
         weight = self._sample_weight(sample_weight, len(graphs))
-        if reset:
-            self.n_outputs_ = Y.shape[1]
-            self._y_1d = y.ndim == 1
-            self._y_norm, self._y_shift, self._y_unit = target_scaling(
-                Y, self.normalize_y, sample_weight=weight)
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {Y.shape[1]} outputs, but {type(self).__name__} was fitted with "
-                f"{self.n_outputs_}."
-            )
-        target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
-        return graphs, np.ascontiguousarray(target), weight
+        Y = self._target_columns(y, weight, reset=reset)
+        return graphs, self._training_target(Y), weight
 
-    def _build_loss(self, device):
-        def loss(out, t):
-            return 0.5 * (out - t).square().mean(1)
-        return loss
-
-    def _validation_score(self, data):
-        graphs, target, weight = (tuple(data) + (None, None))[:3]
-        pred = self._graph_outputs(graphs, check_finite=False)
-        if not np.all(np.isfinite(pred)):
-            return float("nan")
-        return float(r2_score(target, pred, sample_weight=weight))
-
-    def fit(self, X, y, sample_weight=None):
-        """Train on the graphs ``X`` with one target (row) per graph.
-
-        Parameters
-        ----------
-        X : list of tuple or array-like of shape (n_graphs, n_features)
-            The graphs (or a 2-D array: one-node graphs without edges).
-        y : array-like of shape (n_graphs,) or (n_graphs, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_graphs,), default=None
-            Weights of the graphs in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
+    # the base's partial_fit (``y`` optional), which this class has always had
+    partial_fit = NeuralEstimator.__dict__["partial_fit"]
 
     def predict(self, X):
         """Predicted targets of each graph.
@@ -1144,16 +951,13 @@ class GNNGraphRegressor(RegressorMixin, _BaseGraphLevel):
         ValueError
             On a malformed graph or other feature counts than in ``fit``.
         """
-        check_is_fitted(self, "module_")
-        out = self._graph_outputs(self._read_graphs(X, reset=False))
+        graphs, _ = self._predict_input(X)
+        out = self._outputs(graphs)
         out = (out * self._y_unit + self._y_shift) * self._y_norm
         return out[:, 0] if self._y_1d else out
 
     def __sklearn_tags__(self):
-        tags = _graph_tags(super().__sklearn_tags__(), "graph")
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
+        return _graph_tags(super().__sklearn_tags__(), "graph")
 
 
 # ---------------------------------------------------------------- link prediction
@@ -1509,10 +1313,8 @@ class GNNEdgePredictor(TransformerMixin, _BaseGNN):
 
 
 for _cls in (GNNNodeClassifier, GNNGraphClassifier, GNNGraphRegressor, GNNEdgePredictor):
-    _cls.__doc__ = (fill(_cls.__doc__)
-                    .replace("%(input_note)s", _INPUT_NOTE)
-                    .replace("%(graph_params)s", _GRAPH_PARAMS)
-                    .replace("%(dropout_param)s", _DROPOUT_PARAM)
-                    .replace("%(references)s", _REFERENCES)
-                    .replace("%(conv)s", '"gcn"' if _cls in (GNNNodeClassifier,
-                                                             GNNEdgePredictor) else '"gin"'))
+    _cls.__doc__ = fill(_cls.__doc__, input_note=_INPUT_NOTE, graph_params=_GRAPH_PARAMS,
+                        dropout_param=_DROPOUT_PARAM, graph_level_note=_GRAPH_LEVEL_NOTE,
+                        references=_REFERENCES,
+                        conv='"gcn"' if _cls in (GNNNodeClassifier, GNNEdgePredictor)
+                        else '"gin"')

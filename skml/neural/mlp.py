@@ -3,23 +3,23 @@ scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` constructor and fitted attri
 import numbers
 
 import numpy as np
-from scipy.special import expit, softmax, xlogy
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skml.neural._base import (
     MAX_WIDTH,
     NeuralEstimator,
-    _is_stochastic,
     _torch,
     as_float32,
     training_params,
 )
 from skml.neural._docs import fill
+from skml.neural._mixins import (  # noqa: F401 (target_scaling: public name here)
+    NeuralClassifierMixin,
+    NeuralRegressorMixin,
+    target_scaling,
+)
 from skml.utils import Interval, StrOptions, check_param
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -35,7 +35,6 @@ REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
 # overflow (float32 max ~3.4e38) once |y| reaches ~1.8e19: refuse targets beyond this.
 _Y_MAX_UNSCALED = 1e18
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 _REFERENCES = """\
     .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.2: the multilayer
@@ -52,32 +51,6 @@ _REFERENCES = """\
     .. [6] N. Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks
        from Overfitting", JMLR 15, 2014; S. Ioffe and C. Szegedy, "Batch
        Normalization", ICML 2015."""
-
-
-def target_scaling(Y, standardize, center=True, sample_weight=None):
-    """``(norm, shift, unit)`` per column with ``Y = norm * (shift + unit * T)`` for the
-    training targets ``T``: (weighted) mean 0 and variance 1 when ``standardize`` (with
-    ``center=False``, for the Poisson loss: ``shift = 0`` and ``T`` of mean 1), else
-    ``T = Y``.
-
-    Computed on ``Y / norm`` with ``norm = max |Y|``, so that neither ``Y**2`` (in the
-    variance) nor ``Y - mean`` can overflow, whatever the magnitude of ``Y`` (up to the
-    float64 maximum). A constant column keeps ``unit = 1`` on the normalised scale.
-    """
-    n_out = Y.shape[1]
-    if not standardize:
-        return np.ones(n_out), np.zeros(n_out), np.ones(n_out)
-    norm = np.max(np.abs(Y), axis=0).astype(np.float64)
-    norm[~(norm > 0)] = 1.0
-    Ys = Y / norm
-    mean = np.average(Ys, axis=0, weights=sample_weight)
-    if center:
-        var = np.average((Ys - mean) ** 2, axis=0, weights=sample_weight)
-        shift, unit = mean, np.sqrt(var)
-    else:
-        shift, unit = np.zeros(n_out), mean
-    unit[~(unit > 0)] = 1.0
-    return norm, shift, unit
 
 
 def check_hidden_layer_sizes(sizes, name="hidden_layer_sizes"):
@@ -131,6 +104,10 @@ class _BaseMLP(NeuralEstimator):
                      dropout=float(self.dropout))
         return glorot_uniform_(module, self.activation)  # scikit-learn's initialisation
 
+    def _predict_input(self, X):
+        X, X32 = self._validate_X(X)
+        return X32, X.dtype
+
     def _linear_layers(self):
         check_is_fitted(self, "module_")
         torch = _torch()
@@ -152,7 +129,7 @@ class _BaseMLP(NeuralEstimator):
                 for m in self._linear_layers()]
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(NeuralClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier trained with PyTorch.
 
     A fully connected network (``Linear -> [norm] -> activation -> [dropout]`` per hidden
@@ -338,151 +315,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 return F.cross_entropy(out, t, reduction="none")
         return loss
 
-    def _codes(self, logits):
-        """Predicted class codes (indicator rows for multilabel) from logits."""
-        if self._multilabel:
-            return (logits > 0).astype(np.int64)
-        if len(self.classes_) == 1:  # one class seen: it is always the answer
-            return np.zeros(len(logits), dtype=np.intp)
-        if logits.shape[1] == 1:
-            return (logits[:, 0] > 0).astype(np.intp)
-        return np.argmax(logits, axis=1)
-
-    def _validation_score(self, data):
-        X32, target, weight = data
-        logits = self._forward(X32, check_finite=False)
-        if not np.all(np.isfinite(logits)):
-            return float("nan")
-        return float(accuracy_score(target.astype(np.int64), self._codes(logits),
-                                    sample_weight=weight))
-
-    def _stratify_target(self, target):
-        if self._multilabel:
-            return None
-        # binary codes as bools, as scikit-learn's binarised labels (same split rule)
-        return target.astype(bool) if self.n_outputs_ == 1 else target
-
-    def _logits(self, X):
-        X, X32 = self._validate_X(X)
-        return X.dtype, self._forward(X32).astype(np.float64)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_`` order (of each label, for
-            multilabel targets: rows need not sum to 1), in the dtype of ``X``.
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On a wrong number of features or non-finite network outputs.
-        """
-        dtype, logits = self._logits(X)
-        if self._multilabel:
-            proba = expit(logits)
-        elif len(self.classes_) == 1:
-            proba = np.ones((len(logits), 1))
-        elif logits.shape[1] == 1:
-            p = expit(logits[:, 0])
-            proba = np.column_stack([1.0 - p, p])
-        else:
-            proba = softmax(logits, axis=1)
-        return proba.astype(dtype, copy=False)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities of the classes in ``classes_`` order.
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            The most probable class of each sample (an indicator matrix for multilabel
-            targets).
-        """
-        _, logits = self._logits(X)
-        codes = self._codes(logits)
-        return codes if self._multilabel else self.classes_[codes]
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on ``(X, y)``; see :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Labels, or a multilabel indicator matrix.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-        classes : array-like of shape (n_classes,), default=None
-            All the labels, needed on the first call when ``y`` lacks some of them;
-            checked against ``classes_`` later.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(NeuralRegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor trained with PyTorch.
 
     The network of :class:`MLPClassifier` with a linear output layer of one unit per
@@ -595,23 +434,15 @@ default="squared_error"
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
                              y_numeric=True, multi_output=True)
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64, copy=False)
         poisson = self.loss == "poisson"
-        if poisson and np.any(Y < 0):
+        if poisson and np.any(y < 0):
             raise ValueError("Some value(s) of y are negative which is not allowed for "
                              "Poisson regression.")
         weight = self._sample_weight(sample_weight, X.shape[0])
+        Y = self._target_columns(y, weight, reset=reset, center=not poisson)
         if reset:
-            self._fit_attributes(X, Y.shape[1])
+            self._fit_attributes(X, self.n_outputs_)
             self.out_activation_ = "exp" if poisson else "identity"
-            self._y_1d = y.ndim == 1
-            self._y_norm, self._y_shift, self._y_unit = target_scaling(
-                Y, self.normalize_y, center=not poisson, sample_weight=weight)
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {Y.shape[1]} outputs, but {type(self).__name__} was fitted with "
-                f"{self.n_outputs_}."
-            )
         peak = float(np.max(np.abs(Y))) if Y.size else 0.0
         if not self.normalize_y and peak > _Y_MAX_UNSCALED:
             raise ValueError(
@@ -624,8 +455,7 @@ default="squared_error"
             # predictions come back in the dtype of X, unless they cannot be float32
             self._y_peak = peak
         self._check_batch_norm_data(X.shape[0])
-        target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
-        return as_float32(X), np.ascontiguousarray(target), weight
+        return as_float32(X), self._training_target(Y), weight
 
     def _build_loss(self, device):
         F = _torch().nn.functional
@@ -645,93 +475,12 @@ default="squared_error"
         return fn
 
     def _link(self, out):
-        """The prediction on the training scale from the last layer's output."""
         return np.exp(out) if self.loss == "poisson" else out
 
-    def _validation_score(self, data):
-        X32, target, weight = data
-        with np.errstate(over="ignore"):
-            pred = self._link(self._forward(X32, check_finite=False).astype(np.float64))
-        if not np.all(np.isfinite(pred)):
-            return float("nan")
-        return float(r2_score(target, pred, sample_weight=weight))
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the dtype of ``X`` (float64 when the training targets
-            exceed the float32 range).
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On a wrong number of features or non-finite network outputs.
-        """
-        X, X32 = self._validate_X(X)
-        with np.errstate(over="ignore"):
-            out = self._link(self._forward(X32).astype(np.float64))
-            out = out * self._y_unit + self._y_shift
-            out = np.clip(out * self._y_norm, -_FLOAT64_MAX, _FLOAT64_MAX)
-        if self._y_1d:
-            out = out[:, 0]
-        dtype = X.dtype if self._y_peak <= _FLOAT32_MAX else np.float64
-        return out.astype(dtype, copy=False)
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on ``(X, y)``; see :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
+    def _predict_input(self, X):
+        X32, dtype = super()._predict_input(X)
+        return X32, dtype if self._y_peak <= _FLOAT32_MAX else np.float64
 
 
 for _cls in (MLPClassifier, MLPRegressor):
-    _cls.__doc__ = fill(_cls.__doc__).replace("%(references)s", _REFERENCES)
+    _cls.__doc__ = fill(_cls.__doc__, references=_REFERENCES)

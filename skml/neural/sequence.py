@@ -10,10 +10,6 @@ without it, and :class:`MultiHeadSelfAttention` is loaded on first access.
 import numbers
 
 import numpy as np
-from scipy.special import softmax
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     check_array,
@@ -26,13 +22,12 @@ from sklearn.utils.validation import (
 from skml.neural._base import (
     MAX_WIDTH,
     NeuralEstimator,
-    _is_stochastic,
-    _torch,
     as_float32,
     training_params,
 )
+from skml.utils import store_init_params
 from skml.neural._docs import fill
-from skml.neural.mlp import target_scaling
+from skml.neural._mixins import NeuralClassifierMixin, NeuralRegressorMixin
 from skml.neural.vision import _n_dims
 from skml.utils import Interval, StrOptions
 
@@ -40,7 +35,6 @@ __all__ = ["MultiHeadSelfAttention", "TransformerClassifier", "TransformerRegres
 
 _MAX_LEN = 2**20  # longest max_len: learned positions hold max_len x d_model weights
 _MAX_VOCAB = 2**31 - 1
-_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 
 def __getattr__(name):
@@ -131,6 +125,12 @@ def _is_ragged_list(X):
         np.ndim(s) == 1 for s in X) and len({len(s) for s in X}) > 1
 
 
+# the parameters both transformers' __init__ store (store_init_params)
+_NETWORK_PARAM_NAMES = ("vocab_size", "padding_idx", "d_model", "n_heads", "n_layers",
+                        "dim_feedforward", "dropout", "max_len", "positional_encoding",
+                        "pooling")
+
+
 class _BaseTransformer(NeuralEstimator):
     """Shared parts of the transformer estimators: the sequences and the network."""
 
@@ -148,20 +148,6 @@ class _BaseTransformer(NeuralEstimator):
     }
     # attention maps grow with length^2: fewer sequences per forward pass at inference
     _inference_batch_size = 512
-
-    def _set_network_params(self, vocab_size, padding_idx, d_model, n_heads, n_layers,
-                            dim_feedforward, dropout, max_len, positional_encoding,
-                            pooling):
-        self.vocab_size = vocab_size
-        self.padding_idx = padding_idx
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
-        self.max_len = max_len
-        self.positional_encoding = positional_encoding
-        self.pooling = pooling
 
     def _check_params(self):
         super()._check_params()
@@ -333,7 +319,7 @@ class _BaseTransformer(NeuralEstimator):
         return tags
 
 
-class TransformerClassifier(ClassifierMixin, _BaseTransformer):
+class TransformerClassifier(NeuralClassifierMixin, _BaseTransformer):
     """Transformer encoder classifier of sequences, trained with PyTorch.
 
     Token embeddings (or a linear projection of numeric features) plus learned or
@@ -402,9 +388,7 @@ class TransformerClassifier(ClassifierMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
-                                 dim_feedforward, dropout, max_len, positional_encoding,
-                                 pooling)
+        store_init_params(self, locals(), _NETWORK_PARAM_NAMES)
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         if y is None:
@@ -427,123 +411,8 @@ class TransformerClassifier(ClassifierMixin, _BaseTransformer):
         target = np.searchsorted(self.classes_, y).astype(np.int64)
         return seqs, target, weight
 
-    def _build_loss(self, device):
-        F = _torch().nn.functional
 
-        def loss(out, t):
-            return F.cross_entropy(out, t, reduction="none")
-        return loss
-
-    def _validation_score(self, data):
-        seqs, target, weight = data
-        logits = self._forward(seqs, check_finite=False)
-        if not np.all(np.isfinite(logits)):
-            return float("nan")
-        return float(accuracy_score(target, np.argmax(logits, axis=1),
-                                    sample_weight=weight))
-
-    def _stratify_target(self, target):
-        return target
-
-    def _logits(self, X):
-        seqs, dtype = self._predict_input(X)
-        return dtype, self._forward(seqs).astype(np.float64)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Sequences (see the class's Notes).
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_`` order, in the dtype of numeric
-            ``X`` (float64 for tokens).
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On input of another shape than in training, bad tokens, non-finite outputs.
-        """
-        dtype, logits = self._logits(X)
-        return softmax(logits, axis=1).astype(dtype, copy=False)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (same parameters; ``-inf`` where a
-        probability underflows)."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Sequences.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            The most probable class of each sequence.
-        """
-        _, logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on sequences ``X`` and labels ``y``; see
-        :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Training sequences.
-        y : array-like of shape (n_samples,)
-            Labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the sequences in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Training sequences.
-        y : array-like of shape (n_samples,)
-            Labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the sequences in the loss.
-        classes : array-like of shape (n_classes,), default=None
-            All the labels, needed on the first call when ``y`` lacks some.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
-
-
-class TransformerRegressor(RegressorMixin, _BaseTransformer):
+class TransformerRegressor(NeuralRegressorMixin, _BaseTransformer):
     """Transformer encoder regressor of sequences, trained with PyTorch.
 
     The network of :class:`TransformerClassifier` with a linear output layer of one
@@ -604,9 +473,7 @@ class TransformerRegressor(RegressorMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self._set_network_params(vocab_size, padding_idx, d_model, n_heads, n_layers,
-                                 dim_feedforward, dropout, max_len, positional_encoding,
-                                 pooling)
+        store_init_params(self, locals(), _NETWORK_PARAM_NAMES)
         self.normalize_y = normalize_y
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
@@ -614,116 +481,12 @@ class TransformerRegressor(RegressorMixin, _BaseTransformer):
             raise ValueError(f"This {type(self).__name__} estimator requires y to be "
                              "passed, but the target y is None.")
         seqs, dtype, y = self._sequences(X, y, reset=reset, y_numeric=True)
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64, copy=False)
-        weight = self._sample_weight(sample_weight, len(Y))
-        if reset:
-            self.n_outputs_ = Y.shape[1]
-            self._y_1d = y.ndim == 1
-            self._y_norm, self._y_shift, self._y_unit = target_scaling(
-                Y, self.normalize_y, sample_weight=weight)
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but {type(self).__name__}"
-                             f" was fitted with {self.n_outputs_}.")
-        target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
-        return seqs, np.ascontiguousarray(target), weight
-
-    def _build_loss(self, device):
-        def loss(out, t):
-            return 0.5 * (out - t).square().mean(1)
-        return loss
-
-    def _validation_score(self, data):
-        seqs, target, weight = data
-        pred = self._forward(seqs, check_finite=False).astype(np.float64)
-        if not np.all(np.isfinite(pred)):
-            return float("nan")
-        return float(r2_score(target, pred, sample_weight=weight))
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Sequences.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the dtype of numeric ``X`` (float64 for tokens).
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On input of another shape than in training, bad tokens, non-finite outputs.
-        """
-        seqs, dtype = self._predict_input(X)
-        out = self._forward(seqs).astype(np.float64)
-        with np.errstate(over="ignore"):
-            out = (out * self._y_unit + self._y_shift) * self._y_norm
-            out = np.clip(out, -_FLOAT64_MAX, _FLOAT64_MAX)
-        if self._y_1d:
-            out = out[:, 0]
-        return out.astype(dtype, copy=False)
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on sequences ``X`` and targets ``y``; see
-        :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Training sequences.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the sequences in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length) or (n_samples, length, n_features),\
- or list of 1-D token sequences
-            Training sequences.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the sequences in the loss.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
-
-def _fill(doc):
-    return (fill(doc).replace("%(network_params)s", _NETWORK_PARAMS)
-            .replace("%(attributes)s", _ATTRIBUTES)
-            .replace("%(input_note)s", _INPUT_NOTE)
-            .replace("%(references)s", _REFERENCES))
+        weight = self._sample_weight(sample_weight, len(y))
+        Y = self._target_columns(y, weight, reset=reset)
+        return seqs, self._training_target(Y), weight
 
 
 for _cls in (TransformerClassifier, TransformerRegressor):
-    _cls.__doc__ = _fill(_cls.__doc__)
+    _cls.__doc__ = fill(_cls.__doc__, network_params=_NETWORK_PARAMS,
+                        attributes=_ATTRIBUTES, input_note=_INPUT_NOTE,
+                        references=_REFERENCES)

@@ -10,8 +10,7 @@ import numbers
 import numpy as np
 from scipy import sparse
 from scipy.special import softmax
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.base import ClassifierMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
@@ -27,7 +26,8 @@ from skml.neural._base import (
 )
 from skml.neural._docs import fill
 from skml.metrics import iou_score
-from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes, target_scaling
+from skml.neural._mixins import NeuralClassifierMixin, NeuralRegressorMixin
+from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
 from skml.utils import Interval, StrOptions
 
 __all__ = ["ARCHITECTURES", "CNNClassifier", "CNNRegressor", "FCNSegmenter",
@@ -38,7 +38,6 @@ ARCHITECTURES = ("lenet", "alexnet", "vgg", "resnet", "densenet")
 #: Keys of ``augment=``.
 AUGMENTATIONS = ("flip", "shift", "crop")
 _MAX_SIDE = 4096  # largest image side accepted (and resize target)
-_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 _REFERENCES = """\
     .. [1] H. Dai, "Note on Machine Learning" (preprint), §3.2 (convolution and pooling,
@@ -164,6 +163,18 @@ def _int_tuple(value, name, max_value=MAX_WIDTH):
     return tuple(int(v) for v in out)
 
 
+def _image_shape(shape):
+    """The ``image_shape`` parameter as ``(channels, height, width)`` (one channel for
+    ``(height, width)``), checked."""
+    if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    and v >= 1 for v in shape)):
+        raise ValueError("image_shape must be (channels, height, width) or (height, "
+                         f"width) of positive ints, got {shape!r}.")
+    shape = tuple(int(v) for v in shape)
+    return shape if len(shape) == 3 else (1,) + shape
+
+
 def _n_dims(X):
     """Dimensions of array-like ``X`` (2 for sparse matrices and data frames)."""
     if sparse.issparse(X) or hasattr(X, "columns"):
@@ -241,14 +252,7 @@ class _BaseCNN(NeuralEstimator):
         return config
 
     def _image_shape_param(self):
-        shape = self.image_shape
-        if not (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                        and v >= 1 for v in shape)):
-            raise ValueError("image_shape must be (channels, height, width) or (height, "
-                             f"width) of positive ints, got {shape!r}.")
-        shape = tuple(int(v) for v in shape)
-        return shape if len(shape) == 3 else (1,) + shape
+        return _image_shape(self.image_shape)
 
     def _augmentation(self):
         """The checked ``augment`` dict (empty for None)."""
@@ -350,6 +354,10 @@ class _BaseCNN(NeuralEstimator):
         images, X, _ = self._validate_images(X, reset=False)
         return images, X
 
+    def _predict_input(self, X):
+        images, X = self._images_for_prediction(X)
+        return images, X.dtype
+
     # ------------------------------------------------------------------ training
 
     def _frozen_names(self, module):
@@ -411,7 +419,7 @@ class _BaseCNN(NeuralEstimator):
         return tags
 
 
-class CNNClassifier(ClassifierMixin, _BaseCNN):
+class CNNClassifier(NeuralClassifierMixin, _BaseCNN):
     """Convolutional network classifier of images, trained with PyTorch.
 
     One of five backbones (LeNet, AlexNet, VGG, ResNet, DenseNet, each scaled for small
@@ -535,124 +543,8 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         target = np.searchsorted(self.classes_, y).astype(np.int64)
         return images, target, weight
 
-    def _build_loss(self, device):
-        F = _torch().nn.functional
 
-        def loss(out, t):
-            return F.cross_entropy(out, t, reduction="none")
-        return loss
-
-    def _validation_score(self, data):
-        images, target, weight = data
-        logits = self._forward(images, check_finite=False)
-        if not np.all(np.isfinite(logits)):
-            return float("nan")
-        return float(accuracy_score(target, np.argmax(logits, axis=1),
-                                    sample_weight=weight))
-
-    def _stratify_target(self, target):
-        return target
-
-    def _logits(self, X):
-        images, X = self._images_for_prediction(X)
-        return X.dtype, self._forward(images).astype(np.float64)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Images (see the class's Notes).
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_`` order, in the dtype of ``X``.
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On images of another shape than in training, or non-finite outputs.
-        """
-        dtype, logits = self._logits(X)
-        return softmax(logits, axis=1).astype(dtype, copy=False)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (same parameters; ``-inf`` where a
-        probability underflows the dtype of ``X``, as scikit-learn's MLP)."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Images.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            The most probable class of each image.
-        """
-        _, logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on images ``X`` and labels ``y``; see
-        :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Training images.
-        y : array-like of shape (n_samples,)
-            Labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the images in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Training images.
-        y : array-like of shape (n_samples,)
-            Labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the images in the loss.
-        classes : array-like of shape (n_classes,), default=None
-            All the labels. On the first call, needed when ``y`` lacks some of them;
-            later, a set other than ``classes_`` replaces the output layer by a new one
-            for these classes (fine-tuning to a new task).
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
-
-
-class CNNRegressor(RegressorMixin, _BaseCNN):
+class CNNRegressor(NeuralRegressorMixin, _BaseCNN):
     """Convolutional network regressor of images, trained with PyTorch.
 
     The backbones of :class:`CNNClassifier` with a linear output layer of one unit per
@@ -740,122 +632,18 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         images, X, y = self._validate_images(X, y, reset=reset, y_numeric=True,
                                              multi_output=True)
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64, copy=False)
-        weight = self._sample_weight(sample_weight, len(Y))
-        if reset:
-            self.n_outputs_ = Y.shape[1]
-            self._y_1d = y.ndim == 1
-            self._y_norm, self._y_shift, self._y_unit = target_scaling(
-                Y, self.normalize_y, sample_weight=weight)
-        else:
+        weight = self._sample_weight(sample_weight, len(y))
+        if not reset:
             self._check_optimizer_freeze()
-            if Y.shape[1] != self.n_outputs_:
-                raise ValueError(f"y has {Y.shape[1]} outputs, but {type(self).__name__}"
-                                 f" was fitted with {self.n_outputs_}.")
+        Y = self._target_columns(y, weight, reset=reset)
         self._fit_dtype = X.dtype
-        target = ((Y / self._y_norm - self._y_shift) / self._y_unit).astype(np.float32)
-        return images, np.ascontiguousarray(target), weight
-
-    def _build_loss(self, device):
-        def loss(out, t):
-            return 0.5 * (out - t).square().mean(1)
-        return loss
-
-    def _validation_score(self, data):
-        images, target, weight = data
-        pred = self._forward(images, check_finite=False).astype(np.float64)
-        if not np.all(np.isfinite(pred)):
-            return float("nan")
-        return float(r2_score(target, pred, sample_weight=weight))
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Images.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the dtype of ``X``.
-
-        Raises
-        ------
-        NotFittedError
-            Before ``fit``.
-        ValueError
-            On images of another shape than in training, or non-finite outputs.
-        """
-        images, X = self._images_for_prediction(X)
-        out = self._forward(images).astype(np.float64)
-        with np.errstate(over="ignore"):
-            out = (out * self._y_unit + self._y_shift) * self._y_norm
-            out = np.clip(out, -_FLOAT64_MAX, _FLOAT64_MAX)
-        if self._y_1d:
-            out = out[:, 0]
-        return out.astype(X.dtype, copy=False)
-
-    def fit(self, X, y, sample_weight=None):
-        """Train the network on images ``X`` and targets ``y``; see
-        :meth:`NeuralEstimator.fit`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Training images.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the images in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    @available_if(_is_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One more epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
-(n_samples, n_features)
-            Training images.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the images in the loss.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
-
-def _fill(doc):
-    return (fill(doc).replace("%(network_params)s", _NETWORK_PARAMS)
-            .replace("%(cnn_attributes)s", _CNN_ATTRIBUTES)
-            .replace("%(input_note)s", _INPUT_NOTE)
-            .replace("%(references)s", _REFERENCES))
+        return images, self._training_target(Y), weight
 
 
 for _cls in (CNNClassifier, CNNRegressor):
-    _cls.__doc__ = _fill(_cls.__doc__)
+    _cls.__doc__ = fill(_cls.__doc__, network_params=_NETWORK_PARAMS,
+                        cnn_attributes=_CNN_ATTRIBUTES, input_note=_INPUT_NOTE,
+                        references=_REFERENCES)
 
 
 # ---------------------------------------------------------------------- heat maps
@@ -1113,8 +901,9 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
     An encoder-decoder (``skml.neural._modules.fcn.FCN``): at each of ``len(channels)``
     resolutions two 3x3 convolutions, 2x2 max pooling down, then upsampling back up
     (a transposed convolution, or a resize followed by a convolution), adding the
-    encoder's map of the same resolution (skip connections), and a 1x1 convolution
-    scoring each class at each pixel. Trained on the per-pixel cross-entropy or the
+    encoder's map of the same resolution (FCN's skip connections) or stacking it with
+    the upsampled map (U-Net's), and a 1x1 convolution scoring each class at each
+    pixel. Trained on the per-pixel cross-entropy or the
     soft Dice loss. Images of any size (not only the training size) are segmented.
 
     Parameters
@@ -1134,6 +923,14 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
         Activation after each convolution (a name of :class:`MLPClassifier`'s).
     norm : {"batch", "layer"} or None, default="batch"
         Normalisation after each convolution.
+    skip : {"sum", "concat"}, default="sum"
+        How each decoder block receives the encoder's map of its resolution:
+        ``"sum"`` adds it to the upsampled map (Long et al.'s FCN); ``"concat"`` stacks
+        the two along the channels (Ronneberger et al.'s U-Net), so the block's first
+        convolution weighs where and what separately, at twice its input width. On
+        ``make_shapes`` masks of four classes, ``"concat"`` with
+        ``learning_rate="cosine"`` trains more reliably across seeds (the user guide's
+        table).
     %(training_params)s
 
     Attributes
@@ -1182,6 +979,8 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
        Artifacts", Distill, 2016.
     .. [4] F. Milletari, N. Navab and S.-A. Ahmadi, "V-Net: Fully Convolutional Neural
        Networks for Volumetric Medical Image Segmentation", 3DV 2016 (the Dice loss).
+    .. [5] O. Ronneberger, P. Fischer and T. Brox, "U-Net: Convolutional Networks for
+       Biomedical Image Segmentation", MICCAI 2015 (concatenated skip connections).
 
     Examples
     --------
@@ -1199,12 +998,13 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
         "loss": [StrOptions({"cross_entropy", "dice"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "norm": [StrOptions({"batch", "layer"}), None],
+        "skip": [StrOptions({"sum", "concat"})],
     }
     _inference_batch_size = 256
 
     def __init__(self, channels=(16, 32, 64), *, upsample="transposed",
-                 loss="cross_entropy", activation="relu", norm="batch", solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 loss="cross_entropy", activation="relu", norm="batch", skip="sum",
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
@@ -1217,6 +1017,7 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
         self.loss = loss
         self.activation = activation
         self.norm = norm
+        self.skip = skip
 
     def _check_params(self):
         super()._check_params()
@@ -1284,7 +1085,7 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
 
         return FCN(self.n_features_in_, max(len(self.classes_), 1),
                    channels=_int_tuple(self.channels, "channels"), upsample=self.upsample,
-                   activation=self.activation, norm=self.norm)
+                   activation=self.activation, norm=self.norm, skip=self.skip)
 
     def _build_loss(self, device):
         torch = _torch()

@@ -9,7 +9,7 @@ from sklearn.utils import get_tags, safe_mask
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skml.utils import HasMethods, Interval, StrOptions, check_params
+from skml.utils import HasMethods, Interval, StrOptions, check_params, store_init_params
 
 __all__ = ["PseudoLabelClassifier"]
 
@@ -26,6 +26,31 @@ def _estimator_has(attr):
             getattr(self.estimator, attr)
         return True
     return check
+
+
+def _delegated(method, summary, returns, returns_description):
+    """The method ``method`` of :class:`PseudoLabelClassifier` (available when the
+    estimator has it): X validated, then the fitted estimator's ``method`` of it."""
+
+    def delegate(self, X):
+        X = self._validate_X(X)
+        return getattr(self.estimator_, method)(X)
+
+    delegate.__name__ = method
+    delegate.__qualname__ = f"PseudoLabelClassifier.{method}"
+    delegate.__doc__ = f"""{summary}
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        {returns}
+            {returns_description}
+        """
+    return available_if(_estimator_has(method))(delegate)
 
 
 class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -144,12 +169,7 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator, threshold=0.75, criterion="threshold", k_best=10,
                  max_iter=10, verbose=False):
-        self.estimator = estimator
-        self.threshold = threshold
-        self.criterion = criterion
-        self.k_best = k_best
-        self.max_iter = max_iter
-        self.verbose = verbose
+        store_init_params(self, locals())
 
     def fit(self, X, y):
         """Fit the estimator on the labelled samples and pseudo-label the rest.
@@ -232,73 +252,22 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return validate_data(self, X, reset=False, accept_sparse=True,
                              ensure_all_finite=False, dtype=None)
 
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Classes predicted by the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted classes.
-        """
-        X = self._validate_X(X)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        X = self._validate_X(X)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        X = self._validate_X(X)
-        return self.estimator_.predict_log_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            As the estimator's ``decision_function``.
-        """
-        X = self._validate_X(X)
-        return self.estimator_.decision_function(X)
+    # the fitted estimator's prediction methods, on X validated as at fit
+    predict = _delegated(
+        "predict", "Classes predicted by the fitted estimator.",
+        "y : ndarray of shape (n_samples,)", "Predicted classes.")
+    predict_proba = _delegated(
+        "predict_proba", "Class probabilities from the fitted estimator.",
+        "proba : ndarray of shape (n_samples, n_classes)",
+        "Columns in the order of ``classes_``.")
+    predict_log_proba = _delegated(
+        "predict_log_proba", "Log class probabilities from the fitted estimator.",
+        "log_proba : ndarray of shape (n_samples, n_classes)",
+        "Columns in the order of ``classes_``.")
+    decision_function = _delegated(
+        "decision_function", "Decision function of the fitted estimator.",
+        "scores : ndarray of shape (n_samples,) or (n_samples, n_classes)",
+        "As the estimator's ``decision_function``.")
 
     @available_if(_estimator_has("score"))
     def score(self, X, y):

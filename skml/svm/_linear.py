@@ -6,19 +6,24 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 from scipy.sparse.linalg import LinearOperator, cg
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from skml._kernels import _smo
-from skml.linear_model._base import _check_finite_fit, _scaled_penalty, magnitude_scale
+from skml.linear_model._base import (
+    LinearClassifierMixin,
+    _check_finite_fit,
+    _scaled_penalty,
+    magnitude_scale,
+)
 from skml.linear_model._optimize import lbfgs_l1, prox_newton_l1
 from skml.svm._base import box_bounds, svm_sample_weight
 from skml.utils import Interval, StrOptions, check_params, limit_blas_threads
+from skml.utils import store_init_params
 
 __all__ = ["LinearSVC"]
 
@@ -173,7 +178,7 @@ def _l1_squared_hinge(D, y, c, tol, max_iter):
     return prox_newton_l1(fun_grad, hess, np.zeros(D.d), lam, tol=tol, max_iter=max_iter)
 
 
-class LinearSVC(ClassifierMixin, BaseEstimator):
+class LinearSVC(LinearClassifierMixin, BaseEstimator):
     """Linear support vector classification on the primal hinge-type objective.
 
     Minimises, for each one-vs-rest problem (labels y_i in {-1, +1})::
@@ -282,18 +287,10 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
     def __init__(self, penalty="l2", loss="squared_hinge", *, dual="auto", tol=1e-4,
                  C=1.0, multi_class="ovr", fit_intercept=True, intercept_scaling=1.0,
                  class_weight=None, verbose=0, random_state=None, max_iter=1000):
-        self.penalty = penalty
-        self.loss = loss
-        self.dual = dual
-        self.tol = tol
-        self.C = C
-        self.multi_class = multi_class
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.verbose = verbose
-        self.random_state = random_state
-        self.max_iter = max_iter
+        store_init_params(self, locals())
+
+    # predictions in float64 (liblinear's), sparse input as CSR
+    _predict_dtype = (np.float64,)
 
     _parameter_constraints = {
         "penalty": [StrOptions({"l1", "l2"})],
@@ -401,11 +398,6 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         return self
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     def _fit_crammer_singer(self, D, X, y_ind, C_all, rng, n_classes):
         """One joint multi-class problem (penalty, loss and dual are ignored, as in
         liblinear); with two classes the weight vector is w_1 - w_0."""
@@ -461,36 +453,3 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             n_iter = max(n_iter, it)
             converged &= ok
         return W, n_iter, converged
-
-    def decision_function(self, X):
-        """Confidence scores ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            With two classes, positive means ``classes_[1]``.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse="csr")
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(np.intp)]
-        return self.classes_[np.argmax(scores, axis=1)]

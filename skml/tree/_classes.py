@@ -240,6 +240,71 @@ def check_int_fraction_params(est):
             f"{est.min_samples_split!r}.")
 
 
+def init_args(local_vars):
+    """The arguments of an ``__init__`` from its ``locals()`` (taken first thing): what
+    the estimator stores unchanged, each under its own name. scikit-learn reads the
+    parameters from the explicit signature, so that stays spelled out; this spares the
+    body a ``self.name = name`` line per parameter."""
+    return {k: v for k, v in local_vars.items() if k not in ("self", "__class__")}
+
+
+class TreeClassifierMixin:
+    """What a classification tree and a forest of them share: class probabilities from
+    the leaf values, their logarithm and the most probable class (per output)."""
+
+    def _proba_from_values(self, values):
+        """Columns of ``values`` (n_samples, n_outputs, max_n_classes) in the order of
+        ``classes_``: an array for one output, a list of arrays for several."""
+        if self.n_outputs_ == 1:
+            return values[:, 0, :self.n_classes_]
+        return [values[:, k, :n] for k, n in enumerate(self.n_classes_)]
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict(self, X):
+        """Class with the highest probability (:meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples; NaN allowed (dense input). A sparse matrix is
+            read row by row as CSR (other formats converted, never densified).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return labels_from_proba(self, self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+def targets_from_values(est, values):
+    """Predicted targets from leaf values (n_samples, n_outputs, 1): (n_samples,) for
+    one output, else (n_samples, n_outputs)."""
+    values = values[:, :, 0]
+    return values[:, 0] if est.n_outputs_ == 1 else values
+
+
 class _BaseDecisionTree(BaseEstimator):
     """Shared fitting code; not public."""
 
@@ -505,7 +570,7 @@ _PRECISION_DOC = """
     tree of ordinary magnitudes."""
 
 
-class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
+class DecisionTreeClassifier(TreeClassifierMixin, ClassifierMixin, _BaseDecisionTree):
     """A decision tree classifier: ID3 / C4.5 (``criterion="entropy"`` or ``"gain_ratio"``)
     or CART (``criterion="gini"``), with binary splits at thresholds on continuous features.
 
@@ -617,19 +682,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
                  max_features=None, random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
                  monotonic_cst=None):
-        self.criterion = criterion
-        self.splitter = splitter
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
     def _encode(self, y):
         """Set ``classes_`` / ``n_classes_``; return (codes, class counts per output)."""
@@ -694,29 +747,6 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         X = self._validate_X_predict(X, check_input)
         return self._proba_from_values(self.tree_.predict_values(X))
 
-    def _proba_from_values(self, values):
-        if self.n_outputs_ == 1:
-            return values[:, 0, :self.n_classes_]
-        return [values[:, k, :n] for k, n in enumerate(self.n_classes_)]
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
-        """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            if isinstance(proba, list):
-                return [np.log(p) for p in proba]
-            return np.log(proba)
-
     def predict(self, X, check_input=True):
         """Most frequent (weighted) class of the leaf each sample reaches.
 
@@ -733,11 +763,6 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         return labels_from_proba(self, self.predict_proba(X, check_input))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
 
 
 def labels_from_proba(est, proba):
@@ -839,18 +864,7 @@ default="squared_error"
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, ccp_alpha=0.0, monotonic_cst=None):
-        self.criterion = criterion
-        self.splitter = splitter
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.ccp_alpha = ccp_alpha
-        self.monotonic_cst = monotonic_cst
+        vars(self).update(init_args(locals()))
 
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Grow the tree.
@@ -898,8 +912,7 @@ default="squared_error"
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         X = self._validate_X_predict(X, check_input)
-        values = self.tree_.predict_values(X)[:, :, 0]
-        return values[:, 0] if self.n_outputs_ == 1 else values
+        return targets_from_values(self, self.tree_.predict_values(X))
 
 
 class ExtraTreeClassifier(DecisionTreeClassifier):
@@ -949,13 +962,7 @@ tree_, feature_importances_
                  max_features="sqrt", random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
                  monotonic_cst=None):
-        super().__init__(
-            criterion=criterion, splitter=splitter, max_depth=max_depth,
-            min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
-            min_weight_fraction_leaf=min_weight_fraction_leaf, max_features=max_features,
-            random_state=random_state, max_leaf_nodes=max_leaf_nodes,
-            min_impurity_decrease=min_impurity_decrease, class_weight=class_weight,
-            ccp_alpha=ccp_alpha, monotonic_cst=monotonic_cst)
+        super().__init__(**init_args(locals()))
 
 
 class ExtraTreeRegressor(DecisionTreeRegressor):
@@ -1003,13 +1010,7 @@ feature_importances_
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, random_state=None, min_impurity_decrease=0.0,
                  max_leaf_nodes=None, ccp_alpha=0.0, monotonic_cst=None):
-        super().__init__(
-            criterion=criterion, splitter=splitter, max_depth=max_depth,
-            min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
-            min_weight_fraction_leaf=min_weight_fraction_leaf, max_features=max_features,
-            random_state=random_state, max_leaf_nodes=max_leaf_nodes,
-            min_impurity_decrease=min_impurity_decrease, ccp_alpha=ccp_alpha,
-            monotonic_cst=monotonic_cst)
+        super().__init__(**init_args(locals()))
 
 
 def _fill_docs():

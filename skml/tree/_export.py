@@ -10,6 +10,21 @@ from skml.utils import check_param
 __all__ = ["export_text", "plot_tree"]
 
 
+def _feature_names(decision_tree, feature_names, default):
+    """The names shown for the features: ``feature_names`` (one per feature), else the
+    names seen in ``fit``, else ``default.format(i)``."""
+    n_features = decision_tree.tree_.n_features
+    if feature_names is None:
+        names = getattr(decision_tree, "feature_names_in_", None)
+        return ([default.format(i) for i in range(n_features)] if names is None
+                else [str(n) for n in names])
+    names = [str(n) for n in feature_names]
+    if len(names) != n_features:
+        raise ValueError(f"feature_names must contain {n_features} names, got "
+                         f"{len(names)}.")
+    return names
+
+
 def export_text(decision_tree, *, feature_names=None, class_names=None, max_depth=10,
                 spacing=3, decimals=2, show_weights=False, show_missing=False):
     """The rules of a fitted decision tree as indented text.
@@ -63,16 +78,7 @@ def export_text(decision_tree, *, feature_names=None, class_names=None, max_dept
     check_param(max_depth, "max_depth", types=(numbers.Integral,), min_val=0)
     check_param(spacing, "spacing", types=(numbers.Integral,), min_val=1)
     check_param(decimals, "decimals", types=(numbers.Integral,), min_val=0)
-    n_features = tree.n_features
-    if feature_names is None:
-        names = getattr(decision_tree, "feature_names_in_", None)
-        names = ([f"feature_{i}" for i in range(n_features)] if names is None
-                 else [str(n) for n in names])
-    else:
-        names = [str(n) for n in feature_names]
-        if len(names) != n_features:
-            raise ValueError(f"feature_names must contain {n_features} names, got "
-                             f"{len(names)}.")
+    names = _feature_names(decision_tree, feature_names, "feature_{}")
     is_classifier = hasattr(decision_tree, "classes_")
     if is_classifier:
         labels = decision_tree.classes_ if class_names is None else class_names
@@ -236,16 +242,7 @@ ExtraTreeRegressor
     if max_depth is not None:
         check_param(max_depth, "max_depth", types=(numbers.Integral,), min_val=0)
     tree = decision_tree.tree_
-    n_features = tree.n_features
-    if feature_names is None:
-        names = getattr(decision_tree, "feature_names_in_", None)
-        names = ([f"x[{i}]" for i in range(n_features)] if names is None
-                 else [str(n) for n in names])
-    else:
-        names = [str(n) for n in feature_names]
-        if len(names) != n_features:
-            raise ValueError(f"feature_names must contain {n_features} names, got "
-                             f"{len(names)}.")
+    names = _feature_names(decision_tree, feature_names, "x[{}]")
     is_classifier = hasattr(decision_tree, "classes_")
     if is_classifier and class_names is True:
         class_names = [str(c) for c in np.atleast_1d(decision_tree.classes_)]

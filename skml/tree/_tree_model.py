@@ -228,10 +228,20 @@ class Tree:
         return tree
 
 
-def pack_trees(trees):
-    """Pack fitted trees for ``_tree.forest_accumulate``: (roots, nodes, values), values
-    being the trees' ``value`` rows flattened (n_outputs * max_n_classes columns)."""
+def pack_trees(trees, dtype, n_features):
+    """Pack fitted trees for ``_tree.forest_accumulate``: (roots, nodes, node_ids), the
+    nodes' thresholds for rows of ``dtype`` (the prediction input's). The values stay in
+    the trees (``tree_values``)."""
     stride = trees[0].value.shape[1] * trees[0].value.shape[2]
     return _tree.pack_forest(
         [(t.children_left, t.children_right, t.feature, t.threshold, t.missing_go_to_left,
-          t.value.reshape(t.node_count, stride)) for t in trees], stride)
+          t.value.reshape(t.node_count, -1)) for t in trees], stride, dtype=dtype,
+        n_features=n_features)
+
+
+def tree_values(trees):
+    """Every tree's ``value`` as the (node_count, n_outputs * max_n_classes) float64
+    rows the forest kernels read (a view of the array itself when it is C-contiguous
+    float64, as fitted; so edits of a leaf's value are seen)."""
+    return [np.ascontiguousarray(t.value, dtype=np.float64).reshape(t.node_count, -1)
+            for t in trees]

@@ -1,6 +1,8 @@
-"""Helpers shared by every skml estimator: parameter checks, estimator discovery, thread
-counts and chunk sizes for the kernels."""
+"""Helpers shared by every skml estimator: parameter checks and storage, estimator
+discovery, thread counts and chunk sizes for the kernels."""
 from skml.utils._chunking import chunk_rows
+from skml.utils._docstrings import fill_doc
+from skml.utils._init_params import store_init_params
 from skml.utils._openmp import effective_n_threads, limit_blas_threads
 from skml.utils._param_validation import (
     HasMethods,
@@ -26,5 +28,7 @@ __all__ = [
     "check_sample_weight",
     "chunk_rows",
     "effective_n_threads",
+    "fill_doc",
     "limit_blas_threads",
+    "store_init_params",
 ]

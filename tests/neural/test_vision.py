@@ -347,10 +347,14 @@ def test_fine_tuning_frozen_resnet_on_new_digits_beats_training_from_scratch(
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_and_prediction(digits_images):
     Xtr, Xte, ytr, yte = digits_images
-    clf = CNNClassifier(**RESNET, max_iter=3, augment=dict(flip=True, shift=1),
-                        device="cuda", random_state=0).fit(Xtr, ytr)
+    # the resnet_digits settings with augmentation drawn on the device: 0.92-0.94 on
+    # CPU over seeds 0-2 (3 epochs at the default rate stay near chance on any device)
+    clf = CNNClassifier("resnet", channels=(16, 32), blocks=(1, 1), max_iter=10,
+                        batch_size=64, learning_rate_init=0.01,
+                        augment=dict(flip=True, shift=1), device="cuda",
+                        random_state=0).fit(Xtr, ytr)
     assert next(clf.module_.parameters()).device.type == "cuda"
-    assert clf.score(Xte, yte) > 0.8
+    assert clf.score(Xte, yte) > 0.85
     loaded = pickle.loads(pickle.dumps(clf))
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(loaded.predict_proba(Xte), clf.predict_proba(Xte),

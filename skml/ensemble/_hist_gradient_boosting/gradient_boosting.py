@@ -33,6 +33,7 @@ from skml.utils import (
     check_params,
     check_sample_weight,
     effective_n_threads,
+    store_init_params,
 )
 
 __all__ = ["HistGradientBoostingClassifier", "HistGradientBoostingRegressor"]
@@ -607,6 +608,18 @@ _COMMON_NOTES = """
     estimator.
 """
 
+_COMMON_ATTRS = """
+    train_score_, validation_score_ : ndarray
+        Scores at each iteration (the first before any tree) when early stopping is on.
+    do_early_stopping_ : bool
+    is_categorical_ : ndarray of bool of shape (n_features,) or None
+    feature_importances_ : ndarray of shape (n_features,)
+        Normalised total split gain per feature.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        When ``X`` had string column names.
+"""
+
 _REFERENCES = """
     References
     ----------
@@ -648,15 +661,7 @@ default="squared_error"
         Iterations done (fewer than ``max_iter`` after early stopping).
     n_trees_per_iteration_ : int
         1.
-    train_score_, validation_score_ : ndarray
-        Scores at each iteration (the first before any tree) when early stopping is on.
-    do_early_stopping_ : bool
-    is_categorical_ : ndarray of bool of shape (n_features,) or None
-    feature_importances_ : ndarray of shape (n_features,)
-        Normalised total split gain per feature.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features,)
-        When ``X`` had string column names.
+    {attrs}
 
     Raises
     ------
@@ -695,27 +700,7 @@ default="squared_error"
                  interaction_cst=None, warm_start=False, early_stopping="auto",
                  scoring="loss", validation_fraction=0.1, n_iter_no_change=10, tol=1e-7,
                  verbose=0, random_state=None):
-        self.loss = loss
-        self.quantile = quantile
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.max_leaf_nodes = max_leaf_nodes
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
-        self.max_bins = max_bins
-        self.categorical_features = categorical_features
-        self.monotonic_cst = monotonic_cst
-        self.interaction_cst = interaction_cst
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.scoring = scoring
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def _encode_y(self, y):
         self.n_trees_per_iteration_ = 1
@@ -804,15 +789,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         Iterations done (fewer than ``max_iter`` after early stopping).
     n_trees_per_iteration_ : int
         1 for two classes, else the number of classes.
-    train_score_, validation_score_ : ndarray
-        Scores at each iteration (the first before any tree) when early stopping is on.
-    do_early_stopping_ : bool
-    is_categorical_ : ndarray of bool of shape (n_features,) or None
-    feature_importances_ : ndarray of shape (n_features,)
-        Normalised total split gain per feature.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features,)
-        When ``X`` had string column names.
+    {attrs}
 
     Raises
     ------
@@ -849,27 +826,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
                  interaction_cst=None, warm_start=False, early_stopping="auto",
                  scoring="loss", validation_fraction=0.1, n_iter_no_change=10, tol=1e-7,
                  verbose=0, random_state=None, class_weight=None):
-        self.loss = loss
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.max_leaf_nodes = max_leaf_nodes
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
-        self.max_bins = max_bins
-        self.categorical_features = categorical_features
-        self.monotonic_cst = monotonic_cst
-        self.interaction_cst = interaction_cst
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.scoring = scoring
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.class_weight = class_weight
+        store_init_params(self, locals())
 
     def _encode_y(self, y):
         check_classification_targets(y)
@@ -999,6 +956,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
 
 for _cls in (HistGradientBoostingRegressor, HistGradientBoostingClassifier):
     _cls.__doc__ = (_cls.__doc__.replace("{common}", _COMMON_DOC.strip("\n").lstrip())
+                    .replace("{attrs}", _COMMON_ATTRS.strip("\n").lstrip())
                     .replace("{notes}", _COMMON_NOTES.strip())
                     .replace("{references}", _REFERENCES.strip("\n").lstrip()))
 del _cls

@@ -23,6 +23,7 @@ only on features of the groups that contain every feature used on its path.
 """
 import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -108,17 +109,17 @@ class _Node:
         self.groups = groups
 
 
+@dataclass(eq=False)
 class GrownTree:
     """One fitted tree: node records (tree-local children), category bitsets, the
     leaves' sample segments, and the total gain of each feature's splits."""
 
-    def __init__(self, nodes, bitsets, leaf_ids, leaf_starts, leaf_stops, gains):
-        self.nodes = nodes
-        self.bitsets = bitsets
-        self.leaf_ids = leaf_ids
-        self.leaf_starts = leaf_starts
-        self.leaf_stops = leaf_stops
-        self.gains = gains
+    nodes: np.ndarray
+    bitsets: list
+    leaf_ids: np.ndarray
+    leaf_starts: np.ndarray
+    leaf_stops: np.ndarray
+    gains: np.ndarray
 
     @property
     def leaf_values(self):
@@ -179,6 +180,16 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
     root = new_node(0, n, 0, 0.0, 0.0, float(n), -np.inf, np.inf, ctx.root_features,
                     groups)
     heap = []
+
+    def push(node):
+        """Queue the node by the gain of its best split, or free its histogram (a
+        leaf)."""
+        if node.split is not None:
+            heapq.heappush(heap, (-node.split[0], node.id, node))
+        else:
+            ctx.release(node.hist)
+            node.hist = None
+
     root.hist = build(root, True)
     f0 = root.allowed[0]
     root.g = float(root.hist[f0, 0::4].sum())
@@ -187,11 +198,7 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
     root.value = -root.g / den if den > 0 else 0.0
     if splittable(root):
         find(root)
-    if root.split is not None:
-        heapq.heappush(heap, (-root.split[0], root.id, root))
-    else:
-        ctx.release(root.hist)
-        root.hist = None
+    push(root)
     n_leaves = 1
     while heap and (max_leaves is None or n_leaves < max_leaves):
         _, _, node = heapq.heappop(heap)
@@ -252,11 +259,7 @@ def grow_tree(ctx, gradients, hessians, constant_hessian, shrinkage, rng):
             if child.hist is None:
                 continue
             find(child)
-            if child.split is not None:
-                heapq.heappush(heap, (-child.split[0], child.id, child))
-            else:
-                ctx.release(child.hist)
-                child.hist = None
+            push(child)
     for _, _, node in heap:
         ctx.release(node.hist)
         node.hist = None

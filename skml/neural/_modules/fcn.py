@@ -3,13 +3,14 @@ transposed versus resize convolution, Definitions 3.33-3.34, Remarks 3.24-3.30).
 
 The encoder halves the resolution ``len(channels) - 1`` times (2x2 max pooling); the
 decoder doubles it back, each time adding the encoder's map of that resolution (FCN's
-skip connections, Long et al.), and a 1x1 convolution gives one score per class and
-pixel. The upsampling is a transposed convolution or a resize (nearest neighbour)
-followed by a convolution: the first, with a kernel (3) not divisible by its stride (2),
-overlaps its outputs unevenly and tends to leave checkerboard artifacts (Odena et al.),
-which :func:`checkerboard_energy` measures. Images of any size are padded to a multiple
-of ``2 ** (len(channels) - 1)`` and the scores cropped back. Nothing here knows about
-scikit-learn::
+skip connections, Long et al.) or stacking it with the upsampled map along the channels
+(U-Net's, Ronneberger et al.: ``skip="concat"``), and a 1x1 convolution gives one score
+per class and pixel. The upsampling is a transposed convolution or a resize (nearest
+neighbour) followed by a convolution: the first, with a kernel (3) not divisible by its
+stride (2), overlaps its outputs unevenly and tends to leave checkerboard artifacts
+(Odena et al.), which :func:`checkerboard_energy` measures. Images of any size are
+padded to a multiple of ``2 ** (len(channels) - 1)`` and the scores cropped back.
+Nothing here knows about scikit-learn::
 
     net = FCN(in_channels=3, n_classes=4, channels=(16, 32), upsample="resize_conv")
     scores = net(torch.zeros(2, 3, 24, 24))  # (2, 4, 24, 24)
@@ -21,9 +22,10 @@ from torch import nn
 
 from skml.neural._modules.cnn import _act, _norm
 
-__all__ = ["FCN", "UPSAMPLINGS", "checkerboard_energy"]
+__all__ = ["FCN", "SKIPS", "UPSAMPLINGS", "checkerboard_energy"]
 
 UPSAMPLINGS = ("transposed", "resize_conv")
+SKIPS = ("sum", "concat")
 
 
 def _double_conv(c_in, c_out, activation, norm):
@@ -46,7 +48,7 @@ def _upsampler(kind, c_in, c_out):
 
 
 class FCN(nn.Module):
-    """Encoder-decoder of ``len(channels)`` resolutions with summed skip connections.
+    """Encoder-decoder of ``len(channels)`` resolutions with skip connections.
 
     Parameters
     ----------
@@ -60,12 +62,19 @@ class FCN(nn.Module):
         How the decoder doubles the resolution.
     activation : str, default="relu"
     norm : {"batch", "layer"} or None, default="batch"
+    skip : {"sum", "concat"}, default="sum"
+        A decoder block gets the upsampled map plus the encoder's map of its
+        resolution, or the two stacked (its first convolution then reads twice the
+        channels).
     """
 
     def __init__(self, in_channels, n_classes, channels=(16, 32, 64), upsample="transposed",
-                 activation="relu", norm="batch"):
+                 activation="relu", norm="batch", skip="sum"):
         super().__init__()
+        if skip not in SKIPS:
+            raise ValueError(f"skip must be one of {SKIPS}, got {skip!r}.")
         channels = tuple(channels)
+        self.skip = skip
         self.n_down = len(channels) - 1
         self.encoder = nn.ModuleList()
         c_in = in_channels
@@ -77,7 +86,8 @@ class FCN(nn.Module):
         self.decoder = nn.ModuleList()
         for c_hi, c_lo in zip(channels[-2::-1], channels[:0:-1]):
             self.up.append(_upsampler(upsample, c_lo, c_hi))
-            self.decoder.append(_double_conv(c_hi, c_hi, activation, norm))
+            c_cat = 2 * c_hi if skip == "concat" else c_hi
+            self.decoder.append(_double_conv(c_cat, c_hi, activation, norm))
         self.classifier = nn.Conv2d(channels[0], n_classes, 1)
 
     def decode(self, x):
@@ -87,12 +97,13 @@ class FCN(nn.Module):
         pad_h, pad_w = (-h) % m, (-w) % m
         if pad_h or pad_w:  # replicate the border: no artificial edge at the padding
             x = nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        skips = []
+        encoded = []
         for i, block in enumerate(self.encoder):
             x = block(x if i == 0 else self.pool(x))
-            skips.append(x)
-        for up, block, skip in zip(self.up, self.decoder, skips[-2::-1]):
-            x = block(up(x) + skip)
+            encoded.append(x)
+        for up, block, enc in zip(self.up, self.decoder, encoded[-2::-1]):
+            x = up(x)
+            x = block(torch.cat([x, enc], 1) if self.skip == "concat" else x + enc)
         return x[..., :h, :w]
 
     def forward(self, x):

@@ -25,10 +25,16 @@ class PINNNet(nn.Module):
         Hidden activation (a key of ``skml.neural._modules.mlp.ACTIVATIONS``).
     params : dict of str to float
         Initial values of the learnable coefficients.
+    transform : callable or None
+        ``transform(x, u) -> u``: applied to the MLP's output ``u`` at the points ``x``
+        (in the domain's units), e.g. to impose initial and boundary conditions
+        exactly (hard constraints). None: the MLP's output as it is.
     """
 
-    def __init__(self, low, high, hidden, n_out, activation="tanh", params=None):
+    def __init__(self, low, high, hidden, n_out, activation="tanh", params=None,
+                 transform=None):
         super().__init__()
+        self.transform = transform
         low = torch.as_tensor(low, dtype=torch.float32)
         high = torch.as_tensor(high, dtype=torch.float32)
         self.register_buffer("center", (high + low) / 2, persistent=False)
@@ -40,7 +46,8 @@ class PINNNet(nn.Module):
             for name, value in (params or {}).items()})
 
     def forward(self, x):
-        return self.net((x - self.center) * self.inv_half_width)
+        u = self.net((x - self.center) * self.inv_half_width)
+        return u if self.transform is None else self.transform(x, u)
 
 
 class VectorField(nn.Module):

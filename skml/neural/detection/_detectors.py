@@ -15,7 +15,13 @@ import types
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skml.neural._base import NeuralEstimator, _torch, as_float32, training_params
+from skml.neural._base import (
+    NeuralEstimator,
+    _torch,
+    as_float32,
+    training_params,
+)
+from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS
 from skml.utils import Interval, StrOptions
@@ -125,16 +131,17 @@ _DATA_NOTE = """\
     checks that do not need data are run by ``tests/neural/test_detectors.py``."""
 
 
-def _fill(doc, **values):
-    doc = (fill(doc).replace("%(backbone_params)s", _BACKBONE_PARAMS)
-           .replace("%(head_params)s", _HEAD_PARAMS)
-           .replace("%(proposal_params)s", _PROPOSAL_PARAMS)
-           .replace("%(attributes)s", _ATTRIBUTES)
-           .replace("%(data_note)s", _DATA_NOTE)
-           .replace("%(references)s", _REFERENCES))
-    for key, value in values.items():
-        doc = doc.replace(f"%({key})s", value)
-    return doc
+# the Raises section of the detectors whose network sees whole images
+_RAISES = """\
+    ValueError
+        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
+        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
+        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
+        outside the image or non-finite, labels not one non-negative integer per box,
+        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
+        ``classes_``. At prediction: images of other channels.
+    TypeError
+        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``."""
 
 
 def _tuple_of(value, name, kind, low):
@@ -148,6 +155,15 @@ def _tuple_of(value, name, kind, low):
         raise ValueError(f"{name} must be a non-empty tuple of positive finite numbers, "
                          f"got {value!r}.")
     return out
+
+
+# the parameters every detector's __init__ stores (store_init_params), and those of the
+# selective-search proposals
+_DETECTOR_PARAMS = ("architecture", "channels", "blocks", "hidden_layer_sizes",
+                    "activation", "norm", "pooling", "dropout", "rois_per_image",
+                    "positive_fraction", "fg_iou_threshold", "score_threshold",
+                    "nms_threshold", "max_detections")
+_PROPOSAL_PARAM_NAMES = ("ss_scale", "ss_sigma", "ss_min_size", "max_proposals")
 
 
 class _BaseDetector(NeuralEstimator):
@@ -576,15 +592,7 @@ class FasterRCNNDetector(_BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -641,14 +649,7 @@ class FasterRCNNDetector(_BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.dropout = dropout
+        store_init_params(self, locals(), _DETECTOR_PARAMS)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
         self.anchor_sizes = anchor_sizes
@@ -657,12 +658,6 @@ class FasterRCNNDetector(_BaseDetector):
         self.rpn_pre_nms_top_n = rpn_pre_nms_top_n
         self.rpn_post_nms_top_n = rpn_post_nms_top_n
         self.rpn_batch_size_per_image = rpn_batch_size_per_image
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     def _check_params(self):
         super()._check_params()
@@ -722,15 +717,7 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
 
     Raises
     ------
-    ValueError
-        At ``fit``: invalid parameters; images that are not ``(n, C, H, W)`` /
-        ``(n, H, W)`` or too small for the architecture; targets that are not one dict
-        per image, boxes not of shape ``(k, 4)``, with ``x2 <= x1`` or ``y2 <= y1``,
-        outside the image or non-finite, labels not one non-negative integer per box,
-        no box at all; with ``warm_start`` or ``partial_fit``, labels outside
-        ``classes_``. At prediction: images of other channels.
-    TypeError
-        When ``y`` is not a list of dicts with ``"boxes"`` and ``"labels"``.
+%(raises)s
 
     See Also
     --------
@@ -777,26 +764,9 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.dropout = dropout
+        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
-        self.ss_scale = ss_scale
-        self.ss_sigma = ss_sigma
-        self.ss_min_size = ss_min_size
-        self.max_proposals = max_proposals
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     def _build_network(self, image_shape, n_classes):
         from skml.neural._modules.detection import FastRCNN, conv_backbone
@@ -906,26 +876,9 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
+        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
         self.global_pool = global_pool
-        self.dropout = dropout
         self.crop_size = crop_size
-        self.ss_scale = ss_scale
-        self.ss_sigma = ss_sigma
-        self.ss_min_size = ss_min_size
-        self.max_proposals = max_proposals
-        self.rois_per_image = rois_per_image
-        self.positive_fraction = positive_fraction
-        self.fg_iou_threshold = fg_iou_threshold
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
 
     @property
     def _global_pool(self):
@@ -954,4 +907,7 @@ for _cls, _values in (
         (FasterRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (FastRCNNDetector, dict(hidden_auto="(128,)", rois_per_image="128")),
         (RCNNDetector, dict(hidden_auto="the architecture's head", rois_per_image="64"))):
-    _cls.__doc__ = _fill(_cls.__doc__, **_values)
+    _cls.__doc__ = fill(_cls.__doc__, backbone_params=_BACKBONE_PARAMS,
+                        head_params=_HEAD_PARAMS, proposal_params=_PROPOSAL_PARAMS,
+                        attributes=_ATTRIBUTES, data_note=_DATA_NOTE, raises=_RAISES,
+                        references=_REFERENCES, **_values)

@@ -778,17 +778,7 @@ def roi_align(features, rois, output_size, spatial_scale=1.0, sampling_ratio=-1,
         pixel centres (Detectron2 / torchvision ``aligned=True``); False is the
         original Mask R-CNN rule, which also makes regions at least one cell wide.
 
-    Returns
-    -------
-    pooled : torch.Tensor of shape (K, C, out_h, out_w)
-
-    Raises
-    ------
-    ValueError
-        On wrongly shaped inputs, non-finite regions, batch indices out of range, or a
-        non-positive ``output_size``/``spatial_scale``.
-    TypeError
-        On non-tensor or non-floating features.
+%(pooled_returns_raises)s
 
     References
     ----------
@@ -870,17 +860,7 @@ def roi_pool(features, rois, output_size, spatial_scale=1.0):
     spatial_scale : float, default=1.0
         Feature-map cells per image pixel.
 
-    Returns
-    -------
-    pooled : torch.Tensor of shape (K, C, out_h, out_w)
-
-    Raises
-    ------
-    ValueError
-        On wrongly shaped inputs, non-finite regions, batch indices out of range, or a
-        non-positive ``output_size``/``spatial_scale``.
-    TypeError
-        On non-tensor or non-floating features.
+%(pooled_returns_raises)s
 
     References
     ----------
@@ -950,3 +930,22 @@ def roi_pool(features, rois, output_size, spatial_scale=1.0):
         return g.permute(1, 0, 2, 3)
 
     return _by_image(features, local, pool, (K, C, out_h, out_w))
+
+
+# the Returns and Raises sections of roi_align and roi_pool
+_POOLED_RETURNS_RAISES = """\
+    Returns
+    -------
+    pooled : torch.Tensor of shape (K, C, out_h, out_w)
+
+    Raises
+    ------
+    ValueError
+        On wrongly shaped inputs, non-finite regions, batch indices out of range, or a
+        non-positive ``output_size``/``spatial_scale``.
+    TypeError
+        On non-tensor or non-floating features."""
+for _op in (roi_align, roi_pool):
+    if _op.__doc__:  # None under python -OO
+        _op.__doc__ = _op.__doc__.replace("%(pooled_returns_raises)s",
+                                          _POOLED_RETURNS_RAISES)
