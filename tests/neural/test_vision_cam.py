@@ -81,15 +81,17 @@ def shapes_localisation():
     """A localisation set: grey 32x32 make_shapes images of one object each (13 to 19
     pixels across), its box from task="detection" (the classification images are the
     same), and a ResNet (global average pooling into the output layer, 8x8 last map)
-    trained on 1500 of them, 12 epochs."""
-    X, targets = make_shapes(1700, task="detection", max_objects=1, image_size=32,
+    trained on 2000 of them, 12 epochs. Over random_state 0-3 (data and network) it
+    classifies 97.5-99.5% of the held-out images and its maps hit 0.895-0.935 of the
+    boxes (with 1500 images: 0.815-0.97)."""
+    X, targets = make_shapes(2200, task="detection", max_objects=1, image_size=32,
                              n_channels=1, object_size=(0.4, 0.6), random_state=0)
     y = np.array([t["labels"][0] for t in targets])
     boxes = np.array([t["boxes"][0] for t in targets])
     clf = CNNClassifier("resnet", channels=(8, 16, 32), blocks=(1, 1, 2), max_iter=12,
                         batch_size=32, learning_rate_init=0.01, learning_rate="cosine",
-                        augment={"flip": True}, random_state=0).fit(X[:1500], y[:1500])
-    return clf, X[1500:], y[1500:], boxes[1500:]
+                        augment={"flip": True}, random_state=0).fit(X[:2000], y[:2000])
+    return clf, X[2000:], y[2000:], boxes[2000:]
 
 
 def _peak_in_box(maps, boxes):
@@ -111,8 +113,9 @@ def test_cam_and_grad_cam_peak_inside_the_shapes_box(shapes_localisation):
     assert cam.shape == gcam.shape == (200, 32, 32)
     assert _peak_in_box(cam, boxes) >= 0.9, _peak_in_box(cam, boxes)
     assert _peak_in_box(gcam, boxes) >= 0.9, _peak_in_box(gcam, boxes)
-    # the maps read on the layer's grid: a plain resize of the same 8x8 maps (cell j
-    # taken at pixel 4 j + 1.5 instead of 4 j) misses more boxes
+    # the maps are read on the layer's grid: on average their peaks sit on the boxes'
+    # centres (0.6 px off here), where a plain resize of the same 8x8 maps (cell j
+    # taken at pixel 4 j + 1.5 instead of 4 j) moves them 1.5 px right and down
     net = clf.module_
     with torch.no_grad():
         x = torch.as_tensor(X)
@@ -120,4 +123,13 @@ def test_cam_and_grad_cam_peak_inside_the_shapes_box(shapes_localisation):
         w = net.head.out.weight[net(x).argmax(1)]
         raw = torch.einsum("nk,nkhw->nhw", w, feats)
     plain = map_to_input(raw, (32, 32)).numpy()
-    assert _peak_in_box(plain, boxes) < _peak_in_box(cam, boxes)
+    aligned_off, plain_off = _mean_peak_offset(cam, boxes), _mean_peak_offset(plain, boxes)
+    assert np.hypot(*aligned_off) < 1.0, aligned_off
+    assert np.hypot(*plain_off) > np.hypot(*aligned_off) + 1.0, (plain_off, aligned_off)
+
+
+def _mean_peak_offset(maps, boxes):
+    """Mean ``(x, y)`` of each map's peak (pixel centre) less its box's centre."""
+    rows, cols = np.unravel_index(maps.reshape(len(maps), -1).argmax(1), maps.shape[1:])
+    return (np.mean(cols + 0.5 - (boxes[:, 0] + boxes[:, 2]) / 2),
+            np.mean(rows + 0.5 - (boxes[:, 1] + boxes[:, 3]) / 2))

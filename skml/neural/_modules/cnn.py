@@ -11,8 +11,10 @@ scikit-learn; the modules are usable on their own::
     net = resnet(in_channels=1, n_outputs=10, image_size=(8, 8))
     logits = net(torch.zeros(4, 1, 8, 8))
 
-:class:`Resize` lets a network sized for larger images take small ones, and
-:func:`augment_images` draws the training-time flips, shifts and crops.
+:class:`Resize` lets a network sized for larger images take small ones,
+:func:`augment_images` draws the training-time flips, shifts and crops, and
+:func:`output_grid` / :func:`map_to_input` find where a layer's cells lie in the input
+and read its maps there (class activation maps at input resolution).
 """
 from collections import OrderedDict
 
