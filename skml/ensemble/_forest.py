@@ -96,7 +96,8 @@ class _PackedForest:
     split arrays (children, feature, threshold) in place is not seen: refit or replace
     the member instead.
 
-    The forest creates one in ``fit`` and predictions update it in place, so that
+    The forest creates and fills one in ``fit`` (a sparse prediction's peak memory is
+    then the rows' and the output's alone) and predictions update it in place, so that
     ``predict`` leaves the estimator's ``__dict__`` as it was; it pickles and copies
     empty (the next prediction packs)."""
 
@@ -213,7 +214,10 @@ class _BaseForest(EnsembleMixin, BaseEstimator):
                                  else [np.arange(k) for k in codes_n])
                 tree.n_classes_ = codes_n[0] if len(codes_n) == 1 else codes_n
         self.estimators_ = self.estimators_ + trees
+        # packed now, for the predictions to come (the packing is what predict reads)
         self._packed_forest = _PackedForest()
+        self._packed_forest.get([t.tree_ for t in self.estimators_],
+                                self.estimators_[0].tree_.input_dtype, X.shape[1])
         self.estimator_ = self._make_tree()
         self.n_outputs_ = (y_codes if y_values is None else y_values).shape[1]
         self._seeds = seeds
