@@ -34,7 +34,6 @@ from skml.tree._classes import (
     TreeClassifierMixin,
     check_int_fraction_params,
     encode_classes,
-    init_args,
     monotonic_constraints,
     prepare_split_data,
     regression_targets,
@@ -45,7 +44,13 @@ from skml.tree._classes import (
     validate_tree_X_predict,
 )
 from skml.tree._tree_model import csr_arrays, pack_trees, tree_values
-from skml.utils import Interval, StrOptions, check_params, check_sample_weight
+from skml.utils import (
+    Interval,
+    StrOptions,
+    check_params,
+    check_sample_weight,
+    store_init_params,
+)
 
 __all__ = ["RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
            "ExtraTreesRegressor"]
@@ -657,7 +662,7 @@ class RandomForestClassifier(_ForestClassifier):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
 
 class RandomForestRegressor(_ForestRegressor):
@@ -739,7 +744,7 @@ class RandomForestRegressor(_ForestRegressor):
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
 
 class ExtraTreesClassifier(_ForestClassifier):
@@ -788,7 +793,7 @@ feature_names_in_, n_outputs_, feature_importances_, oob_score_, oob_decision_fu
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0,
                  max_samples=None, monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
 
 class ExtraTreesRegressor(_ForestRegressor):
@@ -837,7 +842,7 @@ n_outputs_, feature_importances_, oob_score_, oob_prediction_
                  bootstrap=False, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
 
 def _fill_docs():

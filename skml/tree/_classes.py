@@ -19,6 +19,7 @@ from skml.utils import (
     check_param,
     check_params,
     check_sample_weight,
+    store_init_params,
 )
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
@@ -238,14 +239,6 @@ def check_int_fraction_params(est):
             f"The 'min_samples_split' parameter of {type(est).__name__} must be an int in "
             "the range [2, inf) or a float in the range (0.0, 1.0], got "
             f"{est.min_samples_split!r}.")
-
-
-def init_args(local_vars):
-    """The arguments of an ``__init__`` from its ``locals()`` (taken first thing): what
-    the estimator stores unchanged, each under its own name. scikit-learn reads the
-    parameters from the explicit signature, so that stays spelled out; this spares the
-    body a ``self.name = name`` line per parameter."""
-    return {k: v for k, v in local_vars.items() if k not in ("self", "__class__")}
 
 
 class TreeClassifierMixin:
@@ -682,7 +675,7 @@ class DecisionTreeClassifier(TreeClassifierMixin, ClassifierMixin, _BaseDecision
                  max_features=None, random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
                  monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
     def _encode(self, y):
         """Set ``classes_`` / ``n_classes_``; return (codes, class counts per output)."""
@@ -864,7 +857,7 @@ default="squared_error"
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=None, random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, ccp_alpha=0.0, monotonic_cst=None):
-        vars(self).update(init_args(locals()))
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Grow the tree.
@@ -962,7 +955,7 @@ tree_, feature_importances_
                  max_features="sqrt", random_state=None, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
                  monotonic_cst=None):
-        super().__init__(**init_args(locals()))
+        store_init_params(self, locals())
 
 
 class ExtraTreeRegressor(DecisionTreeRegressor):
@@ -1010,7 +1003,7 @@ feature_importances_
                  min_samples_split=2, min_samples_leaf=1, min_weight_fraction_leaf=0.0,
                  max_features=1.0, random_state=None, min_impurity_decrease=0.0,
                  max_leaf_nodes=None, ccp_alpha=0.0, monotonic_cst=None):
-        super().__init__(**init_args(locals()))
+        store_init_params(self, locals())
 
 
 def _fill_docs():
