@@ -25,11 +25,10 @@ from skml.neural._base import (
     require_y,
     training_params,
 )
-from skml.utils import store_init_params
 from skml.neural._docs import fill
 from skml.neural._mixins import NeuralTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["DualEncoder", "ImageAugmentation", "RowAugmentation", "SimCLR",
            "TripletEmbedding"]
@@ -789,15 +788,7 @@ class DualEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralEstim
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_components = n_components
-        self.temperature = temperature
-        self.encoder_a = encoder_a
-        self.encoder_b = encoder_b
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.channels = channels
-        self.activation = activation
-        self.image_shape_a = image_shape_a
-        self.image_shape_b = image_shape_b
+        store_init_params(self, locals())
 
     # the encoders and their inputs: _EmbeddingEstimator's helpers, once per side
     _channels = _EmbeddingEstimator._channels

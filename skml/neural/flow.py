@@ -14,7 +14,7 @@ from skml.neural._base import (
 from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["NormalizingFlow"]
 
@@ -121,11 +121,7 @@ class NormalizingFlow(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.actnorm = actnorm
-        self.dequantize = dequantize
+        store_init_params(self, locals())
 
     _parameter_constraints = {
         "n_layers": [Interval(numbers.Integral, 1, _MAX_LAYERS)],

@@ -56,7 +56,7 @@ from skml.neural._base import (
 from skml.neural._docs import fill
 from skml.neural._mixins import LogitClassifierMixin, NeuralRegressorMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["GNNEdgePredictor", "GNNGraphClassifier", "GNNGraphRegressor",
            "GNNNodeClassifier", "GraphInputTags", "check_graph"]
@@ -583,11 +583,7 @@ class GNNNodeClassifier(_ClassifierMixinGNN, _BaseGNN):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0,
                  device="auto", n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.conv = conv
-        self.aggr = aggr
-        self.activation = activation
-        self.dropout = dropout
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         require_y(self, y)
@@ -820,12 +816,7 @@ class GNNGraphClassifier(_ClassifierMixinGNN, _BaseGraphLevel):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0,
                  device="auto", n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.conv = conv
-        self.aggr = aggr
-        self.activation = activation
-        self.readout = readout
-        self.dropout = dropout
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         if y is not None:
@@ -910,13 +901,7 @@ class GNNGraphRegressor(NeuralRegressorMixin, _BaseGraphLevel):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0,
                  normalize_y=False, l1=0.0, device="auto", n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.conv = conv
-        self.aggr = aggr
-        self.activation = activation
-        self.readout = readout
-        self.dropout = dropout
-        self.normalize_y = normalize_y
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         if y is not None:
@@ -1057,13 +1042,7 @@ class GNNEdgePredictor(TransformerMixin, _BaseGNN):
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.conv = conv
-        self.aggr = aggr
-        self.activation = activation
-        self.n_components = n_components
-        self.negative_ratio = negative_ratio
-        self.dropout = dropout
+        store_init_params(self, locals())
 
     def _n_network_outputs(self):
         return int(self.n_components)

@@ -20,7 +20,7 @@ from skml.neural._mixins import (  # noqa: F401 (target_scaling: public name her
     NeuralRegressorMixin,
     target_scaling,
 )
-from skml.utils import Interval, StrOptions, check_param
+from skml.utils import Interval, StrOptions, check_param, store_init_params
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -227,11 +227,7 @@ class MLPClassifier(NeuralClassifierMixin, _BaseMLP):
                  n_iter_no_change=10, max_fun=15000, norm=None, dropout=0.0,
                  class_weight=None, l1=0.0, device="auto", n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.dropout = dropout
-        self.class_weight = class_weight
+        store_init_params(self, locals())
 
     def _check_params(self):
         cw = self.class_weight
@@ -424,12 +420,7 @@ default="squared_error"
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, norm=None, dropout=0.0,
                  normalize_y=False, l1=0.0, device="auto", n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.dropout = dropout
-        self.normalize_y = normalize_y
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),

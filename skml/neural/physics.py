@@ -35,7 +35,7 @@ from skml.neural._base import (
 )
 from skml.neural._docs import fill
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["odeint", "derivative", "NeuralODE", "PINNRegressor", "burgers_1d",
            "burgers_1d_solution", "poisson_2d"]
@@ -635,27 +635,7 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.residual = residual
-        self.domain = domain
-        self.boundary = boundary
-        self.initial = initial
-        self.time_dim = time_dim
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.n_collocation = n_collocation
-        self.n_boundary = n_boundary
-        self.n_initial = n_initial
-        self.sampling = sampling
-        self.resample = resample
-        self.loss_weights = loss_weights
-        self.learn_params = learn_params
-        self.lbfgs_max_iter = lbfgs_max_iter
-        self.output_transform = output_transform
-        self.dtype = dtype
-        self.refine_every = refine_every
-        self.n_refine = n_refine
-        self.n_refine_candidates = n_refine_candidates
-        self.n_refinements = n_refinements
+        store_init_params(self, locals())
 
     # ---------------------------------------------------------------- checks and data
 
@@ -1405,14 +1385,7 @@ class NeuralODE(NeuralEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.method = method
-        self.rtol = rtol
-        self.atol = atol
-        self.step_size = step_size
-        self.adjoint = adjoint
-        self.window = window
+        store_init_params(self, locals())
 
     def _check_params(self):
         super()._check_params()

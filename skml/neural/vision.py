@@ -28,7 +28,7 @@ from skml.neural._docs import fill
 from skml.metrics import iou_score
 from skml.neural._mixins import NeuralClassifierMixin, NeuralRegressorMixin
 from skml.neural.mlp import ACTIVATIONS, check_hidden_layer_sizes
-from skml.utils import Interval, StrOptions
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["ARCHITECTURES", "CNNClassifier", "CNNRegressor", "FCNSegmenter",
            "class_activation_map", "grad_cam"]
@@ -495,19 +495,7 @@ class CNNClassifier(NeuralClassifierMixin, _BaseCNN):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.resize = resize
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.global_pool = global_pool
-        self.dropout = dropout
-        self.augment = augment
-        self.freeze = freeze
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         images, X, y = self._validate_images(X, y, reset=reset, multi_output=True)
@@ -614,20 +602,7 @@ class CNNRegressor(NeuralRegressorMixin, _BaseCNN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.resize = resize
-        self.channels = channels
-        self.blocks = blocks
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.norm = norm
-        self.pooling = pooling
-        self.global_pool = global_pool
-        self.dropout = dropout
-        self.augment = augment
-        self.freeze = freeze
-        self.normalize_y = normalize_y
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         images, X, y = self._validate_images(X, y, reset=reset, y_numeric=True,
@@ -1012,12 +987,7 @@ class FCNSegmenter(ClassifierMixin, NeuralEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.channels = channels
-        self.upsample = upsample
-        self.loss = loss
-        self.activation = activation
-        self.norm = norm
-        self.skip = skip
+        store_init_params(self, locals())
 
     def _check_params(self):
         super()._check_params()
