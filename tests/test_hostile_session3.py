@@ -26,3 +26,27 @@ def test_constant_kernel_gradient_with_y_is_refused_as_sklearn(make):
     K_ref, G_ref = make(sk_kernels)(X, eval_gradient=True)
     np.testing.assert_allclose(K, K_ref)
     np.testing.assert_allclose(G, G_ref)
+
+
+@pytest.mark.parametrize("fit_sparse", [False, True])
+@pytest.mark.parametrize("neighbours", [dict(n_neighbors=8), dict(n_neighbors=None,
+                                                                   radius=0.9)])
+def test_isomap_transform_mixes_sparse_and_dense_as_sklearn(fit_sparse, neighbours):
+    # Isomap fitted on dense data and given sparse new points (or the reverse) failed in
+    # the edge lengths ("'matrix' object has no attribute 'multiply'")
+    import scipy.sparse as sp
+    from sklearn.manifold import Isomap as SkIsomap
+
+    from skml.manifold import Isomap
+
+    rng = np.random.RandomState(0)
+    X = np.where(rng.rand(60, 4) > 0.4, rng.rand(60, 4), 0.0)
+    X_new = np.where(rng.rand(6, 4) > 0.4, rng.rand(6, 4), 0.0)
+    X_fit = sp.csr_matrix(X) if fit_sparse else X
+    X_query = X_new if fit_sparse else sp.csr_matrix(X_new)
+    ours = Isomap(n_components=2, **neighbours).fit(X_fit)
+    ref = SkIsomap(n_components=2, **neighbours).fit(X)
+    Z, Z_ref = ours.transform(X_query), ref.transform(X_new)
+    # eigenvectors are defined up to sign: align each column on the reference's
+    signs = np.sign(np.sum(ours.embedding_ * ref.embedding_, axis=0))
+    np.testing.assert_allclose(Z * signs, Z_ref, atol=1e-6)
