@@ -349,8 +349,11 @@ def _check_domain(domain):
         raise ValueError(
             f"domain must be a list of (low, high) pairs, one per input coordinate, got "
             f"{domain!r}.")
-    if not np.isfinite(box).all() or not (box[:, 0] < box[:, 1]).all():
-        raise ValueError(f"domain must hold finite pairs with low < high, got {domain!r}.")
+    with np.errstate(over="ignore"):  # the width too: the box is mapped by it
+        width = box[:, 1] - box[:, 0]
+    if not np.isfinite(box).all() or not (width > 0).all() or not np.isfinite(width).all():
+        raise ValueError(f"domain must hold finite pairs with low < high and a finite "
+                         f"width high - low, got {domain!r}.")
     return box
 
 
@@ -798,9 +801,10 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
 
         box = self.domain_
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        dtype = getattr(_torch(), self.dtype)
         net = PINNNet(box[:, 0], box[:, 1], hidden, self.n_outputs_, self.activation,
-                      dict(self.learn_params or {}), self.output_transform)
-        return net.to(getattr(_torch(), self.dtype))
+                      dict(self.learn_params or {}), self.output_transform, dtype=dtype)
+        return net.to(dtype)
 
     def _build_loss(self, device):
         def squared_error(out, target):
