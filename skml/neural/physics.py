@@ -1208,9 +1208,9 @@ def poisson_2d(f, g=0.0, domain=((0.0, 1.0), (0.0, 1.0))):
     Parameters
     ----------
     f : float or callable
-        The source: a constant, or ``f(x)`` on the float32 tensor of points (n, 2)
-        returning a tensor of shape (n,) or (n, 1) (torch operations, so that it is
-        evaluated on the training device).
+        The source: a constant, or ``f(x)`` on the tensor of points (n, 2) (in
+        :class:`PINNRegressor`'s ``dtype``) returning a tensor of shape (n,) or (n, 1)
+        (torch operations, so that it is evaluated on the training device).
     g : float or callable, default=0.0
         The boundary value: a constant, or ``g(points)`` on NumPy arrays (m, 2).
     domain : sequence of two (low, high) pairs, default=((0, 1), (0, 1))
