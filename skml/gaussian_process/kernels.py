@@ -281,6 +281,7 @@ class ConstantKernel(_ScaleKernel):
 
     def __call__(self, X, Y=None, eval_gradient=False):
         X = _as_2d(X)
+        _check_gradient_without_y(Y, eval_gradient)  # as every other kernel
         Y = X if Y is None else _as_2d(Y)
         K = np.full((X.shape[0], Y.shape[0]), self._value())
         return self._with_gradient(K, X, eval_gradient)

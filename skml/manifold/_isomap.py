@@ -214,10 +214,14 @@ class Isomap(_EmbeddingBase):
         to ~1e-8 instead of 0), the search's (or the precomputed) values otherwise."""
         if self.metric == "precomputed" or not self._euclidean():
             return np.asarray(approx, dtype=np.float64)
-        if sparse.issparse(X):
+        if sparse.issparse(X) and sparse.issparse(Y):
             diff = (X[rows] - Y[cols]).astype(np.float64)
             return np.sqrt(np.asarray(diff.multiply(diff).sum(axis=1)).ravel())
-        diff = X[rows].astype(np.float64) - Y[cols].astype(np.float64)
+        # one side sparse (new sparse points, dense training data, or the reverse):
+        # their difference is dense, as large as the dense side's rows
+        diff = np.asarray(X[rows] - Y[cols], dtype=np.float64) \
+            if sparse.issparse(X) or sparse.issparse(Y) \
+            else X[rows].astype(np.float64) - Y[cols].astype(np.float64)
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
     def _knn(self, X, Y, k, same):

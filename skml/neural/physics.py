@@ -349,8 +349,11 @@ def _check_domain(domain):
         raise ValueError(
             f"domain must be a list of (low, high) pairs, one per input coordinate, got "
             f"{domain!r}.")
-    if not np.isfinite(box).all() or not (box[:, 0] < box[:, 1]).all():
-        raise ValueError(f"domain must hold finite pairs with low < high, got {domain!r}.")
+    with np.errstate(over="ignore"):  # the width too: the box is mapped by it
+        width = box[:, 1] - box[:, 0]
+    if not np.isfinite(box).all() or not (width > 0).all() or not np.isfinite(width).all():
+        raise ValueError(f"domain must hold finite pairs with low < high and a finite "
+                         f"width high - low, got {domain!r}.")
     return box
 
 
@@ -778,9 +781,10 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
 
         box = self.domain_
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        dtype = getattr(_torch(), self.dtype)
         net = PINNNet(box[:, 0], box[:, 1], hidden, self.n_outputs_, self.activation,
-                      dict(self.learn_params or {}), self.output_transform)
-        return net.to(getattr(_torch(), self.dtype))
+                      dict(self.learn_params or {}), self.output_transform, dtype=dtype)
+        return net.to(dtype)
 
     def _build_loss(self, device):
         def squared_error(out, target):
@@ -1184,9 +1188,9 @@ def poisson_2d(f, g=0.0, domain=((0.0, 1.0), (0.0, 1.0))):
     Parameters
     ----------
     f : float or callable
-        The source: a constant, or ``f(x)`` on the float32 tensor of points (n, 2)
-        returning a tensor of shape (n,) or (n, 1) (torch operations, so that it is
-        evaluated on the training device).
+        The source: a constant, or ``f(x)`` on the tensor of points (n, 2) (in
+        :class:`PINNRegressor`'s ``dtype``) returning a tensor of shape (n,) or (n, 1)
+        (torch operations, so that it is evaluated on the training device).
     g : float or callable, default=0.0
         The boundary value: a constant, or ``g(points)`` on NumPy arrays (m, 2).
     domain : sequence of two (low, high) pairs, default=((0, 1), (0, 1))

@@ -29,20 +29,25 @@ class PINNNet(nn.Module):
         ``transform(x, u) -> u``: applied to the MLP's output ``u`` at the points ``x``
         (in the domain's units), e.g. to impose initial and boundary conditions
         exactly (hard constraints). None: the MLP's output as it is.
+    dtype : torch.dtype, default=torch.float32
+        The precision of the box mapping and of the coefficients, computed in it from
+        ``low``, ``high`` and ``params`` (a float64 network built in float32 and
+        converted would keep their float32 rounding). The MLP is made in float32;
+        ``.to(dtype)`` the whole module.
     """
 
     def __init__(self, low, high, hidden, n_out, activation="tanh", params=None,
-                 transform=None):
+                 transform=None, dtype=torch.float32):
         super().__init__()
         self.transform = transform
-        low = torch.as_tensor(low, dtype=torch.float32)
-        high = torch.as_tensor(high, dtype=torch.float32)
+        low = torch.as_tensor(low, dtype=dtype)
+        high = torch.as_tensor(high, dtype=dtype)
         self.register_buffer("center", (high + low) / 2, persistent=False)
         self.register_buffer("inv_half_width", 2 / (high - low), persistent=False)
         self.net = glorot_uniform_(MLP(len(low), tuple(hidden), n_out, activation),
                                    activation)
         self.params = nn.ParameterDict({
-            name: nn.Parameter(torch.tensor(float(value), dtype=torch.float32))
+            name: nn.Parameter(torch.tensor(float(value), dtype=dtype))
             for name, value in (params or {}).items()})
 
     def forward(self, x):
