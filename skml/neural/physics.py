@@ -31,6 +31,7 @@ from skml.neural._base import (
     _is_stochastic,
     _torch,
     as_float32,
+    check_fits_in_memory,
     training_params,
 )
 from skml.neural._docs import fill
@@ -762,9 +763,18 @@ class PINNRegressor(RegressorMixin, NeuralEstimator):
             if str(trained) != f"torch.{self.dtype}":
                 raise ValueError(
                     f"warm start / partial_fit continues a network of {trained}, but "
-                    f"dtype={self.dtype!r}; set warm_start=False to train a new network.")
+                    f"dtype={self.dtype!r}; call fit with warm_start=False to train a new "
+                    "network.")
         self._terms = {k: (self._as_dtype(p), self._as_dtype(v))
                        for k, (p, v) in terms.items()}
+        # the points alone (sampled in float64), before the residual's autograd graph
+        # multiplies them: a clear error instead of NumPy's allocation failure
+        cpu, itemsize = _torch().device("cpu"), 8
+        check_fits_in_memory(int(self.n_collocation) * d * itemsize,
+                             f"n_collocation={self.n_collocation}", cpu)
+        if int(self.refine_every):
+            check_fits_in_memory(int(self.n_refine_candidates) * d * itemsize,
+                                 f"n_refine_candidates={self.n_refine_candidates}", cpu)
         colloc = _sample_box(box, int(self.n_collocation), rng, self.sampling)
         return (self._as_dtype(colloc),)
 

@@ -54,3 +54,27 @@ def test_pinn_domain_of_overflowing_width_is_refused():
     with pytest.raises(ValueError, match="finite width"):
         PINNRegressor(residual=_slope_one, domain=[(-1e308, 1e308)], dtype="float64",
                       max_iter=1).fit(None)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(n_collocation=100_000), "n_collocation=100000"),
+    (dict(n_refine_candidates=100_000, refine_every=1), "n_refine_candidates=100000"),
+])
+def test_pinn_point_counts_beyond_memory_fail_before_sampling(monkeypatch, kwargs, name):
+    # up to 2**31 - 1 points were accepted and NumPy's allocation failed mid-fit; the
+    # machine's memory is stood in for by 1 MiB (100000 2-D float64 points: 1.5 MiB)
+    import skml.neural._base as base
+
+    monkeypatch.setattr(base, "_memory_bytes", lambda device: 2**20)
+    with pytest.raises(ValueError, match=rf"{name} needs about .* GiB, more than"):
+        PINNRegressor(residual=_slope_one, domain=[(0.0, 1.0), (0.0, 1.0)],
+                      max_iter=1, **kwargs).fit(None)
+
+
+def test_pinn_partial_fit_with_another_dtype_says_to_call_fit():
+    model = PINNRegressor(residual=_slope_one, domain=[(0.0, 1.0)],
+                          hidden_layer_sizes=(4,), n_collocation=10, max_iter=1,
+                          random_state=0).fit(None)
+    model.set_params(dtype="float64")
+    with pytest.raises(ValueError, match="call fit with warm_start=False"):
+        model.partial_fit(None)
