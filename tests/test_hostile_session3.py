@@ -50,3 +50,18 @@ def test_isomap_transform_mixes_sparse_and_dense_as_sklearn(fit_sparse, neighbou
     # eigenvectors are defined up to sign: align each column on the reference's
     signs = np.sign(np.sum(ours.embedding_ * ref.embedding_, axis=0))
     np.testing.assert_allclose(Z * signs, Z_ref, atol=1e-6)
+
+
+def test_forest_member_with_other_classes_is_named_in_the_error():
+    # a member refitted on other classes gave "tree 1 has inconsistent node arrays"
+    # (scikit-learn: a NumPy broadcasting error)
+    from skml.ensemble import RandomForestClassifier
+    from skml.tree import DecisionTreeClassifier
+
+    X = np.random.RandomState(0).rand(60, 3)
+    y = np.arange(60) % 3
+    forest = RandomForestClassifier(3, random_state=0).fit(X, y)
+    forest.estimators_[1] = DecisionTreeClassifier(random_state=0).fit(X, y % 2)
+    with pytest.raises(ValueError, match=r"tree 1 has 1 outputs of 2 values each, tree 0 "
+                                         r"has 1 of 3: every tree of a forest"):
+        forest.predict(X)

@@ -232,7 +232,14 @@ def pack_trees(trees, dtype, n_features):
     """Pack fitted trees for ``_tree.forest_accumulate``: (roots, nodes, node_ids), the
     nodes' thresholds for rows of ``dtype`` (the prediction input's). The values stay in
     the trees (``tree_values``)."""
-    stride = trees[0].value.shape[1] * trees[0].value.shape[2]
+    shape = trees[0].value.shape[1:]
+    for t, tree in enumerate(trees):
+        if tree.value.shape[1:] != shape:  # e.g. a member refitted on other classes
+            raise ValueError(
+                f"tree {t} has {tree.value.shape[1]} outputs of {tree.value.shape[2]} "
+                f"values each, tree 0 has {shape[0]} of {shape[1]}: every tree of a "
+                "forest must predict the same outputs and classes.")
+    stride = shape[0] * shape[1]
     return _tree.pack_forest(
         [(t.children_left, t.children_right, t.feature, t.threshold, t.missing_go_to_left,
           t.value.reshape(t.node_count, -1)) for t in trees], stride, dtype=dtype,
