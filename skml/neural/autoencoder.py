@@ -50,7 +50,6 @@ _CODER_CONSTRAINTS = {
     "decoder_layer_sizes": [None, "array-like", Interval(numbers.Integral, 1, MAX_WIDTH)],
     "activation": [StrOptions(set(ACTIVATIONS))],
 }
-_CODER_PARAM_NAMES = tuple(_CODER_CONSTRAINTS)
 
 
 class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
@@ -151,7 +150,7 @@ class AutoEncoder(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _CODER_PARAM_NAMES)
+        store_init_params(self, locals())
         self.output_activation = output_activation
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

@@ -112,9 +112,6 @@ def _network_input(X, shape):
     return X32 if shape is None else X32.reshape(len(X32), *shape)
 
 
-# the parameters every _EmbeddingEstimator's __init__ stores (store_init_params)
-_ENCODER_PARAM_NAMES = ("n_components", "augmentation", "encoder", "hidden_layer_sizes",
-                        "channels", "activation", "image_shape")
 
 
 class _EmbeddingEstimator(NeuralEstimator):
@@ -472,9 +469,7 @@ class SimCLR(NeuralTransformerMixin, _EmbeddingEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.projection_dim = projection_dim
-        self.temperature = temperature
-        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X32, _ = self._validate_fit_X(X) if reset else (self._validate_X(X)[1], None)
@@ -628,9 +623,7 @@ class TripletEmbedding(NeuralTransformerMixin, _EmbeddingEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.margin = margin
-        self.mining = mining
-        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         require_y(self, y)

@@ -79,11 +79,6 @@ def _fill(doc):
     return fill(doc.replace("%(diffusion_params)s\n", _SHARED_DOC))
 
 
-# the parameters both diffusion models' __init__ store (store_init_params)
-_DIFFUSION_PARAMS = ("hidden_layer_sizes", "embedding_dim", "activation", "n_timesteps",
-                     "noise_schedule", "beta_start", "beta_end", "sampler",
-                     "n_sampling_steps", "eta", "label_dropout", "guidance_scale",
-                     "clip_sample")
 
 
 class _BaseDiffusion(NeuralEstimator):
@@ -591,7 +586,7 @@ class DiffusionModel(_BaseDiffusion):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _DIFFUSION_PARAMS)
+        store_init_params(self, locals())
         self.architecture = architecture
         self.image_shape = image_shape
         self.channels = channels
@@ -789,7 +784,7 @@ class LatentDiffusion(_BaseDiffusion):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _DIFFUSION_PARAMS)
+        store_init_params(self, locals())
         self.autoencoder = autoencoder
 
     def _check_params(self):

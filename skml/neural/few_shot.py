@@ -19,9 +19,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from skml.neural._base import _torch, as_float32, require_y, training_params
-from skml.utils import store_init_params
-from skml.neural.contrastive import _ENCODER_PARAM_NAMES, _EmbeddingEstimator, _fill
-from skml.utils import Interval, StrOptions
+from skml.neural.contrastive import _EmbeddingEstimator, _fill
+from skml.utils import Interval, StrOptions, store_init_params
 
 __all__ = ["PrototypicalNetwork"]
 
@@ -158,10 +157,7 @@ class PrototypicalNetwork(ClassifierMixin, _EmbeddingEstimator):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        self.n_way = n_way
-        self.n_shot = n_shot
-        self.n_query = n_query
-        store_init_params(self, locals(), _ENCODER_PARAM_NAMES)
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------ data
 

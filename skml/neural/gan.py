@@ -113,10 +113,6 @@ def _energy_distance(A, B):
     return 2.0 * mean_dist(A, B) - mean_dist(A, A) - mean_dist(B, B)
 
 
-# the parameters both GANs' __init__ store (store_init_params)
-_GAN_PARAMS = ("n_components", "generator_layer_sizes", "discriminator_layer_sizes",
-               "architecture", "image_shape", "activation", "output_activation", "loss",
-               "n_critic", "dropout")
 
 
 class _BaseGAN(NeuralEstimator):
@@ -373,7 +369,7 @@ class GAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _GAN_PARAMS)
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):
         X = self._validate_rows(X, reset)
@@ -519,7 +515,7 @@ class ConditionalGAN(_BaseGAN):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _GAN_PARAMS)
+        store_init_params(self, locals())
         self.embedding_dim = embedding_dim
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):

@@ -16,7 +16,6 @@ from skml.neural._docs import fill
 from skml.neural._mixins import DensityTransformerMixin
 from skml.neural.autoencoder import (
     _CODER_CONSTRAINTS,
-    _CODER_PARAM_NAMES,
     _check_latent,
     _decoder_sizes,
 )
@@ -127,7 +126,7 @@ class VAE(DensityTransformerMixin, NeuralEstimator):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _CODER_PARAM_NAMES)
+        store_init_params(self, locals())
         self.likelihood = likelihood
         self.beta = beta
 

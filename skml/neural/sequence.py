@@ -125,10 +125,6 @@ def _is_ragged_list(X):
         np.ndim(s) == 1 for s in X) and len({len(s) for s in X}) > 1
 
 
-# the parameters both transformers' __init__ store (store_init_params)
-_NETWORK_PARAM_NAMES = ("vocab_size", "padding_idx", "d_model", "n_heads", "n_layers",
-                        "dim_feedforward", "dropout", "max_len", "positional_encoding",
-                        "pooling")
 
 
 class _BaseTransformer(NeuralEstimator):
@@ -388,7 +384,7 @@ class TransformerClassifier(NeuralClassifierMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _NETWORK_PARAM_NAMES)
+        store_init_params(self, locals())
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None, classes=None):
         if y is None:
@@ -473,7 +469,7 @@ class TransformerRegressor(NeuralRegressorMixin, _BaseTransformer):
                  n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto", n_jobs=None,
                  callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _NETWORK_PARAM_NAMES)
+        store_init_params(self, locals())
         self.normalize_y = normalize_y
 
     def _prepare_fit_data(self, X, y, *, reset, sample_weight=None):

@@ -157,13 +157,6 @@ def _tuple_of(value, name, kind, low):
     return out
 
 
-# the parameters every detector's __init__ stores (store_init_params), and those of the
-# selective-search proposals
-_DETECTOR_PARAMS = ("architecture", "channels", "blocks", "hidden_layer_sizes",
-                    "activation", "norm", "pooling", "dropout", "rois_per_image",
-                    "positive_fraction", "fg_iou_threshold", "score_threshold",
-                    "nms_threshold", "max_detections")
-_PROPOSAL_PARAM_NAMES = ("ss_scale", "ss_sigma", "ss_min_size", "max_proposals")
 
 
 class _BaseDetector(NeuralEstimator):
@@ -649,7 +642,7 @@ class FasterRCNNDetector(_BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _DETECTOR_PARAMS)
+        store_init_params(self, locals())
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
         self.anchor_sizes = anchor_sizes
@@ -764,7 +757,7 @@ class FastRCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
+        store_init_params(self, locals())
         self.roi_pooling = roi_pooling
         self.pool_size = pool_size
 
@@ -876,7 +869,7 @@ class RCNNDetector(_SelectiveSearchMixin, _BaseDetector):
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, l1=0.0, device="auto",
                  n_jobs=None, callbacks=None):
         super().__init__(**training_params(locals()))
-        store_init_params(self, locals(), _DETECTOR_PARAMS + _PROPOSAL_PARAM_NAMES)
+        store_init_params(self, locals())
         self.global_pool = global_pool
         self.crop_size = crop_size
 
